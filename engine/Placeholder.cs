@@ -1,0 +1,1 @@
+namespace Engine; public static class Placeholder {}
