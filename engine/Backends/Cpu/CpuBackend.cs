@@ -1,0 +1,122 @@
+using System.Runtime.InteropServices;
+using Engine.Backends.Cpu.Ops;
+using Engine.Tensors;
+
+namespace Engine.Backends.Cpu;
+
+/// <summary>
+/// The reference backend: float32 ops on host memory. Buffers come from 64-byte aligned native memory (AVX-512
+/// loads, no GC pinning, no 2^31 element limit) and are freed when the backend is disposed.
+/// </summary>
+public sealed unsafe class CpuBackend : IBackend
+{
+    readonly List<(nint Address, long Bytes)> allocations = new();
+    long allocated, peak;
+
+    public string Name => "cpu";
+    public bool IsHost => true;
+    public long AllocatedBytes => allocated;
+    public long PeakAllocatedBytes => peak;
+
+    public Slice<T> Allocate<T>(long count, string purpose) where T : unmanaged
+    {
+        if (count < 0) throw new ArgumentOutOfRangeException(nameof(count), $"negative size for {purpose}");
+        long bytes = Math.Max(64, count * sizeof(T));
+        void* p;
+        try { p = NativeMemory.AlignedAlloc((nuint)bytes, 64); }
+        catch (OutOfMemoryException e)
+        {
+            throw new EngineException($"out of host memory allocating {purpose} ({bytes / (1024.0 * 1024 * 1024):F2} GiB): try a smaller --micro-batch or --seq; `trainer plan` shows the budget", e);
+        }
+        NativeMemory.Clear(p, (nuint)bytes);
+        lock (allocations)
+        {
+            allocations.Add(((nint)p, bytes));
+            allocated += bytes;
+            peak = Math.Max(peak, allocated);
+        }
+        return new Slice<T>((nint)p, count);
+    }
+
+    public void Free<T>(Slice<T> slice) where T : unmanaged
+    {
+        if (slice.Address == 0) return;
+        lock (allocations)
+        {
+            int index = allocations.FindIndex(a => a.Address == slice.Address);
+            if (index < 0) throw new InvalidOperationException("freeing memory this backend did not allocate");
+            allocated -= allocations[index].Bytes;
+            allocations.RemoveAt(index);
+        }
+        NativeMemory.AlignedFree(slice.Pointer);
+    }
+
+    public void CopyIn<T>(ReadOnlySpan<T> source, Slice<T> destination) where T : unmanaged
+    {
+        if (source.Length != destination.Length) throw new ArgumentException($"copy of {source.Length} elements into a slice of {destination.Length}");
+        source.CopyTo(destination.Span);
+    }
+
+    public void CopyOut<T>(Slice<T> source, Span<T> destination) where T : unmanaged
+    {
+        if (source.Length != destination.Length) throw new ArgumentException($"copy of {source.Length} elements into a span of {destination.Length}");
+        source.Span.CopyTo(destination);
+    }
+
+    public void Copy<T>(Slice<T> source, Slice<T> destination) where T : unmanaged =>
+        Buffer.MemoryCopy(source.Pointer, destination.Pointer, destination.Bytes, source.Bytes);
+
+    public void Zero<T>(Slice<T> destination) where T : unmanaged => NativeMemory.Clear(destination.Pointer, (nuint)destination.Bytes);
+    public void Synchronize() { }
+
+    public void EmbeddingForward(Slice<float> output, Slice<int> tokens, Slice<float> tokenTable, Slice<float> positionTable, int B, int T, int C) =>
+        Embedding<float>.Forward(output.Pointer, tokens.Pointer, tokenTable.Pointer, positionTable.Pointer, B, T, C);
+
+    public void EmbeddingBackward(Slice<float> dTokenTable, Slice<float> dPositionTable, Slice<float> dOutput, Slice<int> tokens, int B, int T, int C) =>
+        Embedding<float>.Backward(dTokenTable.Pointer, dPositionTable.Pointer, dOutput.Pointer, tokens.Pointer, B, T, C);
+
+    public void LayerNormForward(Slice<float> output, Slice<float> mean, Slice<float> rstd, Slice<float> input, Slice<float> weight, Slice<float> bias, int N, int C, float epsilon) =>
+        LayerNorm<float>.Forward(output.Pointer, mean.Pointer, rstd.Pointer, input.Pointer, weight.Pointer, OrNull(bias), N, C, epsilon);
+
+    public void LayerNormBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, Slice<float> mean, Slice<float> rstd, int N, int C) =>
+        LayerNorm<float>.Backward(dInput.Pointer, dWeight.Pointer, OrNull(dBias), dOutput.Pointer, input.Pointer, weight.Pointer, mean.Pointer, rstd.Pointer, N, C);
+
+    public void MatmulForward(Slice<float> output, Slice<float> input, Slice<float> weight, Slice<float> bias, int N, int C, int OC) =>
+        Matmul<float>.Forward(output.Pointer, input.Pointer, weight.Pointer, OrNull(bias), N, C, OC);
+
+    public void MatmulBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, int N, int C, int OC) =>
+        Matmul<float>.Backward(OrNull(dInput), dWeight.Pointer, OrNull(dBias), dOutput.Pointer, input.Pointer, weight.Pointer, N, C, OC);
+
+    public void AttentionForward(Slice<float> output, Slice<float> probabilities, Slice<float> qkv, int B, int T, int C, int heads, bool causal) =>
+        Attention<float>.Forward(output.Pointer, probabilities.Pointer, qkv.Pointer, B, T, C, heads, causal);
+
+    public void AttentionBackward(Slice<float> dQkv, Slice<float> dOutput, Slice<float> qkv, Slice<float> probabilities, int B, int T, int C, int heads, bool causal) =>
+        Attention<float>.Backward(dQkv.Pointer, dOutput.Pointer, qkv.Pointer, probabilities.Pointer, B, T, C, heads, causal);
+
+    public void GeluForward(Slice<float> output, Slice<float> input) => GeluTanh<float>.Forward(output.Pointer, input.Pointer, input.Length);
+    public void GeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input) => GeluTanh<float>.Backward(dInput.Pointer, dOutput.Pointer, input.Pointer, input.Length);
+
+    public void Add(Slice<float> output, Slice<float> a, Slice<float> b) => Elementwise<float>.Add(output.Pointer, a.Pointer, b.Pointer, output.Length);
+    public void Accumulate(Slice<float> destination, Slice<float> source) => Elementwise<float>.Accumulate(destination.Pointer, source.Pointer, destination.Length);
+
+    public double SoftmaxCrossEntropy(Slice<float> logits, Slice<float> losses, Slice<int> targets, int N, int V, int paddedV, float gradientScale) =>
+        CrossEntropy<float>.Forward(logits.Pointer, losses.Pointer, targets.Pointer, N, V, paddedV, gradientScale);
+
+    public double SumOfSquares(Slice<float> x) => Elementwise<float>.SumOfSquares(x.Pointer, x.Length);
+    public void Scale(Slice<float> x, float factor) => Elementwise<float>.Scale(x.Pointer, x.Length, factor);
+
+    public void AdamW(Slice<float> parameters, Slice<float> gradients, Slice<float> m, Slice<float> v, float learningRate, float beta1, float beta2, float epsilon, float weightDecay, int step) =>
+        Ops.AdamW<float>.Step(parameters.Pointer, gradients.Pointer, m.Pointer, v.Pointer, parameters.Length, learningRate, beta1, beta2, epsilon, weightDecay, step);
+
+    static float* OrNull(Slice<float> s) => s.IsEmpty ? null : s.Pointer;
+
+    public void Dispose()
+    {
+        lock (allocations)
+        {
+            foreach (var (address, _) in allocations) NativeMemory.AlignedFree((void*)address);
+            allocations.Clear();
+            allocated = 0;
+        }
+    }
+}

@@ -1,0 +1,51 @@
+namespace Engine.Models;
+
+/// <summary>
+/// Everything that decides a model's shape and semantics. One code path serves every family; each preset fixes these
+/// fields to a HuggingFace architecture's exact behaviour.
+/// </summary>
+public sealed record TransformerConfig
+{
+    public ModelFamily Family { get; init; } = ModelFamily.DecoderOnly;
+    public int VocabSize { get; init; }
+    /// <summary>The vocabulary rounded up (e.g. 50257 → 50304) so matrix products use friendly sizes; extra rows never win.</summary>
+    public int PaddedVocabSize { get; init; }
+    public int MaxPositions { get; init; }
+    public int Layers { get; init; }
+    public int Dim { get; init; }
+    public int Heads { get; init; }
+    public int FeedForwardDim { get; init; }
+    public double LayerNormEpsilon { get; init; } = 1e-5;
+    /// <summary>The token id that ends a document (and seeds generation when the prompt is empty).</summary>
+    public int EndOfTextToken { get; init; }
+
+    public int HeadSize => Dim / Heads;
+
+    /// <summary>Rounds the vocabulary up to a multiple (128 is what GPU matrix products like).</summary>
+    public TransformerConfig WithVocabPaddedTo(int multiple) =>
+        this with { PaddedVocabSize = (VocabSize + multiple - 1) / multiple * multiple };
+
+    /// <summary>Throws an error naming the flag to change when the shape is impossible.</summary>
+    public void Validate()
+    {
+        void Positive(int value, string flag) { if (value <= 0) throw new EngineException($"{flag} must be a positive number (got {value})"); }
+        Positive(VocabSize, "--vocab");
+        Positive(MaxPositions, "--max-positions");
+        Positive(Layers, "--layers");
+        Positive(Dim, "--dim");
+        Positive(Heads, "--heads");
+        Positive(FeedForwardDim, "--ffn-dim");
+        if (Dim % Heads != 0)
+            throw new EngineException($"--heads {Heads} does not divide --dim {Dim}: choose heads that divide the width (e.g. --heads {LargestDivisorAtMost(Dim, Heads)})");
+        if (PaddedVocabSize < VocabSize)
+            throw new EngineException($"padded vocabulary {PaddedVocabSize} is smaller than the vocabulary {VocabSize}");
+        if (EndOfTextToken < 0 || EndOfTextToken >= VocabSize)
+            throw new EngineException($"end-of-text token {EndOfTextToken} is outside the vocabulary of {VocabSize}");
+    }
+
+    static int LargestDivisorAtMost(int n, int max)
+    {
+        for (int d = Math.Min(n, max); d > 1; d--) if (n % d == 0) return d;
+        return 1;
+    }
+}

@@ -1,0 +1,66 @@
+namespace Engine.Tensors;
+
+/// <summary>
+/// Every op the models need, in one place, so the same model code runs on the CPU reference and on CUDA.
+/// Conventions (shared by all implementations):
+///  - row-major; linear weights are (out, in) like torch.nn.Linear; activations (B·T, C).
+///  - forward ops overwrite their outputs; backward ops ACCUMULATE (+=) into every gradient they produce, so
+///    residual branches and micro-batches add up without extra copies. Callers zero gradients when a new sum starts.
+/// </summary>
+public interface IBackend : IDisposable
+{
+    string Name { get; }
+    /// <summary>True when slices are host memory the caller may read directly.</summary>
+    bool IsHost { get; }
+
+    /// <summary>Zero-filled memory; the purpose names it in out-of-memory errors.</summary>
+    Slice<T> Allocate<T>(long count, string purpose) where T : unmanaged;
+    /// <summary>Returns memory from <see cref="Allocate{T}"/> (the whole slice it gave).</summary>
+    void Free<T>(Slice<T> slice) where T : unmanaged;
+    /// <summary>Bytes allocated now and at most since the backend was made (the run folder reports the peak).</summary>
+    long AllocatedBytes { get; }
+    long PeakAllocatedBytes { get; }
+
+    void CopyIn<T>(ReadOnlySpan<T> source, Slice<T> destination) where T : unmanaged;
+    void CopyOut<T>(Slice<T> source, Span<T> destination) where T : unmanaged;
+    void Copy<T>(Slice<T> source, Slice<T> destination) where T : unmanaged;
+    void Zero<T>(Slice<T> destination) where T : unmanaged;
+    /// <summary>Waits until queued work is done (a no-op on the CPU).</summary>
+    void Synchronize();
+
+    void EmbeddingForward(Slice<float> output, Slice<int> tokens, Slice<float> tokenTable, Slice<float> positionTable, int B, int T, int C);
+    void EmbeddingBackward(Slice<float> dTokenTable, Slice<float> dPositionTable, Slice<float> dOutput, Slice<int> tokens, int B, int T, int C);
+
+    void LayerNormForward(Slice<float> output, Slice<float> mean, Slice<float> rstd, Slice<float> input, Slice<float> weight, Slice<float> bias, int N, int C, float epsilon);
+    void LayerNormBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, Slice<float> mean, Slice<float> rstd, int N, int C);
+
+    /// <summary>output[N,OC] = input[N,C]·weight[OC,C]ᵀ + bias (bias may be empty).</summary>
+    void MatmulForward(Slice<float> output, Slice<float> input, Slice<float> weight, Slice<float> bias, int N, int C, int OC);
+    /// <summary>dInput += dOut·W (skipped when empty); dWeight += dOutᵀ·input; dBias += Σ dOut (skipped when empty).</summary>
+    void MatmulBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, int N, int C, int OC);
+
+    /// <summary>Multi-head self-attention over packed qkv (B, T, 3C). probabilities (B, NH, T, T) is saved for backward.</summary>
+    void AttentionForward(Slice<float> output, Slice<float> probabilities, Slice<float> qkv, int B, int T, int C, int heads, bool causal);
+    void AttentionBackward(Slice<float> dQkv, Slice<float> dOutput, Slice<float> qkv, Slice<float> probabilities, int B, int T, int C, int heads, bool causal);
+
+    void GeluForward(Slice<float> output, Slice<float> input);
+    void GeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input);
+
+    void Add(Slice<float> output, Slice<float> a, Slice<float> b);
+    /// <summary>destination += source.</summary>
+    void Accumulate(Slice<float> destination, Slice<float> source);
+
+    /// <summary>
+    /// Fused softmax + cross-entropy over the first <paramref name="V"/> of <paramref name="paddedV"/> logits per row.
+    /// Writes each row's loss (0 where the target is the ignore index −100) and, when <paramref name="gradientScale"/>
+    /// is not 0, overwrites the logits with dLoss/dlogits · gradientScale (the caller passes 1/counted positions).
+    /// Returns the sum of the row losses.
+    /// </summary>
+    double SoftmaxCrossEntropy(Slice<float> logits, Slice<float> losses, Slice<int> targets, int N, int V, int paddedV, float gradientScale);
+
+    double SumOfSquares(Slice<float> x);
+    void Scale(Slice<float> x, float factor);
+
+    /// <summary>One AdamW step (PyTorch's semantics: decoupled decay p -= lr·wd·p first) over a contiguous range.</summary>
+    void AdamW(Slice<float> parameters, Slice<float> gradients, Slice<float> m, Slice<float> v, float learningRate, float beta1, float beta2, float epsilon, float weightDecay, int step);
+}
