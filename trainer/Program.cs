@@ -1,1 +1,67 @@
-System.Console.WriteLine("hi");
+using Engine;
+using Trainer.Cli;
+using Trainer.Commands;
+
+namespace Trainer;
+
+/// <summary>
+/// `trainer`: the root command trains; prepare, eval, export, generate and bench are subcommands. Exit codes: 0 done,
+/// 1 an error in the input or the run (the message names the file or flag and the fix), 2 a wrong command line.
+/// </summary>
+public static class Program
+{
+    static readonly CommandSpec[] Subcommands =
+        { PrepareCommand.Spec, EvalCommand.Spec, ExportCommand.Spec, GenerateCommand.Spec, BenchCommand.Spec };
+
+    public static int Main(string[] args)
+    {
+        using var cancellation = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            if (cancellation.IsCancellationRequested) return; // a second Ctrl-C stops at once
+            e.Cancel = true;
+            Console.Error.WriteLine("\nstopping after this step and saving a checkpoint (Ctrl-C again to abort)…");
+            cancellation.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        try { return Run(args, cancellation.Token); }
+        finally { Console.CancelKeyPress -= onCancel; }
+    }
+
+    public static int Run(string[] args, CancellationToken cancellation = default)
+    {
+        var train = TrainCommand.Spec;
+        CommandSpec command = train;
+        IReadOnlyList<string> rest = args;
+        if (args.Length > 0 && !args[0].StartsWith("-"))
+        {
+            command = Subcommands.FirstOrDefault(c => c.Name == args[0]) ?? (args[0] == "train" ? train : null!);
+            if (command == null)
+            {
+                Console.Error.WriteLine($"error: unknown command '{args[0]}'; commands: train (default), {string.Join(", ", Subcommands.Select(c => c.Name))}");
+                return 2;
+            }
+            rest = args[1..];
+        }
+        if (rest.Contains("--help") || rest.Contains("-h"))
+        {
+            Console.WriteLine(command.Help());
+            if (command == train) Console.WriteLine("Commands: train (default), " + string.Join(", ", Subcommands.Select(c => $"{c.Name}")) + "; `trainer COMMAND --help` for each.");
+            return 0;
+        }
+        try
+        {
+            return command.Run(ArgumentParser.Parse(command, rest), cancellation);
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine("error: " + e.Message);
+            return 2;
+        }
+        catch (EngineException e)
+        {
+            Console.Error.WriteLine("error: " + e.Message);
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,22 @@
+using Engine.Models;
+using Engine.Training;
+
+namespace Engine.Checkpoints;
+
+/// <summary>Everything besides tensors that a resumed run needs to continue exactly where it stopped.</summary>
+public sealed record TrainerState
+{
+    /// <summary>Optimizer steps completed.</summary>
+    public int Step { get; init; }
+    public required TransformerConfig Model { get; init; }
+    public required TrainingSettings Settings { get; init; }
+    /// <summary>How text becomes ids: "byte", "gpt2" or a tokenizer file path.</summary>
+    public required string Tokenizer { get; init; }
+    public required string Objective { get; init; }
+    /// <summary>Where the training data came from: a prepared folder or "embedded".</summary>
+    public required string Data { get; init; }
+    public Dictionary<string, long> DataState { get; init; } = new();
+    public double InitialValLoss { get; init; } = double.NaN;
+    public long TokensSeen { get; init; }
+    public double WallSeconds { get; init; }
+}

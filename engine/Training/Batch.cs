@@ -1,0 +1,21 @@
+namespace Engine.Training;
+
+/// <summary>One micro-batch as the model consumes it: B×T token ids and targets (−100 = not predicted).</summary>
+public sealed record Batch(int[] Tokens, int[] Targets, int B, int T)
+{
+    public int CountedTargets => Targets.Count(t => t != Backends.Cpu.Ops.CrossEntropy<float>.IgnoreIndex);
+}
+
+/// <summary>
+/// What an objective supplies to the loop: training micro-batches in a reproducible order with a saveable position,
+/// and a fixed validation set. Objectives (clm, mlm, span) are batch builders behind this interface.
+/// </summary>
+public interface IBatchSource
+{
+    string Objective { get; }
+    Batch NextTrainBatch(int sequences, int T);
+    IReadOnlyList<Batch> ValidationBatches(int sequences, int T, int maxBatches);
+    /// <summary>Position in the training data (and any random state) as plain numbers for the checkpoint.</summary>
+    Dictionary<string, long> SaveState();
+    void RestoreState(IReadOnlyDictionary<string, long> state);
+}

@@ -1,0 +1,66 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Engine.Checkpoints;
+
+namespace Engine.Training;
+
+/// <summary>
+/// The folder a run leaves: metrics.jsonl (one object per step; validation points carry val_loss), summary.json,
+/// loss.png and checkpoint/. A resumed run appends to the same files.
+/// </summary>
+public sealed class RunFolder
+{
+    public string Path { get; }
+    public string MetricsPath => System.IO.Path.Combine(Path, "metrics.jsonl");
+    public string SummaryPath => System.IO.Path.Combine(Path, "summary.json");
+    public string PlotPath => System.IO.Path.Combine(Path, "loss.png");
+    public string CheckpointPath => System.IO.Path.Combine(Path, "checkpoint");
+
+    public RunFolder(string path)
+    {
+        Path = System.IO.Path.GetFullPath(path);
+        try
+        {
+            Directory.CreateDirectory(Path);
+            string probe = System.IO.Path.Combine(Path, ".write-test");
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            throw new EngineException($"--out {path}: cannot write there ({e.Message}); choose a folder you can write to");
+        }
+    }
+
+    /// <summary>A new folder name under runs/ from the objective and the time.</summary>
+    public static string DefaultPath(string objective) =>
+        System.IO.Path.Combine("runs", $"{objective}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}");
+
+    public void AppendStep(StepMetrics m)
+    {
+        var line = new JsonObject
+        {
+            ["step"] = m.Step,
+            ["loss"] = Finite(m.Loss),
+            ["lr"] = m.LearningRate,
+            ["grad_norm"] = Finite(m.GradNorm),
+            ["tokens_per_s"] = Math.Round(m.TokensPerSecond, 1),
+            ["step_s"] = Math.Round(m.StepSeconds, 4),
+        };
+        if (m.ValidationLoss is double v) line["val_loss"] = Finite(v);
+        File.AppendAllText(MetricsPath, line.ToJsonString() + "\n");
+    }
+
+    /// <summary>The validation loss before training (step 0).</summary>
+    public void AppendValidation(int step, double loss) =>
+        File.AppendAllText(MetricsPath, new JsonObject { ["step"] = step, ["val_loss"] = Finite(loss) }.ToJsonString() + "\n");
+
+    static JsonNode? Finite(double x) => double.IsFinite(x) ? JsonValue.Create(x) : JsonValue.Create(x.ToString(CultureInfo.InvariantCulture));
+
+    public void Finish(TrainingSummary summary)
+    {
+        File.WriteAllText(SummaryPath, JsonSerializer.Serialize(summary, Checkpoint.Json));
+        LossPlot.Write(MetricsPath, PlotPath);
+    }
+}

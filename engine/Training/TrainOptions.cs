@@ -1,0 +1,24 @@
+namespace Engine.Training;
+
+/// <summary>What the user asked for on the command line (or a test through the API), before anything is built.</summary>
+public sealed record TrainOptions
+{
+    public string Objective { get; init; } = "clm";
+    /// <summary>A preset name (gpt2-tiny, …) or a model folder to continue pre-training from.</summary>
+    public string Model { get; init; } = Models.Presets.Default;
+    /// <summary>A prepared folder (`trainer prepare`), a .bin shard or a glob; null = the embedded corpus.</summary>
+    public string? Data { get; init; }
+    public string Device { get; init; } = "auto";
+    public TrainingSettings Settings { get; init; } = new();
+    public string? Out { get; init; }
+    public string? Resume { get; init; }
+    /// <summary>Round the vocabulary up to a multiple of 128 (50257 → 50304) for faster matrix products.</summary>
+    public bool PadVocab { get; init; }
+    public int? Layers { get; init; }
+    public int? Dim { get; init; }
+    public int? Heads { get; init; }
+    public int? FeedForwardDim { get; init; }
+    public int? MaxPositions { get; init; }
+    /// <summary>Steps given explicitly when resuming (extends or shortens the saved schedule).</summary>
+    public bool StepsGiven { get; init; }
+}

@@ -1,0 +1,49 @@
+using Engine.Optim;
+
+namespace Engine.Training;
+
+/// <summary>How to train: the schedule, the batch and the bookkeeping. Saved in every checkpoint.</summary>
+public sealed record TrainingSettings
+{
+    public int Steps { get; init; } = 1000;
+    /// <summary>Sequences per optimizer step (the global batch, whatever the device count).</summary>
+    public int GlobalBatch { get; init; } = 16;
+    /// <summary>Sequences per forward/backward; GlobalBatch / MicroBatch micro-steps accumulate into one update.</summary>
+    public int MicroBatch { get; init; } = 16;
+    public int SequenceLength { get; init; } = 128;
+    public float LearningRate { get; init; } = 3e-3f;
+    /// <summary>Cosine decay ends at LearningRate × this ratio.</summary>
+    public float MinLearningRateRatio { get; init; } = 0.1f;
+    public int WarmupSteps { get; init; } = 50;
+    public AdamWSettings AdamW { get; init; } = new();
+    public double ClipNorm { get; init; } = 1.0;
+    public int EvalEvery { get; init; } = 100;
+    public int EvalBatches { get; init; } = 8;
+    /// <summary>0 = only at the end (and on Ctrl-C).</summary>
+    public int CheckpointEvery { get; init; } = 0;
+    public ulong Seed { get; init; } = 1337;
+
+    public int AccumulationSteps => GlobalBatch / MicroBatch;
+
+    public void Validate()
+    {
+        void Positive(double value, string flag) { if (!(value > 0)) throw new EngineException($"{flag} must be positive (got {value})"); }
+        Positive(Steps, "--steps");
+        Positive(GlobalBatch, "--batch");
+        Positive(MicroBatch, "--micro-batch");
+        Positive(SequenceLength, "--seq");
+        Positive(LearningRate, "--lr");
+        if (MicroBatch > GlobalBatch || GlobalBatch % MicroBatch != 0)
+            throw new EngineException($"--batch {GlobalBatch} is not a multiple of --micro-batch {MicroBatch}: the global batch must split into whole micro-batches (e.g. --micro-batch {LargestDivisor(GlobalBatch, MicroBatch)})");
+        if (WarmupSteps < 0) throw new EngineException($"--warmup must be 0 or more (got {WarmupSteps})");
+        if (MinLearningRateRatio < 0 || MinLearningRateRatio > 1) throw new EngineException($"--min-lr-ratio must be within 0..1 (got {MinLearningRateRatio})");
+        if (EvalEvery < 0 || EvalBatches <= 0) throw new EngineException($"--eval-every must be 0 or more and --eval-batches positive");
+        if (CheckpointEvery < 0) throw new EngineException($"--checkpoint-every must be 0 or more (got {CheckpointEvery})");
+    }
+
+    static int LargestDivisor(int n, int max)
+    {
+        for (int d = Math.Min(n, max); d > 1; d--) if (n % d == 0) return d;
+        return 1;
+    }
+}

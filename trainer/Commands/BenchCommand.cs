@@ -1,0 +1,71 @@
+using System.Diagnostics;
+using System.Globalization;
+using Engine.Backends;
+using Engine.Models;
+using Engine.Optim;
+using Engine.Util;
+using Trainer.Cli;
+
+namespace Trainer.Commands;
+
+/// <summary>
+/// `trainer bench`: training-step speed on random tokens (ms/step, tokens/s, model FLOP/s) for a model size, with
+/// warm-up steps excluded. Numbers belong in docs/benchmarks.md with the machine and date.
+/// </summary>
+public static class BenchCommand
+{
+    public static CommandSpec Spec => new()
+    {
+        Name = "bench",
+        Summary = "Measures training-step speed (forward, backward, AdamW) on random tokens.",
+        Usage = "trainer bench [--device auto|cpu|cuda] [--model PRESET] [--batch N] [--seq T] [--steps N] [--warmup N]",
+        Options = new[]
+        {
+            new OptionSpec("device", "auto|cpu|cuda", "where to run", "auto"),
+            new OptionSpec("model", "PRESET", $"model size: {string.Join(", ", Presets.Names)}", Presets.Default),
+            new OptionSpec("batch", "N", "sequences per step", "16"),
+            new OptionSpec("seq", "T", "tokens per sequence", "128"),
+            new OptionSpec("steps", "N", "timed steps", "10"),
+            new OptionSpec("warmup", "N", "untimed steps first", "2"),
+            OptionSpec.Flag("pad-vocab", "round the vocabulary up to a multiple of 128"),
+        },
+        Run = Run,
+    };
+
+    static int Run(ParsedOptions p, CancellationToken cancellation)
+    {
+        string preset = p.String("model", Presets.Default);
+        var config = Presets.Get(preset);
+        if (p.Flag("pad-vocab")) config = config.WithVocabPaddedTo(128);
+        int B = p.Int("batch", 16, 1), T = p.Int("seq", 128, 1), steps = p.Int("steps", 10, 1), warmup = p.Int("warmup", 2, 0);
+        using var backend = BackendFactory.Create(p.Choice("device", "auto", BackendFactory.Choices), out string note);
+        var model = new TransformerModel(config, backend);
+        Initialization.InitializeGpt2(model, new Rng(1));
+        var optimizer = new AdamWOptimizer(backend, model.Layout, model.Memory.Parameters, model.Memory.Gradients, new AdamWSettings());
+        var rng = new Rng(2);
+        var tokens = new int[B * T]; var targets = new int[B * T];
+        var times = new List<double>();
+        for (int i = 0; i < warmup + steps && !cancellation.IsCancellationRequested; i++)
+        {
+            for (int j = 0; j < tokens.Length; j++) { tokens[j] = rng.NextInt(config.VocabSize); targets[j] = rng.NextInt(config.VocabSize); }
+            var timer = Stopwatch.StartNew();
+            model.ZeroGradients();
+            model.Forward(tokens, targets, B, T, 1f / (B * T));
+            model.Backward();
+            GradientClipping.ClipGlobalNorm(backend, model.Memory.Gradients, 1.0);
+            optimizer.Update(1e-4f);
+            backend.Synchronize();
+            if (i >= warmup) times.Add(timer.Elapsed.TotalSeconds);
+        }
+        times.Sort();
+        double median = times[times.Count / 2];
+        double flopsPerToken = 6.0 * model.ParameterCount + 12.0 * config.Layers * T * config.Dim;
+        double tokensPerSecond = B * T / median;
+        Console.WriteLine(note);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{preset}: {model.ParameterCount / 1e6:F2}M parameters, batch {B} × {T}, {steps} timed steps (median)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{median * 1000:F1} ms/step, {tokensPerSecond:F0} tokens/s, {flopsPerToken * tokensPerSecond / 1e9:F1} GFLOP/s (model FLOPs: 6N + 12·L·T·d per token), memory {backend.PeakAllocatedBytes / (1024.0 * 1024):F0} MiB"));
+        return 0;
+    }
+}

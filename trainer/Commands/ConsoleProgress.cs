@@ -1,0 +1,41 @@
+using System.Globalization;
+using Engine.Training;
+
+namespace Trainer.Commands;
+
+/// <summary>
+/// The live progress line: step/total, loss, lr, tokens/s, ETA. Redraws in place on a terminal; when output is a
+/// file or pipe, prints a line every few steps instead so logs stay readable.
+/// </summary>
+public sealed class ConsoleProgress : ITrainingObserver
+{
+    readonly bool interactive = !Console.IsOutputRedirected;
+    readonly int printEvery;
+    double smoothedStepSeconds = double.NaN;
+
+    public ConsoleProgress(int totalSteps) => printEvery = Math.Max(1, totalSteps / 20);
+
+    public void OnStep(StepMetrics m)
+    {
+        smoothedStepSeconds = double.IsNaN(smoothedStepSeconds) ? m.StepSeconds : 0.9 * smoothedStepSeconds + 0.1 * m.StepSeconds;
+        var eta = TimeSpan.FromSeconds(smoothedStepSeconds * (m.TotalSteps - m.Step));
+        string line = string.Create(CultureInfo.InvariantCulture,
+            $"step {m.Step,5}/{m.TotalSteps} | loss {m.Loss:F4} | lr {m.LearningRate:E2} | grad norm {m.GradNorm:F3} | {m.TokensPerSecond,8:F0} tok/s | ETA {eta:mm\\:ss}");
+        if (m.ValidationLoss is double v) line += string.Create(CultureInfo.InvariantCulture, $" | val {v:F4}");
+        if (interactive)
+        {
+            Console.Write("\r" + line.PadRight(Console.WindowWidth > 0 ? Math.Min(Console.WindowWidth - 1, 140) : 0));
+            if (m.ValidationLoss != null || m.Step == m.TotalSteps) Console.WriteLine();
+        }
+        else if (m.Step % printEvery == 0 || m.ValidationLoss != null || m.Step == m.TotalSteps || m.Step == 1)
+            Console.WriteLine(line);
+    }
+
+    public void OnValidation(int step, double loss)
+    {
+        if (step == 0) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"validation loss before training: {loss:F4}"));
+    }
+
+    public void OnCheckpoint(int step, string path) { }
+    public void OnMessage(string message) => Console.WriteLine(message);
+}

@@ -1,0 +1,70 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Engine;
+using Engine.Backends;
+using Engine.Checkpoints;
+using Trainer.Cli;
+
+namespace Trainer.Commands;
+
+/// <summary>`trainer eval`: the mean loss of a model folder on a batch file, with HF's causal-LM conventions.</summary>
+public static class EvalCommand
+{
+    public static CommandSpec Spec => new()
+    {
+        Name = "eval",
+        Summary = "Evaluates a model folder (HF or ours) on a safetensors batch and prints the mean loss.",
+        Usage = "trainer eval --model DIR --batch FILE.safetensors [--json] [--device auto|cpu|cuda]",
+        Options = new[]
+        {
+            new OptionSpec("model", "DIR", "model folder: a run folder, a checkpoint folder or an HF checkpoint folder"),
+            new OptionSpec("batch", "FILE", "safetensors with input_ids [B, T] and optionally attention_mask, token_type_ids, labels"),
+            OptionSpec.Flag("json", "print one line {\"loss\": …, \"tokens\": …}"),
+            new OptionSpec("device", "auto|cpu|cuda", "where to run", "auto"),
+        },
+        Epilog = "As in HF's GPT2LMHeadModel, labels (default: input_ids, with padding as -100) are shifted inside: position t predicts label t+1.",
+        Run = Run,
+    };
+
+    static int Run(ParsedOptions p, CancellationToken _)
+    {
+        string batchPath = p.Required("batch");
+        using var folder = ModelFolder.Open(p.Required("model"), p.Choice("device", "auto", BackendFactory.Choices));
+        var (tokens, targets, B, T) = ReadBatch(batchPath);
+        int counted = targets.Count(t => t != -100);
+        if (counted == 0) throw new EngineException($"--batch {batchPath}: no position has a label to predict");
+        double loss = folder.Model.Forward(tokens, targets, B, T) / counted;
+        if (p.Flag("json")) Console.WriteLine(new JsonObject { ["loss"] = loss, ["tokens"] = counted }.ToJsonString());
+        else Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"loss {loss:F6} over {counted} predicted tokens ({B} × {T})"));
+        return 0;
+    }
+
+    /// <summary>Reads a batch file and shifts labels for next-token prediction.</summary>
+    public static (int[] Tokens, int[] Targets, int B, int T) ReadBatch(string path)
+    {
+        var tensors = SafeTensors.Read(path);
+        if (!tensors.TryGetValue("input_ids", out var ids) || ids.Shape.Length != 2)
+            throw new EngineException($"--batch {path}: needs an input_ids tensor of shape [batch, sequence]");
+        int B = (int)ids.Shape[0], T = (int)ids.Shape[1];
+        var tokens = ids.ToInts();
+        int[]? mask = tensors.TryGetValue("attention_mask", out var m) ? m.ToInts() : null;
+        int[] labels = tensors.TryGetValue("labels", out var l) ? l.ToInts() : (int[])tokens.Clone();
+        if (labels.Length != tokens.Length) throw new EngineException($"--batch {path}: labels has {labels.Length} values, input_ids {tokens.Length}");
+        if (mask != null)
+        {
+            for (int b = 0; b < B; b++)
+                for (int t = 1; t < T; t++)
+                    if (mask[b * T + t] == 1 && mask[b * T + t - 1] == 0)
+                        throw new EngineException($"--batch {path}: row {b} is left-padded (attention_mask 0 before 1); causal models here need right padding");
+            if (!tensors.ContainsKey("labels"))
+                for (int i = 0; i < labels.Length; i++) if (mask[i] == 0) labels[i] = -100;
+        }
+        var targets = new int[B * T];
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t < T; t++)
+                targets[b * T + t] = t + 1 < T ? labels[b * T + t + 1] : -100;
+        // Padded input positions still need a valid id for the embedding lookup; their targets are already ignored.
+        if (mask != null) for (int i = 0; i < tokens.Length; i++) if (mask[i] == 0) tokens[i] = Math.Max(0, tokens[i]);
+        return (tokens, targets, B, T);
+    }
+}

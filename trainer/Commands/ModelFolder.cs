@@ -1,0 +1,43 @@
+using Engine;
+using Engine.Backends;
+using Engine.Checkpoints;
+using Engine.Models;
+using Engine.Tensors;
+using Engine.Tokenizers;
+
+namespace Trainer.Commands;
+
+/// <summary>Opens a model folder for eval/export/generate: one of our run or checkpoint folders, or an HF folder.</summary>
+public sealed class ModelFolder : IDisposable
+{
+    public required string Path { get; init; }
+    public required IBackend Backend { get; init; }
+    public required TransformerModel Model { get; init; }
+    public TrainerState? State { get; init; }
+
+    public static ModelFolder Open(string path, string device)
+    {
+        string folder = Checkpoint.Locate(path);
+        var config = Checkpoint.ReadModelConfig(folder);
+        var backend = BackendFactory.Create(device, out _);
+        try
+        {
+            var model = new TransformerModel(config, backend);
+            Checkpoint.LoadWeights(folder, model);
+            return new ModelFolder { Path = folder, Backend = backend, Model = model, State = Checkpoint.ReadState(folder) };
+        }
+        catch { backend.Dispose(); throw; }
+    }
+
+    /// <summary>The tokenizer the model was trained with; for HF folders without our state, GPT-2's when the vocabulary is GPT-2's.</summary>
+    public ITokenizer Tokenizer()
+    {
+        if (State != null) return TokenizerFactory.Resolve(State.Tokenizer);
+        foreach (var file in new[] { "tokenizer.json", "vocab.json" })
+            if (File.Exists(System.IO.Path.Combine(Path, file))) return TokenizerFactory.Resolve(Path);
+        if (Model.Config.VocabSize == 50257) return TokenizerFactory.Resolve("gpt2");
+        throw new EngineException($"{Path}: no tokenizer recorded (no {Checkpoint.StateFile} or tokenizer.json) and the vocabulary ({Model.Config.VocabSize}) is not GPT-2's");
+    }
+
+    public void Dispose() => Backend.Dispose();
+}

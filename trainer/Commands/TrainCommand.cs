@@ -1,0 +1,116 @@
+using System.Globalization;
+using Engine;
+using Engine.Backends;
+using Engine.Inference;
+using Engine.Models;
+using Engine.Training;
+using Trainer.Cli;
+
+namespace Trainer.Commands;
+
+/// <summary>The root command: pre-train (or resume) a model.</summary>
+public static class TrainCommand
+{
+    static readonly TrainingSettings Defaults = new();
+
+    public static CommandSpec Spec => new()
+    {
+        Name = "train",
+        Summary = "Pre-trains a transformer language model (the root command: `trainer --objective clm …` is `trainer train …`).",
+        Usage = "dotnet run --project trainer -- --objective clm [--model PRESET] [--data PATH] [--device auto|cpu|cuda] [--steps N] [--batch N] [--micro-batch N] [--seq T] [--lr LR] [--seed S] [--out DIR] [--resume DIR]",
+        Options = new[]
+        {
+            new OptionSpec("objective", "clm|mlm|span", "what to learn: clm = next token (GPT)", "clm"),
+            new OptionSpec("model", "PRESET", $"model size: {string.Join(", ", Presets.Names)}", Presets.Default),
+            new OptionSpec("data", "PATH", "a folder made by `trainer prepare`; without it, the embedded prescription-shorthand corpus"),
+            new OptionSpec("device", "auto|cpu|cuda", "where to train", "auto"),
+            new OptionSpec("steps", "N", "optimizer steps", "1000 (the embedded default: 600)"),
+            new OptionSpec("batch", "N", "sequences per optimizer step (global batch)", "16"),
+            new OptionSpec("micro-batch", "N", "sequences per forward/backward; gradients accumulate over batch/micro-batch", "= --batch"),
+            new OptionSpec("seq", "T", "tokens per sequence", "128"),
+            new OptionSpec("lr", "LR", "peak learning rate", Defaults.LearningRate.ToString(CultureInfo.InvariantCulture)),
+            new OptionSpec("min-lr-ratio", "R", "cosine decay floor as a fraction of --lr", "0.1"),
+            new OptionSpec("warmup", "N", "linear warmup steps", Defaults.WarmupSteps.ToString(CultureInfo.InvariantCulture)),
+            new OptionSpec("weight-decay", "W", "AdamW decoupled weight decay (matrices and embeddings only)", "0.1"),
+            new OptionSpec("clip", "NORM", "global gradient-norm clip (0 = off)", "1.0"),
+            new OptionSpec("eval-every", "N", "validate every N steps (0 = only at the end)", "100"),
+            new OptionSpec("eval-batches", "N", "micro-batches in the validation set", "8"),
+            new OptionSpec("checkpoint-every", "N", "save a checkpoint every N steps (0 = at the end only)", "0"),
+            new OptionSpec("seed", "S", "seed for initialisation and sampling", "1337"),
+            new OptionSpec("out", "DIR", "run folder (metrics.jsonl, summary.json, loss.png, checkpoint/)", "runs/<objective>-<time>"),
+            new OptionSpec("resume", "DIR", "continue a run from its folder (or checkpoint folder) exactly where it stopped"),
+            OptionSpec.Flag("pad-vocab", "round the vocabulary up to a multiple of 128 (50257 → 50304) for speed"),
+            new OptionSpec("layers", "N", "override the preset's layer count"),
+            new OptionSpec("dim", "N", "override the preset's width (d_model)"),
+            new OptionSpec("heads", "N", "override the preset's attention heads (must divide --dim)"),
+            new OptionSpec("ffn-dim", "N", "override the feed-forward width", "4 × dim"),
+            new OptionSpec("max-positions", "N", "override the position table length"),
+            new OptionSpec("sample-tokens", "N", "tokens of the sample generation printed at the end (0 = none)", "120"),
+        },
+        Epilog = "Ctrl-C saves a checkpoint and exits; --resume DIR continues it bit for bit on the CPU.",
+        Run = Run,
+    };
+
+    /// <summary>The embedded default is sized to finish within 5 minutes on 2 CPU cores.</summary>
+    public const int EmbeddedDefaultSteps = 600;
+
+    public static TrainOptions ToOptions(ParsedOptions p)
+    {
+        bool embedded = !p.Has("data") && !p.Has("resume");
+        int batch = p.Int("batch", Defaults.GlobalBatch, 1);
+        var settings = new TrainingSettings
+        {
+            Steps = p.Int("steps", embedded ? EmbeddedDefaultSteps : Defaults.Steps, 1),
+            GlobalBatch = batch,
+            MicroBatch = p.Int("micro-batch", batch, 1),
+            SequenceLength = p.Int("seq", Defaults.SequenceLength, 1),
+            LearningRate = (float)p.Double("lr", Defaults.LearningRate, 0, 10),
+            MinLearningRateRatio = (float)p.Double("min-lr-ratio", Defaults.MinLearningRateRatio, 0, 1),
+            WarmupSteps = p.Int("warmup", Defaults.WarmupSteps, 0),
+            AdamW = Defaults.AdamW with { WeightDecay = (float)p.Double("weight-decay", Defaults.AdamW.WeightDecay, 0, 10) },
+            ClipNorm = p.Double("clip", Defaults.ClipNorm, 0),
+            EvalEvery = p.Int("eval-every", Defaults.EvalEvery, 0),
+            EvalBatches = p.Int("eval-batches", Defaults.EvalBatches, 1),
+            CheckpointEvery = p.Int("checkpoint-every", Defaults.CheckpointEvery, 0),
+            Seed = (ulong)p.Int("seed", (int)Defaults.Seed, 0),
+        };
+        return new TrainOptions
+        {
+            Objective = p.Choice("objective", "clm", new[] { "clm", "mlm", "span" }),
+            Model = p.String("model", Presets.Default),
+            Data = p.String("data"),
+            Device = p.Choice("device", "auto", BackendFactory.Choices),
+            Settings = settings,
+            Out = p.String("out"),
+            Resume = p.String("resume"),
+            PadVocab = p.Flag("pad-vocab"),
+            Layers = p.OptionalInt("layers"),
+            Dim = p.OptionalInt("dim"),
+            Heads = p.OptionalInt("heads"),
+            FeedForwardDim = p.OptionalInt("ffn-dim"),
+            MaxPositions = p.OptionalInt("max-positions"),
+            StepsGiven = p.Has("steps"),
+        };
+    }
+
+    static int Run(ParsedOptions p, CancellationToken cancellation)
+    {
+        var options = ToOptions(p);
+        int sampleTokens = p.Int("sample-tokens", 120, 0);
+        using var run = TrainingJob.Prepare(options);
+        var c = run.Model.Config;
+        var s = run.Loop.State.Settings;
+        Console.WriteLine(run.DeviceNote);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"model: {c.Layers} layers, width {c.Dim}, {c.Heads} heads, vocabulary {c.VocabSize}{(c.PaddedVocabSize != c.VocabSize ? $" (padded to {c.PaddedVocabSize})" : "")}: {run.Model.ParameterCount / 1e6:F2}M parameters"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"data: {run.Loop.State.Data} (tokenizer {run.Tokenizer.Name}); objective {run.Loop.State.Objective}; batch {s.GlobalBatch} × {s.SequenceLength} tokens ({s.AccumulationSteps} micro-batch(es) of {s.MicroBatch}); {s.Steps} steps"));
+        Console.WriteLine($"run folder: {run.Folder.Path}{(run.Resumed ? $" (resuming at step {run.Loop.State.Step})" : "")}");
+        var summary = run.Loop.Run(cancellation, new ConsoleProgress(s.Steps));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{(summary.Interrupted ? "interrupted" : "done")} at step {summary.Steps}: validation loss {summary.InitialValLoss:F4} → {summary.FinalValLoss:F4}, {summary.TokensPerS:F0} tokens/s, {summary.WallS:F1} s"));
+        Console.WriteLine($"checkpoint: {run.Folder.CheckpointPath}  (resume: --resume {run.Folder.Path})");
+        if (!summary.Interrupted && sampleTokens > 0) Samples.Print(run, sampleTokens, s.Seed);
+        return 0;
+    }
+}
