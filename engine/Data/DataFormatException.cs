@@ -1,0 +1,11 @@
+namespace Engine.Data;
+
+/// <summary>
+/// A data file whose content is wrong: not a token shard, truncated, unsupported version, malformed JSON lines,
+/// token ids outside the model's vocabulary.
+/// </summary>
+public sealed class DataFormatException : DataException
+{
+    public DataFormatException(string message) : base(message) { }
+    public DataFormatException(string message, Exception? innerException) : base(message, innerException) { }
+}
