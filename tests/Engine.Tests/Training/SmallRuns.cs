@@ -1,0 +1,24 @@
+using Engine.Training;
+
+namespace Engine.Tests.Training;
+
+/// <summary>Options for training runs small enough for unit tests (seconds on 2 cores) on the embedded corpus.</summary>
+public static class SmallRuns
+{
+    public static TrainOptions Options(string outDir, int steps, int evalEvery = 0) => new()
+    {
+        Objective = "clm",
+        Model = "gpt2-tiny",
+        Device = "cpu",
+        Out = outDir,
+        Layers = 2,
+        Dim = 64,
+        Heads = 4,
+        MaxPositions = 64,
+        Settings = new TrainingSettings
+        {
+            Steps = steps, GlobalBatch = 8, MicroBatch = 4, SequenceLength = 64, LearningRate = 3e-3f, WarmupSteps = 5,
+            EvalEvery = evalEvery, EvalBatches = 2, Seed = 7,
+        },
+    };
+}
