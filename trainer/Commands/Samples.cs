@@ -23,7 +23,7 @@ public static class Samples
             var output = TextGenerator.Generate(run.Model, tokenizer.Encode(prompt), new SamplingSettings(maxTokens, 0, 0, seed),
                 generated => tokenizer.Decode(generated.ToArray()).Contains('\n'));
             string continuation = tokenizer.Decode(output.Where(t => t != tokenizer.EndOfText).ToArray()).Split('\n')[0].Trim();
-            string expected = PrescriptionCorpus.Expand(prompt.TrimEnd().TrimEnd('>').TrimEnd('=').Trim());
+            string expected = PrescriptionCorpus.Expand(prompt);
             bool ok = continuation == expected;
             if (ok) correct++;
             Console.WriteLine($"  {prompt} {continuation}");
