@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Engine.Backends.Cpu.Kernels.Gemm;
 
@@ -25,6 +26,17 @@ internal readonly struct MicroKernel256 : IMicroKernel
         Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
         Vector256<float> c40 = default, c41 = default, c50 = default, c51 = default;
         nint r2 = rsa * 2, r3 = rsa * 3, r4 = rsa * 4, r5 = rsa * 5;
+
+        // Touch the C tile now so its cache misses overlap the k loop. Without this the tile's stores (forward
+        // writes a fresh output) or loads (backward accumulates) miss at the end and stall the next call.
+        if (Sse.IsSupported)
+        {
+            for (int i = 0; i < mr; i++)
+            {
+                Sse.Prefetch0(c + i * ldc);
+                Sse.Prefetch0(c + i * ldc + 15);
+            }
+        }
 
         for (int k = 0; k < kc; k++)
         {

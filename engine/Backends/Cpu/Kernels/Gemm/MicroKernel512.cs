@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Engine.Backends.Cpu.Kernels.Gemm;
 
@@ -27,6 +28,17 @@ internal readonly struct MicroKernel512 : IMicroKernel
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
         Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
         nint r2 = rsa * 2, r3 = rsa * 3, r4 = rsa * 4, r5 = rsa * 5, r6 = rsa * 6, r7 = rsa * 7;
+
+        // Touch the C tile now so its cache misses overlap the k loop. Without this the tile's stores (forward
+        // writes a fresh output) or loads (backward accumulates) miss at the end and stall the next call.
+        if (Sse.IsSupported)
+        {
+            for (int i = 0; i < mr; i++)
+            {
+                Sse.Prefetch0(c + i * ldc);
+                Sse.Prefetch0(c + i * ldc + 31);
+            }
+        }
 
         for (int k = 0; k < kc; k++)
         {

@@ -18,42 +18,48 @@ internal static unsafe class Packing
     public static void PackB<TK>(StridedMatrix b, int k0, int kc, int j0, int nc, float* dst) where TK : struct, IMicroKernel
     {
         int NR = TK.NR;
+        int fullSlivers = nc / NR;
+        if (b.ColStride == 1)
+        {
+            // Rows of B contiguous (dinput: W, dweight: input). k-major: each source row segment is read once,
+            // sequentially, and scattered into the slivers (better for the hardware prefetcher than sliver-major).
+            nint rs = b.RowStride;
+            nint sliverSize = (nint)kc * NR;
+            for (int k = 0; k < kc; k++)
+            {
+                float* s = b.At(k0 + k, j0);
+                float* d = dst + (nint)k * NR;
+                for (int sl = 0; sl < fullSlivers; sl++, s += NR, d += sliverSize)
+                    Unsafe.CopyBlockUnaligned(d, s, (uint)(NR * sizeof(float)));
+            }
+            int tail = nc - fullSlivers * NR;
+            if (tail > 0)
+            {
+                float* s = b.At(k0, j0 + fullSlivers * NR);
+                float* d = dst + fullSlivers * sliverSize;
+                for (int k = 0; k < kc; k++, s += rs, d += NR)
+                {
+                    int j = 0;
+                    for (; j < tail; j++) d[j] = s[j];
+                    for (; j < NR; j++) d[j] = 0f;
+                }
+            }
+            return;
+        }
+
+        // Columns of B contiguous in k (forward: B = Wᵀ): read each column sequentially, write strided.
         for (int js = 0; js < nc; js += NR)
         {
             int w = Math.Min(NR, nc - js);
             float* d = dst + (nint)js * kc;
-            if (b.ColStride == 1)
+            nint rs = b.RowStride;
+            for (int j = 0; j < w; j++)
             {
-                // Rows of B contiguous (dinput: W, dweight: input): straight row-segment copies.
-                nint rs = b.RowStride;
-                float* s = b.At(k0, j0 + js);
-                if (w == NR)
-                {
-                    for (int k = 0; k < kc; k++, s += rs, d += NR)
-                        Unsafe.CopyBlockUnaligned(d, s, (uint)(NR * sizeof(float)));
-                }
-                else
-                {
-                    for (int k = 0; k < kc; k++, s += rs, d += NR)
-                    {
-                        int j = 0;
-                        for (; j < w; j++) d[j] = s[j];
-                        for (; j < NR; j++) d[j] = 0f;
-                    }
-                }
+                float* s = b.At(k0, j0 + js + j);
+                for (int k = 0; k < kc; k++) d[(nint)k * NR + j] = s[k * rs];
             }
-            else
-            {
-                // Columns of B contiguous in k (forward: B = Wᵀ): read each column sequentially, write strided.
-                nint rs = b.RowStride;
-                for (int j = 0; j < w; j++)
-                {
-                    float* s = b.At(k0, j0 + js + j);
-                    for (int k = 0; k < kc; k++) d[(nint)k * NR + j] = s[k * rs];
-                }
-                for (int j = w; j < NR; j++)
-                    for (int k = 0; k < kc; k++) d[(nint)k * NR + j] = 0f;
-            }
+            for (int j = w; j < NR; j++)
+                for (int k = 0; k < kc; k++) d[(nint)k * NR + j] = 0f;
         }
     }
 
@@ -66,42 +72,47 @@ internal static unsafe class Packing
     public static void PackA<TK>(StridedMatrix a, int i0, int mc, int k0, int kc, float* dst) where TK : struct, IMicroKernel
     {
         int MR = TK.MR;
+        int fullSlivers = mc / MR;
+        if (a.RowStride == 1)
+        {
+            // Columns of A contiguous (dweight: A = doutᵀ, i.e. row k of dout holds A[·, k]). k-major, as in PackB.
+            nint cs = a.ColStride;
+            nint sliverSize = (nint)kc * MR;
+            for (int k = 0; k < kc; k++)
+            {
+                float* s = a.At(i0, k0 + k);
+                float* d = dst + (nint)k * MR;
+                for (int sl = 0; sl < fullSlivers; sl++, s += MR, d += sliverSize)
+                    Unsafe.CopyBlockUnaligned(d, s, (uint)(MR * sizeof(float)));
+            }
+            int tail = mc - fullSlivers * MR;
+            if (tail > 0)
+            {
+                float* s = a.At(i0 + fullSlivers * MR, k0);
+                float* d = dst + fullSlivers * sliverSize;
+                for (int k = 0; k < kc; k++, s += cs, d += MR)
+                {
+                    int i = 0;
+                    for (; i < tail; i++) d[i] = s[i];
+                    for (; i < MR; i++) d[i] = 0f;
+                }
+            }
+            return;
+        }
+
+        // Rows of A contiguous in k (the tail sliver of an in-place A): read rows, write strided.
         for (int is_ = 0; is_ < mc; is_ += MR)
         {
             int h = Math.Min(MR, mc - is_);
             float* d = dst + (nint)is_ * kc;
-            if (a.RowStride == 1)
+            nint cs = a.ColStride;
+            for (int i = 0; i < h; i++)
             {
-                // Columns of A contiguous (dweight: A = doutᵀ): copy MR consecutive floats per k.
-                nint cs = a.ColStride;
-                float* s = a.At(i0 + is_, k0);
-                if (h == MR)
-                {
-                    for (int k = 0; k < kc; k++, s += cs, d += MR)
-                        Unsafe.CopyBlockUnaligned(d, s, (uint)(MR * sizeof(float)));
-                }
-                else
-                {
-                    for (int k = 0; k < kc; k++, s += cs, d += MR)
-                    {
-                        int i = 0;
-                        for (; i < h; i++) d[i] = s[i];
-                        for (; i < MR; i++) d[i] = 0f;
-                    }
-                }
+                float* s = a.At(i0 + is_ + i, k0);
+                for (int k = 0; k < kc; k++) d[(nint)k * MR + i] = s[k * cs];
             }
-            else
-            {
-                // Rows of A contiguous in k (tail sliver of an in-place A): read rows, write strided.
-                nint cs = a.ColStride;
-                for (int i = 0; i < h; i++)
-                {
-                    float* s = a.At(i0 + is_ + i, k0);
-                    for (int k = 0; k < kc; k++) d[(nint)k * MR + i] = s[k * cs];
-                }
-                for (int i = h; i < MR; i++)
-                    for (int k = 0; k < kc; k++) d[(nint)k * MR + i] = 0f;
-            }
+            for (int i = h; i < MR; i++)
+                for (int k = 0; k < kc; k++) d[(nint)k * MR + i] = 0f;
         }
     }
 }
