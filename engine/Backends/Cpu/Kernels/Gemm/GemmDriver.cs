@@ -62,7 +62,7 @@ internal static unsafe class GemmDriver
             Overwrite = overwrite, Bias = overwrite ? (nint)bias : 0,
         };
         // A is read in place when its rows are contiguous in k (forward: input, dinput: dout).
-        var plan = TilePlan.Create(m, n, k, TK.MR, TK.NR, threads, preferColumnSplit: a.ColStride == 1);
+        var plan = TilePlan.Create(m, n, k, TK.MR, TK.NR, threads, aPacked: a.ColStride != 1);
         if (plan.Count == 1)
         {
             RunTile<TK>(in p, 0, m, 0, n);

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Engine.Backends.Cpu.Kernels.Gemm;
 
@@ -30,7 +31,7 @@ internal static unsafe class Packing
                 float* s = b.At(k0 + k, j0);
                 float* d = dst + (nint)k * NR;
                 for (int sl = 0; sl < fullSlivers; sl++, s += NR, d += sliverSize)
-                    Unsafe.CopyBlockUnaligned(d, s, (uint)(NR * sizeof(float)));
+                    CopyFloats(d, s, NR);
             }
             int tail = nc - fullSlivers * NR;
             if (tail > 0)
@@ -75,15 +76,16 @@ internal static unsafe class Packing
         int fullSlivers = mc / MR;
         if (a.RowStride == 1)
         {
-            // Columns of A contiguous (dweight: A = doutᵀ, i.e. row k of dout holds A[·, k]). k-major, as in PackB.
+            // Columns of A contiguous (dweight: A = doutᵀ, i.e. row k of dout holds A[·, k]): MR floats per k.
+            // Sliver-major here (measured ~1.7× faster than k-major for these 24–32-byte pieces).
             nint cs = a.ColStride;
             nint sliverSize = (nint)kc * MR;
-            for (int k = 0; k < kc; k++)
+            for (int sl = 0; sl < fullSlivers; sl++)
             {
-                float* s = a.At(i0, k0 + k);
-                float* d = dst + (nint)k * MR;
-                for (int sl = 0; sl < fullSlivers; sl++, s += MR, d += sliverSize)
-                    Unsafe.CopyBlockUnaligned(d, s, (uint)(MR * sizeof(float)));
+                float* s = a.At(i0 + sl * MR, k0);
+                float* d = dst + sl * sliverSize;
+                for (int k = 0; k < kc; k++, s += cs, d += MR)
+                    CopyFloats(d, s, MR);
             }
             int tail = mc - fullSlivers * MR;
             if (tail > 0)
@@ -113,6 +115,41 @@ internal static unsafe class Packing
             }
             for (int i = h; i < MR; i++)
                 for (int k = 0; k < kc; k++) d[(nint)k * MR + i] = 0f;
+        }
+    }
+
+    /// <summary>
+    /// Copies n floats, n being a JIT-time constant (MR or NR) so the switch folds to a couple of vector moves.
+    /// (Unsafe.CopyBlockUnaligned measured ~10× slower here: it was not unrolled into moves.)
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyFloats(float* d, float* s, int n)
+    {
+        switch (n)
+        {
+            case 4:
+                Vector128.Store(Vector128.Load(s), d);
+                break;
+            case 6:
+                Vector128.Store(Vector128.Load(s), d);
+                *(long*)(d + 4) = *(long*)(s + 4);
+                break;
+            case 8:
+                Vector256.Store(Vector256.Load(s), d);
+                break;
+            case 16:
+                Vector256.Store(Vector256.Load(s), d);
+                Vector256.Store(Vector256.Load(s + 8), d + 8);
+                break;
+            case 32:
+                Vector256.Store(Vector256.Load(s), d);
+                Vector256.Store(Vector256.Load(s + 8), d + 8);
+                Vector256.Store(Vector256.Load(s + 16), d + 16);
+                Vector256.Store(Vector256.Load(s + 24), d + 24);
+                break;
+            default:
+                for (int i = 0; i < n; i++) d[i] = s[i];
+                break;
         }
     }
 }

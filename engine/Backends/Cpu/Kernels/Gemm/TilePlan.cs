@@ -10,18 +10,21 @@ namespace Engine.Backends.Cpu.Kernels.Gemm;
 /// (see <see cref="GemmDriver"/>), so the choice of grid, the thread count and which thread runs which task
 /// cannot change a single bit of the result. The grid is therefore free to depend on the thread count.
 ///
-/// Splitting columns costs nothing extra when A is read in place (its rows are shared, read-only) and only
-/// re-packs the task's own B columns; splitting rows re-packs B once per row tile. So the planner splits
-/// along the cheaper dimension first, but keeps tiles from becoming too thin to amortise packing.
+/// Choosing the grid: every task packs the B columns it needs (and the A rows, when A cannot be read in place),
+/// so splitting rows repeats B packing and splitting columns repeats A packing. For small outputs with a long K
+/// (dweight of a 256×256 layer: K = N = 4096) that repetition costs more than the parallelism gains. So the
+/// planner evaluates every grid with at most <see cref="TasksPerThread"/>·threads tiles using a simple cost
+/// model, in multiply-add units: largest tile's padded work + its packing (≈ <see cref="PackCost"/> per packed
+/// float), times the number of waves ⌈tasks/threads⌉; among grids within 3 % of the best it takes the most
+/// tasks, since spare tasks let a core that runs ahead (shared machine) take over work.
 /// </remarks>
 internal readonly struct TilePlan
 {
-    /// <summary>Tasks per thread: a few, so a core slowed by other work on a shared machine gets help.</summary>
     private const int TasksPerThread = 4;
     /// <summary>Below this much work per task (≈ 20–40 µs) the Parallel.For overhead is not worth it.</summary>
     private const long MinFlopsPerTask = 1L << 22;
-    private const int MinTileCols = 128;
-    private const int MinTileRows = 96;
+    /// <summary>Packing one float costs about as much time as this many multiply-adds (≈ 1 cycle vs 16 FMA/cycle).</summary>
+    private const double PackCost = 16;
 
     public readonly int M, N, MR, NR, RowSplits, ColSplits;
 
@@ -32,27 +35,36 @@ internal readonly struct TilePlan
 
     public int Count => RowSplits * ColSplits;
 
-    public static TilePlan Create(int m, int n, int k, int mr, int nr, int threads, bool preferColumnSplit)
+    /// <param name="aPacked">Whether each task must pack its rows of A (A not readable in place).</param>
+    public static TilePlan Create(int m, int n, int k, int mr, int nr, int threads, bool aPacked)
     {
         long flops = 2L * m * n * k;
-        int tasks = threads <= 1 ? 1 : (int)Math.Min((long)threads * TasksPerThread, Math.Max(1, flops / MinFlopsPerTask));
-        if (tasks > threads) tasks -= tasks % threads; // equal shares per thread when there are enough tasks
-
+        int maxTasks = threads <= 1 ? 1 : (int)Math.Min((long)threads * TasksPerThread, Math.Max(1, flops / MinFlopsPerTask));
         int panelsM = (m + mr - 1) / mr, panelsN = (n + nr - 1) / nr;
-        int gm, gn;
-        if (preferColumnSplit)
+        if (maxTasks == 1) return new TilePlan(m, n, mr, nr, 1, 1);
+
+        // Pass 0 finds the cheapest grid; pass 1 takes the grid with the most tasks within 3 % of it.
+        double bestCost = double.MaxValue;
+        int bestGm = 1, bestGn = 1;
+        for (int pass = 0; pass < 2; pass++)
         {
-            gn = Math.Clamp(Math.Min(tasks, n / MinTileCols), 1, panelsN);
-            gm = Math.Clamp(tasks / gn, 1, panelsM);
-            if (gm * gn < tasks) gn = Math.Clamp(tasks / gm, 1, panelsN);
+            double limit = bestCost * 1.03;
+            for (int gm = 1; gm <= Math.Min(panelsM, maxTasks); gm++)
+                for (int gn = 1; gm * gn <= maxTasks && gn <= panelsN; gn++)
+                {
+                    double rows = (double)((panelsM + gm - 1) / gm) * mr;
+                    double cols = (double)((panelsN + gn - 1) / gn) * nr;
+                    double perTask = rows * cols * k + PackCost * k * (cols + (aPacked ? rows : 0));
+                    double cost = (gm * gn + threads - 1) / threads * perTask;
+                    if (pass == 0 ? cost < bestCost : cost <= limit && gm * gn > bestGm * bestGn)
+                    {
+                        if (pass == 0) bestCost = cost;
+                        bestGm = gm;
+                        bestGn = gn;
+                    }
+                }
         }
-        else
-        {
-            gm = Math.Clamp(Math.Min(tasks, m / MinTileRows), 1, panelsM);
-            gn = Math.Clamp(tasks / gm, 1, panelsN);
-            if (gm * gn < tasks) gm = Math.Clamp(tasks / gn, 1, panelsM);
-        }
-        return new TilePlan(m, n, mr, nr, gm, gn);
+        return new TilePlan(m, n, mr, nr, bestGm, bestGn);
     }
 
     /// <summary>Bounds of task <paramref name="t"/>: rows [m0, m1), columns [n0, n1).</summary>

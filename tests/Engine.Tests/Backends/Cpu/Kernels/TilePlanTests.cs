@@ -14,9 +14,9 @@ public class TilePlanTests
     public void TilesCoverOutputExactlyOnce_OnMicroTileBoundaries(int m, int n, int k)
     {
         foreach (int threads in new[] { 1, 2, 3, 16 })
-            foreach (bool preferColumns in new[] { true, false })
+            foreach (bool aPacked in new[] { true, false })
             {
-                var plan = TilePlan.Create(m, n, k, mr: 6, nr: 16, threads, preferColumns);
+                var plan = TilePlan.Create(m, n, k, mr: 6, nr: 16, threads, aPacked);
                 Assert.InRange(plan.Count, 1, Math.Max(1, threads * 4));
                 if (threads == 1) Assert.Equal(1, plan.Count);
                 long covered = 0;
