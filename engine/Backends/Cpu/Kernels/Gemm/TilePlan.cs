@@ -14,17 +14,15 @@ namespace Engine.Backends.Cpu.Kernels.Gemm;
 /// so splitting rows repeats B packing and splitting columns repeats A packing. For small outputs with a long K
 /// (dweight of a 256×256 layer: K = N = 4096) that repetition costs more than the parallelism gains. So the
 /// planner evaluates every grid with at most <see cref="TasksPerThread"/>·threads tiles using a simple cost
-/// model, in multiply-add units: largest tile's padded work + its packing (≈ <see cref="PackCost"/> per packed
-/// float), times the number of waves ⌈tasks/threads⌉; among grids within 3 % of the best it takes the most
-/// tasks, since spare tasks let a core that runs ahead (shared machine) take over work.
+/// model, in multiply-add units: largest tile's padded work + its packing (≈ NR multiply-adds per
+/// packed float), times the number of waves ⌈tasks/threads⌉; among grids within 3 % of the best it takes the most
+/// tasks (then the cheapest of those), since spare tasks let a core that runs ahead (shared machine) take over work.
 /// </remarks>
 internal readonly struct TilePlan
 {
     private const int TasksPerThread = 4;
     /// <summary>Below this much work per task (≈ 20–40 µs) the Parallel.For overhead is not worth it.</summary>
     private const long MinFlopsPerTask = 1L << 22;
-    /// <summary>Packing one float costs about as much time as this many multiply-adds (≈ 1 cycle vs 16 FMA/cycle).</summary>
-    private const double PackCost = 16;
 
     public readonly int M, N, MR, NR, RowSplits, ColSplits;
 
@@ -44,7 +42,7 @@ internal readonly struct TilePlan
         if (maxTasks == 1) return new TilePlan(m, n, mr, nr, 1, 1);
 
         // Pass 0 finds the cheapest grid; pass 1 takes the grid with the most tasks within 3 % of it.
-        double bestCost = double.MaxValue;
+        double bestCost = double.MaxValue, chosenCost = double.MaxValue;
         int bestGm = 1, bestGn = 1;
         for (int pass = 0; pass < 2; pass++)
         {
@@ -54,11 +52,15 @@ internal readonly struct TilePlan
                 {
                     double rows = (double)((panelsM + gm - 1) / gm) * mr;
                     double cols = (double)((panelsN + gn - 1) / gn) * nr;
-                    double perTask = rows * cols * k + PackCost * k * (cols + (aPacked ? rows : 0));
+                    // Packing a float takes ≈ 1 cycle (measured), the time of NR multiply-adds: the kernels are two vectors
+                    // wide (NR = 2·lanes) and cores retire two vector FMAs per cycle, i.e. NR FMAs per cycle.
+                    double perTask = rows * cols * k + (double)nr * k * (cols + (aPacked ? rows : 0));
                     double cost = (gm * gn + threads - 1) / threads * perTask;
-                    if (pass == 0 ? cost < bestCost : cost <= limit && gm * gn > bestGm * bestGn)
+                    int tasks = gm * gn, bestTasks = bestGm * bestGn;
+                    if (pass == 0 ? cost < bestCost : cost <= limit && (tasks > bestTasks || tasks == bestTasks && cost < chosenCost))
                     {
                         if (pass == 0) bestCost = cost;
+                        chosenCost = cost;
                         bestGm = gm;
                         bestGn = gn;
                     }
