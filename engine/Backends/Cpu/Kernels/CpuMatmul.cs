@@ -15,8 +15,11 @@ namespace Engine.Backends.Cpu.Kernels;
 /// task with a fixed summation order (K-slices of <see cref="GemmDriver.KC"/> in ascending order, each a
 /// fused-multiply-add chain). Results are bit-identical run to run, for any <see cref="MaxThreads"/>, and across
 /// <see cref="MatmulIsa"/> choices.</para>
-/// <para>Accuracy: float32 accumulation with FMA; the two-level sum keeps the error vs a float64 reference at
-/// ~1e-7 of Σ|aₖbₖ| for C ≤ 1024 (see the tests for measured numbers).</para>
+/// <para>Accuracy: float32 accumulation with FMA in a two-level sum (chains of ≤ 256 terms). Measured against a
+/// float64 reference on uniform random inputs, C = 1024: max|err|/max|ref| ≤ 4e-7 and ‖err‖/‖ref‖ ≤ 3e-7 for
+/// out, dinput, dweight and dbias (CpuMatmulAccuracyTests asserts ≤ 1e-6).</para>
+/// <para>Parallelism: Parallel.For over a static grid of output tiles (Gemm.TilePlan), at most
+/// <see cref="ActiveThreads"/> workers; dbias is split over column chunks.</para>
 /// </remarks>
 public static unsafe class CpuMatmul
 {

@@ -22,6 +22,9 @@ namespace Engine.Backends.Cpu.Kernels.Gemm;
 /// That sequence depends only on K and the constant <see cref="KC"/> - not on tiling, thread count or ISA -
 /// hence bit-identical results everywhere. The two-level sum (chains of ≤ 256 terms, then ≤ K/256 partials)
 /// also keeps float32 rounding error well below that of one long chain.
+/// <para>Parallelism: the output is cut into a grid of tiles (<see cref="TilePlan"/>), one Parallel.For task
+/// each; a task runs the loop nest above for its tile alone, with its own packing buffers
+/// (<see cref="ScratchArena"/>), so tasks share nothing writable and need no synchronisation.</para>
 /// </remarks>
 internal static unsafe class GemmDriver
 {

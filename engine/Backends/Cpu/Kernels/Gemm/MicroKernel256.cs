@@ -22,6 +22,14 @@ internal readonly struct MicroKernel256 : IMicroKernel
     public static unsafe void Run(int kc, float* a, nint rsa, nint csa, float* b,
         float* c, nint ldc, int mr, int nr, bool overwrite, float* bias)
     {
+        if (nr <= 8)
+        {
+            // Right-edge sliver with at most half the columns (e.g. OC = 257): a one-vector-wide tile does half
+            // the work. Per-element arithmetic is unchanged, so results are the same bits.
+            RunHalfWidth(kc, a, rsa, csa, b, c, ldc, mr, nr, overwrite, bias);
+            return;
+        }
+
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
         Vector256<float> c40 = default, c41 = default, c50 = default, c51 = default;
@@ -82,6 +90,36 @@ internal readonly struct MicroKernel256 : IMicroKernel
         c30.Store(t + 48); c31.Store(t + 56);
         c40.Store(t + 64); c41.Store(t + 72);
         c50.Store(t + 80); c51.Store(t + 88);
+        TileWriter.WritePartial(t, 16, c, ldc, mr, nr, overwrite, bias);
+    }
+
+    /// <summary>6×8 variant for right-edge slivers (B is still packed 16 wide; only its first half is read).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    [SkipLocalsInit]
+    private static unsafe void RunHalfWidth(int kc, float* a, nint rsa, nint csa, float* b,
+        float* c, nint ldc, int mr, int nr, bool overwrite, float* bias)
+    {
+        Vector256<float> c00 = default, c10 = default, c20 = default, c30 = default, c40 = default, c50 = default;
+        nint r2 = rsa * 2, r3 = rsa * 3, r4 = rsa * 4, r5 = rsa * 5;
+        for (int k = 0; k < kc; k++)
+        {
+            Vector256<float> b0 = Vector256.Load(b);
+            c00 = Vector256.FusedMultiplyAdd(Vector256.Create(a[0]), b0, c00);
+            c10 = Vector256.FusedMultiplyAdd(Vector256.Create(a[rsa]), b0, c10);
+            c20 = Vector256.FusedMultiplyAdd(Vector256.Create(a[r2]), b0, c20);
+            c30 = Vector256.FusedMultiplyAdd(Vector256.Create(a[r3]), b0, c30);
+            c40 = Vector256.FusedMultiplyAdd(Vector256.Create(a[r4]), b0, c40);
+            c50 = Vector256.FusedMultiplyAdd(Vector256.Create(a[r5]), b0, c50);
+            a += csa;
+            b += 16;
+        }
+        float* t = stackalloc float[6 * 16];
+        c00.Store(t + 0);
+        c10.Store(t + 16);
+        c20.Store(t + 32);
+        c30.Store(t + 48);
+        c40.Store(t + 64);
+        c50.Store(t + 80);
         TileWriter.WritePartial(t, 16, c, ldc, mr, nr, overwrite, bias);
     }
 

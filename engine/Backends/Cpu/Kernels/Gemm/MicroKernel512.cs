@@ -23,6 +23,14 @@ internal readonly struct MicroKernel512 : IMicroKernel
     public static unsafe void Run(int kc, float* a, nint rsa, nint csa, float* b,
         float* c, nint ldc, int mr, int nr, bool overwrite, float* bias)
     {
+        if (nr <= 16)
+        {
+            // Right-edge sliver with at most half the columns (e.g. OC = 257): a one-vector-wide tile does half
+            // the work. Per-element arithmetic is unchanged, so results are the same bits.
+            RunHalfWidth(kc, a, rsa, csa, b, c, ldc, mr, nr, overwrite, bias);
+            return;
+        }
+
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
@@ -94,6 +102,40 @@ internal readonly struct MicroKernel512 : IMicroKernel
         c50.Store(t + 160); c51.Store(t + 176);
         c60.Store(t + 192); c61.Store(t + 208);
         c70.Store(t + 224); c71.Store(t + 240);
+        TileWriter.WritePartial(t, 32, c, ldc, mr, nr, overwrite, bias);
+    }
+
+    /// <summary>8×16 variant for right-edge slivers (B is still packed 32 wide; only its first half is read).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    [SkipLocalsInit]
+    private static unsafe void RunHalfWidth(int kc, float* a, nint rsa, nint csa, float* b,
+        float* c, nint ldc, int mr, int nr, bool overwrite, float* bias)
+    {
+        Vector512<float> c00 = default, c10 = default, c20 = default, c30 = default, c40 = default, c50 = default, c60 = default, c70 = default;
+        nint r2 = rsa * 2, r3 = rsa * 3, r4 = rsa * 4, r5 = rsa * 5, r6 = rsa * 6, r7 = rsa * 7;
+        for (int k = 0; k < kc; k++)
+        {
+            Vector512<float> b0 = Vector512.Load(b);
+            c00 = Vector512.FusedMultiplyAdd(Vector512.Create(a[0]), b0, c00);
+            c10 = Vector512.FusedMultiplyAdd(Vector512.Create(a[rsa]), b0, c10);
+            c20 = Vector512.FusedMultiplyAdd(Vector512.Create(a[r2]), b0, c20);
+            c30 = Vector512.FusedMultiplyAdd(Vector512.Create(a[r3]), b0, c30);
+            c40 = Vector512.FusedMultiplyAdd(Vector512.Create(a[r4]), b0, c40);
+            c50 = Vector512.FusedMultiplyAdd(Vector512.Create(a[r5]), b0, c50);
+            c60 = Vector512.FusedMultiplyAdd(Vector512.Create(a[r6]), b0, c60);
+            c70 = Vector512.FusedMultiplyAdd(Vector512.Create(a[r7]), b0, c70);
+            a += csa;
+            b += 32;
+        }
+        float* t = stackalloc float[8 * 32];
+        c00.Store(t + 0);
+        c10.Store(t + 32);
+        c20.Store(t + 64);
+        c30.Store(t + 96);
+        c40.Store(t + 128);
+        c50.Store(t + 160);
+        c60.Store(t + 192);
+        c70.Store(t + 224);
         TileWriter.WritePartial(t, 32, c, ldc, mr, nr, overwrite, bias);
     }
 

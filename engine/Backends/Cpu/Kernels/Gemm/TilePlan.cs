@@ -10,8 +10,9 @@ namespace Engine.Backends.Cpu.Kernels.Gemm;
 /// (see <see cref="GemmDriver"/>), so the choice of grid, the thread count and which thread runs which task
 /// cannot change a single bit of the result. The grid is therefore free to depend on the thread count.
 ///
-/// Choosing the grid: every task packs the B columns it needs (and the A rows, when A cannot be read in place),
-/// so splitting rows repeats B packing and splitting columns repeats A packing. For small outputs with a long K
+/// Choosing the grid: every task packs the B columns it needs (and the A rows, when A cannot be read in place,
+/// else it streams them from memory), so splitting rows repeats B packing and splitting columns repeats the
+/// A packing or streaming. For small outputs with a long K
 /// (dweight of a 256×256 layer: K = N = 4096) that repetition costs more than the parallelism gains. So the
 /// planner evaluates every grid with at most <see cref="TasksPerThread"/>·threads tiles using a simple cost
 /// model, in multiply-add units: largest tile's padded work + its packing (≈ NR multiply-adds per
@@ -54,7 +55,11 @@ internal readonly struct TilePlan
                     double cols = (double)((panelsN + gn - 1) / gn) * nr;
                     // Packing a float takes ≈ 1 cycle (measured), the time of NR multiply-adds: the kernels are two vectors
                     // wide (NR = 2·lanes) and cores retire two vector FMAs per cycle, i.e. NR FMAs per cycle.
-                    double perTask = rows * cols * k + (double)nr * k * (cols + (aPacked ? rows : 0));
+                    // An in-place A is not packed but every task streams its rows from L3/DRAM; ≈ ¼ of that cost
+                    // (measured: with a column-only split each task re-reads all of A and forward lost 10–30 %
+                    // once A had left the cache, as it has in training where backward runs in between).
+                    double aCost = aPacked ? nr : nr / 4.0;
+                    double perTask = rows * cols * k + (double)nr * k * cols + aCost * k * rows;
                     double cost = (gm * gn + threads - 1) / threads * perTask;
                     int tasks = gm * gn, bestTasks = bestGm * bestGn;
                     if (pass == 0 ? cost < bestCost : cost <= limit && (tasks > bestTasks || tasks == bestTasks && cost < chosenCost))
