@@ -133,7 +133,8 @@ export DOTNET_ROOT=/tmp/dn PATH=/tmp/dn:$PATH DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTN
 
 foreach ($task in $Tasks) {
     $clock = [System.Diagnostics.Stopwatch]::StartNew()
-    Write-Host "=== $task ($Configuration)" -ForegroundColor Cyan
+    $config = if ($task -eq 'pack-gpu') { 'Release' } else { $Configuration }   # the pack is always Release
+    Write-Host "=== $task ($config)" -ForegroundColor Cyan
     switch ($task) {
         'restore'  { Invoke-Restore }
         'kernels'  { Invoke-Kernels }
