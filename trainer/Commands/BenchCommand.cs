@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using Engine.Backends;
+using Engine.Backends.Profiling;
+using Engine.Tensors;
 using Engine.Models;
 using Engine.Optim;
 using Engine.Util;
@@ -18,7 +20,7 @@ public static class BenchCommand
     {
         Name = "bench",
         Summary = "Measures training-step speed (forward, backward, AdamW) on random tokens.",
-        Usage = "trainer bench [--device auto|cpu|cuda] [--model PRESET] [--batch N] [--seq T] [--steps N] [--warmup N]",
+        Usage = "trainer bench [--device auto|cpu|cuda] [--model PRESET] [--batch N] [--seq T] [--steps N] [--warmup N] [--profile]",
         Options = new[]
         {
             new OptionSpec("device", "auto|cpu|cuda", "where to run", "auto"),
@@ -28,6 +30,7 @@ public static class BenchCommand
             new OptionSpec("steps", "N", "timed steps", "10"),
             new OptionSpec("warmup", "N", "untimed steps first", "2"),
             OptionSpec.Flag("pad-vocab", "round the vocabulary up to a multiple of 128"),
+            OptionSpec.Flag("profile", "also print time per op over the timed steps, sorted, with its share of the step"),
         },
         Run = Run,
     };
@@ -38,7 +41,12 @@ public static class BenchCommand
         var config = Presets.Get(preset);
         if (p.Flag("pad-vocab")) config = config.WithVocabPaddedTo(128);
         int B = p.Int("batch", 16, 1), T = p.Int("seq", 128, 1), steps = p.Int("steps", 10, 1), warmup = p.Int("warmup", 2, 0);
-        using var backend = BackendFactory.Create(p.Choice("device", "auto", BackendFactory.Choices), out string note);
+        using var device = BackendFactory.Create(p.Choice("device", "auto", BackendFactory.Choices), out string note);
+        // The profiler syncs around every op, so the headline numbers come from an unprofiled pass and the table
+        // from a second pass over the same steps.
+        bool profile = p.Flag("profile");
+        var profiler = profile ? new ProfilingBackend(device) : null;
+        IBackend backend = device;
         var model = new TransformerModel(config, backend);
         Initialization.InitializeGpt2(model, new Rng(1));
         var optimizer = new AdamWOptimizer(backend, model.Layout, model.Memory.Parameters, model.Memory.Gradients, new AdamWSettings());
@@ -66,6 +74,28 @@ public static class BenchCommand
             $"{preset}: {model.ParameterCount / 1e6:F2}M parameters, batch {B} × {T}, {steps} timed steps (median)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{median * 1000:F1} ms/step, {tokensPerSecond:F0} tokens/s, {flopsPerToken * tokensPerSecond / 1e9:F1} GFLOP/s (model FLOPs: 6N + 12·L·T·d per token), memory {backend.PeakAllocatedBytes / (1024.0 * 1024):F0} MiB"));
+        if (profiler != null)
+        {
+            var profiledModel = new TransformerModel(config, profiler);
+            Initialization.InitializeGpt2(profiledModel, new Rng(1));
+            var profiledOptimizer = new AdamWOptimizer(profiler, profiledModel.Layout, profiledModel.Memory.Parameters, profiledModel.Memory.Gradients, new AdamWSettings());
+            var wall = TimeSpan.Zero;
+            for (int i = 0; i < warmup + steps && !cancellation.IsCancellationRequested; i++)
+            {
+                if (i == warmup) profiler.Times.Clear();
+                var timer = Stopwatch.StartNew();
+                profiledModel.ZeroGradients();
+                profiledModel.Forward(tokens, targets, B, T, 1f / (B * T));
+                profiledModel.Backward();
+                GradientClipping.ClipGlobalNorm(profiler, profiledModel.Memory.Gradients, 1.0);
+                profiledOptimizer.Update(1e-4f);
+                profiler.Synchronize();
+                if (i >= warmup) wall += timer.Elapsed;
+            }
+            Console.WriteLine();
+            Console.WriteLine($"time per op ({steps} profiled steps; ops are synchronized one by one, so the step is slower than above):");
+            Console.WriteLine(profiler.Times.Table(steps, wall / steps));
+        }
         return 0;
     }
 }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Engine.Backends.Cpu.Kernels;
 using Engine.Backends.Cpu.Ops;
 using Engine.Tensors;
 
@@ -82,19 +83,19 @@ public sealed unsafe class CpuBackend : IBackend
         LayerNorm<float>.Backward(dInput.Pointer, dWeight.Pointer, OrNull(dBias), dOutput.Pointer, input.Pointer, weight.Pointer, mean.Pointer, rstd.Pointer, N, C);
 
     public void MatmulForward(Slice<float> output, Slice<float> input, Slice<float> weight, Slice<float> bias, int N, int C, int OC) =>
-        Matmul<float>.Forward(output.Pointer, input.Pointer, weight.Pointer, OrNull(bias), N, C, OC);
+        CpuMatmul.Forward(output.Pointer, input.Pointer, weight.Pointer, OrNull(bias), N, C, OC);
 
     public void MatmulBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, int N, int C, int OC) =>
-        Matmul<float>.Backward(OrNull(dInput), dWeight.Pointer, OrNull(dBias), dOutput.Pointer, input.Pointer, weight.Pointer, N, C, OC);
+        CpuMatmul.Backward(OrNull(dInput), dWeight.Pointer, OrNull(dBias), dOutput.Pointer, input.Pointer, weight.Pointer, N, C, OC);
 
     public void AttentionForward(Slice<float> output, Slice<float> probabilities, Slice<float> qkv, int B, int T, int C, int heads, bool causal) =>
-        Attention<float>.Forward(output.Pointer, probabilities.Pointer, qkv.Pointer, B, T, C, heads, causal);
+        CpuAttention.Forward(output.Pointer, probabilities.Pointer, qkv.Pointer, B, T, C, heads, causal);
 
     public void AttentionBackward(Slice<float> dQkv, Slice<float> dOutput, Slice<float> qkv, Slice<float> probabilities, int B, int T, int C, int heads, bool causal) =>
-        Attention<float>.Backward(dQkv.Pointer, dOutput.Pointer, qkv.Pointer, probabilities.Pointer, B, T, C, heads, causal);
+        CpuAttention.Backward(dQkv.Pointer, dOutput.Pointer, qkv.Pointer, probabilities.Pointer, B, T, C, heads, causal);
 
-    public void GeluForward(Slice<float> output, Slice<float> input) => GeluTanh<float>.Forward(output.Pointer, input.Pointer, input.Length);
-    public void GeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input) => GeluTanh<float>.Backward(dInput.Pointer, dOutput.Pointer, input.Pointer, input.Length);
+    public void GeluForward(Slice<float> output, Slice<float> input) => CpuGelu.Forward(output.Pointer, input.Pointer, input.Length);
+    public void GeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input) => CpuGelu.Backward(dInput.Pointer, dOutput.Pointer, input.Pointer, input.Length);
 
     public void Add(Slice<float> output, Slice<float> a, Slice<float> b) => Elementwise<float>.Add(output.Pointer, a.Pointer, b.Pointer, output.Length);
     public void Accumulate(Slice<float> destination, Slice<float> source) => Elementwise<float>.Accumulate(destination.Pointer, source.Pointer, destination.Length);

@@ -1,0 +1,67 @@
+using System.Diagnostics;
+using Engine.Tensors;
+
+namespace Engine.Backends.Profiling;
+
+/// <summary>
+/// Wraps a backend and times every compute op (memory management and copies pass straight through). Each op is
+/// bracketed by Synchronize so device work is charged to the op that queued it; that costs some speed, so it is
+/// only used when a user asks for --profile. Times go to <see cref="OpTimes"/>, keyed by op name.
+/// </summary>
+public sealed class ProfilingBackend(IBackend inner) : IBackend
+{
+    public OpTimes Times { get; } = new();
+    public IBackend Inner => inner;
+
+    T Timed<T>(string op, Func<T> body)
+    {
+        inner.Synchronize();
+        long start = Stopwatch.GetTimestamp();
+        T result = body();
+        inner.Synchronize();
+        Times.Add(op, Stopwatch.GetElapsedTime(start));
+        return result;
+    }
+
+    void Timed(string op, Action body) => Timed(op, () => { body(); return 0; });
+
+    public string Name => inner.Name;
+    public bool IsHost => inner.IsHost;
+    public long AllocatedBytes => inner.AllocatedBytes;
+    public long PeakAllocatedBytes => inner.PeakAllocatedBytes;
+    public Slice<T> Allocate<T>(long count, string purpose) where T : unmanaged => inner.Allocate<T>(count, purpose);
+    public void Free<T>(Slice<T> slice) where T : unmanaged => inner.Free(slice);
+    public void CopyIn<T>(ReadOnlySpan<T> source, Slice<T> destination) where T : unmanaged => inner.CopyIn(source, destination);
+    public void CopyOut<T>(Slice<T> source, Span<T> destination) where T : unmanaged => inner.CopyOut(source, destination);
+    public void Copy<T>(Slice<T> source, Slice<T> destination) where T : unmanaged => inner.Copy(source, destination);
+    public void Zero<T>(Slice<T> destination) where T : unmanaged => Timed("zero", () => inner.Zero(destination));
+    public void Synchronize() => inner.Synchronize();
+    public void Dispose() => inner.Dispose();
+
+    public void EmbeddingForward(Slice<float> output, Slice<int> tokens, Slice<float> tokenTable, Slice<float> positionTable, int B, int T, int C) =>
+        Timed("embedding forward", () => inner.EmbeddingForward(output, tokens, tokenTable, positionTable, B, T, C));
+    public void EmbeddingBackward(Slice<float> dTokenTable, Slice<float> dPositionTable, Slice<float> dOutput, Slice<int> tokens, int B, int T, int C) =>
+        Timed("embedding backward", () => inner.EmbeddingBackward(dTokenTable, dPositionTable, dOutput, tokens, B, T, C));
+    public void LayerNormForward(Slice<float> output, Slice<float> mean, Slice<float> rstd, Slice<float> input, Slice<float> weight, Slice<float> bias, int N, int C, float epsilon) =>
+        Timed("layernorm forward", () => inner.LayerNormForward(output, mean, rstd, input, weight, bias, N, C, epsilon));
+    public void LayerNormBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, Slice<float> mean, Slice<float> rstd, int N, int C) =>
+        Timed("layernorm backward", () => inner.LayerNormBackward(dInput, dWeight, dBias, dOutput, input, weight, mean, rstd, N, C));
+    public void MatmulForward(Slice<float> output, Slice<float> input, Slice<float> weight, Slice<float> bias, int N, int C, int OC) =>
+        Timed("matmul forward", () => inner.MatmulForward(output, input, weight, bias, N, C, OC));
+    public void MatmulBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, int N, int C, int OC) =>
+        Timed("matmul backward", () => inner.MatmulBackward(dInput, dWeight, dBias, dOutput, input, weight, N, C, OC));
+    public void AttentionForward(Slice<float> output, Slice<float> probabilities, Slice<float> qkv, int B, int T, int C, int heads, bool causal) =>
+        Timed("attention forward", () => inner.AttentionForward(output, probabilities, qkv, B, T, C, heads, causal));
+    public void AttentionBackward(Slice<float> dQkv, Slice<float> dOutput, Slice<float> qkv, Slice<float> probabilities, int B, int T, int C, int heads, bool causal) =>
+        Timed("attention backward", () => inner.AttentionBackward(dQkv, dOutput, qkv, probabilities, B, T, C, heads, causal));
+    public void GeluForward(Slice<float> output, Slice<float> input) => Timed("gelu forward", () => inner.GeluForward(output, input));
+    public void GeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input) => Timed("gelu backward", () => inner.GeluBackward(dInput, dOutput, input));
+    public void Add(Slice<float> output, Slice<float> a, Slice<float> b) => Timed("residual add", () => inner.Add(output, a, b));
+    public void Accumulate(Slice<float> destination, Slice<float> source) => Timed("accumulate", () => inner.Accumulate(destination, source));
+    public double SoftmaxCrossEntropy(Slice<float> logits, Slice<float> losses, Slice<int> targets, int N, int V, int paddedV, float gradientScale) =>
+        Timed("softmax cross-entropy", () => inner.SoftmaxCrossEntropy(logits, losses, targets, N, V, paddedV, gradientScale));
+    public double SumOfSquares(Slice<float> x) => Timed("gradient norm", () => inner.SumOfSquares(x));
+    public void Scale(Slice<float> x, float factor) => Timed("scale", () => inner.Scale(x, factor));
+    public void AdamW(Slice<float> parameters, Slice<float> gradients, Slice<float> m, Slice<float> v, float learningRate, float beta1, float beta2, float epsilon, float weightDecay, int step) =>
+        Timed("adamw", () => inner.AdamW(parameters, gradients, m, v, learningRate, beta1, beta2, epsilon, weightDecay, step));
+}
