@@ -24,8 +24,8 @@ public static class TrainCommand
             new OptionSpec("model", "PRESET", $"model size: {string.Join(", ", Presets.Names)}", Presets.Default),
             new OptionSpec("data", "PATH", "a folder made by `trainer prepare`; without it, the embedded prescription-shorthand corpus"),
             new OptionSpec("device", "auto|cpu|cuda", "where to train", "auto"),
-            new OptionSpec("steps", "N", "optimizer steps", "1000 (the embedded default: 600)"),
-            new OptionSpec("batch", "N", "sequences per optimizer step (global batch)", "16"),
+            new OptionSpec("steps", "N", "optimizer steps", "1000 (the embedded default: 1500)"),
+            new OptionSpec("batch", "N", "sequences per optimizer step (global batch)", "16 (the embedded default: 8)"),
             new OptionSpec("micro-batch", "N", "sequences per forward/backward; gradients accumulate over batch/micro-batch", "= --batch"),
             new OptionSpec("seq", "T", "tokens per sequence", "128"),
             new OptionSpec("lr", "LR", "peak learning rate", Defaults.LearningRate.ToString(CultureInfo.InvariantCulture)),
@@ -51,13 +51,17 @@ public static class TrainCommand
         Run = Run,
     };
 
-    /// <summary>The embedded default is sized to finish within 5 minutes on 2 CPU cores.</summary>
-    public const int EmbeddedDefaultSteps = 600;
+    /// <summary>
+    /// The embedded default is sized to finish within 5 minutes on 2 CPU cores (about 3.5 minutes measured). For a
+    /// fixed token budget, more and smaller steps teach the tiny model the notation better: 1500 × 8 sequences
+    /// expanded more held-out sigs exactly than 600 × 16 or 1200 × 8.
+    /// </summary>
+    public const int EmbeddedDefaultSteps = 1500, EmbeddedDefaultBatch = 8;
 
     public static TrainOptions ToOptions(ParsedOptions p)
     {
         bool embedded = !p.Has("data") && !p.Has("resume");
-        int batch = p.Int("batch", Defaults.GlobalBatch, 1);
+        int batch = p.Int("batch", embedded ? EmbeddedDefaultBatch : Defaults.GlobalBatch, 1);
         var settings = new TrainingSettings
         {
             Steps = p.Int("steps", embedded ? EmbeddedDefaultSteps : Defaults.Steps, 1),
