@@ -1,4 +1,5 @@
 using Engine.Backends.Cpu;
+using Engine.Backends.Cuda;
 using Engine.Interop.Cuda;
 using Engine.Tensors;
 
@@ -20,16 +21,29 @@ public static class BackendFactory
             case "auto":
             {
                 var probe = CudaProbe.Probe();
-                note = probe.Available
-                    ? $"device cpu: {probe.Reason} found, but the CUDA backend is not part of this build yet"
-                    : $"device cpu ({Environment.ProcessorCount} cores): {probe.Reason}";
-                return new CpuBackend();
+                if (!probe.Available)
+                {
+                    note = $"device cpu ({Environment.ProcessorCount} cores): {probe.Reason}";
+                    return new CpuBackend();
+                }
+                if (!File.Exists(CudaBackend.DefaultFatbinPath()))
+                {
+                    note = $"device cpu: {probe.Reason} found, but no CUDA kernels beside the engine ({CudaBackend.FatbinName}): build them with `dotnet pwsh build.ps1 kernels` to train on the GPU";
+                    return new CpuBackend();
+                }
+                var gpu = new CudaBackend();
+                note = $"device cuda: {gpu.Description}";
+                return gpu;
             }
             case "cuda":
             {
                 var probe = CudaProbe.Probe();
                 if (!probe.Available) throw new EngineException($"--device cuda: {probe.Reason}; use --device cpu or auto");
-                throw new EngineException("--device cuda: the CUDA backend is not part of this build yet; use --device cpu or auto");
+                if (!File.Exists(CudaBackend.DefaultFatbinPath()))
+                    throw new EngineException($"--device cuda: {CudaBackend.DefaultFatbinPath()} is missing: build the kernels with `dotnet pwsh build.ps1 kernels` (or cmake -S . -B build/kernels && cmake --build build/kernels), then `dotnet build`");
+                var gpu = new CudaBackend();
+                note = $"device cuda: {gpu.Description}";
+                return gpu;
             }
             default:
                 throw new EngineException($"--device {device} is not one of {string.Join(", ", Choices)}");

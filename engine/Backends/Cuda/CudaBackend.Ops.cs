@@ -1,0 +1,218 @@
+using Engine.Interop.Cublas;
+using Engine.Tensors;
+
+namespace Engine.Backends.Cuda;
+
+// The IBackend ops: each one sets up its kernel's arguments (pointers to the values, in the kernel's order) and
+// launches it on the compute stream. Kernel names and argument orders are those of kernels/*.cu.
+public sealed unsafe partial class CudaBackend
+{
+    public void EmbeddingForward(Slice<float> output, Slice<int> tokens, Slice<float> tokenTable, Slice<float> positionTable, int B, int T, int C)
+    {
+        ulong o = Ptr(output), tk = Ptr(tokens), wte = Ptr(tokenTable), wpe = Ptr(positionTable);
+        void** a = stackalloc void*[] { &o, &tk, &wte, &wpe, &B, &T, &C };
+        Launch("embedding_forward_f32", GridFor((long)B * T * C), 1, Threads, a);
+    }
+
+    public void EmbeddingBackward(Slice<float> dTokenTable, Slice<float> dPositionTable, Slice<float> dOutput, Slice<int> tokens, int B, int T, int C)
+    {
+        ulong dwpe = Ptr(dPositionTable), dout = Ptr(dOutput);
+        void** a = stackalloc void*[] { &dwpe, &dout, &B, &T, &C };
+        Launch("embedding_backward_positions_f32", GridFor((long)T * C), 1, Threads, a);
+
+        // Group positions by token on the host (B·T ints), so each token row is summed by one block in a fixed order.
+        var hostTokens = new int[B * T];
+        CopyOut(tokens, hostTokens);
+        var (bucketTokens, starts, positions) = TokenBuckets.Build(hostTokens);
+        ulong dTokens = Scratch("embedding.tokens", bucketTokens.Length * 4L), dStarts = Scratch("embedding.starts", starts.Length * 4L),
+            dPositions = Scratch("embedding.positions", positions.Length * 4L);
+        fixed (int* p = bucketTokens) device.CopyToDevice(dTokens, p, bucketTokens.Length * 4L);
+        fixed (int* p = starts) device.CopyToDevice(dStarts, p, starts.Length * 4L);
+        fixed (int* p = positions) device.CopyToDevice(dPositions, p, positions.Length * 4L);
+        ulong dwte = Ptr(dTokenTable);
+        int buckets = bucketTokens.Length;
+        void** b = stackalloc void*[] { &dwte, &dout, &dTokens, &dStarts, &dPositions, &buckets, &C };
+        Launch("embedding_backward_tokens_f32", (uint)buckets, (uint)((C + Threads - 1) / Threads), Threads, b);
+    }
+
+    const uint RowsPerBlock = 8; // warps per block in the row-wise kernels (one warp per row)
+
+    public void LayerNormForward(Slice<float> output, Slice<float> mean, Slice<float> rstd, Slice<float> input, Slice<float> weight, Slice<float> bias, int N, int C, float epsilon)
+    {
+        ulong o = Ptr(output), m = Ptr(mean), r = Ptr(rstd), x = Ptr(input), w = Ptr(weight), bi = Ptr(bias);
+        void** a = stackalloc void*[] { &o, &m, &r, &x, &w, &bi, &N, &C, &epsilon };
+        Launch("layernorm_forward_f32", (uint)((N + RowsPerBlock - 1) / RowsPerBlock), 1, RowsPerBlock * 32, a);
+    }
+
+    const int RowsPerChunk = 64; // rows each block of the two-stage column sums adds
+
+    public void LayerNormBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, Slice<float> mean, Slice<float> rstd, int N, int C)
+    {
+        ulong dx = Ptr(dInput), dy = Ptr(dOutput), x = Ptr(input), w = Ptr(weight), m = Ptr(mean), r = Ptr(rstd);
+        void** a = stackalloc void*[] { &dx, &dy, &x, &w, &m, &r, &N, &C };
+        Launch("layernorm_backward_input_f32", (uint)((N + RowsPerBlock - 1) / RowsPerBlock), 1, RowsPerBlock * 32, a);
+
+        int chunks = (N + RowsPerChunk - 1) / RowsPerChunk, rowsPerChunk = RowsPerChunk;
+        ulong pw = Scratch("layernorm.partial_w", (long)chunks * C * 4), pb = Scratch("layernorm.partial_b", (long)chunks * C * 4);
+        void** b = stackalloc void*[] { &pw, &pb, &dy, &x, &m, &r, &N, &C, &rowsPerChunk };
+        uint columnBlocks = (uint)((C + Threads - 1) / Threads);
+        Launch("layernorm_backward_params_partial_f32", columnBlocks, (uint)chunks, Threads, b);
+        ulong dw = Ptr(dWeight), db = Ptr(dBias);
+        void** c = stackalloc void*[] { &dw, &db, &pw, &pb, &chunks, &C };
+        Launch("layernorm_backward_params_finish_f32", columnBlocks, 1, Threads, c);
+    }
+
+    // Row-major out[N,OC] = in[N,C]·W[OC,C]ᵀ is column-major outᵀ(OC×N) = W·inᵀ, where cuBLAS sees the row-major W
+    // as its transpose (C×OC, ld C) and the row-major input as inᵀ (C×N, ld C).
+    public void MatmulForward(Slice<float> output, Slice<float> input, Slice<float> weight, Slice<float> bias, int N, int C, int OC)
+    {
+        ulong o = Ptr(output);
+        float beta = 0;
+        if (!bias.IsEmpty)
+        {
+            ulong bi = Ptr(bias);
+            void** a = stackalloc void*[] { &o, &bi, &N, &OC };
+            Launch("broadcast_rows_f32", GridFor((long)N * OC), 1, Threads, a);
+            beta = 1; // out = bias + in·Wᵀ
+        }
+        Gemm(CublasConstants.OpT, CublasConstants.OpN, OC, N, C, Ptr(weight), C, Ptr(input), C, beta, o, OC, "linear forward");
+    }
+
+    public void MatmulBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, int N, int C, int OC)
+    {
+        // dinᵀ(C×N) += Wᵀ(C×OC)·doutᵀ(OC×N); dWᵀ(C×OC) += inᵀ(C×N)·dout(N×OC)
+        if (!dInput.IsEmpty)
+            Gemm(CublasConstants.OpN, CublasConstants.OpN, C, N, OC, Ptr(weight), C, Ptr(dOutput), OC, 1, Ptr(dInput), C, "linear backward (input)");
+        Gemm(CublasConstants.OpN, CublasConstants.OpT, C, OC, N, Ptr(input), C, Ptr(dOutput), OC, 1, Ptr(dWeight), C, "linear backward (weight)");
+        if (!dBias.IsEmpty) ColumnSumInto(dBias, dOutput, N, OC);
+    }
+
+    void Gemm(int transA, int transB, int m, int n, int k, ulong a, int lda, ulong b, int ldb, float beta, ulong c, int ldc, string what)
+    {
+        float alpha = 1;
+        CublasStatus.Check(CublasApi.cublasGemmEx(blas.DangerousGetHandle(), transA, transB, m, n, k, &alpha, a, CublasConstants.R32F, lda,
+            b, CublasConstants.R32F, ldb, &beta, c, CublasConstants.R32F, ldc, CublasConstants.Compute32F, CublasConstants.GemmDefault), $"cublasGemmEx ({what}, {m}×{n}×{k})");
+    }
+
+    void ColumnSumInto(Slice<float> destination, Slice<float> x, int N, int C)
+    {
+        int chunks = (N + RowsPerChunk - 1) / RowsPerChunk, rowsPerChunk = RowsPerChunk;
+        ulong partials = Scratch("column_sum.partials", (long)chunks * C * 4), px = Ptr(x), d = Ptr(destination);
+        uint columnBlocks = (uint)((C + Threads - 1) / Threads);
+        void** a = stackalloc void*[] { &partials, &px, &N, &C, &rowsPerChunk };
+        Launch("column_sum_partial_f32", columnBlocks, (uint)chunks, Threads, a);
+        void** b = stackalloc void*[] { &d, &partials, &chunks, &C };
+        Launch("column_sum_finish_f32", columnBlocks, 1, Threads, b);
+    }
+
+    public void AttentionForward(Slice<float> output, Slice<float> probabilities, Slice<float> qkv, int B, int T, int C, int heads, bool causal)
+    {
+        ulong o = Ptr(output), p = Ptr(probabilities), q = Ptr(qkv);
+        int isCausal = causal ? 1 : 0;
+        float scale = 1f / MathF.Sqrt(C / heads);
+        void** a = stackalloc void*[] { &p, &q, &B, &T, &C, &heads, &isCausal, &scale };
+        Launch("attention_probabilities_f32", (uint)T, (uint)(B * heads), 128, a);
+        void** b = stackalloc void*[] { &o, &p, &q, &B, &T, &C, &heads, &isCausal };
+        Launch("attention_output_f32", (uint)T, (uint)(B * heads), 64, b);
+    }
+
+    public void AttentionBackward(Slice<float> dQkv, Slice<float> dOutput, Slice<float> qkv, Slice<float> probabilities, int B, int T, int C, int heads, bool causal)
+    {
+        ulong dq = Ptr(dQkv), dO = Ptr(dOutput), q = Ptr(qkv), p = Ptr(probabilities);
+        ulong ds = Scratch("attention.dscores", (long)B * heads * T * T * 4);
+        int isCausal = causal ? 1 : 0;
+        float scale = 1f / MathF.Sqrt(C / heads);
+        void** a = stackalloc void*[] { &ds, &dO, &q, &p, &B, &T, &C, &heads, &isCausal, &scale };
+        Launch("attention_backward_scores_f32", (uint)T, (uint)(B * heads), 128, a);
+        void** b = stackalloc void*[] { &dq, &dO, &q, &p, &ds, &B, &T, &C, &heads, &isCausal };
+        Launch("attention_backward_qkv_f32", (uint)T, (uint)(B * heads), 64, b);
+    }
+
+    public void GeluForward(Slice<float> output, Slice<float> input)
+    {
+        ulong o = Ptr(output), x = Ptr(input);
+        long n = input.Length;
+        void** a = stackalloc void*[] { &o, &x, &n };
+        Launch("gelu_tanh_forward_f32", GridFor(n), 1, Threads, a);
+    }
+
+    public void GeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input)
+    {
+        ulong dx = Ptr(dInput), dy = Ptr(dOutput), x = Ptr(input);
+        long n = input.Length;
+        void** a = stackalloc void*[] { &dx, &dy, &x, &n };
+        Launch("gelu_tanh_backward_f32", GridFor(n), 1, Threads, a);
+    }
+
+    public void Add(Slice<float> output, Slice<float> a, Slice<float> b)
+    {
+        ulong o = Ptr(output), x = Ptr(a), y = Ptr(b);
+        long n = output.Length;
+        void** args = stackalloc void*[] { &o, &x, &y, &n };
+        Launch("residual_add_f32", GridFor(n), 1, Threads, args);
+    }
+
+    public void Accumulate(Slice<float> destination, Slice<float> source)
+    {
+        ulong d = Ptr(destination), s = Ptr(source);
+        long n = destination.Length;
+        void** a = stackalloc void*[] { &d, &s, &n };
+        Launch("accumulate_f32", GridFor(n), 1, Threads, a);
+    }
+
+    public double SoftmaxCrossEntropy(Slice<float> logits, Slice<float> losses, Slice<int> targets, int N, int V, int paddedV, float gradientScale)
+    {
+        ulong l = Ptr(logits), ls = Ptr(losses), t = Ptr(targets), flag = Scratch("xent.bad_target", 4), total = Scratch("xent.total", 8);
+        device.Zero(flag, 4);
+        void** a = stackalloc void*[] { &l, &ls, &t, &flag, &N, &V, &paddedV, &gradientScale };
+        Launch("softmax_xent_f32", (uint)N, 1, 512, a);
+        long n = N;
+        void** b = stackalloc void*[] { &total, &ls, &n };
+        Launch("sum_f32_to_f64", 1, 1, 32, b);
+        int badRow;
+        double sum;
+        device.CopyToHost(&badRow, flag, 4);
+        device.CopyToHost(&sum, total, 8);
+        if (badRow != 0)
+        {
+            int row = badRow - 1, target = 0;
+            device.CopyToHost(&target, t + (ulong)row * 4, 4);
+            throw new EngineException($"target token id {target} at row {row} is outside the vocabulary of {V} (use -100 to ignore a position)");
+        }
+        return sum;
+    }
+
+    const uint NormBlocks = 264; // fixed grid for Σx²: the sum's order (and so its bits) must not depend on the size
+
+    public double SumOfSquares(Slice<float> x)
+    {
+        ulong partials = Scratch("norm.partials", NormBlocks * 8L), total = Scratch("norm.total", 8), px = Ptr(x);
+        long n = x.Length;
+        void** a = stackalloc void*[] { &partials, &px, &n };
+        Launch("sum_of_squares_partial_f32", NormBlocks, 1, Threads, a);
+        int count = (int)NormBlocks;
+        void** b = stackalloc void*[] { &total, &partials, &count };
+        Launch("sum_partials_f64", 1, 1, 32, b);
+        double sum;
+        device.CopyToHost(&sum, total, 8);
+        return sum;
+    }
+
+    public void Scale(Slice<float> x, float factor)
+    {
+        ulong p = Ptr(x);
+        long n = x.Length;
+        void** a = stackalloc void*[] { &p, &n, &factor };
+        Launch("scale_f32", GridFor(n), 1, Threads, a);
+    }
+
+    public void AdamW(Slice<float> parameters, Slice<float> gradients, Slice<float> m, Slice<float> v, float learningRate, float beta1, float beta2, float epsilon, float weightDecay, int step)
+    {
+        ulong p = Ptr(parameters), g = Ptr(gradients), pm = Ptr(m), pv = Ptr(v);
+        long n = parameters.Length;
+        float stepSize = (float)(learningRate / (1 - Math.Pow(beta1, step)));
+        float bias2Sqrt = (float)Math.Sqrt(1 - Math.Pow(beta2, step));
+        void** a = stackalloc void*[] { &p, &g, &pm, &pv, &n, &learningRate, &beta1, &beta2, &epsilon, &weightDecay, &stepSize, &bias2Sqrt };
+        Launch("adamw_f32", GridFor(n), 1, Threads, a);
+    }
+}

@@ -1,0 +1,78 @@
+// LayerNorm forward and backward over rows of C. CPU twin: engine/Backends/Cpu/Ops/LayerNorm.cs.
+// One warp per row for the row-wise work; the weight and bias gradients (sums over all rows) are reduced in two
+// deterministic stages (row chunks → partials, then partials in chunk order), without atomics.
+#include "common.cuh"
+
+using namespace engine;
+
+// out = (x − mean)·rstd·w + b; saves mean and rstd per row. bias may be null. Block: warps of 32, one row each.
+extern "C" __global__ void layernorm_forward_f32(float* out, float* mean, float* rstd, const float* in,
+                                                 const float* weight, const float* bias, int N, int C, float eps) {
+    const int row = blockIdx.x * (blockDim.x / WARP_SIZE) + threadIdx.x / WARP_SIZE;
+    const int lane = threadIdx.x % WARP_SIZE;
+    if (row >= N) return;
+    const float* x = in + (long)row * C;
+    float sum = 0.0f;
+    for (int i = lane; i < C; i += WARP_SIZE) sum += x[i];
+    const float m = warp_sum(sum) / C;
+    float sq = 0.0f;
+    for (int i = lane; i < C; i += WARP_SIZE) { const float d = x[i] - m; sq += d * d; }
+    const float r = rsqrtf(warp_sum(sq) / C + eps);
+    float* o = out + (long)row * C;
+    for (int i = lane; i < C; i += WARP_SIZE) o[i] = (x[i] - m) * r * weight[i] + (bias ? bias[i] : 0.0f);
+    if (lane == 0) { mean[row] = m; rstd[row] = r; }
+}
+
+// din += rstd·(g − mean(g) − x̂·mean(g·x̂)) with g = dout·w, x̂ = (x − mean)·rstd. One warp per row.
+extern "C" __global__ void layernorm_backward_input_f32(float* din, const float* dout, const float* in,
+                                                        const float* weight, const float* mean, const float* rstd,
+                                                        int N, int C) {
+    const int row = blockIdx.x * (blockDim.x / WARP_SIZE) + threadIdx.x / WARP_SIZE;
+    const int lane = threadIdx.x % WARP_SIZE;
+    if (row >= N) return;
+    const float* x = in + (long)row * C;
+    const float* dy = dout + (long)row * C;
+    const float m = mean[row], r = rstd[row];
+    float g_sum = 0.0f, gx_sum = 0.0f;
+    for (int i = lane; i < C; i += WARP_SIZE) {
+        const float g = dy[i] * weight[i];
+        g_sum += g;
+        gx_sum += g * (x[i] - m) * r;
+    }
+    const float g_mean = warp_sum(g_sum) / C, gx_mean = warp_sum(gx_sum) / C;
+    float* dx = din + (long)row * C;
+    for (int i = lane; i < C; i += WARP_SIZE) {
+        const float xhat = (x[i] - m) * r;
+        dx[i] += r * (dy[i] * weight[i] - g_mean - xhat * gx_mean);
+    }
+}
+
+// Stage 1 of dweight/dbias: grid (ceil(C / blockDim.x), chunks); block (.., chunk) sums rows
+// [chunk·rows_per_chunk, …) for its columns into partial_w/partial_b[chunk, c].
+extern "C" __global__ void layernorm_backward_params_partial_f32(float* partial_w, float* partial_b, const float* dout,
+                                                                 const float* in, const float* mean, const float* rstd,
+                                                                 int N, int C, int rows_per_chunk) {
+    const int c = blockIdx.x * blockDim.x + threadIdx.x;
+    const int chunk = blockIdx.y;
+    if (c >= C) return;
+    const int start = chunk * rows_per_chunk, end = min(N, start + rows_per_chunk);
+    float sw = 0.0f, sb = 0.0f;
+    for (int n = start; n < end; n++) {
+        const float dy = dout[(long)n * C + c];
+        sw += dy * (in[(long)n * C + c] - mean[n]) * rstd[n];
+        sb += dy;
+    }
+    partial_w[(long)chunk * C + c] = sw;
+    partial_b[(long)chunk * C + c] = sb;
+}
+
+// Stage 2: dweight[c] += Σ_chunk partial_w[chunk, c] in chunk order; same for dbias (null = no bias).
+extern "C" __global__ void layernorm_backward_params_finish_f32(float* dweight, float* dbias, const float* partial_w,
+                                                                const float* partial_b, int chunks, int C) {
+    const int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= C) return;
+    float sw = 0.0f, sb = 0.0f;
+    for (int k = 0; k < chunks; k++) { sw += partial_w[(long)k * C + c]; sb += partial_b[(long)k * C + c]; }
+    dweight[c] += sw;
+    if (dbias) dbias[c] += sb;
+}

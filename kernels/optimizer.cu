@@ -1,0 +1,62 @@
+// AdamW over a flat parameter range, the gradient norm's sum of squares, and scaling. CPU twins:
+// engine/Backends/Cpu/Ops/AdamW.cs and Elementwise.cs (SumOfSquares, Scale, Accumulate).
+#include "common.cuh"
+
+using namespace engine;
+
+// torch.optim.AdamW: p ← p·(1 − lr·wd); m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²;
+// p ← p − step_size · m / (√v / bias2_sqrt + ε), step_size = lr / (1 − β1ᵗ), bias2_sqrt = √(1 − β2ᵗ)
+// (the host computes the bias corrections in double once per step).
+extern "C" __global__ void adamw_f32(float* params, const float* grads, float* m, float* v, long n, float lr,
+                                     float beta1, float beta2, float eps, float weight_decay, float step_size,
+                                     float bias2_sqrt) {
+    for (long i = global_thread_index(); i < n; i += grid_stride()) {
+        const float g = grads[i];
+        const float p = params[i] * (1.0f - lr * weight_decay);
+        const float mi = beta1 * m[i] + (1.0f - beta1) * g;
+        const float vi = beta2 * v[i] + (1.0f - beta2) * g * g;
+        m[i] = mi;
+        v[i] = vi;
+        params[i] = p - step_size * mi / (sqrtf(vi) / bias2_sqrt + eps);
+    }
+}
+
+// Stage 1 of Σx²: a FIXED grid (the host always launches the same number of blocks) where each thread sums a
+// grid-stride subset in double, then its block in a fixed tree: partials[block]. Deterministic for a given grid.
+extern "C" __global__ void sum_of_squares_partial_f32(double* partials, const float* x, long n) {
+    double sum = 0.0;
+    for (long i = global_thread_index(); i < n; i += grid_stride()) sum += (double)x[i] * (double)x[i];
+    __shared__ double scratch[32];
+    const int lane = threadIdx.x % WARP_SIZE, warp = threadIdx.x / WARP_SIZE, warps = blockDim.x / WARP_SIZE;
+    sum = warp_sum(sum);
+    if (lane == 0) scratch[warp] = sum;
+    __syncthreads();
+    if (warp == 0) {
+        sum = warp_sum(lane < warps ? scratch[lane] : 0.0);
+        if (lane == 0) partials[blockIdx.x] = sum;
+    }
+}
+
+// Stage 2: one thread adds the partials in block order.
+extern "C" __global__ void sum_partials_f64(double* result, const double* partials, int count) {
+    if (blockIdx.x != 0 || threadIdx.x != 0) return;
+    double sum = 0.0;
+    for (int i = 0; i < count; i++) sum += partials[i];
+    *result = sum;
+}
+
+// Σ of losses[0..n) in order, in double (the mean loss the host reports).
+extern "C" __global__ void sum_f32_to_f64(double* result, const float* x, long n) {
+    if (blockIdx.x != 0 || threadIdx.x != 0) return;
+    double sum = 0.0;
+    for (long i = 0; i < n; i++) sum += x[i];
+    *result = sum;
+}
+
+extern "C" __global__ void scale_f32(float* x, long n, float factor) {
+    for (long i = global_thread_index(); i < n; i += grid_stride()) x[i] *= factor;
+}
+
+extern "C" __global__ void accumulate_f32(float* destination, const float* source, long n) {
+    for (long i = global_thread_index(); i < n; i += grid_stride()) destination[i] += source[i];
+}

@@ -1,0 +1,230 @@
+using Engine.Backends.Cpu;
+using Engine.Backends.Cuda;
+using Engine.Tensors;
+using Engine.Tests.Support;
+
+namespace Engine.Tests.Backends.Cuda;
+
+/// <summary>
+/// Every CUDA op against its CPU twin on fresh random inputs: odd sizes, T not a multiple of any tile, padded
+/// vocabulary rows, and outputs poisoned with NaN before the call so an element the kernel forgets fails.
+/// Tolerance (fp32 both sides): 1e-5 of the output's largest magnitude; the two sides differ only in summation
+/// order (float64 or float32 on the CPU, warp trees on the GPU), a few ulps over sums of ≤ 100 terms here, while a
+/// wrong or missing term moves an element by ≥ 1e-3 of the scale. Skipped with "no CUDA device" where there is none.
+/// </summary>
+public class CudaBackendOpTests
+{
+    const double Tolerance = 1e-5;
+
+    /// <summary>An absent optional tensor (no bias, no input gradient) on both sides.</summary>
+    static readonly (Slice<float> C, Slice<float> G) None = (Slice<float>.Empty, Slice<float>.Empty);
+
+    sealed class Pair : IDisposable
+    {
+        public readonly CpuBackend Cpu = new();
+        public readonly CudaBackend Gpu = new();
+        public readonly Random Rng;
+        public Pair(int seed) => Rng = new Random(seed);
+
+        public float[] RandomArray(int n, double scale = 1) => Enumerable.Range(0, n).Select(_ => (float)((Rng.NextDouble() * 2 - 1) * scale)).ToArray();
+
+        public (Slice<float> C, Slice<float> G) Upload(float[] data)
+        {
+            var c = Cpu.Allocate<float>(data.Length, "test"); Cpu.CopyIn<float>(data, c);
+            var g = Gpu.Allocate<float>(data.Length, "test"); Gpu.CopyIn<float>(data, g);
+            return (c, g);
+        }
+
+        public (Slice<int> C, Slice<int> G) Upload(int[] data)
+        {
+            var c = Cpu.Allocate<int>(data.Length, "test"); Cpu.CopyIn<int>(data, c);
+            var g = Gpu.Allocate<int>(data.Length, "test"); Gpu.CopyIn<int>(data, g);
+            return (c, g);
+        }
+
+        public (Slice<float> C, Slice<float> G) Poisoned(int n) => Upload(Enumerable.Repeat(float.NaN, n).ToArray());
+
+        public void AssertClose((Slice<float> C, Slice<float> G) pair, string what, double tolerance = Tolerance)
+        {
+            var expected = new float[pair.C.Length];
+            var actual = new float[pair.G.Length];
+            Cpu.CopyOut(pair.C, expected);
+            Gpu.CopyOut(pair.G, actual);
+            double scale = expected.Max(v => Math.Abs((double)v));
+            for (int i = 0; i < expected.Length; i++)
+            {
+                double error = Math.Abs((double)actual[i] - expected[i]);
+                if (!(error <= tolerance * Math.Max(scale, 1e-30)))
+                    Assert.Fail($"{what}[{i}]: GPU {actual[i]:R}, CPU {expected[i]:R} (|err| {error:E2} > {tolerance:E0}·{scale:G4})");
+            }
+        }
+
+        public void Dispose() { Gpu.Dispose(); Cpu.Dispose(); }
+    }
+
+    static Pair Open(int seed)
+    {
+        Gpu.Require();
+        return new Pair(seed);
+    }
+
+    [Fact]
+    public void Embedding_forward_and_deterministic_backward()
+    {
+        using var p = Open(1);
+        const int B = 3, T = 7, C = 37, V = 11;
+        var tokens = p.Upload(Enumerable.Range(0, B * T).Select(_ => p.Rng.Next(V)).ToArray()); // many repeats
+        var wte = p.Upload(p.RandomArray(V * C));
+        var wpe = p.Upload(p.RandomArray(T * C));
+        var output = p.Poisoned(B * T * C);
+        p.Cpu.EmbeddingForward(output.C, tokens.C, wte.C, wpe.C, B, T, C);
+        p.Gpu.EmbeddingForward(output.G, tokens.G, wte.G, wpe.G, B, T, C);
+        p.AssertClose(output, "embedding output");
+
+        var dout = p.Upload(p.RandomArray(B * T * C));
+        var dwte = p.Upload(p.RandomArray(V * C)); // backward accumulates onto what is there
+        var dwpe = p.Upload(p.RandomArray(T * C));
+        p.Cpu.EmbeddingBackward(dwte.C, dwpe.C, dout.C, tokens.C, B, T, C);
+        p.Gpu.EmbeddingBackward(dwte.G, dwpe.G, dout.G, tokens.G, B, T, C);
+        p.AssertClose(dwte, "d token table");
+        p.AssertClose(dwpe, "d position table");
+    }
+
+    [Theory]
+    [InlineData(19, 70, true)]
+    [InlineData(130, 33, false)] // more rows than one chunk of the column sums, no bias
+    public void LayerNorm_forward_and_backward(int N, int C, bool withBias)
+    {
+        using var p = Open(N + C);
+        var x = p.Upload(p.RandomArray(N * C, 3));
+        var w = p.Upload(p.RandomArray(C));
+        var b = withBias ? p.Upload(p.RandomArray(C)) : None;
+        var y = p.Poisoned(N * C);
+        var mean = p.Poisoned(N);
+        var rstd = p.Poisoned(N);
+        p.Cpu.LayerNormForward(y.C, mean.C, rstd.C, x.C, w.C, b.C, N, C, 1e-5f);
+        p.Gpu.LayerNormForward(y.G, mean.G, rstd.G, x.G, w.G, b.G, N, C, 1e-5f);
+        p.AssertClose(y, "layernorm output");
+        p.AssertClose(mean, "mean");
+        p.AssertClose(rstd, "rstd");
+
+        var dy = p.Upload(p.RandomArray(N * C));
+        var dx = p.Upload(p.RandomArray(N * C));
+        var dw = p.Upload(p.RandomArray(C));
+        var db = withBias ? p.Upload(p.RandomArray(C)) : None;
+        p.Cpu.LayerNormBackward(dx.C, dw.C, db.C, dy.C, x.C, w.C, mean.C, rstd.C, N, C);
+        p.Gpu.LayerNormBackward(dx.G, dw.G, db.G, dy.G, x.G, w.G, mean.G, rstd.G, N, C);
+        p.AssertClose(dx, "layernorm d input");
+        p.AssertClose(dw, "layernorm d weight");
+        if (withBias) p.AssertClose(db, "layernorm d bias");
+    }
+
+    [Theory]
+    [InlineData(37, 70, 45, true, true)]
+    [InlineData(129, 16, 3, false, false)] // no bias, no input gradient (the first layer's case)
+    public void Matmul_forward_and_backward(int N, int C, int OC, bool withBias, bool inputGradient)
+    {
+        using var p = Open(N * 3 + OC);
+        var x = p.Upload(p.RandomArray(N * C));
+        var w = p.Upload(p.RandomArray(OC * C));
+        var b = withBias ? p.Upload(p.RandomArray(OC)) : None;
+        var y = p.Poisoned(N * OC);
+        p.Cpu.MatmulForward(y.C, x.C, w.C, b.C, N, C, OC);
+        p.Gpu.MatmulForward(y.G, x.G, w.G, b.G, N, C, OC);
+        p.AssertClose(y, "matmul output");
+
+        var dy = p.Upload(p.RandomArray(N * OC));
+        var dx = inputGradient ? p.Upload(p.RandomArray(N * C)) : None;
+        var dw = p.Upload(p.RandomArray(OC * C));
+        var db = withBias ? p.Upload(p.RandomArray(OC)) : None;
+        p.Cpu.MatmulBackward(dx.C, dw.C, db.C, dy.C, x.C, w.C, N, C, OC);
+        p.Gpu.MatmulBackward(dx.G, dw.G, db.G, dy.G, x.G, w.G, N, C, OC);
+        if (inputGradient) p.AssertClose(dx, "matmul d input");
+        p.AssertClose(dw, "matmul d weight");
+        if (withBias) p.AssertClose(db, "matmul d bias");
+    }
+
+    [Theory]
+    [InlineData(2, 13, 24, 3, true)]
+    [InlineData(1, 33, 40, 5, false)]
+    public void Attention_forward_and_backward(int B, int T, int C, int heads, bool causal)
+    {
+        using var p = Open(B + T + C);
+        var qkv = p.Upload(p.RandomArray(B * T * 3 * C));
+        var output = p.Poisoned(B * T * C);
+        var probs = p.Poisoned(B * heads * T * T);
+        p.Cpu.AttentionForward(output.C, probs.C, qkv.C, B, T, C, heads, causal);
+        p.Gpu.AttentionForward(output.G, probs.G, qkv.G, B, T, C, heads, causal);
+        p.AssertClose(output, "attention output");
+        p.AssertClose(probs, "attention probabilities");
+
+        var dout = p.Upload(p.RandomArray(B * T * C));
+        var dqkv = p.Upload(p.RandomArray(B * T * 3 * C));
+        p.Cpu.AttentionBackward(dqkv.C, dout.C, qkv.C, probs.C, B, T, C, heads, causal);
+        p.Gpu.AttentionBackward(dqkv.G, dout.G, qkv.G, probs.G, B, T, C, heads, causal);
+        p.AssertClose(dqkv, "attention d qkv");
+    }
+
+    [Fact]
+    public void Elementwise_ops()
+    {
+        using var p = Open(5);
+        const int n = 1001;
+        var x = p.Upload(p.RandomArray(n, 5));
+        var y = p.Poisoned(n);
+        p.Cpu.GeluForward(y.C, x.C); p.Gpu.GeluForward(y.G, x.G);
+        p.AssertClose(y, "gelu");
+        var dy = p.Upload(p.RandomArray(n));
+        var dx = p.Upload(p.RandomArray(n));
+        p.Cpu.GeluBackward(dx.C, dy.C, x.C); p.Gpu.GeluBackward(dx.G, dy.G, x.G);
+        p.AssertClose(dx, "gelu backward");
+
+        var sum = p.Poisoned(n);
+        p.Cpu.Add(sum.C, x.C, dy.C); p.Gpu.Add(sum.G, x.G, dy.G);
+        p.AssertClose(sum, "residual add");
+        p.Cpu.Accumulate(sum.C, x.C); p.Gpu.Accumulate(sum.G, x.G);
+        p.AssertClose(sum, "accumulate");
+        p.Cpu.Scale(sum.C, -0.37f); p.Gpu.Scale(sum.G, -0.37f);
+        p.AssertClose(sum, "scale");
+    }
+
+    [Fact]
+    public void Softmax_cross_entropy_with_padding_and_ignored_rows()
+    {
+        using var p = Open(6);
+        const int N = 9, V = 13, paddedV = 16;
+        var logits = p.Upload(p.RandomArray(N * paddedV, 4));
+        int[] targetValues = Enumerable.Range(0, N).Select(i => i % 4 == 3 ? -100 : p.Rng.Next(V)).ToArray();
+        var targets = p.Upload(targetValues);
+        var losses = p.Poisoned(N);
+        double cpu = p.Cpu.SoftmaxCrossEntropy(logits.C, losses.C, targets.C, N, V, paddedV, 0.25f);
+        double gpu = p.Gpu.SoftmaxCrossEntropy(logits.G, losses.G, targets.G, N, V, paddedV, 0.25f);
+        Assert.True(Math.Abs(gpu - cpu) <= 1e-5 * Math.Abs(cpu), $"loss sum GPU {gpu} vs CPU {cpu}");
+        p.AssertClose(losses, "losses");
+        p.AssertClose(logits, "d logits");
+
+        var bad = p.Upload(Enumerable.Range(0, N).Select(i => i == 4 ? V : 0).ToArray());
+        var e = Assert.Throws<EngineException>(() => p.Gpu.SoftmaxCrossEntropy(logits.G, losses.G, bad.G, N, V, paddedV, 1f));
+        Assert.Contains($"target token id {V} at row 4", e.Message);
+    }
+
+    [Fact]
+    public void Gradient_norm_is_deterministic_and_AdamW_matches()
+    {
+        using var p = Open(7);
+        const int n = 100_003;
+        var g = p.Upload(p.RandomArray(n));
+        double cpu = p.Cpu.SumOfSquares(g.C), gpu = p.Gpu.SumOfSquares(g.G);
+        Assert.True(Math.Abs(gpu - cpu) <= 1e-9 * cpu, $"Σg² GPU {gpu} vs CPU {cpu}"); // both sum in double
+        Assert.Equal(gpu, p.Gpu.SumOfSquares(g.G)); // same bits twice
+
+        var param = p.Upload(p.RandomArray(n));
+        var m = p.Upload(p.RandomArray(n, 0.1));
+        var v = p.Upload(p.RandomArray(n, 0.1).Select(Math.Abs).ToArray());
+        p.Cpu.AdamW(param.C, g.C, m.C, v.C, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 3);
+        p.Gpu.AdamW(param.G, g.G, m.G, v.G, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 3);
+        p.AssertClose(param, "parameters");
+        p.AssertClose(m, "first moment");
+        p.AssertClose(v, "second moment");
+    }
+}
