@@ -5,14 +5,14 @@ using System.Runtime.InteropServices;
 namespace Engine.Interop;
 
 /// <summary>
-/// One resolver for every NVIDIA (and MPI) library this binding calls. Declarations name a logical library
+/// One resolver for every NVIDIA and MPI library this binding calls. Declarations name a logical library
 /// (<see cref="Cuda"/>, <see cref="Cublas"/>, …); the resolver maps it to versioned sonames (the unversioned .so
 /// links exist only with a developer toolkit) and looks in the loader's path, CUDA_HOME, the usual install folders
 /// and pip's wheels (nvidia/cu13/lib, nvidia/*/lib), so CUDA 12 and 13 layouts both work.
 /// </summary>
 public static class NativeLibraries
 {
-    public const string Cuda = "engine-cuda", Cublas = "engine-cublas", CublasLt = "engine-cublaslt", Nccl = "engine-nccl";
+    public const string Cuda = "engine-cuda", Cublas = "engine-cublas", CublasLt = "engine-cublaslt", Nccl = "engine-nccl", Mpi = "engine-mpi";
 
     /// <summary>Sonames per logical library, newest first.</summary>
     static readonly Dictionary<string, string[]> Sonames = new()
@@ -21,6 +21,7 @@ public static class NativeLibraries
         [Cublas] = ["libcublas.so.13", "libcublas.so.12"],
         [CublasLt] = ["libcublasLt.so.13", "libcublasLt.so.12"],
         [Nccl] = ["libnccl.so.2"],
+        [Mpi] = ["libmpi.so.40"],
     };
 
     /// <summary>What to install or set when a library is missing, per logical library.</summary>
@@ -30,6 +31,7 @@ public static class NativeLibraries
         [Cublas] = "install the CUDA toolkit 12 or 13 or pip's nvidia-cublas wheel, or set CUDA_HOME to the toolkit",
         [CublasLt] = "install the CUDA toolkit 12 or 13 or pip's nvidia-cublas wheel, or set CUDA_HOME to the toolkit",
         [Nccl] = "install NCCL 2 (libnccl2 or pip's nvidia-nccl wheel)",
+        [Mpi] = "install Open MPI (Debian/Ubuntu: apt-get install openmpi-bin libopenmpi-dev) and launch with mpirun",
     };
 
     static readonly Dictionary<string, nint> Loaded = new();

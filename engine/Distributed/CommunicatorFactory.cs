@@ -1,0 +1,23 @@
+using Engine.Backends.Cuda;
+using Engine.Tensors;
+
+namespace Engine.Distributed;
+
+/// <summary>
+/// Chooses the transport for this launch: one process → single; several → NCCL on a GPU backend (bootstrapped over
+/// MPI) or MPI on the CPU backend. Only mpirun launches are joined today; torchrun/Slurm variables are read and a
+/// launch that needs a TCP rendezvous is refused with the command that works.
+/// </summary>
+public static class CommunicatorFactory
+{
+    public static ICommunicator Create(IBackend backend, LaunchEnvironment launch)
+    {
+        if (!launch.IsDistributed) return new SingleProcessCommunicator(backend);
+        if (launch.Launcher != "mpirun")
+            throw new EngineException($"{launch.Launcher} launch with {launch.WorldSize} ranks: joining ranks without MPI (a TCP rendezvous on MASTER_ADDR:MASTER_PORT) is not built yet; launch with `mpirun -np {launch.WorldSize} dotnet trainer.dll …`");
+        var mpi = MpiCommunicator.World();
+        if (mpi.Rank != launch.Rank || mpi.WorldSize != launch.WorldSize)
+            throw new EngineException($"MPI says rank {mpi.Rank} of {mpi.WorldSize} but the launcher's variables say {launch.Rank} of {launch.WorldSize}: is this libmpi the one mpirun belongs to?");
+        return backend is CudaBackend gpu ? NcclCommunicator.Create(gpu, mpi) : mpi;
+    }
+}

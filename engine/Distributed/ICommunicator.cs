@@ -1,0 +1,37 @@
+using Engine.Tensors;
+
+namespace Engine.Distributed;
+
+/// <summary>
+/// The collectives DDP and FSDP are written against, once, for every transport: MPI between CPU processes, NCCL
+/// between GPUs, and a single process (world size 1, every collective the identity). Tensors are slices of the
+/// backend's memory that the transport can reach (host memory for MPI, device memory for NCCL). Every rank of the
+/// communicator must make the same calls in the same order.
+/// </summary>
+public interface ICommunicator : IDisposable
+{
+    int Rank { get; }
+    int WorldSize { get; }
+    /// <summary>"single", "mpi" or "nccl", for messages and metrics.</summary>
+    string Transport { get; }
+
+    /// <summary>data ← Σ over ranks of data, in place.</summary>
+    void AllReduceSum(Slice<float> data);
+
+    /// <summary>Host scalars (loss sums, token counts): values ← Σ over ranks.</summary>
+    void AllReduceSum(Span<double> values);
+
+    /// <summary>receive ← this rank's 1/WorldSize block of Σ over ranks of send (send.Length = WorldSize · receive.Length).</summary>
+    void ReduceScatterSum(Slice<float> send, Slice<float> receive);
+
+    /// <summary>receive ← every rank's send, concatenated in rank order (receive.Length = WorldSize · send.Length).</summary>
+    void AllGather(Slice<float> send, Slice<float> receive);
+
+    /// <summary>data ← root's data, on every rank.</summary>
+    void Broadcast(Span<byte> data, int root);
+
+    void Barrier();
+
+    /// <summary>Ranks with the same color form a new communicator, ordered by key (then by rank).</summary>
+    ICommunicator Split(int color, int key);
+}

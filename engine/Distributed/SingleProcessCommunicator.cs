@@ -1,0 +1,40 @@
+using Engine.Tensors;
+
+namespace Engine.Distributed;
+
+/// <summary>World size 1: every collective leaves the data as it is (a reduce-scatter or all-gather copies).</summary>
+public sealed class SingleProcessCommunicator(IBackend backend) : ICommunicator
+{
+    public int Rank => 0;
+    public int WorldSize => 1;
+    public string Transport => "single";
+
+    public void AllReduceSum(Slice<float> data) { }
+    public void AllReduceSum(Span<double> values) { }
+
+    public void ReduceScatterSum(Slice<float> send, Slice<float> receive)
+    {
+        CheckSizes(send.Length, receive.Length, "reduce-scatter");
+        if (send.Address != receive.Address) backend.Copy(send, receive);
+    }
+
+    public void AllGather(Slice<float> send, Slice<float> receive)
+    {
+        CheckSizes(receive.Length, send.Length, "all-gather");
+        if (send.Address != receive.Address) backend.Copy(send, receive);
+    }
+
+    public void Broadcast(Span<byte> data, int root)
+    {
+        if (root != 0) throw new ArgumentOutOfRangeException(nameof(root), $"broadcast root {root} in a world of 1");
+    }
+
+    public void Barrier() { }
+    public ICommunicator Split(int color, int key) => new SingleProcessCommunicator(backend);
+    public void Dispose() { }
+
+    static void CheckSizes(long whole, long part, string what)
+    {
+        if (whole != part) throw new ArgumentException($"{what} in a world of 1: the full buffer ({whole}) must equal the block ({part})");
+    }
+}

@@ -1,0 +1,56 @@
+using System.Diagnostics;
+using Engine.Backends.Cpu;
+using Engine.Distributed;
+
+namespace Engine.Tests.Distributed;
+
+/// <summary>
+/// The collectives on every transport this machine has: the single process here, Open MPI with 2 and 4 processes
+/// through `mpirun … trainer.dll comm-check` (CI installs Open MPI; without mpirun these fail and say so).
+/// </summary>
+public class CommunicatorTests
+{
+    [Fact]
+    public void A_single_process_passes_every_collective()
+    {
+        using var backend = new CpuBackend();
+        using var comm = new SingleProcessCommunicator(backend);
+        Assert.Empty(CommunicatorSelfTest.Run(comm, backend));
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(4)]
+    public void Ranks_under_mpirun_pass_every_collective(int ranks)
+    {
+        var (exit, output) = Mpi.Run(ranks, "comm-check", "--elements", "1200");
+        Assert.True(exit == 0, output);
+        Assert.Contains($"comm-check: {ranks} rank(s) over mpi", output);
+    }
+}
+
+/// <summary>Runs the trainer under mpirun from the test's output folder, with a time limit so a hang fails.</summary>
+public static class Mpi
+{
+    public static (int Exit, string Output) Run(int ranks, params string[] trainerArgs)
+    {
+        string mpirun = FindMpirun() ?? throw new InvalidOperationException("mpirun not found: install Open MPI (apt-get install openmpi-bin libopenmpi-dev); .ci/run does");
+        var start = new ProcessStartInfo(mpirun) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        // Root in CI containers needs --allow-run-as-root; 4 ranks on 2 cores need --oversubscribe.
+        foreach (var a in new[] { "--allow-run-as-root", "--oversubscribe", "-np", ranks.ToString(), "dotnet", Path.Combine(AppContext.BaseDirectory, "trainer.dll") })
+            start.ArgumentList.Add(a);
+        foreach (var a in trainerArgs) start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"mpirun -np {ranks} trainer {string.Join(' ', trainerArgs)} did not finish in 5 minutes");
+        }
+        return (process.ExitCode, stdout.Result + stderr.Result);
+    }
+
+    static string? FindMpirun() =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "mpirun")).FirstOrDefault(File.Exists);
+}
