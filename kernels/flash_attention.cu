@@ -1,0 +1,218 @@
+// Attention in the flash-attention manner, fp32: tiled over keys with an online softmax, so no T×T matrix is ever
+// stored; backward recomputes the probabilities from the saved log-sum-exp (FA2's split: one kernel for dK/dV
+// walking query tiles, one for dQ walking key tiles), with no atomics, so every sum has one fixed order.
+// CPU twin: engine/Backends/Cpu/Ops/Attention.cs (same outputs; it stores probabilities instead of lse).
+//
+// Layout: qkv (B, T, 3C) packed q | k | v, head h at [h·hs, (h+1)·hs); out (B, T, C); lse (B, H, T).
+// causal: key u is visible to query t when u ≤ t. key_valid (B, T) may be null; where 0 the key is masked out
+// (BERT's padding). A query with no visible key gets output 0 and lse = +inf (so backward sees p = 0).
+// One thread owns one row (a query, or a key in the dK/dV kernel); the block's TILE rows share K/V (or Q/dO)
+// tiles in shared memory. Rows are padded by one float in shared memory to avoid bank conflicts.
+#include "common.cuh"
+
+using namespace engine;
+
+namespace engine {
+namespace flash {
+
+constexpr int TILE = 32;  // rows per block and keys (or queries) per shared tile
+
+__device__ __forceinline__ long row_offset(int b, int t, int T, int C) { return ((long)b * T + t) * 3 * C; }
+
+__device__ __forceinline__ bool visible(int t, int u, int causal, const int* key_valid, int b, int T) {
+    if (causal && u > t) return false;
+    return key_valid == nullptr || key_valid[(long)b * T + u] != 0;
+}
+
+}  // namespace flash
+}  // namespace engine
+
+using namespace engine::flash;
+
+// grid (ceil(T / TILE), B·H), block TILE threads, dynamic shared: (4·TILE)·(hs + 1) floats
+// (this thread's q and accumulator rows, the K and V tiles).
+extern "C" __global__ void flash_attention_forward_f32(float* out, float* lse, const float* qkv, const int* key_valid,
+                                                       int B, int T, int C, int H, int causal, float scale) {
+    extern __shared__ float shared[];
+    const int hs = C / H, stride = hs + 1;
+    float* q_rows = shared;
+    float* acc_rows = q_rows + TILE * stride;
+    float* k_tile = acc_rows + TILE * stride;
+    float* v_tile = k_tile + TILE * stride;
+    const int bh = blockIdx.y, b = bh / H, h = bh % H;
+    const int t = blockIdx.x * TILE + threadIdx.x;
+    const bool active = t < T;
+    float* q = q_rows + threadIdx.x * stride;
+    float* acc = acc_rows + threadIdx.x * stride;
+    if (active) {
+        const float* src = qkv + row_offset(b, t, T, C) + (long)h * hs;
+        for (int i = 0; i < hs; i++) { q[i] = src[i]; acc[i] = 0.0f; }
+    }
+    float m = -INFINITY, l = 0.0f;
+    const int last_key = causal ? min(T, (blockIdx.x + 1) * TILE) : T;  // no tile past the block's last query
+    float s[TILE];
+    for (int tile = 0; tile < last_key; tile += TILE) {
+        __syncthreads();
+        for (int j = threadIdx.x; j < TILE * hs; j += TILE) {  // load the tile's keys and values
+            const int r = j / hs, i = j % hs, u = tile + r;
+            const long at = u < T ? row_offset(b, u, T, C) + (long)h * hs + i : 0;
+            k_tile[r * stride + i] = u < T ? qkv[at + C] : 0.0f;
+            v_tile[r * stride + i] = u < T ? qkv[at + 2 * C] : 0.0f;
+        }
+        __syncthreads();
+        if (!active) continue;
+        float tile_max = -INFINITY;
+        for (int r = 0; r < TILE; r++) {
+            const int u = tile + r;
+            if (u < T && visible(t, u, causal, key_valid, b, T)) {
+                float dot = 0.0f;
+                for (int i = 0; i < hs; i++) dot += q[i] * k_tile[r * stride + i];
+                s[r] = dot * scale;
+                tile_max = fmaxf(tile_max, s[r]);
+            } else {
+                s[r] = -INFINITY;
+            }
+        }
+        if (tile_max == -INFINITY) continue;  // nothing visible in this tile
+        const float m_new = fmaxf(m, tile_max);
+        const float correction = expf(m - m_new);  // 0 on the first visible tile (m = -inf)
+        l *= correction;
+        for (int i = 0; i < hs; i++) acc[i] *= correction;
+        for (int r = 0; r < TILE; r++) {
+            if (s[r] == -INFINITY) continue;
+            const float p = expf(s[r] - m_new);
+            l += p;
+            for (int i = 0; i < hs; i++) acc[i] += p * v_tile[r * stride + i];
+        }
+        m = m_new;
+    }
+    if (!active) return;
+    float* o = out + ((long)b * T + t) * C + (long)h * hs;
+    const float inverse = l > 0.0f ? 1.0f / l : 0.0f;
+    for (int i = 0; i < hs; i++) o[i] = acc[i] * inverse;
+    lse[(long)bh * T + t] = l > 0.0f ? m + logf(l) : INFINITY;
+}
+
+// delta[b,h,t] = Σ_i dO[t,i]·O[t,i] (the row sum Σ_u P·dP that the softmax backward needs). Thread per (t, bh).
+extern "C" __global__ void flash_attention_delta_f32(float* delta, const float* out, const float* dout, int B, int T,
+                                                     int C, int H) {
+    const long n = (long)B * H * T;
+    const int hs = C / H;
+    for (long k = global_thread_index(); k < n; k += grid_stride()) {
+        const int t = (int)(k % T), bh = (int)(k / T), b = bh / H, h = bh % H;
+        const long at = ((long)b * T + t) * C + (long)h * hs;
+        float sum = 0.0f;
+        for (int i = 0; i < hs; i++) sum += dout[at + i] * out[at + i];
+        delta[k] = sum;
+    }
+}
+
+// dK[u] += scale·Σ_t dS[t,u]·q_t and dV[u] += Σ_t P[t,u]·dO_t, with P = exp(q_t·k_u·scale − lse_t) and
+// dS = P·(dO_t·v_u − delta_t). grid (ceil(T / TILE), B·H): thread owns key u; shared: k, v, dk, dv rows of the
+// block's keys and the q and dO tiles: 6·TILE·(hs + 1) floats, plus 2·TILE for the tile's lse and delta.
+extern "C" __global__ void flash_attention_backward_kv_f32(float* dqkv, const float* qkv, const float* dout,
+                                                           const float* lse, const float* delta, const int* key_valid,
+                                                           int B, int T, int C, int H, int causal, float scale) {
+    extern __shared__ float shared[];
+    const int hs = C / H, stride = hs + 1;
+    float* k_rows = shared;
+    float* v_rows = k_rows + TILE * stride;
+    float* dk_rows = v_rows + TILE * stride;
+    float* dv_rows = dk_rows + TILE * stride;
+    float* q_tile = dv_rows + TILE * stride;
+    float* do_tile = q_tile + TILE * stride;
+    float* lse_tile = do_tile + TILE * stride;
+    float* delta_tile = lse_tile + TILE;
+    const int bh = blockIdx.y, b = bh / H, h = bh % H;
+    const int u = blockIdx.x * TILE + threadIdx.x;
+    const bool active = u < T && (key_valid == nullptr || key_valid[(long)b * T + u] != 0);
+    float* k = k_rows + threadIdx.x * stride;
+    float* v = v_rows + threadIdx.x * stride;
+    float* dk = dk_rows + threadIdx.x * stride;
+    float* dv = dv_rows + threadIdx.x * stride;
+    if (u < T) {
+        const float* src = qkv + row_offset(b, u, T, C) + (long)h * hs;
+        for (int i = 0; i < hs; i++) { k[i] = src[C + i]; v[i] = src[2 * C + i]; dk[i] = 0.0f; dv[i] = 0.0f; }
+    }
+    const int first_query = causal ? blockIdx.x * TILE : 0;  // queries before the block's first key see none of it
+    for (int tile = first_query - first_query % TILE; tile < T; tile += TILE) {
+        __syncthreads();
+        for (int j = threadIdx.x; j < TILE * hs; j += TILE) {
+            const int r = j / hs, i = j % hs, t = tile + r;
+            q_tile[r * stride + i] = t < T ? qkv[row_offset(b, t, T, C) + (long)h * hs + i] : 0.0f;
+            do_tile[r * stride + i] = t < T ? dout[((long)b * T + t) * C + (long)h * hs + i] : 0.0f;
+        }
+        if (threadIdx.x < TILE) {
+            const int t = tile + threadIdx.x;
+            lse_tile[threadIdx.x] = t < T ? lse[(long)bh * T + t] : INFINITY;
+            delta_tile[threadIdx.x] = t < T ? delta[(long)bh * T + t] : 0.0f;
+        }
+        __syncthreads();
+        if (!active) continue;
+        for (int r = 0; r < TILE; r++) {
+            const int t = tile + r;
+            if (t >= T || (causal && u > t) || lse_tile[r] == INFINITY) continue;
+            const float* q = q_tile + r * stride;
+            const float* d_o = do_tile + r * stride;
+            float dot = 0.0f, dp = 0.0f;
+            for (int i = 0; i < hs; i++) { dot += q[i] * k[i]; dp += d_o[i] * v[i]; }
+            const float p = expf(dot * scale - lse_tile[r]);
+            const float ds = p * (dp - delta_tile[r]) * scale;
+            for (int i = 0; i < hs; i++) { dv[i] += p * d_o[i]; dk[i] += ds * q[i]; }
+        }
+    }
+    if (u >= T) return;
+    float* dst = dqkv + row_offset(b, u, T, C) + (long)h * hs;
+    for (int i = 0; i < hs; i++) { dst[C + i] += dk[i]; dst[2 * C + i] += dv[i]; }
+}
+
+// dQ[t] += scale·Σ_u dS[t,u]·k_u. grid (ceil(T / TILE), B·H): thread owns query t; shared: q, dO and dq rows of
+// the block's queries and the K and V tiles: 5·TILE·(hs + 1) floats.
+extern "C" __global__ void flash_attention_backward_q_f32(float* dqkv, const float* qkv, const float* dout,
+                                                          const float* lse, const float* delta, const int* key_valid,
+                                                          int B, int T, int C, int H, int causal, float scale) {
+    extern __shared__ float shared[];
+    const int hs = C / H, stride = hs + 1;
+    float* q_rows = shared;
+    float* do_rows = q_rows + TILE * stride;
+    float* dq_rows = do_rows + TILE * stride;
+    float* k_tile = dq_rows + TILE * stride;
+    float* v_tile = k_tile + TILE * stride;
+    const int bh = blockIdx.y, b = bh / H, h = bh % H;
+    const int t = blockIdx.x * TILE + threadIdx.x;
+    const float my_lse = t < T ? lse[(long)bh * T + t] : INFINITY;
+    const bool active = t < T && my_lse != INFINITY;
+    const float my_delta = t < T ? delta[(long)bh * T + t] : 0.0f;
+    float* q = q_rows + threadIdx.x * stride;
+    float* d_o = do_rows + threadIdx.x * stride;
+    float* dq = dq_rows + threadIdx.x * stride;
+    if (t < T) {
+        const float* src = qkv + row_offset(b, t, T, C) + (long)h * hs;
+        const float* g = dout + ((long)b * T + t) * C + (long)h * hs;
+        for (int i = 0; i < hs; i++) { q[i] = src[i]; d_o[i] = g[i]; dq[i] = 0.0f; }
+    }
+    const int last_key = causal ? min(T, (blockIdx.x + 1) * TILE) : T;
+    for (int tile = 0; tile < last_key; tile += TILE) {
+        __syncthreads();
+        for (int j = threadIdx.x; j < TILE * hs; j += TILE) {
+            const int r = j / hs, i = j % hs, u = tile + r;
+            const long at = u < T ? row_offset(b, u, T, C) + (long)h * hs + i : 0;
+            k_tile[r * stride + i] = u < T ? qkv[at + C] : 0.0f;
+            v_tile[r * stride + i] = u < T ? qkv[at + 2 * C] : 0.0f;
+        }
+        __syncthreads();
+        if (!active) continue;
+        for (int r = 0; r < TILE; r++) {
+            const int u = tile + r;
+            if (u >= T || !visible(t, u, causal, key_valid, b, T)) continue;
+            float dot = 0.0f, dp = 0.0f;
+            for (int i = 0; i < hs; i++) { dot += q[i] * k_tile[r * stride + i]; dp += d_o[i] * v_tile[r * stride + i]; }
+            const float p = expf(dot * scale - my_lse);
+            const float ds = p * (dp - my_delta) * scale;
+            for (int i = 0; i < hs; i++) dq[i] += ds * k_tile[r * stride + i];
+        }
+    }
+    if (t >= T) return;
+    float* dst = dqkv + row_offset(b, t, T, C) + (long)h * hs;
+    for (int i = 0; i < hs; i++) dst[i] += dq[i];
+}
