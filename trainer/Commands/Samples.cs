@@ -62,6 +62,7 @@ public static class Samples
                 text = line[..at] + string.Concat(Enumerable.Repeat(mask, word.Length)) + line[(at + word.Length)..];
             }
             var ids = tokenizer.Encode(text);
+            if (ids.Length > run.Model.Config.MaxPositions) { Console.WriteLine($"  (a line of {ids.Length} tokens is longer than the model's {run.Model.Config.MaxPositions} positions: skipped)"); continue; }
             var slots = Engine.Inference.MaskFiller.Predict(run.Model, tokenizer, text, 3);
             string filled = Engine.Inference.MaskFiller.Fill(tokenizer, ids, slots);
             bool ok = filled == line;
