@@ -43,3 +43,21 @@ extern "C" __global__ void gelu_tanh_backward_f32(float* din, const float* dout,
         din[i] += grad * dout[i];
     }
 }
+
+// Exact GELU (BERT's "gelu"): x·Φ(x), Φ(x) = ½(1 + erf(x/√2)). CPU twin: engine/Backends/Cpu/Ops/GeluErf.cs.
+extern "C" __global__ void gelu_erf_forward_f32(float* out, const float* in, long n) {
+    for (long i = global_thread_index(); i < n; i += grid_stride()) {
+        const float x = in[i];
+        out[i] = 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    }
+}
+
+// din += dout·(Φ(x) + x·φ(x)), φ the standard normal density.
+extern "C" __global__ void gelu_erf_backward_f32(float* din, const float* dout, const float* in, long n) {
+    for (long i = global_thread_index(); i < n; i += grid_stride()) {
+        const float x = in[i];
+        const float cdf = 0.5f * (1.0f + erff(x * 0.70710678118654752f));
+        const float pdf = 0.39894228040143268f * expf(-0.5f * x * x);
+        din[i] += dout[i] * (cdf + x * pdf);
+    }
+}

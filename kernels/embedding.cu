@@ -40,3 +40,11 @@ extern "C" __global__ void embedding_backward_tokens_f32(float* dwte, const floa
     for (int j = bucket_starts[k]; j < bucket_starts[k + 1]; j++) sum += dout[(long)bucket_positions[j] * C + c];
     dwte[(long)bucket_tokens[k] * C + c] += sum;
 }
+
+// One lookup added to a sum: out[n,:] += table[ids[n],:]. CPU twin: Embedding.AddRows.
+extern "C" __global__ void embedding_add_rows_f32(float* out, const int* ids, const float* table, int N, int C) {
+    const long n = (long)N * C;
+    for (long i = global_thread_index(); i < n; i += grid_stride()) out[i] += table[(long)ids[i / C] * C + i % C];
+}
+
+// Its backward is embedding_backward_tokens_f32 over buckets of the ids (the host leaves out the padding id's).

@@ -55,8 +55,8 @@ public static class Checkpoint
     /// <summary>config.json + model.safetensors: the part HF transformers loads (also what `export` writes).</summary>
     public static void WriteModelFiles(string folder, TransformerModel model)
     {
-        SafeTensors.Write(Path.Combine(folder, WeightsFile), HfGpt2.Export(model), new Dictionary<string, string> { ["format"] = "pt" });
-        File.WriteAllText(Path.Combine(folder, ConfigFile), HfGpt2.ConfigToJson(model.Config).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        SafeTensors.Write(Path.Combine(folder, WeightsFile), HfWeights.Export(model), new Dictionary<string, string> { ["format"] = "pt" });
+        File.WriteAllText(Path.Combine(folder, ConfigFile), HfConfig.ToJson(model.Config).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
     /// <summary>Finds the checkpoint in a run folder or a checkpoint folder (falls back to the one a crash left as .old).</summary>
@@ -82,16 +82,17 @@ public static class Checkpoint
     {
         var state = ReadState(folder);
         if (state != null) return state.Model;
-        string path = Path.Combine(folder, ConfigFile);
-        var json = JsonNode.Parse(File.ReadAllText(path))?.AsObject() ?? throw new EngineException($"{path}: empty");
-        string type = json["model_type"]?.GetValue<string>() ?? "";
-        if (type != "gpt2") throw new EngineException($"{path}: model_type '{type}' is not supported yet (gpt2 is)");
-        return HfGpt2.ConfigFromJson(json, path);
+        return HfConfig.Read(Path.Combine(folder, ConfigFile));
     }
 
     /// <summary>Loads weights into a model built from <see cref="ReadModelConfig"/>.</summary>
-    public static void LoadWeights(string folder, TransformerModel model) =>
-        HfGpt2.LoadInto(model, SafeTensors.Read(Path.Combine(folder, WeightsFile)), Path.Combine(folder, WeightsFile));
+    public static void LoadWeights(string folder, TransformerModel model)
+    {
+        string path = Path.Combine(folder, WeightsFile);
+        var tensors = SafeTensors.Read(path);
+        if (model.Config.Family == ModelFamily.DecoderOnly) HfGpt2.LoadInto(model, tensors, path);
+        else HfWeights.LoadInto(model, tensors, path);
+    }
 
     public static void LoadOptimizer(string folder, AdamWOptimizer optimizer, IBackend backend, int step)
     {

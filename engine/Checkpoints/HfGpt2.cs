@@ -5,8 +5,7 @@ using Engine.Tensors;
 namespace Engine.Checkpoints;
 
 /// <summary>
-/// HuggingFace GPT2LMHeadModel folders (config.json + model.safetensors) to and from our model. Parameter names are
-/// already HF's; what differs is GPT-2's Conv1D storing weights (in, out) and our optional vocabulary padding.
+/// HuggingFace GPT2LMHeadModel folders: config.json to and from our config, weights through <see cref="HfWeights"/>.
 /// </summary>
 public static class HfGpt2
 {
@@ -56,66 +55,9 @@ public static class HfGpt2
         ["dtype"] = "float32",
     };
 
-    /// <summary>Copies HF tensors into the flat parameter buffer, checking every name and shape.</summary>
-    public static void LoadInto(TransformerModel model, IReadOnlyDictionary<string, SafeTensor> tensors, string source)
-    {
-        var host = new float[model.ParameterCount];
-        foreach (var p in model.Layout.Tensors)
-        {
-            if (!tensors.TryGetValue(p.Name, out var t) && !tensors.TryGetValue(p.Name["transformer.".Length..], out t))
-                throw new EngineException($"{source}: tensor {p.Name} is missing: the file is not a GPT-2 checkpoint of this shape");
-            var dest = host.AsSpan((int)p.Offset, (int)p.Count);
-            CopyFromHf(t, p, dest, source);
-        }
-        model.Backend.CopyIn<float>(host, model.Memory.Parameters);
-    }
+    /// <summary>Copies HF tensors into the flat parameter buffer; GPT-2 files may omit the "transformer." prefix.</summary>
+    public static void LoadInto(TransformerModel model, IReadOnlyDictionary<string, SafeTensor> tensors, string source) =>
+        HfWeights.LoadInto(model, tensors, source, name => name.StartsWith("transformer.") ? name["transformer.".Length..] : null);
 
-    /// <summary>Fills dest (our layout) from an HF tensor: transposes Conv1D weights, zero-pads vocabulary rows.</summary>
-    public static void CopyFromHf(SafeTensor t, ParameterInfo p, Span<float> dest, string source)
-    {
-        var hfShape = HfShape(p);
-        bool paddedRows = p.Shape.Length == 2 && t.Shape.Length == 2 && t.Shape[0] <= p.Shape[0] && t.Shape[1] == p.Shape[1] && !p.StoredTransposedInHf;
-        if (!t.Shape.SequenceEqual(hfShape) && !paddedRows)
-            throw new EngineException($"{source}: tensor {p.Name} has shape [{string.Join(", ", t.Shape)}], the model expects [{string.Join(", ", hfShape)}]: the checkpoint's config does not match the model");
-        dest.Clear();
-        if (p.StoredTransposedInHf)
-        {
-            int rows = p.Shape[0], cols = p.Shape[1]; // ours (out, in); HF (in, out)
-            for (int o = 0; o < rows; o++)
-                for (int i = 0; i < cols; i++) dest[o * cols + i] = (float)t.Values[(long)i * rows + o];
-        }
-        else
-            for (long i = 0; i < t.Count; i++) dest[(int)i] = (float)t.Values[i];
-    }
-
-    public static long[] HfShape(ParameterInfo p) =>
-        p.StoredTransposedInHf ? new long[] { p.Shape[1], p.Shape[0] } : p.Shape.Select(d => (long)d).ToArray();
-
-    /// <summary>Our parameters as HF tensors (vocabulary padding dropped, Conv1D weights transposed back).</summary>
-    public static IEnumerable<SafeTensors.Entry> Export(TransformerModel model)
-    {
-        var host = new float[model.ParameterCount];
-        model.Backend.CopyOut(model.Memory.Parameters, host);
-        return ExportFrom(model.Config, model.Layout, host);
-    }
-
-    public static IEnumerable<SafeTensors.Entry> ExportFrom(TransformerConfig config, ParameterLayout layout, float[] flat)
-    {
-        foreach (var p in layout.Tensors)
-        {
-            var values = flat.AsSpan((int)p.Offset, (int)p.Count);
-            if (p.StoredTransposedInHf)
-            {
-                int rows = p.Shape[0], cols = p.Shape[1];
-                var transposed = new float[p.Count];
-                for (int o = 0; o < rows; o++)
-                    for (int i = 0; i < cols; i++) transposed[(long)i * rows + o] = values[o * cols + i];
-                yield return new SafeTensors.Entry(p.Name, HfShape(p), transposed);
-            }
-            else if (p.Name == TransformerModel.TokenTableName && config.PaddedVocabSize != config.VocabSize)
-                yield return new SafeTensors.Entry(p.Name, new long[] { config.VocabSize, p.Shape[1] }, values[..(config.VocabSize * p.Shape[1])].ToArray());
-            else
-                yield return new SafeTensors.Entry(p.Name, HfShape(p), values.ToArray());
-        }
-    }
+    public static void CopyFromHf(SafeTensor t, ParameterInfo p, Span<float> dest, string source) => HfWeights.CopyFromHf(t, p, dest, source);
 }

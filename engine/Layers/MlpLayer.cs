@@ -2,33 +2,52 @@ using Engine.Tensors;
 
 namespace Engine.Layers;
 
-/// <summary>The feed-forward block: expand (c_fc), GELU-tanh, project back (c_proj).</summary>
+/// <summary>The feed-forward activations the three families use.</summary>
+public enum FeedForwardActivation
+{
+    /// <summary>GPT-2's "gelu_new": 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))).</summary>
+    GeluTanh,
+    /// <summary>BERT's "gelu": x·Φ(x).</summary>
+    GeluErf,
+}
+
+/// <summary>The feed-forward block: expand, activation, project back (GPT-2's c_fc/c_proj, BERT's intermediate/output).</summary>
 public sealed class MlpLayer
 {
-    readonly int dim, hidden;
+    readonly FeedForwardActivation activation;
     readonly LinearLayer expand, project;
     int preActivation, activated, output, dPre, dAct;
 
-    public MlpLayer(ParameterLayout layout, string prefix, int dim, int hidden)
+    public MlpLayer(LinearLayer expand, LinearLayer project, FeedForwardActivation activation)
     {
-        this.dim = dim; this.hidden = hidden;
-        expand = new LinearLayer(layout, prefix + ".c_fc", dim, hidden, bias: true, hfConv1D: true);
-        project = new LinearLayer(layout, prefix + ".c_proj", hidden, dim, bias: true, hfConv1D: true);
+        this.expand = expand; this.project = project; this.activation = activation;
     }
+
+    public static MlpLayer Gpt2(ParameterLayout layout, string prefix, int dim, int hidden) => new(
+        new LinearLayer(layout, prefix + ".c_fc", dim, hidden, bias: true, hfConv1D: true),
+        new LinearLayer(layout, prefix + ".c_proj", hidden, dim, bias: true, hfConv1D: true), FeedForwardActivation.GeluTanh);
+
+    /// <param name="prefix">bert.encoder.layer.N</param>
+    public static MlpLayer Bert(ParameterLayout layout, string prefix, int dim, int hidden) => new(
+        new LinearLayer(layout, prefix + ".intermediate.dense", dim, hidden, bias: true, hfConv1D: false),
+        new LinearLayer(layout, prefix + ".output.dense", hidden, dim, bias: true, hfConv1D: false), FeedForwardActivation.GeluErf);
+
+    int Hidden => expand.Out;
 
     public void Plan(ActivationPlan plan, string name, int N)
     {
-        preActivation = plan.Add(name + ".hidden", (long)N * hidden);
-        activated = plan.Add(name + ".hidden_gelu", (long)N * hidden);
-        output = plan.Add(name + ".out", (long)N * dim);
-        dPre = plan.AddShared(GradientScratch.Hidden, (long)N * hidden);
-        dAct = plan.AddShared(GradientScratch.HiddenActivated, (long)N * hidden);
+        preActivation = plan.Add(name + ".hidden", (long)N * Hidden);
+        activated = plan.Add(name + ".hidden_gelu", (long)N * Hidden);
+        output = plan.Add(name + ".out", (long)N * project.Out);
+        dPre = plan.AddShared(GradientScratch.Hidden, (long)N * Hidden);
+        dAct = plan.AddShared(GradientScratch.HiddenActivated, (long)N * Hidden);
     }
 
     public Slice<float> Forward(ModelMemory m, Slice<float> input, int N)
     {
         expand.Forward(m, m.Activation(preActivation), input, N);
-        m.Backend.GeluForward(m.Activation(activated), m.Activation(preActivation));
+        if (activation == FeedForwardActivation.GeluErf) m.Backend.GeluErfForward(m.Activation(activated), m.Activation(preActivation));
+        else m.Backend.GeluForward(m.Activation(activated), m.Activation(preActivation));
         project.Forward(m, m.Activation(output), m.Activation(activated), N);
         return m.Activation(output);
     }
@@ -38,7 +57,8 @@ public sealed class MlpLayer
         var da = GradientScratch.Fresh(m, dAct);
         project.Backward(m, da, dOutput, m.Activation(activated), N);
         var dp = GradientScratch.Fresh(m, dPre);
-        m.Backend.GeluBackward(dp, da, m.Activation(preActivation));
+        if (activation == FeedForwardActivation.GeluErf) m.Backend.GeluErfBackward(dp, da, m.Activation(preActivation));
+        else m.Backend.GeluBackward(dp, da, m.Activation(preActivation));
         expand.Backward(m, dInput, dp, input, N);
     }
 }

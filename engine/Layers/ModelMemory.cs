@@ -17,6 +17,12 @@ public sealed class ModelMemory
     /// <summary>Token ids and targets of the current micro-batch, on the backend.</summary>
     public Slice<int> Tokens { get; set; }
     public Slice<int> Targets { get; set; }
+    /// <summary>(B, T) key padding mask of the current micro-batch (0 = padding), or empty when every token is real.</summary>
+    public Slice<int> KeyMask { get; set; }
+    /// <summary>(B, T) token types (BERT's segments; zeros when the batch has none).</summary>
+    public Slice<int> TokenTypes { get; set; }
+    /// <summary>(B, T) position ids 0..T−1 per row, for families that look positions up like tokens.</summary>
+    public Slice<int> PositionIds { get; set; }
 
     public Slice<float> Parameter(ParameterInfo p) => Parameters.Sub(p.Offset, p.Count);
     public Slice<float> Gradient(ParameterInfo p) => Gradients.Sub(p.Offset, p.Count);

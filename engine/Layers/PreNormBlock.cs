@@ -14,13 +14,13 @@ public sealed class PreNormBlock
     readonly MlpLayer mlp;
     int afterAttention, output, dNormalized;
 
-    public PreNormBlock(ParameterLayout layout, string prefix, Models.TransformerConfig config, bool causal)
+    public PreNormBlock(ParameterLayout layout, string prefix, Models.TransformerConfig config)
     {
         dim = config.Dim;
         norm1 = new LayerNormLayer(layout, prefix + ".ln_1", dim, config.LayerNormEpsilon);
-        attention = new SelfAttentionLayer(layout, prefix + ".attn", dim, config.Heads, causal);
+        attention = SelfAttentionLayer.Gpt2(layout, prefix + ".attn", dim, config.Heads);
         norm2 = new LayerNormLayer(layout, prefix + ".ln_2", dim, config.LayerNormEpsilon);
-        mlp = new MlpLayer(layout, prefix + ".mlp", dim, config.FeedForwardDim);
+        mlp = MlpLayer.Gpt2(layout, prefix + ".mlp", dim, config.FeedForwardDim);
     }
 
     public void Plan(ActivationPlan plan, string name, int B, int T)

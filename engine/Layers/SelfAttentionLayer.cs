@@ -2,37 +2,59 @@ using Engine.Tensors;
 
 namespace Engine.Layers;
 
-/// <summary>Multi-head self-attention: fused qkv projection, attention, output projection (GPT-2's c_attn / c_proj).</summary>
+/// <summary>
+/// Multi-head self-attention: one fused q|k|v projection, attention, output projection. GPT-2 names them c_attn /
+/// c_proj (one HF tensor for q|k|v), BERT attention.self.{query,key,value} / attention.output.dense (three HF
+/// tensors laid out back to back, <see cref="LinearLayer.Fused"/>).
+/// </summary>
 public sealed class SelfAttentionLayer
 {
-    readonly int dim, heads;
+    readonly int heads, headSize;
     readonly bool causal;
+    readonly double scale;
     readonly LinearLayer qkvProjection, outputProjection;
     int qkv, attended, probabilities, output, dQkv, dAttended;
 
-    public SelfAttentionLayer(ParameterLayout layout, string prefix, int dim, int heads, bool causal)
+    public SelfAttentionLayer(LinearLayer qkvProjection, LinearLayer outputProjection, int heads, bool causal, double? scale = null)
     {
-        this.dim = dim; this.heads = heads; this.causal = causal;
-        qkvProjection = new LinearLayer(layout, prefix + ".c_attn", dim, 3 * dim, bias: true, hfConv1D: true);
-        outputProjection = new LinearLayer(layout, prefix + ".c_proj", dim, dim, bias: true, hfConv1D: true);
+        this.qkvProjection = qkvProjection; this.outputProjection = outputProjection;
+        this.heads = heads; this.causal = causal;
+        headSize = qkvProjection.Out / 3 / heads;
+        this.scale = scale ?? 1.0 / Math.Sqrt(headSize);
     }
+
+    public static SelfAttentionLayer Gpt2(ParameterLayout layout, string prefix, int dim, int heads) => new(
+        new LinearLayer(layout, prefix + ".c_attn", dim, 3 * dim, bias: true, hfConv1D: true),
+        new LinearLayer(layout, prefix + ".c_proj", dim, dim, bias: true, hfConv1D: true), heads, causal: true);
+
+    /// <param name="prefix">bert.encoder.layer.N.attention</param>
+    public static SelfAttentionLayer Bert(ParameterLayout layout, string prefix, int dim, int heads) => new(
+        LinearLayer.Fused(layout, new[] { prefix + ".self.query", prefix + ".self.key", prefix + ".self.value" }, dim, dim, bias: true),
+        new LinearLayer(layout, prefix + ".output.dense", dim, dim, bias: true, hfConv1D: false), heads, causal: false);
+
+    int Inner => heads * headSize;
+
+    AttentionShape Shape(int B, int T) => AttentionShape.Packed(B, T, Inner, heads, causal, scale);
 
     public void Plan(ActivationPlan plan, string name, int B, int T)
     {
         long N = (long)B * T;
-        qkv = plan.Add(name + ".qkv", N * 3 * dim);
-        attended = plan.Add(name + ".attended", N * dim);
+        qkv = plan.Add(name + ".qkv", N * 3 * Inner);
+        attended = plan.Add(name + ".attended", N * Inner);
         probabilities = plan.Add(name + ".probabilities", (long)B * heads * T * T);
-        output = plan.Add(name + ".out", N * dim);
-        dQkv = plan.AddShared(GradientScratch.Qkv, N * 3 * dim);
-        dAttended = plan.AddShared(GradientScratch.AttentionOut, N * dim);
+        output = plan.Add(name + ".out", N * outputProjection.Out);
+        dQkv = plan.AddShared(GradientScratch.Qkv, N * 3 * Inner);
+        dAttended = plan.AddShared(GradientScratch.AttentionOut, N * Inner);
     }
 
-    public Slice<float> Forward(ModelMemory m, Slice<float> input, int B, int T)
+    /// <param name="keyMask">(B, T) with 0 at padding keys, or empty.</param>
+    public Slice<float> Forward(ModelMemory m, Slice<float> input, int B, int T, Slice<int> keyMask = default)
     {
         int N = B * T;
-        qkvProjection.Forward(m, m.Activation(qkv), input, N);
-        m.Backend.AttentionForward(m.Activation(attended), m.Activation(probabilities), m.Activation(qkv), B, T, dim, heads, causal);
+        var x = m.Activation(qkv);
+        qkvProjection.Forward(m, x, input, N);
+        m.Backend.AttentionForward(Shape(B, T), m.Activation(attended), m.Activation(probabilities),
+            x, x.Sub(Inner, x.Length - Inner), x.Sub(2 * Inner, x.Length - 2 * Inner), keyMask, default);
         outputProjection.Forward(m, m.Activation(output), m.Activation(attended), N);
         return m.Activation(output);
     }
@@ -43,7 +65,9 @@ public sealed class SelfAttentionLayer
         var dAtt = GradientScratch.Fresh(m, dAttended);
         outputProjection.Backward(m, dAtt, dOutput, m.Activation(attended), N);
         var dq = GradientScratch.Fresh(m, dQkv);
-        m.Backend.AttentionBackward(dq, dAtt, m.Activation(qkv), m.Activation(probabilities), B, T, dim, heads, causal);
+        var x = m.Activation(qkv);
+        m.Backend.AttentionBackward(Shape(B, T), dq, dq.Sub(Inner, dq.Length - Inner), dq.Sub(2 * Inner, dq.Length - 2 * Inner), default,
+            dAtt, x, x.Sub(Inner, x.Length - Inner), x.Sub(2 * Inner, x.Length - 2 * Inner), m.Activation(probabilities));
         qkvProjection.Backward(m, dInput, dq, input, N);
     }
 }

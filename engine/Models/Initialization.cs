@@ -20,9 +20,43 @@ public static class Initialization
             if (p.Name.EndsWith(".bias")) continue;
             if (p.Name.Contains(".ln_")) { values.Fill(1f); continue; }
             double s = p.Name.EndsWith("c_proj.weight") ? residualStd : std;
-            long real = p.Name == TransformerModel.TokenTableName ? (long)c.VocabSize * c.Dim : p.Count;
+            long real = p.VocabularyRows ? p.Count / p.Shape[0] * c.VocabSize : p.Count;
             for (long i = 0; i < real; i++) values[(int)i] = (float)(rng.NextGaussian() * s);
         }
         model.Backend.CopyIn<float>(host, model.Memory.Parameters);
+    }
+
+    /// <summary>
+    /// BERT's initialisation as HF's BertPreTrainedModel does it: matrices and embedding tables N(0, 0.02), biases 0,
+    /// LayerNorm gains 1; the [PAD] row of the word table 0 (nn.Embedding's padding_idx). Padded vocabulary rows stay 0.
+    /// </summary>
+    public static void InitializeBert(TransformerModel model, Rng rng, double std = 0.02)
+    {
+        var c = model.Config;
+        var host = new float[model.ParameterCount];
+        foreach (var p in model.Layout.Tensors)
+        {
+            var values = host.AsSpan((int)p.Offset, (int)p.Count);
+            if (p.Shape.Length == 1)
+            {
+                if (p.Name.EndsWith("LayerNorm.weight")) values.Fill(1f);
+                continue;
+            }
+            long real = p.VocabularyRows ? p.Count / p.Shape[0] * c.VocabSize : p.Count;
+            for (long i = 0; i < real; i++) values[(int)i] = (float)(rng.NextGaussian() * std);
+            if (p.VocabularyRows && c.PadToken >= 0) values.Slice(c.PadToken * p.Shape[1], p.Shape[1]).Clear();
+        }
+        model.Backend.CopyIn<float>(host, model.Memory.Parameters);
+    }
+
+    /// <summary>The initialisation HF gives the model's family.</summary>
+    public static void Initialize(TransformerModel model, Rng rng)
+    {
+        switch (model.Config.Family)
+        {
+            case ModelFamily.DecoderOnly: InitializeGpt2(model, rng); break;
+            case ModelFamily.EncoderOnly: InitializeBert(model, rng); break;
+            default: throw new EngineException($"no initialisation for the {model.Config.Family} family yet");
+        }
     }
 }

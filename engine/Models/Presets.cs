@@ -21,6 +21,25 @@ public static class Presets
         EndOfTextToken = vocab - 1,
     };
 
+    /// <summary>BERT's WordPiece vocabulary (bert-base-uncased).</summary>
+    const int BertVocab = 30522;
+
+    static TransformerConfig Bert(int layers, int dim, int heads, int vocab = BertVocab, int positions = 512) => new()
+    {
+        Family = ModelFamily.EncoderOnly,
+        VocabSize = vocab,
+        PaddedVocabSize = vocab,
+        MaxPositions = positions,
+        Layers = layers,
+        Dim = dim,
+        Heads = heads,
+        FeedForwardDim = 4 * dim,
+        TokenTypes = 2,
+        LayerNormEpsilon = 1e-12,
+        PadToken = 0,
+        EndOfTextToken = 102, // [SEP] in bert-base-uncased's vocabulary
+    };
+
     static readonly Dictionary<string, (TransformerConfig Config, string Description)> All = new()
     {
         // Sized so the default run learns the embedded corpus in a few minutes on 2 CPU cores; the vocabulary is the
@@ -30,9 +49,23 @@ public static class Presets
         ["gpt2-medium"] = (Gpt2(24, 1024, 16), "355M: 24 layers, 1024 wide, 16 heads"),
         ["gpt2-large"] = (Gpt2(36, 1280, 20), "774M: 36 layers, 1280 wide, 20 heads"),
         ["gpt2-xl"] = (Gpt2(48, 1600, 25), "1.5B: 48 layers, 1600 wide, 25 heads"),
+        // BERT sizes follow Google's released checkpoints (HF BertForMaskedLM); bert-tiny and bert-mini are the
+        // "well-read students" sizes (Turc et al. 2019). The vocabulary is replaced by the tokenizer's when training.
+        ["bert-tiny"] = (Bert(2, 128, 2), "4.4M: 2 layers, 128 wide, 2 heads (CPU default for --objective mlm)"),
+        ["bert-mini"] = (Bert(4, 256, 4), "11M: 4 layers, 256 wide, 4 heads"),
+        ["bert-base"] = (Bert(12, 768, 12), "110M: 12 layers, 768 wide, 12 heads"),
+        ["bert-large"] = (Bert(24, 1024, 16), "335M: 24 layers, 1024 wide, 16 heads"),
     };
 
     public static IEnumerable<string> Names => All.Keys;
+
+    /// <summary>The preset a run uses when --model is not given: each objective trains its own family.</summary>
+    public static string DefaultFor(string objective) => objective switch
+    {
+        "mlm" => "bert-tiny",
+        "span" => "t5-tiny",
+        _ => Default,
+    };
     public static string Describe(string name) => All[name].Description;
 
     public static TransformerConfig Get(string name) =>

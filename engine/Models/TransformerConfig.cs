@@ -19,7 +19,16 @@ public sealed record TransformerConfig
     /// <summary>The token id that ends a document (and seeds generation when the prompt is empty).</summary>
     public int EndOfTextToken { get; init; }
 
-    public int HeadSize => Dim / Heads;
+    /// <summary>BERT's token-type (segment) table size (type_vocab_size); 0 = no such table.</summary>
+    public int TokenTypes { get; init; }
+    /// <summary>The padding id: its word-embedding row gets no gradient from lookups (torch's padding_idx, BERT); −1 = none.</summary>
+    public int PadToken { get; init; } = -1;
+    /// <summary>Per-head width; 0 = Dim / Heads. T5 sets it (d_kv), so heads·HeadSize may differ from Dim.</summary>
+    public int HeadDim { get; init; }
+
+    public int HeadSize => HeadDim > 0 ? HeadDim : Dim / Heads;
+    /// <summary>Width of the attention's q, k, v (heads · head size).</summary>
+    public int AttentionDim => Heads * HeadSize;
 
     /// <summary>Rounds the vocabulary up to a multiple (128 is what GPU matrix products like).</summary>
     public TransformerConfig WithVocabPaddedTo(int multiple) =>
@@ -35,12 +44,16 @@ public sealed record TransformerConfig
         Positive(Dim, "--dim");
         Positive(Heads, "--heads");
         Positive(FeedForwardDim, "--ffn-dim");
-        if (Dim % Heads != 0)
+        if (HeadDim < 0) throw new EngineException($"head size {HeadDim} must be positive");
+        if (HeadDim == 0 && Dim % Heads != 0)
             throw new EngineException($"--heads {Heads} does not divide --dim {Dim}: choose heads that divide the width (e.g. --heads {LargestDivisorAtMost(Dim, Heads)})");
         if (PaddedVocabSize < VocabSize)
             throw new EngineException($"padded vocabulary {PaddedVocabSize} is smaller than the vocabulary {VocabSize}");
         if (EndOfTextToken < 0 || EndOfTextToken >= VocabSize)
             throw new EngineException($"end-of-text token {EndOfTextToken} is outside the vocabulary of {VocabSize}");
+        if (PadToken >= VocabSize) throw new EngineException($"padding token {PadToken} is outside the vocabulary of {VocabSize}");
+        if (Family == ModelFamily.EncoderOnly && TokenTypes <= 0)
+            throw new EngineException("an encoder-only (BERT) model needs a token-type table (type_vocab_size ≥ 1)");
     }
 
     static int LargestDivisorAtMost(int n, int max)

@@ -5,20 +5,21 @@ namespace Engine.Models;
 
 /// <summary>
 /// A transformer language model with explicit forward and backward passes over one flat parameter buffer and one
-/// activation arena. Decoder-only (GPT-2: pre-LN blocks, learned positions, tied head) is implemented here; the
-/// encoder and encoder-decoder families plug into the same shape.
+/// activation arena. The family's layers live in an <see cref="INetwork"/> (GPT-2, BERT, T5); this class owns what
+/// they share: memory, inputs on the backend, the fused softmax cross-entropy and reading results back.
 /// </summary>
 public sealed class TransformerModel : IDisposable
 {
-    public const string TokenTableName = "transformer.wte.weight";
-    public const string PositionTableName = "transformer.wpe.weight";
+    /// <summary>GPT-2's word table (kept here for callers that predate the other families).</summary>
+    public const string TokenTableName = DecoderOnlyNetwork.TokenTableName;
+    public const string PositionTableName = DecoderOnlyNetwork.PositionTableName;
 
-    readonly ParameterInfo tokenTable, positionTable;
-    readonly PreNormBlock[] blocks;
-    readonly LayerNormLayer finalNorm;
-    int embedded, logits, losses, dResidual, dNormalized;
-    int plannedB, plannedT, lastB, lastT;
+    readonly INetwork network;
+    int logits, losses;
+    ModelShape planned, last;
     bool gradientReady;
+    Slice<int> keyMaskBuffer;
+    bool hasShape;
 
     public TransformerConfig Config { get; }
     public IBackend Backend { get; }
@@ -31,114 +32,139 @@ public sealed class TransformerModel : IDisposable
     public TransformerModel(TransformerConfig config, IBackend backend)
     {
         config.Validate();
-        if (config.Family != ModelFamily.DecoderOnly)
-            throw new EngineException($"the {config.Family} family is not implemented yet: use a gpt2-* preset (--objective clm)");
         Config = config;
         Backend = backend;
-        Layout = BuildLayout(config, out tokenTable, out positionTable, out blocks, out finalNorm);
+        Layout = new ParameterLayout();
+        network = CreateNetwork(config, Layout);
         var parameters = backend.Allocate<float>(Layout.Count, "parameters");
         var gradients = backend.Allocate<float>(Layout.Count, "gradients");
         Memory = new ModelMemory { Backend = backend, Layout = Layout, Parameters = parameters, Gradients = gradients };
     }
 
-    /// <summary>The parameter map of a config without allocating anything (the planner uses it).</summary>
-    public static ParameterLayout LayoutOf(TransformerConfig config) => BuildLayout(config, out _, out _, out _, out _);
+    static INetwork CreateNetwork(TransformerConfig config, ParameterLayout layout) => config.Family switch
+    {
+        ModelFamily.DecoderOnly => new DecoderOnlyNetwork(layout, config),
+        ModelFamily.EncoderOnly => new EncoderOnlyNetwork(layout, config),
+        _ => throw new EngineException($"the {config.Family} family is not implemented yet: use a gpt2-* or bert-* preset"),
+    };
 
-    static ParameterLayout BuildLayout(TransformerConfig c, out ParameterInfo wte, out ParameterInfo wpe, out PreNormBlock[] blocks, out LayerNormLayer lnf)
+    /// <summary>The parameter map of a config without allocating anything (the planner uses it).</summary>
+    public static ParameterLayout LayoutOf(TransformerConfig config)
     {
         var layout = new ParameterLayout();
-        wte = layout.Add(TokenTableName, new[] { c.PaddedVocabSize, c.Dim });
-        wpe = layout.Add(PositionTableName, new[] { c.MaxPositions, c.Dim });
-        blocks = new PreNormBlock[c.Layers];
-        for (int l = 0; l < c.Layers; l++) blocks[l] = new PreNormBlock(layout, $"transformer.h.{l}", c, causal: true);
-        lnf = new LayerNormLayer(layout, "transformer.ln_f", c.Dim, c.LayerNormEpsilon);
+        CreateNetwork(config, layout);
         return layout;
     }
 
     /// <summary>The activation plan for a micro-batch of B sequences of T tokens.</summary>
-    public ActivationPlan PlanActivations(int B, int T)
+    public ActivationPlan PlanActivations(int B, int T) => PlanActivations(new ModelShape(B, T, 0));
+
+    public ActivationPlan PlanActivations(ModelShape shape)
     {
         var plan = new ActivationPlan();
-        int N = B * T;
-        embedded = plan.Add("embedding.out", (long)N * Config.Dim);
-        for (int l = 0; l < blocks.Length; l++) blocks[l].Plan(plan, $"h.{l}", B, T);
-        finalNorm.Plan(plan, "ln_f", N);
-        logits = plan.Add("logits", (long)N * Config.PaddedVocabSize);
-        losses = plan.Add("losses", N);
-        dResidual = plan.AddShared(GradientScratch.Residual, (long)N * Config.Dim);
-        dNormalized = plan.AddShared(GradientScratch.Normalized, (long)N * Config.Dim);
+        network.Plan(plan, shape);
+        logits = plan.Add("logits", (long)shape.OutputRows * Config.PaddedVocabSize);
+        losses = plan.Add("losses", shape.OutputRows);
         plan.Layout();
         return plan;
     }
 
-    void EnsureShape(int B, int T)
+    void EnsureShape(ModelShape shape)
     {
-        if (B <= 0) throw new EngineException($"batch of {B} sequences: must be positive");
-        if (T <= 0 || T > Config.MaxPositions)
-            throw new EngineException($"--seq {T} is outside 1..{Config.MaxPositions}, the model's position table (--max-positions)");
-        if (B == plannedB && T == plannedT) return;
-        if (!Memory.Arena.IsEmpty) { Backend.Free(Memory.Arena); Backend.Free(Memory.Tokens); Backend.Free(Memory.Targets); }
-        var plan = PlanActivations(B, T);
-        Memory.Arena = Backend.Allocate<float>(plan.TotalCount, $"activations for micro-batch {B} × {T}");
-        Memory.Activations = plan.Layout();
-        Memory.Tokens = Backend.Allocate<int>((long)B * T, "token ids");
-        Memory.Targets = Backend.Allocate<int>((long)B * T, "targets");
-        plannedB = B; plannedT = T;
+        if (shape.B <= 0) throw new EngineException($"batch of {shape.B} sequences: must be positive");
+        if (shape.T <= 0 || shape.T > Config.MaxPositions)
+            throw new EngineException($"--seq {shape.T} is outside 1..{Config.MaxPositions}, the model's position table (--max-positions)");
+        if (hasShape && shape == planned) return;
+        var m = Memory;
+        if (hasShape)
+        {
+            Backend.Free(m.Arena); Backend.Free(m.Tokens); Backend.Free(m.Targets); Backend.Free(keyMaskBuffer);
+            Backend.Free(m.PositionIds); Backend.Free(m.TokenTypes);
+        }
+        var plan = PlanActivations(shape);
+        int N = shape.B * shape.T;
+        m.Arena = Backend.Allocate<float>(plan.TotalCount, $"activations for micro-batch {shape.B} × {shape.T}");
+        m.Activations = plan.Layout();
+        m.Tokens = Backend.Allocate<int>(N, "token ids");
+        m.Targets = Backend.Allocate<int>(shape.OutputRows, "targets");
+        keyMaskBuffer = Backend.Allocate<int>(N, "attention mask");
+        m.TokenTypes = Backend.Allocate<int>(N, "token types");
+        m.PositionIds = Backend.Allocate<int>(N, "position ids");
+        var positions = new int[N];
+        for (int i = 0; i < N; i++) positions[i] = i % shape.T;
+        Backend.CopyIn<int>(positions, m.PositionIds);
+        planned = shape;
+        hasShape = true;
+    }
+
+    /// <summary>GPT-style call: B×T tokens, no mask, no token types.</summary>
+    public double Forward(ReadOnlySpan<int> tokens, ReadOnlySpan<int> targets, int B, int T, float gradientScale = 0)
+    {
+        if (tokens.Length != B * T) throw new ArgumentException($"{tokens.Length} tokens for a batch of {B} × {T}");
+        return Forward(new ModelInputs(tokens.ToArray(), B, T), targets, gradientScale);
     }
 
     /// <summary>
-    /// Runs the model on B×T tokens. With targets, returns the summed cross-entropy over counted positions; when
-    /// gradientScale ≠ 0 the logits are replaced by their gradient (scaled) ready for <see cref="Backward"/>.
-    /// Without targets (empty span), only logits are computed and 0 is returned.
+    /// Runs the model. With targets (one per output row, −100 = not predicted), returns the summed cross-entropy over
+    /// counted rows; when gradientScale ≠ 0 the logits are replaced by their gradient (scaled) ready for
+    /// <see cref="Backward"/>. Without targets (empty span), only logits are computed and 0 is returned.
     /// </summary>
-    public double Forward(ReadOnlySpan<int> tokens, ReadOnlySpan<int> targets, int B, int T, float gradientScale = 0)
+    public double Forward(ModelInputs inputs, ReadOnlySpan<int> targets, float gradientScale = 0)
     {
-        EnsureShape(B, T);
-        if (tokens.Length != B * T) throw new ArgumentException($"{tokens.Length} tokens for a batch of {B} × {T}");
-        foreach (int id in tokens)
-            if ((uint)id >= (uint)Config.VocabSize)
-                throw new EngineException($"token id {id} is outside the model's vocabulary of {Config.VocabSize}: prepare the data with the model's tokenizer");
+        var shape = inputs.Shape;
+        int N = inputs.B * inputs.T;
+        if (inputs.Tokens.Length != N) throw new ArgumentException($"{inputs.Tokens.Length} tokens for a batch of {inputs.B} × {inputs.T}");
+        CheckIds(inputs.Tokens, "token");
+        EnsureShape(shape);
         var m = Memory;
-        Backend.CopyIn(tokens, m.Tokens);
-        int N = B * T, C = Config.Dim;
-        Backend.EmbeddingForward(m.Activation(embedded), m.Tokens, m.Parameter(tokenTable), m.Parameter(positionTable), B, T, C);
-        var x = m.Activation(embedded);
-        foreach (var block in blocks) x = block.Forward(m, x, B, T);
-        var normalized = finalNorm.Forward(m, x, N);
-        Backend.MatmulForward(m.Activation(logits), normalized, m.Parameter(tokenTable), default, N, C, Config.PaddedVocabSize);
-        lastB = B; lastT = T;
+        Backend.CopyIn<int>(inputs.Tokens, m.Tokens);
+        if (inputs.AttentionMask is { } mask)
+        {
+            if (mask.Length != N) throw new ArgumentException($"attention mask of {mask.Length} values for a batch of {inputs.B} × {inputs.T}");
+            Backend.CopyIn<int>(mask, keyMaskBuffer);
+            m.KeyMask = keyMaskBuffer;
+        }
+        else m.KeyMask = default;
+        if (inputs.TokenTypes is { } types)
+        {
+            if (types.Length != N) throw new ArgumentException($"token types of {types.Length} values for a batch of {inputs.B} × {inputs.T}");
+            foreach (int t in types)
+                if ((uint)t >= (uint)Math.Max(1, Config.TokenTypes))
+                    throw new EngineException($"token type {t} is outside the model's {Config.TokenTypes} token types");
+            Backend.CopyIn<int>(types, m.TokenTypes);
+        }
+        else Backend.Zero(m.TokenTypes);
+
+        network.Forward(m, shape, m.Activation(logits));
+        last = shape;
         gradientReady = false;
         if (targets.IsEmpty) return 0;
-        if (targets.Length != N) throw new ArgumentException($"{targets.Length} targets for a batch of {B} × {T}");
+        int rows = shape.OutputRows;
+        if (targets.Length != rows) throw new ArgumentException($"{targets.Length} targets for {rows} output rows");
         Backend.CopyIn(targets, m.Targets);
-        double sum = Backend.SoftmaxCrossEntropy(m.Activation(logits), m.Activation(losses), m.Targets, N, Config.VocabSize, Config.PaddedVocabSize, gradientScale);
+        double sum = Backend.SoftmaxCrossEntropy(m.Activation(logits), m.Activation(losses), m.Targets, rows, Config.VocabSize, Config.PaddedVocabSize, gradientScale);
         gradientReady = gradientScale != 0;
         return sum;
+    }
+
+    void CheckIds(int[] ids, string what)
+    {
+        foreach (int id in ids)
+            if ((uint)id >= (uint)Config.VocabSize)
+                throw new EngineException($"{what} id {id} is outside the model's vocabulary of {Config.VocabSize}: prepare the data with the model's tokenizer");
     }
 
     /// <summary>Accumulates parameter gradients of the last forward (which must have had a gradient scale).</summary>
     public void Backward()
     {
         if (!gradientReady) throw new InvalidOperationException("Backward needs a Forward with targets and a non-zero gradient scale first");
-        var m = Memory;
-        int B = lastB, T = lastT, N = B * T, C = Config.Dim;
-        var dLogits = m.Activation(logits);
-        var dx = GradientScratch.Fresh(m, dResidual);
-        var lastResidual = blocks.Length == 0 ? m.Activation(embedded) : OutputOf(blocks.Length - 1);
-        var dNorm = GradientScratch.Fresh(m, dNormalized);
-        Backend.MatmulBackward(dNorm, m.Gradient(tokenTable), default, dLogits, finalNorm.Output(m), m.Parameter(tokenTable), N, C, Config.PaddedVocabSize);
-        finalNorm.Backward(m, dx, dNorm, lastResidual, N);
-        for (int l = blocks.Length - 1; l >= 0; l--)
-            blocks[l].Backward(m, dx, l == 0 ? m.Activation(embedded) : OutputOf(l - 1), B, T);
-        Backend.EmbeddingBackward(m.Gradient(tokenTable), m.Gradient(positionTable), dx, m.Tokens, B, T, C);
+        network.Backward(Memory, last, Memory.Activation(logits));
         gradientReady = false;
     }
 
-    Slice<float> OutputOf(int block) => blocks[block].OutputSlice(Memory);
-
     public void ZeroGradients() => Backend.Zero(Memory.Gradients);
 
-    /// <summary>Copies one position's logits (the real vocabulary only) after a Forward without gradient.</summary>
+    /// <summary>Copies one output row's logits (the real vocabulary only) after a Forward without gradient.</summary>
     public void ReadLogits(int row, Span<float> destination)
     {
         var all = Memory.Activation(logits);
@@ -148,7 +174,7 @@ public sealed class TransformerModel : IDisposable
     /// <summary>Per-row losses of the last Forward with targets.</summary>
     public float[] ReadLosses()
     {
-        var result = new float[lastB * lastT];
+        var result = new float[last.OutputRows];
         Backend.CopyOut(Memory.Activation(losses).Sub(0, result.Length), result);
         return result;
     }

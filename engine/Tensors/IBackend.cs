@@ -39,12 +39,26 @@ public interface IBackend : IDisposable
     /// <summary>dInput += dOut·W (skipped when empty); dWeight += dOutᵀ·input; dBias += Σ dOut (skipped when empty).</summary>
     void MatmulBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, int N, int C, int OC);
 
-    /// <summary>Multi-head self-attention over packed qkv (B, T, 3C). probabilities (B, NH, T, T) is saved for backward.</summary>
-    void AttentionForward(Slice<float> output, Slice<float> probabilities, Slice<float> qkv, int B, int T, int C, int heads, bool causal);
-    void AttentionBackward(Slice<float> dQkv, Slice<float> dOutput, Slice<float> qkv, Slice<float> probabilities, int B, int T, int C, int heads, bool causal);
+    /// <summary>
+    /// Multi-head attention (geometry in <paramref name="shape"/>): self-attention reads q, k, v as offsets into one
+    /// packed buffer, cross-attention from separate ones. keyMask (B, Tk) hides keys where 0 (padding); positionBias
+    /// (heads, Tq, Tk) is added to every batch row's scores. Either may be empty. probabilities (B, heads, Tq, Tk) is
+    /// saved for backward, hidden entries 0.
+    /// </summary>
+    void AttentionForward(AttentionShape shape, Slice<float> output, Slice<float> probabilities, Slice<float> query, Slice<float> key, Slice<float> value, Slice<int> keyMask, Slice<float> positionBias);
+    /// <summary>Accumulates dQuery, dKey, dValue and (when not empty) dPositionBias; the latter consumes probabilities.</summary>
+    void AttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dPositionBias, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> probabilities);
 
     void GeluForward(Slice<float> output, Slice<float> input);
     void GeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input);
+    /// <summary>GELU in its exact form x·Φ(x) (BERT's "gelu"), where GeluForward is the tanh form (GPT-2, T5).</summary>
+    void GeluErfForward(Slice<float> output, Slice<float> input);
+    void GeluErfBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input);
+
+    /// <summary>output[n,:] += table[ids[n],:] for N rows of width C (one embedding lookup added to a sum).</summary>
+    void EmbeddingAddForward(Slice<float> output, Slice<int> ids, Slice<float> table, int N, int C);
+    /// <summary>dTable[ids[n],:] += dOutput[n,:], skipping rows whose id is skipId (torch's padding_idx; −1 = none).</summary>
+    void EmbeddingAddBackward(Slice<float> dTable, Slice<float> dOutput, Slice<int> ids, int N, int C, int skipId);
 
     void Add(Slice<float> output, Slice<float> a, Slice<float> b);
     /// <summary>destination += source.</summary>

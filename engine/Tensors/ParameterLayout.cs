@@ -8,6 +8,11 @@ namespace Engine.Tensors;
 public sealed record ParameterInfo(string Name, int[] Shape, long Offset, bool StoredTransposedInHf, bool Decay)
 {
     public long Count => Shape.Aggregate(1L, (a, d) => a * d);
+    /// <summary>
+    /// The first dimension is the (possibly padded) vocabulary: word tables and output biases. HF files hold only the
+    /// real rows; the padded rows stay 0 and are dropped on export.
+    /// </summary>
+    public bool VocabularyRows { get; init; }
 }
 
 /// <summary>
@@ -22,10 +27,10 @@ public sealed class ParameterLayout
     public IReadOnlyList<ParameterInfo> Tensors => tensors;
     public long Count { get; private set; }
 
-    public ParameterInfo Add(string name, int[] shape, bool storedTransposedInHf = false)
+    public ParameterInfo Add(string name, int[] shape, bool storedTransposedInHf = false, bool vocabularyRows = false)
     {
         if (byName.ContainsKey(name)) throw new InvalidOperationException($"parameter {name} registered twice");
-        var info = new ParameterInfo(name, shape, Count, storedTransposedInHf, Decay: shape.Length >= 2);
+        var info = new ParameterInfo(name, shape, Count, storedTransposedInHf, Decay: shape.Length >= 2) { VocabularyRows = vocabularyRows };
         tensors.Add(info);
         byName[name] = info;
         Count += info.Count;

@@ -1,9 +1,19 @@
 namespace Engine.Training;
 
-/// <summary>One micro-batch as the model consumes it: B×T token ids and targets (−100 = not predicted).</summary>
+/// <summary>
+/// One micro-batch as the model consumes it: B×T token ids and one target per output row (−100 = not predicted),
+/// plus what some families read besides (attention mask, decoder inputs).
+/// </summary>
 public sealed record Batch(int[] Tokens, int[] Targets, int B, int T)
 {
+    public int[]? AttentionMask { get; init; }
+    /// <summary>(B, DecoderT) decoder inputs of an encoder-decoder model; the targets are then B×DecoderT.</summary>
+    public int[]? DecoderTokens { get; init; }
+    public int DecoderT { get; init; }
+
     public int CountedTargets => Targets.Count(t => t != Backends.Cpu.Ops.CrossEntropy<float>.IgnoreIndex);
+
+    public Models.ModelInputs Inputs => new(Tokens, B, T) { AttentionMask = AttentionMask, DecoderTokens = DecoderTokens, DecoderT = DecoderT };
 }
 
 /// <summary>

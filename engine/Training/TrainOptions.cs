@@ -4,8 +4,8 @@ namespace Engine.Training;
 public sealed record TrainOptions
 {
     public string Objective { get; init; } = "clm";
-    /// <summary>A preset name (gpt2-tiny, …) or a model folder to continue pre-training from.</summary>
-    public string Model { get; init; } = Models.Presets.Default;
+    /// <summary>A preset name (gpt2-tiny, bert-tiny, …); null = the objective's default (<see cref="Models.Presets.DefaultFor"/>).</summary>
+    public string? Model { get; init; }
     /// <summary>A prepared folder (`trainer prepare`), a .bin shard or a glob; null = the embedded corpus.</summary>
     public string? Data { get; init; }
     public string Device { get; init; } = "auto";

@@ -37,8 +37,8 @@ public static class TrainingJob
 
     public static PreparedRun Prepare(TrainOptions options)
     {
-        if (options.Objective != CausalLanguageModeling.Name)
-            throw new EngineException($"--objective {options.Objective}: only clm is implemented in this build (mlm and span come with the BERT and T5 families)");
+        if (options.Objective is not (CausalLanguageModeling.Name or MaskedLanguageModeling.Name))
+            throw new EngineException($"--objective {options.Objective}: only clm and mlm are implemented in this build (span comes with the T5 family)");
         return options.Resume != null ? PrepareResume(options) : PrepareFresh(options);
     }
 
@@ -46,7 +46,7 @@ public static class TrainingJob
     {
         var settings = options.Settings;
         settings.Validate();
-        var (tokenizer, dataName, train, validation, prompts) = OpenData(options.Data);
+        var (tokenizer, dataName, train, validation, prompts) = OpenData(options.Data, options.Objective);
         var config = BuildConfig(options, tokenizer);
         if (settings.SequenceLength > config.MaxPositions)
             throw new EngineException($"--seq {settings.SequenceLength} exceeds the model's {config.MaxPositions} positions: lower --seq or raise --max-positions");
@@ -57,9 +57,9 @@ public static class TrainingJob
         try
         {
             var model = new TransformerModel(config, backend);
-            Initialization.InitializeGpt2(model, new Rng(settings.Seed));
+            Initialization.Initialize(model, new Rng(settings.Seed));
             var optimizer = new AdamWOptimizer(backend, model.Layout, model.Memory.Parameters, model.Memory.Gradients, settings.AdamW);
-            var objective = new CausalLanguageModeling(train, validation);
+            var objective = CreateObjective(options.Objective, settings, tokenizer, train, validation);
             var state = new TrainerState { Model = config, Settings = settings, Tokenizer = tokenizer.Name, Objective = options.Objective, Data = dataName };
             return new PreparedRun
             {
@@ -77,7 +77,7 @@ public static class TrainingJob
                     ?? throw new EngineException($"--resume {options.Resume}: {checkpoint} has weights but no {Checkpoint.StateFile}; to start a new run from these weights use --model {checkpoint}");
         var settings = options.StepsGiven ? saved.Settings with { Steps = options.Settings.Steps } : saved.Settings;
         settings.Validate();
-        var (tokenizer, _, train, validation, prompts) = OpenData(saved.Data == EmbeddedData ? null : saved.Data);
+        var (tokenizer, _, train, validation, prompts) = OpenData(saved.Data == EmbeddedData ? null : saved.Data, saved.Objective);
         // The run folder is the checkpoint's parent unless --out moves it.
         var folder = new RunFolder(options.Out ?? Path.GetDirectoryName(Path.GetFullPath(checkpoint))!);
         var backend = BackendFactory.Create(options.Device, out string note);
@@ -87,7 +87,7 @@ public static class TrainingJob
             Checkpoint.LoadWeights(checkpoint, model);
             var optimizer = new AdamWOptimizer(backend, model.Layout, model.Memory.Parameters, model.Memory.Gradients, settings.AdamW);
             Checkpoint.LoadOptimizer(checkpoint, optimizer, backend, saved.Step);
-            var objective = new CausalLanguageModeling(train, validation);
+            var objective = CreateObjective(saved.Objective, settings, tokenizer, train, validation);
             objective.RestoreState(saved.DataState);
             return new PreparedRun
             {
@@ -98,14 +98,35 @@ public static class TrainingJob
         catch { backend.Dispose(); throw; }
     }
 
+    static IBatchSource CreateObjective(string objective, TrainingSettings settings, ITokenizer tokenizer, TokenDataset train, TokenDataset validation) => objective switch
+    {
+        MaskedLanguageModeling.Name => new MaskedLanguageModeling(train, validation, MaskingTokenizer(tokenizer), settings.MaskProbability, settings.WholeWordMasking, settings.Seed),
+        _ => new CausalLanguageModeling(train, validation),
+    };
+
+    static IMaskingTokenizer MaskingTokenizer(ITokenizer tokenizer) => tokenizer as IMaskingTokenizer
+        ?? throw new EngineException($"--objective mlm needs a tokenizer with [MASK] and [PAD] tokens; the data's tokenizer '{tokenizer.Name}' has none: prepare it with `trainer prepare --tokenizer {ByteMlmTokenizer.SpecName} …`");
+
+    /// <summary>The family each objective trains.</summary>
+    static ModelFamily FamilyOf(string objective) => objective switch
+    {
+        MaskedLanguageModeling.Name => ModelFamily.EncoderOnly,
+        "span" => ModelFamily.EncoderDecoder,
+        _ => ModelFamily.DecoderOnly,
+    };
+
     static TransformerConfig BuildConfig(TrainOptions o, ITokenizer tokenizer)
     {
-        var preset = Presets.Get(o.Model);
+        string name = o.Model ?? Presets.DefaultFor(o.Objective);
+        var preset = Presets.Get(name);
+        if (preset.Family != FamilyOf(o.Objective))
+            throw new EngineException($"--model {name} is a {preset.Family} model but --objective {o.Objective} trains {FamilyOf(o.Objective)} models: choose --model {Presets.DefaultFor(o.Objective)} (or leave --model out)");
         var config = preset with
         {
             VocabSize = tokenizer.VocabSize,
             PaddedVocabSize = tokenizer.VocabSize,
             EndOfTextToken = tokenizer.EndOfText,
+            PadToken = tokenizer is IMaskingTokenizer masking ? masking.PadToken : preset.PadToken,
             Layers = o.Layers ?? preset.Layers,
             Dim = o.Dim ?? preset.Dim,
             Heads = o.Heads ?? preset.Heads,
@@ -118,11 +139,11 @@ public static class TrainingJob
     }
 
     /// <summary>The data and the tokenizer that made it: a prepared folder with meta.json, or the embedded corpus.</summary>
-    static (ITokenizer Tokenizer, string Name, TokenDataset Train, TokenDataset Validation, IReadOnlyList<string> Prompts) OpenData(string? path)
+    static (ITokenizer Tokenizer, string Name, TokenDataset Train, TokenDataset Validation, IReadOnlyList<string> Prompts) OpenData(string? path, string objective)
     {
         if (path == null)
         {
-            var tokenizer = new ByteTokenizer();
+            ITokenizer tokenizer = objective == MaskedLanguageModeling.Name ? new ByteMlmTokenizer() : new ByteTokenizer();
             var corpus = PrescriptionCorpus.Generate(EmbeddedCorpusSeed, EmbeddedTrainLines, EmbeddedValidationLines);
             return (tokenizer, EmbeddedData,
                 TokenDataset.FromTokens(tokenizer.Encode(corpus.Train), "embedded prescriptions (train)"),

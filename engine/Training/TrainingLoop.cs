@@ -36,7 +36,7 @@ public sealed class TrainingLoop
         double sum = 0; long counted = 0;
         foreach (var batch in validation)
         {
-            sum += model.Forward(batch.Tokens, batch.Targets, batch.B, batch.T);
+            sum += model.Forward(batch.Inputs, batch.Targets);
             counted += batch.CountedTargets;
         }
         return sum / counted;
@@ -72,7 +72,7 @@ public sealed class TrainingLoop
             double lossSum = 0;
             foreach (var b in batches)
             {
-                lossSum += model.Forward(b.Tokens, b.Targets, b.B, b.T, (float)(1.0 / counted));
+                lossSum += model.Forward(b.Inputs, b.Targets, (float)(1.0 / counted));
                 model.Backward();
             }
             double gradNorm = GradientClipping.ClipGlobalNorm(model.Backend, model.Memory.Gradients, settings.ClipNorm);

@@ -22,6 +22,10 @@ public sealed record TrainingSettings
     /// <summary>0 = only at the end (and on Ctrl-C).</summary>
     public int CheckpointEvery { get; init; } = 0;
     public ulong Seed { get; init; } = 1337;
+    /// <summary>mlm: the probability a token is chosen for prediction (BERT: 0.15).</summary>
+    public double MaskProbability { get; init; } = 0.15;
+    /// <summary>mlm: choose whole words (all their tokens together) instead of single tokens.</summary>
+    public bool WholeWordMasking { get; init; }
 
     public int AccumulationSteps => GlobalBatch / MicroBatch;
 
@@ -38,6 +42,7 @@ public sealed record TrainingSettings
         if (WarmupSteps < 0) throw new EngineException($"--warmup must be 0 or more (got {WarmupSteps})");
         if (MinLearningRateRatio < 0 || MinLearningRateRatio > 1) throw new EngineException($"--min-lr-ratio must be within 0..1 (got {MinLearningRateRatio})");
         if (EvalEvery < 0 || EvalBatches <= 0) throw new EngineException($"--eval-every must be 0 or more and --eval-batches positive");
+        if (!(MaskProbability is > 0 and < 1)) throw new EngineException($"--mask-prob must be between 0 and 1 (got {MaskProbability}; BERT uses 0.15)");
         if (CheckpointEvery < 0) throw new EngineException($"--checkpoint-every must be 0 or more (got {CheckpointEvery})");
     }
 

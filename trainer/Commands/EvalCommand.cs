@@ -13,7 +13,7 @@ public static class EvalCommand
     public static CommandSpec Spec => new()
     {
         Name = "eval",
-        Summary = "Evaluates a model folder (HF or ours) on a safetensors batch and prints the mean loss.",
+        Summary = "Evaluates a model folder (HF or ours: GPT-2 or BERT) on a safetensors batch and prints the mean loss.",
         Usage = "trainer eval --model DIR --batch FILE.safetensors [--json] [--device auto|cpu|cuda]",
         Options = new[]
         {
@@ -22,7 +22,8 @@ public static class EvalCommand
             OptionSpec.Flag("json", "print one line {\"loss\": …, \"tokens\": …}"),
             new OptionSpec("device", "auto|cpu|cuda", "where to run", "auto"),
         },
-        Epilog = "As in HF's GPT2LMHeadModel, labels (default: input_ids, with padding as -100) are shifted inside: position t predicts label t+1.",
+        Epilog = "As in HF's GPT2LMHeadModel, labels (default: input_ids, with padding as -100) are shifted inside: position t predicts label t+1. " +
+                 "For BERT (BertForMaskedLM) labels are required and not shifted: position t predicts label t (-100 = not predicted); attention_mask hides padding keys.",
         Run = Run,
     };
 
@@ -30,13 +31,38 @@ public static class EvalCommand
     {
         string batchPath = p.Required("batch");
         using var folder = ModelFolder.Open(p.Required("model"), p.Choice("device", "auto", BackendFactory.Choices));
-        var (tokens, targets, B, T) = ReadBatch(batchPath);
+        var (inputs, targets) = folder.Model.Config.Family == Engine.Models.ModelFamily.EncoderOnly ? ReadMaskedBatch(batchPath) : Causal(ReadBatch(batchPath));
         int counted = targets.Count(t => t != -100);
         if (counted == 0) throw new EngineException($"--batch {batchPath}: no position has a label to predict");
-        double loss = folder.Model.Forward(tokens, targets, B, T) / counted;
+        int B = inputs.B, T = inputs.T;
+        double loss = folder.Model.Forward(inputs, targets) / counted;
         if (p.Flag("json")) Console.WriteLine(new JsonObject { ["loss"] = loss, ["tokens"] = counted }.ToJsonString());
         else Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"loss {loss:F6} over {counted} predicted tokens ({B} × {T})"));
         return 0;
+    }
+
+    static (Engine.Models.ModelInputs, int[]) Causal((int[] Tokens, int[] Targets, int B, int T) batch) =>
+        (new Engine.Models.ModelInputs(batch.Tokens, batch.B, batch.T), batch.Targets);
+
+    /// <summary>A masked-LM batch (BERT): labels required and unshifted; attention_mask and token_type_ids passed on.</summary>
+    public static (Engine.Models.ModelInputs Inputs, int[] Targets) ReadMaskedBatch(string path)
+    {
+        var tensors = SafeTensors.Read(path);
+        if (!tensors.TryGetValue("input_ids", out var ids) || ids.Shape.Length != 2)
+            throw new EngineException($"--batch {path}: needs an input_ids tensor of shape [batch, sequence]");
+        if (!tensors.TryGetValue("labels", out var l))
+            throw new EngineException($"--batch {path}: a masked-LM model needs labels (the original ids at masked positions, -100 elsewhere)");
+        int B = (int)ids.Shape[0], T = (int)ids.Shape[1];
+        int[] Same(string name) => tensors.TryGetValue(name, out var t)
+            ? (t.Count == (long)B * T ? t.ToInts() : throw new EngineException($"--batch {path}: {name} has {t.Count} values, input_ids {B * T}"))
+            : null!;
+        var labels = Same("labels");
+        var inputs = new Engine.Models.ModelInputs(ids.ToInts(), B, T)
+        {
+            AttentionMask = tensors.ContainsKey("attention_mask") ? Same("attention_mask") : null,
+            TokenTypes = tensors.ContainsKey("token_type_ids") ? Same("token_type_ids") : null,
+        };
+        return (inputs, labels);
     }
 
     /// <summary>Reads a batch file and shifts labels for next-token prediction.</summary>

@@ -32,8 +32,9 @@ public static class ExportCommand
             throw new EngineException($"--out {outDir}: cannot create it ({e.Message})");
         }
         Checkpoint.WriteModelFiles(outDir, folder.Model);
-        Console.WriteLine($"wrote {Path.Combine(outDir, Checkpoint.ConfigFile)} and {Checkpoint.WeightsFile} (GPT2LMHeadModel, {folder.Model.ParameterCount / 1e6:F2}M parameters)");
-        Console.WriteLine($"load with: transformers.GPT2LMHeadModel.from_pretrained(\"{outDir}\")");
+        string hfClass = HfConfig.ClassName(folder.Model.Config);
+        Console.WriteLine($"wrote {Path.Combine(outDir, Checkpoint.ConfigFile)} and {Checkpoint.WeightsFile} ({hfClass}, {folder.Model.ParameterCount / 1e6:F2}M parameters)");
+        Console.WriteLine($"load with: transformers.{hfClass}.from_pretrained(\"{outDir}\")");
         return 0;
     }
 }

@@ -1,5 +1,6 @@
 using Engine.Data.Corpus;
 using Engine.Inference;
+using Engine.Tokenizers;
 using Engine.Training;
 
 namespace Trainer.Commands;
@@ -9,6 +10,11 @@ public static class Samples
 {
     public static void Print(PreparedRun run, int maxTokens, ulong seed)
     {
+        if (run.Tokenizer is IMaskingTokenizer masking && run.Model.Config.Family == Engine.Models.ModelFamily.EncoderOnly)
+        {
+            PrintFillMask(run, masking);
+            return;
+        }
         var tokenizer = run.Tokenizer;
         if (run.SamplePrompts.Count == 0)
         {
@@ -30,5 +36,41 @@ public static class Samples
             if (!ok) Console.WriteLine($"  {new string(' ', prompt.Length)} (expected: {expected})");
         }
         Console.WriteLine($"{correct}/{shown} expanded exactly");
+    }
+
+    /// <summary>
+    /// Masked-LM sample: in held-out lines, the longest word of the English expansion is hidden byte by byte
+    /// ([MASK] per byte) and the model fills it in from the shorthand and the rest of the line.
+    /// </summary>
+    static void PrintFillMask(PreparedRun run, IMaskingTokenizer tokenizer)
+    {
+        string mask = tokenizer.SpecialText(tokenizer.MaskToken);
+        var lines = run.SamplePrompts.Count > 0
+            ? run.SamplePrompts.Take(5).Select(p => p + " " + PrescriptionCorpus.Expand(p)).ToList()
+            : new List<string> { $"take one {mask} by mouth" };
+        Console.WriteLine("fill-mask on held-out lines (the longest word of each expansion hidden, one [MASK] per byte):");
+        int correct = 0;
+        foreach (var line in lines)
+        {
+            string text = line, word = "";
+            if (!line.Contains(mask))
+            {
+                int split = line.IndexOf(PrescriptionCorpus.Separator, StringComparison.Ordinal);
+                var expansion = line[(split + PrescriptionCorpus.Separator.Length)..];
+                word = expansion.Split(' ').OrderByDescending(w => w.Length).First();
+                int at = split + PrescriptionCorpus.Separator.Length + (" " + expansion + " ").IndexOf(" " + word + " ", StringComparison.Ordinal);
+                text = line[..at] + string.Concat(Enumerable.Repeat(mask, word.Length)) + line[(at + word.Length)..];
+            }
+            var ids = tokenizer.Encode(text);
+            if (ids.Length > run.Model.Config.MaxPositions) { Console.WriteLine($"  (a line of {ids.Length} tokens is longer than the model's {run.Model.Config.MaxPositions} positions: skipped)"); continue; }
+            var slots = Engine.Inference.MaskFiller.Predict(run.Model, tokenizer, text, 3);
+            string filled = Engine.Inference.MaskFiller.Fill(tokenizer, ids, slots);
+            bool ok = filled == line;
+            if (ok) correct++;
+            Console.WriteLine($"  {text}");
+            Console.WriteLine($"  → {filled}{(ok || word == "" ? "" : $"   (expected: {word})")}");
+        }
+        if (run.SamplePrompts.Count > 0) Console.WriteLine($"{correct}/{lines.Count} filled exactly");
+        Console.WriteLine($"try: dotnet run --project trainer -- fill-mask --checkpoint {run.Folder.Path} --text \"take one {mask} by mouth\"");
     }
 }

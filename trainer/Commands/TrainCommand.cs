@@ -20,8 +20,8 @@ public static class TrainCommand
         Usage = "dotnet run --project trainer -- --objective clm [--model PRESET] [--data PATH] [--device auto|cpu|cuda] [--steps N] [--batch N] [--micro-batch N] [--seq T] [--lr LR] [--seed S] [--out DIR] [--resume DIR]",
         Options = new[]
         {
-            new OptionSpec("objective", "clm|mlm|span", "what to learn: clm = next token (GPT)", "clm"),
-            new OptionSpec("model", "PRESET", $"model size: {string.Join(", ", Presets.Names)}", Presets.Default),
+            new OptionSpec("objective", "clm|mlm|span", "what to learn: clm = next token (GPT), mlm = masked tokens (BERT)", "clm"),
+            new OptionSpec("model", "PRESET", $"model size: {string.Join(", ", Presets.Names)}", $"{Presets.Default}; bert-tiny for mlm"),
             new OptionSpec("data", "PATH", "a folder made by `trainer prepare`; without it, the embedded prescription-shorthand corpus"),
             new OptionSpec("device", "auto|cpu|cuda", "where to train", "auto"),
             new OptionSpec("steps", "N", "optimizer steps", "1000 (the embedded default: 1500)"),
@@ -45,6 +45,8 @@ public static class TrainCommand
             new OptionSpec("heads", "N", "override the preset's attention heads (must divide --dim)"),
             new OptionSpec("ffn-dim", "N", "override the feed-forward width", "4 × dim"),
             new OptionSpec("max-positions", "N", "override the position table length"),
+            new OptionSpec("mask-prob", "P", "mlm: probability a token is chosen (of those 80% → [MASK], 10% random, 10% kept)", "0.15"),
+            OptionSpec.Flag("whole-word", "mlm: choose whole words, masking all their tokens together"),
             new OptionSpec("sample-tokens", "N", "tokens of the sample generation printed at the end (0 = none)", "120"),
         },
         Epilog = "Ctrl-C saves a checkpoint and exits; --resume DIR continues it bit for bit on the CPU.",
@@ -77,11 +79,13 @@ public static class TrainCommand
             EvalBatches = p.Int("eval-batches", Defaults.EvalBatches, 1),
             CheckpointEvery = p.Int("checkpoint-every", Defaults.CheckpointEvery, 0),
             Seed = (ulong)p.Int("seed", (int)Defaults.Seed, 0),
+            MaskProbability = p.Double("mask-prob", Defaults.MaskProbability, 0, 1),
+            WholeWordMasking = p.Flag("whole-word"),
         };
         return new TrainOptions
         {
             Objective = p.Choice("objective", "clm", new[] { "clm", "mlm", "span" }),
-            Model = p.String("model", Presets.Default),
+            Model = p.String("model"),
             Data = p.String("data"),
             Device = p.Choice("device", "auto", BackendFactory.Choices),
             Settings = settings,

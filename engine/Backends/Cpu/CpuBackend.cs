@@ -88,14 +88,22 @@ public sealed unsafe class CpuBackend : IBackend
     public void MatmulBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, int N, int C, int OC) =>
         CpuMatmul.Backward(OrNull(dInput), dWeight.Pointer, OrNull(dBias), dOutput.Pointer, input.Pointer, weight.Pointer, N, C, OC);
 
-    public void AttentionForward(Slice<float> output, Slice<float> probabilities, Slice<float> qkv, int B, int T, int C, int heads, bool causal) =>
-        CpuAttention.Forward(output.Pointer, probabilities.Pointer, qkv.Pointer, B, T, C, heads, causal);
+    public void AttentionForward(AttentionShape shape, Slice<float> output, Slice<float> probabilities, Slice<float> query, Slice<float> key, Slice<float> value, Slice<int> keyMask, Slice<float> positionBias) =>
+        CpuAttention.Forward(shape, output.Pointer, probabilities.Pointer, query.Pointer, key.Pointer, value.Pointer, keyMask.IsEmpty ? null : keyMask.Pointer, OrNull(positionBias));
 
-    public void AttentionBackward(Slice<float> dQkv, Slice<float> dOutput, Slice<float> qkv, Slice<float> probabilities, int B, int T, int C, int heads, bool causal) =>
-        CpuAttention.Backward(dQkv.Pointer, dOutput.Pointer, qkv.Pointer, probabilities.Pointer, B, T, C, heads, causal);
+    public void AttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dPositionBias, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> probabilities) =>
+        CpuAttention.Backward(shape, dQuery.Pointer, dKey.Pointer, dValue.Pointer, OrNull(dPositionBias), dOutput.Pointer, query.Pointer, key.Pointer, value.Pointer, probabilities.Pointer);
 
     public void GeluForward(Slice<float> output, Slice<float> input) => CpuGelu.Forward(output.Pointer, input.Pointer, input.Length);
     public void GeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input) => CpuGelu.Backward(dInput.Pointer, dOutput.Pointer, input.Pointer, input.Length);
+
+    public void GeluErfForward(Slice<float> output, Slice<float> input) => CpuGeluErf.Forward(output.Pointer, input.Pointer, input.Length);
+    public void GeluErfBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input) => CpuGeluErf.Backward(dInput.Pointer, dOutput.Pointer, input.Pointer, input.Length);
+
+    public void EmbeddingAddForward(Slice<float> output, Slice<int> ids, Slice<float> table, int N, int C) =>
+        Embedding<float>.AddRows(output.Pointer, ids.Pointer, table.Pointer, N, C);
+    public void EmbeddingAddBackward(Slice<float> dTable, Slice<float> dOutput, Slice<int> ids, int N, int C, int skipId) =>
+        Embedding<float>.AddRowsBackward(dTable.Pointer, dOutput.Pointer, ids.Pointer, N, C, skipId);
 
     public void Add(Slice<float> output, Slice<float> a, Slice<float> b) => Elementwise<float>.Add(output.Pointer, a.Pointer, b.Pointer, output.Length);
     public void Accumulate(Slice<float> destination, Slice<float> source) => Elementwise<float>.Accumulate(destination.Pointer, source.Pointer, destination.Length);

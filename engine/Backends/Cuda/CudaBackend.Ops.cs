@@ -23,16 +23,7 @@ public sealed unsafe partial class CudaBackend
         // Group positions by token on the host (B·T ints), so each token row is summed by one block in a fixed order.
         var hostTokens = new int[B * T];
         CopyOut(tokens, hostTokens);
-        var (bucketTokens, starts, positions) = TokenBuckets.Build(hostTokens);
-        ulong dTokens = Scratch("embedding.tokens", bucketTokens.Length * 4L), dStarts = Scratch("embedding.starts", starts.Length * 4L),
-            dPositions = Scratch("embedding.positions", positions.Length * 4L);
-        fixed (int* p = bucketTokens) device.CopyToDevice(dTokens, p, bucketTokens.Length * 4L);
-        fixed (int* p = starts) device.CopyToDevice(dStarts, p, starts.Length * 4L);
-        fixed (int* p = positions) device.CopyToDevice(dPositions, p, positions.Length * 4L);
-        ulong dwte = Ptr(dTokenTable);
-        int buckets = bucketTokens.Length;
-        void** b = stackalloc void*[] { &dwte, &dout, &dTokens, &dStarts, &dPositions, &buckets, &C };
-        Launch("embedding_backward_tokens_f32", (uint)buckets, (uint)((C + Threads - 1) / Threads), Threads, b);
+        AddRowsByBucket(dTokenTable, dOutput, hostTokens, C, skipId: -1);
     }
 
     const uint RowsPerBlock = 8; // warps per block in the row-wise kernels (one warp per row)
@@ -105,27 +96,50 @@ public sealed unsafe partial class CudaBackend
         Launch("column_sum_finish_f32", columnBlocks, 1, Threads, b);
     }
 
-    public void AttentionForward(Slice<float> output, Slice<float> probabilities, Slice<float> qkv, int B, int T, int C, int heads, bool causal)
+    /// <summary>AttentionShape as kernels/attention.cu's Shape struct (passed by value): same fields, same order.</summary>
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    struct KernelShape
     {
-        ulong o = Ptr(output), p = Ptr(probabilities), q = Ptr(qkv);
-        int isCausal = causal ? 1 : 0;
-        float scale = 1f / MathF.Sqrt(C / heads);
-        void** a = stackalloc void*[] { &p, &q, &B, &T, &C, &heads, &isCausal, &scale };
-        Launch("attention_probabilities_f32", (uint)T, (uint)(B * heads), 128, a);
-        void** b = stackalloc void*[] { &o, &p, &q, &B, &T, &C, &heads, &isCausal };
-        Launch("attention_output_f32", (uint)T, (uint)(B * heads), 64, b);
+        public int B, Tq, Tk, H, HeadSize, QueryStride, KeyValueStride, Causal;
+        public float Scale;
+
+        public KernelShape(AttentionShape s)
+        {
+            s.Validate();
+            B = s.B; Tq = s.QueryLength; Tk = s.KeyLength; H = s.Heads; HeadSize = s.HeadSize;
+            QueryStride = s.QueryStride; KeyValueStride = s.KeyValueStride; Causal = s.Causal ? 1 : 0; Scale = (float)s.Scale;
+        }
     }
 
-    public void AttentionBackward(Slice<float> dQkv, Slice<float> dOutput, Slice<float> qkv, Slice<float> probabilities, int B, int T, int C, int heads, bool causal)
+    public void AttentionForward(AttentionShape shape, Slice<float> output, Slice<float> probabilities, Slice<float> query, Slice<float> key, Slice<float> value, Slice<int> keyMask, Slice<float> positionBias)
     {
-        ulong dq = Ptr(dQkv), dO = Ptr(dOutput), q = Ptr(qkv), p = Ptr(probabilities);
-        ulong ds = Scratch("attention.dscores", (long)B * heads * T * T * 4);
-        int isCausal = causal ? 1 : 0;
-        float scale = 1f / MathF.Sqrt(C / heads);
-        void** a = stackalloc void*[] { &ds, &dO, &q, &p, &B, &T, &C, &heads, &isCausal, &scale };
-        Launch("attention_backward_scores_f32", (uint)T, (uint)(B * heads), 128, a);
-        void** b = stackalloc void*[] { &dq, &dO, &q, &p, &ds, &B, &T, &C, &heads, &isCausal };
-        Launch("attention_backward_qkv_f32", (uint)T, (uint)(B * heads), 64, b);
+        var s = new KernelShape(shape);
+        ulong o = Ptr(output), p = Ptr(probabilities), q = Ptr(query), k = Ptr(key), v = Ptr(value), mask = Ptr(keyMask), bias = Ptr(positionBias);
+        uint rows = (uint)s.Tq, pairs = (uint)(s.B * s.H);
+        void** a = stackalloc void*[] { &p, &q, &k, &mask, &bias, &s };
+        Launch("attention_probabilities_f32", rows, pairs, 128, a);
+        void** b = stackalloc void*[] { &o, &p, &v, &s };
+        Launch("attention_output_f32", rows, pairs, 64, b);
+    }
+
+    public void AttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dPositionBias, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> probabilities)
+    {
+        var s = new KernelShape(shape);
+        ulong dq = Ptr(dQuery), dk = Ptr(dKey), dv = Ptr(dValue), dO = Ptr(dOutput), q = Ptr(query), k = Ptr(key), v = Ptr(value), p = Ptr(probabilities);
+        ulong ds = Scratch("attention.dscores", shape.ProbabilityCount * sizeof(float));
+        uint pairs = (uint)(s.B * s.H);
+        void** a = stackalloc void*[] { &ds, &dO, &v, &p, &s };
+        Launch("attention_backward_scores_f32", (uint)s.Tq, pairs, 128, a);
+        void** b = stackalloc void*[] { &dq, &k, &ds, &s };
+        Launch("attention_backward_query_f32", (uint)s.Tq, pairs, 64, b);
+        void** c = stackalloc void*[] { &dk, &dv, &q, &dO, &p, &ds, &s };
+        Launch("attention_backward_key_value_f32", (uint)s.Tk, pairs, 64, c);
+        if (!dPositionBias.IsEmpty)
+        {
+            ulong db = Ptr(dPositionBias);
+            void** d = stackalloc void*[] { &db, &ds, &s };
+            Launch("attention_backward_bias_f32", GridFor(shape.BiasCount), 1, Threads, d);
+        }
     }
 
     public void GeluForward(Slice<float> output, Slice<float> input)
@@ -142,6 +156,52 @@ public sealed unsafe partial class CudaBackend
         long n = input.Length;
         void** a = stackalloc void*[] { &dx, &dy, &x, &n };
         Launch("gelu_tanh_backward_f32", GridFor(n), 1, Threads, a);
+    }
+
+    public void GeluErfForward(Slice<float> output, Slice<float> input)
+    {
+        ulong o = Ptr(output), x = Ptr(input);
+        long n = input.Length;
+        void** a = stackalloc void*[] { &o, &x, &n };
+        Launch("gelu_erf_forward_f32", GridFor(n), 1, Threads, a);
+    }
+
+    public void GeluErfBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input)
+    {
+        ulong dx = Ptr(dInput), dy = Ptr(dOutput), x = Ptr(input);
+        long n = input.Length;
+        void** a = stackalloc void*[] { &dx, &dy, &x, &n };
+        Launch("gelu_erf_backward_f32", GridFor(n), 1, Threads, a);
+    }
+
+    public void EmbeddingAddForward(Slice<float> output, Slice<int> ids, Slice<float> table, int N, int C)
+    {
+        ulong o = Ptr(output), i = Ptr(ids), t = Ptr(table);
+        void** a = stackalloc void*[] { &o, &i, &t, &N, &C };
+        Launch("embedding_add_rows_f32", GridFor((long)N * C), 1, Threads, a);
+    }
+
+    public void EmbeddingAddBackward(Slice<float> dTable, Slice<float> dOutput, Slice<int> ids, int N, int C, int skipId)
+    {
+        var hostIds = new int[N];
+        CopyOut(ids, hostIds);
+        AddRowsByBucket(dTable, dOutput, hostIds, C, skipId);
+    }
+
+    /// <summary>dTable[id,:] += Σ of dOutput's rows with that id, one block per distinct id (skipId's rows left out).</summary>
+    void AddRowsByBucket(Slice<float> dTable, Slice<float> dOutput, int[] hostIds, int C, int skipId)
+    {
+        var (bucketIds, starts, rows) = TokenBuckets.Build(hostIds, skipId);
+        if (bucketIds.Length == 0) return;
+        ulong dIds = Scratch("embedding.ids", bucketIds.Length * 4L), dStarts = Scratch("embedding.starts", starts.Length * 4L),
+            dRows = Scratch("embedding.rows", Math.Max(1, rows.Length) * 4L);
+        fixed (int* p = bucketIds) device.CopyToDevice(dIds, p, bucketIds.Length * 4L);
+        fixed (int* p = starts) device.CopyToDevice(dStarts, p, starts.Length * 4L);
+        fixed (int* p = rows) device.CopyToDevice(dRows, p, rows.Length * 4L);
+        ulong dt = Ptr(dTable), dout = Ptr(dOutput);
+        int buckets = bucketIds.Length;
+        void** a = stackalloc void*[] { &dt, &dout, &dIds, &dStarts, &dRows, &buckets, &C };
+        Launch("embedding_backward_tokens_f32", (uint)buckets, (uint)((C + Threads - 1) / Threads), Threads, a);
     }
 
     public void Add(Slice<float> output, Slice<float> a, Slice<float> b)

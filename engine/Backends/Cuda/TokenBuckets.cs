@@ -7,10 +7,11 @@ namespace Engine.Backends.Cuda;
 public static class TokenBuckets
 {
     /// <returns>tokens[k]: bucket k's token; starts[k]..starts[k+1]: its range in positions.</returns>
-    public static (int[] Tokens, int[] Starts, int[] Positions) Build(ReadOnlySpan<int> tokens)
+    /// <param name="skipId">an id whose positions are left out (torch's padding_idx); −1 = none.</param>
+    public static (int[] Tokens, int[] Starts, int[] Positions) Build(ReadOnlySpan<int> tokens, int skipId = -1)
     {
         var counts = new SortedDictionary<int, int>();
-        foreach (int t in tokens) counts[t] = counts.TryGetValue(t, out int c) ? c + 1 : 1;
+        foreach (int t in tokens) if (t != skipId) counts[t] = counts.TryGetValue(t, out int c) ? c + 1 : 1;
         var ids = new int[counts.Count];
         var starts = new int[counts.Count + 1];
         var next = new Dictionary<int, int>(counts.Count);
@@ -24,8 +25,8 @@ public static class TokenBuckets
             k++;
         }
         starts[k] = offset;
-        var positions = new int[tokens.Length];
-        for (int p = 0; p < tokens.Length; p++) positions[next[tokens[p]]++] = p;
+        var positions = new int[offset];
+        for (int p = 0; p < tokens.Length; p++) if (tokens[p] != skipId) positions[next[tokens[p]]++] = p;
         return (ids, starts, positions);
     }
 }

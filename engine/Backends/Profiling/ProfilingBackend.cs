@@ -50,12 +50,18 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
         Timed("matmul forward", () => inner.MatmulForward(output, input, weight, bias, N, C, OC));
     public void MatmulBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, int N, int C, int OC) =>
         Timed("matmul backward", () => inner.MatmulBackward(dInput, dWeight, dBias, dOutput, input, weight, N, C, OC));
-    public void AttentionForward(Slice<float> output, Slice<float> probabilities, Slice<float> qkv, int B, int T, int C, int heads, bool causal) =>
-        Timed("attention forward", () => inner.AttentionForward(output, probabilities, qkv, B, T, C, heads, causal));
-    public void AttentionBackward(Slice<float> dQkv, Slice<float> dOutput, Slice<float> qkv, Slice<float> probabilities, int B, int T, int C, int heads, bool causal) =>
-        Timed("attention backward", () => inner.AttentionBackward(dQkv, dOutput, qkv, probabilities, B, T, C, heads, causal));
+    public void AttentionForward(AttentionShape shape, Slice<float> output, Slice<float> probabilities, Slice<float> query, Slice<float> key, Slice<float> value, Slice<int> keyMask, Slice<float> positionBias) =>
+        Timed("attention forward", () => inner.AttentionForward(shape, output, probabilities, query, key, value, keyMask, positionBias));
+    public void AttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dPositionBias, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> probabilities) =>
+        Timed("attention backward", () => inner.AttentionBackward(shape, dQuery, dKey, dValue, dPositionBias, dOutput, query, key, value, probabilities));
     public void GeluForward(Slice<float> output, Slice<float> input) => Timed("gelu forward", () => inner.GeluForward(output, input));
     public void GeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input) => Timed("gelu backward", () => inner.GeluBackward(dInput, dOutput, input));
+    public void GeluErfForward(Slice<float> output, Slice<float> input) => Timed("gelu-erf forward", () => inner.GeluErfForward(output, input));
+    public void GeluErfBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input) => Timed("gelu-erf backward", () => inner.GeluErfBackward(dInput, dOutput, input));
+    public void EmbeddingAddForward(Slice<float> output, Slice<int> ids, Slice<float> table, int N, int C) =>
+        Timed("embedding forward", () => inner.EmbeddingAddForward(output, ids, table, N, C));
+    public void EmbeddingAddBackward(Slice<float> dTable, Slice<float> dOutput, Slice<int> ids, int N, int C, int skipId) =>
+        Timed("embedding backward", () => inner.EmbeddingAddBackward(dTable, dOutput, ids, N, C, skipId));
     public void Add(Slice<float> output, Slice<float> a, Slice<float> b) => Timed("residual add", () => inner.Add(output, a, b));
     public void Accumulate(Slice<float> destination, Slice<float> source) => Timed("accumulate", () => inner.Accumulate(destination, source));
     public double SoftmaxCrossEntropy(Slice<float> logits, Slice<float> losses, Slice<int> targets, int N, int V, int paddedV, float gradientScale) =>

@@ -1,97 +1,119 @@
 using System.Numerics;
 using Engine.Backends.Cpu.Ops;
+using Engine.Tensors;
 
 namespace Engine.Backends.Cpu.Kernels;
 
 /// <summary>
-/// Float32 multi-head self-attention for the CPU backend, same contract as the float64-summing reference
-/// <see cref="Attention{T}"/> (packed qkv (B, T, 3C), probabilities (B, heads, T, T) kept for backward, masked
-/// entries stored as 0, backward accumulating into dQkv).
+/// Float32 multi-head attention for the CPU backend, same contract as the float64-summing reference
+/// <see cref="Attention{T}"/>: strided q/k/v rows, optional key padding mask and relative-position bias, hidden
+/// entries of the kept (B, heads, Tq, Tk) probabilities stored as 0, backward accumulating.
 /// </summary>
 /// <remarks>
-/// Inner loops run over the head dimension with <see cref="Vector{T}"/> (contiguous within a row of qkv), summing
-/// in float32. Each (batch, head) pair is one task that writes only its own slices, with a fixed order of
-/// operations, so results are bit-identical run to run and for any thread count.
+/// Inner loops run over the head dimension with <see cref="Vector{T}"/> (contiguous within a row), summing in
+/// float32. Each (batch, head) pair is one task that writes only its own slices, with a fixed order of operations,
+/// so results are bit-identical run to run and for any thread count. Masked keys are skipped, not added as −∞.
 /// </remarks>
 public static unsafe class CpuAttention
 {
-    public static void Forward(float* output, float* probabilities, float* qkv, int B, int T, int C, int heads, bool causal)
+    /// <summary>GPT-2's packed self-attention: qkv (B, T, 3C), scale 1/√(C/heads).</summary>
+    public static void Forward(float* output, float* probabilities, float* qkv, int B, int T, int C, int heads, bool causal) =>
+        Forward(AttentionShape.Packed(B, T, C, heads, causal), output, probabilities, qkv, qkv + C, qkv + 2 * C, null, null);
+
+    public static void Backward(float* dQkv, float* dOutput, float* qkv, float* probabilities, int B, int T, int C, int heads, bool causal) =>
+        Backward(AttentionShape.Packed(B, T, C, heads, causal), dQkv, dQkv + C, dQkv + 2 * C, null, dOutput, qkv, qkv + C, qkv + 2 * C, probabilities);
+
+    public static void Forward(AttentionShape s, float* output, float* probabilities, float* q, float* k, float* v, int* keyMask, float* positionBias)
     {
-        int hs = C / heads;
-        float scale = 1f / MathF.Sqrt(hs);
-        long rowStride = 3L * C;
-        ParallelRows.For(B * heads, bh =>
+        s.Validate();
+        int hs = s.HeadSize, Tq = s.QueryLength, Tk = s.KeyLength, inner = s.Inner;
+        float scale = (float)s.Scale;
+        ParallelRows.For(s.B * s.Heads, bh =>
         {
-            int b = bh / heads, h = bh % heads;
-            float* qBase = qkv + (long)b * T * rowStride + h * hs;
-            float* kBase = qBase + C, vBase = qBase + 2 * C;
-            float* att = probabilities + (long)bh * T * T;
-            for (int t = 0; t < T; t++)
+            int b = bh / s.Heads, h = bh % s.Heads;
+            float* kBase = k + (long)b * Tk * s.KeyValueStride + h * hs;
+            float* vBase = v + (long)b * Tk * s.KeyValueStride + h * hs;
+            int* mask = keyMask == null ? null : keyMask + (long)b * Tk;
+            float* att = probabilities + (long)bh * Tq * Tk;
+            for (int t = 0; t < Tq; t++)
             {
-                float* q = qBase + t * rowStride;
-                float* row = att + (long)t * T;
-                int last = causal ? t : T - 1;
+                float* qRow = q + ((long)b * Tq + t) * s.QueryStride + h * hs;
+                float* row = att + (long)t * Tk;
+                float* bias = positionBias == null ? null : positionBias + ((long)h * Tq + t) * Tk;
+                int end = s.KeyEnd(t);
                 float max = float.NegativeInfinity;
-                for (int u = 0; u <= last; u++)
+                for (int u = 0; u < end; u++)
                 {
-                    float s = Dot(q, kBase + u * rowStride, hs) * scale;
-                    row[u] = s;
-                    if (s > max) max = s;
+                    if (mask != null && mask[u] == 0) continue;
+                    float score = Dot(qRow, kBase + (long)u * s.KeyValueStride, hs) * scale;
+                    if (bias != null) score += bias[u];
+                    row[u] = score;
+                    if (score > max) max = score;
                 }
                 float sum = 0;
-                for (int u = 0; u <= last; u++) { float e = MathF.Exp(row[u] - max); row[u] = e; sum += e; }
-                float inverse = 1f / sum;
-                for (int u = 0; u <= last; u++) row[u] *= inverse;
-                for (int u = last + 1; u < T; u++) row[u] = 0;
+                for (int u = 0; u < end; u++)
+                {
+                    if (mask != null && mask[u] == 0) { row[u] = 0; continue; }
+                    float e = MathF.Exp(row[u] - max);
+                    row[u] = e; sum += e;
+                }
+                float inverse = sum > 0 ? 1f / sum : 0;
+                for (int u = 0; u < end; u++) row[u] *= inverse;
+                for (int u = end; u < Tk; u++) row[u] = 0;
 
-                float* o = output + ((long)b * T + t) * C + h * hs;
+                float* o = output + ((long)b * Tq + t) * inner + h * hs;
                 new Span<float>(o, hs).Clear();
-                for (int u = 0; u <= last; u++) AddScaled(o, vBase + u * rowStride, row[u], hs);
+                for (int u = 0; u < end; u++)
+                    if (row[u] != 0) AddScaled(o, vBase + (long)u * s.KeyValueStride, row[u], hs);
             }
         });
     }
 
     /// <summary>
     /// With P the probabilities and dP = dO·Vᵀ: dV += Pᵀ·dO; dS = P ∘ (dP − rowsum(P ∘ dP)); dQ += scale·dS·K;
-    /// dK += scale·dSᵀ·Q.
+    /// dK += scale·dSᵀ·Q; with dPositionBias, the probabilities are overwritten by dS and summed over the batch.
     /// </summary>
-    public static void Backward(float* dQkv, float* dOutput, float* qkv, float* probabilities, int B, int T, int C, int heads, bool causal)
+    public static void Backward(AttentionShape s, float* dq, float* dk, float* dv, float* dPositionBias, float* dOutput, float* q, float* k, float* v, float* probabilities)
     {
-        int hs = C / heads;
-        float scale = 1f / MathF.Sqrt(hs);
-        long rowStride = 3L * C;
-        ParallelRows.For(B * heads, bh =>
+        s.Validate();
+        int hs = s.HeadSize, Tq = s.QueryLength, Tk = s.KeyLength, inner = s.Inner;
+        float scale = (float)s.Scale;
+        ParallelRows.For(s.B * s.Heads, bh =>
         {
-            int b = bh / heads, h = bh % heads;
-            float* qBase = qkv + (long)b * T * rowStride + h * hs;
-            float* kBase = qBase + C, vBase = qBase + 2 * C;
-            float* dqBase = dQkv + (long)b * T * rowStride + h * hs;
-            float* dkBase = dqBase + C, dvBase = dqBase + 2 * C;
-            float* att = probabilities + (long)bh * T * T;
-            var dScores = new float[T];
-            for (int t = 0; t < T; t++)
+            int b = bh / s.Heads, h = bh % s.Heads;
+            long kvStart = (long)b * Tk * s.KeyValueStride + h * hs;
+            float* kBase = k + kvStart, vBase = v + kvStart, dkBase = dk + kvStart, dvBase = dv + kvStart;
+            float* att = probabilities + (long)bh * Tq * Tk;
+            var dScores = new float[Tk];
+            for (int t = 0; t < Tq; t++)
             {
-                int last = causal ? t : T - 1;
-                float* dO = dOutput + ((long)b * T + t) * C + h * hs;
-                float* row = att + (long)t * T;
+                int end = s.KeyEnd(t);
+                float* dO = dOutput + ((long)b * Tq + t) * inner + h * hs;
+                float* row = att + (long)t * Tk;
                 float rowDot = 0;
-                for (int u = 0; u <= last; u++)
+                for (int u = 0; u < end; u++)
                 {
-                    float dp = Dot(dO, vBase + u * rowStride, hs);
-                    AddScaled(dvBase + u * rowStride, dO, row[u], hs);
+                    if (row[u] == 0) { dScores[u] = 0; continue; } // hidden key (or underflow): no gradient
+                    long at = (long)u * s.KeyValueStride;
+                    float dp = Dot(dO, vBase + at, hs);
+                    AddScaled(dvBase + at, dO, row[u], hs);
                     dScores[u] = dp;
                     rowDot += row[u] * dp;
                 }
-                float* q = qBase + t * rowStride;
-                float* dq = dqBase + t * rowStride;
-                for (int u = 0; u <= last; u++)
+                long qAt = ((long)b * Tq + t) * s.QueryStride + h * hs;
+                float* qRow = q + qAt, dqRow = dq + qAt;
+                for (int u = 0; u < end; u++)
                 {
-                    float ds = row[u] * (dScores[u] - rowDot) * scale;
-                    AddScaled(dq, kBase + u * rowStride, ds, hs);
-                    AddScaled(dkBase + u * rowStride, q, ds, hs);
+                    float ds = row[u] * (dScores[u] - rowDot);
+                    if (dPositionBias != null) row[u] = ds;
+                    if (ds == 0) continue;
+                    long at = (long)u * s.KeyValueStride;
+                    AddScaled(dqRow, kBase + at, ds * scale, hs);
+                    AddScaled(dkBase + at, qRow, ds * scale, hs);
                 }
             }
         });
+        if (dPositionBias != null) Attention<float>.SumBiasGradient(s, dPositionBias, probabilities);
     }
 
     /// <summary>Σ a[i]·b[i], vector lanes first then the lanes summed in order, then the scalar tail.</summary>

@@ -32,4 +32,34 @@ public static unsafe class Embedding<T> where T : unmanaged, IFloatingPointIeee7
                 for (int i = 0; i < C; i++) { dw[i] += d[i]; dp[i] += d[i]; }
             }
     }
+
+    /// <summary>
+    /// One table lookup added to what is there: out[n,:] += table[ids[n],:]. BERT sums three (word, position, token
+    /// type) and T5 uses one; keeping each lookup separate lets every table have its own ids.
+    /// </summary>
+    public static void AddRows(T* output, int* ids, T* table, int N, int C)
+    {
+        ParallelRows.For(N, n =>
+        {
+            T* o = output + (long)n * C;
+            T* w = table + (long)ids[n] * C;
+            for (int i = 0; i < C; i++) o[i] += w[i];
+        });
+    }
+
+    /// <summary>
+    /// dTable[ids[n],:] += dOut[n,:], sequential over n (a fixed order for repeated ids: bit-identical run to run).
+    /// Rows whose id is <paramref name="skipId"/> add nothing: torch's padding_idx, which BERT's word table uses so
+    /// the [PAD] row learns only through the tied output layer. −1 skips nothing.
+    /// </summary>
+    public static void AddRowsBackward(T* dTable, T* dOutput, int* ids, int N, int C, int skipId)
+    {
+        for (int n = 0; n < N; n++)
+        {
+            if (ids[n] == skipId) continue;
+            T* d = dOutput + (long)n * C;
+            T* dw = dTable + (long)ids[n] * C;
+            for (int i = 0; i < C; i++) dw[i] += d[i];
+        }
+    }
 }

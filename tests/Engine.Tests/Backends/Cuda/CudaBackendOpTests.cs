@@ -147,22 +147,75 @@ public class CudaBackendOpTests
     [Theory]
     [InlineData(2, 13, 24, 3, true)]
     [InlineData(1, 33, 40, 5, false)]
-    public void Attention_forward_and_backward(int B, int T, int C, int heads, bool causal)
+    public void Packed_self_attention_forward_and_backward(int B, int T, int C, int heads, bool causal)
     {
         using var p = Open(B + T + C);
+        var shape = AttentionShape.Packed(B, T, C, heads, causal);
         var qkv = p.Upload(p.RandomArray(B * T * 3 * C));
         var output = p.Poisoned(B * T * C);
-        var probs = p.Poisoned(B * heads * T * T);
-        p.Cpu.AttentionForward(output.C, probs.C, qkv.C, B, T, C, heads, causal);
-        p.Gpu.AttentionForward(output.G, probs.G, qkv.G, B, T, C, heads, causal);
+        var probs = p.Poisoned((int)shape.ProbabilityCount);
+        (Slice<float> C, Slice<float> G) At((Slice<float> C, Slice<float> G) x, int column) => (x.C.Sub(column, x.C.Length - column), x.G.Sub(column, x.G.Length - column));
+        var (q, k, v) = (qkv, At(qkv, C), At(qkv, 2 * C));
+        p.Cpu.AttentionForward(shape, output.C, probs.C, q.C, k.C, v.C, Slice<int>.Empty, Slice<float>.Empty);
+        p.Gpu.AttentionForward(shape, output.G, probs.G, q.G, k.G, v.G, Slice<int>.Empty, Slice<float>.Empty);
         p.AssertClose(output, "attention output");
         p.AssertClose(probs, "attention probabilities");
 
         var dout = p.Upload(p.RandomArray(B * T * C));
         var dqkv = p.Upload(p.RandomArray(B * T * 3 * C));
-        p.Cpu.AttentionBackward(dqkv.C, dout.C, qkv.C, probs.C, B, T, C, heads, causal);
-        p.Gpu.AttentionBackward(dqkv.G, dout.G, qkv.G, probs.G, B, T, C, heads, causal);
+        var (dq, dk, dv) = (dqkv, At(dqkv, C), At(dqkv, 2 * C));
+        p.Cpu.AttentionBackward(shape, dq.C, dk.C, dv.C, Slice<float>.Empty, dout.C, q.C, k.C, v.C, probs.C);
+        p.Gpu.AttentionBackward(shape, dq.G, dk.G, dv.G, Slice<float>.Empty, dout.G, q.G, k.G, v.G, probs.G);
         p.AssertClose(dqkv, "attention d qkv");
+    }
+
+    [Fact]
+    public void Cross_attention_with_a_key_mask_and_a_position_bias()
+    {
+        using var p = Open(11);
+        const int B = 2, Tq = 9, Tk = 14, heads = 2, hs = 6, inner = heads * hs;
+        var shape = new AttentionShape(B, Tq, Tk, heads, hs, inner, 2 * inner, 1.0, Causal: false); // T5: no 1/√d
+        var q = p.Upload(p.RandomArray(B * Tq * inner));
+        var kv = p.Upload(p.RandomArray(B * Tk * 2 * inner));
+        var v = (kv.C.Sub(inner, kv.C.Length - inner), kv.G.Sub(inner, kv.G.Length - inner));
+        int[] maskValues = Enumerable.Range(0, B * Tk).Select(i => i % Tk < (i / Tk == 0 ? Tk : 5) ? 1 : 0).ToArray(); // row 1 padded after 5 keys
+        var mask = p.Upload(maskValues);
+        var bias = p.Upload(p.RandomArray((int)shape.BiasCount));
+        var output = p.Poisoned(B * Tq * inner);
+        var probs = p.Poisoned((int)shape.ProbabilityCount);
+        p.Cpu.AttentionForward(shape, output.C, probs.C, q.C, kv.C, v.Item1, mask.C, bias.C);
+        p.Gpu.AttentionForward(shape, output.G, probs.G, q.G, kv.G, v.Item2, mask.G, bias.G);
+        p.AssertClose(output, "cross-attention output");
+        p.AssertClose(probs, "cross-attention probabilities");
+
+        var dout = p.Upload(p.RandomArray(B * Tq * inner));
+        var dq = p.Upload(p.RandomArray(B * Tq * inner));
+        var dkv = p.Upload(p.RandomArray(B * Tk * 2 * inner));
+        var dv = (dkv.C.Sub(inner, dkv.C.Length - inner), dkv.G.Sub(inner, dkv.G.Length - inner));
+        var dbias = p.Upload(p.RandomArray((int)shape.BiasCount));
+        p.Cpu.AttentionBackward(shape, dq.C, dkv.C, dv.Item1, dbias.C, dout.C, q.C, kv.C, v.Item1, probs.C);
+        p.Gpu.AttentionBackward(shape, dq.G, dkv.G, dv.Item2, dbias.G, dout.G, q.G, kv.G, v.Item2, probs.G);
+        p.AssertClose(dq, "d query");
+        p.AssertClose(dkv, "d key-value");
+        p.AssertClose(dbias, "d position bias");
+    }
+
+    [Fact]
+    public void Embedding_lookup_add_and_its_backward_skipping_padding()
+    {
+        using var p = Open(12);
+        const int N = 40, C = 19, V = 7, pad = 0;
+        var ids = p.Upload(Enumerable.Range(0, N).Select(_ => p.Rng.Next(V)).ToArray());
+        var table = p.Upload(p.RandomArray(V * C));
+        var output = p.Upload(p.RandomArray(N * C)); // lookups add to what is there
+        p.Cpu.EmbeddingAddForward(output.C, ids.C, table.C, N, C);
+        p.Gpu.EmbeddingAddForward(output.G, ids.G, table.G, N, C);
+        p.AssertClose(output, "embedding add");
+        var dout = p.Upload(p.RandomArray(N * C));
+        var dtable = p.Upload(p.RandomArray(V * C));
+        p.Cpu.EmbeddingAddBackward(dtable.C, dout.C, ids.C, N, C, pad);
+        p.Gpu.EmbeddingAddBackward(dtable.G, dout.G, ids.G, N, C, pad);
+        p.AssertClose(dtable, "d table (padding row untouched)");
     }
 
     [Fact]
@@ -178,6 +231,11 @@ public class CudaBackendOpTests
         var dx = p.Upload(p.RandomArray(n));
         p.Cpu.GeluBackward(dx.C, dy.C, x.C); p.Gpu.GeluBackward(dx.G, dy.G, x.G);
         p.AssertClose(dx, "gelu backward");
+        var yErf = p.Poisoned(n);
+        p.Cpu.GeluErfForward(yErf.C, x.C); p.Gpu.GeluErfForward(yErf.G, x.G);
+        p.AssertClose(yErf, "erf gelu");
+        p.Cpu.GeluErfBackward(dx.C, dy.C, x.C); p.Gpu.GeluErfBackward(dx.G, dy.G, x.G);
+        p.AssertClose(dx, "erf gelu backward");
 
         var sum = p.Poisoned(n);
         p.Cpu.Add(sum.C, x.C, dy.C); p.Gpu.Add(sum.G, x.G, dy.G);

@@ -30,8 +30,10 @@ public class FlashAttentionTests
 
         var cq = Up(cpu, qkv); var cOut = cpu.Allocate<float>(B * T * C, "t"); var cProbs = cpu.Allocate<float>((long)B * heads * T * T, "t");
         var cd = Up(cpu, dout); var cdq = Up(cpu, dqkvStart);
-        cpu.AttentionForward(cOut, cProbs, cq, B, T, C, heads, causal);
-        cpu.AttentionBackward(cdq, cd, cq, cProbs, B, T, C, heads, causal);
+        var shape = AttentionShape.Packed(B, T, C, heads, causal);
+        Slice<float> At(Slice<float> x, int column) => x.Sub(column, x.Length - column);
+        cpu.AttentionForward(shape, cOut, cProbs, cq, At(cq, C), At(cq, 2 * C), Slice<int>.Empty, Slice<float>.Empty);
+        cpu.AttentionBackward(shape, cdq, At(cdq, C), At(cdq, 2 * C), Slice<float>.Empty, cd, cq, At(cq, C), At(cq, 2 * C), cProbs);
 
         var gq = Up(gpu, qkv); var gOut = Up(gpu, Enumerable.Repeat(float.NaN, B * T * C).ToArray());
         var gLse = Up(gpu, Enumerable.Repeat(float.NaN, B * heads * T).ToArray());

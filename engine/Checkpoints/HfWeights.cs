@@ -1,0 +1,86 @@
+using Engine.Models;
+using Engine.Tensors;
+
+namespace Engine.Checkpoints;
+
+/// <summary>
+/// HF tensors to and from the flat parameter buffer, for every family. Our parameter names are HF's; what differs is
+/// GPT-2's Conv1D storing weights (in, out) and our optional vocabulary padding (rows HF does not have).
+/// </summary>
+public static class HfWeights
+{
+    /// <summary>Copies HF tensors into the flat buffer, checking every name and shape.</summary>
+    /// <param name="alternativeName">Another name a checkpoint may use for a tensor (e.g. GPT-2 without "transformer."), or null.</param>
+    public static void LoadInto(TransformerModel model, IReadOnlyDictionary<string, SafeTensor> tensors, string source, Func<string, string?>? alternativeName = null)
+    {
+        var host = new float[model.ParameterCount];
+        foreach (var p in model.Layout.Tensors)
+        {
+            if (!tensors.TryGetValue(p.Name, out var t) && (alternativeName?.Invoke(p.Name) is not { } other || !tensors.TryGetValue(other, out t)))
+                throw new EngineException($"{source}: tensor {p.Name} is missing: the file is not a {Describe(model.Config.Family)} checkpoint of this shape");
+            CopyFromHf(t, p, host.AsSpan((int)p.Offset, (int)p.Count), source);
+        }
+        model.Backend.CopyIn<float>(host, model.Memory.Parameters);
+    }
+
+    static string Describe(ModelFamily family) => family switch
+    {
+        ModelFamily.DecoderOnly => "GPT-2",
+        ModelFamily.EncoderOnly => "BERT",
+        _ => "T5",
+    };
+
+    /// <summary>Fills dest (our layout) from an HF tensor: transposes Conv1D weights, zero-pads vocabulary rows.</summary>
+    public static void CopyFromHf(SafeTensor t, ParameterInfo p, Span<float> dest, string source)
+    {
+        var hfShape = HfShape(p);
+        bool paddedRows = p.VocabularyRows && t.Shape.Length == p.Shape.Length && t.Shape[0] <= p.Shape[0] && t.Shape.Skip(1).SequenceEqual(hfShape.Skip(1));
+        if (!t.Shape.SequenceEqual(hfShape) && !paddedRows)
+            throw new EngineException($"{source}: tensor {p.Name} has shape [{string.Join(", ", t.Shape)}], the model expects [{string.Join(", ", hfShape)}]: the checkpoint's config does not match the model");
+        dest.Clear();
+        if (p.StoredTransposedInHf)
+        {
+            int rows = p.Shape[0], cols = p.Shape[1]; // ours (out, in); HF (in, out)
+            for (int o = 0; o < rows; o++)
+                for (int i = 0; i < cols; i++) dest[o * cols + i] = (float)t.Values[(long)i * rows + o];
+        }
+        else
+            for (long i = 0; i < t.Count; i++) dest[(int)i] = (float)t.Values[i];
+    }
+
+    public static long[] HfShape(ParameterInfo p) =>
+        p.StoredTransposedInHf ? new long[] { p.Shape[1], p.Shape[0] } : p.Shape.Select(d => (long)d).ToArray();
+
+    /// <summary>Our parameters as HF tensors (vocabulary padding dropped, Conv1D weights transposed back).</summary>
+    public static IEnumerable<SafeTensors.Entry> Export(TransformerModel model)
+    {
+        var host = new float[model.ParameterCount];
+        model.Backend.CopyOut(model.Memory.Parameters, host);
+        return ExportFrom(model.Config, model.Layout, host);
+    }
+
+    public static IEnumerable<SafeTensors.Entry> ExportFrom(TransformerConfig config, ParameterLayout layout, float[] flat)
+    {
+        foreach (var p in layout.Tensors)
+        {
+            var values = flat.AsSpan((int)p.Offset, (int)p.Count);
+            if (p.StoredTransposedInHf)
+            {
+                int rows = p.Shape[0], cols = p.Shape[1];
+                var transposed = new float[p.Count];
+                for (int o = 0; o < rows; o++)
+                    for (int i = 0; i < cols; i++) transposed[(long)i * rows + o] = values[o * cols + i];
+                yield return new SafeTensors.Entry(p.Name, HfShape(p), transposed);
+            }
+            else if (p.VocabularyRows && config.PaddedVocabSize != config.VocabSize)
+            {
+                long rowSize = p.Count / p.Shape[0];
+                var shape = HfShape(p);
+                shape[0] = config.VocabSize;
+                yield return new SafeTensors.Entry(p.Name, shape, values[..(int)(config.VocabSize * rowSize)].ToArray());
+            }
+            else
+                yield return new SafeTensors.Entry(p.Name, HfShape(p), values.ToArray());
+        }
+    }
+}

@@ -1,0 +1,14 @@
+namespace Engine.Tokenizers;
+
+/// <summary>What masked-LM needs from a tokenizer beyond text ↔ ids: its [MASK] and [PAD] ids, which ids are special
+/// (never masked, never drawn as random replacements) and where words end (for whole-word masking).</summary>
+public interface IMaskingTokenizer : ITokenizer
+{
+    int MaskToken { get; }
+    int PadToken { get; }
+    bool IsSpecial(int id);
+    /// <summary>True for ids that are words of their own (whitespace, punctuation): a run of other ids forms one word.</summary>
+    bool IsWordSeparator(int id);
+    /// <summary>How a special id is written in text (e.g. "[MASK]").</summary>
+    string SpecialText(int id);
+}
