@@ -58,15 +58,34 @@ public sealed class TransformerModel : IDisposable
     /// <summary>The activation plan for a micro-batch of B sequences of T tokens.</summary>
     public ActivationPlan PlanActivations(int B, int T)
     {
+        var plan = PlanActivations(Config, blocks, finalNorm, B, T, out var regions);
+        (embedded, logits, losses, dResidual, dNormalized) = regions;
+        return plan;
+    }
+
+    /// <summary>
+    /// The activation plan a model of this config would allocate for B × T, without allocating anything: `trainer
+    /// plan` reports exactly what the engine will ask for.
+    /// </summary>
+    public static ActivationPlan PlanActivationsOf(TransformerConfig config, int B, int T)
+    {
+        config.Validate();
+        BuildLayout(config, out _, out _, out var blocks, out var finalNorm);
+        return PlanActivations(config, blocks, finalNorm, B, T, out _);
+    }
+
+    static ActivationPlan PlanActivations(TransformerConfig config, PreNormBlock[] blocks, LayerNormLayer finalNorm, int B, int T,
+        out (int Embedded, int Logits, int Losses, int DResidual, int DNormalized) regions)
+    {
         var plan = new ActivationPlan();
-        int N = B * T;
-        embedded = plan.Add("embedding.out", (long)N * Config.Dim);
+        long N = (long)B * T;
+        regions.Embedded = plan.Add("embedding.out", N * config.Dim);
         for (int l = 0; l < blocks.Length; l++) blocks[l].Plan(plan, $"h.{l}", B, T);
-        finalNorm.Plan(plan, "ln_f", N);
-        logits = plan.Add("logits", (long)N * Config.PaddedVocabSize);
-        losses = plan.Add("losses", N);
-        dResidual = plan.AddShared(GradientScratch.Residual, (long)N * Config.Dim);
-        dNormalized = plan.AddShared(GradientScratch.Normalized, (long)N * Config.Dim);
+        finalNorm.Plan(plan, "ln_f", (int)N);
+        regions.Logits = plan.Add("logits", N * config.PaddedVocabSize);
+        regions.Losses = plan.Add("losses", N);
+        regions.DResidual = plan.AddShared(GradientScratch.Residual, N * config.Dim);
+        regions.DNormalized = plan.AddShared(GradientScratch.Normalized, N * config.Dim);
         plan.Layout();
         return plan;
     }
