@@ -76,6 +76,8 @@ public static class ParametricFit
             double e1 = Math.Exp(t1 - max), e2 = Math.Exp(t2 - max), e3 = Math.Exp(t3 - max);
             double sum = e1 + e2 + e3;
             double r = max + Math.Log(sum) - data.LogL[i];
+            // Starts far out on the grid can overflow; an infinite value makes the line search step back.
+            if (!double.IsFinite(r)) { gradient.Clear(); return double.PositiveInfinity; }
             double huber, slope;
             if (Math.Abs(r) <= HuberDelta) { huber = 0.5 * r * r; slope = r; }
             else { huber = HuberDelta * (Math.Abs(r) - 0.5 * HuberDelta); slope = HuberDelta * Math.Sign(r); }

@@ -24,18 +24,23 @@ public static class ScalingPlot
             double c = groups[g].Key;
             double lo = Math.Log10(members.Min(p => p.Parameters)) - 0.3, hi = Math.Log10(members.Max(p => p.Parameters)) + 0.3;
             var xs = Enumerable.Range(0, 60).Select(i => lo + (hi - lo) * i / 59).ToArray();
-            var line = plot.Add.ScatterLine(xs, xs.Select(x => law.Loss(Math.Pow(10, x), c / (6 * Math.Pow(10, x)))).ToArray());
+            var curve = xs.Select(x => (X: x, Y: law.Loss(Math.Pow(10, x), c / (6 * Math.Pow(10, x))))).Where(t => double.IsFinite(t.Y)).ToArray();
+            if (curve.Length < 2) continue; // a degenerate fit (too few runs) has no curve to draw
+            var line = plot.Add.ScatterLine(curve.Select(t => t.X).ToArray(), curve.Select(t => t.Y).ToArray());
             line.Color = color.WithAlpha(0.6);
             line.LineWidth = 1.5f;
         }
         double cMin = points.Min(p => p.Flops), cMax = points.Max(p => p.Flops);
         var frontier = Enumerable.Range(0, 40).Select(i => Math.Pow(10, Math.Log10(cMin) + (Math.Log10(cMax) - Math.Log10(cMin)) * i / 39.0))
-            .Select(c => law.Optimal(c)).ToList();
+            .Select(c => law.Optimal(c)).Where(o => double.IsFinite(o.Parameters) && o.Parameters > 0 && double.IsFinite(law.Loss(o.Parameters, o.Tokens))).ToList();
+        if (frontier.Count >= 2)
+        {
         var f = plot.Add.ScatterLine(frontier.Select(o => Math.Log10(o.Parameters)).ToArray(), frontier.Select(o => law.Loss(o.Parameters, o.Tokens)).ToArray());
         f.Color = ScottPlot.Colors.Black;
         f.LineWidth = 2.5f;
         f.LinePattern = ScottPlot.LinePattern.Dashed;
         f.LegendText = "compute-optimal frontier (fit)";
+        }
         plot.Title(title);
         plot.XLabel("log10 parameters N");
         plot.YLabel("loss (nats/token)");

@@ -149,33 +149,36 @@ public static class ScalingCommand
         return text.ToString().TrimEnd();
     }
 
+    /// <summary>JSON has no infinities: a degenerate fit (too few runs) writes null there.</summary>
+    static JsonNode? N(double x) => double.IsFinite(x) ? JsonValue.Create(x) : null;
+
     public static JsonObject ToJson(ScalingReport r)
     {
         var law = r.Law;
         var json = new JsonObject
         {
             ["runs"] = r.Runs,
-            ["E"] = law.E, ["A"] = law.A, ["B"] = law.B, ["alpha"] = law.Alpha, ["beta"] = law.Beta,
-            ["a"] = law.ParameterExponent, ["b"] = law.TokenExponent,
-            ["objective"] = r.Objective,
+            ["E"] = N(law.E), ["A"] = N(law.A), ["B"] = N(law.B), ["alpha"] = N(law.Alpha), ["beta"] = N(law.Beta),
+            ["a"] = N(law.ParameterExponent), ["b"] = N(law.TokenExponent),
+            ["objective"] = N(r.Objective),
             ["bootstrap_resamples"] = r.Resamples,
         };
         if (r.LawErrors.Length == 7)
             json["standard_errors"] = new JsonObject
             {
-                ["E"] = r.LawErrors[0], ["A"] = r.LawErrors[1], ["B"] = r.LawErrors[2], ["alpha"] = r.LawErrors[3], ["beta"] = r.LawErrors[4],
-                ["a"] = r.LawErrors[5], ["b"] = r.LawErrors[6],
+                ["E"] = N(r.LawErrors[0]), ["A"] = N(r.LawErrors[1]), ["B"] = N(r.LawErrors[2]), ["alpha"] = N(r.LawErrors[3]), ["beta"] = N(r.LawErrors[4]),
+                ["a"] = N(r.LawErrors[5]), ["b"] = N(r.LawErrors[6]),
             };
         if (r.IsoFlop is { } iso)
         {
             var profiles = new JsonArray();
             foreach (var profile in iso.Profiles)
-                profiles.Add(new JsonObject { ["budget"] = profile.Budget, ["runs"] = profile.Runs, ["optimal_params"] = profile.OptimalParameters, ["optimal_loss"] = profile.OptimalLoss });
+                profiles.Add(new JsonObject { ["budget"] = N(profile.Budget), ["runs"] = profile.Runs, ["optimal_params"] = N(profile.OptimalParameters), ["optimal_loss"] = N(profile.OptimalLoss) });
             json["isoflop"] = new JsonObject
             {
-                ["a"] = iso.ParameterExponent, ["b"] = iso.TokenExponent,
-                ["a_se"] = r.IsoFlopErrors.Length == 2 ? r.IsoFlopErrors[0] : null,
-                ["b_se"] = r.IsoFlopErrors.Length == 2 ? r.IsoFlopErrors[1] : null,
+                ["a"] = N(iso.ParameterExponent), ["b"] = N(iso.TokenExponent),
+                ["a_se"] = r.IsoFlopErrors.Length == 2 ? N(r.IsoFlopErrors[0]) : null,
+                ["b_se"] = r.IsoFlopErrors.Length == 2 ? N(r.IsoFlopErrors[1]) : null,
                 ["profiles"] = profiles,
             };
         }
@@ -184,8 +187,8 @@ public static class ScalingCommand
         foreach (var b in r.Budgets)
             budgets.Add(new JsonObject
             {
-                ["flops"] = b.Flops, ["params"] = b.Parameters, ["tokens"] = b.Tokens, ["tokens_per_param"] = b.TokensPerParameter, ["loss"] = b.Loss,
-                ["isoflop_params"] = b.IsoFlopParameters, ["isoflop_tokens"] = b.IsoFlopTokens,
+                ["flops"] = N(b.Flops), ["params"] = N(b.Parameters), ["tokens"] = N(b.Tokens), ["tokens_per_param"] = N(b.TokensPerParameter), ["loss"] = N(b.Loss),
+                ["isoflop_params"] = b.IsoFlopParameters is double ip ? N(ip) : null, ["isoflop_tokens"] = b.IsoFlopTokens is double it ? N(it) : null,
             });
         json["budgets"] = budgets;
         return json;
