@@ -11,7 +11,7 @@ namespace Trainer;
 public static class Program
 {
     static readonly CommandSpec[] Subcommands =
-        { PrepareCommand.Spec, EvalCommand.Spec, ExportCommand.Spec, GenerateCommand.Spec, FillMaskCommand.Spec, BenchCommand.Spec, CommCheckCommand.Spec };
+        { PrepareCommand.Spec, EvalCommand.Spec, ExportCommand.Spec, GenerateCommand.Spec, FillMaskCommand.Spec, BenchCommand.Spec, PlanCommand.Spec, ScalingCommand.Spec, CommCheckCommand.Spec };
 
     public static int Main(string[] args)
     {
@@ -42,6 +42,21 @@ public static class Program
                 return 2;
             }
             rest = args[1..];
+            // A command with subcommands (`trainer scaling fit …`) hands over to the one its next word names.
+            while (command.Subcommands is { } children)
+            {
+                var child = rest.Count > 0 ? children.FirstOrDefault(c => c.Name.Split(' ')[^1] == rest[0]) : null;
+                if (child == null)
+                {
+                    bool help = rest.Count > 0 && rest[0] is "--help" or "-h";
+                    (help ? Console.Out : Console.Error).WriteLine((help ? "" : $"error: `trainer {command.Name}` needs a subcommand; ") +
+                        command.Summary + "\nSubcommands:\n" + string.Join("\n", children.Select(c => $"  {c.Name,-16} {c.Summary}")) +
+                        $"\n`trainer {command.Name} SUBCOMMAND --help` for each.");
+                    return help ? 0 : 2;
+                }
+                command = child;
+                rest = rest.Skip(1).ToList();
+            }
         }
         if (rest.Contains("--help") || rest.Contains("-h"))
         {

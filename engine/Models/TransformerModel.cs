@@ -61,9 +61,26 @@ public sealed class TransformerModel : IDisposable
 
     public ActivationPlan PlanActivations(ModelShape shape)
     {
+        var plan = PlanActivations(Config, network, shape, out logits, out losses);
+        return plan;
+    }
+
+    /// <summary>
+    /// The activation plan a model of this config would allocate for B × T (and a decoder length for an
+    /// encoder-decoder), without allocating anything: `trainer plan` reports exactly what the engine will ask for.
+    /// </summary>
+    public static ActivationPlan PlanActivationsOf(TransformerConfig config, int B, int T, int decoderT = 0)
+    {
+        config.Validate();
+        var network = CreateNetwork(config, new ParameterLayout());
+        return PlanActivations(config, network, new ModelShape(B, T, decoderT), out _, out _);
+    }
+
+    static ActivationPlan PlanActivations(TransformerConfig config, INetwork network, ModelShape shape, out int logits, out int losses)
+    {
         var plan = new ActivationPlan();
         network.Plan(plan, shape);
-        logits = plan.Add("logits", (long)shape.OutputRows * Config.PaddedVocabSize);
+        logits = plan.Add("logits", (long)shape.OutputRows * config.PaddedVocabSize);
         losses = plan.Add("losses", shape.OutputRows);
         plan.Layout();
         return plan;

@@ -11,6 +11,8 @@ public sealed class CommandSpec
     public required IReadOnlyList<OptionSpec> Options { get; init; }
     public required Func<ParsedOptions, CancellationToken, int> Run { get; init; }
     public string? Epilog { get; init; }
+    /// <summary>Commands under this one (`trainer scaling fit`): the first word after the name picks one.</summary>
+    public IReadOnlyList<CommandSpec>? Subcommands { get; init; }
 
     public string Help()
     {

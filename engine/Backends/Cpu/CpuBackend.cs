@@ -11,13 +11,20 @@ namespace Engine.Backends.Cpu;
 /// </summary>
 public sealed unsafe class CpuBackend : IBackend
 {
-    readonly List<(nint Address, long Bytes)> allocations = new();
+    readonly List<(nint Address, long Bytes, string Purpose)> allocations = new();
     long allocated, peak;
 
     public string Name => "cpu";
     public bool IsHost => true;
     public long AllocatedBytes => allocated;
     public long PeakAllocatedBytes => peak;
+
+    /// <summary>Bytes held now, summed by the purpose each allocation was tagged with (what `trainer plan` is checked against).</summary>
+    public IReadOnlyDictionary<string, long> BytesByPurpose()
+    {
+        lock (allocations)
+            return allocations.GroupBy(a => a.Purpose).ToDictionary(g => g.Key, g => g.Sum(a => a.Bytes));
+    }
 
     public Slice<T> Allocate<T>(long count, string purpose) where T : unmanaged
     {
@@ -32,7 +39,7 @@ public sealed unsafe class CpuBackend : IBackend
         NativeMemory.Clear(p, (nuint)bytes);
         lock (allocations)
         {
-            allocations.Add(((nint)p, bytes));
+            allocations.Add(((nint)p, bytes, purpose));
             allocated += bytes;
             peak = Math.Max(peak, allocated);
         }
@@ -123,7 +130,7 @@ public sealed unsafe class CpuBackend : IBackend
     {
         lock (allocations)
         {
-            foreach (var (address, _) in allocations) NativeMemory.AlignedFree((void*)address);
+            foreach (var (address, _, _) in allocations) NativeMemory.AlignedFree((void*)address);
             allocations.Clear();
             allocated = 0;
         }

@@ -1,0 +1,83 @@
+using Engine.Precision;
+using Engine.Models;
+
+namespace Engine.Planning;
+
+/// <summary>Bytes one GPU holds, by component. Sharded components are already divided by the sharding factor.</summary>
+public sealed record MemoryBreakdown(double Weights, double Gradients, double Optimizer, double MasterWeights, double Activations, double Temporaries, double HostOffloaded)
+{
+    /// <summary>Weights, gradients, optimizer states and master weights: what ZeRO's model-state figures count.</summary>
+    public double ModelStates => Weights + Gradients + Optimizer + MasterWeights;
+    public double Total => ModelStates + Activations + Temporaries;
+}
+
+/// <summary>
+/// Memory per GPU for training a model: model states from bytes per parameter (<see cref="PrecisionBytes"/>) and
+/// the ZeRO stage, activations from the engine's own <see cref="Engine.Tensors.ActivationPlan"/> for the micro-batch.
+/// Mixed precision is ZeRO's K = 12 case: 2 bytes of half weights + 2 of half gradients + 12 of fp32 Adam m, v and
+/// master copy = 16 bytes per parameter.
+/// </summary>
+public static class MemoryPlan
+{
+    /// <summary>The micro-batch search stops here: B·T must stay within the engine's int row counts.</summary>
+    public const int MaxMicroBatchSearched = 1 << 16;
+
+    public static MemoryBreakdown Compute(PlannedModel model, PrecisionMode precision, ParallelSetup parallel, int microBatch, int sequence)
+    {
+        double n = model.Parameters;
+        double shards = parallel.ShardingFactor;
+        int stage = parallel.ZeroStage;
+        double weights = n * PrecisionBytes.Weight(precision) / (stage >= 3 ? shards : 1);
+        double gradients = n * PrecisionBytes.Gradient(precision) / (stage >= 2 ? shards : 1);
+        double optimizer = n * PrecisionBytes.Optimizer(precision) / (stage >= 1 ? shards : 1);
+        double master = n * PrecisionBytes.Master(precision) / (stage >= 1 ? shards : 1);
+        double offloaded = 0;
+        if (parallel.CpuOffload)
+        {
+            // ZeRO-Offload: the update runs on the CPU, so Adam's moments and the fp32 master copy live in host memory;
+            // half weights and gradients stay on the GPU for forward and backward.
+            offloaded = optimizer + master;
+            optimizer = master = 0;
+        }
+        return new MemoryBreakdown(weights, gradients, optimizer, master,
+            ActivationBytes(model.Config, precision, microBatch, sequence),
+            TemporaryBytes(model, precision, parallel, microBatch, sequence), offloaded);
+    }
+
+    /// <summary>The engine's activation arena for this micro-batch, in the precision's element size.</summary>
+    public static double ActivationBytes(TransformerConfig config, PrecisionMode precision, int microBatch, int sequence) =>
+        (double)TransformerModel.PlanActivationsOf(config, microBatch, sequence).TotalCount * PrecisionBytes.Activation(precision);
+
+    /// <summary>
+    /// Buffers outside the arena: the micro-batch's token ids and targets (int32, as the engine allocates them); under
+    /// ZeRO-3 the largest unit gathered in full for compute plus the next one prefetched, and its full gradient before
+    /// the reduce-scatter; under ZeRO-2 that one unit's full gradient bucket.
+    /// </summary>
+    public static double TemporaryBytes(PlannedModel model, PrecisionMode precision, ParallelSetup parallel, int microBatch, int sequence)
+    {
+        double bytes = 2.0 * microBatch * sequence * sizeof(int);
+        if (parallel.ShardingFactor > 1 && parallel.ZeroStage >= 2)
+        {
+            double unit = model.LargestUnitParameters;
+            if (parallel.ZeroStage >= 3) bytes += 2 * unit * PrecisionBytes.Weight(precision);
+            bytes += unit * PrecisionBytes.Gradient(precision);
+        }
+        return bytes;
+    }
+
+    /// <summary>The largest micro-batch whose total fits in the GPU's memory (0 when not even one sequence fits).</summary>
+    public static int LargestMicroBatch(PlannedModel model, PrecisionMode precision, ParallelSetup parallel, int sequence, long gpuBytes)
+    {
+        bool Fits(int b) => Compute(model, precision, parallel, b, sequence).Total <= gpuBytes;
+        if (!Fits(1)) return 0;
+        int high = Math.Max(1, Math.Min(MaxMicroBatchSearched, int.MaxValue / 8 / sequence));
+        if (Fits(high)) return high;
+        int low = 1; // Fits(low) and !Fits(high) hold throughout: memory grows with the micro-batch
+        while (high - low > 1)
+        {
+            int mid = low + (high - low) / 2;
+            if (Fits(mid)) low = mid; else high = mid;
+        }
+        return low;
+    }
+}

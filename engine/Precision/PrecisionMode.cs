@@ -1,0 +1,30 @@
+using Engine.Precision;
+namespace Engine.Precision;
+
+/// <summary>Training precision: fp32 throughout, or mixed precision (half-precision compute with fp32 master weights).</summary>
+public enum PrecisionMode { Fp32, Bf16, Fp16 }
+
+/// <summary>Bytes per element each precision keeps for each kind of state.</summary>
+public static class PrecisionBytes
+{
+    public static PrecisionMode Parse(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "fp32" => PrecisionMode.Fp32,
+        "bf16" => PrecisionMode.Bf16,
+        "fp16" => PrecisionMode.Fp16,
+        _ => throw new EngineException($"--precision {text}: choose fp32, bf16 or fp16"),
+    };
+
+    public static string Name(PrecisionMode p) => p.ToString().ToLowerInvariant();
+
+    /// <summary>The weights the forward pass reads: fp32, or a half-precision copy.</summary>
+    public static int Weight(PrecisionMode p) => p == PrecisionMode.Fp32 ? 4 : 2;
+    /// <summary>Gradients come out of backward in the compute precision.</summary>
+    public static int Gradient(PrecisionMode p) => p == PrecisionMode.Fp32 ? 4 : 2;
+    /// <summary>Adam's m and v stay fp32 in every precision (their small updates vanish in half precision).</summary>
+    public static int Optimizer(PrecisionMode p) => 8;
+    /// <summary>Mixed precision keeps an fp32 master copy for the update; fp32 training updates the weights themselves.</summary>
+    public static int Master(PrecisionMode p) => p == PrecisionMode.Fp32 ? 0 : 4;
+    /// <summary>Saved activations are stored in the compute precision.</summary>
+    public static int Activation(PrecisionMode p) => p == PrecisionMode.Fp32 ? 4 : 2;
+}

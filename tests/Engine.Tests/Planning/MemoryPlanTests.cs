@@ -1,0 +1,98 @@
+using Engine.Precision;
+using Engine.Models;
+using Engine.Planning;
+
+namespace Engine.Tests.Planning;
+
+public class MemoryPlanTests
+{
+    static PlannedModel Params(double n) => PlannedModel.ForParameters((long)n, PlannedModel.Gpt2Vocab, 1024);
+
+    [Fact]
+    public void One_billion_parameters_in_fp32_with_Adam_hold_4_GB_weights_4_GB_gradients_8_GB_moments()
+    {
+        var m = MemoryPlan.Compute(Params(1e9), PrecisionMode.Fp32, ParallelSetup.Single, microBatch: 1, sequence: 1024);
+        Assert.Equal(4e9, m.Weights);
+        Assert.Equal(4e9, m.Gradients);
+        Assert.Equal(8e9, m.Optimizer);
+        Assert.Equal(0, m.MasterWeights);
+        // The seed's table: about 24 GB once activations of a typical batch are added (≈ 8 bytes/parameter here at 2 × 1024).
+        double total = MemoryPlan.Compute(Params(1e9), PrecisionMode.Fp32, ParallelSetup.Single, 2, 1024).Total;
+        Assert.InRange(total / 1e9, 20, 28);
+    }
+
+    [Theory]
+    // ZeRO paper (Rajbhandari et al. 2020), figure 1: Ψ = 7.5B, N_d = 64, K = 12 → 120, 31.4, 16.6 and 1.9 GB.
+    [InlineData("ddp", 0, 120.0, 120e9)]
+    [InlineData("ddp", 1, 31.4, 31.40625e9)]
+    [InlineData("ddp", 2, 16.6, 16.640625e9)]
+    [InlineData("fsdp", 3, 1.9, 1.875e9)]
+    public void Mixed_precision_model_states_of_7_5B_parameters_on_64_GPUs_match_the_ZeRO_paper(string strategy, int stage, double paperGb, double exactBytes)
+    {
+        var parallel = ParallelSetup.Create(ParallelSetup.ParseStrategy(strategy), 64, stage);
+        var m = MemoryPlan.Compute(Params(7.5e9), PrecisionMode.Fp16, parallel, 1, 1024);
+        Assert.Equal(exactBytes, m.ModelStates, exactBytes * 1e-12);
+        Assert.Equal(paperGb, Math.Round(m.ModelStates / 1e9, 1));
+    }
+
+    [Fact]
+    public void Bf16_is_16_bytes_per_parameter_split_2_2_8_4()
+    {
+        var m = MemoryPlan.Compute(Params(1e9), PrecisionMode.Bf16, ParallelSetup.Single, 1, 1024);
+        Assert.Equal((2e9, 2e9, 8e9, 4e9), (m.Weights, m.Gradients, m.Optimizer, m.MasterWeights));
+    }
+
+    [Fact]
+    public void Activations_are_the_engines_own_activation_plan_in_the_compute_precision()
+    {
+        var config = Presets.Get("gpt2-small");
+        var shape = PlannedModel.FromConfig("gpt2-small", config);
+        long arena = TransformerModel.PlanActivationsOf(config, 4, 512).TotalCount;
+        Assert.Equal(arena * 4.0, MemoryPlan.Compute(shape, PrecisionMode.Fp32, ParallelSetup.Single, 4, 512).Activations);
+        Assert.Equal(arena * 2.0, MemoryPlan.Compute(shape, PrecisionMode.Bf16, ParallelSetup.Single, 4, 512).Activations);
+    }
+
+    [Fact]
+    public void The_largest_micro_batch_fits_and_one_more_does_not()
+    {
+        var shape = PlannedModel.FromConfig("gpt2-medium", Presets.Get("gpt2-medium"));
+        long gpu = GpuCatalog.Resolve("v100").MemoryBytes;
+        int b = MemoryPlan.LargestMicroBatch(shape, PrecisionMode.Fp16, ParallelSetup.Single, 1024, gpu);
+        Assert.True(b > 0);
+        Assert.True(MemoryPlan.Compute(shape, PrecisionMode.Fp16, ParallelSetup.Single, b, 1024).Total <= gpu);
+        Assert.True(MemoryPlan.Compute(shape, PrecisionMode.Fp16, ParallelSetup.Single, b + 1, 1024).Total > gpu);
+        // 70B in mixed precision needs 1.12 TB of states: nothing fits on one GPU.
+        Assert.Equal(0, MemoryPlan.LargestMicroBatch(Params(70e9), PrecisionMode.Bf16, ParallelSetup.Single, 1024, gpu));
+    }
+
+    [Fact]
+    public void Cpu_offload_moves_optimizer_states_and_master_weights_to_the_host()
+    {
+        var parallel = ParallelSetup.Create(Strategy.Fsdp, 8, cpuOffload: true);
+        var m = MemoryPlan.Compute(Params(8e9), PrecisionMode.Bf16, parallel, 1, 1024);
+        Assert.Equal(0, m.Optimizer);
+        Assert.Equal(0, m.MasterWeights);
+        Assert.Equal(12 * 8e9 / 8, m.HostOffloaded);
+        Assert.Equal(2 * 8e9 / 8, m.Weights);
+    }
+
+    [Fact]
+    public void Hybrid_sharding_divides_by_the_sharding_factor_not_the_GPU_count()
+    {
+        var parallel = ParallelSetup.Create(Strategy.Fsdp, 64, shardingFactor: 8);
+        var m = MemoryPlan.Compute(Params(8e9), PrecisionMode.Bf16, parallel, 1, 1024);
+        Assert.Equal(16 * 8e9 / 8, m.ModelStates, 1.0);
+    }
+
+    [Theory]
+    [InlineData("none", 8, null, null, "--strategy none")]
+    [InlineData("ddp", 8, 3, null, "--zero-stage 3")]
+    [InlineData("fsdp", 8, 1, null, "--zero-stage 1")]
+    [InlineData("fsdp", 8, null, 3, "--sharding-factor 3")]
+    [InlineData("ddp", 8, null, 4, "--sharding-factor 4")]
+    public void Impossible_strategies_are_refused_with_the_flag_to_change(string strategy, int gpus, int? stage, int? factor, string flag)
+    {
+        var e = Assert.Throws<EngineException>(() => ParallelSetup.Create(ParallelSetup.ParseStrategy(strategy), gpus, stage, factor));
+        Assert.Contains(flag, e.Message);
+    }
+}

@@ -1,0 +1,69 @@
+using Engine.Precision;
+using Engine.Backends.Cpu;
+using Engine.Models;
+using Engine.Optim;
+using Engine.Planning;
+using Engine.Tests.Support;
+using Engine.Tests.Training;
+using Engine.Training;
+using Engine.Util;
+
+namespace Engine.Tests.Planning;
+
+/// <summary>The plan is checked against what the engine really allocates when it trains.</summary>
+public class PlanMeasurementTests
+{
+    static TransformerConfig Small(int layers, int dim, int heads, int positions) => Presets.Get("gpt2-tiny") with
+    {
+        Layers = layers, Dim = dim, Heads = heads, FeedForwardDim = 4 * dim, MaxPositions = positions,
+    };
+
+    [Theory]
+    [InlineData(2, 64, 4, 4, 32)]
+    [InlineData(3, 96, 3, 2, 64)]
+    public void Planned_bytes_match_what_training_allocates(int layers, int dim, int heads, int B, int T)
+    {
+        var config = Small(layers, dim, heads, T);
+        using var backend = new CpuBackend();
+        var model = new TransformerModel(config, backend);
+        Initialization.InitializeGpt2(model, new Rng(1));
+        var optimizer = new AdamWOptimizer(backend, model.Layout, model.Memory.Parameters, model.Memory.Gradients, new AdamWSettings());
+        var rng = new Rng(2);
+        var tokens = new int[B * T]; var targets = new int[B * T];
+        for (int step = 0; step < 3; step++)
+        {
+            for (int i = 0; i < tokens.Length; i++) { tokens[i] = rng.NextInt(config.VocabSize); targets[i] = rng.NextInt(config.VocabSize); }
+            model.ZeroGradients();
+            model.Forward(tokens, targets, B, T, 1f / (B * T));
+            model.Backward();
+            optimizer.Update(1e-3f);
+        }
+        var measured = backend.BytesByPurpose();
+        var plan = MemoryPlan.Compute(PlannedModel.FromConfig("small", config), PrecisionMode.Fp32, ParallelSetup.Single, B, T);
+
+        Assert.Equal(plan.Weights, measured["parameters"]);
+        Assert.Equal(plan.Gradients, measured["gradients"]);
+        Assert.Equal(plan.Optimizer, measured["AdamW first moments"] + measured["AdamW second moments"]);
+        double activations = measured[$"activations for micro-batch {B} × {T}"];
+        Assert.InRange(plan.Activations / activations, 0.9, 1.1);
+        Assert.Equal(plan.Temporaries, measured["token ids"] + measured["targets"]);
+        Assert.Equal(plan.Total, backend.PeakAllocatedBytes, plan.Total * 0.1);
+    }
+
+    [Fact]
+    public void A_training_job_allocates_what_the_plan_says()
+    {
+        using var folder = new TempFolder();
+        var options = SmallRuns.Options(folder["run"], steps: 2);
+        using var run = TrainingJob.Prepare(options);
+        run.Loop.Run();
+        var measured = ((CpuBackend)run.Backend).BytesByPurpose();
+        var s = options.Settings;
+        var plan = MemoryPlan.Compute(PlannedModel.FromConfig("run", run.Model.Config), PrecisionMode.Fp32, ParallelSetup.Single, s.MicroBatch, s.SequenceLength);
+        Assert.Equal(plan.Weights, measured["parameters"]);
+        Assert.Equal(plan.Gradients, measured["gradients"]);
+        Assert.Equal(plan.Optimizer, measured["AdamW first moments"] + measured["AdamW second moments"]);
+        Assert.InRange(plan.Activations / measured[$"activations for micro-batch {s.MicroBatch} × {s.SequenceLength}"], 0.9, 1.1);
+        Assert.Equal(plan.Total, run.Backend.PeakAllocatedBytes, plan.Total * 0.1);
+    }
+}
