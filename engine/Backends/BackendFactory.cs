@@ -11,7 +11,8 @@ public static class BackendFactory
     public static readonly string[] Choices = { "auto", "cpu", "cuda" };
 
     /// <param name="note">Why this backend was chosen, for the run's first lines.</param>
-    public static IBackend Create(string device, out string note)
+    /// <param name="ordinal">The GPU to use (a distributed launch passes its local rank: one GPU per rank).</param>
+    public static IBackend Create(string device, out string note, int ordinal = 0)
     {
         switch (device)
         {
@@ -31,7 +32,7 @@ public static class BackendFactory
                     note = $"device cpu: {probe.Reason} found, but no CUDA kernels beside the engine ({CudaBackend.FatbinName}): build them with `dotnet pwsh build.ps1 kernels` to train on the GPU";
                     return new CpuBackend();
                 }
-                var gpu = new CudaBackend();
+                var gpu = new CudaBackend(ordinal);
                 note = $"device cuda: {gpu.Description}";
                 return gpu;
             }
@@ -41,7 +42,7 @@ public static class BackendFactory
                 if (!probe.Available) throw new EngineException($"--device cuda: {probe.Reason}; use --device cpu or auto");
                 if (!File.Exists(CudaBackend.DefaultFatbinPath()))
                     throw new EngineException($"--device cuda: {CudaBackend.DefaultFatbinPath()} is missing: build the kernels with `dotnet pwsh build.ps1 kernels` (or cmake -S . -B build/kernels && cmake --build build/kernels), then `dotnet build`");
-                var gpu = new CudaBackend();
+                var gpu = new CudaBackend(ordinal);
                 note = $"device cuda: {gpu.Description}";
                 return gpu;
             }

@@ -17,9 +17,15 @@ public sealed class RunFolder
     public string PlotPath => System.IO.Path.Combine(Path, "loss.png");
     public string CheckpointPath => System.IO.Path.Combine(Path, "checkpoint");
 
-    public RunFolder(string path)
+    public RunFolder(string path) : this(path, writer: true) { }
+
+    /// <summary>The folder of a run; only the writer (rank 0 of a distributed run) creates and probes it.</summary>
+    public static RunFolder For(string path, bool writer) => new(path, writer);
+
+    RunFolder(string path, bool writer)
     {
         Path = System.IO.Path.GetFullPath(path);
+        if (!writer) return;
         try
         {
             Directory.CreateDirectory(Path);

@@ -9,6 +9,8 @@ public sealed record TrainOptions
     /// <summary>A prepared folder (`trainer prepare`), a .bin shard or a glob; null = the embedded corpus.</summary>
     public string? Data { get; init; }
     public string Device { get; init; } = "auto";
+    /// <summary>none (one process), ddp (replicas, gradients all-reduced) or fsdp (sharded).</summary>
+    public string Strategy { get; init; } = "none";
     public TrainingSettings Settings { get; init; } = new();
     public string? Out { get; init; }
     public string? Resume { get; init; }

@@ -2,6 +2,7 @@ using Engine.Backends;
 using Engine.Checkpoints;
 using Engine.Data;
 using Engine.Data.Corpus;
+using Engine.Distributed;
 using Engine.Models;
 using Engine.Objectives;
 using Engine.Optim;
@@ -18,12 +19,20 @@ public sealed class PreparedRun : IDisposable
     public required TransformerModel Model { get; init; }
     public required ITokenizer Tokenizer { get; init; }
     public required TrainingLoop Loop { get; init; }
+    /// <summary>The run folder; only rank 0 writes to it.</summary>
     public required RunFolder Folder { get; init; }
+    /// <summary>The ranks of this launch (a single process unless launched by mpirun with --strategy ddp).</summary>
+    public required ICommunicator Communicator { get; init; }
+    public bool IsLeader => Communicator.Rank == 0;
     public required string DeviceNote { get; init; }
     /// <summary>Prompts to show a sample for (the embedded corpus's held-out shorthand), possibly empty.</summary>
     public required IReadOnlyList<string> SamplePrompts { get; init; }
     public bool Resumed { get; init; }
-    public void Dispose() => Backend.Dispose();
+    public void Dispose()
+    {
+        Communicator.Dispose();
+        Backend.Dispose();
+    }
 }
 
 /// <summary>Turns <see cref="TrainOptions"/> into a ready run: data, tokenizer, model, optimizer, run folder; or resumes one.</summary>
@@ -50,12 +59,19 @@ public static class TrainingJob
         var config = BuildConfig(options, tokenizer);
         if (settings.SequenceLength > config.MaxPositions)
             throw new EngineException($"--seq {settings.SequenceLength} exceeds the model's {config.MaxPositions} positions: lower --seq or raise --max-positions");
-        var folder = new RunFolder(options.Out ?? RunFolder.DefaultPath(options.Objective));
-        if (File.Exists(folder.MetricsPath) || Directory.Exists(folder.CheckpointPath))
-            throw new EngineException($"--out {folder.Path} already holds a run: continue it with --resume {folder.Path}, or choose a new --out");
-        var backend = BackendFactory.Create(options.Device, out string note);
+        var launch = Launch(options);
+        string outPath = options.Out ?? RunFolder.DefaultPath(options.Objective);
+        // Every rank checks before any rank writes (rank 0 creates the folder only after the barrier below), so all
+        // ranks see the same answer and fail together.
+        if (File.Exists(Path.Combine(outPath, "metrics.jsonl")) || Directory.Exists(Path.Combine(outPath, "checkpoint")))
+            throw new EngineException($"--out {outPath} already holds a run: continue it with --resume {outPath}, or choose a new --out");
+        var backend = BackendFactory.Create(options.Device, out string note, launch.LocalRank);
+        ICommunicator? comm = null;
         try
         {
+            comm = CommunicatorFactory.Create(backend, launch);
+            comm.Barrier();
+            var folder = RunFolder.For(outPath, writer: comm.Rank == 0);
             var model = new TransformerModel(config, backend);
             Initialization.Initialize(model, new Rng(settings.Seed));
             var optimizer = new AdamWOptimizer(backend, model.Layout, model.Memory.Parameters, model.Memory.Gradients, settings.AdamW);
@@ -63,11 +79,11 @@ public static class TrainingJob
             var state = new TrainerState { Model = config, Settings = settings, Tokenizer = tokenizer.Name, Objective = options.Objective, Data = dataName };
             return new PreparedRun
             {
-                Backend = backend, Model = model, Tokenizer = tokenizer, Folder = folder, DeviceNote = note, SamplePrompts = prompts,
-                Loop = new TrainingLoop(model, optimizer, objective, state, folder),
+                Backend = backend, Model = model, Tokenizer = tokenizer, Folder = folder, DeviceNote = note, SamplePrompts = prompts, Communicator = comm,
+                Loop = new TrainingLoop(model, optimizer, objective, state, comm.Rank == 0 ? folder : null, comm),
             };
         }
-        catch { backend.Dispose(); throw; }
+        catch { comm?.Dispose(); backend.Dispose(); throw; }
     }
 
     static PreparedRun PrepareResume(TrainOptions options)
@@ -78,11 +94,15 @@ public static class TrainingJob
         var settings = options.StepsGiven ? saved.Settings with { Steps = options.Settings.Steps } : saved.Settings;
         settings.Validate();
         var (tokenizer, _, train, validation, prompts) = OpenData(saved.Data == EmbeddedData ? null : saved.Data, saved.Objective);
-        // The run folder is the checkpoint's parent unless --out moves it.
-        var folder = new RunFolder(options.Out ?? Path.GetDirectoryName(Path.GetFullPath(checkpoint))!);
-        var backend = BackendFactory.Create(options.Device, out string note);
+        var launch = Launch(options);
+        var backend = BackendFactory.Create(options.Device, out string note, launch.LocalRank);
+        ICommunicator? comm = null;
         try
         {
+            comm = CommunicatorFactory.Create(backend, launch);
+            // The run folder is the checkpoint's parent unless --out moves it. The checkpoint holds one global data
+            // position and full weights, so any world size resumes it.
+            var folder = RunFolder.For(options.Out ?? Path.GetDirectoryName(Path.GetFullPath(checkpoint))!, writer: comm.Rank == 0);
             var model = new TransformerModel(saved.Model, backend);
             Checkpoint.LoadWeights(checkpoint, model);
             var optimizer = new AdamWOptimizer(backend, model.Layout, model.Memory.Parameters, model.Memory.Gradients, settings.AdamW);
@@ -91,11 +111,28 @@ public static class TrainingJob
             objective.RestoreState(saved.DataState);
             return new PreparedRun
             {
-                Backend = backend, Model = model, Tokenizer = tokenizer, Folder = folder, DeviceNote = note, SamplePrompts = prompts, Resumed = true,
-                Loop = new TrainingLoop(model, optimizer, objective, saved with { Settings = settings }, folder),
+                Backend = backend, Model = model, Tokenizer = tokenizer, Folder = folder, DeviceNote = note, SamplePrompts = prompts, Resumed = true, Communicator = comm,
+                Loop = new TrainingLoop(model, optimizer, objective, saved with { Settings = settings }, comm.Rank == 0 ? folder : null, comm),
             };
         }
-        catch { backend.Dispose(); throw; }
+        catch { comm?.Dispose(); backend.Dispose(); throw; }
+    }
+
+    /// <summary>The launch this process belongs to, checked against --strategy.</summary>
+    static LaunchEnvironment Launch(TrainOptions options)
+    {
+        var launch = LaunchEnvironment.Detect();
+        switch (options.Strategy)
+        {
+            case "none" when launch.IsDistributed:
+                throw new EngineException($"launched as rank {launch.Rank} of {launch.WorldSize} by {launch.Launcher} but --strategy is none: add --strategy ddp to train data-parallel");
+            case "fsdp":
+                throw new EngineException("--strategy fsdp is not built yet: use --strategy ddp (the sharded strategy comes next)");
+            case "none" or "ddp":
+                return launch;
+            default:
+                throw new EngineException($"--strategy {options.Strategy} is not one of none, ddp, fsdp");
+        }
     }
 
     static IBatchSource CreateObjective(string objective, TrainingSettings settings, ITokenizer tokenizer, TokenDataset train, TokenDataset validation) => objective switch

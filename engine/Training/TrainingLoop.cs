@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Engine.Checkpoints;
+using Engine.Distributed;
 using Engine.Models;
 using Engine.Optim;
 
@@ -8,6 +9,8 @@ namespace Engine.Training;
 /// <summary>
 /// The loop every objective shares: accumulate gradients over micro-batches, clip, step AdamW on the schedule,
 /// validate, checkpoint. A cancelled token (Ctrl-C) ends it after the current step with a checkpoint.
+/// With several ranks (DDP) every rank runs this same loop on its rows of each global batch; only the rank given
+/// a run folder (rank 0) writes metrics and checkpoints.
 /// </summary>
 public sealed class TrainingLoop
 {
@@ -16,14 +19,17 @@ public sealed class TrainingLoop
     readonly IBatchSource data;
     readonly TrainingSettings settings;
     readonly RunFolder? folder;
+    readonly DataParallel parallel;
     ITrainingObserver observer = new SilentObserver();
     TrainerState state;
     IReadOnlyList<Batch>? validation;
 
-    public TrainingLoop(TransformerModel model, AdamWOptimizer optimizer, IBatchSource data, TrainerState state, RunFolder? folder)
+    public TrainingLoop(TransformerModel model, AdamWOptimizer optimizer, IBatchSource data, TrainerState state, RunFolder? folder, ICommunicator? communicator = null)
     {
         this.model = model; this.optimizer = optimizer; this.data = data; this.state = state; this.folder = folder;
         settings = state.Settings;
+        parallel = new DataParallel(communicator ?? new SingleProcessCommunicator(model.Backend), model.Layout);
+        parallel.AccumulationSteps(settings); // refuses a global batch that does not split over the ranks, before step 1
     }
 
     /// <summary>The state as it stands (step, data position, …): what a checkpoint written now would hold.</summary>
@@ -33,13 +39,15 @@ public sealed class TrainingLoop
     {
         validation ??= data.ValidationBatches(settings.MicroBatch, settings.SequenceLength, settings.EvalBatches);
         if (validation.Count == 0) throw new EngineException("the validation split is empty: prepare the data with a validation fraction above 0");
-        double sum = 0; long counted = 0;
-        foreach (var batch in validation)
+        // Each rank scores every WorldSize-th batch; the sums travel, so the result is the same on every rank.
+        Span<double> totals = [0, 0];
+        for (int i = parallel.Rank; i < validation.Count; i += parallel.WorldSize)
         {
-            sum += model.Forward(batch.Inputs, batch.Targets);
-            counted += batch.CountedTargets;
+            totals[0] += model.Forward(validation[i].Inputs, validation[i].Targets);
+            totals[1] += validation[i].CountedTargets;
         }
-        return sum / counted;
+        parallel.Sum(totals);
+        return totals[0] / totals[1];
     }
 
     public TrainingSummary Run(CancellationToken cancellation = default, ITrainingObserver? progress = null)
@@ -60,13 +68,20 @@ public sealed class TrainingLoop
         double trainSeconds = 0;
         for (int step = state.Step; step < settings.Steps; step++)
         {
-            if (cancellation.IsCancellationRequested) { interrupted = true; break; }
+            // A stop request (Ctrl-C on any rank) is summed over the ranks, so all of them stop at the same step.
+            Span<double> stop = [cancellation.IsCancellationRequested ? 1 : 0];
+            parallel.Sum(stop);
+            if (stop[0] > 0) { interrupted = true; break; }
             var timer = Stopwatch.StartNew();
-            var batches = new Batch[settings.AccumulationSteps];
-            for (int i = 0; i < batches.Length; i++) batches[i] = data.NextTrainBatch(settings.MicroBatch, settings.SequenceLength);
+            var batches = new Batch[parallel.AccumulationSteps(settings)];
+            for (int i = 0; i < batches.Length; i++)
+                batches[i] = parallel.MyRows(data.NextTrainBatch(parallel.GlobalMicroBatch(settings.MicroBatch), settings.SequenceLength));
             // The loss is the mean over every counted target of the global batch, so each micro-batch's gradient is
-            // scaled by 1/(total counted) rather than 1/(its own count): accumulation then equals one big batch.
-            long counted = batches.Sum(b => (long)b.CountedTargets);
+            // scaled by 1/(total counted) rather than 1/(its own count): accumulation (and the sum over ranks) then
+            // equals one big batch.
+            Span<double> counts = [batches.Sum(b => (long)b.CountedTargets)];
+            parallel.Sum(counts);
+            long counted = (long)counts[0];
             if (counted == 0) throw new EngineException($"step {step + 1}: the batch has no targets to predict");
             model.ZeroGradients();
             double lossSum = 0;
@@ -75,6 +90,10 @@ public sealed class TrainingLoop
                 lossSum += model.Forward(b.Inputs, b.Targets, (float)(1.0 / counted));
                 model.Backward();
             }
+            parallel.AllReduceGradients(model.Memory.Gradients);
+            Span<double> loss = [lossSum];
+            parallel.Sum(loss);
+            lossSum = loss[0];
             double gradNorm = GradientClipping.ClipGlobalNorm(model.Backend, model.Memory.Gradients, settings.ClipNorm);
             float lr = LearningRateSchedule.At(step, settings);
             optimizer.Update(lr);

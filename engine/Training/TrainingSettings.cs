@@ -27,7 +27,6 @@ public sealed record TrainingSettings
     /// <summary>mlm: choose whole words (all their tokens together) instead of single tokens.</summary>
     public bool WholeWordMasking { get; init; }
 
-    public int AccumulationSteps => GlobalBatch / MicroBatch;
 
     public void Validate()
     {

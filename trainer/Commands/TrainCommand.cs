@@ -24,6 +24,7 @@ public static class TrainCommand
             new OptionSpec("model", "PRESET", $"model size: {string.Join(", ", Presets.Names)}", $"{Presets.Default}; bert-tiny for mlm"),
             new OptionSpec("data", "PATH", "a folder made by `trainer prepare`; without it, the embedded prescription-shorthand corpus"),
             new OptionSpec("device", "auto|cpu|cuda", "where to train", "auto"),
+            new OptionSpec("strategy", "none|ddp|fsdp", "one process, or data-parallel over the ranks of an mpirun launch (ddp: replicas; fsdp: sharded)", "none"),
             new OptionSpec("steps", "N", "optimizer steps", "1000 (the embedded default: 1500)"),
             new OptionSpec("batch", "N", "sequences per optimizer step (global batch)", "16 (the embedded default: 8)"),
             new OptionSpec("micro-batch", "N", "sequences per forward/backward; gradients accumulate over batch/micro-batch", "= --batch"),
@@ -88,6 +89,7 @@ public static class TrainCommand
             Model = p.String("model"),
             Data = p.String("data"),
             Device = p.Choice("device", "auto", BackendFactory.Choices),
+            Strategy = p.Choice("strategy", "none", new[] { "none", "ddp", "fsdp" }),
             Settings = settings,
             Out = p.String("out"),
             Resume = p.String("resume"),
@@ -108,11 +110,19 @@ public static class TrainCommand
         using var run = TrainingJob.Prepare(options);
         var c = run.Model.Config;
         var s = run.Loop.State.Settings;
+        if (!run.IsLeader)
+        {
+            // Ranks other than 0 train silently; rank 0 prints and writes the run folder.
+            run.Loop.Run(cancellation);
+            return 0;
+        }
         Console.WriteLine(run.DeviceNote);
+        if (run.Communicator.WorldSize > 1)
+            Console.WriteLine($"data parallel: {run.Communicator.WorldSize} ranks over {run.Communicator.Transport}, {s.GlobalBatch / run.Communicator.WorldSize} sequences each per step");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"model: {c.Layers} layers, width {c.Dim}, {c.Heads} heads, vocabulary {c.VocabSize}{(c.PaddedVocabSize != c.VocabSize ? $" (padded to {c.PaddedVocabSize})" : "")}: {run.Model.ParameterCount / 1e6:F2}M parameters"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"data: {run.Loop.State.Data} (tokenizer {run.Tokenizer.Name}); objective {run.Loop.State.Objective}; batch {s.GlobalBatch} × {s.SequenceLength} tokens ({s.AccumulationSteps} micro-batch(es) of {s.MicroBatch}); {s.Steps} steps"));
+            $"data: {run.Loop.State.Data} (tokenizer {run.Tokenizer.Name}); objective {run.Loop.State.Objective}; batch {s.GlobalBatch} × {s.SequenceLength} tokens ({s.GlobalBatch / (s.MicroBatch * run.Communicator.WorldSize)} micro-batch(es) of {s.MicroBatch} per rank); {s.Steps} steps"));
         Console.WriteLine($"run folder: {run.Folder.Path}{(run.Resumed ? $" (resuming at step {run.Loop.State.Step})" : "")}");
         var summary = run.Loop.Run(cancellation, new ConsoleProgress(s.Steps));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

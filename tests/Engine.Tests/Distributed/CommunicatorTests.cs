@@ -35,18 +35,27 @@ public static class Mpi
     public static (int Exit, string Output) Run(int ranks, params string[] trainerArgs)
     {
         string mpirun = FindMpirun() ?? throw new InvalidOperationException("mpirun not found: install Open MPI (apt-get install openmpi-bin libopenmpi-dev); .ci/run does");
-        var start = new ProcessStartInfo(mpirun) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         // Root in CI containers needs --allow-run-as-root; 4 ranks on 2 cores need --oversubscribe.
-        foreach (var a in new[] { "--allow-run-as-root", "--oversubscribe", "-np", ranks.ToString(), "dotnet", Path.Combine(AppContext.BaseDirectory, "trainer.dll") })
-            start.ArgumentList.Add(a);
-        foreach (var a in trainerArgs) start.ArgumentList.Add(a);
+        return Execute(mpirun, ["--allow-run-as-root", "--oversubscribe", "-np", ranks.ToString(), "dotnet", Path.Combine(AppContext.BaseDirectory, "trainer.dll"), .. trainerArgs]);
+    }
+
+    /// <summary>The trainer as its own process without mpirun (one rank), for comparisons with the launched runs.</summary>
+    public static (int Exit, string Output) RunDirect(params string[] trainerArgs) =>
+        Execute("dotnet", [Path.Combine(AppContext.BaseDirectory, "trainer.dll"), .. trainerArgs]);
+
+    static (int Exit, string Output) Execute(string program, string[] arguments)
+    {
+        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in arguments) start.ArgumentList.Add(a);
+        // A test process launched by a parent mpirun must not inherit its rank: the child is its own launch.
+        foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("OMPI_") || k.StartsWith("PMIX_")).ToList()) start.Environment.Remove(name);
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"mpirun -np {ranks} trainer {string.Join(' ', trainerArgs)} did not finish in 5 minutes");
+            throw new TimeoutException($"{program} {string.Join(' ', arguments)} did not finish in 5 minutes");
         }
         return (process.ExitCode, stdout.Result + stderr.Result);
     }

@@ -1,0 +1,90 @@
+using System.Text.Json.Nodes;
+using Engine.Checkpoints;
+using Engine.Tests.Support;
+
+namespace Engine.Tests.Distributed;
+
+/// <summary>
+/// DDP against one process at the same global batch, through the real launcher (`mpirun … trainer.dll`): the losses of
+/// 10 steps and the final parameters agree within 1e-5 relative (fp32; the ranks only sum the same gradients in a
+/// different order), and a checkpoint written by N ranks resumes with M.
+/// </summary>
+public class DdpEquivalenceTests
+{
+    static readonly string[] Tiny = ["--layers", "2", "--dim", "64", "--heads", "4", "--max-positions", "64", "--seq", "64",
+        "--batch", "8", "--micro-batch", "2", "--eval-every", "5", "--eval-batches", "4", "--sample-tokens", "0"];
+
+    static string[] Args(string objective, string outDir, int steps, params string[] more) =>
+        ["--objective", objective, .. Tiny, "--steps", steps.ToString(), "--out", outDir, .. more];
+
+    static (int Exit, string Output) Single(params string[] args) => Mpi.RunDirect(args);
+
+    static List<double> Losses(string runFolder) =>
+        File.ReadAllLines(Path.Combine(runFolder, "metrics.jsonl")).Select(l => JsonNode.Parse(l)!.AsObject())
+            .Where(o => o.ContainsKey("loss")).Select(o => o["loss"]!.GetValue<double>()).ToList();
+
+    static double[] Weights(string runFolder)
+    {
+        var tensors = SafeTensors.Read(Path.Combine(runFolder, "checkpoint", Checkpoint.WeightsFile));
+        return tensors.OrderBy(kv => kv.Key, StringComparer.Ordinal).SelectMany(kv => kv.Value.Values).ToArray();
+    }
+
+    static void AssertSameRun(string expectedFolder, string actualFolder, string what)
+    {
+        var expected = Losses(expectedFolder);
+        var actual = Losses(actualFolder);
+        Assert.Equal(expected.Count, actual.Count);
+        for (int i = 0; i < expected.Count; i++)
+            Assert.True(Math.Abs(actual[i] - expected[i]) <= 1e-5 * Math.Abs(expected[i]), $"{what}, step {i + 1}: loss {actual[i]:R} vs {expected[i]:R}");
+        double error = Relative.Error(Weights(actualFolder), Weights(expectedFolder));
+        Assert.True(error <= 1e-5, $"{what}: final parameters differ by {error:E2} (relative)");
+    }
+
+    [Theory]
+    [InlineData("clm")]
+    [InlineData("mlm")]
+    public void Two_and_four_ranks_train_like_one_process(string objective)
+    {
+        using var temp = new TempFolder();
+        var (exit, output) = Single(Args(objective, temp["one"], 10));
+        Assert.True(exit == 0, output);
+        foreach (int ranks in new[] { 2, 4 })
+        {
+            (exit, output) = Mpi.Run(ranks, Args(objective, temp[$"ddp{ranks}"], 10, "--strategy", "ddp"));
+            Assert.True(exit == 0, output);
+            Assert.Contains($"data parallel: {ranks} ranks over mpi", output);
+            AssertSameRun(temp["one"], temp[$"ddp{ranks}"], $"{objective}, {ranks} ranks");
+        }
+    }
+
+    [Fact]
+    public void A_checkpoint_from_two_ranks_resumes_in_one_process()
+    {
+        using var temp = new TempFolder();
+        Assert.Equal(0, Single(Args("clm", temp["straight"], 10)).Exit);
+        var (exit, output) = Mpi.Run(2, Args("clm", temp["split"], 5, "--strategy", "ddp"));
+        Assert.True(exit == 0, output);
+        (exit, output) = Single("--resume", temp["split"], "--steps", "10", "--sample-tokens", "0");
+        Assert.True(exit == 0, output);
+        AssertSameRun(temp["straight"], temp["split"], "2 ranks then 1");
+    }
+
+    [Fact]
+    public void A_global_batch_that_does_not_split_over_the_ranks_is_refused()
+    {
+        using var temp = new TempFolder();
+        var (exit, output) = Mpi.Run(4, ["--objective", "clm", .. Tiny[..^4], "--batch", "6", "--micro-batch", "2", "--steps", "2", "--out", temp["run"], "--strategy", "ddp"]);
+        Assert.NotEqual(0, exit);
+        Assert.Contains("--batch 6 does not split over 4 ranks", output);
+        Assert.False(File.Exists(Path.Combine(temp["run"], "checkpoint", Checkpoint.WeightsFile)));
+    }
+
+    [Fact]
+    public void Ranks_without_a_strategy_are_told_to_choose_one()
+    {
+        using var temp = new TempFolder();
+        var (exit, output) = Mpi.Run(2, Args("clm", temp["run"], 2));
+        Assert.NotEqual(0, exit);
+        Assert.Contains("add --strategy ddp", output);
+    }
+}
