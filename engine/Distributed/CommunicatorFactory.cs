@@ -5,15 +5,16 @@ namespace Engine.Distributed;
 
 /// <summary>
 /// Chooses the transport for this launch: one process → single; several → NCCL on a GPU backend (bootstrapped over
-/// MPI) or MPI on the CPU backend. Only mpirun launches are joined today; torchrun/Slurm variables are read and a
-/// launch that needs a TCP rendezvous is refused with the command that works.
+/// MPI) or MPI on the CPU backend. mpirun launches and Slurm's srun (Open MPI joins through PMIx: srun --mpi=pmix)
+/// are joined over MPI; a torchrun-style launch would need a TCP rendezvous, which is not built, and is refused with
+/// the command that works.
 /// </summary>
 public static class CommunicatorFactory
 {
     public static ICommunicator Create(IBackend backend, LaunchEnvironment launch)
     {
         if (!launch.IsDistributed) return new SingleProcessCommunicator(backend);
-        if (launch.Launcher != "mpirun")
+        if (launch.Launcher is not ("mpirun" or "slurm"))
             throw new EngineException($"{launch.Launcher} launch with {launch.WorldSize} ranks: joining ranks without MPI (a TCP rendezvous on MASTER_ADDR:MASTER_PORT) is not built yet; launch with `mpirun -np {launch.WorldSize} dotnet trainer.dll …`");
         var mpi = MpiCommunicator.World();
         if (mpi.Rank != launch.Rank || mpi.WorldSize != launch.WorldSize)

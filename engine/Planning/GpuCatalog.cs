@@ -47,6 +47,10 @@ public static class GpuCatalog
 
     public static IEnumerable<string> Names => Known.Select(g => g.Name);
 
+    /// <summary>The entry whose name appears in a device name the driver reports ("NVIDIA H100 80GB HBM3" → h100); null when none.</summary>
+    public static GpuSpec? FromDeviceName(string deviceName) =>
+        Known.FirstOrDefault(g => deviceName.Contains(g.Name, StringComparison.OrdinalIgnoreCase));
+
     /// <summary>
     /// A known name, or a number read as the dense half-precision peak in TFLOP/s of an unlisted accelerator (whose
     /// memory must then be given). memoryGb overrides the capacity (V100 16 GB, A100 40 GB), in GiB like the vendors.

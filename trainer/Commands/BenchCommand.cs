@@ -1,7 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
 using Engine.Backends;
+using Engine.Backends.Cuda;
 using Engine.Backends.Profiling;
+using Engine.Planning;
+using Engine.Precision;
 using Engine.Tensors;
 using Engine.Models;
 using Engine.Optim;
@@ -20,7 +23,7 @@ public static class BenchCommand
     {
         Name = "bench",
         Summary = "Measures training-step speed (forward, backward, AdamW) on random tokens.",
-        Usage = "trainer bench [--device auto|cpu|cuda] [--model PRESET] [--batch N] [--seq T] [--steps N] [--warmup N] [--profile]",
+        Usage = "trainer bench [--device auto|cpu|cuda] [--model PRESET] [--batch N] [--seq T] [--steps N] [--warmup N] [--profile] [--peak-tflops TFLOPS]",
         Options = new[]
         {
             new OptionSpec("device", "auto|cpu|cuda", "where to run", "auto"),
@@ -31,9 +34,25 @@ public static class BenchCommand
             new OptionSpec("warmup", "N", "untimed steps first", "2"),
             OptionSpec.Flag("pad-vocab", "round the vocabulary up to a multiple of 128"),
             OptionSpec.Flag("profile", "also print time per op over the timed steps, sorted, with its share of the step"),
+            new OptionSpec("peak-tflops", "TFLOPS", "the device's peak for MFU (default: known GPUs by name; fp32 runs use the fp32 peak)"),
         },
         Run = Run,
     };
+
+    const double MiB = 1024.0 * 1024;
+
+    /// <summary>", MFU x%" against --peak-tflops or the known GPU's fp32 peak; empty when no peak is known.</summary>
+    static string Mfu(ParsedOptions p, IBackend device, double flopsPerSecond)
+    {
+        double? peak = p.Has("peak-tflops") ? p.Double("peak-tflops", 0, 1e-6, 1e9) * 1e12 : null;
+        string source = "--peak-tflops";
+        if (peak == null && device is CudaBackend gpu && GpuCatalog.FromDeviceName(gpu.Device.Name) is { } spec)
+        {
+            peak = spec.PeakFlops(PrecisionMode.Fp32);
+            source = $"{spec.Name} fp32 peak {spec.PeakTflopsFp32:0.#} TFLOP/s";
+        }
+        return peak is double value ? string.Create(CultureInfo.InvariantCulture, $", MFU {100 * flopsPerSecond / value:F1}% ({source})") : "";
+    }
 
     static int Run(ParsedOptions p, CancellationToken cancellation)
     {
@@ -73,7 +92,11 @@ public static class BenchCommand
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{preset}: {model.ParameterCount / 1e6:F2}M parameters, batch {B} × {T}, {steps} timed steps (median)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{median * 1000:F1} ms/step, {tokensPerSecond:F0} tokens/s, {flopsPerToken * tokensPerSecond / 1e9:F1} GFLOP/s (model FLOPs: 6N + 12·L·T·d per token), memory {backend.PeakAllocatedBytes / (1024.0 * 1024):F0} MiB"));
+            $"{median * 1000:F1} ms/step, {tokensPerSecond:F0} tokens/s, {flopsPerToken * tokensPerSecond / 1e9:F1} GFLOP/s (model FLOPs: 6N + 12·L·T·d per token){Mfu(p, device, flopsPerToken * tokensPerSecond)}"));
+        // The planner's prediction for this exact shape beside what the backend allocated (fp32, one device).
+        var planned = MemoryPlan.Compute(PlannedModel.FromConfig(preset, config), PrecisionMode.Fp32, ParallelSetup.Single, B, T);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"memory: peak {device.PeakAllocatedBytes / MiB:F0} MiB allocated; `trainer plan` predicts {planned.Total / MiB:F0} MiB (weights {planned.Weights / MiB:F0}, gradients {planned.Gradients / MiB:F0}, AdamW {planned.Optimizer / MiB:F0}, activations {planned.Activations / MiB:F0}, temporaries {planned.Temporaries / MiB:F0})"));
         if (profiler != null)
         {
             var profiledModel = new TransformerModel(config, profiler);

@@ -6,7 +6,8 @@ namespace Engine.Tests.Distributed;
 
 /// <summary>
 /// The collectives on every transport this machine has: the single process here, Open MPI with 2 and 4 processes
-/// through `mpirun … trainer.dll comm-check` (CI installs Open MPI; without mpirun these fail and say so).
+/// through `mpirun … trainer.dll comm-check` (CI installs Open MPI; on a machine without mpirun these skip and say
+/// how to install it).
 /// </summary>
 public class CommunicatorTests
 {
@@ -34,9 +35,10 @@ public static class Mpi
 {
     public static (int Exit, string Output) Run(int ranks, params string[] trainerArgs)
     {
-        string mpirun = FindMpirun() ?? throw new InvalidOperationException("mpirun not found: install Open MPI (apt-get install openmpi-bin libopenmpi-dev); .ci/run does");
+        string? mpirun = FindMpirun();
+        Assert.SkipWhen(mpirun == null, "no Open MPI (mpirun not on PATH): apt-get install openmpi-bin libopenmpi-dev; .ci/run installs it");
         // Root in CI containers needs --allow-run-as-root; 4 ranks on 2 cores need --oversubscribe.
-        return Execute(mpirun, ["--allow-run-as-root", "--oversubscribe", "-np", ranks.ToString(), "dotnet", Path.Combine(AppContext.BaseDirectory, "trainer.dll"), .. trainerArgs]);
+        return Execute(mpirun!, ["--allow-run-as-root", "--oversubscribe", "-np", ranks.ToString(), "dotnet", Path.Combine(AppContext.BaseDirectory, "trainer.dll"), .. trainerArgs]);
     }
 
     /// <summary>The trainer as its own process without mpirun (one rank), for comparisons with the launched runs.</summary>
