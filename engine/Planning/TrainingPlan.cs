@@ -17,6 +17,8 @@ public sealed record PlanRequest
     public double Mfu { get; init; } = 0.4;
     public double? PricePerGpuHour { get; init; }
     public ChinchillaLaw Law { get; init; } = ChinchillaLaw.Epoch;
+    /// <summary>Links between the GPUs; null = the GPU's typical HGX system (<see cref="Interconnect.For"/>).</summary>
+    public Interconnect? Links { get; init; }
 }
 
 /// <summary>The Chinchilla view of the plan: how many tokens N deserves, and what the budget would buy.</summary>
@@ -24,7 +26,7 @@ public sealed record ChinchillaPlan(double RuleTokens, double FitTokens, double 
 
 /// <summary>A whole plan: memory per GPU, compute and time, Chinchilla's view.</summary>
 public sealed record TrainingPlan(PlanRequest Request, MemoryBreakdown Memory, bool Fits, int LargestMicroBatch, int GlobalBatch, int AccumulationSteps,
-    string TokensSource, ComputePlan Compute, ChinchillaPlan Chinchilla)
+    string TokensSource, ComputePlan Compute, ChinchillaPlan Chinchilla, StepTimePlan StepTime)
 {
     public static TrainingPlan Create(PlanRequest r)
     {
@@ -52,6 +54,7 @@ public sealed record TrainingPlan(PlanRequest Request, MemoryBreakdown Memory, b
         double budget = r.ComputeBudget ?? compute.Flops;
         var (nOpt, dOpt) = r.Law.Optimal(budget);
         var chinchilla = new ChinchillaPlan(ruleTokens, r.Law.OptimalTokensFor(n), budget, nOpt, dOpt, r.Law.Loss(nOpt, dOpt), r.Law.Loss(n, tokens));
-        return new TrainingPlan(r, memory, fits, largest, global, global / (r.MicroBatch * replicas), source, compute, chinchilla);
+        var stepTime = StepTimePlan.Create(r.Model, r.Precision, r.Parallel, global, r.Sequence, r.Gpu, r.Mfu, r.Links ?? Interconnect.For(r.Gpu));
+        return new TrainingPlan(r, memory, fits, largest, global, global / (r.MicroBatch * replicas), source, compute, chinchilla, stepTime);
     }
 }

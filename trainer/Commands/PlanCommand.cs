@@ -43,6 +43,9 @@ public static class PlanCommand
             new OptionSpec("gpu", "NAME|TFLOPS", $"{string.Join(", ", GpuCatalog.Names)}, or a dense peak in TFLOP/s (with --gpu-memory)", "a100"),
             new OptionSpec("gpu-memory", "GB", "override the GPU's memory (V100 16, A100 40)"),
             new OptionSpec("mfu", "F", "model FLOPs utilisation: the fraction of peak the run sustains", "0.4"),
+            new OptionSpec("gpus-per-node", "N", "GPUs per node that share NVLink", "8"),
+            new OptionSpec("nvlink-gbs", "GB/s", "NVLink bandwidth per GPU and direction", "the GPU's: V100 150, A100 300, H100/H200 450"),
+            new OptionSpec("network-gbits", "Gb/s", "network bandwidth per GPU and direction between nodes", "V100 100, A100 200, H100/H200 400"),
             new OptionSpec("price-per-gpu-hour", "USD", "price of one GPU-hour, for the cost"),
             OptionSpec.Flag("json", "print one JSON object instead of the table"),
         },
@@ -82,7 +85,17 @@ public static class PlanCommand
             Gpu = GpuCatalog.Resolve(p.String("gpu", "a100"), gpuMemory),
             Mfu = p.Double("mfu", 0.4, 0, 1),
             PricePerGpuHour = p.Has("price-per-gpu-hour") ? p.Double("price-per-gpu-hour", 0, 0) : null,
+            Links = Links(p, GpuCatalog.Resolve(p.String("gpu", "a100"), gpuMemory)),
         };
+    }
+
+    static Interconnect Links(ParsedOptions p, GpuSpec gpu)
+    {
+        var typical = Interconnect.For(gpu);
+        return new Interconnect(
+            p.Int("gpus-per-node", typical.GpusPerNode, 1),
+            p.Has("nvlink-gbs") ? p.Double("nvlink-gbs", 0, 1e-3) * 1e9 : typical.IntraNodeBytesPerSecond,
+            p.Has("network-gbits") ? p.Double("network-gbits", 0, 1e-3) * 1e9 / 8 : typical.InterNodeBytesPerSecond);
     }
 
     /// <summary>A preset (with overrides), a shape of one's own, a parameter count, or — with only a budget — Chinchilla's N_opt.</summary>
@@ -174,6 +187,16 @@ public static class PlanCommand
         Line($"days on {r.Parallel.Gpus} GPU{(r.Parallel.Gpus == 1 ? "" : "s")}", F(k.Days, "N2"));
         if (k.Cost is double cost) Line($"cost at ${F(r.PricePerGpuHour ?? 0, "0.00")} per GPU-hour", "$" + F(cost, "N0"));
         text.AppendLine();
+        var st = plan.StepTime;
+        text.AppendLine($"Step time (global batch {plan.GlobalBatch} × {r.Sequence} tokens on {r.Parallel.Gpus} GPU{(r.Parallel.Gpus == 1 ? "" : "s")}; model in docs/planning.md)");
+        Line("compute per step", F(st.ComputeSeconds * 1000, "N1") + " ms", $"(at {F(r.Mfu * 100, "0.#")}% MFU)");
+        if (r.Parallel.Gpus > 1)
+        {
+            Line("bytes each GPU sends per step", F(st.BytesSentPerGpu / 1e9, "N2") + " GB", $"({st.LinkName}, {F(st.LinkBytesPerSecond / 1e9, "N0")} GB/s usable)");
+            Line("communication per step", F(st.CommunicationSeconds * 1000, "N1") + " ms");
+            Line("step: fully overlapped … not overlapped", F(st.OverlappedSeconds * 1000, "N1") + " … " + F(st.SerialSeconds * 1000, "N1") + " ms");
+        }
+        text.AppendLine();
         var ch = plan.Chinchilla;
         var law = r.Law;
         text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"Chinchilla (Epoch AI's fit: L = {law.E} + {law.A}/N^{law.Alpha} + {law.B}/D^{law.Beta})"));
@@ -228,6 +251,12 @@ public static class PlanCommand
             ["gpu_hours"] = k.GpuHours,
             ["days"] = k.Days,
             ["cost"] = k.Cost,
+            ["step_time"] = new JsonObject
+            {
+                ["compute_s"] = plan.StepTime.ComputeSeconds, ["communication_s"] = plan.StepTime.CommunicationSeconds,
+                ["bytes_sent_per_gpu"] = plan.StepTime.BytesSentPerGpu, ["link_bytes_per_s"] = plan.StepTime.LinkBytesPerSecond,
+                ["overlapped_s"] = plan.StepTime.OverlappedSeconds, ["serial_s"] = plan.StepTime.SerialSeconds,
+            },
             ["chinchilla_tokens"] = ch.RuleTokens,
             ["chinchilla_tokens_fit"] = ch.FitTokens,
             ["compute_budget"] = ch.Budget,

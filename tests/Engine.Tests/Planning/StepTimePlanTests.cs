@@ -1,0 +1,57 @@
+using Engine.Models;
+using Engine.Planning;
+using Engine.Precision;
+
+namespace Engine.Tests.Planning;
+
+/// <summary>The step-time model of docs/planning.md, checked term by term on GPT-2 1.5B (gpt2-xl) with H100 links.</summary>
+public class StepTimePlanTests
+{
+    static readonly PlannedModel Xl = PlannedModel.FromConfig("gpt2-xl", Presets.Get("gpt2-xl"));
+    static readonly GpuSpec H100 = GpuCatalog.Resolve("h100");
+    static readonly Interconnect Links = Interconnect.For(H100);
+    static double P => Xl.Parameters;
+
+    static StepTimePlan Plan(ParallelSetup parallel, int globalBatch) =>
+        StepTimePlan.Create(Xl, PrecisionMode.Bf16, parallel, globalBatch, 1024, H100, 0.4, Links);
+
+    [Fact]
+    public void One_GPU_only_computes()
+    {
+        var plan = Plan(ParallelSetup.Single, 8);
+        double expected = Xl.TrainingFlopsPerToken(1024) * 8 * 1024 / (989e12 * 0.4);
+        Assert.Equal(expected, plan.ComputeSeconds, 1e-9);
+        Assert.Equal(0, plan.CommunicationSeconds);
+        Assert.Equal(plan.ComputeSeconds, plan.SerialSeconds);
+    }
+
+    [Fact]
+    public void DDP_within_a_node_all_reduces_the_bf16_gradients_over_NVLink()
+    {
+        var plan = Plan(ParallelSetup.Create(Strategy.Ddp, 8), 64);
+        double bytes = 2.0 * 7 / 8 * P * 2;
+        Assert.Equal(bytes, plan.BytesSentPerGpu, 1e-3);
+        Assert.Equal(bytes / (450e9 * 0.8), plan.CommunicationSeconds, 1e-9);
+        Assert.Equal(Plan(ParallelSetup.Single, 8).ComputeSeconds, plan.ComputeSeconds, 1e-9); // 8 sequences per GPU either way
+    }
+
+    [Fact]
+    public void FSDP_moves_the_weights_three_times_and_across_nodes_at_network_speed()
+    {
+        var plan = Plan(ParallelSetup.Create(Strategy.Fsdp, 64), 512);
+        double bytes = 3.0 * 63 / 64 * P * 2;
+        Assert.Equal(bytes, plan.BytesSentPerGpu, 1e-3);
+        Assert.Equal(bytes / (400e9 / 8 * 0.8), plan.CommunicationSeconds, 1e-9);
+        Assert.True(plan.OverlappedSeconds < plan.SerialSeconds);
+    }
+
+    [Fact]
+    public void Hybrid_sharding_keeps_the_heavy_traffic_on_NVLink()
+    {
+        var hybrid = Plan(ParallelSetup.Create(Strategy.Fsdp, 64, shardingFactor: 8), 512);
+        double inGroup = 3.0 * 7 / 8 * P * 2, across = 2.0 * 7 / 8 * P / 8 * 2;
+        Assert.Equal(inGroup + across, hybrid.BytesSentPerGpu, 1e-3);
+        Assert.Equal(inGroup / (450e9 * 0.8) + across / (50e9 * 0.8), hybrid.CommunicationSeconds, 1e-9);
+        Assert.True(hybrid.CommunicationSeconds < Plan(ParallelSetup.Create(Strategy.Fsdp, 64), 512).CommunicationSeconds / 3);
+    }
+}
