@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Engine.Checkpoints;
 using Engine.Distributed;
+using Engine.Interop.Nvtx;
 using Engine.Models;
 using Engine.Optim;
 
@@ -87,16 +88,16 @@ public sealed class TrainingLoop
             double lossSum = 0;
             foreach (var b in batches)
             {
-                lossSum += model.Forward(b.Inputs, b.Targets, (float)(1.0 / counted));
-                model.Backward();
+                using (Nvtx.Range("forward")) lossSum += model.Forward(b.Inputs, b.Targets, (float)(1.0 / counted));
+                using (Nvtx.Range("backward")) model.Backward();
             }
-            parallel.AllReduceGradients(model.Memory.Gradients);
+            using (Nvtx.Range("gradient all-reduce")) parallel.AllReduceGradients(model.Memory.Gradients);
             Span<double> loss = [lossSum];
             parallel.Sum(loss);
             lossSum = loss[0];
             double gradNorm = GradientClipping.ClipGlobalNorm(model.Backend, model.Memory.Gradients, settings.ClipNorm);
             float lr = LearningRateSchedule.At(step, settings);
-            optimizer.Update(lr);
+            using (Nvtx.Range("optimizer")) optimizer.Update(lr);
             model.Backend.Synchronize();
             double seconds = timer.Elapsed.TotalSeconds;
             long tokens = (long)settings.GlobalBatch * settings.SequenceLength;
@@ -108,7 +109,7 @@ public sealed class TrainingLoop
             bool last = step + 1 == settings.Steps;
             if (last || settings.EvalEvery > 0 && (step + 1) % settings.EvalEvery == 0)
             {
-                valLoss = lastValLoss = Validate();
+                using (Nvtx.Range("validation")) valLoss = lastValLoss = Validate();
                 observer.OnValidation(step + 1, valLoss.Value);
             }
             var metrics = new StepMetrics(step + 1, settings.Steps, lastTrainLoss, lr, gradNorm, tokens / seconds, seconds, valLoss);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Engine.Backends.Cuda;
 using Engine.Interop.Cuda;
+using Engine.Interop.Nvtx;
 using Engine.Tensors;
 
 namespace Engine.Backends.Profiling;
@@ -20,6 +21,7 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
 
     T Timed<T>(string op, Func<T> body)
     {
+        using var range = Nvtx.Range(op);
         if (inner is CudaBackend gpu && gpuTimer != null)
         {
             gpuTimer.Start(gpu.Device.ComputeStream);
