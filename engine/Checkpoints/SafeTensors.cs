@@ -19,16 +19,25 @@ public sealed record SafeTensor(string Name, string DType, long[] Shape, double[
 /// </summary>
 public static class SafeTensors
 {
+    /// <summary>
+    /// Reads every tensor. The file is read tensor by tensor (not whole), so checkpoints past 2 GiB (gpt2-large and
+    /// up in fp32) load; each single tensor must stay under 2 GiB, as every GPT-2/BERT/T5 tensor does.
+    /// </summary>
     public static Dictionary<string, SafeTensor> Read(string path)
     {
         if (!File.Exists(path)) throw new EngineException($"safetensors file {path}: not found");
-        byte[] bytes = File.ReadAllBytes(path);
-        if (bytes.Length < 8) throw new EngineException($"safetensors file {path}: {bytes.Length} bytes is too short to hold a header");
-        long headerLength = BinaryPrimitives.ReadInt64LittleEndian(bytes);
-        if (headerLength <= 0 || 8 + headerLength > bytes.Length)
-            throw new EngineException($"safetensors file {path}: header length {headerLength} does not fit in the file ({bytes.Length} bytes); the file is truncated or not safetensors");
+        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
+        long fileLength = RandomAccess.GetLength(file);
+        if (fileLength < 8) throw new EngineException($"safetensors file {path}: {fileLength} bytes is too short to hold a header");
+        Span<byte> lengthBytes = stackalloc byte[8];
+        RandomAccess.Read(file, lengthBytes, 0);
+        long headerLength = BinaryPrimitives.ReadInt64LittleEndian(lengthBytes);
+        if (headerLength <= 0 || headerLength > 100_000_000 || 8 + headerLength > fileLength)
+            throw new EngineException($"safetensors file {path}: header length {headerLength} does not fit in the file ({fileLength} bytes); the file is truncated or not safetensors");
+        var headerBytes = new byte[headerLength];
+        ReadExactly(file, headerBytes, 8);
         JsonObject header;
-        try { header = JsonNode.Parse(Encoding.UTF8.GetString(bytes, 8, (int)headerLength))!.AsObject(); }
+        try { header = JsonNode.Parse(Encoding.UTF8.GetString(headerBytes))!.AsObject(); }
         catch (JsonException e) { throw new EngineException($"safetensors file {path}: header is not valid JSON ({e.Message})"); }
         long dataStart = 8 + headerLength;
         var result = new Dictionary<string, SafeTensor>();
@@ -39,12 +48,26 @@ public static class SafeTensors
             long[] shape = node["shape"]!.AsArray().Select(n => n!.GetValue<long>()).ToArray();
             var offsets = node["data_offsets"]!.AsArray();
             long begin = offsets[0]!.GetValue<long>(), end = offsets[1]!.GetValue<long>();
-            if (dataStart + end > bytes.Length)
-                throw new EngineException($"safetensors file {path}: tensor {name} ends at byte {dataStart + end} beyond the file's {bytes.Length}: the file is truncated");
-            var span = bytes.AsSpan((int)(dataStart + begin), (int)(end - begin));
-            result[name] = new SafeTensor(name, dtype, shape, Decode(span, dtype, path, name));
+            if (begin < 0 || end < begin || dataStart + end > fileLength)
+                throw new EngineException($"safetensors file {path}: tensor {name} ends at byte {dataStart + end} beyond the file's {fileLength}: the file is truncated");
+            if (end - begin > Array.MaxLength)
+                throw new EngineException($"safetensors file {path}: tensor {name} holds {end - begin} bytes, more than one array can; split it");
+            var data = new byte[end - begin];
+            ReadExactly(file, data, dataStart + begin);
+            result[name] = new SafeTensor(name, dtype, shape, Decode(data, dtype, path, name));
         }
         return result;
+    }
+
+    static void ReadExactly(Microsoft.Win32.SafeHandles.SafeFileHandle file, Span<byte> destination, long offset)
+    {
+        while (destination.Length > 0)
+        {
+            int read = RandomAccess.Read(file, destination, offset);
+            if (read <= 0) throw new EngineException($"safetensors file ended early at byte {offset}: the file is truncated");
+            destination = destination[read..];
+            offset += read;
+        }
     }
 
     static double[] Decode(ReadOnlySpan<byte> data, string dtype, string path, string name)
