@@ -7,7 +7,10 @@ namespace Engine.Distributed;
 /// <summary>
 /// Collectives between CPU processes over Open MPI (launched by mpirun). Tensors must be host memory (the CPU
 /// backend's). MPI is initialised once per process, with errors returned rather than aborting, so a failure
-/// becomes an exception naming the call; it is finalised at process exit.
+/// becomes an exception naming the call; it is finalised at process exit. Every collective is started non-blocking
+/// and waited for with a deadline (<see cref="Timeout"/>), so a rank that never arrives (a stuck or missing process)
+/// ends the run with an error naming the collective instead of a hang; the failing rank's exit makes mpirun stop
+/// the others.
 /// </summary>
 public sealed unsafe class MpiCommunicator : ICommunicator
 {
@@ -16,6 +19,38 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     public int Rank { get; }
     public int WorldSize { get; }
     public string Transport => "mpi";
+
+    /// <summary>How long a collective may wait for the other ranks: ENGINE_COMM_TIMEOUT_S, else 10 minutes (a step of
+    /// a large model on a slow rank, or a first NCCL set-up, takes minutes; a dead peer should not take hours).</summary>
+    public TimeSpan Timeout { get; set; } = DefaultTimeout();
+
+    static TimeSpan DefaultTimeout()
+    {
+        string? text = Environment.GetEnvironmentVariable("ENGINE_COMM_TIMEOUT_S");
+        if (string.IsNullOrEmpty(text)) return TimeSpan.FromMinutes(10);
+        return double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double s) && s > 0
+            ? TimeSpan.FromSeconds(s)
+            : throw new EngineException($"ENGINE_COMM_TIMEOUT_S={text} is not a positive number of seconds");
+    }
+
+    /// <summary>Waits for a started collective, polling, until the deadline.</summary>
+    void Wait(nint request, string what)
+    {
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        var spin = new SpinWait();
+        while (true)
+        {
+            int done;
+            MpiError.Check(MpiApi.MPI_Test(&request, &done, null), $"MPI_Test({what})");
+            if (done != 0) return;
+            if (deadline.Elapsed > Timeout)
+            {
+                failed = true;
+                throw new EngineException($"rank {Rank} of {WorldSize}: {what} did not complete within {Timeout.TotalSeconds:0.#} s: another rank is missing, stuck or dead (set ENGINE_COMM_TIMEOUT_S to wait longer)");
+            }
+            if (spin.Count < 100) spin.SpinOnce(); else Thread.Sleep(1);
+        }
+    }
 
     MpiCommunicator(nint comm, bool owned)
     {
@@ -28,6 +63,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
 
     static readonly object InitGate = new();
     static bool initialised;
+    static volatile bool failed;
 
     /// <summary>MPI_COMM_WORLD of this process (initialising MPI on first use).</summary>
     public static MpiCommunicator World()
@@ -46,7 +82,11 @@ public sealed unsafe class MpiCommunicator : ICommunicator
                     AppDomain.CurrentDomain.ProcessExit += (_, _) =>
                     {
                         int done;
-                        if (MpiApi.MPI_Finalized(&done) == 0 && done == 0) MpiApi.MPI_Finalize();
+                        if (MpiApi.MPI_Finalized(&done) != 0 || done != 0) return;
+                        // A rank that failed must not wait in MPI_Finalize for peers that are waiting for it: abort the
+                        // whole job, which mpirun turns into every rank exiting.
+                        if (failed || Environment.ExitCode != 0) MpiApi.MPI_Abort(MpiHandles.CommWorld, Environment.ExitCode != 0 ? Environment.ExitCode : 1);
+                        else MpiApi.MPI_Finalize();
                     };
                 }
                 MpiError.Check(MpiApi.MPI_Comm_set_errhandler(MpiHandles.CommWorld, MpiHandles.ErrorsReturn), "MPI_Comm_set_errhandler");
@@ -64,7 +104,9 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         for (long at = 0; at < data.Length; at += MaxCount)
         {
             int count = (int)Math.Min(MaxCount, data.Length - at);
-            MpiError.Check(MpiApi.MPI_Allreduce(MpiApi.InPlace, data.Pointer + at, count, MpiHandles.Float, MpiHandles.Sum, comm), $"MPI_Allreduce({count} floats)");
+            nint request;
+            MpiError.Check(MpiApi.MPI_Iallreduce(MpiApi.InPlace, data.Pointer + at, count, MpiHandles.Float, MpiHandles.Sum, comm, &request), $"MPI_Iallreduce({count} floats)");
+            Wait(request, $"all-reduce of {count} floats");
         }
     }
 
@@ -72,7 +114,11 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     {
         if (values.IsEmpty) return;
         fixed (double* p = values)
-            MpiError.Check(MpiApi.MPI_Allreduce(MpiApi.InPlace, p, values.Length, MpiHandles.Double, MpiHandles.Sum, comm), $"MPI_Allreduce({values.Length} doubles)");
+        {
+            nint request;
+            MpiError.Check(MpiApi.MPI_Iallreduce(MpiApi.InPlace, p, values.Length, MpiHandles.Double, MpiHandles.Sum, comm, &request), $"MPI_Iallreduce({values.Length} doubles)");
+            Wait(request, $"all-reduce of {values.Length} numbers");
+        }
     }
 
     public void ReduceScatterSum(Slice<float> send, Slice<float> receive)
@@ -80,7 +126,9 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         if (send.Length != (long)WorldSize * receive.Length)
             throw new ArgumentException($"reduce-scatter: send holds {send.Length} floats, not {WorldSize} × {receive.Length}");
         if (receive.Length > MaxCount) throw new EngineException($"reduce-scatter block of {receive.Length} floats is over MPI's limit of {MaxCount}; use more ranks or smaller units");
-        MpiError.Check(MpiApi.MPI_Reduce_scatter_block(send.Pointer, receive.Pointer, (int)receive.Length, MpiHandles.Float, MpiHandles.Sum, comm), $"MPI_Reduce_scatter_block({receive.Length} floats)");
+        nint request;
+        MpiError.Check(MpiApi.MPI_Ireduce_scatter_block(send.Pointer, receive.Pointer, (int)receive.Length, MpiHandles.Float, MpiHandles.Sum, comm, &request), $"MPI_Ireduce_scatter_block({receive.Length} floats)");
+        Wait(request, $"reduce-scatter of {receive.Length} floats per rank");
     }
 
     public void AllGather(Slice<float> send, Slice<float> receive)
@@ -88,22 +136,34 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         if (receive.Length != (long)WorldSize * send.Length)
             throw new ArgumentException($"all-gather: receive holds {receive.Length} floats, not {WorldSize} × {send.Length}");
         if (send.Length > MaxCount) throw new EngineException($"all-gather block of {send.Length} floats is over MPI's limit of {MaxCount}; use more ranks or smaller units");
-        MpiError.Check(MpiApi.MPI_Allgather(send.Pointer, (int)send.Length, MpiHandles.Float, receive.Pointer, (int)send.Length, MpiHandles.Float, comm), $"MPI_Allgather({send.Length} floats)");
+        nint request;
+        MpiError.Check(MpiApi.MPI_Iallgather(send.Pointer, (int)send.Length, MpiHandles.Float, receive.Pointer, (int)send.Length, MpiHandles.Float, comm, &request), $"MPI_Iallgather({send.Length} floats)");
+        Wait(request, $"all-gather of {send.Length} floats per rank");
     }
 
     public void Broadcast(Span<byte> data, int root)
     {
         if (data.IsEmpty) return;
-        fixed (byte* p = data) MpiError.Check(MpiApi.MPI_Bcast(p, data.Length, MpiHandles.Byte, root, comm), $"MPI_Bcast({data.Length} bytes from rank {root})");
+        fixed (byte* p = data)
+        {
+            nint request;
+            MpiError.Check(MpiApi.MPI_Ibcast(p, data.Length, MpiHandles.Byte, root, comm, &request), $"MPI_Ibcast({data.Length} bytes from rank {root})");
+            Wait(request, $"broadcast of {data.Length} bytes from rank {root}");
+        }
     }
 
-    public void Barrier() => MpiError.Check(MpiApi.MPI_Barrier(comm), "MPI_Barrier");
+    public void Barrier()
+    {
+        nint request;
+        MpiError.Check(MpiApi.MPI_Ibarrier(comm, &request), "MPI_Ibarrier");
+        Wait(request, "barrier");
+    }
 
     public ICommunicator Split(int color, int key)
     {
         nint sub;
         MpiError.Check(MpiApi.MPI_Comm_split(comm, color, key, &sub), $"MPI_Comm_split(color {color})");
-        return new MpiCommunicator(sub, owned: true);
+        return new MpiCommunicator(sub, owned: true) { Timeout = Timeout };
     }
 
     public void Dispose()

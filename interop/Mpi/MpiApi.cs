@@ -30,6 +30,10 @@ public static unsafe partial class MpiApi
     [LibraryImport(Lib)] public static partial int MPI_Iallreduce(void* send, void* receive, int count, nint type, nint op, nint comm, nint* request);
     [LibraryImport(Lib)] public static partial int MPI_Reduce_scatter_block(void* send, void* receive, int receiveCount, nint type, nint op, nint comm);
     [LibraryImport(Lib)] public static partial int MPI_Allgather(void* send, int sendCount, nint sendType, void* receive, int receiveCount, nint receiveType, nint comm);
+    [LibraryImport(Lib)] public static partial int MPI_Ibcast(void* buffer, int count, nint type, int root, nint comm, nint* request);
+    [LibraryImport(Lib)] public static partial int MPI_Ibarrier(nint comm, nint* request);
+    [LibraryImport(Lib)] public static partial int MPI_Ireduce_scatter_block(void* send, void* receive, int receiveCount, nint type, nint op, nint comm, nint* request);
+    [LibraryImport(Lib)] public static partial int MPI_Iallgather(void* send, int sendCount, nint sendType, void* receive, int receiveCount, nint receiveType, nint comm, nint* request);
     [LibraryImport(Lib)] public static partial int MPI_Wait(nint* request, void* status);
     [LibraryImport(Lib)] public static partial int MPI_Test(nint* request, int* flag, void* status);
 

@@ -15,11 +15,13 @@ public static class CommCheckCommand
     {
         Name = "comm-check",
         Summary = "Checks that the ranks of a distributed launch can talk: runs every collective and verifies the results.",
-        Usage = "mpirun -np N dotnet trainer.dll comm-check [--device auto|cpu|cuda] [--elements N]",
+        Usage = "mpirun -np N dotnet trainer.dll comm-check [--device auto|cpu|cuda] [--elements N] [--timeout S]",
         Options = new[]
         {
             new OptionSpec("device", "auto|cpu|cuda", "cpu: MPI between processes; cuda: NCCL between GPUs", "cpu"),
             new OptionSpec("elements", "N", "floats per collective (a multiple of the world size)", "1000"),
+            new OptionSpec("timeout", "S", "seconds a collective may wait for the other ranks (ENGINE_COMM_TIMEOUT_S)", "600"),
+            new OptionSpec("absent-rank", "R", "rank R stays away from the collectives for longer than the timeout: shows how a run reports a missing or stuck rank"),
         },
         Epilog = "As root, mpirun needs --allow-run-as-root; more ranks than cores need --oversubscribe.",
         Run = Run,
@@ -29,8 +31,16 @@ public static class CommCheckCommand
     {
         var launch = LaunchEnvironment.Detect();
         int elements = p.Int("elements", 1000, 1);
+        double timeout = p.Double("timeout", 600, 0.001);
+        Environment.SetEnvironmentVariable("ENGINE_COMM_TIMEOUT_S", timeout.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        int? absent = p.OptionalInt("absent-rank");
         using var backend = BackendFactory.Create(p.Choice("device", "cpu", BackendFactory.Choices), out string note);
         using var comm = CommunicatorFactory.Create(backend, launch);
+        if (absent == comm.Rank)
+        {
+            Thread.Sleep(TimeSpan.FromSeconds(timeout + 30)); // the others give up first; mpirun then stops this rank
+            return 1;
+        }
         var failures = CommunicatorSelfTest.Run(comm, backend, elements);
         foreach (var failure in failures) Console.Error.WriteLine($"rank {comm.Rank}: {failure}");
         Span<double> failed = [failures.Count];

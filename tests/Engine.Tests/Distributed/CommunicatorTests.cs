@@ -28,6 +28,16 @@ public class CommunicatorTests
         Assert.True(exit == 0, output);
         Assert.Contains($"comm-check: {ranks} rank(s) over mpi", output);
     }
+
+    [Fact]
+    public void A_rank_that_never_arrives_ends_the_run_with_an_error_not_a_hang()
+    {
+        var clock = Stopwatch.StartNew();
+        var (exit, output) = Mpi.Run(2, "comm-check", "--timeout", "3", "--absent-rank", "1");
+        Assert.NotEqual(0, exit);
+        Assert.Contains("did not complete within 3 s: another rank is missing, stuck or dead", output);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed.TotalSeconds:F0} s"); // 3 s wait + start-up and mpirun's clean-up
+    }
 }
 
 /// <summary>Runs the trainer under mpirun from the test's output folder, with a time limit so a hang fails.</summary>
