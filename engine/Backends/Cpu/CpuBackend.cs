@@ -116,7 +116,7 @@ public sealed unsafe class CpuBackend : IBackend
     public void Accumulate(Slice<float> destination, Slice<float> source) => Elementwise<float>.Accumulate(destination.Pointer, source.Pointer, destination.Length);
 
     public double SoftmaxCrossEntropy(Slice<float> logits, Slice<float> losses, Slice<int> targets, int N, int V, int paddedV, float gradientScale) =>
-        CrossEntropy<float>.Forward(logits.Pointer, losses.Pointer, targets.Pointer, N, V, paddedV, gradientScale);
+        CpuCrossEntropy.Forward(logits.Pointer, losses.Pointer, targets.Pointer, N, V, paddedV, gradientScale);
 
     public double SumOfSquares(Slice<float> x) => Elementwise<float>.SumOfSquares(x.Pointer, x.Length);
     public void Scale(Slice<float> x, float factor) => Elementwise<float>.Scale(x.Pointer, x.Length, factor);
