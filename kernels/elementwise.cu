@@ -1,4 +1,4 @@
-// Elementwise ops: residual add and GELU (tanh form). CPU twins: engine/Backends/Cpu/Ops/Elementwise.cs
+// Elementwise ops: residual add, GELU (tanh and erf forms) and gated GELU. CPU twins: engine/Backends/Cpu/Ops/Elementwise.cs
 // and Gelu.cs. Launch with any grid: every kernel here walks the array with a grid-stride loop, so the host
 // can cap the grid (e.g. a few blocks per SM) instead of sizing it to n.
 #include "common.cuh"
@@ -59,5 +59,32 @@ extern "C" __global__ void gelu_erf_backward_f32(float* din, const float* dout, 
         const float cdf = 0.5f * (1.0f + erff(x * 0.70710678118654752f));
         const float pdf = 0.39894228040143268f * expf(-0.5f * x * x);
         din[i] += dout[i] * (cdf + x * pdf);
+    }
+}
+
+// T5 v1.1's gated GELU: rows of [gate (F) | linear (F)] in, out (N, F) = gelu_tanh(gate)·linear.
+// CPU twin: engine/Backends/Cpu/Ops/GatedGelu.cs.
+extern "C" __global__ void gated_gelu_forward_f32(float* out, const float* in, int N, int F) {
+    const long n = (long)N * F;
+    for (long i = global_thread_index(); i < n; i += grid_stride()) {
+        const long row = i / F, col = i % F;
+        const float x = in[row * 2 * F + col], linear = in[row * 2 * F + F + col];
+        const float u = GELU_SCALE * (x + GELU_CUBIC * x * x * x);
+        out[i] = 0.5f * x * (1.0f + tanhf(u)) * linear;
+    }
+}
+
+// din[:, gate] += dout·linear·gelu'(gate); din[:, linear] += dout·gelu(gate). Accumulates.
+extern "C" __global__ void gated_gelu_backward_f32(float* din, const float* dout, const float* in, int N, int F) {
+    const long n = (long)N * F;
+    for (long i = global_thread_index(); i < n; i += grid_stride()) {
+        const long row = i / F, col = i % F;
+        const float x = in[row * 2 * F + col], linear = in[row * 2 * F + F + col], g = dout[i];
+        const float u = GELU_SCALE * (x + GELU_CUBIC * x * x * x);
+        const float t = tanhf(u);
+        const float du = GELU_SCALE * (1.0f + 3.0f * GELU_CUBIC * x * x);
+        const float slope = 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du;
+        din[row * 2 * F + col] += g * linear * slope;
+        din[row * 2 * F + F + col] += g * 0.5f * x * (1.0f + t);
     }
 }

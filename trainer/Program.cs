@@ -11,7 +11,7 @@ namespace Trainer;
 public static class Program
 {
     static readonly CommandSpec[] Subcommands =
-        { PrepareCommand.Spec, EvalCommand.Spec, ExportCommand.Spec, GenerateCommand.Spec, FillMaskCommand.Spec, BenchCommand.Spec, PlanCommand.Spec, ScalingCommand.Spec, CommCheckCommand.Spec };
+        { PrepareCommand.Spec, EvalCommand.Spec, ExportCommand.Spec, GenerateCommand.Spec, FillMaskCommand.Spec, InfillCommand.Spec, BenchCommand.Spec, PlanCommand.Spec, ScalingCommand.Spec, CommCheckCommand.Spec };
 
     public static int Main(string[] args)
     {

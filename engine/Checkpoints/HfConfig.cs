@@ -13,7 +13,8 @@ public static class HfConfig
         {
             "gpt2" => HfGpt2.ConfigFromJson(json, source),
             "bert" => HfBert.ConfigFromJson(json, source),
-            _ => throw new EngineException($"{source}: model_type '{type}' is not supported (gpt2 and bert are)"),
+            "t5" => HfT5.ConfigFromJson(json, source),
+            _ => throw new EngineException($"{source}: model_type '{type}' is not supported (gpt2, bert and t5 are)"),
         };
     }
 
@@ -27,7 +28,7 @@ public static class HfConfig
     {
         ModelFamily.DecoderOnly => HfGpt2.ConfigToJson(config),
         ModelFamily.EncoderOnly => HfBert.ConfigToJson(config),
-        _ => throw new EngineException($"exporting the {config.Family} family to HF is not supported yet"),
+        _ => HfT5.ConfigToJson(config),
     };
 
     /// <summary>The HF class a folder of this config opens with (for messages).</summary>

@@ -9,9 +9,14 @@ public enum FeedForwardActivation
     GeluTanh,
     /// <summary>BERT's "gelu": x·Φ(x).</summary>
     GeluErf,
+    /// <summary>T5 v1.1's "gated-gelu": gelu_tanh(wi_0·x) ∘ (wi_1·x); the expand layer computes both halves.</summary>
+    GatedGeluTanh,
 }
 
-/// <summary>The feed-forward block: expand, activation, project back (GPT-2's c_fc/c_proj, BERT's intermediate/output).</summary>
+/// <summary>
+/// The feed-forward block: expand, activation, project back (GPT-2's c_fc/c_proj, BERT's intermediate/output, T5's
+/// DenseReluDense wi_0|wi_1 (fused) and wo).
+/// </summary>
 public sealed class MlpLayer
 {
     readonly FeedForwardActivation activation;
@@ -32,21 +37,31 @@ public sealed class MlpLayer
         new LinearLayer(layout, prefix + ".intermediate.dense", dim, hidden, bias: true, hfConv1D: false),
         new LinearLayer(layout, prefix + ".output.dense", hidden, dim, bias: true, hfConv1D: false), FeedForwardActivation.GeluErf);
 
+    /// <param name="prefix">encoder.block.N.layer.1.DenseReluDense (or the decoder's layer.2)</param>
+    public static MlpLayer T5(ParameterLayout layout, string prefix, int dim, int hidden) => new(
+        LinearLayer.Fused(layout, new[] { prefix + ".wi_0", prefix + ".wi_1" }, dim, hidden, bias: false),
+        new LinearLayer(layout, prefix + ".wo", hidden, dim, bias: false, hfConv1D: false), FeedForwardActivation.GatedGeluTanh);
+
+    bool Gated => activation == FeedForwardActivation.GatedGeluTanh;
+    /// <summary>Width of the expand layer's output (both halves when gated).</summary>
     int Hidden => expand.Out;
+    /// <summary>Width after the activation (the project layer's input).</summary>
+    int Activated => project.In;
 
     public void Plan(ActivationPlan plan, string name, int N)
     {
         preActivation = plan.Add(name + ".hidden", (long)N * Hidden);
-        activated = plan.Add(name + ".hidden_gelu", (long)N * Hidden);
+        activated = plan.Add(name + ".hidden_gelu", (long)N * Activated);
         output = plan.Add(name + ".out", (long)N * project.Out);
         dPre = plan.AddShared(GradientScratch.Hidden, (long)N * Hidden);
-        dAct = plan.AddShared(GradientScratch.HiddenActivated, (long)N * Hidden);
+        dAct = plan.AddShared(GradientScratch.HiddenActivated, (long)N * Activated);
     }
 
     public Slice<float> Forward(ModelMemory m, Slice<float> input, int N)
     {
         expand.Forward(m, m.Activation(preActivation), input, N);
-        if (activation == FeedForwardActivation.GeluErf) m.Backend.GeluErfForward(m.Activation(activated), m.Activation(preActivation));
+        if (Gated) m.Backend.GatedGeluForward(m.Activation(activated), m.Activation(preActivation), N, Activated);
+        else if (activation == FeedForwardActivation.GeluErf) m.Backend.GeluErfForward(m.Activation(activated), m.Activation(preActivation));
         else m.Backend.GeluForward(m.Activation(activated), m.Activation(preActivation));
         project.Forward(m, m.Activation(output), m.Activation(activated), N);
         return m.Activation(output);
@@ -57,7 +72,8 @@ public sealed class MlpLayer
         var da = GradientScratch.Fresh(m, dAct);
         project.Backward(m, da, dOutput, m.Activation(activated), N);
         var dp = GradientScratch.Fresh(m, dPre);
-        if (activation == FeedForwardActivation.GeluErf) m.Backend.GeluErfBackward(dp, da, m.Activation(preActivation));
+        if (Gated) m.Backend.GatedGeluBackward(dp, da, m.Activation(preActivation), N, Activated);
+        else if (activation == FeedForwardActivation.GeluErf) m.Backend.GeluErfBackward(dp, da, m.Activation(preActivation));
         else m.Backend.GeluBackward(dp, da, m.Activation(preActivation));
         expand.Backward(m, dInput, dp, input, N);
     }

@@ -17,6 +17,8 @@ public sealed class ModelMemory
     /// <summary>Token ids and targets of the current micro-batch, on the backend.</summary>
     public Slice<int> Tokens { get; set; }
     public Slice<int> Targets { get; set; }
+    /// <summary>(B, DecoderT) decoder inputs of an encoder-decoder model (the targets shifted right), or empty.</summary>
+    public Slice<int> DecoderTokens { get; set; }
     /// <summary>(B, T) key padding mask of the current micro-batch (0 = padding), or empty when every token is real.</summary>
     public Slice<int> KeyMask { get; set; }
     /// <summary>(B, T) token types (BERT's segments; zeros when the batch has none).</summary>

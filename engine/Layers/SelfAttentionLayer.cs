@@ -5,7 +5,8 @@ namespace Engine.Layers;
 /// <summary>
 /// Multi-head self-attention: one fused q|k|v projection, attention, output projection. GPT-2 names them c_attn /
 /// c_proj (one HF tensor for q|k|v), BERT attention.self.{query,key,value} / attention.output.dense (three HF
-/// tensors laid out back to back, <see cref="LinearLayer.Fused"/>).
+/// tensors laid out back to back, <see cref="LinearLayer.Fused"/>), T5 SelfAttention.{q,k,v,o} (fused the same way,
+/// no biases, no 1/√d, plus the relative position bias its stack shares).
 /// </summary>
 public sealed class SelfAttentionLayer
 {
@@ -32,6 +33,12 @@ public sealed class SelfAttentionLayer
         LinearLayer.Fused(layout, new[] { prefix + ".self.query", prefix + ".self.key", prefix + ".self.value" }, dim, dim, bias: true),
         new LinearLayer(layout, prefix + ".output.dense", dim, dim, bias: true, hfConv1D: false), heads, causal: false);
 
+    /// <param name="prefix">encoder.block.N.layer.0.SelfAttention (or decoder.…)</param>
+    /// <param name="causal">The decoder's self-attention.</param>
+    public static SelfAttentionLayer T5(ParameterLayout layout, string prefix, int dim, int heads, int headSize, bool causal) => new(
+        LinearLayer.Fused(layout, new[] { prefix + ".q", prefix + ".k", prefix + ".v" }, dim, heads * headSize, bias: false),
+        new LinearLayer(layout, prefix + ".o", heads * headSize, dim, bias: false, hfConv1D: false), heads, causal, scale: 1.0);
+
     int Inner => heads * headSize;
 
     AttentionShape Shape(int B, int T) => AttentionShape.Packed(B, T, Inner, heads, causal, scale);
@@ -48,25 +55,27 @@ public sealed class SelfAttentionLayer
     }
 
     /// <param name="keyMask">(B, T) with 0 at padding keys, or empty.</param>
-    public Slice<float> Forward(ModelMemory m, Slice<float> input, int B, int T, Slice<int> keyMask = default)
+    /// <param name="positionBias">(heads, T, T) added to the scores (T5), or empty.</param>
+    public Slice<float> Forward(ModelMemory m, Slice<float> input, int B, int T, Slice<int> keyMask = default, Slice<float> positionBias = default)
     {
         int N = B * T;
         var x = m.Activation(qkv);
         qkvProjection.Forward(m, x, input, N);
         m.Backend.AttentionForward(Shape(B, T), m.Activation(attended), m.Activation(probabilities),
-            x, x.Sub(Inner, x.Length - Inner), x.Sub(2 * Inner, x.Length - 2 * Inner), keyMask, default);
+            x, x.Sub(Inner, x.Length - Inner), x.Sub(2 * Inner, x.Length - 2 * Inner), keyMask, positionBias);
         outputProjection.Forward(m, m.Activation(output), m.Activation(attended), N);
         return m.Activation(output);
     }
 
-    public void Backward(ModelMemory m, Slice<float> dInput, Slice<float> dOutput, Slice<float> input, int B, int T)
+    /// <param name="dPositionBias">(heads, T, T) gradient of the position bias to accumulate into, or empty.</param>
+    public void Backward(ModelMemory m, Slice<float> dInput, Slice<float> dOutput, Slice<float> input, int B, int T, Slice<float> dPositionBias = default)
     {
         int N = B * T;
         var dAtt = GradientScratch.Fresh(m, dAttended);
         outputProjection.Backward(m, dAtt, dOutput, m.Activation(attended), N);
         var dq = GradientScratch.Fresh(m, dQkv);
         var x = m.Activation(qkv);
-        m.Backend.AttentionBackward(Shape(B, T), dq, dq.Sub(Inner, dq.Length - Inner), dq.Sub(2 * Inner, dq.Length - 2 * Inner), default,
+        m.Backend.AttentionBackward(Shape(B, T), dq, dq.Sub(Inner, dq.Length - Inner), dq.Sub(2 * Inner, dq.Length - 2 * Inner), dPositionBias,
             dAtt, x, x.Sub(Inner, x.Length - Inner), x.Sub(2 * Inner, x.Length - 2 * Inner), m.Activation(probabilities));
         qkvProjection.Backward(m, dInput, dq, input, N);
     }

@@ -49,6 +49,35 @@ public static class Initialization
         model.Backend.CopyIn<float>(host, model.Memory.Parameters);
     }
 
+    /// <summary>
+    /// T5's initialisation as HF's T5PreTrainedModel does it (initializer_factor 1): word table and untied head N(0, 1);
+    /// q N(0, (d_model·d_kv)^−½), k and v N(0, d_model^−½), o N(0, (heads·d_kv)^−½) — the q scale stands in for the
+    /// 1/√d_kv the attention never applies; wi_0/wi_1 N(0, d_model^−½), wo N(0, d_ff^−½); relative bias tables
+    /// N(0, d_model^−½); RMSNorm weights 1. Padded vocabulary rows stay 0.
+    /// </summary>
+    public static void InitializeT5(TransformerModel model, Rng rng)
+    {
+        var c = model.Config;
+        var host = new float[model.ParameterCount];
+        foreach (var p in model.Layout.Tensors)
+        {
+            var values = host.AsSpan((int)p.Offset, (int)p.Count);
+            if (p.Shape.Length == 1) { values.Fill(1f); continue; }
+            string last = p.Name.Split('.')[^2];
+            double std = last switch
+            {
+                "q" => 1 / Math.Sqrt((double)c.Dim * c.HeadSize),
+                "k" or "v" or "wi_0" or "wi_1" or "relative_attention_bias" => 1 / Math.Sqrt(c.Dim),
+                "o" => 1 / Math.Sqrt((double)c.Heads * c.HeadSize),
+                "wo" => 1 / Math.Sqrt(c.FeedForwardDim),
+                _ => 1.0, // shared, lm_head
+            };
+            long real = p.VocabularyRows ? p.Count / p.Shape[0] * c.VocabSize : p.Count;
+            for (long i = 0; i < real; i++) values[(int)i] = (float)(rng.NextGaussian() * std);
+        }
+        model.Backend.CopyIn<float>(host, model.Memory.Parameters);
+    }
+
     /// <summary>The initialisation HF gives the model's family.</summary>
     public static void Initialize(TransformerModel model, Rng rng)
     {
@@ -56,6 +85,7 @@ public static class Initialization
         {
             case ModelFamily.DecoderOnly: InitializeGpt2(model, rng); break;
             case ModelFamily.EncoderOnly: InitializeBert(model, rng); break;
+            case ModelFamily.EncoderDecoder: InitializeT5(model, rng); break;
             default: throw new EngineException($"no initialisation for the {model.Config.Family} family yet");
         }
     }

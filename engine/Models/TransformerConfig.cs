@@ -26,6 +26,23 @@ public sealed record TransformerConfig
     /// <summary>Per-head width; 0 = Dim / Heads. T5 sets it (d_kv), so heads·HeadSize may differ from Dim.</summary>
     public int HeadDim { get; init; }
 
+    /// <summary>T5: decoder layers (num_decoder_layers); <see cref="Layers"/> counts the encoder's. 0 = as many as the encoder.</summary>
+    public int DecoderLayers { get; init; }
+    /// <summary>T5's relative position buckets (relative_attention_num_buckets); 0 = learned absolute positions instead.</summary>
+    public int RelativeAttentionBuckets { get; init; }
+    /// <summary>T5: distances at or beyond this share the last bucket (relative_attention_max_distance).</summary>
+    public int RelativeAttentionMaxDistance { get; init; } = 128;
+    /// <summary>The output head reuses the word table (tie_word_embeddings). GPT-2 and BERT always do; T5 v1.1 does not.</summary>
+    public bool TiedHead { get; init; } = true;
+    /// <summary>
+    /// T5 with a tied head multiplies the decoder output by d_model^−0.5 before the head (HF's scale_decoder_outputs;
+    /// in transformers 4 implied by tie_word_embeddings, in 5 its own flag).
+    /// </summary>
+    public bool ScaleDecoderOutput { get; init; }
+    /// <summary>T5: the id the decoder starts from (decoder_start_token_id; the padding id in every T5).</summary>
+    public int DecoderStartToken { get; init; }
+
+    public int DecoderLayerCount => DecoderLayers > 0 ? DecoderLayers : Layers;
     public int HeadSize => HeadDim > 0 ? HeadDim : Dim / Heads;
     /// <summary>Width of the attention's q, k, v (heads · head size).</summary>
     public int AttentionDim => Heads * HeadSize;
@@ -52,6 +69,12 @@ public sealed record TransformerConfig
         if (EndOfTextToken < 0 || EndOfTextToken >= VocabSize)
             throw new EngineException($"end-of-text token {EndOfTextToken} is outside the vocabulary of {VocabSize}");
         if (PadToken >= VocabSize) throw new EngineException($"padding token {PadToken} is outside the vocabulary of {VocabSize}");
+        if (Family == ModelFamily.EncoderDecoder && RelativeAttentionBuckets < 2)
+            throw new EngineException($"an encoder-decoder (T5) model needs relative position buckets (relative_attention_num_buckets ≥ 2, got {RelativeAttentionBuckets})");
+        if (Family == ModelFamily.EncoderDecoder && RelativeAttentionMaxDistance < RelativeAttentionBuckets / 2)
+            throw new EngineException($"relative_attention_max_distance {RelativeAttentionMaxDistance} must be at least half the buckets ({RelativeAttentionBuckets / 2})");
+        if (Family == ModelFamily.EncoderDecoder && (DecoderStartToken < 0 || DecoderStartToken >= VocabSize))
+            throw new EngineException($"decoder start token {DecoderStartToken} is outside the vocabulary of {VocabSize}");
         if (Family == ModelFamily.EncoderOnly && TokenTypes <= 0)
             throw new EngineException("an encoder-only (BERT) model needs a token-type table (type_vocab_size ≥ 1)");
     }

@@ -45,7 +45,8 @@ public sealed class TransformerModel : IDisposable
     {
         ModelFamily.DecoderOnly => new DecoderOnlyNetwork(layout, config),
         ModelFamily.EncoderOnly => new EncoderOnlyNetwork(layout, config),
-        _ => throw new EngineException($"the {config.Family} family is not implemented yet: use a gpt2-* or bert-* preset"),
+        ModelFamily.EncoderDecoder => new EncoderDecoderNetwork(layout, config),
+        _ => throw new EngineException($"the {config.Family} family is not implemented"),
     };
 
     /// <summary>The parameter map of a config without allocating anything (the planner uses it).</summary>
@@ -96,7 +97,8 @@ public sealed class TransformerModel : IDisposable
         if (hasShape)
         {
             Backend.Free(m.Arena); Backend.Free(m.Tokens); Backend.Free(m.Targets); Backend.Free(keyMaskBuffer);
-            Backend.Free(m.PositionIds); Backend.Free(m.TokenTypes);
+            Backend.Free(m.PositionIds); Backend.Free(m.TokenTypes); Backend.Free(m.DecoderTokens);
+            m.DecoderTokens = default;
         }
         var plan = PlanActivations(shape);
         int N = shape.B * shape.T;
@@ -107,6 +109,7 @@ public sealed class TransformerModel : IDisposable
         keyMaskBuffer = Backend.Allocate<int>(N, "attention mask");
         m.TokenTypes = Backend.Allocate<int>(N, "token types");
         m.PositionIds = Backend.Allocate<int>(N, "position ids");
+        if (shape.DecoderT > 0) m.DecoderTokens = Backend.Allocate<int>((long)shape.B * shape.DecoderT, "decoder input ids");
         var positions = new int[N];
         for (int i = 0; i < N; i++) positions[i] = i % shape.T;
         Backend.CopyIn<int>(positions, m.PositionIds);
@@ -151,6 +154,17 @@ public sealed class TransformerModel : IDisposable
             Backend.CopyIn<int>(types, m.TokenTypes);
         }
         else Backend.Zero(m.TokenTypes);
+        if (Config.Family == ModelFamily.EncoderDecoder)
+        {
+            if (inputs.DecoderTokens is not { } decoderTokens || inputs.DecoderT <= 0)
+                throw new EngineException("an encoder-decoder (T5) model needs decoder inputs (the targets shifted right, starting with the decoder start id)");
+            if (decoderTokens.Length != inputs.B * inputs.DecoderT)
+                throw new ArgumentException($"{decoderTokens.Length} decoder tokens for a batch of {inputs.B} × {inputs.DecoderT}");
+            CheckIds(decoderTokens, "decoder input");
+            Backend.CopyIn<int>(decoderTokens, m.DecoderTokens);
+        }
+        else if (inputs.DecoderTokens != null)
+            throw new EngineException($"decoder inputs given to a {Config.Family} model, which has no decoder");
 
         network.Forward(m, shape, m.Activation(logits));
         last = shape;

@@ -34,6 +34,15 @@ public interface IBackend : IDisposable
     void LayerNormForward(Slice<float> output, Slice<float> mean, Slice<float> rstd, Slice<float> input, Slice<float> weight, Slice<float> bias, int N, int C, float epsilon);
     void LayerNormBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, Slice<float> mean, Slice<float> rstd, int N, int C);
 
+    /// <summary>RMSNorm (T5's T5LayerNorm): output = weight·x/√(mean(x²) + ε), no mean, no bias; saves 1/rms per row.</summary>
+    void RmsNormForward(Slice<float> output, Slice<float> rstd, Slice<float> input, Slice<float> weight, int N, int C, float epsilon);
+    void RmsNormBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dOutput, Slice<float> input, Slice<float> weight, Slice<float> rstd, int N, int C);
+
+    /// <summary>T5's relative position bias: bias (heads, Tq, Tk)[h, t, u] = table (buckets, heads)[bucket(u − t), h].</summary>
+    void RelativePositionBiasForward(Slice<float> bias, Slice<float> table, RelativePositionShape shape);
+    /// <summary>dTable[bucket, h] += Σ of dBias over the (t, u) of that bucket, in a fixed order (no atomics).</summary>
+    void RelativePositionBiasBackward(Slice<float> dTable, Slice<float> dBias, RelativePositionShape shape);
+
     /// <summary>output[N,OC] = input[N,C]·weight[OC,C]ᵀ + bias (bias may be empty).</summary>
     void MatmulForward(Slice<float> output, Slice<float> input, Slice<float> weight, Slice<float> bias, int N, int C, int OC);
     /// <summary>dInput += dOut·W (skipped when empty); dWeight += dOutᵀ·input; dBias += Σ dOut (skipped when empty).</summary>
@@ -54,6 +63,10 @@ public interface IBackend : IDisposable
     /// <summary>GELU in its exact form x·Φ(x) (BERT's "gelu"), where GeluForward is the tanh form (GPT-2, T5).</summary>
     void GeluErfForward(Slice<float> output, Slice<float> input);
     void GeluErfBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input);
+
+    /// <summary>T5's gated GELU: input rows [gate (F) | linear (F)], output (N, F) = gelu_tanh(gate)·linear.</summary>
+    void GatedGeluForward(Slice<float> output, Slice<float> input, int N, int F);
+    void GatedGeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input, int N, int F);
 
     /// <summary>output[n,:] += table[ids[n],:] for N rows of width C (one embedding lookup added to a sum).</summary>
     void EmbeddingAddForward(Slice<float> output, Slice<int> ids, Slice<float> table, int N, int C);

@@ -4,7 +4,7 @@ namespace Engine.Tokenizers;
 public static class TokenizerFactory
 {
     public const string Choices =
-        "'gpt2' (GPT-2's BPE), 'byte' (UTF-8 bytes), 'byte-mlm' (bytes + [PAD] [CLS] [SEP] [MASK]), or a path to a HuggingFace tokenizer.json, a vocab.json with merges.txt beside it, or a folder holding them";
+        "'gpt2' (GPT-2's BPE), 'byte' (UTF-8 bytes), 'byte-mlm' (bytes + [PAD] [CLS] [SEP] [MASK]), 'byte-span' (bytes + <pad> </s> <unk> and 100 sentinels <extra_id_N>), or a path to a HuggingFace tokenizer.json, a vocab.json with merges.txt beside it, or a folder holding them";
 
     public static ITokenizer Resolve(string spec)
     {
@@ -13,6 +13,7 @@ public static class TokenizerFactory
         if (spec.Equals(Gpt2Tokenizer.SpecName, StringComparison.OrdinalIgnoreCase)) return new Gpt2Tokenizer();
         if (spec.Equals(ByteTokenizer.SpecName, StringComparison.OrdinalIgnoreCase)) return new ByteTokenizer();
         if (spec.Equals(ByteMlmTokenizer.SpecName, StringComparison.OrdinalIgnoreCase)) return new ByteMlmTokenizer();
+        if (spec.Equals(ByteSpanTokenizer.SpecName, StringComparison.OrdinalIgnoreCase)) return new ByteSpanTokenizer();
         if (File.Exists(spec) || Directory.Exists(spec)) return BpeFileTokenizer.Load(spec);
         throw new TokenizerException($"tokenizer '{spec}': not a known name nor an existing file or folder; choose {Choices}");
     }

@@ -46,8 +46,8 @@ public static class TrainingJob
 
     public static PreparedRun Prepare(TrainOptions options)
     {
-        if (options.Objective is not (CausalLanguageModeling.Name or MaskedLanguageModeling.Name))
-            throw new EngineException($"--objective {options.Objective}: only clm and mlm are implemented in this build (span comes with the T5 family)");
+        if (options.Objective is not (CausalLanguageModeling.Name or MaskedLanguageModeling.Name or SpanLanguageModeling.Name))
+            throw new EngineException($"--objective {options.Objective}: choose clm, mlm or span");
         return options.Resume != null ? PrepareResume(options) : PrepareFresh(options);
     }
 
@@ -138,17 +138,21 @@ public static class TrainingJob
     static IBatchSource CreateObjective(string objective, TrainingSettings settings, ITokenizer tokenizer, TokenDataset train, TokenDataset validation) => objective switch
     {
         MaskedLanguageModeling.Name => new MaskedLanguageModeling(train, validation, MaskingTokenizer(tokenizer), settings.MaskProbability, settings.WholeWordMasking, settings.Seed),
+        SpanLanguageModeling.Name => new SpanLanguageModeling(train, validation, SpanTokenizer(tokenizer), settings.SequenceLength, settings.NoiseDensity, settings.MeanSpanLength, settings.Seed),
         _ => new CausalLanguageModeling(train, validation),
     };
 
     static IMaskingTokenizer MaskingTokenizer(ITokenizer tokenizer) => tokenizer as IMaskingTokenizer
         ?? throw new EngineException($"--objective mlm needs a tokenizer with [MASK] and [PAD] tokens; the data's tokenizer '{tokenizer.Name}' has none: prepare it with `trainer prepare --tokenizer {ByteMlmTokenizer.SpecName} …`");
 
+    static ISpanTokenizer SpanTokenizer(ITokenizer tokenizer) => tokenizer as ISpanTokenizer
+        ?? throw new EngineException($"--objective span needs a tokenizer with sentinel tokens (<extra_id_N>) and a pad id; the data's tokenizer '{tokenizer.Name}' has none: prepare it with `trainer prepare --tokenizer {ByteSpanTokenizer.SpecName} …`");
+
     /// <summary>The family each objective trains.</summary>
     static ModelFamily FamilyOf(string objective) => objective switch
     {
         MaskedLanguageModeling.Name => ModelFamily.EncoderOnly,
-        "span" => ModelFamily.EncoderDecoder,
+        SpanLanguageModeling.Name => ModelFamily.EncoderDecoder,
         _ => ModelFamily.DecoderOnly,
     };
 
@@ -163,11 +167,16 @@ public static class TrainingJob
             VocabSize = tokenizer.VocabSize,
             PaddedVocabSize = tokenizer.VocabSize,
             EndOfTextToken = tokenizer.EndOfText,
-            PadToken = tokenizer is IMaskingTokenizer masking ? masking.PadToken : preset.PadToken,
+            PadToken = tokenizer switch { IMaskingTokenizer masking => masking.PadToken, ISpanTokenizer span => span.PadToken, _ => preset.PadToken },
+            DecoderStartToken = tokenizer is ISpanTokenizer spans ? spans.PadToken : preset.DecoderStartToken,
             Layers = o.Layers ?? preset.Layers,
+            DecoderLayers = o.Layers ?? preset.DecoderLayers,
             Dim = o.Dim ?? preset.Dim,
             Heads = o.Heads ?? preset.Heads,
-            FeedForwardDim = o.FeedForwardDim ?? (o.Dim is int d ? 4 * d : preset.FeedForwardDim),
+            // A preset's own head width (T5's d_kv) holds only for its own shape; a new width or head count splits evenly.
+            HeadDim = o.Dim != null || o.Heads != null ? 0 : preset.HeadDim,
+            // The preset's expansion ratio: 4× for GPT-2 and BERT, 2× for the T5 presets' gated feed-forward.
+            FeedForwardDim = o.FeedForwardDim ?? (o.Dim is int d ? preset.FeedForwardDim * d / preset.Dim : preset.FeedForwardDim),
             MaxPositions = o.MaxPositions ?? preset.MaxPositions,
         };
         if (o.PadVocab) config = config.WithVocabPaddedTo(128);
@@ -180,7 +189,12 @@ public static class TrainingJob
     {
         if (path == null)
         {
-            ITokenizer tokenizer = objective == MaskedLanguageModeling.Name ? new ByteMlmTokenizer() : new ByteTokenizer();
+            ITokenizer tokenizer = objective switch
+            {
+                MaskedLanguageModeling.Name => new ByteMlmTokenizer(),
+                SpanLanguageModeling.Name => new ByteSpanTokenizer(),
+                _ => new ByteTokenizer(),
+            };
             var corpus = PrescriptionCorpus.Generate(EmbeddedCorpusSeed, EmbeddedTrainLines, EmbeddedValidationLines);
             return (tokenizer, EmbeddedData,
                 TokenDataset.FromTokens(tokenizer.Encode(corpus.Train), "embedded prescriptions (train)"),

@@ -26,6 +26,10 @@ public sealed record TrainingSettings
     public double MaskProbability { get; init; } = 0.15;
     /// <summary>mlm: choose whole words (all their tokens together) instead of single tokens.</summary>
     public bool WholeWordMasking { get; init; }
+    /// <summary>span: the fraction of tokens dropped into spans (T5: 0.15).</summary>
+    public double NoiseDensity { get; init; } = 0.15;
+    /// <summary>span: the mean length of a dropped span (T5: 3).</summary>
+    public double MeanSpanLength { get; init; } = 3;
 
 
     public void Validate()
@@ -42,6 +46,8 @@ public sealed record TrainingSettings
         if (MinLearningRateRatio < 0 || MinLearningRateRatio > 1) throw new EngineException($"--min-lr-ratio must be within 0..1 (got {MinLearningRateRatio})");
         if (EvalEvery < 0 || EvalBatches <= 0) throw new EngineException($"--eval-every must be 0 or more and --eval-batches positive");
         if (!(MaskProbability is > 0 and < 1)) throw new EngineException($"--mask-prob must be between 0 and 1 (got {MaskProbability}; BERT uses 0.15)");
+        if (!(NoiseDensity is > 0 and < 1)) throw new EngineException($"--noise-density must be between 0 and 1 (got {NoiseDensity}; T5 uses 0.15)");
+        if (!(MeanSpanLength >= 1)) throw new EngineException($"--mean-span must be at least 1 (got {MeanSpanLength}; T5 uses 3)");
         if (CheckpointEvery < 0) throw new EngineException($"--checkpoint-every must be 0 or more (got {CheckpointEvery})");
     }
 

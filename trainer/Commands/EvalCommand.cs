@@ -13,17 +13,18 @@ public static class EvalCommand
     public static CommandSpec Spec => new()
     {
         Name = "eval",
-        Summary = "Evaluates a model folder (HF or ours: GPT-2 or BERT) on a safetensors batch and prints the mean loss.",
+        Summary = "Evaluates a model folder (HF or ours: GPT-2, BERT or T5) on a safetensors batch and prints the mean loss.",
         Usage = "trainer eval --model DIR --batch FILE.safetensors [--json] [--device auto|cpu|cuda]",
         Options = new[]
         {
             new OptionSpec("model", "DIR", "model folder: a run folder, a checkpoint folder or an HF checkpoint folder"),
-            new OptionSpec("batch", "FILE", "safetensors with input_ids [B, T] and optionally attention_mask, token_type_ids, labels"),
+            new OptionSpec("batch", "FILE", "safetensors with input_ids [B, T] and optionally attention_mask, token_type_ids, labels (T5: labels [B, Td], decoder_input_ids)"),
             OptionSpec.Flag("json", "print one line {\"loss\": …, \"tokens\": …}"),
             new OptionSpec("device", "auto|cpu|cuda", "where to run", "auto"),
         },
         Epilog = "As in HF's GPT2LMHeadModel, labels (default: input_ids, with padding as -100) are shifted inside: position t predicts label t+1. " +
-                 "For BERT (BertForMaskedLM) labels are required and not shifted: position t predicts label t (-100 = not predicted); attention_mask hides padding keys.",
+                 "For BERT (BertForMaskedLM) labels are required and not shifted: position t predicts label t (-100 = not predicted); attention_mask hides padding keys. " +
+                 "For T5 (T5ForConditionalGeneration) labels [B, Td] are required; the decoder reads decoder_input_ids, or the labels shifted right after decoder_start_token_id (-100 read as pad).",
         Run = Run,
     };
 
@@ -31,10 +32,15 @@ public static class EvalCommand
     {
         string batchPath = p.Required("batch");
         using var folder = ModelFolder.Open(p.Required("model"), p.Choice("device", "auto", BackendFactory.Choices));
-        var (inputs, targets) = folder.Model.Config.Family == Engine.Models.ModelFamily.EncoderOnly ? ReadMaskedBatch(batchPath) : Causal(ReadBatch(batchPath));
+        var (inputs, targets) = folder.Model.Config.Family switch
+        {
+            Engine.Models.ModelFamily.EncoderOnly => ReadMaskedBatch(batchPath),
+            Engine.Models.ModelFamily.EncoderDecoder => ReadSeq2SeqBatch(batchPath, folder.Model.Config),
+            _ => Causal(ReadBatch(batchPath)),
+        };
         int counted = targets.Count(t => t != -100);
         if (counted == 0) throw new EngineException($"--batch {batchPath}: no position has a label to predict");
-        int B = inputs.B, T = inputs.T;
+        int B = inputs.B, T = inputs.DecoderTokens != null ? inputs.DecoderT : inputs.T;
         double loss = folder.Model.Forward(inputs, targets) / counted;
         if (p.Flag("json")) Console.WriteLine(new JsonObject { ["loss"] = loss, ["tokens"] = counted }.ToJsonString());
         else Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"loss {loss:F6} over {counted} predicted tokens ({B} × {T})"));
@@ -63,6 +69,32 @@ public static class EvalCommand
             TokenTypes = tensors.ContainsKey("token_type_ids") ? Same("token_type_ids") : null,
         };
         return (inputs, labels);
+    }
+
+    /// <summary>
+    /// An encoder-decoder batch (T5): input_ids and attention_mask for the encoder, labels [B, Td] for the decoder's
+    /// outputs, decoder_input_ids if given, else the labels shifted right after the start id (HF's _shift_right).
+    /// </summary>
+    public static (Engine.Models.ModelInputs Inputs, int[] Targets) ReadSeq2SeqBatch(string path, Engine.Models.TransformerConfig config)
+    {
+        var tensors = SafeTensors.Read(path);
+        if (!tensors.TryGetValue("input_ids", out var ids) || ids.Shape.Length != 2)
+            throw new EngineException($"--batch {path}: needs an input_ids tensor of shape [batch, sequence]");
+        if (!tensors.TryGetValue("labels", out var l) || l.Shape.Length != 2 || l.Shape[0] != ids.Shape[0])
+            throw new EngineException($"--batch {path}: an encoder-decoder (T5) model needs labels of shape [batch, target length] (-100 = not predicted)");
+        int B = (int)ids.Shape[0], T = (int)ids.Shape[1], Td = (int)l.Shape[1];
+        var labels = l.ToInts();
+        int[] decoderInputs;
+        if (tensors.TryGetValue("decoder_input_ids", out var d))
+        {
+            if (d.Count != (long)B * Td) throw new EngineException($"--batch {path}: decoder_input_ids has {d.Count} values, labels {B * Td}");
+            decoderInputs = d.ToInts();
+        }
+        else decoderInputs = Engine.Objectives.SpanCorruption.ShiftRight(labels, B, Td, config.DecoderStartToken, Math.Max(0, config.PadToken));
+        int[]? mask = null;
+        if (tensors.TryGetValue("attention_mask", out var m))
+            mask = m.Count == (long)B * T ? m.ToInts() : throw new EngineException($"--batch {path}: attention_mask has {m.Count} values, input_ids {B * T}");
+        return (new Engine.Models.ModelInputs(ids.ToInts(), B, T) { AttentionMask = mask, DecoderTokens = decoderInputs, DecoderT = Td }, labels);
     }
 
     /// <summary>Reads a batch file and shifts labels for next-token prediction.</summary>

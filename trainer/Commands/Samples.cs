@@ -15,6 +15,11 @@ public static class Samples
             PrintFillMask(run, masking);
             return;
         }
+        if (run.Tokenizer is ISpanTokenizer spans && run.Model.Config.Family == Engine.Models.ModelFamily.EncoderDecoder)
+        {
+            PrintInfill(run, spans);
+            return;
+        }
         var tokenizer = run.Tokenizer;
         if (run.SamplePrompts.Count == 0)
         {
@@ -72,5 +77,33 @@ public static class Samples
         }
         if (run.SamplePrompts.Count > 0) Console.WriteLine($"{correct}/{lines.Count} filled exactly");
         Console.WriteLine($"try: dotnet run --project trainer -- fill-mask --checkpoint {run.Folder.Path} --text \"take one {mask} by mouth\"");
+    }
+
+    /// <summary>
+    /// Span sample: in held-out lines, the longest word of the English expansion is replaced by &lt;extra_id_0&gt; and the
+    /// model writes it back from the shorthand and the rest of the line.
+    /// </summary>
+    static void PrintInfill(PreparedRun run, ISpanTokenizer tokenizer)
+    {
+        var lines = run.SamplePrompts.Take(5).Select(p => p + " " + PrescriptionCorpus.Expand(p)).ToList();
+        if (lines.Count == 0) lines.Add("take one tablet by mouth twice daily");
+        Console.WriteLine("infill on held-out lines (the longest word of each expansion replaced by <extra_id_0>):");
+        int correct = 0;
+        foreach (var line in lines)
+        {
+            int split = line.IndexOf(PrescriptionCorpus.Separator, StringComparison.Ordinal);
+            int from = split < 0 ? 0 : split + PrescriptionCorpus.Separator.Length;
+            string expansion = line[from..];
+            string word = expansion.Split(' ').OrderByDescending(w => w.Length).First();
+            int at = from + (" " + expansion + " ").IndexOf(" " + word + " ", StringComparison.Ordinal);
+            string text = line[..at] + "<extra_id_0>" + line[(at + word.Length)..];
+            var infill = SpanInfiller.Fill(run.Model, tokenizer, text, maxTokens: word.Length + 8);
+            bool ok = infill.Filled == line;
+            if (ok) correct++;
+            Console.WriteLine($"  {text}");
+            Console.WriteLine($"  → {infill.Filled}{(ok ? "" : $"   (expected: {word})")}");
+        }
+        Console.WriteLine($"{correct}/{lines.Count} filled exactly");
+        Console.WriteLine($"try: dotnet run --project trainer -- infill --checkpoint {run.Folder.Path} --text \"take one <extra_id_0> by mouth\"");
     }
 }

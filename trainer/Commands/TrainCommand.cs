@@ -20,12 +20,12 @@ public static class TrainCommand
         Usage = "dotnet run --project trainer -- --objective clm [--model PRESET] [--data PATH] [--device auto|cpu|cuda] [--steps N] [--batch N] [--micro-batch N] [--seq T] [--lr LR] [--seed S] [--out DIR] [--resume DIR]",
         Options = new[]
         {
-            new OptionSpec("objective", "clm|mlm|span", "what to learn: clm = next token (GPT), mlm = masked tokens (BERT)", "clm"),
-            new OptionSpec("model", "PRESET", $"model size: {string.Join(", ", Presets.Names)}", $"{Presets.Default}; bert-tiny for mlm"),
+            new OptionSpec("objective", "clm|mlm|span", "what to learn: clm = next token (GPT), mlm = masked tokens (BERT), span = dropped spans (T5)", "clm"),
+            new OptionSpec("model", "PRESET", $"model size: {string.Join(", ", Presets.Names)}", $"{Presets.Default}; bert-tiny for mlm, t5-tiny for span"),
             new OptionSpec("data", "PATH", "a folder made by `trainer prepare`; without it, the embedded prescription-shorthand corpus"),
             new OptionSpec("device", "auto|cpu|cuda", "where to train", "auto"),
             new OptionSpec("strategy", "none|ddp|fsdp", "one process, or data-parallel over the ranks of an mpirun launch (ddp: replicas; fsdp: sharded)", "none"),
-            new OptionSpec("steps", "N", "optimizer steps", "1000 (the embedded default: 1500)"),
+            new OptionSpec("steps", "N", "optimizer steps", "1000 (the embedded default: 1500; 900 for span)"),
             new OptionSpec("batch", "N", "sequences per optimizer step (global batch)", "16 (the embedded default: 8)"),
             new OptionSpec("micro-batch", "N", "sequences per forward/backward; gradients accumulate over batch/micro-batch", "= --batch"),
             new OptionSpec("seq", "T", "tokens per sequence", "128"),
@@ -44,10 +44,12 @@ public static class TrainCommand
             new OptionSpec("layers", "N", "override the preset's layer count"),
             new OptionSpec("dim", "N", "override the preset's width (d_model)"),
             new OptionSpec("heads", "N", "override the preset's attention heads (must divide --dim)"),
-            new OptionSpec("ffn-dim", "N", "override the feed-forward width", "4 × dim"),
+            new OptionSpec("ffn-dim", "N", "override the feed-forward width", "the preset's ratio × dim (4×; 2× for t5-*)"),
             new OptionSpec("max-positions", "N", "override the position table length"),
             new OptionSpec("mask-prob", "P", "mlm: probability a token is chosen (of those 80% → [MASK], 10% random, 10% kept)", "0.15"),
             OptionSpec.Flag("whole-word", "mlm: choose whole words, masking all their tokens together"),
+            new OptionSpec("noise-density", "D", "span: fraction of tokens dropped into spans, each span replaced by one sentinel", "0.15"),
+            new OptionSpec("mean-span", "L", "span: mean length of a dropped span", "3"),
             new OptionSpec("sample-tokens", "N", "tokens of the sample generation printed at the end (0 = none)", "120"),
         },
         Epilog = "Ctrl-C saves a checkpoint and exits; --resume DIR continues it bit for bit on the CPU.",
@@ -60,14 +62,20 @@ public static class TrainCommand
     /// expanded more held-out sigs exactly than 600 × 16 or 1200 × 8.
     /// </summary>
     public const int EmbeddedDefaultSteps = 1500, EmbeddedDefaultBatch = 8;
+    /// <summary>
+    /// span (t5-tiny, 128 inputs and 29 targets per example) costs about 0.25 s a step on 2 shared cores, so its
+    /// embedded default takes fewer steps to stay inside the same 5 minutes.
+    /// </summary>
+    public const int EmbeddedSpanSteps = 900;
 
     public static TrainOptions ToOptions(ParsedOptions p)
     {
         bool embedded = !p.Has("data") && !p.Has("resume");
+        string objective = p.Choice("objective", "clm", new[] { "clm", "mlm", "span" });
         int batch = p.Int("batch", embedded ? EmbeddedDefaultBatch : Defaults.GlobalBatch, 1);
         var settings = new TrainingSettings
         {
-            Steps = p.Int("steps", embedded ? EmbeddedDefaultSteps : Defaults.Steps, 1),
+            Steps = p.Int("steps", !embedded ? Defaults.Steps : objective == "span" ? EmbeddedSpanSteps : EmbeddedDefaultSteps, 1),
             GlobalBatch = batch,
             MicroBatch = p.Int("micro-batch", batch, 1),
             SequenceLength = p.Int("seq", Defaults.SequenceLength, 1),
@@ -82,10 +90,12 @@ public static class TrainCommand
             Seed = (ulong)p.Int("seed", (int)Defaults.Seed, 0),
             MaskProbability = p.Double("mask-prob", Defaults.MaskProbability, 0, 1),
             WholeWordMasking = p.Flag("whole-word"),
+            NoiseDensity = p.Double("noise-density", Defaults.NoiseDensity, 0, 1),
+            MeanSpanLength = p.Double("mean-span", Defaults.MeanSpanLength, 1, 1000),
         };
         return new TrainOptions
         {
-            Objective = p.Choice("objective", "clm", new[] { "clm", "mlm", "span" }),
+            Objective = objective,
             Model = p.String("model"),
             Data = p.String("data"),
             Device = p.Choice("device", "auto", BackendFactory.Choices),

@@ -89,6 +89,18 @@ public sealed unsafe class CpuBackend : IBackend
     public void LayerNormBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, Slice<float> mean, Slice<float> rstd, int N, int C) =>
         LayerNorm<float>.Backward(dInput.Pointer, dWeight.Pointer, OrNull(dBias), dOutput.Pointer, input.Pointer, weight.Pointer, mean.Pointer, rstd.Pointer, N, C);
 
+    public void RmsNormForward(Slice<float> output, Slice<float> rstd, Slice<float> input, Slice<float> weight, int N, int C, float epsilon) =>
+        RmsNorm<float>.Forward(output.Pointer, rstd.Pointer, input.Pointer, weight.Pointer, N, C, epsilon);
+
+    public void RmsNormBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dOutput, Slice<float> input, Slice<float> weight, Slice<float> rstd, int N, int C) =>
+        RmsNorm<float>.Backward(dInput.Pointer, dWeight.Pointer, dOutput.Pointer, input.Pointer, weight.Pointer, rstd.Pointer, N, C);
+
+    public void RelativePositionBiasForward(Slice<float> bias, Slice<float> table, RelativePositionShape shape) =>
+        RelativePositionBias<float>.Forward(bias.Pointer, table.Pointer, shape);
+
+    public void RelativePositionBiasBackward(Slice<float> dTable, Slice<float> dBias, RelativePositionShape shape) =>
+        RelativePositionBias<float>.Backward(dTable.Pointer, dBias.Pointer, shape);
+
     public void MatmulForward(Slice<float> output, Slice<float> input, Slice<float> weight, Slice<float> bias, int N, int C, int OC) =>
         CpuMatmul.Forward(output.Pointer, input.Pointer, weight.Pointer, OrNull(bias), N, C, OC);
 
@@ -106,6 +118,9 @@ public sealed unsafe class CpuBackend : IBackend
 
     public void GeluErfForward(Slice<float> output, Slice<float> input) => CpuGeluErf.Forward(output.Pointer, input.Pointer, input.Length);
     public void GeluErfBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input) => CpuGeluErf.Backward(dInput.Pointer, dOutput.Pointer, input.Pointer, input.Length);
+
+    public void GatedGeluForward(Slice<float> output, Slice<float> input, int N, int F) => CpuGatedGelu.Forward(output.Pointer, input.Pointer, N, F);
+    public void GatedGeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input, int N, int F) => CpuGatedGelu.Backward(dInput.Pointer, dOutput.Pointer, input.Pointer, N, F);
 
     public void EmbeddingAddForward(Slice<float> output, Slice<int> ids, Slice<float> table, int N, int C) =>
         Embedding<float>.AddRows(output.Pointer, ids.Pointer, table.Pointer, N, C);

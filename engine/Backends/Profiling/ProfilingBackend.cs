@@ -65,6 +65,14 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
         Timed("layernorm forward", () => inner.LayerNormForward(output, mean, rstd, input, weight, bias, N, C, epsilon));
     public void LayerNormBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, Slice<float> mean, Slice<float> rstd, int N, int C) =>
         Timed("layernorm backward", () => inner.LayerNormBackward(dInput, dWeight, dBias, dOutput, input, weight, mean, rstd, N, C));
+    public void RmsNormForward(Slice<float> output, Slice<float> rstd, Slice<float> input, Slice<float> weight, int N, int C, float epsilon) =>
+        Timed("rmsnorm forward", () => inner.RmsNormForward(output, rstd, input, weight, N, C, epsilon));
+    public void RmsNormBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dOutput, Slice<float> input, Slice<float> weight, Slice<float> rstd, int N, int C) =>
+        Timed("rmsnorm backward", () => inner.RmsNormBackward(dInput, dWeight, dOutput, input, weight, rstd, N, C));
+    public void RelativePositionBiasForward(Slice<float> bias, Slice<float> table, RelativePositionShape shape) =>
+        Timed("relative position bias forward", () => inner.RelativePositionBiasForward(bias, table, shape));
+    public void RelativePositionBiasBackward(Slice<float> dTable, Slice<float> dBias, RelativePositionShape shape) =>
+        Timed("relative position bias backward", () => inner.RelativePositionBiasBackward(dTable, dBias, shape));
     public void MatmulForward(Slice<float> output, Slice<float> input, Slice<float> weight, Slice<float> bias, int N, int C, int OC) =>
         Timed("matmul forward", () => inner.MatmulForward(output, input, weight, bias, N, C, OC));
     public void MatmulBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, int N, int C, int OC) =>
@@ -77,6 +85,10 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
     public void GeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input) => Timed("gelu backward", () => inner.GeluBackward(dInput, dOutput, input));
     public void GeluErfForward(Slice<float> output, Slice<float> input) => Timed("gelu-erf forward", () => inner.GeluErfForward(output, input));
     public void GeluErfBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input) => Timed("gelu-erf backward", () => inner.GeluErfBackward(dInput, dOutput, input));
+    public void GatedGeluForward(Slice<float> output, Slice<float> input, int N, int F) =>
+        Timed("gated gelu forward", () => inner.GatedGeluForward(output, input, N, F));
+    public void GatedGeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input, int N, int F) =>
+        Timed("gated gelu backward", () => inner.GatedGeluBackward(dInput, dOutput, input, N, F));
     public void EmbeddingAddForward(Slice<float> output, Slice<int> ids, Slice<float> table, int N, int C) =>
         Timed("embedding forward", () => inner.EmbeddingAddForward(output, ids, table, N, C));
     public void EmbeddingAddBackward(Slice<float> dTable, Slice<float> dOutput, Slice<int> ids, int N, int C, int skipId) =>

@@ -43,6 +43,7 @@ public class DdpEquivalenceTests
     [Theory]
     [InlineData("clm")]
     [InlineData("mlm")]
+    [InlineData("span")]
     public void Two_and_four_ranks_train_like_one_process(string objective)
     {
         using var temp = new TempFolder();

@@ -11,9 +11,9 @@ namespace Engine.Backends.Cpu.Kernels;
 /// </summary>
 public static unsafe class CpuGelu
 {
-    const float Sqrt2OverPi = 0.7978845608028654f;
-    const float Cubic = 0.044715f;
-    const int Chunk = 4096;
+    internal const float Sqrt2OverPi = 0.7978845608028654f;
+    internal const float Cubic = 0.044715f;
+    internal const int Chunk = 4096;
 
     public static void Forward(float* output, float* input, long count)
     {
@@ -55,7 +55,7 @@ public static unsafe class CpuGelu
     }
 
     /// <summary>e[i] = exp(−2|u(x[i])|) with u = √(2/π)(x + 0.044715x³); u has the sign of x.</summary>
-    static Span<float> ExpOfMinusTwiceAbsU(ReadOnlySpan<float> x, Span<float> e)
+    internal static Span<float> ExpOfMinusTwiceAbsU(ReadOnlySpan<float> x, Span<float> e)
     {
         for (int i = 0; i < x.Length; i++) e[i] = -2 * MathF.Abs(Sqrt2OverPi * (x[i] + Cubic * x[i] * x[i] * x[i]));
         TensorPrimitives.Exp(e, e);
@@ -63,5 +63,5 @@ public static unsafe class CpuGelu
     }
 
     /// <summary>1 + tanh(u) = 2/(1 + e) for u ≥ 0 and 2e/(1 + e) for u &lt; 0, with e = exp(−2|u|).</summary>
-    static float OnePlusTanh(float x, float e) => (x >= 0 ? 2 : 2 * e) / (1 + e);
+    internal static float OnePlusTanh(float x, float e) => (x >= 0 ? 2 : 2 * e) / (1 + e);
 }

@@ -285,4 +285,78 @@ public class CudaBackendOpTests
         p.AssertClose(m, "first moment");
         p.AssertClose(v, "second moment");
     }
+
+    [Theory]
+    [InlineData(19, 70)]
+    [InlineData(130, 33)] // more rows than one chunk of the weight-gradient sums
+    public void RmsNorm_forward_and_backward(int N, int C)
+    {
+        using var p = Open(N * 7 + C);
+        var x = p.Upload(p.RandomArray(N * C, 3));
+        var w = p.Upload(p.RandomArray(C));
+        var y = p.Poisoned(N * C);
+        var rstd = p.Poisoned(N);
+        p.Cpu.RmsNormForward(y.C, rstd.C, x.C, w.C, N, C, 1e-6f);
+        p.Gpu.RmsNormForward(y.G, rstd.G, x.G, w.G, N, C, 1e-6f);
+        p.AssertClose(y, "rmsnorm output");
+        p.AssertClose(rstd, "rstd");
+
+        var dy = p.Upload(p.RandomArray(N * C));
+        var dx = p.Upload(p.RandomArray(N * C));
+        var dw = p.Upload(p.RandomArray(C));
+        p.Cpu.RmsNormBackward(dx.C, dw.C, dy.C, x.C, w.C, rstd.C, N, C);
+        p.Gpu.RmsNormBackward(dx.G, dw.G, dy.G, x.G, w.G, rstd.G, N, C);
+        p.AssertClose(dx, "rmsnorm d input");
+        p.AssertClose(dw, "rmsnorm d weight");
+    }
+
+    /// <summary>Lengths past the max distance (300 keys) so every logarithmic bucket and the clamp are exercised.</summary>
+    [Theory]
+    [InlineData(4, 300, 300, true)]   // encoder self-attention
+    [InlineData(3, 37, 37, false)]    // decoder self-attention (causal buckets)
+    [InlineData(2, 11, 290, false)]
+    public void Relative_position_bias_forward_and_deterministic_backward(int heads, int Tq, int Tk, bool bidirectional)
+    {
+        using var p = Open(heads + Tq + Tk);
+        var shape = new RelativePositionShape(heads, Tq, Tk, 32, 128, bidirectional);
+        var table = p.Upload(p.RandomArray((int)shape.TableCount));
+        var bias = p.Poisoned((int)shape.BiasCount);
+        p.Cpu.RelativePositionBiasForward(bias.C, table.C, shape);
+        p.Gpu.RelativePositionBiasForward(bias.G, table.G, shape);
+        p.AssertClose(bias, "position bias", tolerance: 0); // a lookup: the same bucket gives the same bits
+
+        var dbias = p.Upload(p.RandomArray((int)shape.BiasCount));
+        var dtable = p.Upload(p.RandomArray((int)shape.TableCount)); // backward accumulates onto what is there
+        p.Cpu.RelativePositionBiasBackward(dtable.C, dbias.C, shape);
+        p.Gpu.RelativePositionBiasBackward(dtable.G, dbias.G, shape);
+        p.AssertClose(dtable, "d bias table");
+        var first = new float[shape.TableCount];
+        p.Gpu.CopyOut(dtable.G, first);
+        p.Gpu.RelativePositionBiasBackward(dtable.G, dbias.G, shape);
+        var second = new float[shape.TableCount];
+        p.Gpu.CopyOut(dtable.G, second);
+        var again = p.Upload(first);
+        p.Gpu.RelativePositionBiasBackward(again.G, dbias.G, shape);
+        var third = new float[shape.TableCount];
+        p.Gpu.CopyOut(again.G, third);
+        Assert.Equal(second, third); // no atomics: the same sum in the same order, the same bits
+    }
+
+    [Theory]
+    [InlineData(13, 70)]
+    [InlineData(1, 1001)]
+    public void Gated_gelu_forward_and_backward(int N, int F)
+    {
+        using var p = Open(N + F);
+        var x = p.Upload(p.RandomArray(N * 2 * F, 5));
+        var y = p.Poisoned(N * F);
+        p.Cpu.GatedGeluForward(y.C, x.C, N, F);
+        p.Gpu.GatedGeluForward(y.G, x.G, N, F);
+        p.AssertClose(y, "gated gelu");
+        var dy = p.Upload(p.RandomArray(N * F));
+        var dx = p.Upload(p.RandomArray(N * 2 * F));
+        p.Cpu.GatedGeluBackward(dx.C, dy.C, x.C, N, F);
+        p.Gpu.GatedGeluBackward(dx.G, dy.G, x.G, N, F);
+        p.AssertClose(dx, "gated gelu backward");
+    }
 }
