@@ -29,7 +29,8 @@ public static class BenchCommand
             new OptionSpec("device", "auto|cpu|cuda", "where to run", "auto"),
             new OptionSpec("model", "PRESET", $"model size: {string.Join(", ", Presets.Names)}", Presets.Default),
             new OptionSpec("batch", "N", "sequences per step", "16"),
-            new OptionSpec("seq", "T", "tokens per sequence", "128"),
+            new OptionSpec("seq", "T", "tokens per sequence (the encoder's, for T5)", "128"),
+            new OptionSpec("decoder-seq", "T", "decoder tokens per sequence of an encoder-decoder model", "114"),
             new OptionSpec("steps", "N", "timed steps", "10"),
             new OptionSpec("warmup", "N", "untimed steps first", "2"),
             OptionSpec.Flag("pad-vocab", "round the vocabulary up to a multiple of 128"),
@@ -54,6 +55,32 @@ public static class BenchCommand
         return peak is double value ? string.Create(CultureInfo.InvariantCulture, $", MFU {100 * flopsPerSecond / value:F1}% ({source})") : "";
     }
 
+    /// <summary>Full training steps (forward, backward, clipping, AdamW) on one batch; returns the timed steps' seconds.</summary>
+    static List<double> TimeSteps(IBackend backend, TransformerConfig config, (ModelInputs Inputs, int[] Targets) batch, int warmup, int steps,
+        CancellationToken cancellation, Action? onTimedStart, Action<double>? onStep = null)
+    {
+        using var model = new TransformerModel(config, backend);
+        Initialization.Initialize(model, new Rng(1));
+        var optimizer = new AdamWOptimizer(backend, model.Layout, model.Memory.Parameters, model.Memory.Gradients, new AdamWSettings());
+        var times = new List<double>();
+        float scale = 1f / batch.Targets.Length;
+        for (int i = 0; i < warmup + steps && !cancellation.IsCancellationRequested; i++)
+        {
+            if (i == warmup) onTimedStart?.Invoke();
+            var timer = Stopwatch.StartNew();
+            model.ZeroGradients();
+            model.Forward(batch.Inputs, batch.Targets, scale);
+            model.Backward();
+            GradientClipping.ClipGlobalNorm(backend, model.Memory.Gradients, 1.0);
+            optimizer.Update(1e-4f);
+            backend.Synchronize();
+            if (i < warmup) continue;
+            times.Add(timer.Elapsed.TotalSeconds);
+            onStep?.Invoke(timer.Elapsed.TotalSeconds);
+        }
+        return times;
+    }
+
     static int Run(ParsedOptions p, CancellationToken cancellation)
     {
         string preset = p.String("model", Presets.Default);
@@ -66,31 +93,26 @@ public static class BenchCommand
         bool profile = p.Flag("profile");
         var profiler = profile ? new ProfilingBackend(device) : null;
         IBackend backend = device;
-        var model = new TransformerModel(config, backend);
-        Initialization.InitializeGpt2(model, new Rng(1));
-        var optimizer = new AdamWOptimizer(backend, model.Layout, model.Memory.Parameters, model.Memory.Gradients, new AdamWSettings());
+        // Encoder-decoder models read B × T encoder tokens and B × Td decoder tokens (T5's span shape: 512 in, 114 out).
+        bool encoderDecoder = config.Family == ModelFamily.EncoderDecoder;
+        int Td = encoderDecoder ? p.Int("decoder-seq", 114, 1) : 0;
         var rng = new Rng(2);
-        var tokens = new int[B * T]; var targets = new int[B * T];
-        var times = new List<double>();
-        for (int i = 0; i < warmup + steps && !cancellation.IsCancellationRequested; i++)
+        (ModelInputs Inputs, int[] Targets) NextBatch()
         {
-            for (int j = 0; j < tokens.Length; j++) { tokens[j] = rng.NextInt(config.VocabSize); targets[j] = rng.NextInt(config.VocabSize); }
-            var timer = Stopwatch.StartNew();
-            model.ZeroGradients();
-            model.Forward(tokens, targets, B, T, 1f / (B * T));
-            model.Backward();
-            GradientClipping.ClipGlobalNorm(backend, model.Memory.Gradients, 1.0);
-            optimizer.Update(1e-4f);
-            backend.Synchronize();
-            if (i >= warmup) times.Add(timer.Elapsed.TotalSeconds);
+            int[] Random(int n) { var a = new int[n]; for (int j = 0; j < n; j++) a[j] = rng.NextInt(config.VocabSize); return a; }
+            var inputs = new ModelInputs(Random(B * T), B, T);
+            if (encoderDecoder) inputs = inputs with { DecoderTokens = Random(B * Td), DecoderT = Td };
+            return (inputs, Random(encoderDecoder ? B * Td : B * T));
         }
+        var batch = NextBatch();
+        var times = TimeSteps(backend, config, batch, warmup, steps, cancellation, onTimedStart: null);
         times.Sort();
         double median = times[times.Count / 2];
-        double flopsPerToken = 6.0 * model.ParameterCount + 12.0 * config.Layers * T * config.Dim;
-        double tokensPerSecond = B * T / median;
+        double flopsPerToken = 6.0 * TransformerModel.LayoutOf(config).Count + 12.0 * config.Layers * T * config.Dim;
+        double tokensPerSecond = B * (T + Td) / median;
         Console.WriteLine(note);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{preset}: {model.ParameterCount / 1e6:F2}M parameters, batch {B} × {T}, {steps} timed steps (median)"));
+            $"{preset}: {TransformerModel.LayoutOf(config).Count / 1e6:F2}M parameters, batch {B} × {T}{(encoderDecoder ? $" in, {B} × {Td} out" : "")}, {steps} timed steps (median)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{median * 1000:F1} ms/step, {tokensPerSecond:F0} tokens/s, {flopsPerToken * tokensPerSecond / 1e9:F1} GFLOP/s (model FLOPs: 6N + 12·L·T·d per token){Mfu(p, device, flopsPerToken * tokensPerSecond)}"));
         // The planner's prediction for this exact shape beside what the backend allocated (fp32, one device).
@@ -99,22 +121,8 @@ public static class BenchCommand
             $"memory: peak {device.PeakAllocatedBytes / MiB:F0} MiB allocated; `trainer plan` predicts {planned.Total / MiB:F0} MiB (weights {planned.Weights / MiB:F0}, gradients {planned.Gradients / MiB:F0}, AdamW {planned.Optimizer / MiB:F0}, activations {planned.Activations / MiB:F0}, temporaries {planned.Temporaries / MiB:F0})"));
         if (profiler != null)
         {
-            var profiledModel = new TransformerModel(config, profiler);
-            Initialization.InitializeGpt2(profiledModel, new Rng(1));
-            var profiledOptimizer = new AdamWOptimizer(profiler, profiledModel.Layout, profiledModel.Memory.Parameters, profiledModel.Memory.Gradients, new AdamWSettings());
             var wall = TimeSpan.Zero;
-            for (int i = 0; i < warmup + steps && !cancellation.IsCancellationRequested; i++)
-            {
-                if (i == warmup) profiler.Times.Clear();
-                var timer = Stopwatch.StartNew();
-                profiledModel.ZeroGradients();
-                profiledModel.Forward(tokens, targets, B, T, 1f / (B * T));
-                profiledModel.Backward();
-                GradientClipping.ClipGlobalNorm(profiler, profiledModel.Memory.Gradients, 1.0);
-                profiledOptimizer.Update(1e-4f);
-                profiler.Synchronize();
-                if (i >= warmup) wall += timer.Elapsed;
-            }
+            TimeSteps(profiler, config, batch, warmup, steps, cancellation, onTimedStart: () => profiler.Times.Clear(), onStep: t => wall += TimeSpan.FromSeconds(t));
             Console.WriteLine();
             Console.WriteLine($"time per op ({steps} profiled steps; ops are synchronized one by one, so the step is slower than above):");
             Console.WriteLine(profiler.Times.Table(steps, wall / steps));
