@@ -64,7 +64,7 @@ public static class TrainingJob
             return new PreparedRun
             {
                 Backend = backend, Model = model, Tokenizer = tokenizer, Folder = folder, DeviceNote = note, SamplePrompts = prompts,
-                Loop = new TrainingLoop(model, optimizer, objective, state, folder),
+                Loop = new TrainingLoop(model, optimizer, objective, state, folder, tokenizer),
             };
         }
         catch { backend.Dispose(); throw; }
@@ -77,7 +77,9 @@ public static class TrainingJob
                     ?? throw new EngineException($"--resume {options.Resume}: {checkpoint} has weights but no {Checkpoint.StateFile}; to start a new run from these weights use --model {checkpoint}");
         var settings = options.StepsGiven ? saved.Settings with { Steps = options.Settings.Steps } : saved.Settings;
         settings.Validate();
-        var (tokenizer, _, train, validation, prompts) = OpenData(saved.Data == EmbeddedData ? null : saved.Data, saved.Objective);
+        // A vocabulary saved with the checkpoint is the one the weights were trained with: use it, never a rebuilt one.
+        var savedTokenizer = saved.Tokenizer == WordMlmTokenizer.SpecName ? WordMlmTokenizer.Load(checkpoint) : null;
+        var (tokenizer, _, train, validation, prompts) = OpenData(saved.Data == EmbeddedData ? null : saved.Data, saved.Objective, savedTokenizer);
         // The run folder is the checkpoint's parent unless --out moves it.
         var folder = new RunFolder(options.Out ?? Path.GetDirectoryName(Path.GetFullPath(checkpoint))!);
         var backend = BackendFactory.Create(options.Device, out string note);
@@ -92,7 +94,7 @@ public static class TrainingJob
             return new PreparedRun
             {
                 Backend = backend, Model = model, Tokenizer = tokenizer, Folder = folder, DeviceNote = note, SamplePrompts = prompts, Resumed = true,
-                Loop = new TrainingLoop(model, optimizer, objective, saved with { Settings = settings }, folder),
+                Loop = new TrainingLoop(model, optimizer, objective, saved with { Settings = settings }, folder, tokenizer),
             };
         }
         catch { backend.Dispose(); throw; }
@@ -139,12 +141,18 @@ public static class TrainingJob
     }
 
     /// <summary>The data and the tokenizer that made it: a prepared folder with meta.json, or the embedded corpus.</summary>
-    static (ITokenizer Tokenizer, string Name, TokenDataset Train, TokenDataset Validation, IReadOnlyList<string> Prompts) OpenData(string? path, string objective)
+    /// <summary>The embedded corpus every run without --data trains on.</summary>
+    public static CorpusSplit EmbeddedCorpus() => PrescriptionCorpus.Generate(EmbeddedCorpusSeed, EmbeddedTrainLines, EmbeddedValidationLines);
+
+    /// <param name="saved">For the embedded corpus: the tokenizer a resumed checkpoint holds (null = build it).</param>
+    static (ITokenizer Tokenizer, string Name, TokenDataset Train, TokenDataset Validation, IReadOnlyList<string> Prompts) OpenData(string? path, string objective, ITokenizer? saved = null)
     {
         if (path == null)
         {
-            ITokenizer tokenizer = objective == MaskedLanguageModeling.Name ? new ByteMlmTokenizer() : new ByteTokenizer();
-            var corpus = PrescriptionCorpus.Generate(EmbeddedCorpusSeed, EmbeddedTrainLines, EmbeddedValidationLines);
+            var corpus = EmbeddedCorpus();
+            // mlm on the embedded corpus predicts whole words from the training text's vocabulary (see WordMlmTokenizer
+            // for why not bytes); clm expands shorthand byte by byte.
+            ITokenizer tokenizer = saved ?? (objective == MaskedLanguageModeling.Name ? WordMlmTokenizer.Build(corpus.Train) : new ByteTokenizer());
             return (tokenizer, EmbeddedData,
                 TokenDataset.FromTokens(tokenizer.Encode(corpus.Train), "embedded prescriptions (train)"),
                 TokenDataset.FromTokens(tokenizer.Encode(corpus.Validation), "embedded prescriptions (validation)"),

@@ -20,9 +20,12 @@ public sealed class TrainingLoop
     TrainerState state;
     IReadOnlyList<Batch>? validation;
 
-    public TrainingLoop(TransformerModel model, AdamWOptimizer optimizer, IBatchSource data, TrainerState state, RunFolder? folder)
+    readonly Tokenizers.ITokenizer? tokenizer;
+
+    /// <param name="tokenizer">Saved beside the weights when it has files of its own (a built vocabulary).</param>
+    public TrainingLoop(TransformerModel model, AdamWOptimizer optimizer, IBatchSource data, TrainerState state, RunFolder? folder, Tokenizers.ITokenizer? tokenizer = null)
     {
-        this.model = model; this.optimizer = optimizer; this.data = data; this.state = state; this.folder = folder;
+        this.model = model; this.optimizer = optimizer; this.data = data; this.state = state; this.folder = folder; this.tokenizer = tokenizer;
         settings = state.Settings;
     }
 
@@ -125,7 +128,7 @@ public sealed class TrainingLoop
     {
         if (folder == null) return;
         state = state with { WallSeconds = wallSeconds };
-        Checkpoint.Save(folder.CheckpointPath, model, optimizer, state);
+        Checkpoint.Save(folder.CheckpointPath, model, optimizer, state, tokenizer);
         observer.OnCheckpoint(state.Step, folder.CheckpointPath);
     }
 
