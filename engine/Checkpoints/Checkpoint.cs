@@ -25,7 +25,9 @@ public static class Checkpoint
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
-    public static void Save(string folder, TransformerModel model, AdamWOptimizer? optimizer, TrainerState state)
+    /// <param name="tokenizer">A tokenizer whose vocabulary was built for this run (<see cref="Tokenizers.WordMlmTokenizer"/>)
+    /// is written beside the weights, inside the same atomic swap; named tokenizers need no file.</param>
+    public static void Save(string folder, TransformerModel model, AdamWOptimizer? optimizer, TrainerState state, Tokenizers.ITokenizer? tokenizer = null)
     {
         folder = Path.GetFullPath(folder);
         string parent = Path.GetDirectoryName(folder)!;
@@ -45,6 +47,7 @@ public static class Checkpoint
                 new SafeTensors.Entry("adamw.second_moment", new[] { v.LongLength }, v),
             }, new Dictionary<string, string> { ["step"] = optimizer.Step.ToString() });
         }
+        if (tokenizer is Tokenizers.WordMlmTokenizer words) words.Save(temporary);
         File.WriteAllText(Path.Combine(temporary, StateFile), JsonSerializer.Serialize(state, Json));
         if (Directory.Exists(previous)) Directory.Delete(previous, recursive: true);
         if (Directory.Exists(folder)) Directory.Move(folder, previous);

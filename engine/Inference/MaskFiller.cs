@@ -12,9 +12,9 @@ public sealed record MaskPrediction(int Token, string Text, double Probability);
 public sealed record MaskSlot(int Position, IReadOnlyList<MaskPrediction> Top);
 
 /// <summary>
-/// Fill-mask for encoder models (BERT): one forward over the whole text (every token real, no padding), then a
-/// softmax over the vocabulary at each [MASK]. Several masks are predicted independently from the same pass, as HF's
-/// fill-mask pipeline does.
+/// Fill-mask for encoder models (BERT): one forward over [CLS] text [SEP] (every token real, no padding), as HF's
+/// fill-mask pipeline frames it and as line-by-line training shows every example, then a softmax over the vocabulary
+/// at each [MASK]. Several masks are predicted independently from the same pass, as HF's pipeline does.
 /// </summary>
 public static class MaskFiller
 {
@@ -25,20 +25,22 @@ public static class MaskFiller
         var ids = tokenizer.Encode(text);
         if (!ids.Contains(tokenizer.MaskToken))
             throw new EngineException($"--text has no {tokenizer.SpecialText(tokenizer.MaskToken)}: write it where the model should fill in, e.g. \"take one {tokenizer.SpecialText(tokenizer.MaskToken)} by mouth\"");
-        if (ids.Length > model.Config.MaxPositions)
-            throw new EngineException($"--text is {ids.Length} tokens, more than the model's {model.Config.MaxPositions} positions: shorten it");
+        if (ids.Length + 2 > model.Config.MaxPositions)
+            throw new EngineException($"--text is {ids.Length} tokens, more than the model's {model.Config.MaxPositions} positions less [CLS] and [SEP]: shorten it");
         return Predict(model, tokenizer, ids, topK);
     }
 
+    /// <param name="ids">The text's tokens, without [CLS] and [SEP] (they are added here).</param>
     public static IReadOnlyList<MaskSlot> Predict(TransformerModel model, IMaskingTokenizer tokenizer, int[] ids, int topK)
     {
-        model.Forward(new ModelInputs(ids, 1, ids.Length), default);
+        int[] framed = [tokenizer.ClsToken, .. ids, tokenizer.EndOfText];
+        model.Forward(new ModelInputs(framed, 1, framed.Length), default);
         var logits = new float[model.Config.VocabSize];
         var slots = new List<MaskSlot>();
         for (int t = 0; t < ids.Length; t++)
         {
             if (ids[t] != tokenizer.MaskToken) continue;
-            model.ReadLogits(t, logits);
+            model.ReadLogits(t + 1, logits);
             double max = logits.Max(), sum = 0;
             foreach (float l in logits) sum += Math.Exp(l - max);
             var top = Enumerable.Range(0, logits.Length)

@@ -18,6 +18,7 @@ public sealed class ByteMlmTokenizer : IMaskingTokenizer
     public int EndOfText => Sep;
     public int MaskToken => Mask;
     public int PadToken => Pad;
+    public int ClsToken => Cls;
     public bool IsSpecial(int id) => id >= Pad;
     public bool IsWordSeparator(int id) => id < 128 && !char.IsLetterOrDigit((char)id) || IsSpecial(id);
     public string SpecialText(int id) => IsSpecial(id) ? Names[id - Pad] : throw new ArgumentOutOfRangeException(nameof(id), $"{id} is not a special token");

@@ -6,6 +6,8 @@ public interface IMaskingTokenizer : ITokenizer
 {
     int MaskToken { get; }
     int PadToken { get; }
+    /// <summary>[CLS], which starts every example (HF's tokenizers add it, and fill-mask adds it around the text).</summary>
+    int ClsToken { get; }
     bool IsSpecial(int id);
     /// <summary>True for ids that are words of their own (whitespace, punctuation): a run of other ids forms one word.</summary>
     bool IsWordSeparator(int id);

@@ -4,7 +4,11 @@ namespace Engine.Tokenizers;
 public static class TokenizerFactory
 {
     public const string Choices =
-        "'gpt2' (GPT-2's BPE), 'byte' (UTF-8 bytes), 'byte-mlm' (bytes + [PAD] [CLS] [SEP] [MASK]), 'byte-span' (bytes + <pad> </s> <unk> and 100 sentinels <extra_id_N>), or a path to a HuggingFace tokenizer.json, a vocab.json with merges.txt beside it, or a folder holding them";
+        "'gpt2' (GPT-2's BPE), 'byte' (UTF-8 bytes), 'byte-mlm' (bytes + [PAD] [CLS] [SEP] [MASK]), 'byte-span' (bytes + <pad> </s> <unk> and 100 sentinels <extra_id_N>), 'word-mlm' (a word vocabulary kept as vocab.txt in a checkpoint folder), or a path to a HuggingFace tokenizer.json, a vocab.json with merges.txt beside it, or a folder holding them";
+
+    /// <summary>The tokenizer a checkpoint records, reading files the checkpoint keeps (a word vocabulary) from its folder.</summary>
+    public static ITokenizer Resolve(string spec, string checkpointFolder) =>
+        spec.Equals(WordMlmTokenizer.SpecName, StringComparison.OrdinalIgnoreCase) ? WordMlmTokenizer.Load(checkpointFolder) : Resolve(spec);
 
     public static ITokenizer Resolve(string spec)
     {
@@ -14,6 +18,8 @@ public static class TokenizerFactory
         if (spec.Equals(ByteTokenizer.SpecName, StringComparison.OrdinalIgnoreCase)) return new ByteTokenizer();
         if (spec.Equals(ByteMlmTokenizer.SpecName, StringComparison.OrdinalIgnoreCase)) return new ByteMlmTokenizer();
         if (spec.Equals(ByteSpanTokenizer.SpecName, StringComparison.OrdinalIgnoreCase)) return new ByteSpanTokenizer();
+        if (spec.Equals(WordMlmTokenizer.SpecName, StringComparison.OrdinalIgnoreCase))
+            throw new TokenizerException($"tokenizer '{spec}' is a vocabulary built for one run: it is read from the {WordMlmTokenizer.VocabularyFile} of that run's checkpoint folder, so pass the folder");
         if (File.Exists(spec) || Directory.Exists(spec)) return BpeFileTokenizer.Load(spec);
         throw new TokenizerException($"tokenizer '{spec}': not a known name nor an existing file or folder; choose {Choices}");
     }

@@ -80,7 +80,7 @@ public static class TrainingJob
             return new PreparedRun
             {
                 Backend = backend, Model = model, Tokenizer = tokenizer, Folder = folder, DeviceNote = note, SamplePrompts = prompts, Communicator = comm,
-                Loop = new TrainingLoop(model, optimizer, objective, state, comm.Rank == 0 ? folder : null, comm),
+                Loop = new TrainingLoop(model, optimizer, objective, state, comm.Rank == 0 ? folder : null, tokenizer, comm),
             };
         }
         catch { comm?.Dispose(); backend.Dispose(); throw; }
@@ -93,7 +93,9 @@ public static class TrainingJob
                     ?? throw new EngineException($"--resume {options.Resume}: {checkpoint} has weights but no {Checkpoint.StateFile}; to start a new run from these weights use --model {checkpoint}");
         var settings = options.StepsGiven ? saved.Settings with { Steps = options.Settings.Steps } : saved.Settings;
         settings.Validate();
-        var (tokenizer, _, train, validation, prompts) = OpenData(saved.Data == EmbeddedData ? null : saved.Data, saved.Objective);
+        // A vocabulary saved with the checkpoint is the one the weights were trained with: use it, never a rebuilt one.
+        var savedTokenizer = saved.Tokenizer == WordMlmTokenizer.SpecName ? WordMlmTokenizer.Load(checkpoint) : null;
+        var (tokenizer, _, train, validation, prompts) = OpenData(saved.Data == EmbeddedData ? null : saved.Data, saved.Objective, savedTokenizer);
         var launch = Launch(options);
         var backend = BackendFactory.Create(options.Device, out string note, launch.LocalRank);
         ICommunicator? comm = null;
@@ -112,7 +114,7 @@ public static class TrainingJob
             return new PreparedRun
             {
                 Backend = backend, Model = model, Tokenizer = tokenizer, Folder = folder, DeviceNote = note, SamplePrompts = prompts, Resumed = true, Communicator = comm,
-                Loop = new TrainingLoop(model, optimizer, objective, saved with { Settings = settings }, comm.Rank == 0 ? folder : null, comm),
+                Loop = new TrainingLoop(model, optimizer, objective, saved with { Settings = settings }, comm.Rank == 0 ? folder : null, tokenizer, comm),
             };
         }
         catch { comm?.Dispose(); backend.Dispose(); throw; }
@@ -184,18 +186,24 @@ public static class TrainingJob
         return config;
     }
 
+    /// <summary>The embedded corpus every run without --data trains on.</summary>
+    public static CorpusSplit EmbeddedCorpus() => PrescriptionCorpus.Generate(EmbeddedCorpusSeed, EmbeddedTrainLines, EmbeddedValidationLines);
+
     /// <summary>The data and the tokenizer that made it: a prepared folder with meta.json, or the embedded corpus.</summary>
-    static (ITokenizer Tokenizer, string Name, TokenDataset Train, TokenDataset Validation, IReadOnlyList<string> Prompts) OpenData(string? path, string objective)
+    /// <param name="saved">For the embedded corpus: the tokenizer a resumed checkpoint holds (null = build it).</param>
+    static (ITokenizer Tokenizer, string Name, TokenDataset Train, TokenDataset Validation, IReadOnlyList<string> Prompts) OpenData(string? path, string objective, ITokenizer? saved = null)
     {
         if (path == null)
         {
-            ITokenizer tokenizer = objective switch
+            var corpus = EmbeddedCorpus();
+            // mlm on the embedded corpus predicts whole words from the training text's vocabulary (see WordMlmTokenizer
+            // for why not bytes); clm expands shorthand byte by byte, span corrupts bytes with sentinels.
+            ITokenizer tokenizer = saved ?? objective switch
             {
-                MaskedLanguageModeling.Name => new ByteMlmTokenizer(),
+                MaskedLanguageModeling.Name => WordMlmTokenizer.Build(corpus.Train),
                 SpanLanguageModeling.Name => new ByteSpanTokenizer(),
                 _ => new ByteTokenizer(),
             };
-            var corpus = PrescriptionCorpus.Generate(EmbeddedCorpusSeed, EmbeddedTrainLines, EmbeddedValidationLines);
             return (tokenizer, EmbeddedData,
                 TokenDataset.FromTokens(tokenizer.Encode(corpus.Train), "embedded prescriptions (train)"),
                 TokenDataset.FromTokens(tokenizer.Encode(corpus.Validation), "embedded prescriptions (validation)"),

@@ -25,9 +25,13 @@ public sealed class TrainingLoop
     TrainerState state;
     IReadOnlyList<Batch>? validation;
 
-    public TrainingLoop(TransformerModel model, AdamWOptimizer optimizer, IBatchSource data, TrainerState state, RunFolder? folder, ICommunicator? communicator = null)
+    readonly Tokenizers.ITokenizer? tokenizer;
+
+    /// <param name="tokenizer">Saved beside the weights when it has files of its own (a built vocabulary).</param>
+    /// <param name="communicator">The ranks of a data-parallel run; null = one process.</param>
+    public TrainingLoop(TransformerModel model, AdamWOptimizer optimizer, IBatchSource data, TrainerState state, RunFolder? folder, Tokenizers.ITokenizer? tokenizer = null, ICommunicator? communicator = null)
     {
-        this.model = model; this.optimizer = optimizer; this.data = data; this.state = state; this.folder = folder;
+        this.model = model; this.optimizer = optimizer; this.data = data; this.state = state; this.folder = folder; this.tokenizer = tokenizer;
         settings = state.Settings;
         parallel = new DataParallel(communicator ?? new SingleProcessCommunicator(model.Backend), model.Layout);
         parallel.AccumulationSteps(settings); // refuses a global batch that does not split over the ranks, before step 1
@@ -145,7 +149,7 @@ public sealed class TrainingLoop
     {
         if (folder == null) return;
         state = state with { WallSeconds = wallSeconds };
-        Checkpoint.Save(folder.CheckpointPath, model, optimizer, state);
+        Checkpoint.Save(folder.CheckpointPath, model, optimizer, state, tokenizer);
         observer.OnCheckpoint(state.Step, folder.CheckpointPath);
     }
 

@@ -32,7 +32,7 @@ public sealed class ModelFolder : IDisposable
     /// <summary>The tokenizer the model was trained with; for HF folders without our state, GPT-2's when the vocabulary is GPT-2's.</summary>
     public ITokenizer Tokenizer()
     {
-        if (State != null) return TokenizerFactory.Resolve(State.Tokenizer);
+        if (State != null) return TokenizerFactory.Resolve(State.Tokenizer, Path);
         foreach (var file in new[] { "tokenizer.json", "vocab.json" })
             if (File.Exists(System.IO.Path.Combine(Path, file))) return TokenizerFactory.Resolve(Path);
         if (Model.Config.VocabSize == 50257) return TokenizerFactory.Resolve("gpt2");

@@ -44,8 +44,9 @@ public static class Samples
     }
 
     /// <summary>
-    /// Masked-LM sample: in held-out lines, the longest word of the English expansion is hidden byte by byte
-    /// ([MASK] per byte) and the model fills it in from the shorthand and the rest of the line.
+    /// Masked-LM sample: in held-out lines, the longest word of the English expansion is hidden (one [MASK] per token
+    /// of the word) and the model fills it in from the shorthand and the rest of the line; then the plain-English
+    /// prompt the README suggests, with its top predictions.
     /// </summary>
     static void PrintFillMask(PreparedRun run, IMaskingTokenizer tokenizer)
     {
@@ -53,7 +54,7 @@ public static class Samples
         var lines = run.SamplePrompts.Count > 0
             ? run.SamplePrompts.Take(5).Select(p => p + " " + PrescriptionCorpus.Expand(p)).ToList()
             : new List<string> { $"take one {mask} by mouth" };
-        Console.WriteLine("fill-mask on held-out lines (the longest word of each expansion hidden, one [MASK] per byte):");
+        Console.WriteLine("fill-mask on held-out lines (the longest word of each expansion hidden):");
         int correct = 0;
         foreach (var line in lines)
         {
@@ -64,10 +65,11 @@ public static class Samples
                 var expansion = line[(split + PrescriptionCorpus.Separator.Length)..];
                 word = expansion.Split(' ').OrderByDescending(w => w.Length).First();
                 int at = split + PrescriptionCorpus.Separator.Length + (" " + expansion + " ").IndexOf(" " + word + " ", StringComparison.Ordinal);
-                text = line[..at] + string.Concat(Enumerable.Repeat(mask, word.Length)) + line[(at + word.Length)..];
+                // One [MASK] per token of the word: one for a word vocabulary, one per byte for a byte vocabulary.
+                text = line[..at] + string.Concat(Enumerable.Repeat(mask, tokenizer.Encode(word).Length)) + line[(at + word.Length)..];
             }
             var ids = tokenizer.Encode(text);
-            if (ids.Length > run.Model.Config.MaxPositions) { Console.WriteLine($"  (a line of {ids.Length} tokens is longer than the model's {run.Model.Config.MaxPositions} positions: skipped)"); continue; }
+            if (ids.Length + 2 > run.Model.Config.MaxPositions) { Console.WriteLine($"  (a line of {ids.Length} tokens is longer than the model's {run.Model.Config.MaxPositions} positions: skipped)"); continue; }
             var slots = Engine.Inference.MaskFiller.Predict(run.Model, tokenizer, text, 3);
             string filled = Engine.Inference.MaskFiller.Fill(tokenizer, ids, slots);
             bool ok = filled == line;
@@ -75,7 +77,17 @@ public static class Samples
             Console.WriteLine($"  {text}");
             Console.WriteLine($"  → {filled}{(ok || word == "" ? "" : $"   (expected: {word})")}");
         }
-        if (run.SamplePrompts.Count > 0) Console.WriteLine($"{correct}/{lines.Count} filled exactly");
+        if (run.SamplePrompts.Count > 0)
+        {
+            Console.WriteLine($"{correct}/{lines.Count} filled exactly");
+            string prompt = $"take one {mask} by mouth";
+            var promptIds = tokenizer.Encode(prompt);
+            if (promptIds.Length + 2 <= run.Model.Config.MaxPositions)
+            {
+                Console.WriteLine($"fill-mask \"{prompt}\":");
+                FillMaskCommand.Print(tokenizer, promptIds, Engine.Inference.MaskFiller.Predict(run.Model, tokenizer, promptIds, 5));
+            }
+        }
         Console.WriteLine($"try: dotnet run --project trainer -- fill-mask --checkpoint {run.Folder.Path} --text \"take one {mask} by mouth\"");
     }
 

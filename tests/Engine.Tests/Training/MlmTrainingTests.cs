@@ -1,4 +1,6 @@
+using Engine.Inference;
 using Engine.Tests.Support;
+using Engine.Tokenizers;
 using Engine.Training;
 
 namespace Engine.Tests.Training;
@@ -12,17 +14,41 @@ public class MlmTrainingTests
         Model = "bert-tiny",
     };
 
+    /// <summary>
+    /// The embedded default (`--objective mlm` and nothing else) on a shortened schedule: the loss must leave the
+    /// unigram plateau, where a model that ignores context stays (the byte-level default did, at 2.83), and the model
+    /// must fill an easy held-out line. The full default (1000 steps) reaches about 1.0.
+    /// </summary>
     [Fact]
-    public void A_short_mlm_run_on_the_embedded_corpus_lowers_validation_loss()
+    public void The_embedded_mlm_default_learns_from_context_and_fills_in_the_right_word()
     {
         using var temp = new TempFolder();
-        using var run = TrainingJob.Prepare(Options(temp["run"], steps: 40, evalEvery: 20));
-        Assert.Equal(Engine.Models.ModelFamily.EncoderOnly, run.Model.Config.Family);
+        var settings = Trainer.Commands.TrainCommand.EmbeddedMlmDefaults with { Steps = ShortenedSteps, EvalEvery = 0 };
+        using var run = TrainingJob.Prepare(new TrainOptions { Objective = "mlm", Device = "cpu", Out = temp["run"], Settings = settings });
+        Assert.Equal("bert-tiny", Engine.Models.Presets.DefaultFor("mlm"));
+        var tokenizer = Assert.IsType<WordMlmTokenizer>(run.Tokenizer);
         var summary = run.Loop.Run();
-        // Predicting a masked byte from 260 ids starts near ln 260 ≈ 5.56 nats; the shorthand corpus is regular enough
-        // that 40 steps must cut that clearly (the default 600-step run reaches well below 1.5).
-        Assert.InRange(summary.InitialValLoss, 5.0, 6.2);
-        Assert.True(summary.FinalValLoss < summary.InitialValLoss - 1.5, $"validation loss {summary.InitialValLoss:F3} → {summary.FinalValLoss:F3}");
+
+        double unigram = UnigramEntropy(tokenizer, TrainingJob.EmbeddedCorpus().Validation);
+        Assert.InRange(unigram, 4.0, 5.0);
+        // Uniform over the vocabulary at the start (ln 186 ≈ 5.2); the plateau is the unigram entropy (≈ 4.5).
+        Assert.InRange(summary.InitialValLoss, Math.Log(tokenizer.VocabSize) - 0.2, Math.Log(tokenizer.VocabSize) + 0.3);
+        Assert.True(summary.FinalValLoss < unigram - 1.5, $"validation loss {summary.InitialValLoss:F3} → {summary.FinalValLoss:F3}; unigram level {unigram:F3}");
+
+        // The shorthand says "tab": the masked word is "tablet" (held-out combinations are never in training).
+        var slots = MaskFiller.Predict(run.Model, tokenizer, "sig: 1 tab po q4h prn pain => take one [MASK] by mouth every four hours as needed for pain", 3);
+        Assert.Contains("tablet", slots.Single().Top.Select(p => p.Text));
+        // The checkpoint carries the vocabulary, so fill-mask reloads the same ids.
+        Assert.Equal(tokenizer.Tokens, WordMlmTokenizer.Load(run.Folder.CheckpointPath).Tokens);
+    }
+
+    const int ShortenedSteps = 600;
+
+    /// <summary>Entropy (nats) of the word distribution of a text: the loss of a model that ignores context.</summary>
+    static double UnigramEntropy(WordMlmTokenizer tokenizer, string text)
+    {
+        var words = tokenizer.Encode(text).Where(id => !tokenizer.IsSpecial(id)).ToArray();
+        return -words.GroupBy(id => id).Sum(g => { double p = (double)g.Count() / words.Length; return p * Math.Log(p); });
     }
 
     sealed class Recorder : ITrainingObserver
