@@ -64,7 +64,7 @@ public static class ScalingCommand
             new OptionSpec("seq", "T", "tokens per sequence", "64"),
             new OptionSpec("lr", "LR", "peak learning rate (cosine decay over each run)", "0.003"),
         }.Concat(FitReportOptions.Select(o => o.Name == "budgets"
-            ? o with { Help = "compute budgets (FLOPs) of the IsoFLOP grid; each model trains D = C / 6N tokens", Default = string.Join(",", SweepSettings.DefaultBudgets.Select(b => b.ToString("0e0", CultureInfo.InvariantCulture))) }
+            ? o with { Help = "compute budgets (FLOPs) of the IsoFLOP grid; each model trains D = C / 6N tokens", Default = string.Join(",", SweepSettings.DefaultBudgets.Select(b => b.ToString("0.#e0", CultureInfo.InvariantCulture))) }
             : o.Name == "plot" ? o with { Help = "where to draw the plot", Default = "DIR/scaling.png" } : o)).ToArray(),
         Epilog = "The default grid takes about 14 minutes on 2 CPU cores (docs/planning.md). Ctrl-C stops after the current run; runs.csv keeps the finished ones.",
         Run = RunSweep,
