@@ -25,9 +25,37 @@ public static class Checkpoint
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
+    /// <summary>
+    /// Full host copies of what a checkpoint holds, in our flat layout whatever the world size (so N ranks' checkpoint
+    /// resumes on M). Taking one from a sharded model is a collective: every rank of the run must call it.
+    /// </summary>
+    public sealed record Contents(float[] Parameters, float[]? FirstMoment, float[]? SecondMoment, int OptimizerStep);
+
+    public static Contents Capture(TransformerModel model, AdamWOptimizer? optimizer)
+    {
+        var parameters = new float[model.ParameterCount];
+        model.CopyParametersOut(parameters);
+        if (optimizer == null) return new Contents(parameters, null, null, 0);
+        var m = new float[model.ParameterCount]; var v = new float[model.ParameterCount];
+        if (model.Sharding is { } sharded)
+        {
+            sharded.GatherFull(optimizer.FirstMoment, m);
+            sharded.GatherFull(optimizer.SecondMoment, v);
+        }
+        else
+        {
+            optimizer.Backend.CopyOut(optimizer.FirstMoment, m);
+            optimizer.Backend.CopyOut(optimizer.SecondMoment, v);
+        }
+        return new Contents(parameters, m, v, optimizer.Step);
+    }
+
     /// <param name="tokenizer">A tokenizer whose vocabulary was built for this run (<see cref="Tokenizers.WordMlmTokenizer"/>)
     /// is written beside the weights, inside the same atomic swap; named tokenizers need no file.</param>
-    public static void Save(string folder, TransformerModel model, AdamWOptimizer? optimizer, TrainerState state, Tokenizers.ITokenizer? tokenizer = null)
+    public static void Save(string folder, TransformerModel model, AdamWOptimizer? optimizer, TrainerState state, Tokenizers.ITokenizer? tokenizer = null) =>
+        Save(folder, model.Config, model.Layout, Capture(model, optimizer), state, tokenizer);
+
+    public static void Save(string folder, TransformerConfig config, ParameterLayout layout, Contents contents, TrainerState state, Tokenizers.ITokenizer? tokenizer = null)
     {
         folder = Path.GetFullPath(folder);
         string parent = Path.GetDirectoryName(folder)!;
@@ -35,18 +63,13 @@ public static class Checkpoint
         string temporary = folder + ".tmp", previous = folder + ".old";
         if (Directory.Exists(temporary)) Directory.Delete(temporary, recursive: true);
         Directory.CreateDirectory(temporary);
-        WriteModelFiles(temporary, model);
-        if (optimizer != null)
-        {
-            var m = new float[model.ParameterCount]; var v = new float[model.ParameterCount];
-            model.Backend.CopyOut(optimizer.FirstMoment, m);
-            model.Backend.CopyOut(optimizer.SecondMoment, v);
+        WriteModelFiles(temporary, config, layout, contents.Parameters);
+        if (contents.FirstMoment is { } m && contents.SecondMoment is { } v)
             SafeTensors.Write(Path.Combine(temporary, OptimizerFile), new[]
             {
                 new SafeTensors.Entry("adamw.first_moment", new[] { m.LongLength }, m),
                 new SafeTensors.Entry("adamw.second_moment", new[] { v.LongLength }, v),
-            }, new Dictionary<string, string> { ["step"] = optimizer.Step.ToString() });
-        }
+            }, new Dictionary<string, string> { ["step"] = contents.OptimizerStep.ToString() });
         if (tokenizer is Tokenizers.WordMlmTokenizer words) words.Save(temporary);
         File.WriteAllText(Path.Combine(temporary, StateFile), JsonSerializer.Serialize(state, Json));
         if (Directory.Exists(previous)) Directory.Delete(previous, recursive: true);
@@ -58,8 +81,15 @@ public static class Checkpoint
     /// <summary>config.json + model.safetensors: the part HF transformers loads (also what `export` writes).</summary>
     public static void WriteModelFiles(string folder, TransformerModel model)
     {
-        SafeTensors.Write(Path.Combine(folder, WeightsFile), HfWeights.Export(model), new Dictionary<string, string> { ["format"] = "pt" });
-        File.WriteAllText(Path.Combine(folder, ConfigFile), HfConfig.ToJson(model.Config).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        var parameters = new float[model.ParameterCount];
+        model.CopyParametersOut(parameters);
+        WriteModelFiles(folder, model.Config, model.Layout, parameters);
+    }
+
+    static void WriteModelFiles(string folder, TransformerConfig config, ParameterLayout layout, float[] parameters)
+    {
+        SafeTensors.Write(Path.Combine(folder, WeightsFile), HfWeights.ExportFrom(config, layout, parameters), new Dictionary<string, string> { ["format"] = "pt" });
+        File.WriteAllText(Path.Combine(folder, ConfigFile), HfConfig.ToJson(config).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
     /// <summary>Finds the checkpoint in a run folder or a checkpoint folder (falls back to the one a crash left as .old).</summary>
@@ -97,14 +127,18 @@ public static class Checkpoint
         else HfWeights.LoadInto(model, tensors, path);
     }
 
-    public static void LoadOptimizer(string folder, AdamWOptimizer optimizer, IBackend backend, int step)
+    /// <summary>Loads AdamW's moments (full, our layout) into the optimizer: all of them, or a sharded rank's shard.</summary>
+    public static void LoadOptimizer(string folder, AdamWOptimizer optimizer, TransformerModel model, int step)
     {
         string path = Path.Combine(folder, OptimizerFile);
         var tensors = SafeTensors.Read(path);
-        if (!tensors.TryGetValue("adamw.first_moment", out var m) || !tensors.TryGetValue("adamw.second_moment", out var v) || m.Count != optimizer.FirstMoment.Length || v.Count != optimizer.SecondMoment.Length)
+        if (!tensors.TryGetValue("adamw.first_moment", out var m) || !tensors.TryGetValue("adamw.second_moment", out var v) || m.Count != model.ParameterCount || v.Count != model.ParameterCount)
             throw new EngineException($"{path}: optimizer moments missing or of the wrong size for this model");
-        backend.CopyIn<float>(m.ToFloats(), optimizer.FirstMoment);
-        backend.CopyIn<float>(v.ToFloats(), optimizer.SecondMoment);
+        foreach (var (values, into) in new[] { (m, optimizer.FirstMoment), (v, optimizer.SecondMoment) })
+        {
+            if (model.Sharding is { } sharded) sharded.LoadFull(values.ToFloats(), into);
+            else optimizer.Backend.CopyIn<float>(values.ToFloats(), into);
+        }
         optimizer.Step = step;
     }
 }

@@ -20,7 +20,7 @@ public static class HfWeights
                 throw new EngineException($"{source}: tensor {p.Name} is missing: the file is not a {Describe(model.Config.Family)} checkpoint of this shape");
             CopyFromHf(t, p, host.AsSpan((int)p.Offset, (int)p.Count), source);
         }
-        model.Backend.CopyIn<float>(host, model.Memory.Parameters);
+        model.CopyParametersIn(host);
     }
 
     static string Describe(ModelFamily family) => family switch
@@ -55,7 +55,7 @@ public static class HfWeights
     public static IEnumerable<SafeTensors.Entry> Export(TransformerModel model)
     {
         var host = new float[model.ParameterCount];
-        model.Backend.CopyOut(model.Memory.Parameters, host);
+        model.CopyParametersOut(host);
         return ExportFrom(model.Config, model.Layout, host);
     }
 

@@ -54,6 +54,52 @@ public sealed class ShardPlan
         return (u.Start + first, end - first);
     }
 
+    /// <summary>The unit holding full-buffer element <paramref name="offset"/>.</summary>
+    public int UnitAt(long offset)
+    {
+        int lo = 0, hi = Units.Count - 1;
+        while (lo < hi)
+        {
+            int mid = (lo + hi + 1) / 2;
+            if (Units[mid].Start <= offset) lo = mid; else hi = mid - 1;
+        }
+        return lo;
+    }
+
+    /// <summary>Rank <paramref name="rank"/>'s shard of a full host buffer (the same on every rank: initialisation and
+    /// checkpoints hold full tensors, so any world size can load them). Padding elements are written as zeros.</summary>
+    public void TakeShard(ReadOnlySpan<float> full, Span<float> local, int rank)
+    {
+        if (local.Length != LocalCount) throw new ArgumentException($"a local shard holds {LocalCount} elements, not {local.Length}");
+        local.Clear();
+        for (int u = 0; u < Units.Count; u++)
+        {
+            var (start, count) = Owned(u, rank);
+            full.Slice((int)start, (int)count).CopyTo(local.Slice((int)LocalOffsets[u], (int)count));
+        }
+    }
+
+    /// <summary>
+    /// The AdamW segments of rank <paramref name="rank"/>'s shard: the parts of each tensor it owns, in local
+    /// coordinates, neighbours with the same weight-decay setting merged (padding is in no segment, so it stays 0).
+    /// </summary>
+    public IReadOnlyList<Optim.OptimizerSegment> LocalSegments(ParameterLayout layout, int rank)
+    {
+        var segments = new List<Optim.OptimizerSegment>();
+        for (int u = 0; u < Units.Count; u++)
+        {
+            var (start, count) = Owned(u, rank);
+            long end = start + count;
+            foreach (var t in layout.Tensors)
+            {
+                long from = Math.Max(start, t.Offset), to = Math.Min(end, t.Offset + t.Count);
+                if (from >= to) continue;
+                segments.Add(new Optim.OptimizerSegment(LocalOffsets[u] + from - start, to - from, t.Decay));
+            }
+        }
+        return Optim.OptimizerSegment.Merge(segments);
+    }
+
     static readonly Regex LayerPrefix = new(@"^(.*?\.(?:h|layer|block)\.\d+)\.", RegexOptions.CultureInvariant);
 
     /// <summary>

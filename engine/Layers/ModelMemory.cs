@@ -3,8 +3,21 @@ using Engine.Tensors;
 namespace Engine.Layers;
 
 /// <summary>
+/// Where layers find a parameter's values and its gradient when the model does not hold the whole flat buffer
+/// (FSDP gathers a unit on first use). Calls come in the same order on every rank, so a store may communicate.
+/// </summary>
+public interface IParameterStore
+{
+    Slice<float> Parameter(ParameterInfo p);
+    /// <summary>The gradient to accumulate into (backward ops add to it).</summary>
+    Slice<float> Gradient(ParameterInfo p);
+}
+
+/// <summary>
 /// The buffers a model works in: flat parameters and their gradients (same layout) and the activation arena for one
-/// micro-batch shape. Layers hold indices into these, never buffers of their own.
+/// micro-batch shape. Layers hold indices into these, never buffers of their own. With a <see cref="Store"/> (FSDP)
+/// <see cref="Parameters"/> and <see cref="Gradients"/> are this rank's shards and layers reach full tensors through
+/// the store.
 /// </summary>
 public sealed class ModelMemory
 {
@@ -26,7 +39,10 @@ public sealed class ModelMemory
     /// <summary>(B, T) position ids 0..T−1 per row, for families that look positions up like tokens.</summary>
     public Slice<int> PositionIds { get; set; }
 
-    public Slice<float> Parameter(ParameterInfo p) => Parameters.Sub(p.Offset, p.Count);
-    public Slice<float> Gradient(ParameterInfo p) => Gradients.Sub(p.Offset, p.Count);
+    /// <summary>Null when <see cref="Parameters"/> is the whole flat buffer.</summary>
+    public IParameterStore? Store { get; init; }
+
+    public Slice<float> Parameter(ParameterInfo p) => Store is null ? Parameters.Sub(p.Offset, p.Count) : Store.Parameter(p);
+    public Slice<float> Gradient(ParameterInfo p) => Store is null ? Gradients.Sub(p.Offset, p.Count) : Store.Gradient(p);
     public Slice<float> Activation(int index) => Arena.Sub(Activations[index].Offset, Activations[index].Count);
 }

@@ -23,7 +23,7 @@ public static class Initialization
             long real = p.VocabularyRows ? p.Count / p.Shape[0] * c.VocabSize : p.Count;
             for (long i = 0; i < real; i++) values[(int)i] = (float)(rng.NextGaussian() * s);
         }
-        model.Backend.CopyIn<float>(host, model.Memory.Parameters);
+        model.CopyParametersIn(host);
     }
 
     /// <summary>
@@ -46,7 +46,7 @@ public static class Initialization
             for (long i = 0; i < real; i++) values[(int)i] = (float)(rng.NextGaussian() * std);
             if (p.VocabularyRows && c.PadToken >= 0) values.Slice(c.PadToken * p.Shape[1], p.Shape[1]).Clear();
         }
-        model.Backend.CopyIn<float>(host, model.Memory.Parameters);
+        model.CopyParametersIn(host);
     }
 
     /// <summary>
@@ -75,7 +75,7 @@ public static class Initialization
             long real = p.VocabularyRows ? p.Count / p.Shape[0] * c.VocabSize : p.Count;
             for (long i = 0; i < real; i++) values[(int)i] = (float)(rng.NextGaussian() * std);
         }
-        model.Backend.CopyIn<float>(host, model.Memory.Parameters);
+        model.CopyParametersIn(host);
     }
 
     /// <summary>The initialisation HF gives the model's family.</summary>

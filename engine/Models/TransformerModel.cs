@@ -1,3 +1,4 @@
+using Engine.Distributed;
 using Engine.Layers;
 using Engine.Tensors;
 
@@ -28,17 +29,43 @@ public sealed class TransformerModel : IDisposable
     public long ParameterCount => Layout.Count;
     /// <summary>Bytes of the activation arena for the current micro-batch shape (0 before the first step).</summary>
     public long ActivationBytes => Memory.Arena.Bytes;
+    /// <summary>FSDP's store when this rank holds only a shard of the parameters (then <see cref="ModelMemory.Parameters"/>
+    /// and <see cref="ModelMemory.Gradients"/> are the shards), else null.</summary>
+    public FullyShardedParameters? Sharding { get; }
 
-    public TransformerModel(TransformerConfig config, IBackend backend)
+    /// <param name="shard">Builds FSDP's store from the parameter layout; null = this process holds every parameter.</param>
+    public TransformerModel(TransformerConfig config, IBackend backend, Func<ParameterLayout, FullyShardedParameters>? shard = null)
     {
         config.Validate();
         Config = config;
         Backend = backend;
         Layout = new ParameterLayout();
         network = CreateNetwork(config, Layout);
+        if (shard != null)
+        {
+            Sharding = shard(Layout);
+            Memory = new ModelMemory { Backend = backend, Layout = Layout, Parameters = Sharding.LocalParameters, Gradients = Sharding.LocalGradients, Store = Sharding };
+            return;
+        }
         var parameters = backend.Allocate<float>(Layout.Count, "parameters");
         var gradients = backend.Allocate<float>(Layout.Count, "gradients");
         Memory = new ModelMemory { Backend = backend, Layout = Layout, Parameters = parameters, Gradients = gradients };
+    }
+
+    /// <summary>Sets every parameter from full host values in our layout (a sharded rank keeps its shard).</summary>
+    public void CopyParametersIn(ReadOnlySpan<float> full)
+    {
+        if (full.Length != Layout.Count) throw new ArgumentException($"{full.Length} values for a model of {Layout.Count} parameters");
+        if (Sharding != null) Sharding.LoadFull(full, Memory.Parameters);
+        else Backend.CopyIn(full, Memory.Parameters);
+    }
+
+    /// <summary>Every parameter as full host values; a collective on every rank of a sharded model.</summary>
+    public void CopyParametersOut(Span<float> full)
+    {
+        if (full.Length != Layout.Count) throw new ArgumentException($"{full.Length} values for a model of {Layout.Count} parameters");
+        if (Sharding != null) Sharding.GatherFull(Memory.Parameters, full);
+        else Backend.CopyOut(Memory.Parameters, full);
     }
 
     static INetwork CreateNetwork(TransformerConfig config, ParameterLayout layout) => config.Family switch
@@ -166,6 +193,7 @@ public sealed class TransformerModel : IDisposable
         else if (inputs.DecoderTokens != null)
             throw new EngineException($"decoder inputs given to a {Config.Family} model, which has no decoder");
 
+        Sharding?.BeginForward();
         network.Forward(m, shape, m.Activation(logits));
         last = shape;
         gradientReady = false;
@@ -190,10 +218,15 @@ public sealed class TransformerModel : IDisposable
     {
         if (!gradientReady) throw new InvalidOperationException("Backward needs a Forward with targets and a non-zero gradient scale first");
         network.Backward(Memory, last, Memory.Activation(logits));
+        Sharding?.EndBackward();
         gradientReady = false;
     }
 
-    public void ZeroGradients() => Backend.Zero(Memory.Gradients);
+    public void ZeroGradients()
+    {
+        if (Sharding != null) Sharding.ZeroGradients();
+        else Backend.Zero(Memory.Gradients);
+    }
 
     /// <summary>Copies one output row's logits (the real vocabulary only) after a Forward without gradient.</summary>
     public void ReadLogits(int row, Span<float> destination)
@@ -210,5 +243,5 @@ public sealed class TransformerModel : IDisposable
         return result;
     }
 
-    public void Dispose() { }
+    public void Dispose() => Sharding?.Dispose();
 }

@@ -6,41 +6,43 @@ namespace Engine.Optim;
 public sealed record AdamWSettings(float Beta1 = 0.9f, float Beta2 = 0.95f, float Epsilon = 1e-8f, float WeightDecay = 0.1f);
 
 /// <summary>
-/// AdamW over the flat parameter buffer. Weight decay applies to tensors with ≥ 2 dimensions only (matrices and
-/// embeddings), never to biases and norm gains. Moments are fp32, in the same layout as the parameters.
+/// AdamW over a flat parameter buffer: the whole model's, or an FSDP rank's shard. Weight decay applies to tensors
+/// with ≥ 2 dimensions only (matrices and embeddings), never to biases and norm gains. Moments are fp32, in the same
+/// layout as the parameters they follow.
 /// </summary>
 public sealed class AdamWOptimizer
 {
     readonly IBackend backend;
-    readonly ParameterLayout layout;
+    readonly IReadOnlyList<OptimizerSegment> segments;
     readonly Slice<float> parameters, gradients;
     public AdamWSettings Settings { get; }
     public Slice<float> FirstMoment { get; }
     public Slice<float> SecondMoment { get; }
+    /// <summary>The backend the moments live on and the update runs on (the CPU when FSDP offloads).</summary>
+    public IBackend Backend => backend;
     /// <summary>Optimizer steps taken so far (Adam's bias correction uses it).</summary>
     public int Step { get; set; }
 
     public AdamWOptimizer(IBackend backend, ParameterLayout layout, Slice<float> parameters, Slice<float> gradients, AdamWSettings settings)
+        : this(backend, OptimizerSegment.Of(layout), parameters, gradients, settings) { }
+
+    public AdamWOptimizer(IBackend backend, IReadOnlyList<OptimizerSegment> segments, Slice<float> parameters, Slice<float> gradients, AdamWSettings settings)
     {
-        this.backend = backend; this.layout = layout; this.parameters = parameters; this.gradients = gradients;
+        if (parameters.Length != gradients.Length) throw new ArgumentException($"{parameters.Length} parameters but {gradients.Length} gradients");
+        foreach (var s in segments)
+            if (s.Start < 0 || s.Start + s.Count > parameters.Length)
+                throw new ArgumentException($"optimizer segment [{s.Start}, {s.Start + s.Count}) outside a buffer of {parameters.Length}");
+        this.backend = backend; this.segments = segments; this.parameters = parameters; this.gradients = gradients;
         Settings = settings;
-        FirstMoment = backend.Allocate<float>(layout.Count, "AdamW first moments");
-        SecondMoment = backend.Allocate<float>(layout.Count, "AdamW second moments");
+        FirstMoment = backend.Allocate<float>(parameters.Length, "AdamW first moments");
+        SecondMoment = backend.Allocate<float>(parameters.Length, "AdamW second moments");
     }
 
     public void Update(float learningRate)
     {
         Step++;
-        // Runs of neighbouring tensors with the same decay setting go in one call (one launch on the GPU).
-        var tensors = layout.Tensors;
-        for (int i = 0; i < tensors.Count;)
-        {
-            int j = i;
-            while (j + 1 < tensors.Count && tensors[j + 1].Decay == tensors[i].Decay) j++;
-            long start = tensors[i].Offset, count = tensors[j].Offset + tensors[j].Count - start;
-            backend.AdamW(parameters.Sub(start, count), gradients.Sub(start, count), FirstMoment.Sub(start, count), SecondMoment.Sub(start, count),
-                learningRate, Settings.Beta1, Settings.Beta2, Settings.Epsilon, tensors[i].Decay ? Settings.WeightDecay : 0f, Step);
-            i = j + 1;
-        }
+        foreach (var s in segments)
+            backend.AdamW(parameters.Sub(s.Start, s.Count), gradients.Sub(s.Start, s.Count), FirstMoment.Sub(s.Start, s.Count), SecondMoment.Sub(s.Start, s.Count),
+                learningRate, Settings.Beta1, Settings.Beta2, Settings.Epsilon, s.Decay ? Settings.WeightDecay : 0f, Step);
     }
 }

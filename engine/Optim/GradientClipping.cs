@@ -6,13 +6,17 @@ namespace Engine.Optim;
 public static class GradientClipping
 {
     /// <summary>Returns the norm before clipping; scales the gradients by maxNorm/(norm + 1e-6) when that is below 1.</summary>
-    public static double ClipGlobalNorm(IBackend backend, Slice<float> gradients, double maxNorm)
+    public static double ClipGlobalNorm(IBackend backend, Slice<float> gradients, double maxNorm) =>
+        ClipGlobalNorm(backend.SumOfSquares(gradients), factor => backend.Scale(gradients, factor), maxNorm);
+
+    /// <summary>The same rule for gradients held in pieces (FSDP shards): Σ g² over all of them, and how to scale them.</summary>
+    public static double ClipGlobalNorm(double sumOfSquares, Action<float> scale, double maxNorm)
     {
-        double norm = Math.Sqrt(backend.SumOfSquares(gradients));
+        double norm = Math.Sqrt(sumOfSquares);
         if (maxNorm > 0)
         {
             double coefficient = maxNorm / (norm + 1e-6);
-            if (coefficient < 1) backend.Scale(gradients, (float)coefficient);
+            if (coefficient < 1) scale((float)coefficient);
         }
         return norm;
     }

@@ -38,6 +38,13 @@ public static class MemoryPlan
             // half weights and gradients stay on the GPU for forward and backward.
             offloaded = optimizer + master;
             optimizer = master = 0;
+            if (stage >= 3)
+            {
+                // FSDP's offload (what `--strategy fsdp --cpu-offload` runs) keeps the parameter and gradient shards on
+                // the host too: the GPU holds only the units gathered for compute (temporaries).
+                offloaded += weights + gradients;
+                weights = gradients = 0;
+            }
         }
         return new MemoryBreakdown(weights, gradients, optimizer, master,
             ActivationBytes(model.Config, precision, microBatch, sequence),

@@ -52,5 +52,5 @@ public sealed record ParallelSetup(Strategy Strategy, int ZeroStage, int Gpus, i
         Strategy.Ddp when ZeroStage == 0 => $"DDP over {Gpus} GPUs (everything replicated)",
         Strategy.Ddp => $"DDP + ZeRO-{ZeroStage} over {Gpus} GPUs (sharded {ShardingFactor} ways)",
         _ => $"FSDP ({(ZeroStage == 3 ? "FULL_SHARD, ZeRO-3" : "SHARD_GRAD_OP, ZeRO-2")}) over {Gpus} GPUs (sharded {ShardingFactor} ways)",
-    } + (CpuOffload ? ", optimizer offloaded to CPU" : "");
+    } + (!CpuOffload ? "" : ZeroStage >= 3 ? ", shards and optimizer offloaded to CPU" : ", optimizer offloaded to CPU");
 }

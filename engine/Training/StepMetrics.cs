@@ -28,4 +28,13 @@ public sealed record TrainingSummary
     public string Device { get; init; } = "";
     public string Objective { get; init; } = "";
     public bool Interrupted { get; init; }
+    /// <summary>Rank 0's model states: what the strategy left on it (a shard under FSDP, everything otherwise).</summary>
+    public ModelStateBytes? ModelStates { get; init; }
 }
+
+/// <summary>
+/// Bytes one rank holds for model states, measured from its buffers: parameters, gradients and AdamW moments (on the
+/// host with FSDP's CPU offload, counted in <see cref="HostOffloaded"/> too), and under FSDP the most bytes of
+/// gathered unit parameters and open unit gradients held at once during the run.
+/// </summary>
+public sealed record ModelStateBytes(long Parameters, long Gradients, long Optimizer, long GatheredParametersPeak, long OpenGradientsPeak, long HostOffloaded);

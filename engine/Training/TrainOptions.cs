@@ -11,6 +11,8 @@ public sealed record TrainOptions
     public string Device { get; init; } = "auto";
     /// <summary>none (one process), ddp (replicas, gradients all-reduced) or fsdp (sharded).</summary>
     public string Strategy { get; init; } = "none";
+    /// <summary>How --strategy fsdp shards (ignored by the other strategies, which refuse non-default values).</summary>
+    public Distributed.FsdpOptions Fsdp { get; init; } = new();
     public TrainingSettings Settings { get; init; } = new();
     public string? Out { get; init; }
     public string? Resume { get; init; }

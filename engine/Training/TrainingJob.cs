@@ -72,9 +72,9 @@ public static class TrainingJob
             comm = CommunicatorFactory.Create(backend, launch);
             comm.Barrier();
             var folder = RunFolder.For(outPath, writer: comm.Rank == 0);
-            var model = new TransformerModel(config, backend);
+            var model = CreateModel(config, backend, comm, options);
             Initialization.Initialize(model, new Rng(settings.Seed));
-            var optimizer = new AdamWOptimizer(backend, model.Layout, model.Memory.Parameters, model.Memory.Gradients, settings.AdamW);
+            var optimizer = CreateOptimizer(model, settings);
             var objective = CreateObjective(options.Objective, settings, tokenizer, train, validation);
             var state = new TrainerState { Model = config, Settings = settings, Tokenizer = tokenizer.Name, Objective = options.Objective, Data = dataName };
             return new PreparedRun
@@ -105,10 +105,10 @@ public static class TrainingJob
             // The run folder is the checkpoint's parent unless --out moves it. The checkpoint holds one global data
             // position and full weights, so any world size resumes it.
             var folder = RunFolder.For(options.Out ?? Path.GetDirectoryName(Path.GetFullPath(checkpoint))!, writer: comm.Rank == 0);
-            var model = new TransformerModel(saved.Model, backend);
+            var model = CreateModel(saved.Model, backend, comm, options);
             Checkpoint.LoadWeights(checkpoint, model);
-            var optimizer = new AdamWOptimizer(backend, model.Layout, model.Memory.Parameters, model.Memory.Gradients, settings.AdamW);
-            Checkpoint.LoadOptimizer(checkpoint, optimizer, backend, saved.Step);
+            var optimizer = CreateOptimizer(model, settings);
+            Checkpoint.LoadOptimizer(checkpoint, optimizer, model, saved.Step);
             var objective = CreateObjective(saved.Objective, settings, tokenizer, train, validation);
             objective.RestoreState(saved.DataState);
             return new PreparedRun
@@ -120,16 +120,30 @@ public static class TrainingJob
         catch { comm?.Dispose(); backend.Dispose(); throw; }
     }
 
+    /// <summary>The model with every parameter (none, ddp) or this rank's shard of them (fsdp).</summary>
+    static TransformerModel CreateModel(TransformerConfig config, IBackend backend, ICommunicator comm, TrainOptions options) =>
+        options.Strategy == "fsdp"
+            ? new TransformerModel(config, backend, layout => new FullyShardedParameters(backend, comm, layout, options.Fsdp))
+            : new TransformerModel(config, backend);
+
+    /// <summary>AdamW over what this rank updates: every parameter, or its shard (on the host with --cpu-offload).</summary>
+    static AdamWOptimizer CreateOptimizer(TransformerModel model, TrainingSettings settings) =>
+        model.Sharding?.CreateOptimizer(settings.AdamW)
+        ?? new AdamWOptimizer(model.Backend, model.Layout, model.Memory.Parameters, model.Memory.Gradients, settings.AdamW);
+
     /// <summary>The launch this process belongs to, checked against --strategy.</summary>
     static LaunchEnvironment Launch(TrainOptions options)
     {
         var launch = LaunchEnvironment.Detect();
+        if (options.Strategy != "fsdp" && options.Fsdp != new FsdpOptions())
+            throw new EngineException($"--reshard-after-forward, --sharding-factor and --cpu-offload shape FSDP: add --strategy fsdp (the strategy is {options.Strategy})");
         switch (options.Strategy)
         {
             case "none" when launch.IsDistributed:
-                throw new EngineException($"launched as rank {launch.Rank} of {launch.WorldSize} by {launch.Launcher} but --strategy is none: add --strategy ddp to train data-parallel");
+                throw new EngineException($"launched as rank {launch.Rank} of {launch.WorldSize} by {launch.Launcher} but --strategy is none: add --strategy ddp (replicas) or --strategy fsdp (sharded) to train data-parallel");
             case "fsdp":
-                throw new EngineException("--strategy fsdp is not built yet: use --strategy ddp (the sharded strategy comes next)");
+                options.Fsdp.GroupSize(launch.WorldSize); // a sharding factor that does not divide the world fails here, on every rank, before any work
+                return launch;
             case "none" or "ddp":
                 return launch;
             default:

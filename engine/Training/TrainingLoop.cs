@@ -44,10 +44,19 @@ public sealed class TrainingLoop
     {
         validation ??= data.ValidationBatches(settings.MicroBatch, settings.SequenceLength, settings.EvalBatches);
         if (validation.Count == 0) throw new EngineException("the validation split is empty: prepare the data with a validation fraction above 0");
-        // Each rank scores every WorldSize-th batch; the sums travel, so the result is the same on every rank.
+        // Each rank scores every WorldSize-th batch; the sums travel, so the result is the same on every rank. A
+        // sharded model's forward is a collective, so there every rank runs the same number of forwards: a rank with
+        // no batch left in the last round scores one again and drops the result.
         Span<double> totals = [0, 0];
-        for (int i = parallel.Rank; i < validation.Count; i += parallel.WorldSize)
+        int rounds = (validation.Count + parallel.WorldSize - 1) / parallel.WorldSize;
+        for (int round = 0; round < rounds; round++)
         {
+            int i = round * parallel.WorldSize + parallel.Rank;
+            if (i >= validation.Count)
+            {
+                if (model.Sharding != null) model.Forward(validation[0].Inputs, validation[0].Targets);
+                continue;
+            }
             totals[0] += model.Forward(validation[i].Inputs, validation[i].Targets);
             totals[1] += validation[i].CountedTargets;
         }
@@ -95,11 +104,15 @@ public sealed class TrainingLoop
                 using (Nvtx.Range("forward")) lossSum += model.Forward(b.Inputs, b.Targets, (float)(1.0 / counted));
                 using (Nvtx.Range("backward")) model.Backward();
             }
-            using (Nvtx.Range("gradient all-reduce")) parallel.AllReduceGradients(model.Memory.Gradients);
+            // FSDP reduce-scattered each unit's gradients as backward left it; DDP sums the replicas' gradients now.
+            if (model.Sharding == null)
+                using (Nvtx.Range("gradient all-reduce")) parallel.AllReduceGradients(model.Memory.Gradients);
             Span<double> loss = [lossSum];
             parallel.Sum(loss);
             lossSum = loss[0];
-            double gradNorm = GradientClipping.ClipGlobalNorm(model.Backend, model.Memory.Gradients, settings.ClipNorm);
+            double gradNorm = model.Sharding is { } sharded
+                ? GradientClipping.ClipGlobalNorm(sharded.GradientSumOfSquares(), sharded.ScaleGradients, settings.ClipNorm)
+                : GradientClipping.ClipGlobalNorm(model.Backend, model.Memory.Gradients, settings.ClipNorm);
             float lr = LearningRateSchedule.At(step, settings);
             using (Nvtx.Range("optimizer")) optimizer.Update(lr);
             model.Backend.Synchronize();
@@ -140,16 +153,30 @@ public sealed class TrainingLoop
             Device = model.Backend.Name,
             Objective = data.Objective,
             Interrupted = interrupted,
+            ModelStates = MeasureModelStates(),
         };
         folder?.Finish(summary);
         return summary;
     }
 
+    ModelStateBytes MeasureModelStates()
+    {
+        var m = model.Memory;
+        long moments = optimizer.FirstMoment.Bytes + optimizer.SecondMoment.Bytes;
+        if (model.Sharding is not { } sharded)
+            return new ModelStateBytes(m.Parameters.Bytes, m.Gradients.Bytes, moments, 0, 0, 0);
+        long offloaded = sharded.Options.CpuOffload ? m.Parameters.Bytes + m.Gradients.Bytes + moments : 0;
+        return new ModelStateBytes(m.Parameters.Bytes, m.Gradients.Bytes, moments, sharded.PeakGatheredParameterBytes, sharded.PeakOpenGradientBytes, offloaded);
+    }
+
     void SaveCheckpoint(double wallSeconds)
     {
+        // A sharded model's weights and moments are gathered by every rank together; rank 0 writes them.
+        if (folder == null && model.Sharding == null) return;
+        var contents = Checkpoint.Capture(model, optimizer);
         if (folder == null) return;
         state = state with { WallSeconds = wallSeconds };
-        Checkpoint.Save(folder.CheckpointPath, model, optimizer, state, tokenizer);
+        Checkpoint.Save(folder.CheckpointPath, model.Config, model.Layout, contents, state, tokenizer);
         observer.OnCheckpoint(state.Step, folder.CheckpointPath);
     }
 

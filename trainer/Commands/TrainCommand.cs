@@ -25,6 +25,9 @@ public static class TrainCommand
             new OptionSpec("data", "PATH", "a folder made by `trainer prepare`; without it, the embedded prescription-shorthand corpus"),
             new OptionSpec("device", "auto|cpu|cuda", "where to train", "auto"),
             new OptionSpec("strategy", "none|ddp|fsdp", "one process, or data-parallel over the ranks of an mpirun launch (ddp: replicas; fsdp: sharded)", "none"),
+            new OptionSpec("reshard-after-forward", "true|false", "fsdp: free gathered parameters after each unit's forward (false keeps them for backward: less traffic, more memory)", "true"),
+            new OptionSpec("sharding-factor", "F", "fsdp: ranks per sharding group; groups hold replicas (hybrid sharding)", "the world size"),
+            OptionSpec.Flag("cpu-offload", "fsdp: keep parameter, gradient and AdamW shards in host memory; the optimizer steps on the CPU"),
             new OptionSpec("steps", "N", "optimizer steps", "1000 (embedded: 1500; mlm 1000; span 700)"),
             new OptionSpec("batch", "N", "sequences per optimizer step (global batch)", "16 (embedded: 8; mlm 32)"),
             new OptionSpec("micro-batch", "N", "sequences per forward/backward; gradients accumulate over batch/micro-batch", "= --batch"),
@@ -118,6 +121,10 @@ public static class TrainCommand
             Data = p.String("data"),
             Device = p.Choice("device", "auto", BackendFactory.Choices),
             Strategy = p.Choice("strategy", "none", new[] { "none", "ddp", "fsdp" }),
+            Fsdp = new Engine.Distributed.FsdpOptions(
+                ReshardAfterForward: p.Choice("reshard-after-forward", "true", new[] { "true", "false" }) == "true",
+                ShardingFactor: p.Int("sharding-factor", 0, 1),
+                CpuOffload: p.Flag("cpu-offload")),
             Settings = settings,
             Out = p.String("out"),
             Resume = p.String("resume"),
@@ -140,13 +147,24 @@ public static class TrainCommand
         var s = run.Loop.State.Settings;
         if (!run.IsLeader)
         {
-            // Ranks other than 0 train silently; rank 0 prints and writes the run folder.
-            run.Loop.Run(cancellation);
+            // Ranks other than 0 train silently; rank 0 prints and writes the run folder. A sharded model's forward is
+            // a collective, so these ranks also run the sample generation with rank 0 (the same calls), printing nothing.
+            var summary0 = run.Loop.Run(cancellation);
+            if (run.Model.Sharding != null && !summary0.Interrupted && sampleTokens > 0)
+            {
+                var console = Console.Out;
+                Console.SetOut(TextWriter.Null);
+                try { Samples.Print(run, sampleTokens, s.Seed); }
+                finally { Console.SetOut(console); }
+            }
             return 0;
         }
         Console.WriteLine(run.DeviceNote);
         if (run.Communicator.WorldSize > 1)
             Console.WriteLine($"data parallel: {run.Communicator.WorldSize} ranks over {run.Communicator.Transport}, {s.GlobalBatch / run.Communicator.WorldSize} sequences each per step");
+        if (run.Model.Sharding is { } sharded)
+            Console.WriteLine($"fsdp: parameters, gradients and AdamW moments in {sharded.GroupSize} shards{(sharded.Replicas > 1 ? $", {sharded.Replicas} replica groups (hybrid)" : "")}; " +
+                $"{sharded.Plan.Units.Count} units gathered on use{(sharded.Options.ReshardAfterForward ? "" : ", kept from forward to backward")}{(sharded.Options.CpuOffload ? "; shards and the optimizer step on the host" : "")}");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"model: {c.Layers} layers, width {c.Dim}, {c.Heads} heads, vocabulary {c.VocabSize}{(c.PaddedVocabSize != c.VocabSize ? $" (padded to {c.PaddedVocabSize})" : "")}: {run.Model.ParameterCount / 1e6:F2}M parameters"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -1,0 +1,25 @@
+namespace Engine.Distributed;
+
+/// <summary>How FSDP shards (the --reshard-after-forward, --sharding-factor and --cpu-offload flags).</summary>
+/// <param name="ReshardAfterForward">Free a unit's gathered parameters when forward leaves it and gather them again
+/// for backward (ZeRO-3); false keeps forward's gathered parameters until backward is done (ZeRO-2-like: less
+/// communication, the whole model's parameters in memory between forward and backward).</param>
+/// <param name="ShardingFactor">Ranks in one sharding group (0 = the whole world). Smaller groups replicate the
+/// shards across groups (hybrid sharding): gradients are reduce-scattered in the group, then all-reduced across
+/// the replicas.</param>
+/// <param name="CpuOffload">Keep the shards of parameters, gradients and AdamW moments in host memory and take the
+/// optimizer step on the CPU.</param>
+/// <param name="UnitsInFlight">Gathered units kept at once (least recently used goes first): 2 lets a unit that
+/// reads another's tensor (T5's shared position bias, a tied head) work without gathering its own unit again.</param>
+public sealed record FsdpOptions(bool ReshardAfterForward = true, int ShardingFactor = 0, bool CpuOffload = false, int UnitsInFlight = 2)
+{
+    /// <summary>The group size for a world: the factor, or the world when 0; refuses one that does not divide it.</summary>
+    public int GroupSize(int worldSize)
+    {
+        if (ShardingFactor < 0) throw new EngineException($"--sharding-factor {ShardingFactor}: must be positive (or 0 for the whole world)");
+        int f = ShardingFactor == 0 ? worldSize : ShardingFactor;
+        if (f > worldSize || worldSize % f != 0)
+            throw new EngineException($"--sharding-factor {f} does not divide the world size {worldSize}: choose a divisor of {worldSize} (ranks per sharding group)");
+        return f;
+    }
+}

@@ -1,0 +1,48 @@
+using System.Text.Json.Nodes;
+using Engine.Checkpoints;
+using Engine.Tests.Support;
+
+namespace Engine.Tests.Distributed;
+
+/// <summary>
+/// What the data-parallel equivalence tests share: a tiny model's flags, and the check that two run folders hold the
+/// same run (the losses of every step and the final parameters within 1e-5 relative: fp32, where the ranks only sum
+/// the same numbers in another order).
+/// </summary>
+static class EquivalentRuns
+{
+    public static readonly string[] Tiny = ["--layers", "2", "--dim", "64", "--heads", "4", "--max-positions", "64", "--seq", "64",
+        "--batch", "8", "--micro-batch", "2", "--eval-every", "5", "--eval-batches", "4", "--sample-tokens", "0"];
+
+    public static string[] Args(string objective, string outDir, int steps, params string[] more) =>
+        ["--objective", objective, .. Tiny, "--steps", steps.ToString(), "--out", outDir, .. more];
+
+    public static (int Exit, string Output) Single(params string[] args) => Mpi.RunDirect(args);
+
+    static List<double> Losses(string runFolder) =>
+        File.ReadAllLines(Path.Combine(runFolder, "metrics.jsonl")).Select(l => JsonNode.Parse(l)!.AsObject())
+            .Where(o => o.ContainsKey("loss")).Select(o => o["loss"]!.GetValue<double>()).ToList();
+
+    static double[] Weights(string runFolder)
+    {
+        var tensors = SafeTensors.Read(Path.Combine(runFolder, "checkpoint", Checkpoint.WeightsFile));
+        return tensors.OrderBy(kv => kv.Key, StringComparer.Ordinal).SelectMany(kv => kv.Value.Values).ToArray();
+    }
+
+    static double[] Moments(string runFolder) =>
+        SafeTensors.Read(Path.Combine(runFolder, "checkpoint", Checkpoint.OptimizerFile)).OrderBy(kv => kv.Key, StringComparer.Ordinal).SelectMany(kv => kv.Value.Values).ToArray();
+
+    public static void AssertSameRun(string expectedFolder, string actualFolder, string what)
+    {
+        var expected = Losses(expectedFolder);
+        var actual = Losses(actualFolder);
+        Assert.Equal(expected.Count, actual.Count);
+        for (int i = 0; i < expected.Count; i++)
+            Assert.True(Math.Abs(actual[i] - expected[i]) <= 1e-5 * Math.Abs(expected[i]), $"{what}, step {i + 1}: loss {actual[i]:R} vs {expected[i]:R}");
+        double error = Relative.Error(Weights(actualFolder), Weights(expectedFolder));
+        Assert.True(error <= 1e-5, $"{what}: final parameters differ by {error:E2} (relative)");
+        // The moments are saved full whatever the strategy, so a checkpoint of any world size resumes on any other.
+        error = Relative.Error(Moments(actualFolder), Moments(expectedFolder));
+        Assert.True(error <= 1e-5, $"{what}: AdamW moments differ by {error:E2} (relative)");
+    }
+}
