@@ -1,25 +1,30 @@
+using Engine.Layers;
 using Engine.Tensors;
 using Engine.Training;
 
 namespace Engine.Distributed;
 
 /// <summary>
-/// DDP's part of a training step. Every rank reads the same global micro-batch (the data position stays one global
-/// number, so checkpoints do not depend on the world size) and keeps its own block of rows; after the last
-/// micro-step's backward pass the gradients are summed over the ranks bucket by bucket (they are already scaled by
-/// 1/(targets in the global batch), so the sum is the global mean). No communication happens on the other
-/// micro-steps. Every rank then takes the same optimizer step, so the replicas stay identical.
+/// The data-parallel part of a training step (DDP and FSDP). Every rank reads the same global micro-batch (the data
+/// position stays one global number, so checkpoints do not depend on the world size) and keeps its own block of rows.
+/// Under DDP the last micro-step's gradients are summed over the ranks bucket by bucket, each bucket started as soon
+/// as backward has finished writing it (<see cref="OverlappedAllReduce"/>); they are already scaled by 1/(targets in
+/// the global batch), so the sum is the global mean. No communication happens on the other micro-steps. Every rank
+/// then takes the same optimizer step, so the replicas stay identical. (FSDP reduce-scatters in its parameter store.)
 /// </summary>
 public sealed class DataParallel
 {
     readonly ICommunicator comm;
-    readonly IReadOnlyList<(long Start, long Count)> buckets;
+    readonly OverlappedAllReduce reduction;
 
     public DataParallel(ICommunicator comm, ParameterLayout layout, long bucketBytes = GradientBuckets.DefaultBytes)
     {
         this.comm = comm;
-        buckets = GradientBuckets.Plan(layout, bucketBytes);
+        reduction = new OverlappedAllReduce(comm, GradientBuckets.Plan(layout, bucketBytes));
     }
+
+    /// <summary>Buckets of the last step whose all-reduce started during backward.</summary>
+    public int BucketsOverlapped => reduction.StartedDuringBackward;
 
     public ICommunicator Communicator => comm;
     public int Rank => comm.Rank;
@@ -44,11 +49,21 @@ public sealed class DataParallel
         return WorldSize == 1 ? global : global.Rows(Rank * rows, rows);
     }
 
-    /// <summary>Σ over ranks of the gradients, in place, bucket by bucket (last layer first).</summary>
-    public void AllReduceGradients(Slice<float> gradients)
+    /// <summary>Call before the backward pass of an optimizer step's last micro-step: its gradients will be summed
+    /// over the replicas, bucket by bucket as backward finishes them.</summary>
+    public void BeginGradientSum(ModelMemory memory)
     {
-        if (WorldSize == 1) return;
-        foreach (var (start, count) in buckets) comm.AllReduceSum(gradients.Sub(start, count));
+        if (WorldSize == 1 || memory.Store != null) return;
+        reduction.Begin(memory.Gradients);
+        memory.GradientObserver = reduction;
+    }
+
+    /// <summary>After that backward pass: the rest of the buckets, and the wait for all of them.</summary>
+    public void FinishGradientSum(ModelMemory memory)
+    {
+        if (memory.GradientObserver != reduction) return;
+        memory.GradientObserver = null;
+        reduction.Finish();
     }
 
     /// <summary>Host numbers summed over ranks (loss sums, target counts, stop requests).</summary>

@@ -18,6 +18,13 @@ public interface ICommunicator : IDisposable
     /// <summary>data ← Σ over ranks of data, in place.</summary>
     void AllReduceSum(Slice<float> data);
 
+    /// <summary>
+    /// Starts data ← Σ over ranks of data and returns at once, so the caller can compute while it runs (DDP overlaps
+    /// the gradient all-reduce with the rest of the backward pass). The data must not be touched until
+    /// <see cref="IPendingCollective.Wait"/>; started collectives must be waited for in the order they were started.
+    /// </summary>
+    IPendingCollective StartAllReduceSum(Slice<float> data);
+
     /// <summary>Host scalars (loss sums, token counts): values ← Σ over ranks.</summary>
     void AllReduceSum(Span<double> values);
 
@@ -34,4 +41,19 @@ public interface ICommunicator : IDisposable
 
     /// <summary>Ranks with the same color form a new communicator, ordered by key (then by rank).</summary>
     ICommunicator Split(int color, int key);
+}
+
+/// <summary>A collective in flight (<see cref="ICommunicator.StartAllReduceSum"/>).</summary>
+public interface IPendingCollective
+{
+    /// <summary>Returns when the result may be read: on the host (MPI), or ordered before later work on the compute
+    /// stream (NCCL). Bounded by the communicator's timeout.</summary>
+    void Wait();
+}
+
+/// <summary>A collective that finished when it was started (world size 1).</summary>
+public sealed class CompletedCollective : IPendingCollective
+{
+    public static readonly CompletedCollective Instance = new();
+    public void Wait() { }
 }

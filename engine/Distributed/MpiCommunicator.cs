@@ -99,14 +99,27 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     // MPI counts are C ints: longer buffers go in pieces (all ranks cut them the same way).
     const int MaxCount = 1 << 30;
 
-    public void AllReduceSum(Slice<float> data)
+    public void AllReduceSum(Slice<float> data) => StartAllReduceSum(data).Wait();
+
+    public IPendingCollective StartAllReduceSum(Slice<float> data)
     {
+        var requests = new List<nint>();
         for (long at = 0; at < data.Length; at += MaxCount)
         {
             int count = (int)Math.Min(MaxCount, data.Length - at);
             nint request;
             MpiError.Check(MpiApi.MPI_Iallreduce(MpiApi.InPlace, data.Pointer + at, count, MpiHandles.Float, MpiHandles.Sum, comm, &request), $"MPI_Iallreduce({count} floats)");
-            Wait(request, $"all-reduce of {count} floats");
+            requests.Add(request);
+        }
+        return new PendingRequests(this, requests, $"all-reduce of {data.Length} floats");
+    }
+
+    sealed class PendingRequests(MpiCommunicator owner, List<nint> requests, string what) : IPendingCollective
+    {
+        public void Wait()
+        {
+            foreach (var r in requests) owner.Wait(r, what);
+            requests.Clear();
         }
     }
 

@@ -44,6 +44,33 @@ public sealed unsafe class NcclCommunicator : ICommunicator
     public void AllReduceSum(Slice<float> data) =>
         NcclResult.Check(NcclApi.ncclAllReduce((ulong)data.Address, (ulong)data.Address, (nuint)data.Length, NcclConstants.Float32, NcclConstants.Sum, Comm, Stream), $"ncclAllReduce({data.Length} floats)");
 
+    /// <summary>
+    /// Queued on the communication stream after everything the compute stream has queued so far (the gradients it
+    /// wrote); <see cref="IPendingCollective.Wait"/> makes the compute stream's later work wait for the result. The
+    /// host never blocks, so the backward pass keeps queueing kernels while NCCL runs.
+    /// </summary>
+    public IPendingCollective StartAllReduceSum(Slice<float> data)
+    {
+        var device = backend.Device;
+        var ready = new Engine.Interop.Cuda.CudaStreamFence();
+        ready.Record(device.ComputeStream);
+        ready.MakeWait(device.CommunicationStream);
+        nint comms = device.CommunicationStream.DangerousGetHandle();
+        NcclResult.Check(NcclApi.ncclAllReduce((ulong)data.Address, (ulong)data.Address, (nuint)data.Length, NcclConstants.Float32, NcclConstants.Sum, Comm, comms), $"ncclAllReduce({data.Length} floats, communication stream)");
+        var done = new Engine.Interop.Cuda.CudaStreamFence();
+        done.Record(device.CommunicationStream);
+        return new StreamPending(ready, done, device.ComputeStream);
+    }
+
+    sealed class StreamPending(Engine.Interop.Cuda.CudaStreamFence ready, Engine.Interop.Cuda.CudaStreamFence done, Engine.Interop.Cuda.CudaStreamHandle compute) : IPendingCollective
+    {
+        public void Wait()
+        {
+            done.MakeWait(compute);
+            ready.Dispose(); done.Dispose(); // destroying a recorded event is allowed: CUDA frees it once it completes
+        }
+    }
+
     public void AllReduceSum(Span<double> values) => bootstrap.AllReduceSum(values);
 
     public void ReduceScatterSum(Slice<float> send, Slice<float> receive)

@@ -11,6 +11,7 @@ public sealed class SingleProcessCommunicator(IBackend backend) : ICommunicator
 
     public void AllReduceSum(Slice<float> data) { }
     public void AllReduceSum(Span<double> values) { }
+    public IPendingCollective StartAllReduceSum(Slice<float> data) => CompletedCollective.Instance;
 
     public void ReduceScatterSum(Slice<float> send, Slice<float> receive)
     {

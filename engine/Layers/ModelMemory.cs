@@ -14,6 +14,18 @@ public interface IParameterStore
 }
 
 /// <summary>
+/// Watches the backward pass from inside (DDP starts a bucket's all-reduce once no gradient in it will be written
+/// again): every gradient a layer asks for, and the points where every op asked for so far has been queued.
+/// </summary>
+public interface IGradientObserver
+{
+    void OnGradient(ParameterInfo p);
+    /// <summary>Called by networks between blocks in backward: every gradient handed out so far has been written
+    /// (the ops that asked for them have run, or are queued before anything queued later).</summary>
+    void OnBackwardProgress();
+}
+
+/// <summary>
 /// The buffers a model works in: flat parameters and their gradients (same layout) and the activation arena for one
 /// micro-batch shape. Layers hold indices into these, never buffers of their own. With a <see cref="Store"/> (FSDP)
 /// <see cref="Parameters"/> and <see cref="Gradients"/> are this rank's shards and layers reach full tensors through
@@ -42,7 +54,18 @@ public sealed class ModelMemory
     /// <summary>Null when <see cref="Parameters"/> is the whole flat buffer.</summary>
     public IParameterStore? Store { get; init; }
 
+    /// <summary>Set by DDP while the backward pass whose gradients it reduces runs; null otherwise.</summary>
+    public IGradientObserver? GradientObserver { get; set; }
+
     public Slice<float> Parameter(ParameterInfo p) => Store is null ? Parameters.Sub(p.Offset, p.Count) : Store.Parameter(p);
-    public Slice<float> Gradient(ParameterInfo p) => Store is null ? Gradients.Sub(p.Offset, p.Count) : Store.Gradient(p);
+
+    public Slice<float> Gradient(ParameterInfo p)
+    {
+        GradientObserver?.OnGradient(p);
+        return Store is null ? Gradients.Sub(p.Offset, p.Count) : Store.Gradient(p);
+    }
+
+    /// <summary>Networks call this after each block's backward (see <see cref="IGradientObserver.OnBackwardProgress"/>).</summary>
+    public void BackwardProgress() => GradientObserver?.OnBackwardProgress();
     public Slice<float> Activation(int index) => Arena.Sub(Activations[index].Offset, Activations[index].Count);
 }

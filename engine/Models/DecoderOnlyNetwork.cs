@@ -54,7 +54,10 @@ public sealed class DecoderOnlyNetwork : INetwork
         m.Backend.MatmulBackward(dNorm, m.Gradient(tokenTable), default, dLogits, finalNorm.Output(m), m.Parameter(tokenTable), N, C, config.PaddedVocabSize);
         finalNorm.Backward(m, dx, dNorm, lastResidual, N);
         for (int l = blocks.Length - 1; l >= 0; l--)
+        {
             blocks[l].Backward(m, dx, l == 0 ? m.Activation(embedded) : blocks[l - 1].OutputSlice(m), B, T);
+            m.BackwardProgress();
+        }
         m.Backend.EmbeddingBackward(m.Gradient(tokenTable), m.Gradient(positionTable), dx, m.Tokens, B, T, C);
     }
 }

@@ -124,7 +124,10 @@ public sealed class EncoderDecoderNetwork : INetwork
         var dy = GradientScratch.Fresh(m, dDecoderResidual);
         decoderNorm.Backward(m, dy, dHead, decoder[^1].OutputSlice(m), B * Td);
         for (int l = decoder.Length - 1; l >= 0; l--)
+        {
             decoder[l].Backward(m, dy, l == 0 ? m.Activation(decoderEmbedded) : decoder[l - 1].OutputSlice(m), B, Td, dBias, encoded, dEncoded, T);
+            m.BackwardProgress();
+        }
         b.RelativePositionBiasBackward(m.Gradient(decoderBiasTable), dBias, DecoderBiasShape(shape));
         b.EmbeddingAddBackward(m.Gradient(wordTable), dy, m.DecoderTokens, B * Td, C, -1);
 
@@ -132,7 +135,10 @@ public sealed class EncoderDecoderNetwork : INetwork
         var dx = GradientScratch.Fresh(m, dEncoderResidual);
         encoderNorm.Backward(m, dx, dEncoded, encoder[^1].OutputSlice(m), B * T);
         for (int l = encoder.Length - 1; l >= 0; l--)
+        {
             encoder[l].Backward(m, dx, l == 0 ? m.Activation(encoderEmbedded) : encoder[l - 1].OutputSlice(m), B, T, dBias);
+            m.BackwardProgress();
+        }
         b.RelativePositionBiasBackward(m.Gradient(encoderBiasTable), dBias, EncoderBiasShape(shape));
         // T5's embedding has no padding_idx: the pad row learns from the decoder's start positions like any other.
         b.EmbeddingAddBackward(m.Gradient(wordTable), dx, m.Tokens, B * T, C, -1);

@@ -79,7 +79,10 @@ public sealed class EncoderOnlyNetwork : INetwork
         var last = blocks.Length == 0 ? embeddingNorm.Output(m) : blocks[^1].OutputSlice(m);
         headTransform.Backward(m, dx, dHidden, last, N);
         for (int l = blocks.Length - 1; l >= 0; l--)
+        {
             blocks[l].Backward(m, dx, l == 0 ? embeddingNorm.Output(m) : blocks[l - 1].OutputSlice(m), B, T);
+            m.BackwardProgress();
+        }
         var dSum = GradientScratch.Fresh(m, dEmbedded);
         embeddingNorm.Backward(m, dSum, dx, m.Activation(embedded), N);
         b.EmbeddingAddBackward(m.Gradient(wordTable), dSum, m.Tokens, N, C, config.PadToken);

@@ -52,7 +52,8 @@ public static class ScalingData
     /// <summary>
     /// Leaves out the k runs with the highest loss. On Chinchilla's Figure 4 data the five highest losses (3.4 to 5.0)
     /// are models of 1.7B–6.8B parameters trained on under a billion tokens, far from any compute-optimal frontier;
-    /// Besiroglu et al.'s fit (E = 1.8172) is what remains when they are left out.
+    /// Besiroglu et al.'s analysis notebook leaves them out (it keeps the runs below the fifth-highest loss), and its
+    /// fit (E = 1.8172) is what remains.
     /// </summary>
     public static IReadOnlyList<ScalingPoint> ExcludeHighestLoss(IReadOnlyList<ScalingPoint> points, int k)
     {

@@ -99,14 +99,15 @@ public sealed class TrainingLoop
             if (counted == 0) throw new EngineException($"step {step + 1}: the batch has no targets to predict");
             model.ZeroGradients();
             double lossSum = 0;
-            foreach (var b in batches)
+            for (int i = 0; i < batches.Length; i++)
             {
-                using (Nvtx.Range("forward")) lossSum += model.Forward(b.Inputs, b.Targets, (float)(1.0 / counted));
+                using (Nvtx.Range("forward")) lossSum += model.Forward(batches[i].Inputs, batches[i].Targets, (float)(1.0 / counted));
+                // DDP sums the replicas' gradients during the last micro-step's backward (FSDP reduce-scatters each
+                // unit's gradients in its store as backward leaves the unit).
+                if (i == batches.Length - 1) parallel.BeginGradientSum(model.Memory);
                 using (Nvtx.Range("backward")) model.Backward();
             }
-            // FSDP reduce-scattered each unit's gradients as backward left it; DDP sums the replicas' gradients now.
-            if (model.Sharding == null)
-                using (Nvtx.Range("gradient all-reduce")) parallel.AllReduceGradients(model.Memory.Gradients);
+            using (Nvtx.Range("gradient all-reduce")) parallel.FinishGradientSum(model.Memory);
             Span<double> loss = [lossSum];
             parallel.Sum(loss);
             lossSum = loss[0];

@@ -61,3 +61,25 @@ public sealed unsafe class CudaGraph : IDisposable
 
     public void Dispose() => exec.Dispose();
 }
+
+/// <summary>
+/// Orders work between two streams without blocking the host: <see cref="Record"/> marks a point on one stream,
+/// <see cref="MakeWait"/> makes another stream's later work wait for it (the communication stream waits for the
+/// gradients the compute stream wrote; the compute stream waits for the all-reduce before the optimizer reads).
+/// </summary>
+public sealed unsafe class CudaStreamFence : IDisposable
+{
+    readonly CudaEventHandle fence;
+
+    public CudaStreamFence()
+    {
+        nint e;
+        CudaError.Check(CudaDriver.cuEventCreate(&e, CudaConstants.EventDisableTiming), "cuEventCreate");
+        fence = new CudaEventHandle(e);
+    }
+
+    public void Record(CudaStreamHandle stream) => CudaError.Check(CudaDriver.cuEventRecord(fence.DangerousGetHandle(), stream.DangerousGetHandle()), "cuEventRecord");
+    public void MakeWait(CudaStreamHandle stream) => CudaError.Check(CudaDriver.cuStreamWaitEvent(stream.DangerousGetHandle(), fence.DangerousGetHandle(), 0), "cuStreamWaitEvent");
+
+    public void Dispose() => fence.Dispose();
+}

@@ -66,14 +66,28 @@ public class MemoryPlanTests
     }
 
     [Fact]
-    public void Cpu_offload_moves_optimizer_states_and_master_weights_to_the_host()
+    public void Cpu_offload_with_fsdp_moves_every_shard_to_the_host()
     {
+        // What `--strategy fsdp --cpu-offload` runs (FSDP's offload of parameters): the parameter, gradient, moment
+        // and master shards live in host memory; the GPU keeps only the units gathered for compute.
         var parallel = ParallelSetup.Create(Strategy.Fsdp, 8, cpuOffload: true);
+        var m = MemoryPlan.Compute(Params(8e9), PrecisionMode.Bf16, parallel, 1, 1024);
+        Assert.Equal((0.0, 0.0, 0.0, 0.0), (m.Weights, m.Gradients, m.Optimizer, m.MasterWeights));
+        Assert.Equal(16 * 8e9 / 8, m.HostOffloaded);
+        Assert.True(m.Temporaries > 0);
+    }
+
+    [Fact]
+    public void Cpu_offload_with_zero_2_moves_optimizer_states_and_master_weights_to_the_host()
+    {
+        // ZeRO-Offload: the update runs on the CPU, half weights and gradients stay on the GPU.
+        var parallel = ParallelSetup.Create(Strategy.Ddp, 8, zeroStage: 2, cpuOffload: true);
         var m = MemoryPlan.Compute(Params(8e9), PrecisionMode.Bf16, parallel, 1, 1024);
         Assert.Equal(0, m.Optimizer);
         Assert.Equal(0, m.MasterWeights);
         Assert.Equal(12 * 8e9 / 8, m.HostOffloaded);
-        Assert.Equal(2 * 8e9 / 8, m.Weights);
+        Assert.Equal(2 * 8e9, m.Weights);
+        Assert.Equal(2 * 8e9 / 8, m.Gradients);
     }
 
     [Fact]
