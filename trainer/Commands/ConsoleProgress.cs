@@ -20,7 +20,7 @@ public sealed class ConsoleProgress : ITrainingObserver
         smoothedStepSeconds = double.IsNaN(smoothedStepSeconds) ? m.StepSeconds : 0.9 * smoothedStepSeconds + 0.1 * m.StepSeconds;
         var eta = TimeSpan.FromSeconds(smoothedStepSeconds * (m.TotalSteps - m.Step));
         string line = string.Create(CultureInfo.InvariantCulture,
-            $"step {m.Step,5}/{m.TotalSteps} | loss {m.Loss:F4} | lr {m.LearningRate:E2} | grad norm {m.GradNorm:F3} | {m.TokensPerSecond,8:F0} tok/s | ETA {eta:mm\\:ss}");
+            $"step {m.Step,5}/{m.TotalSteps} | loss {m.Loss:F4} | lr {m.LearningRate:E2} | grad norm {m.GradNorm:F3} | {m.TokensPerSecond,8:F0} tok/s | ETA {FormatEta(eta)}");
         if (m.ValidationLoss is double v) line += string.Create(CultureInfo.InvariantCulture, $" | val {v:F4}");
         if (interactive)
         {
@@ -38,4 +38,10 @@ public sealed class ConsoleProgress : ITrainingObserver
 
     public void OnCheckpoint(int step, string path) { }
     public void OnMessage(string message) => Console.WriteLine(message);
+
+    /// <summary>mm:ss under an hour, h:mm:ss under a day, then days and hours: a long run's ETA must not wrap.</summary>
+    public static string FormatEta(TimeSpan eta) =>
+        eta.TotalDays >= 1 ? string.Create(CultureInfo.InvariantCulture, $"{(int)eta.TotalDays}d {eta.Hours}h")
+        : eta.TotalHours >= 1 ? string.Create(CultureInfo.InvariantCulture, $"{(int)eta.TotalHours}:{eta:mm\\:ss}")
+        : eta.ToString("mm\\:ss", CultureInfo.InvariantCulture);
 }

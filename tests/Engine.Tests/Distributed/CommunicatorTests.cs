@@ -43,19 +43,22 @@ public class CommunicatorTests
 /// <summary>Runs the trainer under mpirun from the test's output folder, with a time limit so a hang fails.</summary>
 public static class Mpi
 {
-    public static (int Exit, string Output) Run(int ranks, params string[] trainerArgs)
+    public static (int Exit, string Output) Run(int ranks, params string[] trainerArgs) => Run(ranks, null, trainerArgs);
+
+    /// <param name="whileRunning">Called once mpirun has started (a fault test kills a rank from here).</param>
+    public static (int Exit, string Output) Run(int ranks, Action<Process>? whileRunning, params string[] trainerArgs)
     {
         string? mpirun = FindMpirun();
         Assert.SkipWhen(mpirun == null, "no Open MPI (mpirun not on PATH): apt-get install openmpi-bin libopenmpi-dev; .ci/run installs it");
         // Root in CI containers needs --allow-run-as-root; 4 ranks on 2 cores need --oversubscribe.
-        return Execute(mpirun!, ["--allow-run-as-root", "--oversubscribe", "-np", ranks.ToString(), "dotnet", Path.Combine(AppContext.BaseDirectory, "trainer.dll"), .. trainerArgs]);
+        return Execute(mpirun!, ["--allow-run-as-root", "--oversubscribe", "-np", ranks.ToString(), "dotnet", Path.Combine(AppContext.BaseDirectory, "trainer.dll"), .. trainerArgs], whileRunning);
     }
 
     /// <summary>The trainer as its own process without mpirun (one rank), for comparisons with the launched runs.</summary>
     public static (int Exit, string Output) RunDirect(params string[] trainerArgs) =>
         Execute("dotnet", [Path.Combine(AppContext.BaseDirectory, "trainer.dll"), .. trainerArgs]);
 
-    static (int Exit, string Output) Execute(string program, string[] arguments)
+    static (int Exit, string Output) Execute(string program, string[] arguments, Action<Process>? whileRunning = null)
     {
         var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in arguments) start.ArgumentList.Add(a);
@@ -64,6 +67,7 @@ public static class Mpi
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
+        whileRunning?.Invoke(process);
         if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
         {
             process.Kill(entireProcessTree: true);
