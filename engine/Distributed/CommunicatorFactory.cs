@@ -11,9 +11,14 @@ namespace Engine.Distributed;
 /// </summary>
 public static class CommunicatorFactory
 {
-    public static ICommunicator Create(IBackend backend, LaunchEnvironment launch)
+    /// <param name="dataParallel">--strategy ddp or fsdp: on a GPU even one process then goes through NCCL, so a
+    /// one-GPU run exercises the code a multi-GPU run uses.</param>
+    public static ICommunicator Create(IBackend backend, LaunchEnvironment launch, bool dataParallel = false)
     {
-        if (!launch.IsDistributed) return new SingleProcessCommunicator(backend);
+        if (!launch.IsDistributed)
+            return dataParallel && backend is CudaBackend one
+                ? NcclCommunicator.Create(one, new SingleProcessCommunicator(backend))
+                : new SingleProcessCommunicator(backend);
         if (launch.Launcher is not ("mpirun" or "slurm"))
             throw new EngineException($"{launch.Launcher} launch with {launch.WorldSize} ranks: joining ranks without MPI (a TCP rendezvous on MASTER_ADDR:MASTER_PORT) is not built yet; launch with `mpirun -np {launch.WorldSize} dotnet trainer.dll …`");
         var mpi = MpiCommunicator.World();

@@ -69,7 +69,7 @@ public static class TrainingJob
         ICommunicator? comm = null;
         try
         {
-            comm = CommunicatorFactory.Create(backend, launch);
+            comm = CommunicatorFactory.Create(backend, launch, dataParallel: options.Strategy != "none");
             comm.Barrier();
             var folder = RunFolder.For(outPath, writer: comm.Rank == 0);
             var model = CreateModel(config, backend, comm, options);
@@ -101,7 +101,7 @@ public static class TrainingJob
         ICommunicator? comm = null;
         try
         {
-            comm = CommunicatorFactory.Create(backend, launch);
+            comm = CommunicatorFactory.Create(backend, launch, dataParallel: options.Strategy != "none");
             // The run folder is the checkpoint's parent unless --out moves it. The checkpoint holds one global data
             // position and full weights, so any world size resumes it.
             var folder = RunFolder.For(options.Out ?? Path.GetDirectoryName(Path.GetFullPath(checkpoint))!, writer: comm.Rank == 0);

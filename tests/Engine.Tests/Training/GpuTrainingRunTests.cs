@@ -12,11 +12,13 @@ public class GpuTrainingRunTests
         public void OnStep(StepMetrics m) => Losses.Add(m.Loss);
     }
 
-    static List<double> Losses(string device, string outDir)
+    static List<double> Losses(string device, string outDir, string strategy = "none")
     {
         var recorder = new Recorder();
-        using var run = TrainingJob.Prepare(SmallRuns.Options(outDir, steps: 20) with { Device = device });
+        using var run = TrainingJob.Prepare(SmallRuns.Options(outDir, steps: 20) with { Device = device, Strategy = strategy });
         Assert.Equal(device, run.Backend.Name);
+        // DDP and FSDP on a GPU go through NCCL even alone, so the one-GPU run tests the code the multi-GPU runs use.
+        if (device == "cuda" && strategy != "none") Assert.Equal("nccl", run.Communicator.Transport);
         run.Loop.Run(default, recorder);
         return recorder.Losses;
     }
@@ -31,5 +33,19 @@ public class GpuTrainingRunTests
         Assert.Equal(20, gpu.Count);
         for (int i = 0; i < cpu.Count; i++)
             Assert.True(Math.Abs(gpu[i] - cpu[i]) <= 1e-4 * cpu[i], $"step {i + 1}: GPU loss {gpu[i]:R} vs CPU {cpu[i]:R}");
+    }
+
+    [Theory]
+    [InlineData("ddp")]
+    [InlineData("fsdp")]
+    public void Data_parallel_strategies_run_through_NCCL_on_one_GPU(string strategy)
+    {
+        Gpu.Require();
+        using var temp = new TempFolder();
+        var cpu = Losses("cpu", temp["cpu"]);
+        var gpu = Losses("cuda", temp["gpu"], strategy);
+        Assert.Equal(20, gpu.Count);
+        for (int i = 0; i < cpu.Count; i++)
+            Assert.True(Math.Abs(gpu[i] - cpu[i]) <= 1e-4 * cpu[i], $"{strategy}, step {i + 1}: GPU loss {gpu[i]:R} vs CPU {cpu[i]:R}");
     }
 }
