@@ -4,10 +4,11 @@ using Engine.Tensors;
 namespace Engine.Distributed;
 
 /// <summary>
-/// Chooses the transport for this launch: one process → single; several → NCCL on a GPU backend (bootstrapped over
-/// MPI) or MPI on the CPU backend. mpirun launches and Slurm's srun (Open MPI joins through PMIx: srun --mpi=pmix)
-/// are joined over MPI; a torchrun-style launch would need a TCP rendezvous, which is not built, and is refused with
-/// the command that works.
+/// Chooses the transport for this launch: one process → single; several → NCCL on a GPU backend or MPI on the CPU
+/// backend. mpirun launches and Slurm's srun (Open MPI joins through PMIx: srun --mpi=pmix) join over MPI, which
+/// also hands out NCCL's unique id. A torchrun-style launch (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT) has no MPI:
+/// its GPU ranks meet through a TCP rendezvous that hands out only the unique id, and NCCL carries everything else;
+/// its CPU ranks are refused, since CPU processes have no transport but MPI.
 /// </summary>
 public static class CommunicatorFactory
 {
@@ -19,11 +20,21 @@ public static class CommunicatorFactory
             return dataParallel && backend is CudaBackend one
                 ? NcclCommunicator.Create(one, new SingleProcessCommunicator(backend))
                 : new SingleProcessCommunicator(backend);
+        if (launch.Launcher == "torchrun") return JoinWithoutMpi(backend, launch);
         if (launch.Launcher is not ("mpirun" or "slurm"))
-            throw new EngineException($"{launch.Launcher} launch with {launch.WorldSize} ranks: joining ranks without MPI (a TCP rendezvous on MASTER_ADDR:MASTER_PORT) is not built yet; launch with `mpirun -np {launch.WorldSize} dotnet trainer.dll …`");
+            throw new EngineException($"{launch.Launcher} launch with {launch.WorldSize} ranks is not one this engine joins; launch with `mpirun -np {launch.WorldSize} dotnet trainer.dll …`");
         var mpi = MpiCommunicator.World();
         if (mpi.Rank != launch.Rank || mpi.WorldSize != launch.WorldSize)
             throw new EngineException($"MPI says rank {mpi.Rank} of {mpi.WorldSize} but the launcher's variables say {launch.Rank} of {launch.WorldSize}: is this libmpi the one mpirun belongs to?");
         return backend is CudaBackend gpu ? NcclCommunicator.Create(gpu, mpi) : mpi;
+    }
+
+    static ICommunicator JoinWithoutMpi(IBackend backend, LaunchEnvironment launch)
+    {
+        if (backend is not CudaBackend gpu)
+            throw new EngineException($"{launch.Launcher}-style launch (RANK, WORLD_SIZE) of {launch.WorldSize} ranks on the {backend.Name} backend: CPU ranks join through Open MPI, "
+                + $"as there is no transport between CPU processes without it; launch them with `mpirun -np {launch.WorldSize} dotnet trainer.dll …` "
+                + "(a TCP rendezvous joins GPU ranks only, over NCCL: --device cuda)");
+        return NcclCommunicator.Create(gpu, TcpRendezvous.ForLaunch(launch));
     }
 }

@@ -20,18 +20,8 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     public int WorldSize { get; }
     public string Transport => "mpi";
 
-    /// <summary>How long a collective may wait for the other ranks: ENGINE_COMM_TIMEOUT_S, else 10 minutes (a step of
-    /// a large model on a slow rank, or a first NCCL set-up, takes minutes; a dead peer should not take hours).</summary>
-    public TimeSpan Timeout { get; set; } = DefaultTimeout();
-
-    static TimeSpan DefaultTimeout()
-    {
-        string? text = Environment.GetEnvironmentVariable("ENGINE_COMM_TIMEOUT_S");
-        if (string.IsNullOrEmpty(text)) return TimeSpan.FromMinutes(10);
-        return double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double s) && s > 0
-            ? TimeSpan.FromSeconds(s)
-            : throw new EngineException($"ENGINE_COMM_TIMEOUT_S={text} is not a positive number of seconds");
-    }
+    /// <summary>How long a collective may wait for the other ranks (<see cref="CommunicationTimeout"/>).</summary>
+    public TimeSpan Timeout { get; set; } = CommunicationTimeout.FromEnvironment();
 
     /// <summary>Waits for a started collective, polling, until the deadline.</summary>
     void Wait(nint request, string what)

@@ -1,4 +1,5 @@
 using Engine.Backends.Cuda;
+using Engine.Interop;
 using Engine.Interop.Nccl;
 using Engine.Tensors;
 
@@ -6,36 +7,51 @@ namespace Engine.Distributed;
 
 /// <summary>
 /// Collectives between GPUs over NCCL, queued on the backend's compute stream. The unique id that joins the ranks
-/// is made by rank 0 and sent to the others over a bootstrap communicator (MPI, or the single process); host
-/// scalars (loss sums, counts) travel over the bootstrap too.
+/// is made by rank 0 and sent to the others either over a bootstrap communicator (MPI, or the single process), which
+/// then also carries the host scalars (loss sums, counts), bytes, barriers and splits; or over a TCP rendezvous
+/// (torchrun-style launches, no MPI), after which NCCL carries those host operations too (NcclHostCollectives).
 /// </summary>
 public sealed unsafe class NcclCommunicator : ICommunicator
 {
     readonly CudaBackend backend;
-    readonly ICommunicator bootstrap;
+    readonly ICommunicator? bootstrap; // null: joined over TCP, and NCCL itself carries the host-side operations
     readonly NcclCommHandle comm;
-    public int Rank => bootstrap.Rank;
-    public int WorldSize => bootstrap.WorldSize;
+    public int Rank { get; }
+    public int WorldSize { get; }
     public string Transport => "nccl";
 
-    NcclCommunicator(CudaBackend backend, ICommunicator bootstrap, NcclCommHandle comm)
+    NcclCommunicator(CudaBackend backend, ICommunicator? bootstrap, NcclCommHandle comm, int rank, int worldSize)
     {
         this.backend = backend; this.bootstrap = bootstrap; this.comm = comm;
+        Rank = rank; WorldSize = worldSize;
     }
 
     public static NcclCommunicator Create(CudaBackend backend, ICommunicator bootstrap)
     {
         var bytes = new byte[NcclUniqueId.Bytes];
-        if (bootstrap.Rank == 0)
-        {
-            NcclUniqueId made;
-            NcclResult.Check(NcclApi.ncclGetUniqueId(&made), "ncclGetUniqueId");
-            made.ToArray().CopyTo(bytes, 0);
-        }
+        if (bootstrap.Rank == 0) MakeUniqueId().CopyTo(bytes, 0);
         bootstrap.Broadcast(bytes, root: 0);
         backend.Device.MakeCurrent();
         var comm = NcclCommHandle.InitRank(bootstrap.WorldSize, NcclUniqueId.FromBytes(bytes), bootstrap.Rank);
-        return new NcclCommunicator(backend, bootstrap, comm);
+        return new NcclCommunicator(backend, bootstrap, comm, bootstrap.Rank, bootstrap.WorldSize);
+    }
+
+    /// <summary>Ranks launched without MPI: rank 0's unique id reaches the others through the TCP rendezvous.</summary>
+    public static NcclCommunicator Create(CudaBackend backend, TcpRendezvous rendezvous)
+    {
+        // A missing libnccl fails here on every rank, rather than on rank 0 alone while the others wait at the rendezvous.
+        NativeLibraries.Require(NativeLibraries.Nccl);
+        var bytes = rendezvous.Share(MakeUniqueId);
+        backend.Device.MakeCurrent();
+        var comm = NcclCommHandle.InitRank(rendezvous.WorldSize, NcclUniqueId.FromBytes(bytes), rendezvous.Rank);
+        return new NcclCommunicator(backend, null, comm, rendezvous.Rank, rendezvous.WorldSize);
+    }
+
+    static byte[] MakeUniqueId()
+    {
+        NcclUniqueId made;
+        NcclResult.Check(NcclApi.ncclGetUniqueId(&made), "ncclGetUniqueId");
+        return made.ToArray();
     }
 
     nint Stream => backend.Device.ComputeStream.DangerousGetHandle();
@@ -71,7 +87,11 @@ public sealed unsafe class NcclCommunicator : ICommunicator
         }
     }
 
-    public void AllReduceSum(Span<double> values) => bootstrap.AllReduceSum(values);
+    public void AllReduceSum(Span<double> values)
+    {
+        if (bootstrap is not null) bootstrap.AllReduceSum(values);
+        else NcclHostCollectives.AllReduceSum(backend, comm, values);
+    }
 
     public void ReduceScatterSum(Slice<float> send, Slice<float> receive)
     {
@@ -87,11 +107,25 @@ public sealed unsafe class NcclCommunicator : ICommunicator
         NcclResult.Check(NcclApi.ncclAllGather((ulong)send.Address, (ulong)receive.Address, (nuint)send.Length, NcclConstants.Float32, Comm, Stream), $"ncclAllGather({send.Length} floats)");
     }
 
-    public void Broadcast(Span<byte> data, int root) => bootstrap.Broadcast(data, root);
-    public void Barrier() { backend.Synchronize(); bootstrap.Barrier(); }
+    public void Broadcast(Span<byte> data, int root)
+    {
+        if (bootstrap is not null) bootstrap.Broadcast(data, root);
+        else NcclHostCollectives.Broadcast(backend, comm, data, root);
+    }
 
-    public ICommunicator Split(int color, int key) =>
-        Create(backend, bootstrap.Split(color, key));
+    public void Barrier()
+    {
+        backend.Synchronize();
+        if (bootstrap is not null) bootstrap.Barrier();
+        else NcclHostCollectives.Barrier(backend, comm);
+    }
+
+    public ICommunicator Split(int color, int key)
+    {
+        if (bootstrap is not null) return Create(backend, bootstrap.Split(color, key));
+        var group = comm.Split(color, key); // ncclCommSplit: no bootstrap needed, the parent communicator is one
+        return new NcclCommunicator(backend, null, group, group.Rank, group.Count);
+    }
 
     public void Dispose() => comm.Dispose();
 }

@@ -15,6 +15,10 @@ public static unsafe partial class NcclApi
     [LibraryImport(Lib)] public static partial int ncclGetUniqueId(NcclUniqueId* id);
     [LibraryImport(Lib)] public static partial int ncclCommInitRank(nint* comm, int worldSize, NcclUniqueId id, int rank);
     [LibraryImport(Lib)] public static partial int ncclCommDestroy(nint comm);
+    /// <summary>NCCL ≥ 2.18. config may be null (the parent's settings); color −1 (NCCL_SPLIT_NOCOLOR) joins no group.</summary>
+    [LibraryImport(Lib)] public static partial int ncclCommSplit(nint comm, int color, int key, nint* newComm, void* config);
+    [LibraryImport(Lib)] public static partial int ncclCommCount(nint comm, int* count);
+    [LibraryImport(Lib)] public static partial int ncclCommUserRank(nint comm, int* rank);
     [LibraryImport(Lib)] public static partial int ncclCommAbort(nint comm);
     [LibraryImport(Lib)] public static partial int ncclCommGetAsyncError(nint comm, int* asyncError);
     [LibraryImport(Lib)] public static partial nint ncclGetErrorString(int result);
@@ -99,6 +103,30 @@ public sealed class NcclCommHandle : SafeHandleZeroOrMinusOneIsInvalid
         NcclResult.Check(NcclApi.ncclCommInitRank(&comm, worldSize, id, rank), $"ncclCommInitRank(rank {rank} of {worldSize})");
         return new NcclCommHandle(comm);
     }
+
+    /// <summary>
+    /// The sub-communicator of the ranks that pass the same color, ordered by key (ncclCommSplit: collective over the
+    /// parent's ranks). Needs NCCL 2.18 or later; older libraries are named in the error.
+    /// </summary>
+    public unsafe NcclCommHandle Split(int color, int key)
+    {
+        if (color < 0) throw new ArgumentOutOfRangeException(nameof(color), color, "split colors are non-negative");
+        nint sub;
+        try { NcclResult.Check(NcclApi.ncclCommSplit(handle, color, key, &sub, null), $"ncclCommSplit(color {color}, key {key})"); }
+        catch (EntryPointNotFoundException e)
+        {
+            int version = 0;
+            NcclApi.ncclGetVersion(&version);
+            throw new NcclException("ncclCommSplit", 5, $"this libnccl ({NcclResult.VersionText(version)}) predates ncclCommSplit; NCCL 2.18 or later is needed ({e.Message})");
+        }
+        return new NcclCommHandle(sub);
+    }
+
+    /// <summary>This process's rank in the communicator.</summary>
+    public unsafe int Rank { get { int rank; NcclResult.Check(NcclApi.ncclCommUserRank(handle, &rank), "ncclCommUserRank"); return rank; } }
+
+    /// <summary>How many ranks the communicator joins.</summary>
+    public unsafe int Count { get { int count; NcclResult.Check(NcclApi.ncclCommCount(handle, &count), "ncclCommCount"); return count; } }
 
     protected override bool ReleaseHandle() { NcclApi.ncclCommDestroy(handle); return true; }
 }

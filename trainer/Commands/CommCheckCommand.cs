@@ -23,7 +23,9 @@ public static class CommCheckCommand
             new OptionSpec("timeout", "S", "seconds a collective may wait for the other ranks (ENGINE_COMM_TIMEOUT_S)", "600"),
             new OptionSpec("absent-rank", "R", "rank R stays away from the collectives for longer than the timeout: shows how a run reports a missing or stuck rank"),
         },
-        Epilog = "As root, mpirun needs --allow-run-as-root; more ranks than cores need --oversubscribe.",
+        Epilog = "As root, mpirun needs --allow-run-as-root; more ranks than cores need --oversubscribe. GPU ranks may also be launched "
+            + "without MPI, torchrun-style: RANK=r WORLD_SIZE=N LOCAL_RANK=l MASTER_ADDR=host MASTER_PORT=port dotnet trainer.dll comm-check --device cuda "
+            + "(docs/distributed.md).",
         Run = Run,
     };
 
@@ -34,7 +36,7 @@ public static class CommCheckCommand
         double timeout = p.Double("timeout", 600, 0.001);
         Environment.SetEnvironmentVariable("ENGINE_COMM_TIMEOUT_S", timeout.ToString(System.Globalization.CultureInfo.InvariantCulture));
         int? absent = p.OptionalInt("absent-rank");
-        using var backend = BackendFactory.Create(p.Choice("device", "cpu", BackendFactory.Choices), out string note);
+        using var backend = BackendFactory.Create(p.Choice("device", "cpu", BackendFactory.Choices), out string note, launch.LocalRank); // one GPU per rank
         using var comm = CommunicatorFactory.Create(backend, launch);
         if (absent == comm.Rank)
         {
