@@ -34,7 +34,9 @@ public static class Checkpoint
     public static Contents Capture(TransformerModel model, AdamWOptimizer? optimizer)
     {
         var parameters = new float[model.ParameterCount];
-        model.CopyParametersOut(parameters);
+        // Under mixed precision the weights are the optimizer's fp32 master copy; the model holds them rounded.
+        if (optimizer is { MasterWeights.IsEmpty: false }) optimizer.Backend.CopyOut(optimizer.MasterWeights, parameters);
+        else model.CopyParametersOut(parameters);
         if (optimizer == null) return new Contents(parameters, null, null, 0);
         var m = new float[model.ParameterCount]; var v = new float[model.ParameterCount];
         if (model.Sharding is { } sharded)

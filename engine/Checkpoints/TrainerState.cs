@@ -19,4 +19,9 @@ public sealed record TrainerState
     public double InitialValLoss { get; init; } = double.NaN;
     public long TokensSeen { get; init; }
     public double WallSeconds { get; init; }
+    /// <summary>fp16's dynamic loss scale, its clean steps since the last change, and the steps skipped so far (null
+    /// scale in fp32 and bf16), so a resumed fp16 run goes on exactly.</summary>
+    public float? LossScale { get; init; }
+    public int LossScaleCleanSteps { get; init; }
+    public long SkippedSteps { get; init; }
 }

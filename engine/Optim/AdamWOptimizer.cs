@@ -15,7 +15,12 @@ public sealed class AdamWOptimizer
     readonly IBackend backend;
     readonly IReadOnlyList<OptimizerSegment> segments;
     readonly Slice<float> parameters, gradients;
+    // Mixed precision: the fp32 weights AdamW updates, and the backend that rounds them into the model's 16-bit copy.
+    readonly Slice<float> master;
+    readonly Backends.Emulation.ReducedPrecisionBackend? rounding;
     public AdamWSettings Settings { get; }
+    /// <summary>The fp32 master weights under mixed precision (the model's parameters are their rounded copy); empty in fp32.</summary>
+    public Slice<float> MasterWeights => master;
     public Slice<float> FirstMoment { get; }
     public Slice<float> SecondMoment { get; }
     /// <summary>The backend the moments live on and the update runs on (the CPU when FSDP offloads).</summary>
@@ -38,11 +43,30 @@ public sealed class AdamWOptimizer
         SecondMoment = backend.Allocate<float>(parameters.Length, "AdamW second moments");
     }
 
+    /// <summary>
+    /// Mixed precision: the model computes with 16-bit weights, AdamW updates an fp32 master copy of them (made here
+    /// from the model's current, full-precision values) and writes each update back rounded. Moments stay fp32.
+    /// </summary>
+    public AdamWOptimizer(Backends.Emulation.ReducedPrecisionBackend mixed, ParameterLayout layout, Slice<float> parameters, Slice<float> gradients, AdamWSettings settings)
+        : this(mixed.Inner, OptimizerSegment.Of(layout), parameters, gradients, settings)
+    {
+        rounding = mixed;
+        master = mixed.Inner.Allocate<float>(parameters.Length, "master weights");
+        mixed.Inner.Copy(parameters, master);
+        mixed.Round(parameters);
+    }
+
     public void Update(float learningRate)
     {
         Step++;
+        var weights = rounding == null ? parameters : master;
         foreach (var s in segments)
-            backend.AdamW(parameters.Sub(s.Start, s.Count), gradients.Sub(s.Start, s.Count), FirstMoment.Sub(s.Start, s.Count), SecondMoment.Sub(s.Start, s.Count),
+            backend.AdamW(weights.Sub(s.Start, s.Count), gradients.Sub(s.Start, s.Count), FirstMoment.Sub(s.Start, s.Count), SecondMoment.Sub(s.Start, s.Count),
                 learningRate, Settings.Beta1, Settings.Beta2, Settings.Epsilon, s.Decay ? Settings.WeightDecay : 0f, Step);
+        if (rounding != null)
+        {
+            backend.Copy(master, parameters);
+            rounding.Round(parameters);
+        }
     }
 }

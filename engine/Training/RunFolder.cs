@@ -55,6 +55,12 @@ public sealed class RunFolder
             ["step_s"] = Math.Round(m.StepSeconds, 4),
         };
         if (m.ValidationLoss is double v) line["val_loss"] = Finite(v);
+        if (m.LossScale is float scale)
+        {
+            line["loss_scale"] = scale;
+            line["skipped"] = m.Skipped;
+            line["skipped_steps"] = m.SkippedSteps;
+        }
         File.AppendAllText(MetricsPath, line.ToJsonString() + "\n");
     }
 

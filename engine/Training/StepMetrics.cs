@@ -1,7 +1,11 @@
 namespace Engine.Training;
 
 /// <summary>What one optimizer step reports (one line of metrics.jsonl).</summary>
-public sealed record StepMetrics(int Step, int TotalSteps, double Loss, float LearningRate, double GradNorm, double TokensPerSecond, double StepSeconds, double? ValidationLoss);
+/// <param name="LossScale">fp16's loss scale during the step (null in fp32 and bf16).</param>
+/// <param name="Skipped">The step's gradients overflowed (inf/NaN after unscaling): no update was made.</param>
+/// <param name="SkippedSteps">Steps skipped so far in the run (fp16).</param>
+public sealed record StepMetrics(int Step, int TotalSteps, double Loss, float LearningRate, double GradNorm, double TokensPerSecond, double StepSeconds, double? ValidationLoss,
+    float? LossScale = null, bool Skipped = false, long SkippedSteps = 0);
 
 /// <summary>Receives progress from the loop: the command line draws a live line, tests record.</summary>
 public interface ITrainingObserver

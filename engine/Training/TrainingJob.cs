@@ -65,7 +65,7 @@ public static class TrainingJob
         // ranks see the same answer and fail together.
         if (File.Exists(Path.Combine(outPath, "metrics.jsonl")) || Directory.Exists(Path.Combine(outPath, "checkpoint")))
             throw new EngineException($"--out {outPath} already holds a run: continue it with --resume {outPath}, or choose a new --out");
-        var backend = BackendFactory.Create(options.Device, out string note, launch.LocalRank);
+        var backend = CreateBackend(options, settings, launch, out string note);
         ICommunicator? comm = null;
         try
         {
@@ -97,7 +97,7 @@ public static class TrainingJob
         var savedTokenizer = saved.Tokenizer == WordMlmTokenizer.SpecName ? WordMlmTokenizer.Load(checkpoint) : null;
         var (tokenizer, _, train, validation, prompts) = OpenData(saved.Data == EmbeddedData ? null : saved.Data, saved.Objective, savedTokenizer);
         var launch = Launch(options);
-        var backend = BackendFactory.Create(options.Device, out string note, launch.LocalRank);
+        var backend = CreateBackend(options, settings, launch, out string note);
         ICommunicator? comm = null;
         try
         {
@@ -108,7 +108,8 @@ public static class TrainingJob
             var model = CreateModel(saved.Model, backend, comm, options);
             Checkpoint.LoadWeights(checkpoint, model);
             var optimizer = CreateOptimizer(model, settings);
-            Checkpoint.LoadOptimizer(checkpoint, optimizer, model, saved.Step);
+            // AdamW counts its own updates (bias correction): every step but those fp16 skipped on overflow.
+            Checkpoint.LoadOptimizer(checkpoint, optimizer, model, saved.Step - (int)saved.SkippedSteps);
             var objective = CreateObjective(saved.Objective, settings, tokenizer, train, validation);
             objective.RestoreState(saved.DataState);
             return new PreparedRun
@@ -126,10 +127,30 @@ public static class TrainingJob
             ? new TransformerModel(config, backend, layout => new FullyShardedParameters(backend, comm, layout, options.Fsdp))
             : new TransformerModel(config, backend);
 
-    /// <summary>AdamW over what this rank updates: every parameter, or its shard (on the host with --cpu-offload).</summary>
+    /// <summary>AdamW over what this rank updates: every parameter, or its shard (on the host with --cpu-offload); under
+    /// mixed precision over fp32 master weights whose rounded copy the model computes with.</summary>
     static AdamWOptimizer CreateOptimizer(TransformerModel model, TrainingSettings settings) =>
         model.Sharding?.CreateOptimizer(settings.AdamW)
-        ?? new AdamWOptimizer(model.Backend, model.Layout, model.Memory.Parameters, model.Memory.Gradients, settings.AdamW);
+        ?? (model.Backend is Backends.Emulation.ReducedPrecisionBackend mixed
+            ? new AdamWOptimizer(mixed, model.Layout, model.Memory.Parameters, model.Memory.Gradients, settings.AdamW)
+            : new AdamWOptimizer(model.Backend, model.Layout, model.Memory.Parameters, model.Memory.Gradients, settings.AdamW));
+
+    /// <summary>The device's backend, wrapped so 16-bit storage is emulated when --precision asks for it.</summary>
+    static IBackend CreateBackend(TrainOptions options, TrainingSettings settings, LaunchEnvironment launch, out string note)
+    {
+        var precision = settings.PrecisionMode;
+        if (precision != Precision.PrecisionMode.Fp32 && options.Strategy == "fsdp")
+            throw new EngineException($"--precision {settings.Precision} with --strategy fsdp is not built yet (sharded master weights): use --precision fp32 with fsdp, or --strategy ddp");
+        var device = BackendFactory.Create(options.Device, out note, launch.LocalRank);
+        if (precision == Precision.PrecisionMode.Fp32) return device;
+        try
+        {
+            var mixed = new Backends.Emulation.ReducedPrecisionBackend(device, precision);
+            note += $"; {settings.Precision} mixed precision emulated (fp32 arithmetic, every stored activation, weight copy and gradient rounded to {settings.Precision})";
+            return mixed;
+        }
+        catch { device.Dispose(); throw; }
+    }
 
     /// <summary>The launch this process belongs to, checked against --strategy.</summary>
     static LaunchEnvironment Launch(TrainOptions options)

@@ -4,6 +4,7 @@ using Engine.Distributed;
 using Engine.Interop.Nvtx;
 using Engine.Models;
 using Engine.Optim;
+using Engine.Precision;
 
 namespace Engine.Training;
 
@@ -26,6 +27,8 @@ public sealed class TrainingLoop
     IReadOnlyList<Batch>? validation;
 
     readonly Tokenizers.ITokenizer? tokenizer;
+    /// <summary>fp16's dynamic loss scaling; null in fp32 and bf16 (bf16 has fp32's range).</summary>
+    readonly DynamicLossScaler? scaler;
 
     /// <param name="tokenizer">Saved beside the weights when it has files of its own (a built vocabulary).</param>
     /// <param name="communicator">The ranks of a data-parallel run; null = one process.</param>
@@ -34,6 +37,11 @@ public sealed class TrainingLoop
         this.model = model; this.optimizer = optimizer; this.data = data; this.state = state; this.folder = folder; this.tokenizer = tokenizer;
         settings = state.Settings;
         parallel = new DataParallel(communicator ?? new SingleProcessCommunicator(model.Backend), model.Layout);
+        if (settings.PrecisionMode == PrecisionMode.Fp16)
+        {
+            scaler = new DynamicLossScaler(settings.InitialLossScale);
+            if (state.LossScale is float saved) scaler.Restore((saved, state.LossScaleCleanSteps, state.SkippedSteps));
+        }
         parallel.AccumulationSteps(settings); // refuses a global batch that does not split over the ranks, before step 1
     }
 
@@ -99,9 +107,12 @@ public sealed class TrainingLoop
             if (counted == 0) throw new EngineException($"step {step + 1}: the batch has no targets to predict");
             model.ZeroGradients();
             double lossSum = 0;
+            // fp16 multiplies the loss (so every gradient) by the loss scale, so small gradients survive 16 bits.
+            float? lossScale = scaler?.Scale;
+            float gradientScale = (float)((lossScale ?? 1.0) / counted);
             for (int i = 0; i < batches.Length; i++)
             {
-                using (Nvtx.Range("forward")) lossSum += model.Forward(batches[i].Inputs, batches[i].Targets, (float)(1.0 / counted));
+                using (Nvtx.Range("forward")) lossSum += model.Forward(batches[i].Inputs, batches[i].Targets, gradientScale);
                 // DDP sums the replicas' gradients during the last micro-step's backward (FSDP reduce-scatters each
                 // unit's gradients in its store as backward leaves the unit).
                 if (i == batches.Length - 1) parallel.BeginGradientSum(model.Memory);
@@ -111,17 +122,17 @@ public sealed class TrainingLoop
             Span<double> loss = [lossSum];
             parallel.Sum(loss);
             lossSum = loss[0];
-            double gradNorm = model.Sharding is { } sharded
-                ? GradientClipping.ClipGlobalNorm(sharded.GradientSumOfSquares(), sharded.ScaleGradients, settings.ClipNorm)
-                : GradientClipping.ClipGlobalNorm(model.Backend, model.Memory.Gradients, settings.ClipNorm);
+            var (gradNorm, skipped) = UnscaleAndClip();
             float lr = LearningRateSchedule.At(step, settings);
-            using (Nvtx.Range("optimizer")) optimizer.Update(lr);
+            if (!skipped)
+                using (Nvtx.Range("optimizer")) optimizer.Update(lr);
             model.Backend.Synchronize();
             double seconds = timer.Elapsed.TotalSeconds;
             long tokens = (long)settings.GlobalBatch * settings.SequenceLength;
             tokensThisRun += tokens; trainSeconds += seconds;
             lastTrainLoss = lossSum / counted;
             state = state with { Step = step + 1, DataState = data.SaveState(), TokensSeen = state.TokensSeen + tokens };
+            if (scaler != null) state = state with { LossScale = scaler.Scale, LossScaleCleanSteps = scaler.CleanSteps, SkippedSteps = scaler.SkippedSteps };
 
             double? valLoss = null;
             bool last = step + 1 == settings.Steps;
@@ -130,7 +141,8 @@ public sealed class TrainingLoop
                 using (Nvtx.Range("validation")) valLoss = lastValLoss = Validate();
                 observer.OnValidation(step + 1, valLoss.Value);
             }
-            var metrics = new StepMetrics(step + 1, settings.Steps, lastTrainLoss, lr, gradNorm, tokens / seconds, seconds, valLoss);
+            var metrics = new StepMetrics(step + 1, settings.Steps, lastTrainLoss, lr, gradNorm, tokens / seconds, seconds, valLoss,
+                LossScale: lossScale, Skipped: skipped, SkippedSteps: scaler?.SkippedSteps ?? 0);
             folder?.AppendStep(metrics);
             observer.OnStep(metrics);
             if (!double.IsFinite(lastTrainLoss))
@@ -158,6 +170,21 @@ public sealed class TrainingLoop
         };
         folder?.Finish(summary);
         return summary;
+    }
+
+    /// <summary>
+    /// Takes fp16's loss scale out of the gradients (in fp32, on the optimizer's side), checks them, clips them.
+    /// Returns the global norm before clipping, and whether the step must be skipped: under fp16 an inf or NaN means
+    /// the scale was too large for 16 bits, so the update is dropped and the scale halves.
+    /// </summary>
+    (double Norm, bool Skip) UnscaleAndClip()
+    {
+        var sharded = model.Sharding;
+        Action<float> scale = sharded != null ? sharded.ScaleGradients : factor => optimizer.Backend.Scale(model.Memory.Gradients, factor);
+        if (scaler != null) scale(1f / scaler.Scale);
+        double sumOfSquares = sharded?.GradientSumOfSquares() ?? optimizer.Backend.SumOfSquares(model.Memory.Gradients);
+        if (scaler != null && !scaler.Update(double.IsFinite(sumOfSquares))) return (Math.Sqrt(sumOfSquares), true);
+        return (GradientClipping.ClipGlobalNorm(sumOfSquares, scale, settings.ClipNorm), false);
     }
 
     ModelStateBytes MeasureModelStates()

@@ -30,6 +30,13 @@ public sealed record TrainingSettings
     public double NoiseDensity { get; init; } = 0.15;
     /// <summary>span: the mean length of a dropped span (T5: 3).</summary>
     public double MeanSpanLength { get; init; } = 3;
+    /// <summary>fp32, or bf16/fp16 mixed precision (16-bit weights, activations and gradients, fp32 master weights and
+    /// moments; fp16 with dynamic loss scaling).</summary>
+    public string Precision { get; init; } = "fp32";
+    public Precision.PrecisionMode PrecisionMode => Engine.Precision.PrecisionBytes.Parse(Precision);
+    /// <summary>fp16: the loss scale to start from (2^16, as torch.cuda.amp.GradScaler); it halves on overflow and
+    /// doubles after 2000 clean steps.</summary>
+    public float InitialLossScale { get; init; } = 65536f;
 
 
     public void Validate()
@@ -48,6 +55,8 @@ public sealed record TrainingSettings
         if (!(MaskProbability is > 0 and < 1)) throw new EngineException($"--mask-prob must be between 0 and 1 (got {MaskProbability}; BERT uses 0.15)");
         if (!(NoiseDensity is > 0 and < 1)) throw new EngineException($"--noise-density must be between 0 and 1 (got {NoiseDensity}; T5 uses 0.15)");
         if (!(MeanSpanLength >= 1)) throw new EngineException($"--mean-span must be at least 1 (got {MeanSpanLength}; T5 uses 3)");
+        _ = PrecisionMode; // refuses anything but fp32, bf16, fp16
+        if (!(InitialLossScale >= 1) || float.IsInfinity(InitialLossScale)) throw new EngineException($"--loss-scale must be a finite number of at least 1 (got {InitialLossScale})");
         if (CheckpointEvery < 0) throw new EngineException($"--checkpoint-every must be 0 or more (got {CheckpointEvery})");
     }
 
