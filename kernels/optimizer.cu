@@ -1,24 +1,69 @@
-// AdamW over a flat parameter range, the gradient norm's sum of squares, and scaling. CPU twins:
-// engine/Backends/Cpu/Ops/AdamW.cs and Elementwise.cs (SumOfSquares, Scale, Accumulate).
+// AdamW over a flat parameter range (fp32, and mixed: fp32 master weights plus their bf16/fp16 copy), the gradient
+// norm's sum of squares, and scaling. CPU twins: engine/Backends/Cpu/Ops/AdamW.cs (Step, StepMixed) and
+// Elementwise.cs (SumOfSquares, Scale, Accumulate).
 #include "common.cuh"
 
 using namespace engine;
 
-// torch.optim.AdamW: p ← p·(1 − lr·wd); m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²;
+namespace engine {
+namespace optimizer {
+
+// One element of torch.optim.AdamW: p ← p·(1 − lr·wd); m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²;
 // p ← p − step_size · m / (√v / bias2_sqrt + ε), step_size = lr / (1 − β1ᵗ), bias2_sqrt = √(1 − β2ᵗ)
-// (the host computes the bias corrections in double once per step).
+// (the host computes the bias corrections in double once per step). adamw_f32 and adamw_mixed_* both call it,
+// so a mixed-precision run's master weights get the bits an fp32 run's weights would.
+__device__ __forceinline__ float adamw_element(float param, float grad, float& m, float& v, float lr, float beta1,
+                                              float beta2, float eps, float weight_decay, float step_size,
+                                              float bias2_sqrt) {
+    const float p = param * (1.0f - lr * weight_decay);
+    m = beta1 * m + (1.0f - beta1) * grad;
+    v = beta2 * v + (1.0f - beta2) * grad * grad;
+    return p - step_size * m / (sqrtf(v) / bias2_sqrt + eps);
+}
+
+// The mixed step: fp32 master weights and moments updated as above, and the 16-bit copy the forward pass reads
+// written from the new master value in the same pass (one read of each buffer instead of a second cast launch).
+template <typename Half>
+__device__ __forceinline__ void adamw_mixed(float* master, Half* copy, const float* grads, float* m, float* v, long n,
+                                            float lr, float beta1, float beta2, float eps, float weight_decay,
+                                            float step_size, float bias2_sqrt) {
+    for (long i = global_thread_index(); i < n; i += grid_stride()) {
+        float mi = m[i], vi = v[i];
+        const float p = adamw_element(master[i], grads[i], mi, vi, lr, beta1, beta2, eps, weight_decay, step_size,
+                                      bias2_sqrt);
+        m[i] = mi;
+        v[i] = vi;
+        master[i] = p;
+        copy[i] = from_float<Half>(p);
+    }
+}
+
+}  // namespace optimizer
+}  // namespace engine
+
 extern "C" __global__ void adamw_f32(float* params, const float* grads, float* m, float* v, long n, float lr,
                                      float beta1, float beta2, float eps, float weight_decay, float step_size,
                                      float bias2_sqrt) {
     for (long i = global_thread_index(); i < n; i += grid_stride()) {
-        const float g = grads[i];
-        const float p = params[i] * (1.0f - lr * weight_decay);
-        const float mi = beta1 * m[i] + (1.0f - beta1) * g;
-        const float vi = beta2 * v[i] + (1.0f - beta2) * g * g;
+        float mi = m[i], vi = v[i];
+        params[i] = optimizer::adamw_element(params[i], grads[i], mi, vi, lr, beta1, beta2, eps, weight_decay,
+                                             step_size, bias2_sqrt);
         m[i] = mi;
         v[i] = vi;
-        params[i] = p - step_size * mi / (sqrtf(vi) / bias2_sqrt + eps);
     }
+}
+
+// CPU twin: AdamW<float>.StepMixed (engine/Backends/Cpu/Ops/AdamW.cs).
+extern "C" __global__ void adamw_mixed_bf16(float* master, __nv_bfloat16* copy, const float* grads, float* m, float* v,
+                                            long n, float lr, float beta1, float beta2, float eps, float weight_decay,
+                                            float step_size, float bias2_sqrt) {
+    optimizer::adamw_mixed(master, copy, grads, m, v, n, lr, beta1, beta2, eps, weight_decay, step_size, bias2_sqrt);
+}
+
+extern "C" __global__ void adamw_mixed_f16(float* master, __half* copy, const float* grads, float* m, float* v, long n,
+                                           float lr, float beta1, float beta2, float eps, float weight_decay,
+                                           float step_size, float bias2_sqrt) {
+    optimizer::adamw_mixed(master, copy, grads, m, v, n, lr, beta1, beta2, eps, weight_decay, step_size, bias2_sqrt);
 }
 
 // Stage 1 of Σx²: a FIXED grid (the host always launches the same number of blocks) where each thread sums a

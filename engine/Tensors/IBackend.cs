@@ -1,3 +1,5 @@
+using Engine.Precision;
+
 namespace Engine.Tensors;
 
 /// <summary>
@@ -90,4 +92,24 @@ public interface IBackend : IDisposable
 
     /// <summary>One AdamW step (PyTorch's semantics: decoupled decay p -= lr·wd·p first) over a contiguous range.</summary>
     void AdamW(Slice<float> parameters, Slice<float> gradients, Slice<float> m, Slice<float> v, float learningRate, float beta1, float beta2, float epsilon, float weightDecay, int step);
+
+    // ---- mixed precision: 16-bit values are raw bits in Slice<ushort>, their format named by HalfFormat -------------
+
+    /// <summary>output = input rounded to nearest even in the 16-bit format (NaN stays NaN; too large becomes ±inf).</summary>
+    void CastToHalf(Slice<ushort> output, Slice<float> input, HalfFormat format);
+    /// <summary>output = the float32 value of each 16-bit input (exact).</summary>
+    void CastFromHalf(Slice<float> output, Slice<ushort> input, HalfFormat format);
+
+    /// <summary>
+    /// <see cref="AdamW"/> on fp32 master weights and moments (the bits AdamW gives on the same backend and inputs),
+    /// writing in the same pass halfCopy = the updated master weights cast to <paramref name="format"/>: the copy the
+    /// next forward pass reads. Gradients are fp32 (unscaled; see <see cref="UnscaleAndCheckFinite"/>).
+    /// </summary>
+    void AdamWMixed(Slice<float> master, Slice<ushort> halfCopy, HalfFormat format, Slice<float> gradients, Slice<float> m, Slice<float> v, float learningRate, float beta1, float beta2, float epsilon, float weightDecay, int step);
+
+    /// <summary>
+    /// fp16 loss scaling's check: gradients *= 1/scale in place; returns true when every result is finite, false when
+    /// any is inf or NaN (the step must then be skipped; <see cref="DynamicLossScaler.Update"/> takes the answer).
+    /// </summary>
+    bool UnscaleAndCheckFinite(Slice<float> gradients, float scale);
 }

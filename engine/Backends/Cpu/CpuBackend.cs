@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Engine.Backends.Cpu.Kernels;
 using Engine.Backends.Cpu.Ops;
+using Engine.Precision;
 using Engine.Tensors;
 
 namespace Engine.Backends.Cpu;
@@ -138,6 +139,26 @@ public sealed unsafe class CpuBackend : IBackend
 
     public void AdamW(Slice<float> parameters, Slice<float> gradients, Slice<float> m, Slice<float> v, float learningRate, float beta1, float beta2, float epsilon, float weightDecay, int step) =>
         Ops.AdamW<float>.Step(parameters.Pointer, gradients.Pointer, m.Pointer, v.Pointer, parameters.Length, learningRate, beta1, beta2, epsilon, weightDecay, step);
+
+    public void CastToHalf(Slice<ushort> output, Slice<float> input, HalfFormat format)
+    {
+        SliceChecks.SameLength("cast to half", "output", output.Length, "input", input.Length);
+        HalfCast.ToHalf(output.Pointer, input.Pointer, input.Length, format);
+    }
+
+    public void CastFromHalf(Slice<float> output, Slice<ushort> input, HalfFormat format)
+    {
+        SliceChecks.SameLength("cast from half", "output", output.Length, "input", input.Length);
+        HalfCast.FromHalf(output.Pointer, input.Pointer, input.Length, format);
+    }
+
+    public void AdamWMixed(Slice<float> master, Slice<ushort> halfCopy, HalfFormat format, Slice<float> gradients, Slice<float> m, Slice<float> v, float learningRate, float beta1, float beta2, float epsilon, float weightDecay, int step)
+    {
+        SliceChecks.SameLength("adamw mixed", "master", master.Length, "half copy", halfCopy.Length);
+        Ops.AdamW<float>.StepMixed(master.Pointer, halfCopy.Pointer, format, gradients.Pointer, m.Pointer, v.Pointer, master.Length, learningRate, beta1, beta2, epsilon, weightDecay, step);
+    }
+
+    public bool UnscaleAndCheckFinite(Slice<float> gradients, float scale) => LossScale.UnscaleAndCheckFinite(gradients.Pointer, gradients.Length, scale);
 
     static float* OrNull(Slice<float> s) => s.IsEmpty ? null : s.Pointer;
 

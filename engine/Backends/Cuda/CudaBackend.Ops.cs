@@ -270,9 +270,12 @@ public sealed unsafe partial class CudaBackend
     {
         ulong p = Ptr(parameters), g = Ptr(gradients), pm = Ptr(m), pv = Ptr(v);
         long n = parameters.Length;
-        float stepSize = (float)(learningRate / (1 - Math.Pow(beta1, step)));
-        float bias2Sqrt = (float)Math.Sqrt(1 - Math.Pow(beta2, step));
+        var (stepSize, bias2Sqrt) = AdamWCorrections(learningRate, beta1, beta2, step);
         void** a = stackalloc void*[] { &p, &g, &pm, &pv, &n, &learningRate, &beta1, &beta2, &epsilon, &weightDecay, &stepSize, &bias2Sqrt };
         Launch("adamw_f32", GridFor(n), 1, Threads, a);
     }
+
+    /// <summary>AdamW's bias corrections, in double once per step (shared by the fp32 and mixed kernels).</summary>
+    static (float StepSize, float Bias2Sqrt) AdamWCorrections(float learningRate, float beta1, float beta2, int step) =>
+        ((float)(learningRate / (1 - Math.Pow(beta1, step))), (float)Math.Sqrt(1 - Math.Pow(beta2, step)));
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Engine.Backends.Cuda;
 using Engine.Interop.Cuda;
 using Engine.Interop.Nvtx;
+using Engine.Precision;
 using Engine.Tensors;
 
 namespace Engine.Backends.Profiling;
@@ -101,4 +102,12 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
     public void Scale(Slice<float> x, float factor) => Timed("scale", () => inner.Scale(x, factor));
     public void AdamW(Slice<float> parameters, Slice<float> gradients, Slice<float> m, Slice<float> v, float learningRate, float beta1, float beta2, float epsilon, float weightDecay, int step) =>
         Timed("adamw", () => inner.AdamW(parameters, gradients, m, v, learningRate, beta1, beta2, epsilon, weightDecay, step));
+    public void CastToHalf(Slice<ushort> output, Slice<float> input, HalfFormat format) =>
+        Timed("cast to half", () => inner.CastToHalf(output, input, format));
+    public void CastFromHalf(Slice<float> output, Slice<ushort> input, HalfFormat format) =>
+        Timed("cast from half", () => inner.CastFromHalf(output, input, format));
+    public void AdamWMixed(Slice<float> master, Slice<ushort> halfCopy, HalfFormat format, Slice<float> gradients, Slice<float> m, Slice<float> v, float learningRate, float beta1, float beta2, float epsilon, float weightDecay, int step) =>
+        Timed("adamw mixed", () => inner.AdamWMixed(master, halfCopy, format, gradients, m, v, learningRate, beta1, beta2, epsilon, weightDecay, step));
+    public bool UnscaleAndCheckFinite(Slice<float> gradients, float scale) =>
+        Timed("unscale gradients", () => inner.UnscaleAndCheckFinite(gradients, scale));
 }
