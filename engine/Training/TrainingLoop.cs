@@ -181,9 +181,15 @@ public sealed class TrainingLoop
     {
         var sharded = model.Sharding;
         Action<float> scale = sharded != null ? sharded.ScaleGradients : factor => optimizer.Backend.Scale(model.Memory.Gradients, factor);
-        if (scaler != null) scale(1f / scaler.Scale);
+        bool finite = true;
+        if (scaler != null)
+        {
+            if (sharded != null) sharded.ScaleGradients(1f / scaler.Scale);
+            else finite = optimizer.Backend.UnscaleAndCheckFinite(model.Memory.Gradients, scaler.Scale);
+        }
         double sumOfSquares = sharded?.GradientSumOfSquares() ?? optimizer.Backend.SumOfSquares(model.Memory.Gradients);
-        if (scaler != null && !scaler.Update(double.IsFinite(sumOfSquares))) return (Math.Sqrt(sumOfSquares), true);
+        // A shard's inf/NaN shows in the group's Σ g², so every rank agrees on skipping.
+        if (scaler != null && !scaler.Update(finite && double.IsFinite(sumOfSquares))) return (Math.Sqrt(sumOfSquares), true);
         return (GradientClipping.ClipGlobalNorm(sumOfSquares, scale, settings.ClipNorm), false);
     }
 

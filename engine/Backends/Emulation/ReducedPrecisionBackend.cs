@@ -98,6 +98,13 @@ public sealed class ReducedPrecisionBackend : IBackend
 
     public double SumOfSquares(Slice<float> x) => inner.SumOfSquares(x);
     public void Scale(Slice<float> x, float factor) { inner.Scale(x, factor); Round(x); }
+    // The fp32 side of mixed precision: nothing here is a 16-bit buffer of this emulation, so nothing is rounded.
+    public void CastToHalf(Slice<ushort> output, Slice<float> input, HalfFormat format) => inner.CastToHalf(output, input, format);
+    public void CastFromHalf(Slice<float> output, Slice<ushort> input, HalfFormat format) => inner.CastFromHalf(output, input, format);
+    public void AdamWMixed(Slice<float> master, Slice<ushort> halfCopy, HalfFormat format, Slice<float> gradients, Slice<float> m, Slice<float> v, float learningRate, float beta1, float beta2, float epsilon, float weightDecay, int step) =>
+        inner.AdamWMixed(master, halfCopy, format, gradients, m, v, learningRate, beta1, beta2, epsilon, weightDecay, step);
+    public bool UnscaleAndCheckFinite(Slice<float> gradients, float scale) => inner.UnscaleAndCheckFinite(gradients, scale);
+
     public void AdamW(Slice<float> parameters, Slice<float> gradients, Slice<float> m, Slice<float> v, float learningRate, float beta1, float beta2, float epsilon, float weightDecay, int step) =>
         throw new InvalidOperationException("mixed precision updates its fp32 master weights on the inner backend (MixedPrecisionOptimizer)");
 }
