@@ -29,7 +29,7 @@ if command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ]; then
 fi
 
 echo "=== GPU tests"
-dotnet $PACK/app/Engine.Tests.dll -class "*Cuda*" -class "*GpuInterop*" -class "*HfGpt2*" -class "*GpuTraining*" 2>&1 | tail -40
+dotnet $PACK/app/Engine.Tests.dll -class "*Cuda*" -class "*GpuInterop*" -class "*HfGpt2*" -class "*HfBert*" -class "*HfT5*" -class "*GpuTraining*" -class "*Nccl*" -class "*FlashAttention*" 2>&1 | tail -40
 
 echo "=== engine bench: GPT-2 124M, B$B × T$T, fp32"
 dotnet $PACK/app/trainer.dll bench --device cuda --model gpt2-small --pad-vocab --batch "$B" --seq "$T" --steps 10 --warmup 3 2>&1 | tail -5
