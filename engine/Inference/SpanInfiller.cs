@@ -42,16 +42,19 @@ public static class SpanInfiller
         }
         var output = decoder.Skip(1).ToArray();
         var spans = Parse(tokenizer, output);
-        return new Infill(spans, output, Substitute(tokenizer, prompt, spans));
+        return new Infill(spans, output, Substitute(tokenizer, prompt, output));
     }
 
     /// <summary>"&lt;extra_id_0&gt; a &lt;extra_id_1&gt; b" → spans (0, "a"), (1, "b"); tokens before the first sentinel are dropped.</summary>
-    public static IReadOnlyList<InfilledSpan> Parse(ISpanTokenizer tokenizer, ReadOnlySpan<int> output)
+    public static IReadOnlyList<InfilledSpan> Parse(ISpanTokenizer tokenizer, ReadOnlySpan<int> output) =>
+        SpanIds(tokenizer, output).Select(s => new InfilledSpan(s.Sentinel, tokenizer.Decode(s.Ids))).ToList();
+
+    static List<(int Sentinel, int[] Ids)> SpanIds(ISpanTokenizer tokenizer, ReadOnlySpan<int> output)
     {
-        var spans = new List<InfilledSpan>();
+        var spans = new List<(int, int[])>();
         int sentinel = -1;
         var pending = new List<int>();
-        void Flush() { if (sentinel >= 0) spans.Add(new InfilledSpan(sentinel, tokenizer.Decode(pending.ToArray()))); pending.Clear(); }
+        void Flush() { if (sentinel >= 0) spans.Add((sentinel, pending.ToArray())); pending.Clear(); }
         foreach (int id in output)
         {
             int index = tokenizer.SentinelIndex(id);
@@ -62,20 +65,21 @@ public static class SpanInfiller
         return spans;
     }
 
-    /// <summary>The prompt with each sentinel replaced by its span (the first the model gave for it; kept when none).</summary>
-    static string Substitute(ISpanTokenizer tokenizer, int[] prompt, IReadOnlyList<InfilledSpan> spans)
+    /// <summary>
+    /// The prompt with each sentinel replaced by its span (the first the model gave for it; kept when none), decoded
+    /// as one sequence so the tokenizer spaces it as it spaces any text (words joined by spaces, bytes as they are).
+    /// </summary>
+    static string Substitute(ISpanTokenizer tokenizer, int[] prompt, int[] output)
     {
-        var text = new System.Text.StringBuilder();
-        var run = new List<int>();
+        var spans = SpanIds(tokenizer, output);
+        var ids = new List<int>(prompt.Length + output.Length);
         foreach (int id in prompt)
         {
             int index = tokenizer.SentinelIndex(id);
-            if (index < 0) { run.Add(id); continue; }
-            text.Append(tokenizer.Decode(run.ToArray())); run.Clear();
-            var span = spans.FirstOrDefault(s => s.Sentinel == index);
-            text.Append(span != null ? span.Text : tokenizer.Decode(new[] { id }));
+            int found = index < 0 ? -1 : spans.FindIndex(s => s.Sentinel == index);
+            if (found >= 0) ids.AddRange(spans[found].Ids);
+            else ids.Add(id);
         }
-        text.Append(tokenizer.Decode(run.ToArray()));
-        return text.ToString();
+        return tokenizer.Decode(ids.ToArray());
     }
 }

@@ -63,6 +63,9 @@ public sealed class SpanCorruption
             return (length - noise + spans + 1, noise + spans + 1);
         }
         int raw = inputLength;
+        // T5 starts the search at the input length, which assumes spans shorten the text; with a mean span near 1 each
+        // dropped token costs a sentinel, so the raw window must be shorter than the inputs (64 → 63 at mean span 1).
+        while (raw > 2 && Of(raw).Inputs > inputLength) raw--;
         while (Of(raw + 1).Inputs <= inputLength) raw++;
         // The data's sampler clamps noise and spans to at least 1; use its counts for the exact target length.
         int n = NoiseCount(raw, density), s = SpanCount(raw, density, mean);

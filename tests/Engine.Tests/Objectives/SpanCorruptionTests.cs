@@ -26,6 +26,24 @@ public class SpanCorruptionTests
         Assert.DoesNotContain(ByteSpanTokenizer.Pad, x); // filled by real tokens, sentinels and EOS only
     }
 
+    /// <summary>
+    /// At mean span 1 every dropped token costs a sentinel, so the raw window is shorter than the inputs; T5's search,
+    /// which starts at the input length, would overfill them (64 inputs from 64 raw tokens: 10 spans, 65 inputs).
+    /// </summary>
+    [Theory]
+    [InlineData(64, 63, 19)]
+    [InlineData(32, 31, 11)]
+    public void Mean_span_1_takes_fewer_raw_tokens_than_inputs(int inputs, int raw, int targets)
+    {
+        Assert.Equal((raw, targets), SpanCorruption.Lengths(inputs, 0.15, 1));
+        var corruption = new SpanCorruption(Tokenizer, inputs, 0.15, 1, seed: 1);
+        var data = Enumerable.Range(0, raw).Select(i => 3 + i % 256).ToArray();
+        var (x, y) = (new int[inputs], new int[targets]);
+        corruption.Apply(data, x, y, 0, 0);
+        Assert.Equal(ByteSpanTokenizer.Eos, x[^1]);
+        Assert.Equal((targets - 1) / 2, y.Count(id => Tokenizer.SentinelIndex(id) >= 0)); // one token per span
+    }
+
     /// <summary>Every example: inputs = kept tokens with one sentinel per span then EOS; targets = each sentinel and its span, then EOS.</summary>
     [Fact]
     public void Inputs_and_targets_are_sentinel_interleavings_of_the_original()
