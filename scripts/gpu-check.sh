@@ -41,3 +41,15 @@ if [ -f $PACK/peers/torch_gpt2_bench.py ]; then
 else
   echo "no $PACK/peers: copy ../shared/gpu/peers into $PACK before the call"
 fi
+
+# Issue 4's shapes (BERT-base B32 × T512; T5-base B32, 512 in / 114 out). The engine runs them in fp32 until its
+# bf16 kernels exist; the HF peer uses bf16 autocast, so read the gap with that in mind. Set ENCDEC=0 to skip.
+if [ "${ENCDEC:-1}" != 0 ]; then
+  echo "=== engine bench: BERT-base B32 × T512 and T5-base B32 × 512/114, fp32"
+  dotnet $PACK/app/trainer.dll bench --device cuda --model bert-base --batch 32 --seq 512 --steps 5 --warmup 2 2>&1 | tail -3
+  dotnet $PACK/app/trainer.dll bench --device cuda --model t5-base --batch 32 --seq 512 --decoder-seq 114 --steps 5 --warmup 2 2>&1 | tail -3
+  if [ -f $PACK/peers/torch_encdec_bench.py ]; then
+    echo "=== HF peers (bf16 autocast)"
+    python3 $PACK/peers/torch_encdec_bench.py 2>&1 | tail -8
+  fi
+fi
