@@ -9,8 +9,10 @@ namespace Engine.Distributed;
 /// the replicas.</param>
 /// <param name="CpuOffload">Keep the shards of parameters, gradients and AdamW moments in host memory and take the
 /// optimizer step on the CPU.</param>
-/// <param name="UnitsInFlight">Gathered units kept at once (least recently used goes first): 2 lets a unit that
-/// reads another's tensor (T5's shared position bias, a tied head) work without gathering its own unit again.</param>
+/// <param name="UnitsInFlight">Units whose parameters (and, separately, gradients) are held at once, least recently
+/// used going first. It must be at least the most units one op reads tensors from, since a slice handed to an op must
+/// stay valid until the op has run: BERT's tied head reads the word table (embeddings unit) and its own bias (the
+/// head's unit) in one matrix product. 2 also lets T5's blocks read block 0's position bias without regathering.</param>
 public sealed record FsdpOptions(bool ReshardAfterForward = true, int ShardingFactor = 0, bool CpuOffload = false, int UnitsInFlight = 2)
 {
     /// <summary>The group size for a world: the factor, or the world when 0; refuses one that does not divide it.</summary>

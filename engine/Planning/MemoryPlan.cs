@@ -57,8 +57,8 @@ public static class MemoryPlan
 
     /// <summary>
     /// Buffers outside the arena: the micro-batch's token ids and targets (int32, as the engine allocates them); under
-    /// ZeRO-3 the largest unit gathered in full for compute plus the next one prefetched, and its full gradient before
-    /// the reduce-scatter; under ZeRO-2 that one unit's full gradient bucket.
+    /// ZeRO-3 two units gathered in full (the one computing and one it reads from, e.g. a tied table) and two units'
+    /// full gradients before their reduce-scatter; under ZeRO-2 one unit's full gradient bucket.
     /// </summary>
     public static double TemporaryBytes(PlannedModel model, PrecisionMode precision, ParallelSetup parallel, int microBatch, int sequence)
     {
@@ -66,8 +66,10 @@ public static class MemoryPlan
         if (parallel.ShardingFactor > 1 && parallel.ZeroStage >= 2)
         {
             double unit = model.LargestUnitParameters;
-            if (parallel.ZeroStage >= 3) bytes += 2 * unit * PrecisionBytes.Weight(precision);
-            bytes += unit * PrecisionBytes.Gradient(precision);
+            // ZeRO-3 as the engine's FSDP runs it: up to two units' parameters gathered and two units' gradients open
+            // (FsdpOptions.UnitsInFlight: an op may read two units, as BERT's tied head does).
+            if (parallel.ZeroStage >= 3) bytes += 2 * unit * (PrecisionBytes.Weight(precision) + PrecisionBytes.Gradient(precision));
+            else bytes += unit * PrecisionBytes.Gradient(precision);
         }
         return bytes;
     }
