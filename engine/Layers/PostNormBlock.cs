@@ -16,8 +16,12 @@ public sealed class PostNormBlock
     int afterAttention, afterMlp, dSum;
 
     /// <param name="prefix">bert.encoder.layer.N</param>
+    /// <summary>Its HF prefix ("transformer.h.3"): the NVTX range Nsight shows around its forward and backward.</summary>
+    public string Name { get; }
+
     public PostNormBlock(ParameterLayout layout, string prefix, Models.TransformerConfig config)
     {
+        Name = prefix;
         dim = config.Dim;
         attention = SelfAttentionLayer.Bert(layout, prefix + ".attention", dim, config.Heads);
         attentionNorm = new LayerNormLayer(layout, prefix + ".attention.output.LayerNorm", dim, config.LayerNormEpsilon);

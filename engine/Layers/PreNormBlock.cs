@@ -14,8 +14,12 @@ public sealed class PreNormBlock
     readonly MlpLayer mlp;
     int afterAttention, output, dNormalized;
 
+    /// <summary>Its HF prefix ("transformer.h.3"): the NVTX range Nsight shows around its forward and backward.</summary>
+    public string Name { get; }
+
     public PreNormBlock(ParameterLayout layout, string prefix, Models.TransformerConfig config)
     {
+        Name = prefix;
         dim = config.Dim;
         norm1 = new LayerNormLayer(layout, prefix + ".ln_1", dim, config.LayerNormEpsilon);
         attention = SelfAttentionLayer.Gpt2(layout, prefix + ".attn", dim, config.Heads);

@@ -20,8 +20,12 @@ public sealed class T5Block
 
     /// <param name="prefix">encoder.block.N or decoder.block.N</param>
     /// <param name="decoder">Causal self-attention and a cross-attention sub-layer.</param>
+    /// <summary>Its HF prefix ("transformer.h.3"): the NVTX range Nsight shows around its forward and backward.</summary>
+    public string Name { get; }
+
     public T5Block(ParameterLayout layout, string prefix, Models.TransformerConfig c, bool decoder)
     {
+        Name = prefix;
         dim = c.Dim;
         selfAttention = SelfAttentionLayer.T5(layout, prefix + ".layer.0.SelfAttention", c.Dim, c.Heads, c.HeadSize, causal: decoder);
         selfNorm = new RmsNormLayer(layout, prefix + ".layer.0.layer_norm.weight", c.Dim, c.LayerNormEpsilon);

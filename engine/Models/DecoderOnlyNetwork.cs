@@ -1,3 +1,4 @@
+using Engine.Interop.Nvtx;
 using Engine.Layers;
 using Engine.Tensors;
 
@@ -40,7 +41,7 @@ public sealed class DecoderOnlyNetwork : INetwork
         int B = shape.B, T = shape.T, N = B * T, C = config.Dim;
         m.Backend.EmbeddingForward(m.Activation(embedded), m.Tokens, m.Parameter(tokenTable), m.Parameter(positionTable), B, T, C);
         var x = m.Activation(embedded);
-        foreach (var block in blocks) x = block.Forward(m, x, B, T);
+        foreach (var block in blocks) using (Nvtx.Range(block.Name)) x = block.Forward(m, x, B, T);
         var normalized = finalNorm.Forward(m, x, N);
         m.Backend.MatmulForward(logits, normalized, m.Parameter(tokenTable), default, N, C, config.PaddedVocabSize);
     }
@@ -55,7 +56,7 @@ public sealed class DecoderOnlyNetwork : INetwork
         finalNorm.Backward(m, dx, dNorm, lastResidual, N);
         for (int l = blocks.Length - 1; l >= 0; l--)
         {
-            blocks[l].Backward(m, dx, l == 0 ? m.Activation(embedded) : blocks[l - 1].OutputSlice(m), B, T);
+            using (Nvtx.Range(blocks[l].Name)) blocks[l].Backward(m, dx, l == 0 ? m.Activation(embedded) : blocks[l - 1].OutputSlice(m), B, T);
             m.BackwardProgress();
         }
         m.Backend.EmbeddingBackward(m.Gradient(tokenTable), m.Gradient(positionTable), dx, m.Tokens, B, T, C);

@@ -1,3 +1,4 @@
+using Engine.Interop.Nvtx;
 using Engine.Layers;
 using Engine.Tensors;
 
@@ -91,14 +92,14 @@ public sealed class EncoderDecoderNetwork : INetwork
         b.Zero(x);
         b.EmbeddingAddForward(x, m.Tokens, m.Parameter(wordTable), B * T, C);
         b.RelativePositionBiasForward(m.Activation(encoderBias), m.Parameter(encoderBiasTable), EncoderBiasShape(shape));
-        foreach (var block in encoder) x = block.Forward(m, x, B, T, m.KeyMask, m.Activation(encoderBias));
+        foreach (var block in encoder) using (Nvtx.Range(block.Name)) x = block.Forward(m, x, B, T, m.KeyMask, m.Activation(encoderBias));
         var encoded = encoderNorm.Forward(m, x, B * T);
 
         var y = m.Activation(decoderEmbedded);
         b.Zero(y);
         b.EmbeddingAddForward(y, m.DecoderTokens, m.Parameter(wordTable), B * Td, C);
         b.RelativePositionBiasForward(m.Activation(decoderBias), m.Parameter(decoderBiasTable), DecoderBiasShape(shape));
-        foreach (var block in decoder) y = block.Forward(m, y, B, Td, default, m.Activation(decoderBias), encoded, T, m.KeyMask);
+        foreach (var block in decoder) using (Nvtx.Range(block.Name)) y = block.Forward(m, y, B, Td, default, m.Activation(decoderBias), encoded, T, m.KeyMask);
         var output = decoderNorm.Forward(m, y, B * Td);
         if (Scaled)
         {
@@ -125,7 +126,7 @@ public sealed class EncoderDecoderNetwork : INetwork
         decoderNorm.Backward(m, dy, dHead, decoder[^1].OutputSlice(m), B * Td);
         for (int l = decoder.Length - 1; l >= 0; l--)
         {
-            decoder[l].Backward(m, dy, l == 0 ? m.Activation(decoderEmbedded) : decoder[l - 1].OutputSlice(m), B, Td, dBias, encoded, dEncoded, T);
+            using (Nvtx.Range(decoder[l].Name)) decoder[l].Backward(m, dy, l == 0 ? m.Activation(decoderEmbedded) : decoder[l - 1].OutputSlice(m), B, Td, dBias, encoded, dEncoded, T);
             m.BackwardProgress();
         }
         b.RelativePositionBiasBackward(m.Gradient(decoderBiasTable), dBias, DecoderBiasShape(shape));
@@ -136,7 +137,7 @@ public sealed class EncoderDecoderNetwork : INetwork
         encoderNorm.Backward(m, dx, dEncoded, encoder[^1].OutputSlice(m), B * T);
         for (int l = encoder.Length - 1; l >= 0; l--)
         {
-            encoder[l].Backward(m, dx, l == 0 ? m.Activation(encoderEmbedded) : encoder[l - 1].OutputSlice(m), B, T, dBias);
+            using (Nvtx.Range(encoder[l].Name)) encoder[l].Backward(m, dx, l == 0 ? m.Activation(encoderEmbedded) : encoder[l - 1].OutputSlice(m), B, T, dBias);
             m.BackwardProgress();
         }
         b.RelativePositionBiasBackward(m.Gradient(encoderBiasTable), dBias, EncoderBiasShape(shape));

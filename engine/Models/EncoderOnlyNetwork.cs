@@ -1,3 +1,4 @@
+using Engine.Interop.Nvtx;
 using Engine.Layers;
 using Engine.Tensors;
 
@@ -58,7 +59,7 @@ public sealed class EncoderOnlyNetwork : INetwork
         b.EmbeddingAddForward(sum, m.PositionIds, m.Parameter(positionTable), N, C);
         b.EmbeddingAddForward(sum, m.TokenTypes, m.Parameter(typeTable), N, C);
         var x = embeddingNorm.Forward(m, sum, N);
-        foreach (var block in blocks) x = block.Forward(m, x, B, T, m.KeyMask);
+        foreach (var block in blocks) using (Nvtx.Range(block.Name)) x = block.Forward(m, x, B, T, m.KeyMask);
         headTransform.Forward(m, m.Activation(headHidden), x, N);
         b.GeluErfForward(m.Activation(headActivated), m.Activation(headHidden));
         var normalized = headNorm.Forward(m, m.Activation(headActivated), N);
@@ -80,7 +81,7 @@ public sealed class EncoderOnlyNetwork : INetwork
         headTransform.Backward(m, dx, dHidden, last, N);
         for (int l = blocks.Length - 1; l >= 0; l--)
         {
-            blocks[l].Backward(m, dx, l == 0 ? embeddingNorm.Output(m) : blocks[l - 1].OutputSlice(m), B, T);
+            using (Nvtx.Range(blocks[l].Name)) blocks[l].Backward(m, dx, l == 0 ? embeddingNorm.Output(m) : blocks[l - 1].OutputSlice(m), B, T);
             m.BackwardProgress();
         }
         var dSum = GradientScratch.Fresh(m, dEmbedded);
