@@ -184,7 +184,7 @@ public sealed class TrainingLoop
         bool finite = true;
         if (scaler != null)
         {
-            if (sharded != null) sharded.ScaleGradients(1f / scaler.Scale);
+            if (sharded != null) scale(1f / scaler.Scale);
             else finite = optimizer.Backend.UnscaleAndCheckFinite(model.Memory.Gradients, scaler.Scale);
         }
         double sumOfSquares = sharded?.GradientSumOfSquares() ?? optimizer.Backend.SumOfSquares(model.Memory.Gradients);
@@ -198,7 +198,7 @@ public sealed class TrainingLoop
         var m = model.Memory;
         long moments = optimizer.FirstMoment.Bytes + optimizer.SecondMoment.Bytes;
         if (model.Sharding is not { } sharded)
-            return new ModelStateBytes(m.Parameters.Bytes, m.Gradients.Bytes, moments, 0, 0, 0);
+            return new ModelStateBytes(m.Parameters.Bytes, m.Gradients.Bytes, moments, 0, 0, 0, optimizer.MasterWeights.Bytes);
         long offloaded = sharded.Options.CpuOffload ? m.Parameters.Bytes + m.Gradients.Bytes + moments : 0;
         return new ModelStateBytes(m.Parameters.Bytes, m.Gradients.Bytes, moments, sharded.PeakGatheredParameterBytes, sharded.PeakOpenGradientBytes, offloaded);
     }

@@ -51,6 +51,11 @@ public class MixedPrecisionTrainingTests
             Assert.NotEqual(a, b); // the rounding is really applied
         }
         Assert.Equal(precision == "fp16", mixed[^1].ContainsKey("loss_scale"));
+        // The fp32 master copy is reported beside the parameters (the emulation keeps the 16-bit copy in 4 bytes).
+        var states = JsonNode.Parse(File.ReadAllText(Path.Combine(temp[precision], "summary.json")))!["model_states"]!;
+        Assert.Equal(states["parameters"]!.GetValue<long>(), states["master_weights"]!.GetValue<long>());
+        var fullStates = JsonNode.Parse(File.ReadAllText(Path.Combine(temp["fp32"], "summary.json")))!["model_states"]!;
+        Assert.Equal(0, fullStates["master_weights"]!.GetValue<long>());
     }
 
     [Fact]
