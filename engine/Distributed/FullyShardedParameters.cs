@@ -76,7 +76,7 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
 
     /// <summary>AdamW over this rank's shard: the owned parts of each tensor, on the shard backend.</summary>
     public AdamWOptimizer CreateOptimizer(AdamWSettings settings) =>
-        new(shards, Plan.LocalSegments(layout, group.Rank), LocalParameters, LocalGradients, settings);
+        new(shards, Plan.LocalSegments(layout, group.Rank, settings), LocalParameters, LocalGradients, settings);
 
     public Slice<float> Parameter(ParameterInfo p)
     {

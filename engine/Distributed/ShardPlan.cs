@@ -83,7 +83,7 @@ public sealed class ShardPlan
     /// The AdamW segments of rank <paramref name="rank"/>'s shard: the parts of each tensor it owns, in local
     /// coordinates, neighbours with the same weight-decay setting merged (padding is in no segment, so it stays 0).
     /// </summary>
-    public IReadOnlyList<Optim.OptimizerSegment> LocalSegments(ParameterLayout layout, int rank)
+    public IReadOnlyList<Optim.OptimizerSegment> LocalSegments(ParameterLayout layout, int rank, Optim.AdamWSettings settings)
     {
         var segments = new List<Optim.OptimizerSegment>();
         for (int u = 0; u < Units.Count; u++)
@@ -94,7 +94,7 @@ public sealed class ShardPlan
             {
                 long from = Math.Max(start, t.Offset), to = Math.Min(end, t.Offset + t.Count);
                 if (from >= to) continue;
-                segments.Add(new Optim.OptimizerSegment(LocalOffsets[u] + from - start, to - from, t.Decay));
+                segments.Add(new Optim.OptimizerSegment(LocalOffsets[u] + from - start, to - from, t.Decay, Optim.OptimizerSegment.LearningRateScaleOf(t, settings)));
             }
         }
         return Optim.OptimizerSegment.Merge(segments);

@@ -3,7 +3,9 @@ using Engine.Tensors;
 namespace Engine.Optim;
 
 /// <summary>AdamW hyper-parameters; defaults are GPT-2/nanoGPT's pre-training recipe.</summary>
-public sealed record AdamWSettings(float Beta1 = 0.9f, float Beta2 = 0.95f, float Epsilon = 1e-8f, float WeightDecay = 0.1f);
+/// <param name="PositionBiasLearningRateScale">Multiplies the learning rate of T5's relative position bias tables
+/// (<see cref="OptimizerSegment.LearningRateScaleOf"/>); 1 = the same rate as every other tensor.</param>
+public sealed record AdamWSettings(float Beta1 = 0.9f, float Beta2 = 0.95f, float Epsilon = 1e-8f, float WeightDecay = 0.1f, float PositionBiasLearningRateScale = 1f);
 
 /// <summary>
 /// AdamW over a flat parameter buffer: the whole model's, or an FSDP rank's shard. Weight decay applies to tensors
@@ -29,7 +31,7 @@ public sealed class AdamWOptimizer
     public int Step { get; set; }
 
     public AdamWOptimizer(IBackend backend, ParameterLayout layout, Slice<float> parameters, Slice<float> gradients, AdamWSettings settings)
-        : this(backend, OptimizerSegment.Of(layout), parameters, gradients, settings) { }
+        : this(backend, OptimizerSegment.Of(layout, settings), parameters, gradients, settings) { }
 
     public AdamWOptimizer(IBackend backend, IReadOnlyList<OptimizerSegment> segments, Slice<float> parameters, Slice<float> gradients, AdamWSettings settings)
     {
@@ -48,7 +50,7 @@ public sealed class AdamWOptimizer
     /// from the model's current, full-precision values) and writes each update back rounded. Moments stay fp32.
     /// </summary>
     public AdamWOptimizer(Backends.Emulation.ReducedPrecisionBackend mixed, ParameterLayout layout, Slice<float> parameters, Slice<float> gradients, AdamWSettings settings)
-        : this(mixed.Inner, OptimizerSegment.Of(layout), parameters, gradients, settings)
+        : this(mixed.Inner, OptimizerSegment.Of(layout, settings), parameters, gradients, settings)
     {
         rounding = mixed;
         master = mixed.Inner.Allocate<float>(parameters.Length, "master weights");
@@ -62,7 +64,7 @@ public sealed class AdamWOptimizer
         var weights = rounding == null ? parameters : master;
         foreach (var s in segments)
             backend.AdamW(weights.Sub(s.Start, s.Count), gradients.Sub(s.Start, s.Count), FirstMoment.Sub(s.Start, s.Count), SecondMoment.Sub(s.Start, s.Count),
-                learningRate, Settings.Beta1, Settings.Beta2, Settings.Epsilon, s.Decay ? Settings.WeightDecay : 0f, Step);
+                learningRate * s.LearningRateScale, Settings.Beta1, Settings.Beta2, Settings.Epsilon, s.Decay ? Settings.WeightDecay : 0f, Step);
         if (rounding != null)
         {
             backend.Copy(master, parameters);

@@ -3,15 +3,24 @@ using Engine.Tensors;
 namespace Engine.Optim;
 
 /// <summary>
-/// A range of the buffer AdamW updates with one weight-decay setting. One process updates the whole flat buffer
-/// (<see cref="Of(ParameterLayout)"/>); an FSDP rank updates the parts of tensors its shard holds
+/// A range of the buffer AdamW updates with one weight-decay setting and one learning-rate multiplier. One process
+/// updates the whole flat buffer (<see cref="Of"/>); an FSDP rank updates the parts of tensors its shard holds
 /// (<see cref="Distributed.ShardPlan.LocalSegments"/>).
 /// </summary>
-public readonly record struct OptimizerSegment(long Start, long Count, bool Decay)
+public readonly record struct OptimizerSegment(long Start, long Count, bool Decay, float LearningRateScale = 1f)
 {
-    /// <summary>The whole flat buffer: runs of neighbouring tensors with the same decay setting (one call each).</summary>
-    public static IReadOnlyList<OptimizerSegment> Of(ParameterLayout layout) =>
-        Merge(layout.Tensors.Select(t => new OptimizerSegment(t.Offset, t.Count, t.Decay)));
+    /// <summary>The whole flat buffer: runs of neighbouring tensors with the same settings (one call each).</summary>
+    public static IReadOnlyList<OptimizerSegment> Of(ParameterLayout layout, AdamWSettings settings) =>
+        Merge(layout.Tensors.Select(t => new OptimizerSegment(t.Offset, t.Count, t.Decay, LearningRateScaleOf(t, settings))));
+
+    /// <summary>
+    /// T5's relative position bias tables get <see cref="AdamWSettings.PositionBiasLearningRateScale"/>: each entry is
+    /// one scalar added to the attention logits of a (distance bucket, head), and Adam moves a scalar by about the
+    /// learning rate per step, so at the rates that suit the matrices a table needs thousands of steps to make
+    /// attention positional, and a small model stalls before it can look at a sentinel's neighbours.
+    /// </summary>
+    public static float LearningRateScaleOf(ParameterInfo tensor, AdamWSettings settings) =>
+        tensor.Name.Contains("relative_attention_bias", StringComparison.Ordinal) ? settings.PositionBiasLearningRateScale : 1f;
 
     /// <summary>Joins segments that touch and share a decay setting, so the backend gets fewer, longer calls.</summary>
     public static IReadOnlyList<OptimizerSegment> Merge(IEnumerable<OptimizerSegment> segments)
@@ -20,7 +29,7 @@ public readonly record struct OptimizerSegment(long Start, long Count, bool Deca
         foreach (var s in segments)
         {
             if (s.Count == 0) continue;
-            if (merged.Count > 0 && merged[^1].Decay == s.Decay && merged[^1].Start + merged[^1].Count == s.Start)
+            if (merged.Count > 0 && merged[^1].Decay == s.Decay && merged[^1].LearningRateScale == s.LearningRateScale && merged[^1].Start + merged[^1].Count == s.Start)
                 merged[^1] = merged[^1] with { Count = merged[^1].Count + s.Count };
             else merged.Add(s);
         }

@@ -38,6 +38,7 @@ public static class TrainCommand
             new OptionSpec("min-lr-ratio", "R", "cosine decay floor as a fraction of --lr", "0.1"),
             new OptionSpec("warmup", "N", "linear warmup steps", Defaults.WarmupSteps.ToString(CultureInfo.InvariantCulture) + " (embedded mlm: 30)"),
             new OptionSpec("weight-decay", "W", "AdamW decoupled weight decay (matrices and embeddings only)", "0.1"),
+            new OptionSpec("position-bias-lr-scale", "S", "T5: multiply the learning rate of the relative position bias tables by S (scalars Adam moves by about the rate per step)", "1 (embedded span: see --help of the default)"),
             new OptionSpec("clip", "NORM", "global gradient-norm clip (0 = off)", "1.0"),
             new OptionSpec("eval-every", "N", "validate every N steps (0 = only at the end)", "100"),
             new OptionSpec("eval-batches", "N", "micro-batches in the validation set", "8"),
@@ -105,7 +106,11 @@ public static class TrainCommand
             LearningRate = (float)p.Double("lr", d.LearningRate, 0, 10),
             MinLearningRateRatio = (float)p.Double("min-lr-ratio", Defaults.MinLearningRateRatio, 0, 1),
             WarmupSteps = p.Int("warmup", d.WarmupSteps, 0),
-            AdamW = Defaults.AdamW with { WeightDecay = (float)p.Double("weight-decay", Defaults.AdamW.WeightDecay, 0, 10) },
+            AdamW = Defaults.AdamW with
+            {
+                WeightDecay = (float)p.Double("weight-decay", Defaults.AdamW.WeightDecay, 0, 10),
+                PositionBiasLearningRateScale = (float)p.Double("position-bias-lr-scale", d.AdamW.PositionBiasLearningRateScale, 0, 1e6),
+            },
             ClipNorm = p.Double("clip", Defaults.ClipNorm, 0),
             EvalEvery = p.Int("eval-every", Defaults.EvalEvery, 0),
             EvalBatches = p.Int("eval-batches", Defaults.EvalBatches, 1),
