@@ -48,9 +48,6 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
     /// <summary>The most bytes of gathered parameters / open gradients held at once, since creation.</summary>
     public long PeakGatheredParameterBytes { get; private set; }
     public long PeakOpenGradientBytes { get; private set; }
-    /// <summary>Collectives issued (all-gathers of a unit, reduce-scatters of a unit), for tests and the profile.</summary>
-    public int Gathers { get; private set; }
-    public int ReduceScatters { get; private set; }
 
     public FullyShardedParameters(IBackend compute, ICommunicator world, ParameterLayout layout, FsdpOptions options)
     {
@@ -190,7 +187,6 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
             block = staged;
         }
         group.AllGather(block, destination);
-        Gathers++;
     }
 
     /// <summary>Σ over every rank of a unit's gradients, this rank's block added into the local gradient shard.</summary>
@@ -200,7 +196,6 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
         var block = deviceBlock.Sub(0, size);
         group.ReduceScatterSum(unitGradients, block);
         replicas?.AllReduceSum(block);
-        ReduceScatters++;
         var local = LocalGradients.Sub(Plan.LocalOffsets[u], size);
         if (shards == compute) compute.Accumulate(local, block);
         else

@@ -27,16 +27,4 @@ public static class Bf16
 
     /// <summary>Exact: every bf16 is a float32 with 16 zero bits below.</summary>
     public static float ToFloat(ushort bits) => BitConverter.UInt32BitsToSingle((uint)bits << 16);
-
-    public static void FromFloats(ReadOnlySpan<float> source, Span<ushort> destination)
-    {
-        if (source.Length != destination.Length) throw new ArgumentException($"casting {source.Length} floats into {destination.Length} bf16 values");
-        for (int i = 0; i < source.Length; i++) destination[i] = FromFloat(source[i]);
-    }
-
-    public static void ToFloats(ReadOnlySpan<ushort> source, Span<float> destination)
-    {
-        if (source.Length != destination.Length) throw new ArgumentException($"casting {source.Length} bf16 values into {destination.Length} floats");
-        for (int i = 0; i < source.Length; i++) destination[i] = ToFloat(source[i]);
-    }
 }

@@ -15,16 +15,4 @@ public static class Fp16
 
     /// <summary>Exact: every fp16, subnormals too, is a float32.</summary>
     public static float ToFloat(ushort bits) => (float)BitConverter.UInt16BitsToHalf(bits);
-
-    public static void FromFloats(ReadOnlySpan<float> source, Span<ushort> destination)
-    {
-        if (source.Length != destination.Length) throw new ArgumentException($"casting {source.Length} floats into {destination.Length} fp16 values");
-        for (int i = 0; i < source.Length; i++) destination[i] = FromFloat(source[i]);
-    }
-
-    public static void ToFloats(ReadOnlySpan<ushort> source, Span<float> destination)
-    {
-        if (source.Length != destination.Length) throw new ArgumentException($"casting {source.Length} fp16 values into {destination.Length} floats");
-        for (int i = 0; i < source.Length; i++) destination[i] = ToFloat(source[i]);
-    }
 }
