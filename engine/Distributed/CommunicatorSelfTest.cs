@@ -35,6 +35,19 @@ public static class CommunicatorSelfTest
             backend.CopyIn<float>(Enumerable.Range(0, block).Select(j => Contribution(r, j)).ToArray(), receive);
             comm.AllGather(receive, send);
             Expect(failures, "all-gather", Read(backend, send), i => Contribution(i / block, i % block));
+
+            // the same three started and waited for (the forms DDP's and FSDP's overlap use), two in flight at once
+            backend.CopyIn<float>(Enumerable.Range(0, elements).Select(i => Contribution(r, i)).ToArray(), data);
+            backend.CopyIn<float>(Enumerable.Range(0, elements).Select(i => Contribution(r, i)).ToArray(), send);
+            var summing = comm.StartAllReduceSum(data);
+            var scattering = comm.StartReduceScatterSum(send, receive);
+            summing.Wait();
+            scattering.Wait();
+            Expect(failures, "started all-reduce", Read(backend, data), i => R * (R + 1) / 2f + R * (i / 8f));
+            Expect(failures, "started reduce-scatter", Read(backend, receive), j => R * (R + 1) / 2f + R * ((r * block + j) / 8f));
+            backend.CopyIn<float>(Enumerable.Range(0, block).Select(j => Contribution(r, j)).ToArray(), receive);
+            comm.StartAllGather(receive, send).Wait();
+            Expect(failures, "started all-gather", Read(backend, send), i => Contribution(i / block, i % block));
             backend.Free(send); backend.Free(receive);
         }
         else failures.Add($"reduce-scatter/all-gather skipped: {elements} elements do not split over {R} ranks");

@@ -13,7 +13,11 @@ namespace Engine.Distributed;
 /// used going first. It must be at least the most units one op reads tensors from, since a slice handed to an op must
 /// stay valid until the op has run: BERT's tied head reads the word table (embeddings unit) and its own bias (the
 /// head's unit) in one matrix product. 2 also lets T5's blocks read block 0's position bias without regathering.</param>
-public sealed record FsdpOptions(bool ReshardAfterForward = true, int ShardingFactor = 0, bool CpuOffload = false, int UnitsInFlight = 2)
+/// <param name="Overlap">Gather the unit that came next last time while the current one computes, and let a unit's
+/// gradient reduce-scatter run until the next unit's gradients are done (with --cpu-offload, the copies too): one
+/// more unit of parameters and one more of gradients in memory, in exchange for communication hidden behind
+/// compute. Off, every collective completes before the op that needs it.</param>
+public sealed record FsdpOptions(bool ReshardAfterForward = true, int ShardingFactor = 0, bool CpuOffload = false, int UnitsInFlight = 2, bool Overlap = true)
 {
     /// <summary>The group size for a world: the factor, or the world when 0; refuses one that does not divide it.</summary>
     public int GroupSize(int worldSize)

@@ -13,6 +13,11 @@ namespace Engine.Distributed;
 /// reduce-scattered (then all-reduced across replica groups) and added into the local gradient shard, so a unit
 /// touched twice in one backward (a tied table) is summed correctly. Every rank touches the same units in the same
 /// order (the same model and shapes), which is what makes the collectives line up.
+/// With <see cref="FsdpOptions.Overlap"/> the store also remembers the order in which the last forward and backward
+/// pass gathered units and starts gathering the next one as soon as its predecessor is gathered, and leaves a unit's gradient
+/// reduce-scatter running until the next unit's gradients leave (or backward ends): one unit of each in flight
+/// beyond <see cref="FsdpOptions.UnitsInFlight"/>. A wrong guess (a validation pass, generation) costs only
+/// the wasted gather: the unit is freed and the needed one gathered on demand, the same on every rank.
 /// </summary>
 public sealed class FullyShardedParameters : IParameterStore, IDisposable
 {
@@ -25,13 +30,24 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
     readonly FsdpOptions options;
     readonly ParameterLayout layout;
     readonly List<(int Unit, Slice<float> Buffer)> gatheredParameters = new(), openGradients = new();
-    // A unit's block on the compute device: the all-gather's source when shards live on the host, and the
-    // reduce-scatter's destination.
-    readonly Slice<float> deviceBlock;
-    // The reduce-scatter result copied to the host when shards live there.
-    readonly Slice<float> hostBlock;
+    // A unit's block on the compute device, the reduce-scatter's destination.
+    readonly Slice<float> scatterBlock;
+    // With CPU offload: a unit's block uploaded from the host shard as the all-gather's source (one for gathers on
+    // demand, one for the prefetch, which may be in flight at the same time), and the reduce-scatter result downloaded.
+    readonly Slice<float> demandUpload, prefetchUpload, hostBlock;
+    readonly OffloadTransfers? transfers;
     bool keepParameters;
     long gatheredBytes, openGradientBytes;
+
+    // Overlap: the unit being gathered ahead of its use, and the unit whose reduce-scatter is in flight.
+    (int Unit, Slice<float> Buffer, IPendingCollective Gathering)? prefetched;
+    (int Unit, Slice<float> Buffer, IPendingCollective Scattering)? scattering;
+    // The units gathered in the last forward (0) and backward (1) pass, in order, and how far this pass has gone:
+    // the next unit is guessed by position, since a unit may come twice in one pass (a tied table at both ends).
+    // backward = the pass has opened a gradient since BeginForward.
+    readonly List<int>[] passOrder = [new(), new()];
+    bool backward;
+    int position;
 
     public ShardPlan Plan { get; }
     /// <summary>This rank's parameter and gradient shards (on <see cref="ShardBackend"/>).</summary>
@@ -48,6 +64,10 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
     /// <summary>The most bytes of gathered parameters / open gradients held at once, since creation.</summary>
     public long PeakGatheredParameterBytes { get; private set; }
     public long PeakOpenGradientBytes { get; private set; }
+    /// <summary>Unit gathers since creation: started when the unit was needed, started ahead of it (overlap), and
+    /// started ahead but dropped unused (a pass that went elsewhere than the last one did).</summary>
+    public (long OnDemand, long Ahead, long Wasted) Gathers => (gathersOnDemand, gathersAhead, gathersWasted);
+    long gathersOnDemand, gathersAhead, gathersWasted;
 
     public FullyShardedParameters(IBackend compute, ICommunicator world, ParameterLayout layout, FsdpOptions options)
     {
@@ -63,12 +83,18 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
         }
         Plan = new ShardPlan(ShardPlan.UnitsOf(layout), group.WorldSize);
         ownsShardBackend = options.CpuOffload;
-        shards = options.CpuOffload ? new CpuBackend() : compute;
+        if (options.CpuOffload) transfers = OffloadTransfers.For(compute);
+        shards = transfers?.CreateShardBackend() ?? compute;
         LocalParameters = shards.Allocate<float>(Plan.LocalCount, "parameter shard");
         LocalGradients = shards.Allocate<float>(Plan.LocalCount, "gradient shard");
         long largestBlock = Plan.BlockSizes.Max();
-        deviceBlock = compute.Allocate<float>(largestBlock, "FSDP unit block");
-        if (options.CpuOffload) hostBlock = shards.Allocate<float>(largestBlock, "FSDP unit block (host)");
+        scatterBlock = compute.Allocate<float>(largestBlock, "FSDP unit block");
+        if (options.CpuOffload)
+        {
+            demandUpload = compute.Allocate<float>(largestBlock, "FSDP unit block (uploaded)");
+            if (options.Overlap) prefetchUpload = compute.Allocate<float>(largestBlock, "FSDP unit block (uploaded ahead)");
+            hostBlock = shards.Allocate<float>(largestBlock, "FSDP unit block (host)");
+        }
     }
 
     /// <summary>AdamW over this rank's shard: the owned parts of each tensor, on the shard backend.</summary>
@@ -82,11 +108,15 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
         if (buffer.IsEmpty)
         {
             if (!keepParameters) MakeRoom(gatheredParameters, releaseGradients: false);
-            buffer = compute.Allocate<float>(PaddedCount(u), "gathered unit parameters");
-            Gather(LocalParameters, u, buffer);
+            buffer = TakePrefetched(u);
+            if (buffer.IsEmpty)
+            {
+                buffer = AllocateGathered(u);
+                StartGather(LocalParameters, u, buffer, demandUpload).Wait();
+                gathersOnDemand++;
+            }
             gatheredParameters.Add((u, buffer));
-            gatheredBytes += buffer.Bytes;
-            PeakGatheredParameterBytes = Math.Max(PeakGatheredParameterBytes, gatheredBytes);
+            Follow(u);
         }
         else Touch(gatheredParameters, u);
         return buffer.Sub(p.Offset - Plan.Units[u].Start, p.Count);
@@ -94,6 +124,11 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
 
     public Slice<float> Gradient(ParameterInfo p)
     {
+        if (!backward)
+        {
+            backward = true;
+            StartPass();
+        }
         int u = UnitOf(p);
         var buffer = Find(openGradients, u);
         if (buffer.IsEmpty)
@@ -114,6 +149,8 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
     {
         ReleaseAll();
         keepParameters = !options.ReshardAfterForward;
+        backward = false;
+        StartPass();
     }
 
     /// <summary>A backward pass ended: every open gradient is reduce-scattered into the shard, gathered units freed.</summary>
@@ -126,7 +163,66 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
     void ReleaseAll()
     {
         while (openGradients.Count > 0) Release(openGradients, 0, releaseGradients: true);
+        FinishScatter();
+        DropPrefetched();
         while (gatheredParameters.Count > 0) Release(gatheredParameters, 0, releaseGradients: false);
+    }
+
+    // ---- overlap: gathering ahead, scattering behind ------------------------------------------------------------
+
+    List<int> Order => passOrder[backward ? 1 : 0];
+
+    void StartPass()
+    {
+        position = 0;
+        Prefetch(Order.Count > 0 ? Order[0] : -1);
+    }
+
+    /// <summary>Unit u was just gathered: note it at this place in the pass (forgetting the rest of the last pass's
+    /// order when it went elsewhere), and start gathering what came next last time.</summary>
+    void Follow(int u)
+    {
+        var order = Order;
+        if (position < order.Count && order[position] != u) order.RemoveRange(position, order.Count - position);
+        if (position == order.Count) order.Add(u);
+        position++;
+        Prefetch(position < order.Count ? order[position] : -1);
+    }
+
+    void Prefetch(int u)
+    {
+        if (!options.Overlap || u < 0 || prefetched is not null || !Find(gatheredParameters, u).IsEmpty) return;
+        var buffer = AllocateGathered(u);
+        prefetched = (u, buffer, StartGather(LocalParameters, u, buffer, prefetchUpload));
+        gathersAhead++;
+    }
+
+    /// <summary>The prefetched buffer when it holds unit u (waited for), else empty; a prefetch of another unit is dropped.</summary>
+    Slice<float> TakePrefetched(int u)
+    {
+        if (prefetched is not { } p) return default;
+        if (p.Unit != u) { DropPrefetched(); return default; }
+        prefetched = null;
+        p.Gathering.Wait();
+        return p.Buffer;
+    }
+
+    void DropPrefetched()
+    {
+        if (prefetched is not { } p) return;
+        prefetched = null;
+        p.Gathering.Wait(); // the collective must be done with the buffer before it is freed (and it is, on every rank)
+        gathersWasted++;
+        gatheredBytes -= p.Buffer.Bytes;
+        compute.Free(p.Buffer);
+    }
+
+    Slice<float> AllocateGathered(int u)
+    {
+        var buffer = compute.Allocate<float>(PaddedCount(u), "gathered unit parameters");
+        gatheredBytes += buffer.Bytes;
+        PeakGatheredParameterBytes = Math.Max(PeakGatheredParameterBytes, gatheredBytes);
+        return buffer;
     }
 
     public void ZeroGradients() => shards.Zero(LocalGradients);
@@ -159,7 +255,7 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
             var buffer = compute.Allocate<float>(PaddedCount(u), "gathered unit (checkpoint)");
             try
             {
-                Gather(local, u, buffer);
+                StartGather(local, u, buffer, demandUpload).Wait();
                 compute.CopyOut(buffer.Sub(0, unit.Count), full.Slice((int)unit.Start, (int)unit.Count));
             }
             finally { compute.Free(buffer); }
@@ -177,33 +273,49 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
 
     long PaddedCount(int u) => Plan.BlockSizes[u] * Plan.Shards;
 
-    void Gather(Slice<float> local, int u, Slice<float> destination)
+    /// <summary>Starts unit u's all-gather from a sharded buffer into destination (through an upload when offloaded).</summary>
+    IPendingCollective StartGather(Slice<float> local, int u, Slice<float> destination, Slice<float> upload)
     {
         var block = local.Sub(Plan.LocalOffsets[u], Plan.BlockSizes[u]);
-        if (shards != compute)
+        if (transfers is not null)
         {
-            var staged = deviceBlock.Sub(0, block.Length);
-            compute.CopyIn<float>(block.Span, staged);
+            var staged = upload.Sub(0, block.Length);
+            transfers.Upload(block, staged);
             block = staged;
         }
-        group.AllGather(block, destination);
+        return group.StartAllGather(block, destination);
     }
 
-    /// <summary>Σ over every rank of a unit's gradients, this rank's block added into the local gradient shard.</summary>
-    void ReduceScatter(int u, Slice<float> unitGradients)
+    /// <summary>Starts the reduce-scatter of a unit's gradients (Σ over the group, this rank's block kept); with
+    /// overlap it runs until the next one starts or backward ends, else it is finished at once.</summary>
+    void StartScatter(int u, Slice<float> unitGradients)
     {
-        long size = Plan.BlockSizes[u];
-        var block = deviceBlock.Sub(0, size);
-        group.ReduceScatterSum(unitGradients, block);
+        FinishScatter(); // one scatter block: the previous result must be in the shard before it is reused
+        var pending = group.StartReduceScatterSum(unitGradients, scatterBlock.Sub(0, Plan.BlockSizes[u]));
+        scattering = (u, unitGradients, pending);
+        if (!options.Overlap) FinishScatter();
+    }
+
+    /// <summary>The reduce-scatter in flight completes: all-reduced across replica groups, added into the local
+    /// gradient shard (downloaded first when offloaded), and the unit's gradient buffer freed.</summary>
+    void FinishScatter()
+    {
+        if (scattering is not { } s) return;
+        scattering = null;
+        s.Scattering.Wait();
+        long size = Plan.BlockSizes[s.Unit];
+        var block = scatterBlock.Sub(0, size);
         replicas?.AllReduceSum(block);
-        var local = LocalGradients.Sub(Plan.LocalOffsets[u], size);
-        if (shards == compute) compute.Accumulate(local, block);
+        var local = LocalGradients.Sub(Plan.LocalOffsets[s.Unit], size);
+        if (transfers is null) compute.Accumulate(local, block);
         else
         {
             var host = hostBlock.Sub(0, size);
-            compute.CopyOut(block, host.Span);
+            transfers.Download(block, host);
             shards.Accumulate(local, host);
         }
+        openGradientBytes -= s.Buffer.Bytes;
+        compute.Free(s.Buffer);
     }
 
     static Slice<float> Find(List<(int Unit, Slice<float> Buffer)> held, int u)
@@ -231,13 +343,12 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
     {
         var (u, buffer) = held[index];
         held.RemoveAt(index);
-        if (releaseGradients)
+        if (releaseGradients) StartScatter(u, buffer); // frees the buffer when the scatter finishes
+        else
         {
-            ReduceScatter(u, buffer);
-            openGradientBytes -= buffer.Bytes;
+            gatheredBytes -= buffer.Bytes;
+            compute.Free(buffer);
         }
-        else gatheredBytes -= buffer.Bytes;
-        compute.Free(buffer);
     }
 
     public void Dispose()
@@ -245,6 +356,9 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
         foreach (var (_, b) in gatheredParameters) compute.Free(b);
         foreach (var (_, b) in openGradients) compute.Free(b);
         gatheredParameters.Clear(); openGradients.Clear();
+        // A prefetch or scatter still in flight here means the run is failing: its buffers go with the compute
+        // backend rather than being freed under a collective that may still write them.
+        prefetched = null; scattering = null;
         if (ownsShardBackend) shards.Dispose();
         if (ownsGroup) { group.Dispose(); replicas?.Dispose(); }
     }

@@ -34,6 +34,14 @@ public interface ICommunicator : IDisposable
     /// <summary>receive ← every rank's send, concatenated in rank order (receive.Length = WorldSize · send.Length).</summary>
     void AllGather(Slice<float> send, Slice<float> receive);
 
+    /// <summary>
+    /// <see cref="ReduceScatterSum"/> and <see cref="AllGather"/> started and returned at once, as
+    /// <see cref="StartAllReduceSum"/> (FSDP gathers the next unit and reduce-scatters the last one while a unit
+    /// computes). Neither buffer may be touched until Wait; started collectives are waited for in start order.
+    /// </summary>
+    IPendingCollective StartReduceScatterSum(Slice<float> send, Slice<float> receive);
+    IPendingCollective StartAllGather(Slice<float> send, Slice<float> receive);
+
     /// <summary>data ← root's data, on every rank.</summary>
     void Broadcast(Span<byte> data, int root);
 
@@ -43,7 +51,7 @@ public interface ICommunicator : IDisposable
     ICommunicator Split(int color, int key);
 }
 
-/// <summary>A collective in flight (<see cref="ICommunicator.StartAllReduceSum"/>).</summary>
+/// <summary>A collective in flight (<see cref="ICommunicator.StartAllReduceSum"/> and the other Start calls).</summary>
 public interface IPendingCollective
 {
     /// <summary>Returns when the result may be read: on the host (MPI), or ordered before later work on the compute

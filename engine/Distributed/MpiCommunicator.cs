@@ -124,24 +124,28 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         }
     }
 
-    public void ReduceScatterSum(Slice<float> send, Slice<float> receive)
+    public void ReduceScatterSum(Slice<float> send, Slice<float> receive) => StartReduceScatterSum(send, receive).Wait();
+
+    public IPendingCollective StartReduceScatterSum(Slice<float> send, Slice<float> receive)
     {
         if (send.Length != (long)WorldSize * receive.Length)
             throw new ArgumentException($"reduce-scatter: send holds {send.Length} floats, not {WorldSize} × {receive.Length}");
         if (receive.Length > MaxCount) throw new EngineException($"reduce-scatter block of {receive.Length} floats is over MPI's limit of {MaxCount}; use more ranks or smaller units");
         nint request;
         MpiError.Check(MpiApi.MPI_Ireduce_scatter_block(send.Pointer, receive.Pointer, (int)receive.Length, MpiHandles.Float, MpiHandles.Sum, comm, &request), $"MPI_Ireduce_scatter_block({receive.Length} floats)");
-        Wait(request, $"reduce-scatter of {receive.Length} floats per rank");
+        return new PendingRequests(this, [request], $"reduce-scatter of {receive.Length} floats per rank");
     }
 
-    public void AllGather(Slice<float> send, Slice<float> receive)
+    public void AllGather(Slice<float> send, Slice<float> receive) => StartAllGather(send, receive).Wait();
+
+    public IPendingCollective StartAllGather(Slice<float> send, Slice<float> receive)
     {
         if (receive.Length != (long)WorldSize * send.Length)
             throw new ArgumentException($"all-gather: receive holds {receive.Length} floats, not {WorldSize} × {send.Length}");
         if (send.Length > MaxCount) throw new EngineException($"all-gather block of {send.Length} floats is over MPI's limit of {MaxCount}; use more ranks or smaller units");
         nint request;
         MpiError.Check(MpiApi.MPI_Iallgather(send.Pointer, (int)send.Length, MpiHandles.Float, receive.Pointer, (int)send.Length, MpiHandles.Float, comm, &request), $"MPI_Iallgather({send.Length} floats)");
-        Wait(request, $"all-gather of {send.Length} floats per rank");
+        return new PendingRequests(this, [request], $"all-gather of {send.Length} floats per rank");
     }
 
     public void Broadcast(Span<byte> data, int root)

@@ -65,14 +65,31 @@ public sealed unsafe class NcclCommunicator : ICommunicator
     /// wrote); <see cref="IPendingCollective.Wait"/> makes the compute stream's later work wait for the result. The
     /// host never blocks, so the backward pass keeps queueing kernels while NCCL runs.
     /// </summary>
-    public IPendingCollective StartAllReduceSum(Slice<float> data)
+    public IPendingCollective StartAllReduceSum(Slice<float> data) =>
+        OnCommunicationStream(stream => NcclApi.ncclAllReduce((ulong)data.Address, (ulong)data.Address, (nuint)data.Length, NcclConstants.Float32, NcclConstants.Sum, Comm, stream), $"ncclAllReduce({data.Length} floats, communication stream)");
+
+    public IPendingCollective StartReduceScatterSum(Slice<float> send, Slice<float> receive)
+    {
+        if (send.Length != (long)WorldSize * receive.Length)
+            throw new ArgumentException($"reduce-scatter: send holds {send.Length} floats, not {WorldSize} × {receive.Length}");
+        return OnCommunicationStream(stream => NcclApi.ncclReduceScatter((ulong)send.Address, (ulong)receive.Address, (nuint)receive.Length, NcclConstants.Float32, NcclConstants.Sum, Comm, stream), $"ncclReduceScatter({receive.Length} floats, communication stream)");
+    }
+
+    public IPendingCollective StartAllGather(Slice<float> send, Slice<float> receive)
+    {
+        if (receive.Length != (long)WorldSize * send.Length)
+            throw new ArgumentException($"all-gather: receive holds {receive.Length} floats, not {WorldSize} × {send.Length}");
+        return OnCommunicationStream(stream => NcclApi.ncclAllGather((ulong)send.Address, (ulong)receive.Address, (nuint)send.Length, NcclConstants.Float32, Comm, stream), $"ncclAllGather({send.Length} floats, communication stream)");
+    }
+
+    /// <summary>Queues one NCCL call on the communication stream, fenced after the compute stream's work so far.</summary>
+    IPendingCollective OnCommunicationStream(Func<nint, int> call, string what)
     {
         var device = backend.Device;
         var ready = new Engine.Interop.Cuda.CudaStreamFence();
         ready.Record(device.ComputeStream);
         ready.MakeWait(device.CommunicationStream);
-        nint comms = device.CommunicationStream.DangerousGetHandle();
-        NcclResult.Check(NcclApi.ncclAllReduce((ulong)data.Address, (ulong)data.Address, (nuint)data.Length, NcclConstants.Float32, NcclConstants.Sum, Comm, comms), $"ncclAllReduce({data.Length} floats, communication stream)");
+        NcclResult.Check(call(device.CommunicationStream.DangerousGetHandle()), what);
         var done = new Engine.Interop.Cuda.CudaStreamFence();
         done.Record(device.CommunicationStream);
         return new StreamPending(ready, done, device.ComputeStream);

@@ -25,6 +25,18 @@ public sealed class SingleProcessCommunicator(IBackend backend) : ICommunicator
         if (send.Address != receive.Address) backend.Copy(send, receive);
     }
 
+    public IPendingCollective StartReduceScatterSum(Slice<float> send, Slice<float> receive)
+    {
+        ReduceScatterSum(send, receive);
+        return CompletedCollective.Instance;
+    }
+
+    public IPendingCollective StartAllGather(Slice<float> send, Slice<float> receive)
+    {
+        AllGather(send, receive);
+        return CompletedCollective.Instance;
+    }
+
     public void Broadcast(Span<byte> data, int root)
     {
         if (root != 0) throw new ArgumentOutOfRangeException(nameof(root), $"broadcast root {root} in a world of 1");

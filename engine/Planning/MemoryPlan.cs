@@ -57,8 +57,9 @@ public static class MemoryPlan
 
     /// <summary>
     /// Buffers outside the arena: the micro-batch's token ids and targets (int32, as the engine allocates them); under
-    /// ZeRO-3 two units gathered in full (the one computing and one it reads from, e.g. a tied table) and two units'
-    /// full gradients before their reduce-scatter; under ZeRO-2 one unit's full gradient bucket.
+    /// ZeRO-3 what the engine's FSDP holds by default: three units gathered in full (the one computing, one it reads
+    /// from such as a tied table, and the next one gathered ahead) and three units' full gradients (two open, one
+    /// being reduce-scattered); under ZeRO-2 one unit's full gradient bucket.
     /// </summary>
     public static double TemporaryBytes(PlannedModel model, PrecisionMode precision, ParallelSetup parallel, int microBatch, int sequence)
     {
@@ -66,9 +67,12 @@ public static class MemoryPlan
         if (parallel.ShardingFactor > 1 && parallel.ZeroStage >= 2)
         {
             double unit = model.LargestUnitParameters;
-            // ZeRO-3 as the engine's FSDP runs it: up to two units' parameters gathered and two units' gradients open
-            // (FsdpOptions.UnitsInFlight: an op may read two units, as BERT's tied head does).
-            if (parallel.ZeroStage >= 3) bytes += 2 * unit * (PrecisionBytes.Weight(precision) + PrecisionBytes.Gradient(precision));
+            // ZeRO-3 as the engine's FSDP runs it by default: FsdpOptions.UnitsInFlight units' parameters gathered and
+            // as many units' gradients open (an op may read two units, as BERT's tied head does), plus one of each in
+            // flight with overlap (the next unit gathered ahead, the last one's reduce-scatter).
+            var fsdp = new Distributed.FsdpOptions();
+            int units = fsdp.UnitsInFlight + (fsdp.Overlap ? 1 : 0);
+            if (parallel.ZeroStage >= 3) bytes += units * unit * (PrecisionBytes.Weight(precision) + PrecisionBytes.Gradient(precision));
             else bytes += unit * PrecisionBytes.Gradient(precision);
         }
         return bytes;

@@ -157,7 +157,7 @@ public static class TrainingJob
     {
         var launch = LaunchEnvironment.Detect();
         if (options.Strategy != "fsdp" && options.Fsdp != new FsdpOptions())
-            throw new EngineException($"--reshard-after-forward, --sharding-factor and --cpu-offload shape FSDP: add --strategy fsdp (the strategy is {options.Strategy})");
+            throw new EngineException($"--reshard-after-forward, --sharding-factor, --cpu-offload and --fsdp-overlap shape FSDP: add --strategy fsdp (the strategy is {options.Strategy})");
         switch (options.Strategy)
         {
             case "none" when launch.IsDistributed:

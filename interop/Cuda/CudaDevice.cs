@@ -89,6 +89,31 @@ public sealed unsafe class CudaDevice : IDisposable
         Synchronize();
     }
 
+    /// <summary>Page-locked host memory (cuMemHostAlloc), which copies can read and write without the host waiting:
+    /// FSDP's CPU-offloaded shards live there so their transfers overlap with compute.</summary>
+    public nint AllocatePinned(long bytes)
+    {
+        void* p;
+        CudaError.Check(CudaDriver.cuMemHostAlloc(&p, (nuint)Math.Max(bytes, 1), 0), $"cuMemHostAlloc({bytes} bytes)");
+        return (nint)p;
+    }
+
+    public void FreePinned(nint pointer) => CudaError.Check(CudaDriver.cuMemFreeHost((void*)pointer), "cuMemFreeHost");
+
+    /// <summary>Host (page-locked) to device, queued on <paramref name="stream"/>; the host does not wait.</summary>
+    public void CopyToDeviceAsync(ulong destination, void* source, long bytes, CudaStreamHandle stream)
+    {
+        if (bytes == 0) return;
+        CudaError.Check(CudaDriver.cuMemcpyHtoDAsync(destination, source, (nuint)bytes, stream.DangerousGetHandle()), "cuMemcpyHtoDAsync");
+    }
+
+    /// <summary>Device to host (page-locked), queued on <paramref name="stream"/>; the host does not wait.</summary>
+    public void CopyToHostAsync(void* destination, ulong source, long bytes, CudaStreamHandle stream)
+    {
+        if (bytes == 0) return;
+        CudaError.Check(CudaDriver.cuMemcpyDtoHAsync(destination, source, (nuint)bytes, stream.DangerousGetHandle()), "cuMemcpyDtoHAsync");
+    }
+
     public void CopyOnDevice(ulong destination, ulong source, long bytes)
     {
         if (bytes == 0) return;

@@ -80,6 +80,8 @@ public sealed unsafe class CudaStreamFence : IDisposable
 
     public void Record(CudaStreamHandle stream) => CudaError.Check(CudaDriver.cuEventRecord(fence.DangerousGetHandle(), stream.DangerousGetHandle()), "cuEventRecord");
     public void MakeWait(CudaStreamHandle stream) => CudaError.Check(CudaDriver.cuStreamWaitEvent(stream.DangerousGetHandle(), fence.DangerousGetHandle(), 0), "cuStreamWaitEvent");
+    /// <summary>Blocks the host until the recorded point is reached (only that stream's work before it, nothing else).</summary>
+    public void WaitOnHost() => CudaError.Check(CudaDriver.cuEventSynchronize(fence.DangerousGetHandle()), "cuEventSynchronize");
 
     public void Dispose() => fence.Dispose();
 }

@@ -30,6 +30,7 @@ public static class TrainCommand
             new OptionSpec("reshard-after-forward", "true|false", "fsdp: free gathered parameters after each unit's forward (false keeps them for backward: less traffic, more memory)", "true"),
             new OptionSpec("sharding-factor", "F", "fsdp: ranks per sharding group; groups hold replicas (hybrid sharding)", "the world size"),
             OptionSpec.Flag("cpu-offload", "fsdp: keep parameter, gradient and AdamW shards in host memory; the optimizer steps on the CPU"),
+            new OptionSpec("fsdp-overlap", "true|false", "fsdp: gather the next unit and reduce-scatter the last one while a unit computes (one more unit of each in memory)", "true"),
             new OptionSpec("steps", "N", "optimizer steps", "1000 (embedded: 1500; mlm 1000; span 1000)"),
             new OptionSpec("batch", "N", "sequences per optimizer step (global batch)", "16 (embedded: 8; mlm 32)"),
             new OptionSpec("micro-batch", "N", "sequences per forward/backward; gradients accumulate over batch/micro-batch", "= --batch"),
@@ -140,7 +141,8 @@ public static class TrainCommand
             Fsdp = new Engine.Distributed.FsdpOptions(
                 ReshardAfterForward: p.Choice("reshard-after-forward", "true", new[] { "true", "false" }) == "true",
                 ShardingFactor: p.Int("sharding-factor", 0, 1),
-                CpuOffload: p.Flag("cpu-offload")),
+                CpuOffload: p.Flag("cpu-offload"),
+                Overlap: p.Choice("fsdp-overlap", "true", new[] { "true", "false" }) == "true"),
             Settings = settings,
             Out = p.String("out"),
             Resume = p.String("resume"),
@@ -180,7 +182,7 @@ public static class TrainCommand
             Console.WriteLine($"data parallel: {run.Communicator.WorldSize} ranks over {run.Communicator.Transport}, {s.GlobalBatch / run.Communicator.WorldSize} sequences each per step");
         if (run.Model.Sharding is { } sharded)
             Console.WriteLine($"fsdp: parameters, gradients and AdamW moments in {sharded.GroupSize} shards{(sharded.Replicas > 1 ? $", {sharded.Replicas} replica groups (hybrid)" : "")}; " +
-                $"{sharded.Plan.Units.Count} units gathered on use{(sharded.Options.ReshardAfterForward ? "" : ", kept from forward to backward")}{(sharded.Options.CpuOffload ? "; shards and the optimizer step on the host" : "")}");
+                $"{sharded.Plan.Units.Count} units gathered on use{(sharded.Options.ReshardAfterForward ? "" : ", kept from forward to backward")}{(sharded.Options.Overlap ? ", the next one gathered ahead" : ", no overlap")}{(sharded.Options.CpuOffload ? "; shards and the optimizer step on the host" : "")}");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"model: {c.Layers} layers, width {c.Dim}, {c.Heads} heads, vocabulary {c.VocabSize}{(c.PaddedVocabSize != c.VocabSize ? $" (padded to {c.PaddedVocabSize})" : "")}: {run.Model.ParameterCount / 1e6:F2}M parameters"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

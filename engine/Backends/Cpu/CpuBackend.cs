@@ -8,10 +8,12 @@ namespace Engine.Backends.Cpu;
 
 /// <summary>
 /// The reference backend: float32 ops on host memory. Buffers come from 64-byte aligned native memory (AVX-512
-/// loads, no GC pinning, no 2^31 element limit) and are freed when the backend is disposed.
+/// loads, no GC pinning, no 2^31 element limit), or from the <see cref="HostMemory"/> it is given (page-locked
+/// memory for FSDP's offloaded shards), and are freed when the backend is disposed.
 /// </summary>
-public sealed unsafe class CpuBackend : IBackend
+public sealed unsafe class CpuBackend(HostMemory? memory = null) : IBackend
 {
+    readonly HostMemory memory = memory ?? HostMemory.Aligned;
     readonly List<(nint Address, long Bytes, string Purpose)> allocations = new();
     long allocated, peak;
 
@@ -32,7 +34,7 @@ public sealed unsafe class CpuBackend : IBackend
         if (count < 0) throw new ArgumentOutOfRangeException(nameof(count), $"negative size for {purpose}");
         long bytes = Math.Max(64, count * sizeof(T));
         void* p;
-        try { p = NativeMemory.AlignedAlloc((nuint)bytes, 64); }
+        try { p = (void*)memory.Allocate(bytes); }
         catch (OutOfMemoryException e)
         {
             throw new EngineException($"out of host memory allocating {purpose} ({bytes / (1024.0 * 1024 * 1024):F2} GiB): try a smaller --micro-batch or --seq; `trainer plan` shows the budget", e);
@@ -57,7 +59,7 @@ public sealed unsafe class CpuBackend : IBackend
             allocated -= allocations[index].Bytes;
             allocations.RemoveAt(index);
         }
-        NativeMemory.AlignedFree(slice.Pointer);
+        memory.Free(slice.Address);
     }
 
     public void CopyIn<T>(ReadOnlySpan<T> source, Slice<T> destination) where T : unmanaged
@@ -166,7 +168,7 @@ public sealed unsafe class CpuBackend : IBackend
     {
         lock (allocations)
         {
-            foreach (var (address, _, _) in allocations) NativeMemory.AlignedFree((void*)address);
+            foreach (var (address, _, _) in allocations) memory.Free(address);
             allocations.Clear();
             allocated = 0;
         }

@@ -30,6 +30,8 @@ public class OverlappedAllReduceTests
         public void AllReduceSum(Span<double> values) { }
         public void ReduceScatterSum(Slice<float> send, Slice<float> receive) => throw new NotSupportedException();
         public void AllGather(Slice<float> send, Slice<float> receive) => throw new NotSupportedException();
+        public IPendingCollective StartReduceScatterSum(Slice<float> send, Slice<float> receive) => throw new NotSupportedException();
+        public IPendingCollective StartAllGather(Slice<float> send, Slice<float> receive) => throw new NotSupportedException();
         public void Broadcast(Span<byte> data, int root) { }
         public void Barrier() { }
         public ICommunicator Split(int color, int key) => throw new NotSupportedException();

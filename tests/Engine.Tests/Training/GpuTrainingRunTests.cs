@@ -12,10 +12,10 @@ public class GpuTrainingRunTests
         public void OnStep(StepMetrics m) => Losses.Add(m.Loss);
     }
 
-    static List<double> Losses(string device, string outDir, string strategy = "none")
+    static List<double> Losses(string device, string outDir, string strategy = "none", bool cpuOffload = false)
     {
         var recorder = new Recorder();
-        using var run = TrainingJob.Prepare(SmallRuns.Options(outDir, steps: 20) with { Device = device, Strategy = strategy });
+        using var run = TrainingJob.Prepare(SmallRuns.Options(outDir, steps: 20) with { Device = device, Strategy = strategy, Fsdp = new Engine.Distributed.FsdpOptions(CpuOffload: cpuOffload) });
         Assert.Equal(device, run.Backend.Name);
         // DDP and FSDP on a GPU go through NCCL even alone, so the one-GPU run tests the code the multi-GPU runs use.
         if (device == "cuda" && strategy != "none") Assert.Equal("nccl", run.Communicator.Transport);
@@ -35,15 +35,18 @@ public class GpuTrainingRunTests
             Assert.True(Math.Abs(gpu[i] - cpu[i]) <= 1e-4 * cpu[i], $"step {i + 1}: GPU loss {gpu[i]:R} vs CPU {cpu[i]:R}");
     }
 
+    /// <summary>FSDP with overlap (the default): the gather ahead and the late reduce-scatter on the communication
+    /// stream; with CPU offload the page-locked shards and the stream-ordered copies as well.</summary>
     [Theory]
-    [InlineData("ddp")]
-    [InlineData("fsdp")]
-    public void Data_parallel_strategies_run_through_NCCL_on_one_GPU(string strategy)
+    [InlineData("ddp", false)]
+    [InlineData("fsdp", false)]
+    [InlineData("fsdp", true)]
+    public void Data_parallel_strategies_run_through_NCCL_on_one_GPU(string strategy, bool cpuOffload)
     {
         Gpu.Require();
         using var temp = new TempFolder();
         var cpu = Losses("cpu", temp["cpu"]);
-        var gpu = Losses("cuda", temp["gpu"], strategy);
+        var gpu = Losses("cuda", temp["gpu"], strategy, cpuOffload);
         Assert.Equal(20, gpu.Count);
         for (int i = 0; i < cpu.Count; i++)
             Assert.True(Math.Abs(gpu[i] - cpu[i]) <= 1e-4 * cpu[i], $"{strategy}, step {i + 1}: GPU loss {gpu[i]:R} vs CPU {cpu[i]:R}");
