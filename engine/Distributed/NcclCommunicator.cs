@@ -16,6 +16,7 @@ public sealed unsafe class NcclCommunicator : ICommunicator
     readonly CudaBackend backend;
     readonly ICommunicator? bootstrap; // null: joined over TCP, and NCCL itself carries the host-side operations
     readonly NcclCommHandle comm;
+    readonly CollectiveWatchdog watchdog;
     public int Rank { get; }
     public int WorldSize { get; }
     public string Transport => "nccl";
@@ -24,6 +25,38 @@ public sealed unsafe class NcclCommunicator : ICommunicator
     {
         this.backend = backend; this.bootstrap = bootstrap; this.comm = comm;
         Rank = rank; WorldSize = worldSize;
+        watchdog = new CollectiveWatchdog($"rank {rank} of {worldSize}", CommunicationTimeout.FromEnvironment(), Abort,
+            onThreadStart: backend.Device.MakeCurrent, asyncError: AsyncError);
+    }
+
+    /// <summary>Every NCCL call is watched from the moment it is queued: a peer that never joins it ends the job
+    /// within ENGINE_COMM_TIMEOUT_S (the host would otherwise block forever in a stream synchronisation).</summary>
+    void Watch(Engine.Interop.Cuda.CudaStreamHandle stream, string what)
+    {
+        var fence = new Engine.Interop.Cuda.CudaStreamFence();
+        fence.Record(stream);
+        watchdog.Watch(what, fence.IsReached, fence.Dispose);
+    }
+
+    void Watch(string what) => Watch(backend.Device.ComputeStream, what);
+
+    string? AsyncError()
+    {
+        int error;
+        int result = NcclApi.ncclCommGetAsyncError(comm.DangerousGetHandle(), &error);
+        if (result != 0) return $"{NcclResult.Name(result)} from ncclCommGetAsyncError";
+        return error is 0 or NcclInProgress ? null : NcclResult.Name(error);
+    }
+
+    const int NcclInProgress = 7; // ncclInProgress: a non-blocking communicator still initialising, not a failure
+
+    /// <summary>The watchdog's way out: the message to stderr, the communicator aborted (its kernels stop), exit 1
+    /// (mpirun then stops every rank; the last checkpoint is whole, since checkpoints are written then renamed).</summary>
+    void Abort(string message)
+    {
+        Console.Error.WriteLine($"error: {message}");
+        NcclApi.ncclCommAbort(comm.DangerousGetHandle());
+        Environment.Exit(1);
     }
 
     public static NcclCommunicator Create(CudaBackend backend, ICommunicator bootstrap)
@@ -57,8 +90,11 @@ public sealed unsafe class NcclCommunicator : ICommunicator
     nint Stream => backend.Device.ComputeStream.DangerousGetHandle();
     nint Comm => comm.DangerousGetHandle();
 
-    public void AllReduceSum(Slice<float> data) =>
+    public void AllReduceSum(Slice<float> data)
+    {
         NcclResult.Check(NcclApi.ncclAllReduce((ulong)data.Address, (ulong)data.Address, (nuint)data.Length, NcclConstants.Float32, NcclConstants.Sum, Comm, Stream), $"ncclAllReduce({data.Length} floats)");
+        Watch($"all-reduce of {data.Length} floats");
+    }
 
     /// <summary>
     /// Queued on the communication stream after everything the compute stream has queued so far (the gradients it
@@ -90,6 +126,7 @@ public sealed unsafe class NcclCommunicator : ICommunicator
         ready.Record(device.ComputeStream);
         ready.MakeWait(device.CommunicationStream);
         NcclResult.Check(call(device.CommunicationStream.DangerousGetHandle()), what);
+        Watch(device.CommunicationStream, what);
         var done = new Engine.Interop.Cuda.CudaStreamFence();
         done.Record(device.CommunicationStream);
         return new StreamPending(ready, done, device.ComputeStream);
@@ -107,7 +144,7 @@ public sealed unsafe class NcclCommunicator : ICommunicator
     public void AllReduceSum(Span<double> values)
     {
         if (bootstrap is not null) bootstrap.AllReduceSum(values);
-        else NcclHostCollectives.AllReduceSum(backend, comm, values);
+        else NcclHostCollectives.AllReduceSum(backend, comm, values, Watch);
     }
 
     public void ReduceScatterSum(Slice<float> send, Slice<float> receive)
@@ -115,6 +152,7 @@ public sealed unsafe class NcclCommunicator : ICommunicator
         if (send.Length != (long)WorldSize * receive.Length)
             throw new ArgumentException($"reduce-scatter: send holds {send.Length} floats, not {WorldSize} × {receive.Length}");
         NcclResult.Check(NcclApi.ncclReduceScatter((ulong)send.Address, (ulong)receive.Address, (nuint)receive.Length, NcclConstants.Float32, NcclConstants.Sum, Comm, Stream), $"ncclReduceScatter({receive.Length} floats)");
+        Watch($"reduce-scatter of {receive.Length} floats per rank");
     }
 
     public void AllGather(Slice<float> send, Slice<float> receive)
@@ -122,19 +160,20 @@ public sealed unsafe class NcclCommunicator : ICommunicator
         if (receive.Length != (long)WorldSize * send.Length)
             throw new ArgumentException($"all-gather: receive holds {receive.Length} floats, not {WorldSize} × {send.Length}");
         NcclResult.Check(NcclApi.ncclAllGather((ulong)send.Address, (ulong)receive.Address, (nuint)send.Length, NcclConstants.Float32, Comm, Stream), $"ncclAllGather({send.Length} floats)");
+        Watch($"all-gather of {send.Length} floats per rank");
     }
 
     public void Broadcast(Span<byte> data, int root)
     {
         if (bootstrap is not null) bootstrap.Broadcast(data, root);
-        else NcclHostCollectives.Broadcast(backend, comm, data, root);
+        else NcclHostCollectives.Broadcast(backend, comm, data, root, Watch);
     }
 
     public void Barrier()
     {
         backend.Synchronize();
         if (bootstrap is not null) bootstrap.Barrier();
-        else NcclHostCollectives.Barrier(backend, comm);
+        else NcclHostCollectives.Barrier(backend, comm, Watch);
     }
 
     public ICommunicator Split(int color, int key)
@@ -144,5 +183,9 @@ public sealed unsafe class NcclCommunicator : ICommunicator
         return new NcclCommunicator(backend, null, group, group.Rank, group.Count);
     }
 
-    public void Dispose() => comm.Dispose();
+    public void Dispose()
+    {
+        watchdog.Dispose();
+        comm.Dispose();
+    }
 }

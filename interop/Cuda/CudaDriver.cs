@@ -58,6 +58,7 @@ public static unsafe partial class CudaDriver
     [LibraryImport(Lib, EntryPoint = "cuEventDestroy_v2")] public static partial int cuEventDestroy(nint @event);
     [LibraryImport(Lib)] public static partial int cuEventRecord(nint @event, nint stream);
     [LibraryImport(Lib)] public static partial int cuEventSynchronize(nint @event);
+    [LibraryImport(Lib)] public static partial int cuEventQuery(nint @event);
     [LibraryImport(Lib)] public static partial int cuEventElapsedTime(float* milliseconds, nint start, nint end);
 
     // ---- modules and launches -------------------------------------------------------------------------

@@ -83,5 +83,16 @@ public sealed unsafe class CudaStreamFence : IDisposable
     /// <summary>Blocks the host until the recorded point is reached (only that stream's work before it, nothing else).</summary>
     public void WaitOnHost() => CudaError.Check(CudaDriver.cuEventSynchronize(fence.DangerousGetHandle()), "cuEventSynchronize");
 
+    /// <summary>Whether the stream has reached the recorded point, without waiting (cuEventQuery).</summary>
+    public bool IsReached()
+    {
+        int result = CudaDriver.cuEventQuery(fence.DangerousGetHandle());
+        if (result == CudaNotReady) return false;
+        CudaError.Check(result, "cuEventQuery");
+        return true;
+    }
+
+    const int CudaNotReady = 600; // CUDA_ERROR_NOT_READY: recorded work still running
+
     public void Dispose() => fence.Dispose();
 }

@@ -1,0 +1,77 @@
+namespace Engine.Distributed;
+
+/// <summary>
+/// Bounds collectives whose completion the host cannot wait for with a deadline of its own: NCCL's are queued on GPU
+/// streams, and the host later blocks in a stream synchronisation that would wait forever for a dead peer. A thread
+/// polls each watched collective, oldest first; one still running after the communication timeout, or an error the
+/// transport reports asynchronously, ends the process through <c>onFailure</c> with a message naming the collective
+/// and the rank, so the job stops within a bounded time (as MPI's own waits do) instead of hanging.
+/// </summary>
+public sealed class CollectiveWatchdog : IDisposable
+{
+    readonly string who;
+    readonly TimeSpan timeout;
+    readonly Action<string> onFailure;
+    readonly Func<string?> asyncError;
+    readonly Queue<(string What, Func<bool> IsDone, Action Release, long Started)> pending = new();
+    readonly Thread thread;
+    readonly ManualResetEventSlim stopping = new();
+    readonly TimeSpan poll;
+
+    /// <param name="who">The rank, for messages ("rank 3 of 8").</param>
+    /// <param name="onFailure">Called once, on the watchdog's thread, with the message; it is expected to end the
+    /// process (abort the communicator, exit non-zero).</param>
+    /// <param name="onThreadStart">Runs first on the watchdog's thread (making the GPU context current there).</param>
+    /// <param name="asyncError">An error the transport has seen on its own (ncclCommGetAsyncError), or null.</param>
+    public CollectiveWatchdog(string who, TimeSpan timeout, Action<string> onFailure, Action? onThreadStart = null, Func<string?>? asyncError = null, TimeSpan? poll = null)
+    {
+        this.who = who; this.timeout = timeout; this.onFailure = onFailure;
+        this.asyncError = asyncError ?? (() => null);
+        this.poll = poll ?? TimeSpan.FromMilliseconds(100);
+        thread = new Thread(() => { onThreadStart?.Invoke(); Run(); }) { IsBackground = true, Name = "collective watchdog" };
+        thread.Start();
+    }
+
+    /// <summary>Watches one started collective: isDone is asked from the watchdog's thread until it says true, then
+    /// release runs (freeing the event that marks it).</summary>
+    public void Watch(string what, Func<bool> isDone, Action? release = null)
+    {
+        lock (pending) pending.Enqueue((what, isDone, release ?? (() => { }), Environment.TickCount64));
+    }
+
+    /// <summary>Collectives watched and not yet seen to finish.</summary>
+    public int Pending { get { lock (pending) return pending.Count; } }
+
+    void Run()
+    {
+        while (!stopping.Wait(poll))
+        {
+            string? failure = asyncError() is { } error ? $"{who}: the communicator reported {error}: another rank failed or the network broke" : null;
+            lock (pending)
+            {
+                // Collectives complete in the order they were queued on one stream; across the two streams the oldest
+                // still running is what is late, so looking at the front is enough.
+                while (failure == null && pending.TryPeek(out var front))
+                {
+                    if (front.IsDone()) { pending.Dequeue().Release(); continue; }
+                    if (Environment.TickCount64 - front.Started > timeout.TotalMilliseconds)
+                        failure = $"{who}: {front.What} did not complete within {timeout.TotalSeconds:0.#} s: another rank is missing, stuck or dead (set {CommunicationTimeout.Variable} to wait longer)";
+                    break;
+                }
+            }
+            if (failure != null)
+            {
+                onFailure(failure);
+                return;
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        stopping.Set();
+        if (thread != Thread.CurrentThread) thread.Join();
+        lock (pending) while (pending.TryDequeue(out var p)) p.Release();
+        stopping.Dispose();
+    }
+}
