@@ -1,6 +1,7 @@
 using Engine.Backends.Cpu;
 using Engine.Distributed;
 using Engine.Models;
+using Engine.Tests.Support;
 using Engine.Util;
 
 namespace Engine.Tests.Distributed;
@@ -21,7 +22,7 @@ public class FsdpOverlapTests
     public void Gathering_ahead_changes_no_number_and_learns_the_order(string preset)
     {
         using var backend = new CpuBackend();
-        var config = Presets.Get(preset) with { Layers = 3, DecoderLayers = 3, Dim = 32, Heads = 4, HeadDim = 0, FeedForwardDim = 64, VocabSize = 300, PaddedVocabSize = 300, MaxPositions = 32 };
+        var config = TinyModels.Config(preset, dim: 32);
         using var plain = new TransformerModel(config, backend);
         Initialization.Initialize(plain, new Rng(3));
         var initial = new float[plain.ParameterCount];
@@ -33,18 +34,10 @@ public class FsdpOverlapTests
         inTurn.CopyParametersIn(initial);
 
         var rng = new Rng(4);
-        int B = 2, T = 16, decoderT = 8;
-        bool encoderDecoder = config.Family == ModelFamily.EncoderDecoder;
-        int rows = encoderDecoder ? B * decoderT : B * T;
         long gathersPerStep = 0;
         for (int step = 0; step < 4; step++)
         {
-            var inputs = new ModelInputs(Enumerable.Range(0, B * T).Select(_ => 4 + rng.NextInt(290)).ToArray(), B, T)
-            {
-                DecoderTokens = encoderDecoder ? Enumerable.Range(0, B * decoderT).Select(_ => 4 + rng.NextInt(290)).ToArray() : null,
-                DecoderT = encoderDecoder ? decoderT : 0,
-            };
-            var targets = Enumerable.Range(0, rows).Select(_ => 4 + rng.NextInt(290)).ToArray();
+            var (inputs, targets) = TinyModels.RandomBatch(config, rng);
             var expected = LossAndGradients(plain, inputs, targets);
             var before = ahead.Sharding!.Gathers;
             var overlapped = LossAndGradients(ahead, inputs, targets);

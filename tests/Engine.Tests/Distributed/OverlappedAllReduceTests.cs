@@ -2,6 +2,7 @@ using Engine.Backends.Cpu;
 using Engine.Distributed;
 using Engine.Models;
 using Engine.Tensors;
+using Engine.Tests.Support;
 using Engine.Util;
 
 namespace Engine.Tests.Distributed;
@@ -45,21 +46,16 @@ public class OverlappedAllReduceTests
     public void Buckets_start_during_backward_only_after_their_last_write(string preset)
     {
         using var backend = new CpuBackend();
-        var config = Presets.Get(preset) with { Layers = 3, DecoderLayers = 3, Dim = 64, Heads = 4, HeadDim = 0, FeedForwardDim = 128, VocabSize = 300, PaddedVocabSize = 300, MaxPositions = 32 };
+        var config = TinyModels.Config(preset);
         using var model = new TransformerModel(config, backend);
         Initialization.Initialize(model, new Rng(3));
         var comm = new RecordingCommunicator();
         var parallel = new DataParallel(comm, model.Layout, bucketBytes: 16 * 1024);
         var rng = new Rng(4);
-        int B = 2, T = 16, rows = config.Family == ModelFamily.EncoderDecoder ? B * 8 : B * T;
         for (int step = 0; step < 3; step++)
         {
-            var inputs = new ModelInputs(Enumerable.Range(0, B * T).Select(_ => 4 + rng.NextInt(290)).ToArray(), B, T)
-            {
-                DecoderTokens = config.Family == ModelFamily.EncoderDecoder ? Enumerable.Range(0, B * 8).Select(_ => 4 + rng.NextInt(290)).ToArray() : null,
-                DecoderT = config.Family == ModelFamily.EncoderDecoder ? 8 : 0,
-            };
-            var targets = Enumerable.Range(0, rows).Select(_ => 4 + rng.NextInt(290)).ToArray();
+            var (inputs, targets) = TinyModels.RandomBatch(config, rng);
+            int rows = targets.Length;
             comm.Started.Clear();
             model.ZeroGradients();
             model.Forward(inputs, targets, 1f / rows);
