@@ -10,14 +10,14 @@ public static class StorageRounding
     public static float ToBf16(float x) => Bf16.ToFloat(Bf16.FromFloat(x));
     public static float ToFp16(float x) => Fp16.ToFloat(Fp16.FromFloat(x));
 
-    public static void Round(Span<float> values, PrecisionMode precision)
+    public static void Round(Span<float> values, HalfFormat format)
     {
-        switch (precision)
+        switch (format)
         {
-            case PrecisionMode.Bf16:
+            case HalfFormat.Bf16:
                 for (int i = 0; i < values.Length; i++) values[i] = ToBf16(values[i]);
                 break;
-            case PrecisionMode.Fp16:
+            case HalfFormat.Fp16:
                 for (int i = 0; i < values.Length; i++) values[i] = ToFp16(values[i]);
                 break;
         }

@@ -100,6 +100,10 @@ public interface IBackend : IDisposable
     /// <summary>output = the float32 value of each 16-bit input (exact).</summary>
     void CastFromHalf(Slice<float> output, Slice<ushort> input, HalfFormat format);
 
+    /// <summary>x = the nearest value of <paramref name="format"/> (ties to even; fp16 overflows to ±inf), kept as fp32
+    /// in place: mixed precision's 16-bit numbers in fp32 storage (<see cref="Backends.Emulation.ReducedPrecisionBackend"/>).</summary>
+    void RoundToHalf(Slice<float> x, HalfFormat format);
+
     /// <summary>
     /// <see cref="AdamW"/> on fp32 master weights and moments (the bits AdamW gives on the same backend and inputs),
     /// writing in the same pass halfCopy = the updated master weights cast to <paramref name="format"/>: the copy the

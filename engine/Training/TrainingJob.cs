@@ -135,7 +135,7 @@ public static class TrainingJob
             ? new AdamWOptimizer(mixed, model.Layout, model.Memory.Parameters, model.Memory.Gradients, settings.AdamW)
             : new AdamWOptimizer(model.Backend, model.Layout, model.Memory.Parameters, model.Memory.Gradients, settings.AdamW));
 
-    /// <summary>The device's backend, wrapped so 16-bit storage is emulated when --precision asks for it.</summary>
+    /// <summary>The device's backend, wrapped so values are rounded to 16 bits when --precision asks for it.</summary>
     static IBackend CreateBackend(TrainOptions options, TrainingSettings settings, LaunchEnvironment launch, out string note)
     {
         var precision = settings.PrecisionMode;
@@ -146,7 +146,9 @@ public static class TrainingJob
         try
         {
             var mixed = new Backends.Emulation.ReducedPrecisionBackend(device, precision);
-            note += $"; {settings.Precision} mixed precision emulated (fp32 arithmetic, every stored activation, weight copy and gradient rounded to {settings.Precision})";
+            note += device.IsHost
+                ? $"; {settings.Precision} mixed precision emulated (fp32 arithmetic, every stored activation, weight copy and gradient rounded to {settings.Precision})"
+                : $"; {settings.Precision} mixed precision: {settings.Precision} values in fp32 storage (every stored activation, weight copy and gradient rounded), matrix products on {settings.Precision} tensor cores with fp32 accumulation";
             return mixed;
         }
         catch { device.Dispose(); throw; }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Engine.Backends;
 using Engine.Backends.Cuda;
+using Engine.Backends.Emulation;
 using Engine.Backends.Profiling;
 using Engine.Planning;
 using Engine.Precision;
@@ -23,11 +24,12 @@ public static class BenchCommand
     {
         Name = "bench",
         Summary = "Measures training-step speed (forward, backward, AdamW) on random tokens.",
-        Usage = "trainer bench [--device auto|cpu|cuda] [--model PRESET] [--batch N] [--seq T] [--steps N] [--warmup N] [--profile] [--peak-tflops TFLOPS]",
+        Usage = "trainer bench [--device auto|cpu|cuda] [--model PRESET] [--precision fp32|bf16|fp16] [--batch N] [--seq T] [--steps N] [--warmup N] [--profile] [--peak-tflops TFLOPS]",
         Options = new[]
         {
             new OptionSpec("device", "auto|cpu|cuda", "where to run", "auto"),
             new OptionSpec("model", "PRESET", $"model size: {string.Join(", ", Presets.Names)}", Presets.Default),
+            new OptionSpec("precision", "fp32|bf16|fp16", "number format, as in training (mixed: 16-bit values in fp32 storage, matrix products on 16-bit tensor cores)", "fp32"),
             new OptionSpec("batch", "N", "sequences per step", "16"),
             new OptionSpec("seq", "T", "tokens per sequence (the encoder's, for T5)", "128"),
             new OptionSpec("decoder-seq", "T", "decoder tokens per sequence of an encoder-decoder model", "114"),
@@ -35,22 +37,22 @@ public static class BenchCommand
             new OptionSpec("warmup", "N", "untimed steps first", "2"),
             OptionSpec.Flag("pad-vocab", "round the vocabulary up to a multiple of 128"),
             OptionSpec.Flag("profile", "also print time per op over the timed steps, sorted, with its share of the step"),
-            new OptionSpec("peak-tflops", "TFLOPS", "the device's peak for MFU (default: known GPUs by name; fp32 runs use the fp32 peak)"),
+            new OptionSpec("peak-tflops", "TFLOPS", "the device's peak for MFU (default: known GPUs by name, at the run's precision: fp32 runs use the fp32 peak)"),
         },
         Run = Run,
     };
 
     const double MiB = 1024.0 * 1024;
 
-    /// <summary>", MFU x%" against --peak-tflops or the known GPU's fp32 peak; empty when no peak is known.</summary>
-    static string Mfu(ParsedOptions p, IBackend device, double flopsPerSecond)
+    /// <summary>", MFU x%" against --peak-tflops or the known GPU's peak at the run's precision; empty when no peak is known.</summary>
+    static string Mfu(ParsedOptions p, IBackend device, PrecisionMode precision, double flopsPerSecond)
     {
         double? peak = p.Has("peak-tflops") ? p.Double("peak-tflops", 0, 1e-6, 1e9) * 1e12 : null;
         string source = "--peak-tflops";
         if (peak == null && device is CudaBackend gpu && GpuCatalog.FromDeviceName(gpu.Device.Name) is { } spec)
         {
-            peak = spec.PeakFlops(PrecisionMode.Fp32);
-            source = $"{spec.Name} fp32 peak {spec.PeakTflopsFp32:0.#} TFLOP/s";
+            peak = spec.PeakFlops(precision);
+            source = string.Create(CultureInfo.InvariantCulture, $"{spec.Name} {PrecisionBytes.Name(precision)} peak {peak / 1e12:0.#} TFLOP/s");
         }
         return peak is double value ? string.Create(CultureInfo.InvariantCulture, $", MFU {100 * flopsPerSecond / value:F1}% ({source})") : "";
     }
@@ -61,7 +63,9 @@ public static class BenchCommand
     {
         using var model = new TransformerModel(config, backend);
         Initialization.Initialize(model, new Rng(1));
-        var optimizer = new AdamWOptimizer(backend, model.Layout, model.Memory.Parameters, model.Memory.Gradients, new AdamWSettings());
+        var optimizer = backend is ReducedPrecisionBackend mixed
+            ? new AdamWOptimizer(mixed, model.Layout, model.Memory.Parameters, model.Memory.Gradients, new AdamWSettings())
+            : new AdamWOptimizer(backend, model.Layout, model.Memory.Parameters, model.Memory.Gradients, new AdamWSettings());
         var times = new List<double>();
         float scale = 1f / batch.Targets.Length;
         for (int i = 0; i < warmup + steps && !cancellation.IsCancellationRequested; i++)
@@ -92,7 +96,10 @@ public static class BenchCommand
         // from a second pass over the same steps.
         bool profile = p.Flag("profile");
         var profiler = profile ? new ProfilingBackend(device) : null;
-        IBackend backend = device;
+        var precision = PrecisionBytes.Parse(p.Choice("precision", "fp32", new[] { "fp32", "bf16", "fp16" }));
+        // Mixed precision rounds on top of the device (not disposed here: the device is, once, by its using).
+        IBackend Mixed(IBackend b) => precision == PrecisionMode.Fp32 ? b : new ReducedPrecisionBackend(b, precision);
+        IBackend backend = Mixed(device);
         // Encoder-decoder models read B × T encoder tokens and B × Td decoder tokens (T5's span shape: 512 in, 114 out).
         bool encoderDecoder = config.Family == ModelFamily.EncoderDecoder;
         int Td = encoderDecoder ? p.Int("decoder-seq", 114, 1) : 0;
@@ -110,19 +117,21 @@ public static class BenchCommand
         double median = times[times.Count / 2];
         double flopsPerToken = 6.0 * TransformerModel.LayoutOf(config).Count + 12.0 * config.Layers * T * config.Dim;
         double tokensPerSecond = B * (T + Td) / median;
-        Console.WriteLine(note);
+        Console.WriteLine(precision == PrecisionMode.Fp32 ? note : $"{note}; {PrecisionBytes.Name(precision)} mixed precision (16-bit values in fp32 storage)");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{preset}: {TransformerModel.LayoutOf(config).Count / 1e6:F2}M parameters, batch {B} × {T}{(encoderDecoder ? $" in, {B} × {Td} out" : "")}, {steps} timed steps (median)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{median * 1000:F1} ms/step, {tokensPerSecond:F0} tokens/s, {flopsPerToken * tokensPerSecond / 1e9:F1} GFLOP/s (model FLOPs: 6N + 12·L·T·d per token){Mfu(p, device, flopsPerToken * tokensPerSecond)}"));
-        // The planner's prediction for this exact shape beside what the backend allocated (fp32, one device).
+            $"{median * 1000:F1} ms/step, {tokensPerSecond:F0} tokens/s, {flopsPerToken * tokensPerSecond / 1e9:F1} GFLOP/s (model FLOPs: 6N + 12·L·T·d per token){Mfu(p, device, precision, flopsPerToken * tokensPerSecond)}"));
+        // The planner's prediction for this exact shape beside what the backend allocated (fp32 storage, one device;
+        // mixed precision here still stores fp32, and adds fp32 master weights).
         var planned = MemoryPlan.Compute(PlannedModel.FromConfig(preset, config), PrecisionMode.Fp32, ParallelSetup.Single, B, T);
+        double master = precision == PrecisionMode.Fp32 ? 0 : planned.Weights;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"memory: peak {device.PeakAllocatedBytes / MiB:F0} MiB allocated; `trainer plan` predicts {planned.Total / MiB:F0} MiB (weights {planned.Weights / MiB:F0}, gradients {planned.Gradients / MiB:F0}, AdamW {planned.Optimizer / MiB:F0}, activations {planned.Activations / MiB:F0}, temporaries {planned.Temporaries / MiB:F0})"));
+            $"memory: peak {device.PeakAllocatedBytes / MiB:F0} MiB allocated; `trainer plan` predicts {(planned.Total + master) / MiB:F0} MiB (weights {planned.Weights / MiB:F0}, gradients {planned.Gradients / MiB:F0}, AdamW {planned.Optimizer / MiB:F0}{(master > 0 ? $", master weights {master / MiB:F0}" : "")}, activations {planned.Activations / MiB:F0}, temporaries {planned.Temporaries / MiB:F0}; fp32 storage)"));
         if (profiler != null)
         {
             var wall = TimeSpan.Zero;
-            TimeSteps(profiler, config, batch, warmup, steps, cancellation, onTimedStart: () => profiler.Times.Clear(), onStep: t => wall += TimeSpan.FromSeconds(t));
+            TimeSteps(Mixed(profiler), config, batch, warmup, steps, cancellation, onTimedStart: () => profiler.Times.Clear(), onStep: t => wall += TimeSpan.FromSeconds(t));
             Console.WriteLine();
             Console.WriteLine($"time per op ({steps} profiled steps; ops are synchronized one by one, so the step is slower than above):");
             Console.WriteLine(profiler.Times.Table(steps, wall / steps));

@@ -1,4 +1,5 @@
 using Engine.Interop.Cublas;
+using Engine.Precision;
 using Engine.Tensors;
 
 namespace Engine.Backends.Cuda;
@@ -78,11 +79,35 @@ public sealed unsafe partial class CudaBackend
         if (!dBias.IsEmpty) ColumnSumInto(dBias, dOutput, N, OC);
     }
 
+    /// <summary>
+    /// Set by mixed precision (ReducedPrecisionBackend), whose operands are all 16-bit values in fp32 storage: matrix
+    /// products then cast both operands to this format (exact for such values) and let cuBLAS multiply them on tensor
+    /// cores, accumulating and writing fp32. Null: fp32 operands and fp32 arithmetic (no TF32).
+    /// </summary>
+    public HalfFormat? HalfMatmulOperands { get; set; }
+
     void Gemm(int transA, int transB, int m, int n, int k, ulong a, int lda, ulong b, int ldb, float beta, ulong c, int ldc, string what)
     {
         float alpha = 1;
-        CublasStatus.Check(CublasApi.cublasGemmEx(blas.DangerousGetHandle(), transA, transB, m, n, k, &alpha, a, CublasConstants.R32F, lda,
-            b, CublasConstants.R32F, ldb, &beta, c, CublasConstants.R32F, ldc, CublasConstants.Compute32F, CublasConstants.GemmDefault), $"cublasGemmEx ({what}, {m}×{n}×{k})");
+        int operandType = CublasConstants.R32F;
+        if (HalfMatmulOperands is { } format)
+        {
+            // Column-major as cuBLAS sees them: A is lda × (k or m), B is ldb × (n or k), whole columns.
+            a = HalfCopy("gemm.a16", a, (long)lda * (transA == CublasConstants.OpN ? k : m), format);
+            b = HalfCopy("gemm.b16", b, (long)ldb * (transB == CublasConstants.OpN ? n : k), format);
+            operandType = format == HalfFormat.Bf16 ? CublasConstants.R16BF : CublasConstants.R16F;
+        }
+        CublasStatus.Check(CublasApi.cublasGemmEx(blas.DangerousGetHandle(), transA, transB, m, n, k, &alpha, a, operandType, lda,
+            b, operandType, ldb, &beta, c, CublasConstants.R32F, ldc, CublasConstants.Compute32F, CublasConstants.GemmDefault), $"cublasGemmEx ({what}, {m}×{n}×{k})");
+    }
+
+    /// <summary>An fp32 matrix cast to 16 bits into a named scratch buffer (the kernel behind <see cref="CastToHalf"/>).</summary>
+    ulong HalfCopy(string name, ulong source, long count, HalfFormat format)
+    {
+        ulong copy = Scratch(name, count * sizeof(ushort));
+        void** a = stackalloc void*[] { &copy, &source, &count };
+        Launch(format == HalfFormat.Bf16 ? "cast_f32_to_bf16" : "cast_f32_to_f16", GridFor(count), 1, Threads, a);
+        return copy;
     }
 
     void ColumnSumInto(Slice<float> destination, Slice<float> x, int N, int C)

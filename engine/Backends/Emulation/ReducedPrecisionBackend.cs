@@ -1,26 +1,36 @@
+using Engine.Backends.Cuda;
 using Engine.Precision;
 using Engine.Tensors;
 
 namespace Engine.Backends.Emulation;
 
 /// <summary>
-/// Mixed precision on the CPU: every op runs in fp32 on the host backend, then every value it stored in a buffer
-/// that bf16/fp16 training keeps in 16 bits (activations, the weights' compute copy, gradients, dlogits) is rounded
-/// to that format. The numbers are those of 16-bit storage with fp32 arithmetic, which is how the GPU kernels work;
-/// memory stays 4 bytes per value. Kept in fp32, as on the GPU: the normalisation statistics (mean, 1/rms), the
-/// per-row losses, the optimizer's master weights and moments (the optimizer uses <see cref="Inner"/>), and whatever
-/// the caller scales or sums for the loss scale and the gradient norm.
+/// Mixed precision with 16-bit numbers in fp32 storage: every op runs in fp32 on the backend underneath, then every
+/// value it stored in a buffer that bf16/fp16 training keeps in 16 bits (activations, the weights' compute copy,
+/// gradients, dlogits) is rounded to that format in place (<see cref="IBackend.RoundToHalf"/>). The numbers are those
+/// of 16-bit storage with fp32 arithmetic, which is how 16-bit kernels work; memory stays 4 bytes per value. Kept in
+/// fp32: the normalisation statistics (mean, 1/rms), the per-row losses, the optimizer's master weights and moments
+/// (the optimizer uses <see cref="Inner"/>), and whatever the caller scales or sums for the loss scale and the
+/// gradient norm.
+/// On the CPU this is the reference the GPU's mixed precision is checked against. On a GPU it is the first bf16/fp16
+/// path: the same rounding by a kernel, and since every operand of a matrix product is then a 16-bit value, cuBLAS
+/// reads the operands in 16 bits and multiplies on tensor cores with fp32 accumulation (<see cref="CudaBackend.HalfMatmulOperands"/>),
+/// which gives the products the fp32 arithmetic would up to summation order. 16-bit storage of the activations (half
+/// the memory and traffic) is the step after it (kernels/README.md).
 /// </summary>
 public sealed class ReducedPrecisionBackend : IBackend
 {
     readonly IBackend inner;
+    readonly HalfFormat format;
 
     public ReducedPrecisionBackend(IBackend inner, PrecisionMode precision)
     {
-        if (!inner.IsHost) throw new EngineException($"--precision {PrecisionBytes.Name(precision)} is emulated on the CPU only; on the {inner.Name} backend 16-bit storage needs its bf16/fp16 kernels, which are not built yet: use --precision fp32 there");
         if (precision == PrecisionMode.Fp32) throw new ArgumentException("fp32 needs no rounding", nameof(precision));
         this.inner = inner;
         Precision = precision;
+        format = HalfFormats.Of(precision);
+        var gpu = inner as CudaBackend ?? (inner as Profiling.ProfilingBackend)?.Inner as CudaBackend;
+        if (gpu != null) gpu.HalfMatmulOperands = format;
     }
 
     public PrecisionMode Precision { get; }
@@ -30,14 +40,14 @@ public sealed class ReducedPrecisionBackend : IBackend
     /// <summary>Rounds a buffer's values to the 16-bit format in place (the weights' compute copy after an update).</summary>
     public void Round(Slice<float> x)
     {
-        if (!x.IsEmpty) StorageRounding.Round(x.Span, Precision);
+        if (!x.IsEmpty) inner.RoundToHalf(x, format);
     }
 
     void Round(Slice<float> a, Slice<float> b) { Round(a); Round(b); }
     void Round(Slice<float> a, Slice<float> b, Slice<float> c) { Round(a); Round(b); Round(c); }
 
     public string Name => inner.Name;
-    public bool IsHost => true;
+    public bool IsHost => inner.IsHost;
     public long AllocatedBytes => inner.AllocatedBytes;
     public long PeakAllocatedBytes => inner.PeakAllocatedBytes;
     public Slice<T> Allocate<T>(long count, string purpose) where T : unmanaged => inner.Allocate<T>(count, purpose);
@@ -101,6 +111,7 @@ public sealed class ReducedPrecisionBackend : IBackend
     // The fp32 side of mixed precision: nothing here is a 16-bit buffer of this emulation, so nothing is rounded.
     public void CastToHalf(Slice<ushort> output, Slice<float> input, HalfFormat format) => inner.CastToHalf(output, input, format);
     public void CastFromHalf(Slice<float> output, Slice<ushort> input, HalfFormat format) => inner.CastFromHalf(output, input, format);
+    public void RoundToHalf(Slice<float> x, HalfFormat format) => inner.RoundToHalf(x, format);
     public void AdamWMixed(Slice<float> master, Slice<ushort> halfCopy, HalfFormat format, Slice<float> gradients, Slice<float> m, Slice<float> v, float learningRate, float beta1, float beta2, float epsilon, float weightDecay, int step) =>
         inner.AdamWMixed(master, halfCopy, format, gradients, m, v, learningRate, beta1, beta2, epsilon, weightDecay, step);
     public bool UnscaleAndCheckFinite(Slice<float> gradients, float scale) => inner.UnscaleAndCheckFinite(gradients, scale);

@@ -67,12 +67,13 @@ public class FsdpOverlapTests
         Assert.True(gathersPerStep > 0);
 
         // In flight: at most one unit beyond UnitsInFlight, for parameters and for gradients.
-        long largest = ahead.Sharding.Plan.LargestUnitPadded * sizeof(float);
+        var (withOverlap, without) = (ahead.Sharding!, inTurn.Sharding!);
+        long largest = withOverlap.Plan.LargestUnitPadded * sizeof(float);
         int limit = new FsdpOptions().UnitsInFlight;
-        Assert.InRange(ahead.Sharding.PeakGatheredParameterBytes, largest, (limit + 1) * largest);
-        Assert.InRange(ahead.Sharding.PeakOpenGradientBytes, largest, (limit + 1) * largest);
-        Assert.InRange(inTurn.Sharding.PeakGatheredParameterBytes, largest, limit * largest);
-        Assert.InRange(inTurn.Sharding.PeakOpenGradientBytes, largest, limit * largest);
+        Assert.InRange(withOverlap.PeakGatheredParameterBytes, largest, (limit + 1) * largest);
+        Assert.InRange(withOverlap.PeakOpenGradientBytes, largest, (limit + 1) * largest);
+        Assert.InRange(without.PeakGatheredParameterBytes, largest, limit * largest);
+        Assert.InRange(without.PeakOpenGradientBytes, largest, limit * largest);
     }
 
     static (double Loss, float[] Gradients) LossAndGradients(TransformerModel model, ModelInputs inputs, int[] targets)

@@ -106,6 +106,59 @@ public class CudaMixedPrecisionTests
     [Theory]
     [InlineData(HalfFormat.Bf16, 100_003)]
     [InlineData(HalfFormat.Fp16, 4_099)]
+    public void Rounding_in_place_matches_the_CPU_bit_for_bit(HalfFormat format, int n)
+    {
+        using var p = Open(n * 5 + (int)format);
+        var x = p.Upload(p.CastInputs(n));
+        var original = p.Download(x).Cpu;
+        p.Cpu.RoundToHalf(x.C, format);
+        p.Gpu.RoundToHalf(x.G, format);
+        var (cpu, gpu) = p.Download(x);
+        for (int i = 0; i < n; i++)
+        {
+            uint c = BitConverter.SingleToUInt32Bits(cpu[i]), g = BitConverter.SingleToUInt32Bits(gpu[i]);
+            bool ok = float.IsNaN(cpu[i]) ? float.IsNaN(gpu[i]) : g == c;
+            if (!ok) Assert.Fail($"{format} rounding [{i}] of {original[i]:R}: GPU 0x{g:X8}, CPU 0x{c:X8}");
+        }
+    }
+
+    /// <summary>
+    /// Mixed precision's matrix products: operands that are 16-bit values (as ReducedPrecisionBackend keeps them) go
+    /// to cuBLAS in 16 bits and are multiplied on tensor cores with fp32 accumulation. The casts are exact, so the
+    /// result is the fp32 product of the same values up to summation order: held to the fp32 matmul test's 1e-5 of
+    /// the largest output (tensor cores add in blocks, the CPU in one running sum).
+    /// </summary>
+    [Theory]
+    [InlineData(HalfFormat.Bf16)]
+    [InlineData(HalfFormat.Fp16)]
+    public void Matrix_products_on_16_bit_operands_equal_fp32_on_the_same_values(HalfFormat format)
+    {
+        using var p = Open(71 + (int)format);
+        const int N = 37, C = 70, OC = 45;
+        float[] Values(int n) { var a = p.RandomArray(n); StorageRounding.Round(a, format); return a; }
+        var x = p.Upload(Values(N * C));
+        var w = p.Upload(Values(OC * C));
+        var b = p.Upload(Values(OC));
+        var y = p.Upload(Enumerable.Repeat(BitConverter.UInt32BitsToSingle(FloatPoison), N * OC).ToArray());
+        p.Gpu.HalfMatmulOperands = format;
+        p.Cpu.MatmulForward(y.C, x.C, w.C, b.C, N, C, OC);
+        p.Gpu.MatmulForward(y.G, x.G, w.G, b.G, N, C, OC);
+        AssertClose(p.Download(y), $"{format} matmul output");
+
+        var dy = p.Upload(Values(N * OC));
+        var dx = p.Upload(p.RandomArray(N * C));
+        var dw = p.Upload(p.RandomArray(OC * C));
+        var db = p.Upload(p.RandomArray(OC));
+        p.Cpu.MatmulBackward(dx.C, dw.C, db.C, dy.C, x.C, w.C, N, C, OC);
+        p.Gpu.MatmulBackward(dx.G, dw.G, db.G, dy.G, x.G, w.G, N, C, OC);
+        AssertClose(p.Download(dx), $"{format} matmul d input");
+        AssertClose(p.Download(dw), $"{format} matmul d weight");
+        AssertClose(p.Download(db), $"{format} matmul d bias");
+    }
+
+    [Theory]
+    [InlineData(HalfFormat.Bf16, 100_003)]
+    [InlineData(HalfFormat.Fp16, 4_099)]
     public void AdamW_mixed_matches_the_CPU_and_the_GPUs_fp32_AdamW(HalfFormat format, int n)
     {
         using var p = Open(n * 3 + (int)format);
