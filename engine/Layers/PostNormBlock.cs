@@ -54,8 +54,8 @@ public sealed class PostNormBlock
         return outputNorm.Forward(m, m.Activation(afterMlp), N);
     }
 
-    /// <summary>dResidual holds d(output) on entry and d(input) on return.</summary>
-    public void Backward(ModelMemory m, Slice<float> dResidual, Slice<float> input, int B, int T)
+    /// <summary>dResidual holds d(output) on entry and d(input) on return; keyMask is the forward's.</summary>
+    public void Backward(ModelMemory m, Slice<float> dResidual, Slice<float> input, int B, int T, Slice<int> keyMask)
     {
         int N = B * T;
         var d = GradientScratch.Fresh(m, dSum);
@@ -65,6 +65,6 @@ public sealed class PostNormBlock
         d = GradientScratch.Fresh(m, dSum);
         attentionNorm.Backward(m, d, dResidual, m.Activation(afterAttention), N);
         m.Backend.Copy(d, dResidual);
-        attention.Backward(m, dResidual, d, input, B, T);
+        attention.Backward(m, dResidual, d, input, B, T, keyMask: keyMask);
     }
 }

@@ -7,19 +7,23 @@ namespace Engine.Layers;
 /// c_proj (one HF tensor for q|k|v), BERT attention.self.{query,key,value} / attention.output.dense (three HF
 /// tensors laid out back to back, <see cref="LinearLayer.Fused"/>), T5 SelfAttention.{q,k,v,o} (fused the same way,
 /// no biases, no 1/√d, plus the relative position bias its stack shares).
+/// Without a position bias (GPT-2, BERT) attention runs in the flash-attention form and keeps only each query row's
+/// log-sum-exp for backward; with one (T5) it keeps the (B, heads, T, T) probabilities, which the bias's gradient
+/// needs.
 /// </summary>
 public sealed class SelfAttentionLayer
 {
     readonly int heads, headSize;
-    readonly bool causal;
+    readonly bool causal, positionBias;
     readonly double scale;
     readonly LinearLayer qkvProjection, outputProjection;
-    int qkv, attended, probabilities, output, dQkv, dAttended;
+    int qkv, attended, saved, output, dQkv, dAttended;
 
-    public SelfAttentionLayer(LinearLayer qkvProjection, LinearLayer outputProjection, int heads, bool causal, double? scale = null)
+    /// <param name="positionBias">Forward is given a position bias (T5): keep the probabilities rather than the lse.</param>
+    public SelfAttentionLayer(LinearLayer qkvProjection, LinearLayer outputProjection, int heads, bool causal, double? scale = null, bool positionBias = false)
     {
         this.qkvProjection = qkvProjection; this.outputProjection = outputProjection;
-        this.heads = heads; this.causal = causal;
+        this.heads = heads; this.causal = causal; this.positionBias = positionBias;
         headSize = qkvProjection.Out / 3 / heads;
         this.scale = scale ?? 1.0 / Math.Sqrt(headSize);
     }
@@ -37,7 +41,7 @@ public sealed class SelfAttentionLayer
     /// <param name="causal">The decoder's self-attention.</param>
     public static SelfAttentionLayer T5(ParameterLayout layout, string prefix, int dim, int heads, int headSize, bool causal) => new(
         LinearLayer.Fused(layout, new[] { prefix + ".q", prefix + ".k", prefix + ".v" }, dim, heads * headSize, bias: false),
-        new LinearLayer(layout, prefix + ".o", heads * headSize, dim, bias: false, hfConv1D: false), heads, causal, scale: 1.0);
+        new LinearLayer(layout, prefix + ".o", heads * headSize, dim, bias: false, hfConv1D: false), heads, causal, scale: 1.0, positionBias: true);
 
     int Inner => heads * headSize;
 
@@ -48,7 +52,7 @@ public sealed class SelfAttentionLayer
         long N = (long)B * T;
         qkv = plan.Add(name + ".qkv", N * 3 * Inner);
         attended = plan.Add(name + ".attended", N * Inner);
-        probabilities = plan.Add(name + ".probabilities", (long)B * heads * T * T);
+        saved = positionBias ? plan.Add(name + ".probabilities", (long)B * heads * T * T) : plan.Add(name + ".lse", (long)B * heads * T);
         output = plan.Add(name + ".out", N * outputProjection.Out);
         dQkv = plan.AddShared(GradientScratch.Qkv, N * 3 * Inner);
         dAttended = plan.AddShared(GradientScratch.AttentionOut, N * Inner);
@@ -61,22 +65,27 @@ public sealed class SelfAttentionLayer
         int N = B * T;
         var x = m.Activation(qkv);
         qkvProjection.Forward(m, x, input, N);
-        m.Backend.AttentionForward(Shape(B, T), m.Activation(attended), m.Activation(probabilities),
-            x, x.Sub(Inner, x.Length - Inner), x.Sub(2 * Inner, x.Length - 2 * Inner), keyMask, positionBias);
+        var (q, k, v) = (x, x.Sub(Inner, x.Length - Inner), x.Sub(2 * Inner, x.Length - 2 * Inner));
+        if (this.positionBias) m.Backend.AttentionForward(Shape(B, T), m.Activation(attended), m.Activation(saved), q, k, v, keyMask, positionBias);
+        else if (!positionBias.IsEmpty) throw new InvalidOperationException("a position bias given to a self-attention layer built without one");
+        else m.Backend.FlashAttentionForward(Shape(B, T), m.Activation(attended), m.Activation(saved), q, k, v, keyMask);
         outputProjection.Forward(m, m.Activation(output), m.Activation(attended), N);
         return m.Activation(output);
     }
 
     /// <param name="dPositionBias">(heads, T, T) gradient of the position bias to accumulate into, or empty.</param>
-    public void Backward(ModelMemory m, Slice<float> dInput, Slice<float> dOutput, Slice<float> input, int B, int T, Slice<float> dPositionBias = default)
+    /// <param name="keyMask">The forward's.</param>
+    public void Backward(ModelMemory m, Slice<float> dInput, Slice<float> dOutput, Slice<float> input, int B, int T, Slice<float> dPositionBias = default, Slice<int> keyMask = default)
     {
         int N = B * T;
         var dAtt = GradientScratch.Fresh(m, dAttended);
         outputProjection.Backward(m, dAtt, dOutput, m.Activation(attended), N);
         var dq = GradientScratch.Fresh(m, dQkv);
         var x = m.Activation(qkv);
-        m.Backend.AttentionBackward(Shape(B, T), dq, dq.Sub(Inner, dq.Length - Inner), dq.Sub(2 * Inner, dq.Length - 2 * Inner), dPositionBias,
-            dAtt, x, x.Sub(Inner, x.Length - Inner), x.Sub(2 * Inner, x.Length - 2 * Inner), m.Activation(probabilities));
+        var (q, k, v) = (x, x.Sub(Inner, x.Length - Inner), x.Sub(2 * Inner, x.Length - 2 * Inner));
+        var (dk, dv) = (dq.Sub(Inner, dq.Length - Inner), dq.Sub(2 * Inner, dq.Length - 2 * Inner));
+        if (positionBias) m.Backend.AttentionBackward(Shape(B, T), dq, dk, dv, dPositionBias, dAtt, q, k, v, m.Activation(saved));
+        else m.Backend.FlashAttentionBackward(Shape(B, T), dq, dk, dv, dAtt, q, k, v, m.Activation(attended), m.Activation(saved), keyMask);
         qkvProjection.Backward(m, dInput, dq, input, N);
     }
 }

@@ -81,7 +81,7 @@ public sealed class EncoderOnlyNetwork : INetwork
         headTransform.Backward(m, dx, dHidden, last, N);
         for (int l = blocks.Length - 1; l >= 0; l--)
         {
-            using (Nvtx.Range(blocks[l].Name)) blocks[l].Backward(m, dx, l == 0 ? embeddingNorm.Output(m) : blocks[l - 1].OutputSlice(m), B, T);
+            using (Nvtx.Range(blocks[l].Name)) blocks[l].Backward(m, dx, l == 0 ? embeddingNorm.Output(m) : blocks[l - 1].OutputSlice(m), B, T, m.KeyMask);
             m.BackwardProgress();
         }
         var dSum = GradientScratch.Fresh(m, dEmbedded);

@@ -3,8 +3,8 @@ using Engine.Tensors;
 namespace Engine.Backends.Cuda;
 
 // Flash-style attention (kernels/flash_attention.cu): saves only the log-sum-exp per query row (B, H, T) instead of
-// the probabilities (B, H, T, T). Tested against the CPU twin; it replaces the probability-storing path in the
-// attention layer once it has run on a GPU.
+// the probabilities (B, H, T, T). CPU twin: CpuAttention.ForwardLse / BackwardLse. GPT-2's and BERT's self-attention
+// layers use it (SelfAttentionLayer); T5's, with its position bias, keeps the probabilities.
 public sealed unsafe partial class CudaBackend
 {
     const int FlashTile = 32; // TILE in flash_attention.cu
@@ -17,24 +17,37 @@ public sealed unsafe partial class CudaBackend
         k.Launch(gridX, gridY, block, (uint)sharedBytes, device.ComputeStream, arguments);
     }
 
-    /// <param name="keyValid">(B, T) ints, 0 = padding key; empty = every key valid.</param>
-    public void FlashAttentionForward(Slice<float> output, Slice<float> lse, Slice<float> qkv, Slice<int> keyValid, int B, int T, int C, int heads, bool causal)
+    /// <summary>The kernels read one packed qkv buffer (B, T, 3C): self-attention as GPT-2's and BERT's layers hold it.</summary>
+    static void RequirePacked(AttentionShape s, Slice<float> query, Slice<float> key, Slice<float> value)
     {
-        ulong o = Ptr(output), l = Ptr(lse), q = Ptr(qkv), mask = Ptr(keyValid);
-        int isCausal = causal ? 1 : 0, hs = C / heads;
-        float scale = 1f / MathF.Sqrt(hs);
+        s.Validate();
+        bool packed = s.QueryLength == s.KeyLength && s.QueryStride == 3 * s.Inner && s.KeyValueStride == 3 * s.Inner
+            && key.Address == query.Address + (long)s.Inner * sizeof(float) && value.Address == query.Address + 2L * s.Inner * sizeof(float);
+        if (!packed) throw new NotSupportedException($"the CUDA flash attention takes packed self-attention (q, k, v at offsets 0, inner, 2·inner of one buffer); {s} is not: use AttentionForward");
+    }
+
+    public void FlashAttentionForward(AttentionShape shape, Slice<float> output, Slice<float> lse, Slice<float> query, Slice<float> key, Slice<float> value, Slice<int> keyMask)
+    {
+        RequirePacked(shape, query, key, value);
+        int B = shape.B, T = shape.QueryLength, C = shape.Inner, heads = shape.Heads, hs = shape.HeadSize;
+        ulong o = Ptr(output), l = Ptr(lse), q = Ptr(query), mask = Ptr(keyMask);
+        int isCausal = shape.Causal ? 1 : 0;
+        float scale = (float)shape.Scale;
         void** a = stackalloc void*[] { &o, &l, &q, &mask, &B, &T, &C, &heads, &isCausal, &scale };
         LaunchWithShared("flash_attention_forward_f32", (uint)((T + FlashTile - 1) / FlashTile), (uint)(B * heads), FlashTile,
             4 * FlashTile * (hs + 1) * sizeof(float), a);
     }
 
-    /// <summary>Accumulates into dQkv; output and lse are the forward's.</summary>
-    public void FlashAttentionBackward(Slice<float> dQkv, Slice<float> dOutput, Slice<float> qkv, Slice<float> output, Slice<float> lse, Slice<int> keyValid, int B, int T, int C, int heads, bool causal)
+    /// <summary>Accumulates into dQuery/dKey/dValue (one packed dQkv buffer); output and lse are the forward's.</summary>
+    public void FlashAttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> output, Slice<float> lse, Slice<int> keyMask)
     {
-        ulong dq = Ptr(dQkv), dO = Ptr(dOutput), q = Ptr(qkv), o = Ptr(output), l = Ptr(lse), mask = Ptr(keyValid);
+        RequirePacked(shape, query, key, value);
+        RequirePacked(shape, dQuery, dKey, dValue);
+        int B = shape.B, T = shape.QueryLength, C = shape.Inner, heads = shape.Heads;
+        ulong dq = Ptr(dQuery), dO = Ptr(dOutput), q = Ptr(query), o = Ptr(output), l = Ptr(lse), mask = Ptr(keyMask);
         ulong delta = Scratch("flash.delta", (long)B * heads * T * sizeof(float));
-        int isCausal = causal ? 1 : 0, hs = C / heads;
-        float scale = 1f / MathF.Sqrt(hs);
+        int isCausal = shape.Causal ? 1 : 0, hs = shape.HeadSize;
+        float scale = (float)shape.Scale;
         void** a = stackalloc void*[] { &delta, &o, &dO, &B, &T, &C, &heads };
         Launch("flash_attention_delta_f32", GridFor((long)B * heads * T), 1, Threads, a);
         uint tiles = (uint)((T + FlashTile - 1) / FlashTile);

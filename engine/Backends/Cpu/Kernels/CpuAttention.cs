@@ -26,47 +26,73 @@ public static unsafe class CpuAttention
     public static void Forward(AttentionShape s, float* output, float* probabilities, float* q, float* k, float* v, int* keyMask, float* positionBias)
     {
         s.Validate();
-        int hs = s.HeadSize, Tq = s.QueryLength, Tk = s.KeyLength, inner = s.Inner;
-        float scale = (float)s.Scale;
+        int Tq = s.QueryLength, Tk = s.KeyLength;
         ParallelRows.For(s.B * s.Heads, bh =>
         {
-            int b = bh / s.Heads, h = bh % s.Heads;
-            float* kBase = k + (long)b * Tk * s.KeyValueStride + h * hs;
-            float* vBase = v + (long)b * Tk * s.KeyValueStride + h * hs;
-            int* mask = keyMask == null ? null : keyMask + (long)b * Tk;
             float* att = probabilities + (long)bh * Tq * Tk;
-            for (int t = 0; t < Tq; t++)
-            {
-                float* qRow = q + ((long)b * Tq + t) * s.QueryStride + h * hs;
-                float* row = att + (long)t * Tk;
-                float* bias = positionBias == null ? null : positionBias + ((long)h * Tq + t) * Tk;
-                int end = s.KeyEnd(t);
-                float max = float.NegativeInfinity;
-                for (int u = 0; u < end; u++)
-                {
-                    if (mask != null && mask[u] == 0) continue;
-                    float score = Dot(qRow, kBase + (long)u * s.KeyValueStride, hs) * scale;
-                    if (bias != null) score += bias[u];
-                    row[u] = score;
-                    if (score > max) max = score;
-                }
-                float sum = 0;
-                for (int u = 0; u < end; u++)
-                {
-                    if (mask != null && mask[u] == 0) { row[u] = 0; continue; }
-                    float e = MathF.Exp(row[u] - max);
-                    row[u] = e; sum += e;
-                }
-                float inverse = sum > 0 ? 1f / sum : 0;
-                for (int u = 0; u < end; u++) row[u] *= inverse;
-                for (int u = end; u < Tk; u++) row[u] = 0;
-
-                float* o = output + ((long)b * Tq + t) * inner + h * hs;
-                new Span<float>(o, hs).Clear();
-                for (int u = 0; u < end; u++)
-                    if (row[u] != 0) AddScaled(o, vBase + (long)u * s.KeyValueStride, row[u], hs);
-            }
+            for (int t = 0; t < Tq; t++) ForwardRow(s, bh, t, att + (long)t * Tk, output, q, k, v, keyMask, positionBias);
         });
+    }
+
+    /// <summary>
+    /// The flash-attention form of <see cref="Forward"/>: the same output (bit for bit), but only each query row's
+    /// log-sum-exp of its scores is kept, lse (B, heads, Tq), not the probabilities; +∞ for a row with no visible key.
+    /// No position bias (its gradient needs the probabilities).
+    /// </summary>
+    public static void ForwardLse(AttentionShape s, float* output, float* lse, float* q, float* k, float* v, int* keyMask)
+    {
+        s.Validate();
+        int Tq = s.QueryLength;
+        ParallelRows.For(s.B * s.Heads, bh =>
+        {
+            var row = new float[s.KeyLength];
+            fixed (float* r = row)
+                for (int t = 0; t < Tq; t++)
+                {
+                    var (max, sum) = ForwardRow(s, bh, t, r, output, q, k, v, keyMask, null);
+                    lse[(long)bh * Tq + t] = sum > 0 ? max + MathF.Log(sum) : float.PositiveInfinity;
+                }
+        });
+    }
+
+    /// <summary>Query row t of head pair bh: its probabilities into row (hidden keys 0), its output row written;
+    /// returns the largest score and Σ exp(score − max) over the visible keys.</summary>
+    static (float Max, float Sum) ForwardRow(AttentionShape s, int bh, int t, float* row, float* output, float* q, float* k, float* v, int* keyMask, float* positionBias)
+    {
+        int hs = s.HeadSize, Tq = s.QueryLength, Tk = s.KeyLength;
+        int b = bh / s.Heads, h = bh % s.Heads;
+        float scale = (float)s.Scale;
+        float* kBase = k + (long)b * Tk * s.KeyValueStride + h * hs;
+        float* vBase = v + (long)b * Tk * s.KeyValueStride + h * hs;
+        int* mask = keyMask == null ? null : keyMask + (long)b * Tk;
+        float* qRow = q + ((long)b * Tq + t) * s.QueryStride + h * hs;
+        float* bias = positionBias == null ? null : positionBias + ((long)h * Tq + t) * Tk;
+        int end = s.KeyEnd(t);
+        float max = float.NegativeInfinity;
+        for (int u = 0; u < end; u++)
+        {
+            if (mask != null && mask[u] == 0) continue;
+            float score = Dot(qRow, kBase + (long)u * s.KeyValueStride, hs) * scale;
+            if (bias != null) score += bias[u];
+            row[u] = score;
+            if (score > max) max = score;
+        }
+        float sum = 0;
+        for (int u = 0; u < end; u++)
+        {
+            if (mask != null && mask[u] == 0) { row[u] = 0; continue; }
+            float e = MathF.Exp(row[u] - max);
+            row[u] = e; sum += e;
+        }
+        float inverse = sum > 0 ? 1f / sum : 0;
+        for (int u = 0; u < end; u++) row[u] *= inverse;
+        for (int u = end; u < Tk; u++) row[u] = 0;
+
+        float* o = output + ((long)b * Tq + t) * s.Inner + h * hs;
+        new Span<float>(o, hs).Clear();
+        for (int u = 0; u < end; u++)
+            if (row[u] != 0) AddScaled(o, vBase + (long)u * s.KeyValueStride, row[u], hs);
+        return (max, sum);
     }
 
     /// <summary>
@@ -76,44 +102,79 @@ public static unsafe class CpuAttention
     public static void Backward(AttentionShape s, float* dq, float* dk, float* dv, float* dPositionBias, float* dOutput, float* q, float* k, float* v, float* probabilities)
     {
         s.Validate();
-        int hs = s.HeadSize, Tq = s.QueryLength, Tk = s.KeyLength, inner = s.Inner;
+        int Tq = s.QueryLength, Tk = s.KeyLength;
+        ParallelRows.For(s.B * s.Heads, bh =>
+        {
+            float* att = probabilities + (long)bh * Tq * Tk;
+            var dScores = new float[Tk];
+            fixed (float* d = dScores)
+                for (int t = 0; t < Tq; t++) BackwardRow(s, bh, t, att + (long)t * Tk, d, dq, dk, dv, dOutput, q, k, v, keepScoreGradients: dPositionBias != null);
+        });
+        if (dPositionBias != null) Attention<float>.SumBiasGradient(s, dPositionBias, probabilities);
+    }
+
+    /// <summary>
+    /// The backward of <see cref="ForwardLse"/>: each row's probabilities recomputed from q, k and its lse as
+    /// exp(score − lse) (hidden keys 0), then the same row backward as <see cref="Backward"/>.
+    /// </summary>
+    public static void BackwardLse(AttentionShape s, float* dq, float* dk, float* dv, float* dOutput, float* q, float* k, float* v, float* lse, int* keyMask)
+    {
+        s.Validate();
+        int hs = s.HeadSize, Tq = s.QueryLength, Tk = s.KeyLength;
         float scale = (float)s.Scale;
         ParallelRows.For(s.B * s.Heads, bh =>
         {
             int b = bh / s.Heads, h = bh % s.Heads;
-            long kvStart = (long)b * Tk * s.KeyValueStride + h * hs;
-            float* kBase = k + kvStart, vBase = v + kvStart, dkBase = dk + kvStart, dvBase = dv + kvStart;
-            float* att = probabilities + (long)bh * Tq * Tk;
+            float* kBase = k + (long)b * Tk * s.KeyValueStride + h * hs;
+            int* mask = keyMask == null ? null : keyMask + (long)b * Tk;
+            var row = new float[Tk];
             var dScores = new float[Tk];
-            for (int t = 0; t < Tq; t++)
-            {
-                int end = s.KeyEnd(t);
-                float* dO = dOutput + ((long)b * Tq + t) * inner + h * hs;
-                float* row = att + (long)t * Tk;
-                float rowDot = 0;
-                for (int u = 0; u < end; u++)
+            fixed (float* r = row, d = dScores)
+                for (int t = 0; t < Tq; t++)
                 {
-                    if (row[u] == 0) { dScores[u] = 0; continue; } // hidden key (or underflow): no gradient
-                    long at = (long)u * s.KeyValueStride;
-                    float dp = Dot(dO, vBase + at, hs);
-                    AddScaled(dvBase + at, dO, row[u], hs);
-                    dScores[u] = dp;
-                    rowDot += row[u] * dp;
+                    float rowLse = lse[(long)bh * Tq + t];
+                    float* qRow = q + ((long)b * Tq + t) * s.QueryStride + h * hs;
+                    int end = s.KeyEnd(t);
+                    for (int u = 0; u < end; u++)
+                        r[u] = (mask != null && mask[u] == 0) || float.IsPositiveInfinity(rowLse) ? 0
+                            : MathF.Exp(Dot(qRow, kBase + (long)u * s.KeyValueStride, hs) * scale - rowLse);
+                    BackwardRow(s, bh, t, r, d, dq, dk, dv, dOutput, q, k, v, keepScoreGradients: false);
                 }
-                long qAt = ((long)b * Tq + t) * s.QueryStride + h * hs;
-                float* qRow = q + qAt, dqRow = dq + qAt;
-                for (int u = 0; u < end; u++)
-                {
-                    float ds = row[u] * (dScores[u] - rowDot);
-                    if (dPositionBias != null) row[u] = ds;
-                    if (ds == 0) continue;
-                    long at = (long)u * s.KeyValueStride;
-                    AddScaled(dqRow, kBase + at, ds * scale, hs);
-                    AddScaled(dkBase + at, qRow, ds * scale, hs);
-                }
-            }
         });
-        if (dPositionBias != null) Attention<float>.SumBiasGradient(s, dPositionBias, probabilities);
+    }
+
+    /// <summary>Query row t of head pair bh given its probabilities (row): accumulates dq, dk, dv; with
+    /// keepScoreGradients the row is overwritten by dS (the position bias's gradient).</summary>
+    static void BackwardRow(AttentionShape s, int bh, int t, float* row, float* dScores, float* dq, float* dk, float* dv, float* dOutput, float* q, float* k, float* v, bool keepScoreGradients)
+    {
+        int hs = s.HeadSize, Tq = s.QueryLength, Tk = s.KeyLength;
+        int b = bh / s.Heads, h = bh % s.Heads;
+        float scale = (float)s.Scale;
+        long kvStart = (long)b * Tk * s.KeyValueStride + h * hs;
+        float* kBase = k + kvStart, vBase = v + kvStart, dkBase = dk + kvStart, dvBase = dv + kvStart;
+        int end = s.KeyEnd(t);
+        float* dO = dOutput + ((long)b * Tq + t) * s.Inner + h * hs;
+        float rowDot = 0;
+        for (int u = 0; u < end; u++)
+        {
+            if (row[u] == 0) { dScores[u] = 0; continue; } // hidden key (or underflow): no gradient
+            long at = (long)u * s.KeyValueStride;
+            float dp = Dot(dO, vBase + at, hs);
+            AddScaled(dvBase + at, dO, row[u], hs);
+            dScores[u] = dp;
+            rowDot += row[u] * dp;
+        }
+        long qAt = ((long)b * Tq + t) * s.QueryStride + h * hs;
+        float* qRow = q + qAt, dqRow = dq + qAt;
+        for (int u = 0; u < end; u++)
+        {
+            float ds = row[u] * (dScores[u] - rowDot);
+            if (keepScoreGradients) row[u] = ds;
+            if (ds == 0) continue;
+            long at = (long)u * s.KeyValueStride;
+            AddScaled(dqRow, kBase + at, ds * scale, hs);
+            AddScaled(dkBase + at, qRow, ds * scale, hs);
+        }
     }
 
     /// <summary>Σ a[i]·b[i], vector lanes first then the lanes summed in order, then the scalar tail.</summary>

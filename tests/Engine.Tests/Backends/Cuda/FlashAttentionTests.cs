@@ -6,18 +6,21 @@ using Engine.Tests.Support;
 namespace Engine.Tests.Backends.Cuda;
 
 /// <summary>
-/// The flash-style GPU attention (no T×T matrix) against the CPU twin: same output and same qkv gradient, for
-/// causal and bidirectional attention, T not a multiple of the 32-row tile, head sizes that are and are not
-/// multiples of 32. Tolerance 1e-5 of the largest magnitude (fp32 both sides; the online softmax rescales
-/// partial sums, a few ulps). Skipped with "no CUDA device" where there is none.
+/// The flash-style GPU attention (no T×T matrix) against its CPU twin (CpuAttention.ForwardLse / BackwardLse): the
+/// same output, lse and qkv gradient, for causal and bidirectional attention, with BERT's key padding mask (a row
+/// whose keys are all padding included), T not a multiple of the 32-row tile, head sizes that are and are not
+/// multiples of 32. Outputs and lse are poisoned with NaN before the call. Tolerance 1e-5 of the largest magnitude
+/// (fp32 both sides; the online softmax rescales partial sums, a few ulps). Skipped with "no CUDA device" where
+/// there is none.
 /// </summary>
 public class FlashAttentionTests
 {
     [Theory]
-    [InlineData(2, 45, 36, 3, true)]   // head size 12
-    [InlineData(1, 70, 128, 2, true)]  // head size 64, three tiles
-    [InlineData(2, 33, 64, 4, false)]  // bidirectional
-    public void Output_and_gradient_match_the_CPU(int B, int T, int C, int heads, bool causal)
+    [InlineData(2, 45, 36, 3, true, false)]   // head size 12
+    [InlineData(1, 70, 128, 2, true, false)]  // head size 64, three tiles
+    [InlineData(2, 33, 64, 4, false, false)]  // bidirectional
+    [InlineData(3, 40, 64, 2, false, true)]   // bidirectional with padding; the third row is all padding
+    public void Output_lse_and_gradient_match_the_CPU(int B, int T, int C, int heads, bool causal, bool padded)
     {
         Gpu.Require();
         using var cpu = new CpuBackend();
@@ -27,22 +30,29 @@ public class FlashAttentionTests
         var qkv = Rand(B * T * 3 * C);
         var dout = Rand(B * T * C);
         var dqkvStart = Rand(B * T * 3 * C);
-
-        var cq = Up(cpu, qkv); var cOut = cpu.Allocate<float>(B * T * C, "t"); var cProbs = cpu.Allocate<float>((long)B * heads * T * T, "t");
-        var cd = Up(cpu, dout); var cdq = Up(cpu, dqkvStart);
+        int[] mask = Enumerable.Range(0, B * T).Select(i => !padded || (i / T < 2 && i % T < T - 7 * (i / T + 1)) ? 1 : 0).ToArray();
         var shape = AttentionShape.Packed(B, T, C, heads, causal);
         Slice<float> At(Slice<float> x, int column) => x.Sub(column, x.Length - column);
-        cpu.AttentionForward(shape, cOut, cProbs, cq, At(cq, C), At(cq, 2 * C), Slice<int>.Empty, Slice<float>.Empty);
-        cpu.AttentionBackward(shape, cdq, At(cdq, C), At(cdq, 2 * C), Slice<float>.Empty, cd, cq, At(cq, C), At(cq, 2 * C), cProbs);
 
-        var gq = Up(gpu, qkv); var gOut = Up(gpu, Enumerable.Repeat(float.NaN, B * T * C).ToArray());
-        var gLse = Up(gpu, Enumerable.Repeat(float.NaN, B * heads * T).ToArray());
-        var gd = Up(gpu, dout); var gdq = Up(gpu, dqkvStart);
-        gpu.FlashAttentionForward(gOut, gLse, gq, Slice<int>.Empty, B, T, C, heads, causal);
-        gpu.FlashAttentionBackward(gdq, gd, gq, gOut, gLse, Slice<int>.Empty, B, T, C, heads, causal);
+        (float[] Output, float[] Lse, float[] DQkv) Run(Engine.Tensors.IBackend backend)
+        {
+            var q = Up(backend, qkv); var dq = Up(backend, dqkvStart); var d = Up(backend, dout);
+            var output = Up(backend, Enumerable.Repeat(float.NaN, B * T * C).ToArray());
+            var lse = Up(backend, Enumerable.Repeat(float.NaN, B * heads * T).ToArray());
+            var keys = padded ? backend.Allocate<int>(B * T, "mask") : Slice<int>.Empty;
+            if (padded) backend.CopyIn<int>(mask, keys);
+            backend.FlashAttentionForward(shape, output, lse, q, At(q, C), At(q, 2 * C), keys);
+            backend.FlashAttentionBackward(shape, dq, At(dq, C), At(dq, 2 * C), d, q, At(q, C), At(q, 2 * C), output, lse, keys);
+            return (Down(backend, output), Down(backend, lse), Down(backend, dq));
+        }
 
-        Close(Down(cpu, cOut), Down(gpu, gOut), "output");
-        Close(Down(cpu, cdq), Down(gpu, gdq), "d qkv");
+        var expected = Run(cpu);
+        var actual = Run(gpu);
+        Close(expected.Output, actual.Output, "output");
+        Close(expected.DQkv, actual.DQkv, "d qkv");
+        for (int i = 0; i < expected.Lse.Length; i++)
+            if (float.IsPositiveInfinity(expected.Lse[i]) ? !float.IsPositiveInfinity(actual.Lse[i]) : !(Math.Abs(actual.Lse[i] - expected.Lse[i]) <= 1e-5 * Math.Max(1, Math.Abs(expected.Lse[i]))))
+                Assert.Fail($"lse[{i}]: GPU {actual.Lse[i]:R}, CPU {expected.Lse[i]:R}");
     }
 
     static Slice<float> Up(Engine.Tensors.IBackend backend, float[] data)
