@@ -1,10 +1,13 @@
+using Engine.Precision;
 using Engine.Tensors;
 
 namespace Engine.Backends.Cuda;
 
 // Flash-style attention (kernels/flash_attention.cu): saves only the log-sum-exp per query row (B, H, T) instead of
 // the probabilities (B, H, T, T). CPU twin: CpuAttention.ForwardLse / BackwardLse. GPT-2's and BERT's self-attention
-// layers use it (SelfAttentionLayer); T5's, with its position bias, keeps the probabilities.
+// layers use it (SelfAttentionLayer); T5's, with its position bias, keeps the probabilities. Under bf16 mixed
+// precision, with head sizes that are multiples of 16 up to 64, the tensor-core kernels (flash_attention_wmma.cu)
+// run instead; ENGINE_FLASH_KERNEL=simt keeps the fp32 ones.
 public sealed unsafe partial class CudaBackend
 {
     const int FlashTile = 32; // TILE in flash_attention.cu
@@ -26,6 +29,18 @@ public sealed unsafe partial class CudaBackend
         if (!packed) throw new NotSupportedException($"the CUDA flash attention takes packed self-attention (q, k, v at offsets 0, inner, 2·inner of one buffer); {s} is not: use AttentionForward");
     }
 
+    const int TensorCoreRows = 64, TensorCoreThreads = 128; // ROWS and THREADS in flash_attention_wmma.cu
+    static readonly bool SimtOnly = Environment.GetEnvironmentVariable("ENGINE_FLASH_KERNEL") == "simt";
+
+    /// <summary>The tensor-core kernels read q, k, v (and dO) as bf16: exact when they are bf16 values (bf16 mixed
+    /// precision); their shared memory fits every Hopper and Ampere GPU up to head size 64.</summary>
+    bool TensorCoreFlash(AttentionShape s) => !SimtOnly && HalfMatmulOperands == HalfFormat.Bf16 && s.HeadSize % 16 == 0 && s.HeadSize <= 64;
+
+    // Shared bytes of the tensor-core kernels (forward_shared_bytes … in flash_attention_wmma.cu).
+    static int TensorCoreForwardShared(int hs) => 2 * (64 * hs + 2 * 64 * hs + 64 * 64) + 4 * (64 * 64 + 64 * hs);
+    static int TensorCoreKvShared(int hs) => 2 * (4 * 64 * hs + 2 * 64 * 64) + 4 * (2 * 64 * 64 + 2 * 64 * hs + 2 * 64);
+    static int TensorCoreQShared(int hs) => 2 * (4 * 64 * hs + 64 * 64) + 4 * (2 * 64 * 64 + 64 * hs);
+
     public void FlashAttentionForward(AttentionShape shape, Slice<float> output, Slice<float> lse, Slice<float> query, Slice<float> key, Slice<float> value, Slice<int> keyMask)
     {
         RequirePacked(shape, query, key, value);
@@ -34,8 +49,11 @@ public sealed unsafe partial class CudaBackend
         int isCausal = shape.Causal ? 1 : 0;
         float scale = (float)shape.Scale;
         void** a = stackalloc void*[] { &o, &l, &q, &mask, &B, &T, &C, &heads, &isCausal, &scale };
-        LaunchWithShared("flash_attention_forward_f32", (uint)((T + FlashTile - 1) / FlashTile), (uint)(B * heads), FlashTile,
-            4 * FlashTile * (hs + 1) * sizeof(float), a);
+        if (TensorCoreFlash(shape))
+            LaunchWithShared("flash_attention_forward_bf16tc", (uint)((T + TensorCoreRows - 1) / TensorCoreRows), (uint)(B * heads), TensorCoreThreads, TensorCoreForwardShared(hs), a);
+        else
+            LaunchWithShared("flash_attention_forward_f32", (uint)((T + FlashTile - 1) / FlashTile), (uint)(B * heads), FlashTile,
+                4 * FlashTile * (hs + 1) * sizeof(float), a);
     }
 
     /// <summary>Accumulates into dQuery/dKey/dValue (one packed dQkv buffer); output and lse are the forward's.</summary>
@@ -50,8 +68,15 @@ public sealed unsafe partial class CudaBackend
         float scale = (float)shape.Scale;
         void** a = stackalloc void*[] { &delta, &o, &dO, &B, &T, &C, &heads };
         Launch("flash_attention_delta_f32", GridFor((long)B * heads * T), 1, Threads, a);
-        uint tiles = (uint)((T + FlashTile - 1) / FlashTile);
         void** b = stackalloc void*[] { &dq, &q, &dO, &l, &delta, &mask, &B, &T, &C, &heads, &isCausal, &scale };
+        if (TensorCoreFlash(shape))
+        {
+            uint blocks = (uint)((T + TensorCoreRows - 1) / TensorCoreRows);
+            LaunchWithShared("flash_attention_backward_kv_bf16tc", blocks, (uint)(B * heads), TensorCoreThreads, TensorCoreKvShared(hs), b);
+            LaunchWithShared("flash_attention_backward_q_bf16tc", blocks, (uint)(B * heads), TensorCoreThreads, TensorCoreQShared(hs), b);
+            return;
+        }
+        uint tiles = (uint)((T + FlashTile - 1) / FlashTile);
         LaunchWithShared("flash_attention_backward_kv_f32", tiles, (uint)(B * heads), FlashTile, (6 * FlashTile * (hs + 1) + 2 * FlashTile) * sizeof(float), b);
         LaunchWithShared("flash_attention_backward_q_f32", tiles, (uint)(B * heads), FlashTile, 5 * FlashTile * (hs + 1) * sizeof(float), b);
     }

@@ -20,13 +20,35 @@ public class FlashAttentionTests
     [InlineData(1, 70, 128, 2, true, false)]  // head size 64, three tiles
     [InlineData(2, 33, 64, 4, false, false)]  // bidirectional
     [InlineData(3, 40, 64, 2, false, true)]   // bidirectional with padding; the third row is all padding
-    public void Output_lse_and_gradient_match_the_CPU(int B, int T, int C, int heads, bool causal, bool padded)
+    public void Output_lse_and_gradient_match_the_CPU(int B, int T, int C, int heads, bool causal, bool padded) =>
+        Compare(B, T, C, heads, causal, padded, tensorCores: false);
+
+    /// <summary>
+    /// The tensor-core kernels (bf16 mixed precision, head sizes multiples of 16 up to 64) on bf16 inputs: q, k, v
+    /// and dO load exactly, but P and dS are rounded to bf16 for their products (flash attention's 16-bit
+    /// arithmetic), so the bound is 1e-2 of the largest magnitude, about four bf16 ulps (2⁻⁸ each), where fp32 gets
+    /// 1e-5; lse comes from fp32 sums and keeps 1e-5.
+    /// </summary>
+    [Theory]
+    [InlineData(2, 45, 64, 4, true, false)]    // head size 16, one tile
+    [InlineData(1, 130, 128, 2, true, false)]  // head size 64, three tiles, the last one partial
+    [InlineData(3, 70, 128, 2, false, true)]   // bidirectional with padding; the third row is all padding
+    public void Tensor_core_kernels_match_the_CPU_to_bf16_precision(int B, int T, int C, int heads, bool causal, bool padded) =>
+        Compare(B, T, C, heads, causal, padded, tensorCores: true);
+
+    static void Compare(int B, int T, int C, int heads, bool causal, bool padded, bool tensorCores)
     {
         Gpu.Require();
         using var cpu = new CpuBackend();
         using var gpu = new CudaBackend();
+        if (tensorCores) gpu.HalfMatmulOperands = Engine.Precision.HalfFormat.Bf16;
         var rng = new Random(B * 100 + T);
-        float[] Rand(int n) => Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        float[] Rand(int n)
+        {
+            var values = Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+            if (tensorCores) Engine.Precision.StorageRounding.Round(values, Engine.Precision.HalfFormat.Bf16);
+            return values;
+        }
         var qkv = Rand(B * T * 3 * C);
         var dout = Rand(B * T * C);
         var dqkvStart = Rand(B * T * 3 * C);
@@ -48,8 +70,9 @@ public class FlashAttentionTests
 
         var expected = Run(cpu);
         var actual = Run(gpu);
-        Close(expected.Output, actual.Output, "output");
-        Close(expected.DQkv, actual.DQkv, "d qkv");
+        double tolerance = tensorCores ? 1e-2 : 1e-5;
+        Close(expected.Output, actual.Output, "output", tolerance);
+        Close(expected.DQkv, actual.DQkv, "d qkv", tolerance);
         for (int i = 0; i < expected.Lse.Length; i++)
             if (float.IsPositiveInfinity(expected.Lse[i]) ? !float.IsPositiveInfinity(actual.Lse[i]) : !(Math.Abs(actual.Lse[i] - expected.Lse[i]) <= 1e-5 * Math.Max(1, Math.Abs(expected.Lse[i]))))
                 Assert.Fail($"lse[{i}]: GPU {actual.Lse[i]:R}, CPU {expected.Lse[i]:R}");
@@ -69,11 +92,11 @@ public class FlashAttentionTests
         return a;
     }
 
-    static void Close(float[] expected, float[] actual, string what)
+    static void Close(float[] expected, float[] actual, string what, double tolerance)
     {
         double scale = expected.Max(v => Math.Abs((double)v));
         for (int i = 0; i < expected.Length; i++)
-            if (!(Math.Abs((double)actual[i] - expected[i]) <= 1e-5 * scale))
+            if (!(Math.Abs((double)actual[i] - expected[i]) <= tolerance * scale))
                 Assert.Fail($"{what}[{i}]: GPU {actual[i]:R}, CPU {expected[i]:R}");
     }
 }
