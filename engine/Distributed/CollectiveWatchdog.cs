@@ -42,6 +42,18 @@ public sealed class CollectiveWatchdog : IDisposable
     /// <summary>Collectives watched and not yet seen to finish.</summary>
     public int Pending { get { lock (pending) return pending.Count; } }
 
+    /// <summary>Whether every watched collective has finished, asked now (not at the next poll).</summary>
+    public bool AllDone()
+    {
+        lock (pending)
+            foreach (var p in pending)
+            {
+                try { if (!p.IsDone()) return false; }
+                catch (Exception) { return false; }
+            }
+        return true;
+    }
+
     void Run()
     {
         while (!stopping.Wait(poll))
@@ -53,7 +65,14 @@ public sealed class CollectiveWatchdog : IDisposable
                 // still running is what is late, so looking at the front is enough.
                 while (failure == null && pending.TryPeek(out var front))
                 {
-                    if (front.IsDone()) { pending.Dequeue().Release(); continue; }
+                    bool done;
+                    try { done = front.IsDone(); }
+                    catch (Exception e) // a sticky CUDA error: report it with the collective, rather than crash the thread
+                    {
+                        failure = $"{who}: {front.What} failed: {e.Message}";
+                        break;
+                    }
+                    if (done) { pending.Dequeue().Release(); continue; }
                     if (Environment.TickCount64 - front.Started > timeout.TotalMilliseconds)
                         failure = $"{who}: {front.What} did not complete within {timeout.TotalSeconds:0.#} s: another rank is missing, stuck or dead (set {CommunicationTimeout.Variable} to wait longer)";
                     break;

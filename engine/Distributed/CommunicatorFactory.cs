@@ -1,3 +1,4 @@
+using Engine.Backends;
 using Engine.Backends.Cuda;
 using Engine.Tensors;
 
@@ -17,7 +18,7 @@ public static class CommunicatorFactory
     public static ICommunicator Create(IBackend backend, LaunchEnvironment launch, bool dataParallel = false)
     {
         if (!launch.IsDistributed)
-            return dataParallel && backend is CudaBackend one
+            return dataParallel && BackendLayers.Find<CudaBackend>(backend) is { } one
                 ? NcclCommunicator.Create(one, new SingleProcessCommunicator(backend))
                 : new SingleProcessCommunicator(backend);
         if (launch.Launcher == "torchrun") return JoinWithoutMpi(backend, launch);
@@ -26,12 +27,13 @@ public static class CommunicatorFactory
         var mpi = MpiCommunicator.World();
         if (mpi.Rank != launch.Rank || mpi.WorldSize != launch.WorldSize)
             throw new EngineException($"MPI says rank {mpi.Rank} of {mpi.WorldSize} but the launcher's variables say {launch.Rank} of {launch.WorldSize}: is this libmpi the one mpirun belongs to?");
-        return backend is CudaBackend gpu ? NcclCommunicator.Create(gpu, mpi) : mpi;
+        // Under a decorator (bf16 rounding, profiling) the device is still a GPU, and its memory NCCL's to move.
+        return BackendLayers.Find<CudaBackend>(backend) is { } gpu ? NcclCommunicator.Create(gpu, mpi) : mpi;
     }
 
     static ICommunicator JoinWithoutMpi(IBackend backend, LaunchEnvironment launch)
     {
-        if (backend is not CudaBackend gpu)
+        if (BackendLayers.Find<CudaBackend>(backend) is not { } gpu)
             throw new EngineException($"{launch.Launcher}-style launch (RANK, WORLD_SIZE) of {launch.WorldSize} ranks on the {backend.Name} backend: CPU ranks join through Open MPI, "
                 + $"as there is no transport between CPU processes without it; launch them with `mpirun -np {launch.WorldSize} dotnet trainer.dll …` "
                 + "(a TCP rendezvous joins GPU ranks only, over NCCL: --device cuda)");

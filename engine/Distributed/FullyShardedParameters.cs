@@ -95,6 +95,8 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
             if (options.Overlap) prefetchUpload = compute.Allocate<float>(largestBlock, "FSDP unit block (uploaded ahead)");
             hostBlock = shards.Allocate<float>(largestBlock, "FSDP unit block (host)");
         }
+        // The blocks' zero-fill is queued on the compute stream, their first upload on the communication stream.
+        compute.Synchronize();
     }
 
     /// <summary>AdamW over this rank's shard: the owned parts of each tensor, on the shard backend.</summary>
@@ -305,7 +307,10 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
         s.Scattering.Wait();
         long size = Plan.BlockSizes[s.Unit];
         var block = scatterBlock.Sub(0, size);
-        replicas?.AllReduceSum(block);
+        // Started and waited rather than AllReduceSum: on GPUs this keeps every NCCL call of the store on the
+        // communication stream, in one order (two communicators' kernels running at once may deadlock), and before
+        // the offload download queued there after it.
+        replicas?.StartAllReduceSum(block).Wait();
         var local = LocalGradients.Sub(Plan.LocalOffsets[s.Unit], size);
         if (transfers is null) compute.Accumulate(local, block);
         else

@@ -183,9 +183,17 @@ public sealed unsafe class NcclCommunicator : ICommunicator
         return new NcclCommunicator(backend, null, group, group.Rank, group.Count);
     }
 
+    /// <summary>ncclCommDestroy waits for the communicator's outstanding operations, which never finish when a peer
+    /// is gone (this rank is unwinding from an error mid-step): then the communicator is aborted instead.</summary>
     public void Dispose()
     {
+        bool finished = watchdog.AllDone();
         watchdog.Dispose();
-        comm.Dispose();
+        if (finished) comm.Dispose();
+        else
+        {
+            NcclApi.ncclCommAbort(comm.DangerousGetHandle());
+            comm.SetHandleAsInvalid();
+        }
     }
 }

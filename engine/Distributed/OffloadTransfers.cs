@@ -1,3 +1,4 @@
+using Engine.Backends;
 using Engine.Backends.Cpu;
 using Engine.Backends.Cuda;
 using Engine.Interop.Cuda;
@@ -14,7 +15,7 @@ namespace Engine.Distributed;
 public abstract class OffloadTransfers
 {
     public static OffloadTransfers For(IBackend compute) =>
-        compute is CudaBackend cuda ? new CudaStreamTransfers(cuda) : new HostCopies(compute);
+        BackendLayers.Find<CudaBackend>(compute) is { } cuda ? new CudaStreamTransfers(cuda) : new HostCopies(compute);
 
     /// <summary>The backend that holds the shards and runs AdamW on them.</summary>
     public abstract CpuBackend CreateShardBackend();
@@ -44,6 +45,12 @@ public abstract class OffloadTransfers
 
         public override void Download(Slice<float> device, Slice<float> host)
         {
+            // After whatever the compute stream wrote into the block too, not only the communication stream's work.
+            using (var written = new CudaStreamFence())
+            {
+                written.Record(Device.ComputeStream);
+                written.MakeWait(Device.CommunicationStream);
+            }
             Device.CopyToHostAsync(host.Pointer, (ulong)device.Address, device.Bytes, Device.CommunicationStream);
             using var copied = new CudaStreamFence();
             copied.Record(Device.CommunicationStream);

@@ -14,6 +14,8 @@ public sealed unsafe class CudaDevice : IDisposable
     public string Name { get; }
     public int ComputeCapability { get; }
     public int Multiprocessors { get; }
+    /// <summary>The most dynamic shared memory one block may opt in to (227 KiB on H100, 163 KiB on A100, 99 KiB on sm_86/89).</summary>
+    public int MaxSharedBytesPerBlock { get; }
     public long TotalMemoryBytes { get; }
     public int DriverVersion { get; }
     public CudaStreamHandle ComputeStream { get; }
@@ -38,6 +40,7 @@ public sealed unsafe class CudaDevice : IDisposable
         Name = DeviceName(device);
         ComputeCapability = 10 * Attribute(device, CudaConstants.DeviceAttributeComputeCapabilityMajor) + Attribute(device, CudaConstants.DeviceAttributeComputeCapabilityMinor);
         Multiprocessors = Attribute(device, CudaConstants.DeviceAttributeMultiprocessorCount);
+        MaxSharedBytesPerBlock = Attribute(device, CudaConstants.DeviceAttributeMaxSharedMemoryPerBlockOptin);
         nuint total;
         CudaError.Check(CudaDriver.cuDeviceTotalMem(&total, device), "cuDeviceTotalMem");
         TotalMemoryBytes = (long)total;

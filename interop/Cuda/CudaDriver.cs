@@ -85,6 +85,7 @@ public static class CudaConstants
     public const int DeviceAttributeMultiprocessorCount = 16;
     public const int DeviceAttributeComputeCapabilityMajor = 75;
     public const int DeviceAttributeComputeCapabilityMinor = 76;
+    public const int DeviceAttributeMaxSharedMemoryPerBlockOptin = 97;
     public const uint StreamNonBlocking = 1;
     public const uint EventDefault = 0, EventDisableTiming = 2;
     public const int MemPoolAttributeReleaseThreshold = 4;

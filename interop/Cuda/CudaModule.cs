@@ -52,8 +52,16 @@ public sealed unsafe class CudaKernel(string name, nint function)
 {
     public string Name { get; } = name;
 
-    public void Launch(uint gridX, uint gridY, uint blockX, uint sharedBytes, CudaStreamHandle stream, void** arguments) =>
+    /// <summary>Launches on the stream. gridY is at most 65,535 (CUDA's limit): beyond it the launch is refused here,
+    /// naming the kernel, rather than by the driver as a bare CUDA_ERROR_INVALID_VALUE.</summary>
+    public void Launch(uint gridX, uint gridY, uint blockX, uint sharedBytes, CudaStreamHandle stream, void** arguments)
+    {
+        if (gridY > MaxGridY)
+            throw new ArgumentOutOfRangeException(nameof(gridY), $"{Name}: {gridY} blocks on the grid's y axis (batch × heads, or row chunks) exceed CUDA's {MaxGridY}: use a smaller --micro-batch");
         CudaError.Check(CudaDriver.cuLaunchKernel(function, gridX, gridY, 1, blockX, 1, 1, sharedBytes, stream.DangerousGetHandle(), arguments, null), $"cuLaunchKernel({Name})");
+    }
+
+    const uint MaxGridY = 65535;
 
     /// <summary>Allows more than 48 KiB of dynamic shared memory (an opt-in on sm_80+).</summary>
     public void AllowSharedBytes(int bytes) =>

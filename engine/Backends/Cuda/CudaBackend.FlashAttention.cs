@@ -11,12 +11,20 @@ namespace Engine.Backends.Cuda;
 public sealed unsafe partial class CudaBackend
 {
     const int FlashTile = 32; // TILE in flash_attention.cu
-    readonly HashSet<string> sharedOptIns = new();
+    // The largest dynamic shared memory each kernel has been allowed: the attribute is a ceiling, so raising it only
+    // when a launch needs more keeps every smaller launch valid (lowering it would break a later larger one).
+    readonly Dictionary<string, int> sharedAllowed = new();
 
     void LaunchWithShared(string kernel, uint gridX, uint gridY, uint block, int sharedBytes, void** arguments)
     {
+        if (sharedBytes > device.MaxSharedBytesPerBlock)
+            throw new EngineException($"{kernel} needs {sharedBytes / 1024.0:F0} KiB of shared memory per block, more than the {device.MaxSharedBytesPerBlock / 1024.0:F0} KiB of this {device.Name}: the attention head size is too large for these kernels");
         var k = module.Kernel(kernel);
-        if (sharedBytes > 48 * 1024 && sharedOptIns.Add(kernel + sharedBytes)) k.AllowSharedBytes(sharedBytes);
+        if (sharedBytes > 48 * 1024 && sharedBytes > sharedAllowed.GetValueOrDefault(kernel))
+        {
+            k.AllowSharedBytes(sharedBytes);
+            sharedAllowed[kernel] = sharedBytes;
+        }
         k.Launch(gridX, gridY, block, (uint)sharedBytes, device.ComputeStream, arguments);
     }
 
@@ -33,8 +41,10 @@ public sealed unsafe partial class CudaBackend
     static readonly bool SimtOnly = Environment.GetEnvironmentVariable("ENGINE_FLASH_KERNEL") == "simt";
 
     /// <summary>The tensor-core kernels read q, k, v (and dO) as bf16: exact when they are bf16 values (bf16 mixed
-    /// precision); their shared memory fits every Hopper and Ampere GPU up to head size 64.</summary>
-    bool TensorCoreFlash(AttentionShape s) => !SimtOnly && HalfMatmulOperands == HalfFormat.Bf16 && s.HeadSize % 16 == 0 && s.HeadSize <= 64;
+    /// precision); at head size 64 their dK/dV kernel needs 113 KiB of shared memory, which A100 and H100 have and
+    /// sm_86/89 cards do not (those run the fp32 kernels).</summary>
+    bool TensorCoreFlash(AttentionShape s) => !SimtOnly && HalfMatmulOperands == HalfFormat.Bf16 && s.HeadSize % 16 == 0 && s.HeadSize <= 64
+        && TensorCoreKvShared(s.HeadSize) <= device.MaxSharedBytesPerBlock;
 
     // Shared bytes of the tensor-core kernels (forward_shared_bytes … in flash_attention_wmma.cu).
     static int TensorCoreForwardShared(int hs) => 2 * (64 * hs + 2 * 64 * hs + 64 * 64) + 4 * (64 * 64 + 64 * hs);

@@ -18,7 +18,7 @@ namespace Engine.Backends.Emulation;
 /// which gives the products the fp32 arithmetic would up to summation order. 16-bit storage of the activations (half
 /// the memory and traffic) is the step after it (kernels/README.md).
 /// </summary>
-public sealed class ReducedPrecisionBackend : IBackend
+public sealed class ReducedPrecisionBackend : IBackend, IBackendDecorator
 {
     readonly IBackend inner;
     readonly HalfFormat format;
@@ -29,8 +29,7 @@ public sealed class ReducedPrecisionBackend : IBackend
         this.inner = inner;
         Precision = precision;
         format = HalfFormats.Of(precision);
-        var gpu = inner as CudaBackend ?? (inner as Profiling.ProfilingBackend)?.Inner as CudaBackend;
-        if (gpu != null) gpu.HalfMatmulOperands = format;
+        if (BackendLayers.Find<CudaBackend>(inner) is { } gpu) gpu.HalfMatmulOperands = format;
     }
 
     public PrecisionMode Precision { get; }

@@ -14,7 +14,7 @@ namespace Engine.Backends.Profiling;
 /// queued the work; that costs some speed, so it is only used when a user asks for --profile. Times go to
 /// <see cref="OpTimes"/>, keyed by op name.
 /// </summary>
-public sealed class ProfilingBackend(IBackend inner) : IBackend
+public sealed class ProfilingBackend(IBackend inner) : IBackend, IBackendDecorator
 {
     public OpTimes Times { get; } = new();
     public IBackend Inner => inner;

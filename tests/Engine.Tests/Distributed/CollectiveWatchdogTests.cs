@@ -53,4 +53,26 @@ public class CollectiveWatchdogTests
         Assert.True(failed.Task.Wait(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
         Assert.Equal("rank 2 of 8: the communicator reported ncclRemoteError: another rank failed or the network broke", failed.Task.Result);
     }
+
+    [Fact]
+    public void A_failing_completion_check_fails_the_run_naming_the_collective()
+    {
+        var failed = new TaskCompletionSource<string>();
+        using var watchdog = new CollectiveWatchdog("rank 0 of 2", TimeSpan.FromMinutes(10), m => failed.TrySetResult(m), poll: TimeSpan.FromMilliseconds(10));
+        watchdog.Watch("reduce-scatter of 64 floats per rank", () => throw new InvalidOperationException("cuEventQuery: CUDA_ERROR_ILLEGAL_ADDRESS"));
+        Assert.True(failed.Task.Wait(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
+        Assert.Equal("rank 0 of 2: reduce-scatter of 64 floats per rank failed: cuEventQuery: CUDA_ERROR_ILLEGAL_ADDRESS", failed.Task.Result);
+    }
+
+    [Fact]
+    public void AllDone_asks_every_watched_collective_now()
+    {
+        bool second = false;
+        using var watchdog = new CollectiveWatchdog("rank 0 of 2", TimeSpan.FromMinutes(10), _ => { }, poll: TimeSpan.FromHours(1));
+        watchdog.Watch("first", () => true);
+        watchdog.Watch("second", () => Volatile.Read(ref second));
+        Assert.False(watchdog.AllDone());
+        Volatile.Write(ref second, true);
+        Assert.True(watchdog.AllDone()); // long before the next poll
+    }
 }
