@@ -18,12 +18,17 @@ namespace Engine.Distributed;
 /// reduce-scatter running until the next unit's gradients leave (or backward ends): one unit of each in flight
 /// beyond <see cref="FsdpOptions.UnitsInFlight"/>. A wrong guess (a validation pass, generation) costs only
 /// the wasted gather: the unit is freed and the needed one gathered on demand, the same on every rank.
+/// Under mixed precision (a <see cref="Backends.Emulation.ReducedPrecisionBackend"/> as the compute backend) the shards
+/// are the fp32 master weights and fp32 gradient sums, kept and updated on the fp32 backend underneath; a gathered
+/// unit is rounded to 16 bits before any op reads it (what all-gathering the 16-bit copy gives), and the layers' ops
+/// round the unit gradients they write, as they do without sharding.
 /// </summary>
 public sealed class FullyShardedParameters : IParameterStore, IDisposable
 {
     readonly IBackend compute;
     readonly IBackend shards;
     readonly bool ownsShardBackend;
+    readonly Backends.Emulation.ReducedPrecisionBackend? mixed;
     readonly ICommunicator group;
     readonly ICommunicator? replicas;
     readonly bool ownsGroup;
@@ -84,7 +89,8 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
         Plan = new ShardPlan(ShardPlan.UnitsOf(layout), group.WorldSize);
         ownsShardBackend = options.CpuOffload;
         if (options.CpuOffload) transfers = OffloadTransfers.For(compute);
-        shards = transfers?.CreateShardBackend() ?? compute;
+        mixed = compute as Backends.Emulation.ReducedPrecisionBackend;
+        shards = transfers?.CreateShardBackend() ?? mixed?.Inner ?? compute;
         LocalParameters = shards.Allocate<float>(Plan.LocalCount, "parameter shard");
         LocalGradients = shards.Allocate<float>(Plan.LocalCount, "gradient shard");
         long largestBlock = Plan.BlockSizes.Max();
@@ -117,6 +123,7 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
                 StartGather(LocalParameters, u, buffer, demandUpload).Wait();
                 gathersOnDemand++;
             }
+            mixed?.Round(buffer); // the 16-bit copy the ops compute with; the shard keeps the fp32 master
             gatheredParameters.Add((u, buffer));
             Follow(u);
         }
@@ -312,7 +319,7 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
         // the offload download queued there after it.
         replicas?.StartAllReduceSum(block).Wait();
         var local = LocalGradients.Sub(Plan.LocalOffsets[s.Unit], size);
-        if (transfers is null) compute.Accumulate(local, block);
+        if (transfers is null) shards.Accumulate(local, block); // on the device, fp32 (not the 16-bit rounding layer)
         else
         {
             var host = hostBlock.Sub(0, size);

@@ -139,8 +139,6 @@ public static class TrainingJob
     static IBackend CreateBackend(TrainOptions options, TrainingSettings settings, LaunchEnvironment launch, out string note)
     {
         var precision = settings.PrecisionMode;
-        if (precision != Precision.PrecisionMode.Fp32 && options.Strategy == "fsdp")
-            throw new EngineException($"--precision {settings.Precision} with --strategy fsdp is not built yet (sharded master weights): use --precision fp32 with fsdp, or --strategy ddp");
         var device = BackendFactory.Create(options.Device, out note, launch.LocalRank);
         if (precision == Precision.PrecisionMode.Fp32) return device;
         try

@@ -30,6 +30,17 @@ public class DdpEquivalenceTests
     }
 
     [Fact]
+    public void Mixed_precision_replicas_train_like_one_process()
+    {
+        using var temp = new TempFolder();
+        var (exit, output) = Single(Args("mlm", temp["one"], 10, "--precision", "bf16"));
+        Assert.True(exit == 0, output);
+        (exit, output) = Mpi.Run(2, Args("mlm", temp["ddp"], 10, "--strategy", "ddp", "--precision", "bf16"));
+        Assert.True(exit == 0, output);
+        AssertSameMixedRun(temp["one"], temp["ddp"], "ddp bf16");
+    }
+
+    [Fact]
     public void A_checkpoint_from_two_ranks_resumes_in_one_process()
     {
         using var temp = new TempFolder();

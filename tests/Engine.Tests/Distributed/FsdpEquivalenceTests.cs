@@ -44,6 +44,22 @@ public class FsdpEquivalenceTests
         }
     }
 
+    /// <summary>Mixed precision sharded: the shards are the fp32 master weights, gathered units rounded to 16 bits;
+    /// fp16 with its loss scale and CPU offload.</summary>
+    [Theory]
+    [InlineData("bf16")]
+    [InlineData("fp16", "--cpu-offload")]
+    public void Mixed_precision_shards_train_like_one_process(string precision, params string[] flags)
+    {
+        using var temp = new TempFolder();
+        var (exit, output) = Single(Args("clm", temp["one"], 10, "--precision", precision));
+        Assert.True(exit == 0, output);
+        (exit, output) = Mpi.Run(2, Args("clm", temp["sharded"], 10, ["--strategy", "fsdp", "--precision", precision, .. flags]));
+        Assert.True(exit == 0, output);
+        Assert.Contains($"{precision} mixed precision", output);
+        AssertSameMixedRun(temp["one"], temp["sharded"], $"fsdp {precision} {string.Join(' ', flags)}");
+    }
+
     [Fact]
     public void Keeping_parameters_from_forward_to_backward_trains_the_same()
     {
