@@ -31,6 +31,9 @@ fi
 echo "=== GPU tests"
 dotnet $PACK/app/Engine.Tests.dll -class "*Cuda*" -class "*GpuInterop*" -class "*HfGpt2*" -class "*HfBert*" -class "*HfT5*" -class "*GpuTraining*" -class "*Nccl*" -class "*FlashAttention*" 2>&1 | tail -40
 
+echo "=== comm-check over NCCL at world size 1 (every collective, started and blocking)"
+dotnet $PACK/app/trainer.dll comm-check --device cuda 2>&1 | tail -5
+
 echo "=== engine bench: GPT-2 124M, B$B × T$T, fp32 and bf16 (16-bit values in fp32 storage, bf16 tensor-core GEMMs)"
 dotnet $PACK/app/trainer.dll bench --device cuda --model gpt2-small --pad-vocab --batch "$B" --seq "$T" --steps 5 --warmup 2 2>&1 | tail -4
 dotnet $PACK/app/trainer.dll bench --device cuda --model gpt2-small --pad-vocab --precision bf16 --batch "$B" --seq "$T" --steps 10 --warmup 3 2>&1 | tail -4

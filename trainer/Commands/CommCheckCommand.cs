@@ -37,7 +37,8 @@ public static class CommCheckCommand
         Environment.SetEnvironmentVariable("ENGINE_COMM_TIMEOUT_S", timeout.ToString(System.Globalization.CultureInfo.InvariantCulture));
         int? absent = p.OptionalInt("absent-rank");
         using var backend = BackendFactory.Create(p.Choice("device", "cpu", BackendFactory.Choices), out string note, launch.LocalRank); // one GPU per rank
-        using var comm = CommunicatorFactory.Create(backend, launch);
+        // The transport a data-parallel run would use: NCCL on a GPU even for one process.
+        using var comm = CommunicatorFactory.Create(backend, launch, dataParallel: true);
         if (absent == comm.Rank)
         {
             Thread.Sleep(TimeSpan.FromSeconds(timeout + 30)); // the others give up first; mpirun then stops this rank
