@@ -60,6 +60,20 @@ public class FsdpEquivalenceTests
         AssertSameMixedRun(temp["one"], temp["sharded"], $"fsdp {precision} {string.Join(' ', flags)}");
     }
 
+    /// <summary>A sharded mixed-precision checkpoint holds the fp32 master weights (the shards), so one process
+    /// resumes it as its master copy and trains on as if it had run alone.</summary>
+    [Fact]
+    public void A_sharded_bf16_checkpoint_resumes_in_one_process()
+    {
+        using var temp = new TempFolder();
+        Assert.Equal(0, Single(Args("clm", temp["straight"], 10, "--precision", "bf16")).Exit);
+        var (exit, output) = Mpi.Run(2, Args("clm", temp["moved"], 5, "--strategy", "fsdp", "--precision", "bf16"));
+        Assert.True(exit == 0, output);
+        (exit, output) = Single("--resume", temp["moved"], "--steps", "10", "--sample-tokens", "0");
+        Assert.True(exit == 0, output);
+        AssertSameMixedRun(temp["straight"], temp["moved"], "fsdp bf16 → one process");
+    }
+
     [Fact]
     public void Keeping_parameters_from_forward_to_backward_trains_the_same()
     {
