@@ -6,6 +6,7 @@
 #
 # The fatbin in the pack was compiled here by nvcc 11.8 (sm_80/sm_90 SASS + compute_90 PTX); when nvcc is on the
 # GPU machine the kernels are recompiled there with it as well, so a compile error under nvcc 13 shows up too.
+# Every step has its own time limit (timeout), so one that hangs costs its limit, not the whole device call.
 set -uo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.." || exit 1
 B=${1:-16}; T=${2:-1024}
@@ -29,19 +30,19 @@ if command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ]; then
 fi
 
 echo "=== GPU tests"
-dotnet $PACK/app/Engine.Tests.dll -class "*Cuda*" -class "*GpuInterop*" -class "*HfGpt2*" -class "*HfBert*" -class "*HfT5*" -class "*GpuTraining*" -class "*Nccl*" -class "*FlashAttention*" 2>&1 | tail -40
+timeout 300 dotnet $PACK/app/Engine.Tests.dll -class "*Cuda*" -class "*GpuInterop*" -class "*HfGpt2*" -class "*HfBert*" -class "*HfT5*" -class "*GpuTraining*" -class "*Nccl*" -class "*FlashAttention*" 2>&1 | tail -40
 
 echo "=== comm-check over NCCL at world size 1 (every collective, started and blocking)"
-dotnet $PACK/app/trainer.dll comm-check --device cuda 2>&1 | tail -5
+timeout 60 dotnet $PACK/app/trainer.dll comm-check --device cuda 2>&1 | tail -5
 
 echo "=== engine bench: GPT-2 124M, B$B × T$T, fp32 and bf16 (16-bit values in fp32 storage, bf16 tensor-core GEMMs)"
-dotnet $PACK/app/trainer.dll bench --device cuda --model gpt2-small --pad-vocab --batch "$B" --seq "$T" --steps 5 --warmup 2 2>&1 | tail -4
-dotnet $PACK/app/trainer.dll bench --device cuda --model gpt2-small --pad-vocab --precision bf16 --batch "$B" --seq "$T" --steps 10 --warmup 3 2>&1 | tail -4
-dotnet $PACK/app/trainer.dll bench --device cuda --model gpt2-small --pad-vocab --precision bf16 --batch 4 --seq "$T" --steps 3 --warmup 1 --profile 2>&1 | tail -25
+timeout 120 dotnet $PACK/app/trainer.dll bench --device cuda --model gpt2-small --pad-vocab --batch "$B" --seq "$T" --steps 5 --warmup 2 2>&1 | tail -4
+timeout 120 dotnet $PACK/app/trainer.dll bench --device cuda --model gpt2-small --pad-vocab --precision bf16 --batch "$B" --seq "$T" --steps 10 --warmup 3 2>&1 | tail -4
+timeout 120 dotnet $PACK/app/trainer.dll bench --device cuda --model gpt2-small --pad-vocab --precision bf16 --batch 4 --seq "$T" --steps 3 --warmup 1 --profile 2>&1 | tail -25
 
 echo "=== PyTorch peer, same shape"
 if [ -f $PACK/peers/torch_gpt2_bench.py ]; then
-  python3 $PACK/peers/torch_gpt2_bench.py --batch "$B" --seq "$T" --modes eager 2>&1 | tail -8
+  timeout 180 python3 $PACK/peers/torch_gpt2_bench.py --batch "$B" --seq "$T" --modes eager 2>&1 | tail -8
 else
   echo "no $PACK/peers: copy ../shared/gpu/peers into $PACK before the call"
 fi
@@ -50,10 +51,10 @@ fi
 # the engine's bf16 still stores fp32, so its memory is not comparable yet. Set ENCDEC=0 to skip.
 if [ "${ENCDEC:-1}" != 0 ]; then
   echo "=== engine bench: BERT-base B32 × T512 and T5-base B32 × 512/114, bf16"
-  dotnet $PACK/app/trainer.dll bench --device cuda --model bert-base --precision bf16 --batch 32 --seq 512 --steps 5 --warmup 2 2>&1 | tail -3
-  dotnet $PACK/app/trainer.dll bench --device cuda --model t5-base --precision bf16 --batch 32 --seq 512 --decoder-seq 114 --steps 5 --warmup 2 2>&1 | tail -3
+  timeout 120 dotnet $PACK/app/trainer.dll bench --device cuda --model bert-base --precision bf16 --batch 32 --seq 512 --steps 5 --warmup 2 2>&1 | tail -3
+  timeout 120 dotnet $PACK/app/trainer.dll bench --device cuda --model t5-base --precision bf16 --batch 32 --seq 512 --decoder-seq 114 --steps 5 --warmup 2 2>&1 | tail -3
   if [ -f $PACK/peers/torch_encdec_bench.py ]; then
     echo "=== HF peers (bf16 autocast)"
-    python3 $PACK/peers/torch_encdec_bench.py 2>&1 | tail -8
+    timeout 180 python3 $PACK/peers/torch_encdec_bench.py 2>&1 | tail -8
   fi
 fi
