@@ -6,6 +6,8 @@
 // Layout: qkv (B, T, 3C) packed q | k | v, head h at [h·hs, (h+1)·hs); out (B, T, C); lse (B, H, T).
 // causal: key u is visible to query t when u ≤ t. key_valid (B, T) may be null; where 0 the key is masked out
 // (BERT's padding). A query with no visible key gets output 0 and lse = +inf (so backward sees p = 0).
+// bias (H, T, T) may be null: T5's relative position bias, added to the scaled scores; its gradient (summed over the
+// batch, in batch order) comes from flash_attention_bias_grad_f32.
 // One thread owns one row (a query, or a key in the dK/dV kernel); the block's TILE rows share K/V (or Q/dO)
 // tiles in shared memory. Rows are padded by one float in shared memory to avoid bank conflicts.
 #include "common.cuh"
@@ -32,7 +34,8 @@ using namespace engine::flash;
 // grid (ceil(T / TILE), B·H), block TILE threads, dynamic shared: (4·TILE)·(hs + 1) floats
 // (this thread's q and accumulator rows, the K and V tiles).
 extern "C" __global__ void flash_attention_forward_f32(float* out, float* lse, const float* qkv, const int* key_valid,
-                                                       int B, int T, int C, int H, int causal, float scale) {
+                                                       int B, int T, int C, int H, int causal, float scale,
+                                                       const float* bias) {
     extern __shared__ float shared[];
     const int hs = C / H, stride = hs + 1;
     float* q_rows = shared;
@@ -67,7 +70,7 @@ extern "C" __global__ void flash_attention_forward_f32(float* out, float* lse, c
             if (u < T && visible(t, u, causal, key_valid, b, T)) {
                 float dot = 0.0f;
                 for (int i = 0; i < hs; i++) dot += q[i] * k_tile[r * stride + i];
-                s[r] = dot * scale;
+                s[r] = dot * scale + (bias != nullptr ? bias[((long)h * T + t) * T + u] : 0.0f);
                 tile_max = fmaxf(tile_max, s[r]);
             } else {
                 s[r] = -INFINITY;
@@ -112,7 +115,8 @@ extern "C" __global__ void flash_attention_delta_f32(float* delta, const float* 
 // block's keys and the q and dO tiles: 6·TILE·(hs + 1) floats, plus 2·TILE for the tile's lse and delta.
 extern "C" __global__ void flash_attention_backward_kv_f32(float* dqkv, const float* qkv, const float* dout,
                                                            const float* lse, const float* delta, const int* key_valid,
-                                                           int B, int T, int C, int H, int causal, float scale) {
+                                                           int B, int T, int C, int H, int causal, float scale,
+                                                           const float* bias) {
     extern __shared__ float shared[];
     const int hs = C / H, stride = hs + 1;
     float* k_rows = shared;
@@ -156,7 +160,8 @@ extern "C" __global__ void flash_attention_backward_kv_f32(float* dqkv, const fl
             const float* d_o = do_tile + r * stride;
             float dot = 0.0f, dp = 0.0f;
             for (int i = 0; i < hs; i++) { dot += q[i] * k[i]; dp += d_o[i] * v[i]; }
-            const float p = expf(dot * scale - lse_tile[r]);
+            const float b_tu = bias != nullptr ? bias[((long)h * T + t) * T + u] : 0.0f;
+            const float p = expf(dot * scale + b_tu - lse_tile[r]);
             const float ds = p * (dp - delta_tile[r]) * scale;
             for (int i = 0; i < hs; i++) { dv[i] += p * d_o[i]; dk[i] += ds * q[i]; }
         }
@@ -170,7 +175,8 @@ extern "C" __global__ void flash_attention_backward_kv_f32(float* dqkv, const fl
 // the block's queries and the K and V tiles: 5·TILE·(hs + 1) floats.
 extern "C" __global__ void flash_attention_backward_q_f32(float* dqkv, const float* qkv, const float* dout,
                                                           const float* lse, const float* delta, const int* key_valid,
-                                                          int B, int T, int C, int H, int causal, float scale) {
+                                                          int B, int T, int C, int H, int causal, float scale,
+                                                          const float* bias) {
     extern __shared__ float shared[];
     const int hs = C / H, stride = hs + 1;
     float* q_rows = shared;
@@ -207,7 +213,8 @@ extern "C" __global__ void flash_attention_backward_q_f32(float* dqkv, const flo
             if (u >= T || !visible(t, u, causal, key_valid, b, T)) continue;
             float dot = 0.0f, dp = 0.0f;
             for (int i = 0; i < hs; i++) { dot += q[i] * k_tile[r * stride + i]; dp += d_o[i] * v_tile[r * stride + i]; }
-            const float p = expf(dot * scale - my_lse);
+            const float b_tu = bias != nullptr ? bias[((long)h * T + t) * T + u] : 0.0f;
+            const float p = expf(dot * scale + b_tu - my_lse);
             const float ds = p * (dp - my_delta) * scale;
             for (int i = 0; i < hs; i++) dq[i] += ds * k_tile[r * stride + i];
         }
@@ -215,4 +222,33 @@ extern "C" __global__ void flash_attention_backward_q_f32(float* dqkv, const flo
     if (t >= T) return;
     float* dst = dqkv + row_offset(b, t, T, C) + (long)h * hs;
     for (int i = 0; i < hs; i++) dst[i] += dq[i];
+}
+
+// dbias[h,t,u] += Σ_b dS[b,h,t,u] (batch in order: deterministic, no atomics), with dS = P·(dO_t·v_u − delta_t) and
+// P = exp(q_t·k_u·scale + bias − lse_t) recomputed; the score gradient before the scale, as the bias is added after it.
+// Grid-stride over H·T·T, one (h, t, u) per thread; hidden pairs add nothing.
+extern "C" __global__ void flash_attention_bias_grad_f32(float* dbias, const float* qkv, const float* dout,
+                                                         const float* lse, const float* delta, const int* key_valid,
+                                                         const float* bias, int B, int T, int C, int H, int causal,
+                                                         float scale) {
+    const long n = (long)H * T * T;
+    const int hs = C / H;
+    for (long k = global_thread_index(); k < n; k += grid_stride()) {
+        const int u = (int)(k % T), t = (int)((k / T) % T), h = (int)(k / ((long)T * T));
+        if (causal && u > t) continue;
+        float sum = 0.0f;
+        for (int b = 0; b < B; b++) {
+            const long bh = (long)b * H + h;
+            const float row_lse = lse[bh * T + t];
+            if (row_lse == INFINITY || !visible(t, u, causal, key_valid, b, T)) continue;
+            const float* q = qkv + row_offset(b, t, T, C) + (long)h * hs;
+            const float* kv = qkv + row_offset(b, u, T, C) + (long)h * hs;
+            const float* d_o = dout + ((long)b * T + t) * C + (long)h * hs;
+            float dot = 0.0f, dp = 0.0f;
+            for (int i = 0; i < hs; i++) { dot += q[i] * kv[C + i]; dp += d_o[i] * kv[2 * C + i]; }
+            const float p = expf(dot * scale + bias[k] - row_lse);
+            sum += p * (dp - delta[bh * T + t]);
+        }
+        dbias[k] += sum;
+    }
 }

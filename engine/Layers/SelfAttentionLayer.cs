@@ -7,23 +7,21 @@ namespace Engine.Layers;
 /// c_proj (one HF tensor for q|k|v), BERT attention.self.{query,key,value} / attention.output.dense (three HF
 /// tensors laid out back to back, <see cref="LinearLayer.Fused"/>), T5 SelfAttention.{q,k,v,o} (fused the same way,
 /// no biases, no 1/√d, plus the relative position bias its stack shares).
-/// Without a position bias (GPT-2, BERT) attention runs in the flash-attention form and keeps only each query row's
-/// log-sum-exp for backward; with one (T5) it keeps the (B, heads, T, T) probabilities, which the bias's gradient
-/// needs.
+/// Attention runs in the flash-attention form: only each query row's log-sum-exp is kept for backward, never the
+/// (B, heads, T, T) probabilities.
 /// </summary>
 public sealed class SelfAttentionLayer
 {
     readonly int heads, headSize;
-    readonly bool causal, positionBias;
+    readonly bool causal;
     readonly double scale;
     readonly LinearLayer qkvProjection, outputProjection;
     int qkv, attended, saved, output, dQkv, dAttended;
 
-    /// <param name="positionBias">Forward is given a position bias (T5): keep the probabilities rather than the lse.</param>
-    public SelfAttentionLayer(LinearLayer qkvProjection, LinearLayer outputProjection, int heads, bool causal, double? scale = null, bool positionBias = false)
+    public SelfAttentionLayer(LinearLayer qkvProjection, LinearLayer outputProjection, int heads, bool causal, double? scale = null)
     {
         this.qkvProjection = qkvProjection; this.outputProjection = outputProjection;
-        this.heads = heads; this.causal = causal; this.positionBias = positionBias;
+        this.heads = heads; this.causal = causal;
         headSize = qkvProjection.Out / 3 / heads;
         this.scale = scale ?? 1.0 / Math.Sqrt(headSize);
     }
@@ -41,7 +39,7 @@ public sealed class SelfAttentionLayer
     /// <param name="causal">The decoder's self-attention.</param>
     public static SelfAttentionLayer T5(ParameterLayout layout, string prefix, int dim, int heads, int headSize, bool causal) => new(
         LinearLayer.Fused(layout, new[] { prefix + ".q", prefix + ".k", prefix + ".v" }, dim, heads * headSize, bias: false),
-        new LinearLayer(layout, prefix + ".o", heads * headSize, dim, bias: false, hfConv1D: false), heads, causal, scale: 1.0, positionBias: true);
+        new LinearLayer(layout, prefix + ".o", heads * headSize, dim, bias: false, hfConv1D: false), heads, causal, scale: 1.0);
 
     int Inner => heads * headSize;
 
@@ -52,7 +50,7 @@ public sealed class SelfAttentionLayer
         long N = (long)B * T;
         qkv = plan.Add(name + ".qkv", N * 3 * Inner);
         attended = plan.Add(name + ".attended", N * Inner);
-        saved = positionBias ? plan.Add(name + ".probabilities", (long)B * heads * T * T) : plan.Add(name + ".lse", (long)B * heads * T);
+        saved = plan.Add(name + ".lse", (long)B * heads * T);
         output = plan.Add(name + ".out", N * outputProjection.Out);
         dQkv = plan.AddShared(GradientScratch.Qkv, N * 3 * Inner);
         dAttended = plan.AddShared(GradientScratch.AttentionOut, N * Inner);
@@ -66,16 +64,15 @@ public sealed class SelfAttentionLayer
         var x = m.Activation(qkv);
         qkvProjection.Forward(m, x, input, N);
         var (q, k, v) = (x, x.Sub(Inner, x.Length - Inner), x.Sub(2 * Inner, x.Length - 2 * Inner));
-        if (this.positionBias) m.Backend.AttentionForward(Shape(B, T), m.Activation(attended), m.Activation(saved), q, k, v, keyMask, positionBias);
-        else if (!positionBias.IsEmpty) throw new InvalidOperationException("a position bias given to a self-attention layer built without one");
-        else m.Backend.FlashAttentionForward(Shape(B, T), m.Activation(attended), m.Activation(saved), q, k, v, keyMask);
+        m.Backend.FlashAttentionForward(Shape(B, T), m.Activation(attended), m.Activation(saved), q, k, v, keyMask, positionBias);
         outputProjection.Forward(m, m.Activation(output), m.Activation(attended), N);
         return m.Activation(output);
     }
 
     /// <param name="dPositionBias">(heads, T, T) gradient of the position bias to accumulate into, or empty.</param>
     /// <param name="keyMask">The forward's.</param>
-    public void Backward(ModelMemory m, Slice<float> dInput, Slice<float> dOutput, Slice<float> input, int B, int T, Slice<float> dPositionBias = default, Slice<int> keyMask = default)
+    /// <param name="positionBias">The forward's.</param>
+    public void Backward(ModelMemory m, Slice<float> dInput, Slice<float> dOutput, Slice<float> input, int B, int T, Slice<float> dPositionBias = default, Slice<int> keyMask = default, Slice<float> positionBias = default)
     {
         int N = B * T;
         var dAtt = GradientScratch.Fresh(m, dAttended);
@@ -84,8 +81,7 @@ public sealed class SelfAttentionLayer
         var x = m.Activation(qkv);
         var (q, k, v) = (x, x.Sub(Inner, x.Length - Inner), x.Sub(2 * Inner, x.Length - 2 * Inner));
         var (dk, dv) = (dq.Sub(Inner, dq.Length - Inner), dq.Sub(2 * Inner, dq.Length - 2 * Inner));
-        if (positionBias) m.Backend.AttentionBackward(Shape(B, T), dq, dk, dv, dPositionBias, dAtt, q, k, v, m.Activation(saved));
-        else m.Backend.FlashAttentionBackward(Shape(B, T), dq, dk, dv, dAtt, q, k, v, m.Activation(attended), m.Activation(saved), keyMask);
+        m.Backend.FlashAttentionBackward(Shape(B, T), dq, dk, dv, dPositionBias, dAtt, q, k, v, m.Activation(attended), m.Activation(saved), keyMask, positionBias);
         qkvProjection.Backward(m, dInput, dq, input, N);
     }
 }

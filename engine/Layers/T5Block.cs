@@ -85,7 +85,8 @@ public sealed class T5Block
     /// <summary>
     /// dResidual holds d(output) on entry and d(input) on return; dPositionBias and (decoder) dEncoderOutput accumulate.
     /// </summary>
-    public void Backward(ModelMemory m, Slice<float> dResidual, Slice<float> input, int B, int T, Slice<float> dPositionBias,
+    /// <param name="keyMask">The forward's (the encoder's padding), as is <paramref name="positionBias"/>.</param>
+    public void Backward(ModelMemory m, Slice<float> dResidual, Slice<float> input, int B, int T, Slice<int> keyMask, Slice<float> positionBias, Slice<float> dPositionBias,
         Slice<float> encoderOutput = default, Slice<float> dEncoderOutput = default, int encoderT = 0)
     {
         int N = B * T;
@@ -99,7 +100,7 @@ public sealed class T5Block
             crossNorm.Backward(m, dResidual, dn, m.Activation(afterSelf), N);
         }
         dn = GradientScratch.Fresh(m, dNormalized);
-        selfAttention.Backward(m, dn, dResidual, selfNorm.Output(m), B, T, dPositionBias);
+        selfAttention.Backward(m, dn, dResidual, selfNorm.Output(m), B, T, dPositionBias, keyMask, positionBias);
         selfNorm.Backward(m, dResidual, dn, input, N);
     }
 }

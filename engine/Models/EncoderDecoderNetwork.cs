@@ -126,7 +126,7 @@ public sealed class EncoderDecoderNetwork : INetwork
         decoderNorm.Backward(m, dy, dHead, decoder[^1].OutputSlice(m), B * Td);
         for (int l = decoder.Length - 1; l >= 0; l--)
         {
-            using (Nvtx.Range(decoder[l].Name)) decoder[l].Backward(m, dy, l == 0 ? m.Activation(decoderEmbedded) : decoder[l - 1].OutputSlice(m), B, Td, dBias, encoded, dEncoded, T);
+            using (Nvtx.Range(decoder[l].Name)) decoder[l].Backward(m, dy, l == 0 ? m.Activation(decoderEmbedded) : decoder[l - 1].OutputSlice(m), B, Td, default, m.Activation(decoderBias), dBias, encoded, dEncoded, T);
             m.BackwardProgress();
         }
         b.RelativePositionBiasBackward(m.Gradient(decoderBiasTable), dBias, DecoderBiasShape(shape));
@@ -137,7 +137,7 @@ public sealed class EncoderDecoderNetwork : INetwork
         encoderNorm.Backward(m, dx, dEncoded, encoder[^1].OutputSlice(m), B * T);
         for (int l = encoder.Length - 1; l >= 0; l--)
         {
-            using (Nvtx.Range(encoder[l].Name)) encoder[l].Backward(m, dx, l == 0 ? m.Activation(encoderEmbedded) : encoder[l - 1].OutputSlice(m), B, T, dBias);
+            using (Nvtx.Range(encoder[l].Name)) encoder[l].Backward(m, dx, l == 0 ? m.Activation(encoderEmbedded) : encoder[l - 1].OutputSlice(m), B, T, m.KeyMask, m.Activation(encoderBias), dBias);
             m.BackwardProgress();
         }
         b.RelativePositionBiasBackward(m.Gradient(encoderBiasTable), dBias, EncoderBiasShape(shape));

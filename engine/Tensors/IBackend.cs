@@ -61,15 +61,17 @@ public interface IBackend : IDisposable
     void AttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dPositionBias, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> probabilities);
 
     /// <summary>
-    /// Attention in the flash-attention form: the output of <see cref="AttentionForward"/> without a position bias,
-    /// keeping for backward only each query row's log-sum-exp of its scores, lse (B, heads, Tq) (+∞ where no key is
-    /// visible), instead of the (B, heads, Tq, Tk) probabilities: no T×T buffer. The CUDA backend needs packed
-    /// self-attention (q, k, v at offsets 0, inner, 2·inner of one buffer), as the self-attention layer holds it.
+    /// Attention in the flash-attention form: the output of <see cref="AttentionForward"/>, keeping for backward only
+    /// each query row's log-sum-exp of its scores, lse (B, heads, Tq) (+∞ where no key is visible), instead of the
+    /// (B, heads, Tq, Tk) probabilities: no T×T buffer per batch row. positionBias (heads, Tq, Tk) may be empty. The
+    /// CUDA backend needs packed self-attention (q, k, v at offsets 0, inner, 2·inner of one buffer), as the
+    /// self-attention layer holds it.
     /// </summary>
-    void FlashAttentionForward(AttentionShape shape, Slice<float> output, Slice<float> lse, Slice<float> query, Slice<float> key, Slice<float> value, Slice<int> keyMask);
-    /// <summary>Accumulates dQuery, dKey, dValue of <see cref="FlashAttentionForward"/>, recomputing the probabilities
-    /// from q, k and lse; output is the forward's.</summary>
-    void FlashAttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> output, Slice<float> lse, Slice<int> keyMask);
+    void FlashAttentionForward(AttentionShape shape, Slice<float> output, Slice<float> lse, Slice<float> query, Slice<float> key, Slice<float> value, Slice<int> keyMask, Slice<float> positionBias);
+    /// <summary>Accumulates dQuery, dKey, dValue and (when not empty) dPositionBias (summed over the batch, in batch
+    /// order) of <see cref="FlashAttentionForward"/>, recomputing the probabilities from q, k, the bias and lse;
+    /// output is the forward's.</summary>
+    void FlashAttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dPositionBias, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> output, Slice<float> lse, Slice<int> keyMask, Slice<float> positionBias);
 
     void GeluForward(Slice<float> output, Slice<float> input);
     void GeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input);

@@ -116,13 +116,13 @@ public sealed unsafe class CpuBackend(HostMemory? memory = null) : IBackend
     public void AttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dPositionBias, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> probabilities) =>
         CpuAttention.Backward(shape, dQuery.Pointer, dKey.Pointer, dValue.Pointer, OrNull(dPositionBias), dOutput.Pointer, query.Pointer, key.Pointer, value.Pointer, probabilities.Pointer);
 
-    public void FlashAttentionForward(AttentionShape shape, Slice<float> output, Slice<float> lse, Slice<float> query, Slice<float> key, Slice<float> value, Slice<int> keyMask) =>
-        CpuAttention.ForwardLse(shape, output.Pointer, lse.Pointer, query.Pointer, key.Pointer, value.Pointer, keyMask.IsEmpty ? null : keyMask.Pointer);
+    public void FlashAttentionForward(AttentionShape shape, Slice<float> output, Slice<float> lse, Slice<float> query, Slice<float> key, Slice<float> value, Slice<int> keyMask, Slice<float> positionBias) =>
+        CpuAttention.ForwardLse(shape, output.Pointer, lse.Pointer, query.Pointer, key.Pointer, value.Pointer, keyMask.IsEmpty ? null : keyMask.Pointer, OrNull(positionBias));
 
     // The output is not needed here: the CPU sums rowsum(P ∘ dP) from the recomputed probabilities, as its
     // probability-keeping backward does, rather than as dO·O.
-    public void FlashAttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> output, Slice<float> lse, Slice<int> keyMask) =>
-        CpuAttention.BackwardLse(shape, dQuery.Pointer, dKey.Pointer, dValue.Pointer, dOutput.Pointer, query.Pointer, key.Pointer, value.Pointer, lse.Pointer, keyMask.IsEmpty ? null : keyMask.Pointer);
+    public void FlashAttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dPositionBias, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> output, Slice<float> lse, Slice<int> keyMask, Slice<float> positionBias) =>
+        CpuAttention.BackwardLse(shape, dQuery.Pointer, dKey.Pointer, dValue.Pointer, OrNull(dPositionBias), dOutput.Pointer, query.Pointer, key.Pointer, value.Pointer, lse.Pointer, keyMask.IsEmpty ? null : keyMask.Pointer, OrNull(positionBias));
 
     public void GeluForward(Slice<float> output, Slice<float> input) => CpuGelu.Forward(output.Pointer, input.Pointer, input.Length);
     public void GeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input) => CpuGelu.Backward(dInput.Pointer, dOutput.Pointer, input.Pointer, input.Length);

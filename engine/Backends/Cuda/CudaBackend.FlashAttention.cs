@@ -5,9 +5,9 @@ namespace Engine.Backends.Cuda;
 
 // Flash-style attention (kernels/flash_attention.cu): saves only the log-sum-exp per query row (B, H, T) instead of
 // the probabilities (B, H, T, T). CPU twin: CpuAttention.ForwardLse / BackwardLse. GPT-2's and BERT's self-attention
-// layers use it (SelfAttentionLayer); T5's, with its position bias, keeps the probabilities. Under bf16 mixed
-// precision, with head sizes that are multiples of 16 up to 64, the tensor-core kernels (flash_attention_wmma.cu)
-// run instead; ENGINE_FLASH_KERNEL=simt keeps the fp32 ones.
+// layers and T5's (with its position bias) use it (SelfAttentionLayer). Under bf16 mixed precision, with head sizes
+// that are multiples of 16 up to 64 and no position bias, the tensor-core kernels (flash_attention_wmma.cu) run
+// instead; ENGINE_FLASH_KERNEL=simt keeps the fp32 ones.
 public sealed unsafe partial class CudaBackend
 {
     const int FlashTile = 32; // TILE in flash_attention.cu
@@ -43,43 +43,51 @@ public sealed unsafe partial class CudaBackend
     /// <summary>The tensor-core kernels read q, k, v (and dO) as bf16: exact when they are bf16 values (bf16 mixed
     /// precision); at head size 64 their dK/dV kernel needs 113 KiB of shared memory, which A100 and H100 have and
     /// sm_86/89 cards do not (those run the fp32 kernels).</summary>
-    bool TensorCoreFlash(AttentionShape s) => !SimtOnly && HalfMatmulOperands == HalfFormat.Bf16 && s.HeadSize % 16 == 0 && s.HeadSize <= 64
-        && TensorCoreKvShared(s.HeadSize) <= device.MaxSharedBytesPerBlock;
+    bool TensorCoreFlash(AttentionShape s, Slice<float> positionBias) => !SimtOnly && positionBias.IsEmpty && HalfMatmulOperands == HalfFormat.Bf16
+        && s.HeadSize % 16 == 0 && s.HeadSize <= 64 && TensorCoreKvShared(s.HeadSize) <= device.MaxSharedBytesPerBlock;
 
     // Shared bytes of the tensor-core kernels (forward_shared_bytes … in flash_attention_wmma.cu).
     static int TensorCoreForwardShared(int hs) => 2 * (64 * hs + 2 * 64 * hs + 64 * 64) + 4 * (64 * 64 + 64 * hs);
     static int TensorCoreKvShared(int hs) => 2 * (4 * 64 * hs + 2 * 64 * 64) + 4 * (2 * 64 * 64 + 2 * 64 * hs + 2 * 64);
     static int TensorCoreQShared(int hs) => 2 * (4 * 64 * hs + 64 * 64) + 4 * (2 * 64 * 64 + 64 * hs);
 
-    public void FlashAttentionForward(AttentionShape shape, Slice<float> output, Slice<float> lse, Slice<float> query, Slice<float> key, Slice<float> value, Slice<int> keyMask)
+    public void FlashAttentionForward(AttentionShape shape, Slice<float> output, Slice<float> lse, Slice<float> query, Slice<float> key, Slice<float> value, Slice<int> keyMask, Slice<float> positionBias)
     {
         RequirePacked(shape, query, key, value);
         int B = shape.B, T = shape.QueryLength, C = shape.Inner, heads = shape.Heads, hs = shape.HeadSize;
-        ulong o = Ptr(output), l = Ptr(lse), q = Ptr(query), mask = Ptr(keyMask);
+        ulong o = Ptr(output), l = Ptr(lse), q = Ptr(query), mask = Ptr(keyMask), bias = Ptr(positionBias);
         int isCausal = shape.Causal ? 1 : 0;
         float scale = (float)shape.Scale;
-        void** a = stackalloc void*[] { &o, &l, &q, &mask, &B, &T, &C, &heads, &isCausal, &scale };
-        if (TensorCoreFlash(shape))
+        void** a = stackalloc void*[] { &o, &l, &q, &mask, &B, &T, &C, &heads, &isCausal, &scale, &bias };
+        if (TensorCoreFlash(shape, positionBias))
             LaunchWithShared("flash_attention_forward_bf16tc", (uint)((T + TensorCoreRows - 1) / TensorCoreRows), (uint)(B * heads), TensorCoreThreads, TensorCoreForwardShared(hs), a);
         else
             LaunchWithShared("flash_attention_forward_f32", (uint)((T + FlashTile - 1) / FlashTile), (uint)(B * heads), FlashTile,
                 4 * FlashTile * (hs + 1) * sizeof(float), a);
     }
 
-    /// <summary>Accumulates into dQuery/dKey/dValue (one packed dQkv buffer); output and lse are the forward's.</summary>
-    public void FlashAttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> output, Slice<float> lse, Slice<int> keyMask)
+    /// <summary>Accumulates into dQuery/dKey/dValue (one packed dQkv buffer) and dPositionBias; output and lse are
+    /// the forward's.</summary>
+    public void FlashAttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dPositionBias, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> output, Slice<float> lse, Slice<int> keyMask, Slice<float> positionBias)
     {
         RequirePacked(shape, query, key, value);
         RequirePacked(shape, dQuery, dKey, dValue);
+        if (!dPositionBias.IsEmpty && positionBias.IsEmpty) throw new ArgumentException("a position-bias gradient needs the forward's position bias");
         int B = shape.B, T = shape.QueryLength, C = shape.Inner, heads = shape.Heads;
-        ulong dq = Ptr(dQuery), dO = Ptr(dOutput), q = Ptr(query), o = Ptr(output), l = Ptr(lse), mask = Ptr(keyMask);
+        ulong dq = Ptr(dQuery), dO = Ptr(dOutput), q = Ptr(query), o = Ptr(output), l = Ptr(lse), mask = Ptr(keyMask), bias = Ptr(positionBias);
         ulong delta = Scratch("flash.delta", (long)B * heads * T * sizeof(float));
         int isCausal = shape.Causal ? 1 : 0, hs = shape.HeadSize;
         float scale = (float)shape.Scale;
         void** a = stackalloc void*[] { &delta, &o, &dO, &B, &T, &C, &heads };
         Launch("flash_attention_delta_f32", GridFor((long)B * heads * T), 1, Threads, a);
-        void** b = stackalloc void*[] { &dq, &q, &dO, &l, &delta, &mask, &B, &T, &C, &heads, &isCausal, &scale };
-        if (TensorCoreFlash(shape))
+        void** b = stackalloc void*[] { &dq, &q, &dO, &l, &delta, &mask, &B, &T, &C, &heads, &isCausal, &scale, &bias };
+        if (!dPositionBias.IsEmpty)
+        {
+            ulong db = Ptr(dPositionBias);
+            void** g = stackalloc void*[] { &db, &q, &dO, &l, &delta, &mask, &bias, &B, &T, &C, &heads, &isCausal, &scale };
+            Launch("flash_attention_bias_grad_f32", GridFor((long)heads * T * T), 1, Threads, g);
+        }
+        if (TensorCoreFlash(shape, positionBias))
         {
             uint blocks = (uint)((T + TensorCoreRows - 1) / TensorCoreRows);
             LaunchWithShared("flash_attention_backward_kv_bf16tc", blocks, (uint)(B * heads), TensorCoreThreads, TensorCoreKvShared(hs), b);

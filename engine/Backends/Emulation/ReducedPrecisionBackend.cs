@@ -88,10 +88,14 @@ public sealed class ReducedPrecisionBackend : IBackend, IBackendDecorator
         Round(dPositionBias);
     }
     // lse is a statistic like the normalisations' (fp32 on the GPU too): only the output is a 16-bit activation.
-    public void FlashAttentionForward(AttentionShape shape, Slice<float> output, Slice<float> lse, Slice<float> query, Slice<float> key, Slice<float> value, Slice<int> keyMask)
-    { inner.FlashAttentionForward(shape, output, lse, query, key, value, keyMask); Round(output); }
-    public void FlashAttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> output, Slice<float> lse, Slice<int> keyMask)
-    { inner.FlashAttentionBackward(shape, dQuery, dKey, dValue, dOutput, query, key, value, output, lse, keyMask); Round(dQuery, dKey, dValue); }
+    public void FlashAttentionForward(AttentionShape shape, Slice<float> output, Slice<float> lse, Slice<float> query, Slice<float> key, Slice<float> value, Slice<int> keyMask, Slice<float> positionBias)
+    { inner.FlashAttentionForward(shape, output, lse, query, key, value, keyMask, positionBias); Round(output); }
+    public void FlashAttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dPositionBias, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> output, Slice<float> lse, Slice<int> keyMask, Slice<float> positionBias)
+    {
+        inner.FlashAttentionBackward(shape, dQuery, dKey, dValue, dPositionBias, dOutput, query, key, value, output, lse, keyMask, positionBias);
+        Round(dQuery, dKey, dValue);
+        Round(dPositionBias);
+    }
     public void GeluForward(Slice<float> output, Slice<float> input) { inner.GeluForward(output, input); Round(output); }
     public void GeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input) { inner.GeluBackward(dInput, dOutput, input); Round(dInput); }
     public void GeluErfForward(Slice<float> output, Slice<float> input) { inner.GeluErfForward(output, input); Round(output); }

@@ -36,10 +36,10 @@ public static unsafe class CpuAttention
 
     /// <summary>
     /// The flash-attention form of <see cref="Forward"/>: the same output (bit for bit), but only each query row's
-    /// log-sum-exp of its scores is kept, lse (B, heads, Tq), not the probabilities; +∞ for a row with no visible key.
-    /// No position bias (its gradient needs the probabilities).
+    /// log-sum-exp of its scores (position bias included) is kept, lse (B, heads, Tq), not the probabilities; +∞ for a
+    /// row with no visible key.
     /// </summary>
-    public static void ForwardLse(AttentionShape s, float* output, float* lse, float* q, float* k, float* v, int* keyMask)
+    public static void ForwardLse(AttentionShape s, float* output, float* lse, float* q, float* k, float* v, int* keyMask, float* positionBias)
     {
         s.Validate();
         int Tq = s.QueryLength;
@@ -49,7 +49,7 @@ public static unsafe class CpuAttention
             fixed (float* r = row)
                 for (int t = 0; t < Tq; t++)
                 {
-                    var (max, sum) = ForwardRow(s, bh, t, r, output, q, k, v, keyMask, null);
+                    var (max, sum) = ForwardRow(s, bh, t, r, output, q, k, v, keyMask, positionBias);
                     lse[(long)bh * Tq + t] = sum > 0 ? max + MathF.Log(sum) : float.PositiveInfinity;
                 }
         });
@@ -114,33 +114,59 @@ public static unsafe class CpuAttention
     }
 
     /// <summary>
-    /// The backward of <see cref="ForwardLse"/>: each row's probabilities recomputed from q, k and its lse as
-    /// exp(score − lse) (hidden keys 0), then the same row backward as <see cref="Backward"/>.
+    /// The backward of <see cref="ForwardLse"/>: each row's probabilities recomputed from q, k, the bias and its lse
+    /// as exp(score − lse) (hidden keys 0), then the same row backward as <see cref="Backward"/>. With dPositionBias,
+    /// each head's rows are taken batch by batch in one task, so dBias[h] += dS of batch 0, 1, … in that order.
     /// </summary>
-    public static void BackwardLse(AttentionShape s, float* dq, float* dk, float* dv, float* dOutput, float* q, float* k, float* v, float* lse, int* keyMask)
+    public static void BackwardLse(AttentionShape s, float* dq, float* dk, float* dv, float* dPositionBias, float* dOutput, float* q, float* k, float* v, float* lse, int* keyMask, float* positionBias)
     {
         s.Validate();
-        int hs = s.HeadSize, Tq = s.QueryLength, Tk = s.KeyLength;
-        float scale = (float)s.Scale;
-        ParallelRows.For(s.B * s.Heads, bh =>
+        int Tq = s.QueryLength, Tk = s.KeyLength;
+        void Rows(int bh, float* r, float* d)
         {
-            int b = bh / s.Heads, h = bh % s.Heads;
-            float* kBase = k + (long)b * Tk * s.KeyValueStride + h * hs;
-            int* mask = keyMask == null ? null : keyMask + (long)b * Tk;
-            var row = new float[Tk];
-            var dScores = new float[Tk];
-            fixed (float* r = row, d = dScores)
-                for (int t = 0; t < Tq; t++)
-                {
-                    float rowLse = lse[(long)bh * Tq + t];
-                    float* qRow = q + ((long)b * Tq + t) * s.QueryStride + h * hs;
-                    int end = s.KeyEnd(t);
-                    for (int u = 0; u < end; u++)
-                        r[u] = (mask != null && mask[u] == 0) || float.IsPositiveInfinity(rowLse) ? 0
-                            : MathF.Exp(Dot(qRow, kBase + (long)u * s.KeyValueStride, hs) * scale - rowLse);
-                    BackwardRow(s, bh, t, r, d, dq, dk, dv, dOutput, q, k, v, keepScoreGradients: false);
-                }
-        });
+            int h = bh % s.Heads;
+            for (int t = 0; t < Tq; t++)
+            {
+                RecomputeRow(s, bh, t, r, q, k, lse, keyMask, positionBias);
+                BackwardRow(s, bh, t, r, d, dq, dk, dv, dOutput, q, k, v, keepScoreGradients: dPositionBias != null);
+                if (dPositionBias == null) continue;
+                float* dBias = dPositionBias + ((long)h * Tq + t) * Tk;
+                for (int u = 0; u < s.KeyEnd(t); u++) dBias[u] += r[u];
+            }
+        }
+        if (dPositionBias == null)
+            ParallelRows.For(s.B * s.Heads, bh =>
+            {
+                var row = new float[Tk]; var dScores = new float[Tk];
+                fixed (float* r = row, d = dScores) Rows(bh, r, d);
+            });
+        else
+            ParallelRows.For(s.Heads, h =>
+            {
+                var row = new float[Tk]; var dScores = new float[Tk];
+                fixed (float* r = row, d = dScores)
+                    for (int b = 0; b < s.B; b++) Rows(b * s.Heads + h, r, d);
+            });
+    }
+
+    /// <summary>Query row t of head pair bh's probabilities, exp(score + bias − lse), into row (hidden keys 0).</summary>
+    static void RecomputeRow(AttentionShape s, int bh, int t, float* row, float* q, float* k, float* lse, int* keyMask, float* positionBias)
+    {
+        int hs = s.HeadSize, Tq = s.QueryLength, Tk = s.KeyLength;
+        int b = bh / s.Heads, h = bh % s.Heads;
+        float scale = (float)s.Scale;
+        float* kBase = k + (long)b * Tk * s.KeyValueStride + h * hs;
+        int* mask = keyMask == null ? null : keyMask + (long)b * Tk;
+        float* bias = positionBias == null ? null : positionBias + ((long)h * Tq + t) * Tk;
+        float rowLse = lse[(long)bh * Tq + t];
+        float* qRow = q + ((long)b * Tq + t) * s.QueryStride + h * hs;
+        for (int u = 0; u < s.KeyEnd(t); u++)
+        {
+            if ((mask != null && mask[u] == 0) || float.IsPositiveInfinity(rowLse)) { row[u] = 0; continue; }
+            float score = Dot(qRow, kBase + (long)u * s.KeyValueStride, hs) * scale;
+            if (bias != null) score += bias[u];
+            row[u] = MathF.Exp(score - rowLse);
+        }
     }
 
     /// <summary>Query row t of head pair bh given its probabilities (row): accumulates dq, dk, dv; with

@@ -23,6 +23,13 @@ public class FlashAttentionTests
     public void Output_lse_and_gradient_match_the_CPU(int B, int T, int C, int heads, bool causal, bool padded) =>
         Compare(B, T, C, heads, causal, padded, tensorCores: false);
 
+    /// <summary>T5's self-attention: a (heads, T, T) position bias, scale 1, its gradient summed over the batch.</summary>
+    [Theory]
+    [InlineData(3, 40, 64, 2, false, true)]   // the encoder: padding
+    [InlineData(2, 45, 36, 3, true, false)]   // the decoder: causal
+    public void With_a_position_bias_output_and_gradients_match_the_CPU(int B, int T, int C, int heads, bool causal, bool padded) =>
+        Compare(B, T, C, heads, causal, padded, tensorCores: false, positionBias: true);
+
     /// <summary>
     /// The tensor-core kernels (bf16 mixed precision, head sizes multiples of 16 up to 64) on bf16 inputs: q, k, v
     /// and dO load exactly, but P and dS are rounded to bf16 for their products (flash attention's 16-bit
@@ -36,7 +43,7 @@ public class FlashAttentionTests
     public void Tensor_core_kernels_match_the_CPU_to_bf16_precision(int B, int T, int C, int heads, bool causal, bool padded) =>
         Compare(B, T, C, heads, causal, padded, tensorCores: true);
 
-    static void Compare(int B, int T, int C, int heads, bool causal, bool padded, bool tensorCores)
+    static void Compare(int B, int T, int C, int heads, bool causal, bool padded, bool tensorCores, bool positionBias = false)
     {
         Gpu.Require();
         using var cpu = new CpuBackend();
@@ -53,19 +60,23 @@ public class FlashAttentionTests
         var dout = Rand(B * T * C);
         var dqkvStart = Rand(B * T * 3 * C);
         int[] mask = Enumerable.Range(0, B * T).Select(i => !padded || (i / T < 2 && i % T < T - 7 * (i / T + 1)) ? 1 : 0).ToArray();
-        var shape = AttentionShape.Packed(B, T, C, heads, causal);
+        var shape = AttentionShape.Packed(B, T, C, heads, causal, positionBias ? 1.0 : null);
+        var biasValues = Rand(heads * T * T);
+        var dBiasStart = Rand(heads * T * T);
         Slice<float> At(Slice<float> x, int column) => x.Sub(column, x.Length - column);
 
-        (float[] Output, float[] Lse, float[] DQkv) Run(Engine.Tensors.IBackend backend)
+        (float[] Output, float[] Lse, float[] DQkv, float[] DBias) Run(Engine.Tensors.IBackend backend)
         {
+            var bias = positionBias ? Up(backend, biasValues) : Slice<float>.Empty;
+            var dBias = positionBias ? Up(backend, dBiasStart) : Slice<float>.Empty;
             var q = Up(backend, qkv); var dq = Up(backend, dqkvStart); var d = Up(backend, dout);
             var output = Up(backend, Enumerable.Repeat(float.NaN, B * T * C).ToArray());
             var lse = Up(backend, Enumerable.Repeat(float.NaN, B * heads * T).ToArray());
             var keys = padded ? backend.Allocate<int>(B * T, "mask") : Slice<int>.Empty;
             if (padded) backend.CopyIn<int>(mask, keys);
-            backend.FlashAttentionForward(shape, output, lse, q, At(q, C), At(q, 2 * C), keys);
-            backend.FlashAttentionBackward(shape, dq, At(dq, C), At(dq, 2 * C), d, q, At(q, C), At(q, 2 * C), output, lse, keys);
-            return (Down(backend, output), Down(backend, lse), Down(backend, dq));
+            backend.FlashAttentionForward(shape, output, lse, q, At(q, C), At(q, 2 * C), keys, bias);
+            backend.FlashAttentionBackward(shape, dq, At(dq, C), At(dq, 2 * C), dBias, d, q, At(q, C), At(q, 2 * C), output, lse, keys, bias);
+            return (Down(backend, output), Down(backend, lse), Down(backend, dq), positionBias ? Down(backend, dBias) : []);
         }
 
         var expected = Run(cpu);
@@ -73,6 +84,7 @@ public class FlashAttentionTests
         double tolerance = tensorCores ? 1e-2 : 1e-5;
         Close(expected.Output, actual.Output, "output", tolerance);
         Close(expected.DQkv, actual.DQkv, "d qkv", tolerance);
+        if (positionBias) Close(expected.DBias, actual.DBias, "d position bias", tolerance);
         for (int i = 0; i < expected.Lse.Length; i++)
             if (float.IsPositiveInfinity(expected.Lse[i]) ? !float.IsPositiveInfinity(actual.Lse[i]) : !(Math.Abs(actual.Lse[i] - expected.Lse[i]) <= 1e-5 * Math.Max(1, Math.Abs(expected.Lse[i]))))
                 Assert.Fail($"lse[{i}]: GPU {actual.Lse[i]:R}, CPU {expected.Lse[i]:R}");
