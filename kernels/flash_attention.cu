@@ -1,7 +1,7 @@
 // Attention in the flash-attention manner, fp32: tiled over keys with an online softmax, so no T×T matrix is ever
 // stored; backward recomputes the probabilities from the saved log-sum-exp (FA2's split: one kernel for dK/dV
 // walking query tiles, one for dQ walking key tiles), with no atomics, so every sum has one fixed order.
-// CPU twin: engine/Backends/Cpu/Ops/Attention.cs (same outputs; it stores probabilities instead of lse).
+// CPU twin: engine/Backends/Cpu/Kernels/CpuAttention.cs, ForwardLse and BackwardLse.
 //
 // Layout: qkv (B, T, 3C) packed q | k | v, head h at [h·hs, (h+1)·hs); out (B, T, C); lse (B, H, T).
 // causal: key u is visible to query t when u ≤ t. key_valid (B, T) may be null; where 0 the key is masked out
@@ -110,7 +110,7 @@ extern "C" __global__ void flash_attention_delta_f32(float* delta, const float* 
     }
 }
 
-// dK[u] += scale·Σ_t dS[t,u]·q_t and dV[u] += Σ_t P[t,u]·dO_t, with P = exp(q_t·k_u·scale − lse_t) and
+// dK[u] += scale·Σ_t dS[t,u]·q_t and dV[u] += Σ_t P[t,u]·dO_t, with P = exp(q_t·k_u·scale + bias − lse_t) and
 // dS = P·(dO_t·v_u − delta_t). grid (ceil(T / TILE), B·H): thread owns key u; shared: k, v, dk, dv rows of the
 // block's keys and the q and dO tiles: 6·TILE·(hs + 1) floats, plus 2·TILE for the tile's lse and delta.
 extern "C" __global__ void flash_attention_backward_kv_f32(float* dqkv, const float* qkv, const float* dout,
@@ -226,29 +226,58 @@ extern "C" __global__ void flash_attention_backward_q_f32(float* dqkv, const flo
 
 // dbias[h,t,u] += Σ_b dS[b,h,t,u] (batch in order: deterministic, no atomics), with dS = P·(dO_t·v_u − delta_t) and
 // P = exp(q_t·k_u·scale + bias − lse_t) recomputed; the score gradient before the scale, as the bias is added after it.
-// Grid-stride over H·T·T, one (h, t, u) per thread; hidden pairs add nothing.
+// grid (ceil(T / TILE), H), block TILE threads: thread owns query t of head h and, for one key tile at a time, keeps
+// its TILE sums in registers while the batch goes by in order; the tile's K and V rows and the block's q and dO rows
+// of each batch row are staged in shared memory: 4·TILE·(hs + 1) floats. Hidden pairs add nothing.
 extern "C" __global__ void flash_attention_bias_grad_f32(float* dbias, const float* qkv, const float* dout,
                                                          const float* lse, const float* delta, const int* key_valid,
                                                          const float* bias, int B, int T, int C, int H, int causal,
                                                          float scale) {
-    const long n = (long)H * T * T;
-    const int hs = C / H;
-    for (long k = global_thread_index(); k < n; k += grid_stride()) {
-        const int u = (int)(k % T), t = (int)((k / T) % T), h = (int)(k / ((long)T * T));
-        if (causal && u > t) continue;
-        float sum = 0.0f;
+    extern __shared__ float shared[];
+    const int hs = C / H, stride = hs + 1, h = blockIdx.y;
+    const int t = blockIdx.x * TILE + threadIdx.x;
+    float* q_rows = shared;
+    float* do_rows = q_rows + TILE * stride;
+    float* k_tile = do_rows + TILE * stride;
+    float* v_tile = k_tile + TILE * stride;
+    const float* q = q_rows + threadIdx.x * stride;
+    const float* d_o = do_rows + threadIdx.x * stride;
+    const int last_key = causal ? min(T, (blockIdx.x + 1) * TILE) : T;  // no key past the block's last query
+    for (int tile = 0; tile < last_key; tile += TILE) {
+        float acc[TILE];
+#pragma unroll
+        for (int r = 0; r < TILE; r++) acc[r] = 0.0f;
         for (int b = 0; b < B; b++) {
+            __syncthreads();  // the last batch row's tiles are no longer read
+            for (int j = threadIdx.x; j < TILE * hs; j += TILE) {
+                const int r = j / hs, i = j % hs, u = tile + r, tq = blockIdx.x * TILE + r;
+                const long key_at = u < T ? row_offset(b, u, T, C) + (long)h * hs + i : 0;
+                k_tile[r * stride + i] = u < T ? qkv[key_at + C] : 0.0f;
+                v_tile[r * stride + i] = u < T ? qkv[key_at + 2 * C] : 0.0f;
+                q_rows[r * stride + i] = tq < T ? qkv[row_offset(b, tq, T, C) + (long)h * hs + i] : 0.0f;
+                do_rows[r * stride + i] = tq < T ? dout[((long)b * T + tq) * C + (long)h * hs + i] : 0.0f;
+            }
+            __syncthreads();
+            if (t >= T) continue;
             const long bh = (long)b * H + h;
             const float row_lse = lse[bh * T + t];
-            if (row_lse == INFINITY || !visible(t, u, causal, key_valid, b, T)) continue;
-            const float* q = qkv + row_offset(b, t, T, C) + (long)h * hs;
-            const float* kv = qkv + row_offset(b, u, T, C) + (long)h * hs;
-            const float* d_o = dout + ((long)b * T + t) * C + (long)h * hs;
-            float dot = 0.0f, dp = 0.0f;
-            for (int i = 0; i < hs; i++) { dot += q[i] * kv[C + i]; dp += d_o[i] * kv[2 * C + i]; }
-            const float p = expf(dot * scale + bias[k] - row_lse);
-            sum += p * (dp - delta[bh * T + t]);
+            if (row_lse == INFINITY) continue;  // no visible key in this row: P = 0
+            const float row_delta = delta[bh * T + t];
+#pragma unroll
+            for (int r = 0; r < TILE; r++) {
+                const int u = tile + r;
+                if (u >= T || !visible(t, u, causal, key_valid, b, T)) continue;
+                float dot = 0.0f, dp = 0.0f;
+                for (int i = 0; i < hs; i++) { dot += q[i] * k_tile[r * stride + i]; dp += d_o[i] * v_tile[r * stride + i]; }
+                const float p = expf(dot * scale + bias[((long)h * T + t) * T + u] - row_lse);
+                acc[r] += p * (dp - row_delta);
+            }
         }
-        dbias[k] += sum;
+        if (t >= T) continue;
+#pragma unroll
+        for (int r = 0; r < TILE; r++) {
+            const int u = tile + r;
+            if (u < T && (!causal || u <= t)) dbias[((long)h * T + t) * T + u] += acc[r];
+        }
     }
 }

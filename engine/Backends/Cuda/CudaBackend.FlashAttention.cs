@@ -85,7 +85,8 @@ public sealed unsafe partial class CudaBackend
         {
             ulong db = Ptr(dPositionBias);
             void** g = stackalloc void*[] { &db, &q, &dO, &l, &delta, &mask, &bias, &B, &T, &C, &heads, &isCausal, &scale };
-            Launch("flash_attention_bias_grad_f32", GridFor((long)heads * T * T), 1, Threads, g);
+            LaunchWithShared("flash_attention_bias_grad_f32", (uint)((T + FlashTile - 1) / FlashTile), (uint)heads, FlashTile,
+                4 * FlashTile * (shape.HeadSize + 1) * sizeof(float), g);
         }
         if (TensorCoreFlash(shape, positionBias))
         {

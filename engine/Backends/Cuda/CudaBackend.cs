@@ -138,5 +138,7 @@ public sealed unsafe partial class CudaBackend : IBackend
     void Launch(string kernel, uint gridX, uint gridY, uint block, void** arguments) =>
         module.Kernel(kernel).Launch(gridX, gridY, block, 0, device.ComputeStream, arguments);
 
-    static ulong Ptr<T>(Slice<T> s) where T : unmanaged => (ulong)s.Address;
+    // An empty slice is a null pointer to the kernels, whatever address it was cut at: optional inputs (a key mask, a
+    // position bias, a bias vector) test for null.
+    static ulong Ptr<T>(Slice<T> s) where T : unmanaged => s.IsEmpty ? 0 : (ulong)s.Address;
 }

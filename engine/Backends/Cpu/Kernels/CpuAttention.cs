@@ -121,6 +121,7 @@ public static unsafe class CpuAttention
     public static void BackwardLse(AttentionShape s, float* dq, float* dk, float* dv, float* dPositionBias, float* dOutput, float* q, float* k, float* v, float* lse, int* keyMask, float* positionBias)
     {
         s.Validate();
+        if (dPositionBias != null && positionBias == null) throw new ArgumentException("a position-bias gradient needs the forward's position bias");
         int Tq = s.QueryLength, Tk = s.KeyLength;
         void Rows(int bh, float* r, float* d)
         {
