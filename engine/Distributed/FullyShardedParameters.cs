@@ -27,7 +27,6 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
 {
     readonly IBackend compute;
     readonly IBackend shards;
-    readonly bool ownsShardBackend;
     readonly Backends.Emulation.ReducedPrecisionBackend? mixed;
     readonly ICommunicator group;
     readonly ICommunicator? replicas;
@@ -87,7 +86,6 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
             ownsGroup = true;
         }
         Plan = new ShardPlan(ShardPlan.UnitsOf(layout), group.WorldSize);
-        ownsShardBackend = options.CpuOffload;
         if (options.CpuOffload) transfers = OffloadTransfers.For(compute);
         mixed = compute as Backends.Emulation.ReducedPrecisionBackend;
         shards = transfers?.CreateShardBackend() ?? mixed?.Inner ?? compute;
@@ -371,7 +369,7 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
         // A prefetch or scatter still in flight here means the run is failing: its buffers go with the compute
         // backend rather than being freed under a collective that may still write them.
         prefetched = null; scattering = null;
-        if (ownsShardBackend) shards.Dispose();
+        if (transfers is not null) shards.Dispose(); // offloaded shards are on a host backend of their own
         if (ownsGroup) { group.Dispose(); replicas?.Dispose(); }
     }
 }
