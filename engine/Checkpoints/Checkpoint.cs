@@ -34,9 +34,7 @@ public static class Checkpoint
     public static Contents Capture(TransformerModel model, AdamWOptimizer? optimizer)
     {
         var parameters = new float[model.ParameterCount];
-        // Under mixed precision the weights are the optimizer's fp32 master copy; the model holds them rounded.
-        if (optimizer is { MasterWeights.IsEmpty: false }) optimizer.Backend.CopyOut(optimizer.MasterWeights, parameters);
-        else model.CopyParametersOut(parameters);
+        model.CopyParametersOut(parameters); // under mixed precision the fp32 master weights, not their 16-bit copy
         if (optimizer == null) return new Contents(parameters, null, null, 0);
         var m = new float[model.ParameterCount]; var v = new float[model.ParameterCount];
         if (model.Sharding is { } sharded)

@@ -18,7 +18,7 @@ namespace Engine.Distributed;
 /// reduce-scatter running until the next unit's gradients leave (or backward ends): one unit of each in flight
 /// beyond <see cref="FsdpOptions.UnitsInFlight"/>. A wrong guess (a validation pass, generation) costs only
 /// the wasted gather: the unit is freed and the needed one gathered on demand, the same on every rank.
-/// Under mixed precision (a <see cref="Backends.Emulation.ReducedPrecisionBackend"/> as the compute backend) the shards
+/// Under mixed precision (a <see cref="Backends.Mixed.MixedPrecisionBackend"/> as the compute backend) the shards
 /// are the fp32 master weights and fp32 gradient sums, kept and updated on the fp32 backend underneath; a gathered
 /// unit is rounded to 16 bits before any op reads it (what all-gathering the 16-bit copy gives), and the layers' ops
 /// round the unit gradients they write, as they do without sharding.
@@ -27,7 +27,7 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
 {
     readonly IBackend compute;
     readonly IBackend shards;
-    readonly Backends.Emulation.ReducedPrecisionBackend? mixed;
+    readonly Backends.Mixed.MixedPrecisionBackend? mixed;
     readonly ICommunicator group;
     readonly ICommunicator? replicas;
     readonly bool ownsGroup;
@@ -87,7 +87,7 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
         }
         Plan = new ShardPlan(ShardPlan.UnitsOf(layout), group.WorldSize);
         if (options.CpuOffload) transfers = OffloadTransfers.For(compute);
-        mixed = compute as Backends.Emulation.ReducedPrecisionBackend;
+        mixed = compute as Backends.Mixed.MixedPrecisionBackend;
         shards = transfers?.CreateShardBackend() ?? mixed?.Inner ?? compute;
         LocalParameters = shards.Allocate<float>(Plan.LocalCount, "parameter shard");
         LocalGradients = shards.Allocate<float>(Plan.LocalCount, "gradient shard");

@@ -92,7 +92,7 @@ public sealed unsafe class NcclCommunicator : ICommunicator
 
     public void AllReduceSum(Slice<float> data)
     {
-        NcclResult.Check(NcclApi.ncclAllReduce((ulong)data.Address, (ulong)data.Address, (nuint)data.Length, NcclConstants.Float32, NcclConstants.Sum, Comm, Stream), $"ncclAllReduce({data.Length} floats)");
+        NcclResult.Check(NcclApi.ncclAllReduce((ulong)data.NativeAddress, (ulong)data.NativeAddress, (nuint)data.Length, NcclConstants.Float32, NcclConstants.Sum, Comm, Stream), $"ncclAllReduce({data.Length} floats)");
         Watch($"all-reduce of {data.Length} floats");
     }
 
@@ -102,20 +102,20 @@ public sealed unsafe class NcclCommunicator : ICommunicator
     /// host never blocks, so the backward pass keeps queueing kernels while NCCL runs.
     /// </summary>
     public IPendingCollective StartAllReduceSum(Slice<float> data) =>
-        OnCommunicationStream(stream => NcclApi.ncclAllReduce((ulong)data.Address, (ulong)data.Address, (nuint)data.Length, NcclConstants.Float32, NcclConstants.Sum, Comm, stream), $"ncclAllReduce({data.Length} floats, communication stream)");
+        OnCommunicationStream(stream => NcclApi.ncclAllReduce((ulong)data.NativeAddress, (ulong)data.NativeAddress, (nuint)data.Length, NcclConstants.Float32, NcclConstants.Sum, Comm, stream), $"ncclAllReduce({data.Length} floats, communication stream)");
 
     public IPendingCollective StartReduceScatterSum(Slice<float> send, Slice<float> receive)
     {
         if (send.Length != (long)WorldSize * receive.Length)
             throw new ArgumentException($"reduce-scatter: send holds {send.Length} floats, not {WorldSize} × {receive.Length}");
-        return OnCommunicationStream(stream => NcclApi.ncclReduceScatter((ulong)send.Address, (ulong)receive.Address, (nuint)receive.Length, NcclConstants.Float32, NcclConstants.Sum, Comm, stream), $"ncclReduceScatter({receive.Length} floats, communication stream)");
+        return OnCommunicationStream(stream => NcclApi.ncclReduceScatter((ulong)send.NativeAddress, (ulong)receive.NativeAddress, (nuint)receive.Length, NcclConstants.Float32, NcclConstants.Sum, Comm, stream), $"ncclReduceScatter({receive.Length} floats, communication stream)");
     }
 
     public IPendingCollective StartAllGather(Slice<float> send, Slice<float> receive)
     {
         if (receive.Length != (long)WorldSize * send.Length)
             throw new ArgumentException($"all-gather: receive holds {receive.Length} floats, not {WorldSize} × {send.Length}");
-        return OnCommunicationStream(stream => NcclApi.ncclAllGather((ulong)send.Address, (ulong)receive.Address, (nuint)send.Length, NcclConstants.Float32, Comm, stream), $"ncclAllGather({send.Length} floats, communication stream)");
+        return OnCommunicationStream(stream => NcclApi.ncclAllGather((ulong)send.NativeAddress, (ulong)receive.NativeAddress, (nuint)send.Length, NcclConstants.Float32, Comm, stream), $"ncclAllGather({send.Length} floats, communication stream)");
     }
 
     /// <summary>Queues one NCCL call on the communication stream, fenced after the compute stream's work so far.</summary>
@@ -151,7 +151,7 @@ public sealed unsafe class NcclCommunicator : ICommunicator
     {
         if (send.Length != (long)WorldSize * receive.Length)
             throw new ArgumentException($"reduce-scatter: send holds {send.Length} floats, not {WorldSize} × {receive.Length}");
-        NcclResult.Check(NcclApi.ncclReduceScatter((ulong)send.Address, (ulong)receive.Address, (nuint)receive.Length, NcclConstants.Float32, NcclConstants.Sum, Comm, Stream), $"ncclReduceScatter({receive.Length} floats)");
+        NcclResult.Check(NcclApi.ncclReduceScatter((ulong)send.NativeAddress, (ulong)receive.NativeAddress, (nuint)receive.Length, NcclConstants.Float32, NcclConstants.Sum, Comm, Stream), $"ncclReduceScatter({receive.Length} floats)");
         Watch($"reduce-scatter of {receive.Length} floats per rank");
     }
 
@@ -159,7 +159,7 @@ public sealed unsafe class NcclCommunicator : ICommunicator
     {
         if (receive.Length != (long)WorldSize * send.Length)
             throw new ArgumentException($"all-gather: receive holds {receive.Length} floats, not {WorldSize} × {send.Length}");
-        NcclResult.Check(NcclApi.ncclAllGather((ulong)send.Address, (ulong)receive.Address, (nuint)send.Length, NcclConstants.Float32, Comm, Stream), $"ncclAllGather({send.Length} floats)");
+        NcclResult.Check(NcclApi.ncclAllGather((ulong)send.NativeAddress, (ulong)receive.NativeAddress, (nuint)send.Length, NcclConstants.Float32, Comm, Stream), $"ncclAllGather({send.Length} floats)");
         Watch($"all-gather of {send.Length} floats per rank");
     }
 

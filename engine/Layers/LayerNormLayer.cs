@@ -21,8 +21,8 @@ public sealed class LayerNormLayer
     public void Plan(ActivationPlan plan, string name, int N)
     {
         output = plan.Add(name + ".out", (long)N * dim);
-        mean = plan.Add(name + ".mean", N);
-        rstd = plan.Add(name + ".rstd", N);
+        mean = plan.Add(name + ".mean", N, ActivationKind.Statistic);
+        rstd = plan.Add(name + ".rstd", N, ActivationKind.Statistic);
     }
 
     public Slice<float> Output(ModelMemory m) => m.Activation(output);

@@ -20,7 +20,7 @@ public sealed class RmsNormLayer
     public void Plan(ActivationPlan plan, string name, int N)
     {
         output = plan.Add(name + ".out", (long)N * dim);
-        rstd = plan.Add(name + ".rstd", N);
+        rstd = plan.Add(name + ".rstd", N, ActivationKind.Statistic);
     }
 
     public Slice<float> Output(ModelMemory m) => m.Activation(output);

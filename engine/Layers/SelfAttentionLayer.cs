@@ -50,7 +50,7 @@ public sealed class SelfAttentionLayer
         long N = (long)B * T;
         qkv = plan.Add(name + ".qkv", N * 3 * Inner);
         attended = plan.Add(name + ".attended", N * Inner);
-        saved = plan.Add(name + ".lse", (long)B * heads * T);
+        saved = plan.Add(name + ".lse", (long)B * heads * T, ActivationKind.Statistic);
         output = plan.Add(name + ".out", N * outputProjection.Out);
         dQkv = plan.AddShared(GradientScratch.Qkv, N * 3 * Inner);
         dAttended = plan.AddShared(GradientScratch.AttentionOut, N * Inner);

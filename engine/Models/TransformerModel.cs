@@ -1,3 +1,5 @@
+using Engine.Backends;
+using Engine.Backends.Mixed;
 using Engine.Distributed;
 using Engine.Layers;
 using Engine.Tensors;
@@ -29,6 +31,14 @@ public sealed class TransformerModel : IDisposable
     public long ParameterCount => Layout.Count;
     /// <summary>Bytes of the activation arena for the current micro-batch shape (0 before the first step).</summary>
     public long ActivationBytes => Memory.Arena.Bytes;
+    /// <summary>Mixed precision's layer, when the backend has one: the model then computes with a 16-bit copy of
+    /// its weights and activations.</summary>
+    public MixedPrecisionBackend? Mixed { get; }
+    /// <summary>How activations (and, unsharded, the weights the layers read) are stored: fp32 or 16 bits.</summary>
+    public StorageFormat ValueStorage { get; }
+    /// <summary>Under mixed precision without FSDP: the fp32 master weights AdamW updates; <see cref="ModelMemory.Parameters"/>
+    /// is then their 16-bit compute copy. Empty otherwise (fp32, or FSDP, whose shards are the fp32 masters).</summary>
+    public Slice<float> MasterParameters { get; }
     /// <summary>FSDP's store when this rank holds only a shard of the parameters (then <see cref="ModelMemory.Parameters"/>
     /// and <see cref="ModelMemory.Gradients"/> are the shards), else null.</summary>
     public FullyShardedParameters? Sharding { get; }
@@ -41,14 +51,19 @@ public sealed class TransformerModel : IDisposable
         Backend = backend;
         Layout = new ParameterLayout();
         network = CreateNetwork(config, Layout);
+        Mixed = BackendLayers.Find<MixedPrecisionBackend>(backend);
+        ValueStorage = Mixed is null ? StorageFormat.Native : HalfStorage.ForValues(Mixed.Precision);
         if (shard != null)
         {
             Sharding = shard(Layout);
             Memory = new ModelMemory { Backend = backend, Layout = Layout, Parameters = Sharding.LocalParameters, Gradients = Sharding.LocalGradients, Store = Sharding };
             return;
         }
-        var parameters = backend.Allocate<float>(Layout.Count, "parameters");
+        var parameters = HalfStorage.Allocate(backend, Layout.Count, ValueStorage, Mixed is null ? "parameters" : "parameters (16-bit compute copy)");
+        // Gradients accumulate in fp32 under mixed precision too (as torch's autocast does): the loss scale is
+        // removed before anything rounds them, and data-parallel reductions sum fp32.
         var gradients = backend.Allocate<float>(Layout.Count, "gradients");
+        if (Mixed != null) MasterParameters = Mixed.Inner.Allocate<float>(Layout.Count, "master weights");
         Memory = new ModelMemory { Backend = backend, Layout = Layout, Parameters = parameters, Gradients = gradients };
     }
 
@@ -57,6 +72,11 @@ public sealed class TransformerModel : IDisposable
     {
         if (full.Length != Layout.Count) throw new ArgumentException($"{full.Length} values for a model of {Layout.Count} parameters");
         if (Sharding != null) Sharding.LoadFull(full, Memory.Parameters);
+        else if (Mixed != null)
+        {
+            Mixed.Inner.CopyIn(full, MasterParameters);
+            Mixed.Inner.CastToHalf(HalfStorage.Bits(Memory.Parameters), MasterParameters, HalfStorage.FormatOf(Memory.Parameters));
+        }
         else Backend.CopyIn(full, Memory.Parameters);
     }
 
@@ -65,7 +85,7 @@ public sealed class TransformerModel : IDisposable
     {
         if (full.Length != Layout.Count) throw new ArgumentException($"{full.Length} values for a model of {Layout.Count} parameters");
         if (Sharding != null) Sharding.GatherFull(Memory.Parameters, full);
-        else Backend.CopyOut(Memory.Parameters, full);
+        else Backend.CopyOut(Mixed != null ? MasterParameters : Memory.Parameters, full);
     }
 
     static INetwork CreateNetwork(TransformerConfig config, ParameterLayout layout) => config.Family switch
@@ -89,7 +109,7 @@ public sealed class TransformerModel : IDisposable
 
     public ActivationPlan PlanActivations(ModelShape shape)
     {
-        var plan = PlanActivations(Config, network, shape, out logits, out losses);
+        var plan = PlanActivations(Config, network, shape, ValueStorage, out logits, out losses);
         return plan;
     }
 
@@ -97,19 +117,19 @@ public sealed class TransformerModel : IDisposable
     /// The activation plan a model of this config would allocate for B × T (and a decoder length for an
     /// encoder-decoder), without allocating anything: `trainer plan` reports exactly what the engine will ask for.
     /// </summary>
-    public static ActivationPlan PlanActivationsOf(TransformerConfig config, int B, int T, int decoderT = 0)
+    public static ActivationPlan PlanActivationsOf(TransformerConfig config, int B, int T, int decoderT = 0, StorageFormat values = StorageFormat.Native)
     {
         config.Validate();
         var network = CreateNetwork(config, new ParameterLayout());
-        return PlanActivations(config, network, new ModelShape(B, T, decoderT), out _, out _);
+        return PlanActivations(config, network, new ModelShape(B, T, decoderT), values, out _, out _);
     }
 
-    static ActivationPlan PlanActivations(TransformerConfig config, INetwork network, ModelShape shape, out int logits, out int losses)
+    static ActivationPlan PlanActivations(TransformerConfig config, INetwork network, ModelShape shape, StorageFormat values, out int logits, out int losses)
     {
-        var plan = new ActivationPlan();
+        var plan = new ActivationPlan(values);
         network.Plan(plan, shape);
         logits = plan.Add("logits", (long)shape.OutputRows * config.PaddedVocabSize);
-        losses = plan.Add("losses", shape.OutputRows);
+        losses = plan.Add("losses", shape.OutputRows, ActivationKind.Statistic);
         plan.Layout();
         return plan;
     }
@@ -129,8 +149,9 @@ public sealed class TransformerModel : IDisposable
         }
         var plan = PlanActivations(shape);
         int N = shape.B * shape.T;
-        m.Arena = Backend.Allocate<float>(plan.TotalCount, $"activations for micro-batch {shape.B} × {shape.T}");
         m.Activations = plan.Layout();
+        m.Arena = Backend.Allocate<byte>(plan.TotalBytes, $"activations for micro-batch {shape.B} × {shape.T}");
+        m.ValueStorage = plan.Values;
         m.Tokens = Backend.Allocate<int>(N, "token ids");
         m.Targets = Backend.Allocate<int>(shape.OutputRows, "targets");
         keyMaskBuffer = Backend.Allocate<int>(N, "attention mask");

@@ -1,3 +1,5 @@
+using Engine.Models;
+using Engine.Precision;
 using Engine.Tensors;
 
 namespace Engine.Optim;
@@ -17,9 +19,8 @@ public sealed class AdamWOptimizer
     readonly IBackend backend;
     readonly IReadOnlyList<OptimizerSegment> segments;
     readonly Slice<float> parameters, gradients;
-    // Mixed precision: the fp32 weights AdamW updates, and the backend that rounds them into the model's 16-bit copy.
+    // Mixed precision: the fp32 weights AdamW updates; `parameters` is then their 16-bit copy, written in the same pass.
     readonly Slice<float> master;
-    readonly Backends.Emulation.ReducedPrecisionBackend? rounding;
     public AdamWSettings Settings { get; }
     /// <summary>The fp32 master weights under mixed precision (the model's parameters are their rounded copy); empty in fp32.</summary>
     public Slice<float> MasterWeights => master;
@@ -46,29 +47,38 @@ public sealed class AdamWOptimizer
     }
 
     /// <summary>
-    /// Mixed precision: the model computes with 16-bit weights, AdamW updates an fp32 master copy of them (made here
-    /// from the model's current, full-precision values) and writes each update back rounded. Moments stay fp32.
+    /// Mixed precision: the model computes with a 16-bit copy of its weights (<paramref name="computeCopy"/>, 16-bit
+    /// storage), AdamW updates the fp32 master weights and writes the copy from them in the same pass
+    /// (<see cref="IBackend.AdamWMixed"/>). Moments stay fp32.
     /// </summary>
-    public AdamWOptimizer(Backends.Emulation.ReducedPrecisionBackend mixed, ParameterLayout layout, Slice<float> parameters, Slice<float> gradients, AdamWSettings settings)
-        : this(mixed.Inner, OptimizerSegment.Of(layout, settings), parameters, gradients, settings)
+    public AdamWOptimizer(IBackend backend, ParameterLayout layout, Slice<float> master, Slice<float> computeCopy, Slice<float> gradients, AdamWSettings settings)
+        : this(backend, OptimizerSegment.Of(layout, settings), computeCopy, gradients, settings)
     {
-        rounding = mixed;
-        master = mixed.Inner.Allocate<float>(parameters.Length, "master weights");
-        mixed.Inner.Copy(parameters, master);
-        mixed.Round(parameters);
+        if (master.Length != computeCopy.Length) throw new ArgumentException($"{master.Length} master weights for {computeCopy.Length} parameters");
+        HalfStorage.FormatOf(computeCopy); // refuses a compute copy in fp32 storage
+        this.master = master;
     }
+
+    /// <summary>The optimizer a model trains with: over its FSDP shard, its fp32 master weights (mixed precision), or
+    /// its parameters themselves.</summary>
+    public static AdamWOptimizer ForModel(TransformerModel model, AdamWSettings settings) =>
+        model.Sharding?.CreateOptimizer(settings)
+        ?? (model.Mixed is { } mixed
+            ? new AdamWOptimizer(mixed.Inner, model.Layout, model.MasterParameters, model.Memory.Parameters, model.Memory.Gradients, settings)
+            : new AdamWOptimizer(model.Backend, model.Layout, model.Memory.Parameters, model.Memory.Gradients, settings));
 
     public void Update(float learningRate)
     {
         Step++;
-        var weights = rounding == null ? parameters : master;
         foreach (var s in segments)
-            backend.AdamW(weights.Sub(s.Start, s.Count), gradients.Sub(s.Start, s.Count), FirstMoment.Sub(s.Start, s.Count), SecondMoment.Sub(s.Start, s.Count),
-                learningRate * s.LearningRateScale, Settings.Beta1, Settings.Beta2, Settings.Epsilon, s.Decay ? Settings.WeightDecay : 0f, Step);
-        if (rounding != null)
         {
-            backend.Copy(master, parameters);
-            rounding.Round(parameters);
+            float rate = learningRate * s.LearningRateScale, decay = s.Decay ? Settings.WeightDecay : 0f;
+            var (g, m, v) = (gradients.Sub(s.Start, s.Count), FirstMoment.Sub(s.Start, s.Count), SecondMoment.Sub(s.Start, s.Count));
+            if (master.IsEmpty)
+                backend.AdamW(parameters.Sub(s.Start, s.Count), g, m, v, rate, Settings.Beta1, Settings.Beta2, Settings.Epsilon, decay, Step);
+            else
+                backend.AdamWMixed(master.Sub(s.Start, s.Count), HalfStorage.Bits(parameters.Sub(s.Start, s.Count)), HalfStorage.FormatOf(parameters), g, m, v,
+                    rate, Settings.Beta1, Settings.Beta2, Settings.Epsilon, decay, Step);
         }
     }
 }

@@ -1,3 +1,4 @@
+using Engine.Tensors;
 using Engine.Precision;
 using Engine.Models;
 
@@ -51,9 +52,9 @@ public static class MemoryPlan
             TemporaryBytes(model, precision, parallel, microBatch, sequence), offloaded);
     }
 
-    /// <summary>The engine's activation arena for this micro-batch, in the precision's element size.</summary>
+    /// <summary>The engine's activation arena for this micro-batch: values in the precision's storage, statistics fp32.</summary>
     public static double ActivationBytes(TransformerConfig config, PrecisionMode precision, int microBatch, int sequence) =>
-        (double)TransformerModel.PlanActivationsOf(config, microBatch, sequence).TotalCount * PrecisionBytes.Activation(precision);
+        TransformerModel.PlanActivationsOf(config, microBatch, sequence, values: HalfStorage.ForValues(precision)).TotalBytes;
 
     /// <summary>
     /// Buffers outside the arena: the micro-batch's token ids and targets (int32, as the engine allocates them); under

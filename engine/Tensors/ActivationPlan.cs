@@ -1,33 +1,47 @@
 namespace Engine.Tensors;
 
-/// <summary>A named region of the activation arena.</summary>
-public sealed record ActivationInfo(string Name, long Offset, long Count);
+/// <summary>
+/// What an arena region holds. Values (activations, their gradients, logits) are stored in the training precision:
+/// 16 bits under mixed precision. Statistics (layernorm means and 1/σ, attention's log-sum-exp, per-row losses) stay
+/// fp32 in every precision, as the kernels that read them need their full precision.
+/// </summary>
+public enum ActivationKind { Value, Statistic }
+
+/// <summary>A named region of the activation arena; <see cref="Offset"/> is in bytes from the arena's start.</summary>
+public sealed record ActivationInfo(string Name, long Offset, long Count, ActivationKind Kind);
 
 /// <summary>
 /// Every activation and temporary a step needs, laid out in one arena before step 1, so memory is known before it
 /// is used and `trainer plan` can predict it from the same code. Shared regions (gradient scratch reused by every
-/// layer) are registered by name and sized to their largest request.
+/// layer) are registered by name and sized to their largest request. The arena is planned in bytes: values take the
+/// storage's bytes (<paramref name="values"/>), statistics 4.
 /// </summary>
-public sealed class ActivationPlan
+public sealed class ActivationPlan(StorageFormat values = StorageFormat.Native)
 {
-    readonly List<(string Name, long Count)> regions = new();
+    /// <summary>Every region starts on a 64-byte boundary (a cache line; what vectorised kernels like to load from).</summary>
+    public const int Alignment = 64;
+
+    readonly List<(string Name, long Count, ActivationKind Kind)> regions = new();
     readonly Dictionary<string, int> shared = new();
     List<ActivationInfo>? laidOut;
 
+    /// <summary>How value regions are stored (statistics are always fp32).</summary>
+    public StorageFormat Values => values;
+
     /// <summary>Registers a region; returns its index.</summary>
-    public int Add(string name, long count)
+    public int Add(string name, long count, ActivationKind kind = ActivationKind.Value)
     {
         if (laidOut != null) throw new InvalidOperationException("the activation plan is already laid out");
-        regions.Add((name, count));
+        regions.Add((name, count, kind));
         return regions.Count - 1;
     }
 
-    /// <summary>Registers (or grows) a region that several layers reuse one after another.</summary>
+    /// <summary>Registers (or grows) a value region that several layers reuse one after another.</summary>
     public int AddShared(string name, long count)
     {
         if (shared.TryGetValue(name, out int index))
         {
-            if (count > regions[index].Count) regions[index] = (name, count);
+            if (count > regions[index].Count) regions[index] = (name, count, ActivationKind.Value);
             return index;
         }
         index = Add(name, count);
@@ -35,20 +49,24 @@ public sealed class ActivationPlan
         return index;
     }
 
-    /// <summary>Offsets are rounded to 16 floats (64 bytes) so every region starts cache-line aligned.</summary>
+    /// <summary>The storage of a region of this kind.</summary>
+    public StorageFormat StorageOf(ActivationKind kind) => kind == ActivationKind.Statistic ? StorageFormat.Native : values;
+
     public IReadOnlyList<ActivationInfo> Layout()
     {
         if (laidOut != null) return laidOut;
         laidOut = new List<ActivationInfo>(regions.Count);
         long offset = 0;
-        foreach (var (name, count) in regions)
+        foreach (var (name, count, kind) in regions)
         {
-            laidOut.Add(new ActivationInfo(name, offset, count));
-            offset += (count + 15) / 16 * 16;
+            laidOut.Add(new ActivationInfo(name, offset, count, kind));
+            long bytes = count * (StorageOf(kind) == StorageFormat.Native ? sizeof(float) : 2);
+            offset += (bytes + Alignment - 1) / Alignment * Alignment;
         }
-        TotalCount = offset;
+        TotalBytes = offset;
         return laidOut;
     }
 
-    public long TotalCount { get; private set; }
+    /// <summary>Bytes of the whole arena (after <see cref="Layout"/>).</summary>
+    public long TotalBytes { get; private set; }
 }

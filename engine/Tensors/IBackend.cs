@@ -114,7 +114,7 @@ public interface IBackend : IDisposable
     void CastFromHalf(Slice<float> output, Slice<ushort> input, HalfFormat format);
 
     /// <summary>x = the nearest value of <paramref name="format"/> (ties to even; fp16 overflows to ±inf), kept as fp32
-    /// in place: mixed precision's 16-bit numbers in fp32 storage (<see cref="Backends.Emulation.ReducedPrecisionBackend"/>).</summary>
+    /// in place: the 16-bit values of fp32-stored buffers (FSDP's gathered units under mixed precision).</summary>
     void RoundToHalf(Slice<float> x, HalfFormat format);
 
     /// <summary>

@@ -74,7 +74,7 @@ public static class TrainingJob
             var folder = RunFolder.For(outPath, writer: comm.Rank == 0);
             var model = CreateModel(config, backend, comm, options);
             Initialization.Initialize(model, new Rng(settings.Seed));
-            var optimizer = CreateOptimizer(model, settings);
+            var optimizer = AdamWOptimizer.ForModel(model, settings.AdamW);
             var objective = CreateObjective(options.Objective, settings, tokenizer, train, validation);
             var state = new TrainerState { Model = config, Settings = settings, Tokenizer = tokenizer.Name, Objective = options.Objective, Data = dataName };
             return new PreparedRun
@@ -107,7 +107,7 @@ public static class TrainingJob
             var folder = RunFolder.For(options.Out ?? Path.GetDirectoryName(Path.GetFullPath(checkpoint))!, writer: comm.Rank == 0);
             var model = CreateModel(saved.Model, backend, comm, options);
             Checkpoint.LoadWeights(checkpoint, model);
-            var optimizer = CreateOptimizer(model, settings);
+            var optimizer = AdamWOptimizer.ForModel(model, settings.AdamW);
             // AdamW counts its own updates (bias correction): every step but those fp16 skipped on overflow.
             Checkpoint.LoadOptimizer(checkpoint, optimizer, model, saved.Step - (int)saved.SkippedSteps);
             var objective = CreateObjective(saved.Objective, settings, tokenizer, train, validation);
@@ -127,15 +127,9 @@ public static class TrainingJob
             ? new TransformerModel(config, backend, layout => new FullyShardedParameters(backend, comm, layout, options.Fsdp))
             : new TransformerModel(config, backend);
 
-    /// <summary>AdamW over what this rank updates: every parameter, or its shard (on the host with --cpu-offload); under
-    /// mixed precision over fp32 master weights whose rounded copy the model computes with.</summary>
-    static AdamWOptimizer CreateOptimizer(TransformerModel model, TrainingSettings settings) =>
-        model.Sharding?.CreateOptimizer(settings.AdamW)
-        ?? (model.Backend is Backends.Emulation.ReducedPrecisionBackend mixed
-            ? new AdamWOptimizer(mixed, model.Layout, model.Memory.Parameters, model.Memory.Gradients, settings.AdamW)
-            : new AdamWOptimizer(model.Backend, model.Layout, model.Memory.Parameters, model.Memory.Gradients, settings.AdamW));
 
-    /// <summary>The device's backend, wrapped so values are rounded to 16 bits when --precision asks for it.</summary>
+
+    /// <summary>The device's backend, under the 16-bit storage layer when --precision asks for mixed precision.</summary>
     static IBackend CreateBackend(TrainOptions options, TrainingSettings settings, LaunchEnvironment launch, out string note)
     {
         var precision = settings.PrecisionMode;
@@ -143,10 +137,9 @@ public static class TrainingJob
         if (precision == Precision.PrecisionMode.Fp32) return device;
         try
         {
-            var mixed = new Backends.Emulation.ReducedPrecisionBackend(device, precision);
-            note += device.IsHost
-                ? $"; {settings.Precision} mixed precision emulated (fp32 arithmetic, every stored activation, weight copy and gradient rounded to {settings.Precision})"
-                : $"; {settings.Precision} mixed precision: {settings.Precision} values in fp32 storage (every stored activation, weight copy and gradient rounded), matrix products on {settings.Precision} tensor cores with fp32 accumulation";
+            var mixed = new Backends.Mixed.MixedPrecisionBackend(device, precision);
+            note += $"; {settings.Precision} mixed precision: activations and the weights' copy stored in {settings.Precision}, fp32 arithmetic, master weights and gradients"
+                + (device.IsHost ? "" : $", matrix products on {settings.Precision} tensor cores");
             return mixed;
         }
         catch { device.Dispose(); throw; }

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Engine.Backends;
 using Engine.Backends.Cuda;
-using Engine.Backends.Emulation;
+using Engine.Backends.Mixed;
 using Engine.Backends.Profiling;
 using Engine.Planning;
 using Engine.Precision;
@@ -29,7 +29,7 @@ public static class BenchCommand
         {
             new OptionSpec("device", "auto|cpu|cuda", "where to run", "auto"),
             new OptionSpec("model", "PRESET", $"model size: {string.Join(", ", Presets.Names)}", Presets.Default),
-            new OptionSpec("precision", "fp32|bf16|fp16", "number format, as in training (mixed: 16-bit values in fp32 storage, matrix products on 16-bit tensor cores)", "fp32"),
+            new OptionSpec("precision", "fp32|bf16|fp16", "number format, as in training (mixed: activations and weights stored in 16 bits, matrix products on 16-bit tensor cores)", "fp32"),
             new OptionSpec("batch", "N", "sequences per step", "16"),
             new OptionSpec("seq", "T", "tokens per sequence (the encoder's, for T5)", "128"),
             new OptionSpec("decoder-seq", "T", "decoder tokens per sequence of an encoder-decoder model", "114"),
@@ -63,9 +63,7 @@ public static class BenchCommand
     {
         using var model = new TransformerModel(config, backend);
         Initialization.Initialize(model, new Rng(1));
-        var optimizer = backend is ReducedPrecisionBackend mixed
-            ? new AdamWOptimizer(mixed, model.Layout, model.Memory.Parameters, model.Memory.Gradients, new AdamWSettings())
-            : new AdamWOptimizer(backend, model.Layout, model.Memory.Parameters, model.Memory.Gradients, new AdamWSettings());
+        var optimizer = AdamWOptimizer.ForModel(model, new AdamWSettings());
         var times = new List<double>();
         float scale = 1f / batch.Targets.Length;
         for (int i = 0; i < warmup + steps && !cancellation.IsCancellationRequested; i++)
@@ -97,8 +95,8 @@ public static class BenchCommand
         bool profile = p.Flag("profile");
         var profiler = profile ? new ProfilingBackend(device) : null;
         var precision = PrecisionBytes.Parse(p.Choice("precision", "fp32", new[] { "fp32", "bf16", "fp16" }));
-        // Mixed precision rounds on top of the device (not disposed here: the device is, once, by its using).
-        IBackend Mixed(IBackend b) => precision == PrecisionMode.Fp32 ? b : new ReducedPrecisionBackend(b, precision);
+        // Mixed precision's 16-bit storage layer sits on top of the device (not disposed here: the device is, once, by its using).
+        IBackend Mixed(IBackend b) => precision == PrecisionMode.Fp32 ? b : new MixedPrecisionBackend(b, precision);
         IBackend backend = Mixed(device);
         // Encoder-decoder models read B × T encoder tokens and B × Td decoder tokens (T5's span shape: 512 in, 114 out).
         bool encoderDecoder = config.Family == ModelFamily.EncoderDecoder;
@@ -117,17 +115,20 @@ public static class BenchCommand
         double median = times[times.Count / 2];
         double flopsPerToken = 6.0 * TransformerModel.LayoutOf(config).Count + 12.0 * config.Layers * T * config.Dim;
         double tokensPerSecond = B * (T + Td) / median;
-        Console.WriteLine(precision == PrecisionMode.Fp32 ? note : $"{note}; {PrecisionBytes.Name(precision)} mixed precision (16-bit values in fp32 storage)");
+        Console.WriteLine(precision == PrecisionMode.Fp32 ? note : $"{note}; {PrecisionBytes.Name(precision)} mixed precision (activations and the weights' copy stored in 16 bits, fp32 arithmetic)");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{preset}: {TransformerModel.LayoutOf(config).Count / 1e6:F2}M parameters, batch {B} × {T}{(encoderDecoder ? $" in, {B} × {Td} out" : "")}, {steps} timed steps (median)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{median * 1000:F1} ms/step, {tokensPerSecond:F0} tokens/s, {flopsPerToken * tokensPerSecond / 1e9:F1} GFLOP/s (model FLOPs: 6N + 12·L·T·d per token){Mfu(p, device, precision, flopsPerToken * tokensPerSecond)}"));
-        // The planner's prediction for this exact shape beside what the backend allocated (fp32 storage, one device;
-        // mixed precision here still stores fp32, and adds fp32 master weights).
-        var planned = MemoryPlan.Compute(PlannedModel.FromConfig(preset, config), PrecisionMode.Fp32, ParallelSetup.Single, B, T);
-        double master = precision == PrecisionMode.Fp32 ? 0 : planned.Weights;
+        // The planner's prediction for this exact shape beside what the backend allocated (one device). Under mixed
+        // precision the engine holds two things the plan (ZeRO's accounting) does not: fp32 gradients where the plan
+        // counts 2 bytes, and the fp32 scratch its 16-bit staging widens the largest op's arguments into.
+        var planned = MemoryPlan.Compute(PlannedModel.FromConfig(preset, config), precision, ParallelSetup.Single, B, T);
+        string extras = backend is MixedPrecisionBackend mixed
+            ? string.Create(CultureInfo.InvariantCulture, $"; not in the plan: fp32 gradients +{planned.Gradients / MiB:F0} MiB, 16-bit staging scratch {mixed.StagingBytes / MiB:F0} MiB")
+            : "";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"memory: peak {device.PeakAllocatedBytes / MiB:F0} MiB allocated; `trainer plan` predicts {(planned.Total + master) / MiB:F0} MiB (weights {planned.Weights / MiB:F0}, gradients {planned.Gradients / MiB:F0}, AdamW {planned.Optimizer / MiB:F0}{(master > 0 ? $", master weights {master / MiB:F0}" : "")}, activations {planned.Activations / MiB:F0}, temporaries {planned.Temporaries / MiB:F0}; fp32 storage)"));
+            $"memory: peak {device.PeakAllocatedBytes / MiB:F0} MiB allocated; `trainer plan` predicts {planned.Total / MiB:F0} MiB (weights {planned.Weights / MiB:F0}, gradients {planned.Gradients / MiB:F0}, AdamW {planned.Optimizer / MiB:F0}{(planned.MasterWeights > 0 ? $", master weights {planned.MasterWeights / MiB:F0}" : "")}, activations {planned.Activations / MiB:F0}, temporaries {planned.Temporaries / MiB:F0}){extras}"));
         if (profiler != null)
         {
             var wall = TimeSpan.Zero;

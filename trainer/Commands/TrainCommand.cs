@@ -25,7 +25,7 @@ public static class TrainCommand
             new OptionSpec("data", "PATH", "a folder made by `trainer prepare`; without it, the embedded prescription-shorthand corpus"),
             new OptionSpec("device", "auto|cpu|cuda", "where to train", "auto"),
             new OptionSpec("strategy", "none|ddp|fsdp", "one process, or data-parallel over the ranks of an mpirun launch (ddp: replicas; fsdp: sharded)", "none"),
-            new OptionSpec("precision", "fp32|bf16|fp16", "number format: fp32, or mixed precision with 16-bit weights, activations and gradients and fp32 master weights (fp16 with dynamic loss scaling); emulated on the CPU", "fp32"),
+            new OptionSpec("precision", "fp32|bf16|fp16", "number format: fp32, or mixed precision with weights and activations stored in 16 bits, fp32 arithmetic, gradients and master weights (fp16 with dynamic loss scaling)", "fp32"),
             new OptionSpec("loss-scale", "S", "fp16: the dynamic loss scale to start from (halves on overflow, doubles after 2000 clean steps)", "65536"),
             new OptionSpec("reshard-after-forward", "true|false", "fsdp: free gathered parameters after each unit's forward (false keeps them for backward: less traffic, more memory)", "true"),
             new OptionSpec("sharding-factor", "F", "fsdp: ranks per sharding group; groups hold replicas (hybrid sharding)", "the world size"),

@@ -74,10 +74,13 @@ public sealed unsafe class CpuBackend(HostMemory? memory = null) : IBackend
         source.Span.CopyTo(destination);
     }
 
-    public void Copy<T>(Slice<T> source, Slice<T> destination) where T : unmanaged =>
-        Buffer.MemoryCopy(source.Pointer, destination.Pointer, destination.Bytes, source.Bytes);
+    public void Copy<T>(Slice<T> source, Slice<T> destination) where T : unmanaged
+    {
+        HalfStorage.RequireSameStorage(source, destination);
+        Buffer.MemoryCopy((void*)source.Address, (void*)destination.Address, destination.Bytes, source.Bytes);
+    }
 
-    public void Zero<T>(Slice<T> destination) where T : unmanaged => NativeMemory.Clear(destination.Pointer, (nuint)destination.Bytes);
+    public void Zero<T>(Slice<T> destination) where T : unmanaged => NativeMemory.Clear((void*)destination.Address, (nuint)destination.Bytes);
     public void Synchronize() { }
 
     public void EmbeddingForward(Slice<float> output, Slice<int> tokens, Slice<float> tokenTable, Slice<float> positionTable, int B, int T, int C) =>

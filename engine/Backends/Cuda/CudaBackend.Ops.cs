@@ -80,7 +80,7 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// <summary>
-    /// Set by mixed precision (ReducedPrecisionBackend), whose operands are all 16-bit values in fp32 storage: matrix
+    /// Set by mixed precision (MixedPrecisionBackend), whose operands are all 16-bit values (widened to fp32 for the op): matrix
     /// products then cast both operands to this format (exact for such values) and let cuBLAS multiply them on tensor
     /// cores, accumulating and writing fp32. Null: fp32 operands and fp32 arithmetic (no TF32).
     /// </summary>

@@ -104,17 +104,20 @@ public sealed unsafe partial class CudaBackend : IBackend
     public void CopyIn<T>(ReadOnlySpan<T> source, Slice<T> destination) where T : unmanaged
     {
         if (source.Length != destination.Length) throw new ArgumentException($"copy of {source.Length} elements into a slice of {destination.Length}");
-        fixed (T* p = source) device.CopyToDevice((ulong)destination.Address, p, destination.Bytes);
+        fixed (T* p = source) device.CopyToDevice((ulong)destination.NativeAddress, p, destination.Bytes);
     }
 
     public void CopyOut<T>(Slice<T> source, Span<T> destination) where T : unmanaged
     {
         if (source.Length != destination.Length) throw new ArgumentException($"copy of {source.Length} elements into a span of {destination.Length}");
-        fixed (T* p = destination) device.CopyToHost(p, (ulong)source.Address, source.Bytes);
+        fixed (T* p = destination) device.CopyToHost(p, (ulong)source.NativeAddress, source.Bytes);
     }
 
-    public void Copy<T>(Slice<T> source, Slice<T> destination) where T : unmanaged =>
+    public void Copy<T>(Slice<T> source, Slice<T> destination) where T : unmanaged
+    {
+        HalfStorage.RequireSameStorage(source, destination);
         device.CopyOnDevice((ulong)destination.Address, (ulong)source.Address, Math.Min(source.Bytes, destination.Bytes));
+    }
 
     public void Zero<T>(Slice<T> destination) where T : unmanaged => device.Zero((ulong)destination.Address, destination.Bytes);
 
@@ -140,5 +143,5 @@ public sealed unsafe partial class CudaBackend : IBackend
 
     // An empty slice is a null pointer to the kernels, whatever address it was cut at: optional inputs (a key mask, a
     // position bias, a bias vector) test for null.
-    static ulong Ptr<T>(Slice<T> s) where T : unmanaged => s.IsEmpty ? 0 : (ulong)s.Address;
+    static ulong Ptr<T>(Slice<T> s) where T : unmanaged => s.IsEmpty ? 0 : (ulong)s.NativeAddress;
 }

@@ -1,3 +1,4 @@
+using Engine.Tensors;
 using Engine.Precision;
 using Engine.Models;
 using Engine.Planning;
@@ -47,9 +48,15 @@ public class MemoryPlanTests
     {
         var config = Presets.Get("gpt2-small");
         var shape = PlannedModel.FromConfig("gpt2-small", config);
-        long arena = TransformerModel.PlanActivationsOf(config, 4, 512).TotalCount;
-        Assert.Equal(arena * 4.0, MemoryPlan.Compute(shape, PrecisionMode.Fp32, ParallelSetup.Single, 4, 512).Activations);
-        Assert.Equal(arena * 2.0, MemoryPlan.Compute(shape, PrecisionMode.Bf16, ParallelSetup.Single, 4, 512).Activations);
+        var fp32 = TransformerModel.PlanActivationsOf(config, 4, 512);
+        var bf16 = TransformerModel.PlanActivationsOf(config, 4, 512, values: StorageFormat.Bf16);
+        Assert.Equal(fp32.TotalBytes, MemoryPlan.Compute(shape, PrecisionMode.Fp32, ParallelSetup.Single, 4, 512).Activations);
+        Assert.Equal(bf16.TotalBytes, MemoryPlan.Compute(shape, PrecisionMode.Bf16, ParallelSetup.Single, 4, 512).Activations);
+        // Values take 2 bytes and statistics (means, 1/σ, log-sum-exp, losses) keep 4, each region 64-byte aligned.
+        static long Aligned(long bytes) => (bytes + 63) / 64 * 64;
+        Assert.Equal(fp32.Layout().Sum(r => Aligned(r.Count * 4)), fp32.TotalBytes);
+        Assert.Equal(bf16.Layout().Sum(r => Aligned(r.Count * (r.Kind == ActivationKind.Statistic ? 4 : 2))), bf16.TotalBytes);
+        Assert.InRange((double)bf16.TotalBytes / fp32.TotalBytes, 0.5, 0.51);
     }
 
     [Fact]

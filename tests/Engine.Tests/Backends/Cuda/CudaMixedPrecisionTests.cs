@@ -123,7 +123,7 @@ public class CudaMixedPrecisionTests
     }
 
     /// <summary>
-    /// Mixed precision's matrix products: operands that are 16-bit values (as ReducedPrecisionBackend keeps them) go
+    /// Mixed precision's matrix products: operands that are 16-bit values (as MixedPrecisionBackend keeps them) go
     /// to cuBLAS in 16 bits and are multiplied on tensor cores with fp32 accumulation. The casts are exact, so the
     /// result is the fp32 product of the same values up to summation order: held to the fp32 matmul test's 1e-5 of
     /// the largest output (tensor cores add in blocks, the CPU in one running sum).

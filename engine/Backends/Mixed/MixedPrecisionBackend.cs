@@ -1,0 +1,171 @@
+using Engine.Backends.Cuda;
+using Engine.Precision;
+using Engine.Tensors;
+
+namespace Engine.Backends.Mixed;
+
+/// <summary>
+/// Mixed precision: activations and the weights' compute copy are stored in 16 bits (the model allocates them so:
+/// <see cref="HalfStorage"/>), while every op computes in fp32 on the backend underneath. Each op's 16-bit arguments
+/// are widened into fp32 scratch for the op and its outputs narrowed back to 16 bits (round to nearest even) when it
+/// is done (<see cref="HalfStaging"/>); arguments in fp32 storage pass through: the normalisation statistics, the
+/// attention log-sum-exp, per-row losses, the gradients (fp32, so the loss scale comes off before anything rounds
+/// them and data-parallel reductions sum fp32), the master weights and moments (the optimizer runs on <see cref="Inner"/>).
+/// The numbers are those of 16-bit kernels with fp32 arithmetic. On the CPU this is the reference the GPU's mixed
+/// precision is checked against. On a GPU the matrix products read their widened operands in 16 bits on tensor
+/// cores with fp32 accumulation (<see cref="CudaBackend.HalfMatmulOperands"/>); kernels that read and write 16-bit
+/// storage themselves, without the staging casts, are the next step (kernels/README.md).
+/// </summary>
+public sealed class MixedPrecisionBackend : IBackend, IBackendDecorator
+{
+    readonly IBackend inner;
+    readonly HalfFormat format;
+    readonly HalfStaging s;
+
+    public MixedPrecisionBackend(IBackend inner, PrecisionMode precision)
+    {
+        if (precision == PrecisionMode.Fp32) throw new ArgumentException("fp32 needs no 16-bit storage", nameof(precision));
+        this.inner = inner;
+        Precision = precision;
+        format = HalfFormats.Of(precision);
+        s = new HalfStaging(inner);
+        if (BackendLayers.Find<CudaBackend>(inner) is { } gpu) gpu.HalfMatmulOperands = format;
+    }
+
+    public PrecisionMode Precision { get; }
+    /// <summary>The fp32 backend underneath, for the state mixed precision keeps in fp32.</summary>
+    public IBackend Inner => inner;
+    /// <summary>Bytes of fp32 scratch the staging keeps for the largest op so far.</summary>
+    public long StagingBytes => s.ScratchBytes;
+
+    /// <summary>Rounds fp32-stored values to the 16-bit format in place: FSDP's gathered units, whose shards are the
+    /// fp32 master weights, hold the 16-bit values the layers compute with.</summary>
+    public void Round(Slice<float> x)
+    {
+        if (!x.IsEmpty) inner.RoundToHalf(x, format);
+    }
+
+    /// <summary>Runs one op with its 16-bit arguments staged; a failed op leaves its outputs as they were.</summary>
+    void Run(Action op)
+    {
+        try { op(); }
+        catch { s.Discard(); throw; }
+        s.Finish();
+    }
+
+    public string Name => inner.Name;
+    public bool IsHost => inner.IsHost;
+    public long AllocatedBytes => inner.AllocatedBytes;
+    public long PeakAllocatedBytes => inner.PeakAllocatedBytes;
+    public Slice<T> Allocate<T>(long count, string purpose) where T : unmanaged => inner.Allocate<T>(count, purpose);
+    public void Free<T>(Slice<T> slice) where T : unmanaged => inner.Free(slice);
+    public void Copy<T>(Slice<T> source, Slice<T> destination) where T : unmanaged => inner.Copy(source, destination);
+    public void Zero<T>(Slice<T> destination) where T : unmanaged => inner.Zero(destination);
+    public void Synchronize() => inner.Synchronize();
+    public void Dispose() => inner.Dispose();
+
+    /// <summary>Host floats into 16-bit storage are rounded on the way (a cast on the backend); anything else is copied.</summary>
+    public void CopyIn<T>(ReadOnlySpan<T> source, Slice<T> destination) where T : unmanaged
+    {
+        if (destination.IsNative) { inner.CopyIn(source, destination); return; }
+        var values = AsFloats(destination);
+        var floats = System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(source).ToArray();
+        Run(() => inner.CopyIn<float>(floats, s.Out(values)));
+    }
+
+    /// <summary>16-bit storage comes out as the floats it holds (exact).</summary>
+    public void CopyOut<T>(Slice<T> source, Span<T> destination) where T : unmanaged
+    {
+        if (source.IsNative) { inner.CopyOut(source, destination); return; }
+        var wide = s.In(AsFloats(source));
+        try { inner.CopyOut(wide, System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(destination)); }
+        finally { s.Discard(); }
+    }
+
+    static Slice<float> AsFloats<T>(Slice<T> slice) where T : unmanaged =>
+        typeof(T) == typeof(float) ? new Slice<float>(slice.Address, slice.Length, slice.Storage)
+            : throw new ArgumentException($"16-bit storage holds float values, not {typeof(T).Name}");
+
+    public void EmbeddingForward(Slice<float> output, Slice<int> tokens, Slice<float> tokenTable, Slice<float> positionTable, int B, int T, int C) =>
+        Run(() => inner.EmbeddingForward(s.Out(output), tokens, s.In(tokenTable), s.In(positionTable), B, T, C));
+    public void EmbeddingBackward(Slice<float> dTokenTable, Slice<float> dPositionTable, Slice<float> dOutput, Slice<int> tokens, int B, int T, int C) =>
+        Run(() => inner.EmbeddingBackward(s.InOut(dTokenTable), s.InOut(dPositionTable), s.In(dOutput), tokens, B, T, C));
+    public void LayerNormForward(Slice<float> output, Slice<float> mean, Slice<float> rstd, Slice<float> input, Slice<float> weight, Slice<float> bias, int N, int C, float epsilon) =>
+        Run(() => inner.LayerNormForward(s.Out(output), mean, rstd, s.In(input), s.In(weight), s.In(bias), N, C, epsilon));
+    public void LayerNormBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, Slice<float> mean, Slice<float> rstd, int N, int C) =>
+        Run(() => inner.LayerNormBackward(s.InOut(dInput), s.InOut(dWeight), s.InOut(dBias), s.In(dOutput), s.In(input), s.In(weight), mean, rstd, N, C));
+    public void RmsNormForward(Slice<float> output, Slice<float> rstd, Slice<float> input, Slice<float> weight, int N, int C, float epsilon) =>
+        Run(() => inner.RmsNormForward(s.Out(output), rstd, s.In(input), s.In(weight), N, C, epsilon));
+    public void RmsNormBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dOutput, Slice<float> input, Slice<float> weight, Slice<float> rstd, int N, int C) =>
+        Run(() => inner.RmsNormBackward(s.InOut(dInput), s.InOut(dWeight), s.In(dOutput), s.In(input), s.In(weight), rstd, N, C));
+    public void RelativePositionBiasForward(Slice<float> bias, Slice<float> table, RelativePositionShape shape) =>
+        Run(() => inner.RelativePositionBiasForward(s.Out(bias), s.In(table), shape));
+    public void RelativePositionBiasBackward(Slice<float> dTable, Slice<float> dBias, RelativePositionShape shape) =>
+        Run(() => inner.RelativePositionBiasBackward(s.InOut(dTable), s.In(dBias), shape));
+    public void MatmulForward(Slice<float> output, Slice<float> input, Slice<float> weight, Slice<float> bias, int N, int C, int OC) =>
+        Run(() => inner.MatmulForward(s.Out(output), s.In(input), s.In(weight), s.In(bias), N, C, OC));
+    public void MatmulBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, int N, int C, int OC) =>
+        Run(() => inner.MatmulBackward(s.InOut(dInput), s.InOut(dWeight), s.InOut(dBias), s.In(dOutput), s.In(input), s.In(weight), N, C, OC));
+    public void AttentionForward(AttentionShape shape, Slice<float> output, Slice<float> probabilities, Slice<float> query, Slice<float> key, Slice<float> value, Slice<int> keyMask, Slice<float> positionBias) =>
+        Run(() =>
+        {
+            var (q, k, v) = s.Packed(query, key, value, output: false);
+            inner.AttentionForward(shape, s.Out(output), s.InOut(probabilities), q, k, v, keyMask, s.In(positionBias));
+        });
+    public void AttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dPositionBias, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> probabilities) =>
+        Run(() =>
+        {
+            var (dq, dk, dv) = s.Packed(dQuery, dKey, dValue, output: true);
+            var (q, k, v) = s.Packed(query, key, value, output: false);
+            inner.AttentionBackward(shape, dq, dk, dv, s.InOut(dPositionBias), s.In(dOutput), q, k, v, s.In(probabilities));
+        });
+    public void FlashAttentionForward(AttentionShape shape, Slice<float> output, Slice<float> lse, Slice<float> query, Slice<float> key, Slice<float> value, Slice<int> keyMask, Slice<float> positionBias) =>
+        Run(() =>
+        {
+            var (q, k, v) = s.Packed(query, key, value, output: false);
+            inner.FlashAttentionForward(shape, s.Out(output), lse, q, k, v, keyMask, s.In(positionBias));
+        });
+    public void FlashAttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dPositionBias, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> output, Slice<float> lse, Slice<int> keyMask, Slice<float> positionBias) =>
+        Run(() =>
+        {
+            var (dq, dk, dv) = s.Packed(dQuery, dKey, dValue, output: true);
+            var (q, k, v) = s.Packed(query, key, value, output: false);
+            inner.FlashAttentionBackward(shape, dq, dk, dv, s.InOut(dPositionBias), s.In(dOutput), q, k, v, s.In(output), lse, keyMask, s.In(positionBias));
+        });
+    public void GeluForward(Slice<float> output, Slice<float> input) => Run(() => inner.GeluForward(s.Out(output), s.In(input)));
+    public void GeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input) => Run(() => inner.GeluBackward(s.InOut(dInput), s.In(dOutput), s.In(input)));
+    public void GeluErfForward(Slice<float> output, Slice<float> input) => Run(() => inner.GeluErfForward(s.Out(output), s.In(input)));
+    public void GeluErfBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input) => Run(() => inner.GeluErfBackward(s.InOut(dInput), s.In(dOutput), s.In(input)));
+    public void GatedGeluForward(Slice<float> output, Slice<float> input, int N, int F) => Run(() => inner.GatedGeluForward(s.Out(output), s.In(input), N, F));
+    public void GatedGeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input, int N, int F) => Run(() => inner.GatedGeluBackward(s.InOut(dInput), s.In(dOutput), s.In(input), N, F));
+    public void EmbeddingAddForward(Slice<float> output, Slice<int> ids, Slice<float> table, int N, int C) => Run(() => inner.EmbeddingAddForward(s.InOut(output), ids, s.In(table), N, C));
+    public void EmbeddingAddBackward(Slice<float> dTable, Slice<float> dOutput, Slice<int> ids, int N, int C, int skipId) => Run(() => inner.EmbeddingAddBackward(s.InOut(dTable), s.In(dOutput), ids, N, C, skipId));
+    public void Add(Slice<float> output, Slice<float> a, Slice<float> b) => Run(() => inner.Add(s.Out(output), s.In(a), s.In(b)));
+    public void Accumulate(Slice<float> destination, Slice<float> source) => Run(() => inner.Accumulate(s.InOut(destination), s.In(source)));
+
+    public double SoftmaxCrossEntropy(Slice<float> logits, Slice<float> losses, Slice<int> targets, int N, int V, int paddedV, float gradientScale)
+    {
+        double sum = 0;
+        // With a gradient scale the dlogits replace the logits in their 16-bit buffer.
+        Run(() => sum = inner.SoftmaxCrossEntropy(gradientScale != 0 ? s.InOut(logits) : s.In(logits), losses, targets, N, V, paddedV, gradientScale));
+        return sum;
+    }
+
+    public double SumOfSquares(Slice<float> x)
+    {
+        double sum = 0;
+        Run(() => sum = inner.SumOfSquares(s.In(x)));
+        return sum;
+    }
+    public void Scale(Slice<float> x, float factor) => Run(() => inner.Scale(s.InOut(x), factor));
+    // The fp32 side of mixed precision: casts, master weights, moments and gradients are fp32 or raw bits already.
+    public void CastToHalf(Slice<ushort> output, Slice<float> input, HalfFormat format) => inner.CastToHalf(output, input, format);
+    public void CastFromHalf(Slice<float> output, Slice<ushort> input, HalfFormat format) => inner.CastFromHalf(output, input, format);
+    public void RoundToHalf(Slice<float> x, HalfFormat format) => inner.RoundToHalf(x, format);
+    public void AdamWMixed(Slice<float> master, Slice<ushort> halfCopy, HalfFormat format, Slice<float> gradients, Slice<float> m, Slice<float> v, float learningRate, float beta1, float beta2, float epsilon, float weightDecay, int step) =>
+        inner.AdamWMixed(master, halfCopy, format, gradients, m, v, learningRate, beta1, beta2, epsilon, weightDecay, step);
+    public bool UnscaleAndCheckFinite(Slice<float> gradients, float scale) => inner.UnscaleAndCheckFinite(gradients, scale);
+
+    public void AdamW(Slice<float> parameters, Slice<float> gradients, Slice<float> m, Slice<float> v, float learningRate, float beta1, float beta2, float epsilon, float weightDecay, int step) =>
+        throw new InvalidOperationException("mixed precision updates its fp32 master weights with AdamWMixed on the inner backend (AdamWOptimizer.ForModel)");
+}
