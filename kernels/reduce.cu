@@ -11,6 +11,12 @@ extern "C" __global__ void broadcast_rows_f32(float* out, const float* row, int 
     for (long i = global_thread_index(); i < n; i += grid_stride()) out[i] = row[i % C];
 }
 
+// out[n, c] = row[c] for 16-bit values (bf16 or fp16: the bits are copied, the format does not matter)
+extern "C" __global__ void broadcast_rows_u16(unsigned short* out, const unsigned short* row, int N, int C) {
+    const long n = (long)N * C;
+    for (long i = global_thread_index(); i < n; i += grid_stride()) out[i] = row[i % C];
+}
+
 // grid (ceil(C / blockDim.x), chunks): partials[chunk, c] = Σ rows of the chunk
 extern "C" __global__ void column_sum_partial_f32(float* partials, const float* x, int N, int C, int rows_per_chunk) {
     const int c = blockIdx.x * blockDim.x + threadIdx.x;

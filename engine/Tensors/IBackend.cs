@@ -9,6 +9,10 @@ namespace Engine.Tensors;
 ///  - forward ops overwrite their outputs; backward ops ACCUMULATE (+=) into every gradient they produce, so
 ///    residual branches and micro-batches add up without extra copies. Callers zero gradients when a new sum starts.
 /// </summary>
+/// <summary>Ops a backend runs on 16-bit stored arguments itself (the rest are staged through fp32 by mixed precision).</summary>
+[Flags]
+public enum HalfStorageOps { None = 0, Matmul = 1 }
+
 public interface IBackend : IDisposable
 {
     string Name { get; }
@@ -29,6 +33,10 @@ public interface IBackend : IDisposable
     void Zero<T>(Slice<T> destination) where T : unmanaged;
     /// <summary>Waits until queued work is done (a no-op on the CPU).</summary>
     void Synchronize();
+
+    /// <summary>Ops that read and write 16-bit stored slices natively (<see cref="StorageFormat"/>); every other op
+    /// takes natively stored slices only.</summary>
+    HalfStorageOps NativeHalfStorage => HalfStorageOps.None;
 
     void EmbeddingForward(Slice<float> output, Slice<int> tokens, Slice<float> tokenTable, Slice<float> positionTable, int B, int T, int C);
     void EmbeddingBackward(Slice<float> dTokenTable, Slice<float> dPositionTable, Slice<float> dOutput, Slice<int> tokens, int B, int T, int C);

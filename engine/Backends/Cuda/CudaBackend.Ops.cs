@@ -56,49 +56,85 @@ public sealed unsafe partial class CudaBackend
 
     // Row-major out[N,OC] = in[N,C]·W[OC,C]ᵀ is column-major outᵀ(OC×N) = W·inᵀ, where cuBLAS sees the row-major W
     // as its transpose (C×OC, ld C) and the row-major input as inᵀ (C×N, ld C).
+    // Every operand may be in 16-bit storage (mixed precision's activations and weight copy): cuBLAS reads and writes
+    // it as it is, so these products take 16-bit storage natively (NativeHalfStorage) and need no staging.
     public void MatmulForward(Slice<float> output, Slice<float> input, Slice<float> weight, Slice<float> bias, int N, int C, int OC)
     {
-        ulong o = Ptr(output);
+        var o = GemmOutput(output);
         float beta = 0;
         if (!bias.IsEmpty)
         {
-            ulong bi = Ptr(bias);
-            void** a = stackalloc void*[] { &o, &bi, &N, &OC };
-            Launch("broadcast_rows_f32", GridFor((long)N * OC), 1, Threads, a);
+            BroadcastRows(o, bias, N, OC);
             beta = 1; // out = bias + in·Wᵀ
         }
-        Gemm(CublasConstants.OpT, CublasConstants.OpN, OC, N, C, Ptr(weight), C, Ptr(input), C, beta, o, OC, "linear forward");
+        Gemm(CublasConstants.OpT, CublasConstants.OpN, OC, N, C, Operand(weight, "gemm.a16"), C, Operand(input, "gemm.b16"), C, beta, o, OC, "linear forward");
     }
 
     public void MatmulBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, int N, int C, int OC)
     {
         // dinᵀ(C×N) += Wᵀ(C×OC)·doutᵀ(OC×N); dWᵀ(C×OC) += inᵀ(C×N)·dout(N×OC)
         if (!dInput.IsEmpty)
-            Gemm(CublasConstants.OpN, CublasConstants.OpN, C, N, OC, Ptr(weight), C, Ptr(dOutput), OC, 1, Ptr(dInput), C, "linear backward (input)");
-        Gemm(CublasConstants.OpN, CublasConstants.OpT, C, OC, N, Ptr(input), C, Ptr(dOutput), OC, 1, Ptr(dWeight), C, "linear backward (weight)");
-        if (!dBias.IsEmpty) ColumnSumInto(dBias, dOutput, N, OC);
+            Gemm(CublasConstants.OpN, CublasConstants.OpN, C, N, OC, Operand(weight, "gemm.a16"), C, Operand(dOutput, "gemm.b16"), OC, 1, GemmOutput(dInput), C, "linear backward (input)");
+        Gemm(CublasConstants.OpN, CublasConstants.OpT, C, OC, N, Operand(input, "gemm.a16"), C, Operand(dOutput, "gemm.b16"), OC, 1, GemmOutput(dWeight), C, "linear backward (weight)");
+        if (dBias.IsEmpty) return;
+        if (dOutput.IsNative) ColumnSumInto(dBias, Ptr(dOutput), N, OC);
+        else ColumnSumInto(dBias, FloatCopy("gemm.dout32", dOutput), N, OC); // the bias gradient sums fp32
     }
 
     /// <summary>
-    /// Set by mixed precision (MixedPrecisionBackend), whose operands are all 16-bit values (widened to fp32 for the op): matrix
-    /// products then cast both operands to this format (exact for such values) and let cuBLAS multiply them on tensor
-    /// cores, accumulating and writing fp32. Null: fp32 operands and fp32 arithmetic (no TF32).
+    /// Set by mixed precision (MixedPrecisionBackend), whose operands are all 16-bit values: matrix products then
+    /// read every operand in this format (an fp32-stored one, such as an FSDP unit's rounded weights, is cast into
+    /// scratch first: exact for such values) and let cuBLAS multiply on tensor cores, accumulating in fp32. Null: fp32
+    /// operands and fp32 arithmetic (no TF32).
     /// </summary>
     public HalfFormat? HalfMatmulOperands { get; set; }
 
-    void Gemm(int transA, int transB, int m, int n, int k, ulong a, int lda, ulong b, int ldb, float beta, ulong c, int ldc, string what)
+    /// <summary>What this backend's ops take in 16-bit storage without staging.</summary>
+    public HalfStorageOps NativeHalfStorage => HalfStorageOps.Matmul;
+
+    /// <summary>A matrix as cuBLAS reads it: its address and element type.</summary>
+    readonly record struct GemmMatrix(ulong Address, int Type);
+
+    static int CublasType(HalfFormat format) => format == HalfFormat.Bf16 ? CublasConstants.R16BF : CublasConstants.R16F;
+
+    /// <summary>An input operand: 16-bit storage as it is; fp32 cast into 16-bit scratch under mixed precision; else fp32.</summary>
+    GemmMatrix Operand(Slice<float> m, string scratchName)
     {
+        if (!m.IsNative) return new((ulong)m.Address, CublasType(HalfStorage.FormatOf(m)));
+        if (HalfMatmulOperands is { } format) return new(HalfCopy(scratchName, Ptr(m), m.Length, format), CublasType(format));
+        return new(Ptr(m), CublasConstants.R32F);
+    }
+
+    static GemmMatrix GemmOutput(Slice<float> m) =>
+        m.IsNative ? new(Ptr(m), CublasConstants.R32F) : new((ulong)m.Address, CublasType(HalfStorage.FormatOf(m)));
+
+    void Gemm(int transA, int transB, int m, int n, int k, GemmMatrix a, int lda, GemmMatrix b, int ldb, float beta, GemmMatrix c, int ldc, string what)
+    {
+        if (a.Type != b.Type) throw new InvalidOperationException($"{what}: operands of two element types (cuBLAS types {a.Type} and {b.Type})");
         float alpha = 1;
-        int operandType = CublasConstants.R32F;
-        if (HalfMatmulOperands is { } format)
+        CublasStatus.Check(CublasApi.cublasGemmEx(blas.DangerousGetHandle(), transA, transB, m, n, k, &alpha, a.Address, a.Type, lda,
+            b.Address, b.Type, ldb, &beta, c.Address, c.Type, ldc, CublasConstants.Compute32F, CublasConstants.GemmDefault), $"cublasGemmEx ({what}, {m}×{n}×{k})");
+    }
+
+    /// <summary>out[n, :] = row for every row, in the output's storage (a 16-bit row is cast from fp32 when it is not 16-bit already).</summary>
+    void BroadcastRows(GemmMatrix output, Slice<float> row, int N, int C)
+    {
+        ulong o = output.Address, r;
+        string kernel;
+        if (output.Type == CublasConstants.R32F)
         {
-            // Column-major as cuBLAS sees them: A is lda × (k or m), B is ldb × (n or k), whole columns.
-            a = HalfCopy("gemm.a16", a, (long)lda * (transA == CublasConstants.OpN ? k : m), format);
-            b = HalfCopy("gemm.b16", b, (long)ldb * (transB == CublasConstants.OpN ? n : k), format);
-            operandType = format == HalfFormat.Bf16 ? CublasConstants.R16BF : CublasConstants.R16F;
+            r = row.IsNative ? Ptr(row) : FloatCopy("gemm.bias32", row);
+            kernel = "broadcast_rows_f32";
         }
-        CublasStatus.Check(CublasApi.cublasGemmEx(blas.DangerousGetHandle(), transA, transB, m, n, k, &alpha, a, operandType, lda,
-            b, operandType, ldb, &beta, c, CublasConstants.R32F, ldc, CublasConstants.Compute32F, CublasConstants.GemmDefault), $"cublasGemmEx ({what}, {m}×{n}×{k})");
+        else
+        {
+            var format = output.Type == CublasConstants.R16BF ? HalfFormat.Bf16 : HalfFormat.Fp16;
+            if (!row.IsNative && HalfStorage.FormatOf(row) != format) throw new InvalidOperationException($"a {HalfStorage.FormatOf(row)} bias for a {format} output");
+            r = row.IsNative ? HalfCopy("gemm.bias16", Ptr(row), row.Length, format) : (ulong)row.Address;
+            kernel = "broadcast_rows_u16";
+        }
+        void** a = stackalloc void*[] { &o, &r, &N, &C };
+        Launch(kernel, GridFor((long)N * C), 1, Threads, a);
     }
 
     /// <summary>An fp32 matrix cast to 16 bits into a named scratch buffer (the kernel behind <see cref="CastToHalf"/>).</summary>
@@ -110,10 +146,20 @@ public sealed unsafe partial class CudaBackend
         return copy;
     }
 
-    void ColumnSumInto(Slice<float> destination, Slice<float> x, int N, int C)
+    /// <summary>16-bit storage widened to fp32 into a named scratch buffer (the kernel behind <see cref="CastFromHalf"/>).</summary>
+    ulong FloatCopy(string name, Slice<float> values)
+    {
+        long count = values.Length;
+        ulong copy = Scratch(name, count * sizeof(float)), source = (ulong)values.Address;
+        void** a = stackalloc void*[] { &copy, &source, &count };
+        Launch(HalfStorage.FormatOf(values) == HalfFormat.Bf16 ? "cast_bf16_to_f32" : "cast_f16_to_f32", GridFor(count), 1, Threads, a);
+        return copy;
+    }
+
+    void ColumnSumInto(Slice<float> destination, ulong px, int N, int C)
     {
         int chunks = (N + RowsPerChunk - 1) / RowsPerChunk, rowsPerChunk = RowsPerChunk;
-        ulong partials = Scratch("column_sum.partials", (long)chunks * C * 4), px = Ptr(x), d = Ptr(destination);
+        ulong partials = Scratch("column_sum.partials", (long)chunks * C * 4), d = Ptr(destination);
         uint columnBlocks = (uint)((C + Threads - 1) / Threads);
         void** a = stackalloc void*[] { &partials, &px, &N, &C, &rowsPerChunk };
         Launch("column_sum_partial_f32", columnBlocks, (uint)chunks, Threads, a);

@@ -12,9 +12,9 @@ namespace Engine.Backends.Mixed;
 /// attention log-sum-exp, per-row losses, the gradients (fp32, so the loss scale comes off before anything rounds
 /// them and data-parallel reductions sum fp32), the master weights and moments (the optimizer runs on <see cref="Inner"/>).
 /// The numbers are those of 16-bit kernels with fp32 arithmetic. On the CPU this is the reference the GPU's mixed
-/// precision is checked against. On a GPU the matrix products read their widened operands in 16 bits on tensor
-/// cores with fp32 accumulation (<see cref="CudaBackend.HalfMatmulOperands"/>); kernels that read and write 16-bit
-/// storage themselves, without the staging casts, are the next step (kernels/README.md).
+/// precision is checked against. Ops the backend underneath runs on 16-bit storage itself (<see cref="IBackend.NativeHalfStorage"/>:
+/// CUDA's matrix products, cuBLAS reading and writing bf16/fp16 on tensor cores with fp32 accumulation) get the
+/// slices as they are; 16-bit kernels for the other ops, without the staging casts, are the next step (kernels/README.md).
 /// </summary>
 public sealed class MixedPrecisionBackend : IBackend, IBackendDecorator
 {
@@ -102,10 +102,18 @@ public sealed class MixedPrecisionBackend : IBackend, IBackendDecorator
         Run(() => inner.RelativePositionBiasForward(s.Out(bias), s.In(table), shape));
     public void RelativePositionBiasBackward(Slice<float> dTable, Slice<float> dBias, RelativePositionShape shape) =>
         Run(() => inner.RelativePositionBiasBackward(s.InOut(dTable), s.In(dBias), shape));
-    public void MatmulForward(Slice<float> output, Slice<float> input, Slice<float> weight, Slice<float> bias, int N, int C, int OC) =>
-        Run(() => inner.MatmulForward(s.Out(output), s.In(input), s.In(weight), s.In(bias), N, C, OC));
-    public void MatmulBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, int N, int C, int OC) =>
-        Run(() => inner.MatmulBackward(s.InOut(dInput), s.InOut(dWeight), s.InOut(dBias), s.In(dOutput), s.In(input), s.In(weight), N, C, OC));
+    // A backend whose matrix products read and write 16-bit storage (cuBLAS) gets the slices as they are.
+    bool NativeMatmul => (inner.NativeHalfStorage & HalfStorageOps.Matmul) != 0;
+    public void MatmulForward(Slice<float> output, Slice<float> input, Slice<float> weight, Slice<float> bias, int N, int C, int OC)
+    {
+        if (NativeMatmul) inner.MatmulForward(output, input, weight, bias, N, C, OC);
+        else Run(() => inner.MatmulForward(s.Out(output), s.In(input), s.In(weight), s.In(bias), N, C, OC));
+    }
+    public void MatmulBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, int N, int C, int OC)
+    {
+        if (NativeMatmul) inner.MatmulBackward(dInput, dWeight, dBias, dOutput, input, weight, N, C, OC);
+        else Run(() => inner.MatmulBackward(s.InOut(dInput), s.InOut(dWeight), s.InOut(dBias), s.In(dOutput), s.In(input), s.In(weight), N, C, OC));
+    }
     public void AttentionForward(AttentionShape shape, Slice<float> output, Slice<float> probabilities, Slice<float> query, Slice<float> key, Slice<float> value, Slice<int> keyMask, Slice<float> positionBias) =>
         Run(() =>
         {

@@ -18,6 +18,7 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend, IBackendDecorat
 {
     public OpTimes Times { get; } = new();
     public IBackend Inner => inner;
+    public HalfStorageOps NativeHalfStorage => inner.NativeHalfStorage;
     readonly CudaTimer? gpuTimer = inner is CudaBackend ? new CudaTimer() : null;
 
     T Timed<T>(string op, Func<T> body)
