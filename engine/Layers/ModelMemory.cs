@@ -40,8 +40,6 @@ public sealed class ModelMemory
     /// <summary>The activation arena, in bytes (<see cref="ActivationPlan"/> places every region in it).</summary>
     public Slice<byte> Arena { get; set; }
     public IReadOnlyList<ActivationInfo> Activations { get; set; } = Array.Empty<ActivationInfo>();
-    /// <summary>How the arena's value regions are stored: natively (fp32) or in 16 bits under mixed precision.</summary>
-    public StorageFormat ValueStorage { get; set; }
     /// <summary>Token ids and targets of the current micro-batch, on the backend.</summary>
     public Slice<int> Tokens { get; set; }
     public Slice<int> Targets { get; set; }
@@ -73,8 +71,7 @@ public sealed class ModelMemory
     public Slice<float> Activation(int index)
     {
         var a = Activations[index];
-        var storage = a.Kind == ActivationKind.Statistic ? StorageFormat.Native : ValueStorage;
-        var region = new Slice<float>(0, a.Count, storage);
+        var region = new Slice<float>(0, a.Count, a.Storage);
         if (a.Offset < 0 || a.Offset + region.Bytes > Arena.Length)
             throw new InvalidOperationException($"activation {a.Name} [{a.Offset}, {a.Offset + region.Bytes}) outside an arena of {Arena.Length} bytes");
         return region with { Address = Arena.Address + (nint)a.Offset };

@@ -151,7 +151,6 @@ public sealed class TransformerModel : IDisposable
         int N = shape.B * shape.T;
         m.Activations = plan.Layout();
         m.Arena = Backend.Allocate<byte>(plan.TotalBytes, $"activations for micro-batch {shape.B} × {shape.T}");
-        m.ValueStorage = plan.Values;
         m.Tokens = Backend.Allocate<int>(N, "token ids");
         m.Targets = Backend.Allocate<int>(shape.OutputRows, "targets");
         keyMaskBuffer = Backend.Allocate<int>(N, "attention mask");

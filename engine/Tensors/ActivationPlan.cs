@@ -7,8 +7,9 @@ namespace Engine.Tensors;
 /// </summary>
 public enum ActivationKind { Value, Statistic }
 
-/// <summary>A named region of the activation arena; <see cref="Offset"/> is in bytes from the arena's start.</summary>
-public sealed record ActivationInfo(string Name, long Offset, long Count, ActivationKind Kind);
+/// <summary>A named region of the activation arena; <see cref="Offset"/> is in bytes from the arena's start, and
+/// <see cref="Storage"/> is how its values are held (follows from the kind and the plan's precision).</summary>
+public sealed record ActivationInfo(string Name, long Offset, long Count, ActivationKind Kind, StorageFormat Storage);
 
 /// <summary>
 /// Every activation and temporary a step needs, laid out in one arena before step 1, so memory is known before it
@@ -24,9 +25,6 @@ public sealed class ActivationPlan(StorageFormat values = StorageFormat.Native)
     readonly List<(string Name, long Count, ActivationKind Kind)> regions = new();
     readonly Dictionary<string, int> shared = new();
     List<ActivationInfo>? laidOut;
-
-    /// <summary>How value regions are stored (statistics are always fp32).</summary>
-    public StorageFormat Values => values;
 
     /// <summary>Registers a region; returns its index.</summary>
     public int Add(string name, long count, ActivationKind kind = ActivationKind.Value)
@@ -49,8 +47,8 @@ public sealed class ActivationPlan(StorageFormat values = StorageFormat.Native)
         return index;
     }
 
-    /// <summary>The storage of a region of this kind.</summary>
-    public StorageFormat StorageOf(ActivationKind kind) => kind == ActivationKind.Statistic ? StorageFormat.Native : values;
+    /// <summary>The storage of a region of this kind: values in the plan's, statistics fp32.</summary>
+    StorageFormat StorageOf(ActivationKind kind) => kind == ActivationKind.Statistic ? StorageFormat.Native : values;
 
     public IReadOnlyList<ActivationInfo> Layout()
     {
@@ -59,8 +57,9 @@ public sealed class ActivationPlan(StorageFormat values = StorageFormat.Native)
         long offset = 0;
         foreach (var (name, count, kind) in regions)
         {
-            laidOut.Add(new ActivationInfo(name, offset, count, kind));
-            long bytes = count * (StorageOf(kind) == StorageFormat.Native ? sizeof(float) : 2);
+            var storage = StorageOf(kind);
+            laidOut.Add(new ActivationInfo(name, offset, count, kind, storage));
+            long bytes = new Slice<float>(0, count, storage).Bytes;
             offset += (bytes + Alignment - 1) / Alignment * Alignment;
         }
         TotalBytes = offset;
