@@ -99,3 +99,16 @@ template <> __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(f
 template <> __device__ __forceinline__ __half from_float<__half>(float v) { return __float2half_rn(v); }
 
 }  // namespace engine
+
+// ---- one kernel per value storage -------------------------------------------------------------------------
+// Ops that read and write values in the training precision (activations, their gradients, the weights' compute
+// copy) are written once as a template on the value type; statistics (means, 1/σ, log-sum-exp, losses) and the
+// weights' gradients stay float whatever the value type is. Each such op has one extern "C" entry per storage,
+// named by suffix: name_f32 (float), name_bf16 (bf16), name_f16 (fp16); CudaBackend picks the entry from the
+// slices' storage. The entries are written out one by one, body on its own line: nvcc 11.8 with -lineinfo crashes
+// (segfault) on a kernel whose whole body sits on its declaration's line, which is what a macro generating them
+// would produce.
+namespace engine {
+using bf16 = __nv_bfloat16;
+using fp16 = __half;
+}  // namespace engine

@@ -1,6 +1,8 @@
 // Elementwise ops: residual add, GELU (tanh and erf forms) and gated GELU. CPU twins: engine/Backends/Cpu/Ops/Elementwise.cs
 // and Gelu.cs. Launch with any grid: every kernel here walks the array with a grid-stride loop, so the host
 // can cap the grid (e.g. a few blocks per SM) instead of sizing it to n.
+// Every array is T, the training precision (float, bf16 or fp16); the arithmetic is fp32 and each output is
+// rounded once when it is stored (an accumulated gradient: read, add in fp32, round).
 #include "common.cuh"
 
 namespace engine {
@@ -10,81 +12,188 @@ namespace elementwise {
 constexpr float GELU_SCALE = 0.7978845608028654f;
 constexpr float GELU_CUBIC = 0.044715f;
 
-}  // namespace elementwise
-}  // namespace engine
-
-using namespace engine;
-using namespace engine::elementwise;
-
 // out = a + b. out may alias a or b (each element is read before it is written, by the same thread).
-extern "C" __global__ void residual_add_f32(float* out, const float* a, const float* b, long n) {
-    for (long i = global_thread_index(); i < n; i += grid_stride()) out[i] = a[i] + b[i];
+template <typename T>
+__device__ __forceinline__ void residual_add(T* out, const T* a, const T* b, long n) {
+    for (long i = global_thread_index(); i < n; i += grid_stride()) out[i] = from_float<T>(to_float(a[i]) + to_float(b[i]));
+}
+
+// destination += source
+template <typename T>
+__device__ __forceinline__ void accumulate(T* destination, const T* source, long n) {
+    for (long i = global_thread_index(); i < n; i += grid_stride())
+        destination[i] = from_float<T>(to_float(destination[i]) + to_float(source[i]));
+}
+
+__device__ __forceinline__ float gelu_tanh(float x) {
+    const float u = GELU_SCALE * (x + GELU_CUBIC * x * x * x);
+    return 0.5f * x * (1.0f + tanhf(u));
+}
+
+__device__ __forceinline__ float gelu_tanh_slope(float x) {
+    const float u = GELU_SCALE * (x + GELU_CUBIC * x * x * x);
+    const float t = tanhf(u);
+    const float du = GELU_SCALE * (1.0f + 3.0f * GELU_CUBIC * x * x);
+    return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du;
 }
 
 // out = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). tanhf, not the fast-math approximation: the CUDA
 // op is tested against the CPU twin (float64 inside) at fp32 tolerances.
-extern "C" __global__ void gelu_tanh_forward_f32(float* out, const float* in, long n) {
-    for (long i = global_thread_index(); i < n; i += grid_stride()) {
-        const float x = in[i];
-        const float u = GELU_SCALE * (x + GELU_CUBIC * x * x * x);
-        out[i] = 0.5f * x * (1.0f + tanhf(u));
-    }
+template <typename T>
+__device__ __forceinline__ void gelu_tanh_forward(T* out, const T* in, long n) {
+    for (long i = global_thread_index(); i < n; i += grid_stride()) out[i] = from_float<T>(gelu_tanh(to_float(in[i])));
 }
 
 // din += dout · GELU'(x). Accumulates, like every backward here: a layer's input gradient may already hold
 // the residual branch's contribution, and callers zero gradients when a new sum starts.
-extern "C" __global__ void gelu_tanh_backward_f32(float* din, const float* dout, const float* in, long n) {
-    for (long i = global_thread_index(); i < n; i += grid_stride()) {
-        const float x = in[i];
-        const float u = GELU_SCALE * (x + GELU_CUBIC * x * x * x);
-        const float t = tanhf(u);
-        const float du = GELU_SCALE * (1.0f + 3.0f * GELU_CUBIC * x * x);
-        const float grad = 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du;
-        din[i] += grad * dout[i];
-    }
+template <typename T>
+__device__ __forceinline__ void gelu_tanh_backward(T* din, const T* dout, const T* in, long n) {
+    for (long i = global_thread_index(); i < n; i += grid_stride())
+        din[i] = from_float<T>(to_float(din[i]) + gelu_tanh_slope(to_float(in[i])) * to_float(dout[i]));
 }
 
 // Exact GELU (BERT's "gelu"): x·Φ(x), Φ(x) = ½(1 + erf(x/√2)). CPU twin: engine/Backends/Cpu/Ops/GeluErf.cs.
-extern "C" __global__ void gelu_erf_forward_f32(float* out, const float* in, long n) {
+template <typename T>
+__device__ __forceinline__ void gelu_erf_forward(T* out, const T* in, long n) {
     for (long i = global_thread_index(); i < n; i += grid_stride()) {
-        const float x = in[i];
-        out[i] = 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+        const float x = to_float(in[i]);
+        out[i] = from_float<T>(0.5f * x * (1.0f + erff(x * 0.70710678118654752f)));
     }
 }
 
 // din += dout·(Φ(x) + x·φ(x)), φ the standard normal density.
-extern "C" __global__ void gelu_erf_backward_f32(float* din, const float* dout, const float* in, long n) {
+template <typename T>
+__device__ __forceinline__ void gelu_erf_backward(T* din, const T* dout, const T* in, long n) {
     for (long i = global_thread_index(); i < n; i += grid_stride()) {
-        const float x = in[i];
+        const float x = to_float(in[i]);
         const float cdf = 0.5f * (1.0f + erff(x * 0.70710678118654752f));
         const float pdf = 0.39894228040143268f * expf(-0.5f * x * x);
-        din[i] += dout[i] * (cdf + x * pdf);
+        din[i] = from_float<T>(to_float(din[i]) + to_float(dout[i]) * (cdf + x * pdf));
     }
 }
 
 // T5 v1.1's gated GELU: rows of [gate (F) | linear (F)] in, out (N, F) = gelu_tanh(gate)·linear.
 // CPU twin: engine/Backends/Cpu/Ops/GatedGelu.cs.
-extern "C" __global__ void gated_gelu_forward_f32(float* out, const float* in, int N, int F) {
+template <typename T>
+__device__ __forceinline__ void gated_gelu_forward(T* out, const T* in, int N, int F) {
     const long n = (long)N * F;
     for (long i = global_thread_index(); i < n; i += grid_stride()) {
         const long row = i / F, col = i % F;
-        const float x = in[row * 2 * F + col], linear = in[row * 2 * F + F + col];
-        const float u = GELU_SCALE * (x + GELU_CUBIC * x * x * x);
-        out[i] = 0.5f * x * (1.0f + tanhf(u)) * linear;
+        const float x = to_float(in[row * 2 * F + col]), linear = to_float(in[row * 2 * F + F + col]);
+        out[i] = from_float<T>(gelu_tanh(x) * linear);
     }
 }
 
 // din[:, gate] += dout·linear·gelu'(gate); din[:, linear] += dout·gelu(gate). Accumulates.
-extern "C" __global__ void gated_gelu_backward_f32(float* din, const float* dout, const float* in, int N, int F) {
+template <typename T>
+__device__ __forceinline__ void gated_gelu_backward(T* din, const T* dout, const T* in, int N, int F) {
     const long n = (long)N * F;
     for (long i = global_thread_index(); i < n; i += grid_stride()) {
         const long row = i / F, col = i % F;
-        const float x = in[row * 2 * F + col], linear = in[row * 2 * F + F + col], g = dout[i];
-        const float u = GELU_SCALE * (x + GELU_CUBIC * x * x * x);
-        const float t = tanhf(u);
-        const float du = GELU_SCALE * (1.0f + 3.0f * GELU_CUBIC * x * x);
-        const float slope = 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du;
-        din[row * 2 * F + col] += g * linear * slope;
-        din[row * 2 * F + F + col] += g * 0.5f * x * (1.0f + t);
+        const long gate_at = row * 2 * F + col, linear_at = gate_at + F;
+        const float x = to_float(in[gate_at]), linear = to_float(in[linear_at]), g = to_float(dout[i]);
+        din[gate_at] = from_float<T>(to_float(din[gate_at]) + g * linear * gelu_tanh_slope(x));
+        din[linear_at] = from_float<T>(to_float(din[linear_at]) + g * gelu_tanh(x));
     }
+}
+
+}  // namespace elementwise
+}  // namespace engine
+
+using namespace engine;
+
+extern "C" __global__ void residual_add_f32(float* out, const float* a, const float* b, long n) {
+    elementwise::residual_add(out, a, b, n);
+}
+
+extern "C" __global__ void accumulate_f32(float* destination, const float* source, long n) {
+    elementwise::accumulate(destination, source, n);
+}
+
+extern "C" __global__ void gelu_tanh_forward_f32(float* out, const float* in, long n) {
+    elementwise::gelu_tanh_forward(out, in, n);
+}
+
+extern "C" __global__ void gelu_tanh_backward_f32(float* din, const float* dout, const float* in, long n) {
+    elementwise::gelu_tanh_backward(din, dout, in, n);
+}
+
+extern "C" __global__ void gelu_erf_forward_f32(float* out, const float* in, long n) {
+    elementwise::gelu_erf_forward(out, in, n);
+}
+
+extern "C" __global__ void gelu_erf_backward_f32(float* din, const float* dout, const float* in, long n) {
+    elementwise::gelu_erf_backward(din, dout, in, n);
+}
+
+extern "C" __global__ void gated_gelu_forward_f32(float* out, const float* in, int N, int F) {
+    elementwise::gated_gelu_forward(out, in, N, F);
+}
+
+extern "C" __global__ void gated_gelu_backward_f32(float* din, const float* dout, const float* in, int N, int F) {
+    elementwise::gated_gelu_backward(din, dout, in, N, F);
+}
+
+extern "C" __global__ void residual_add_bf16(bf16* out, const bf16* a, const bf16* b, long n) {
+    elementwise::residual_add(out, a, b, n);
+}
+
+extern "C" __global__ void accumulate_bf16(bf16* destination, const bf16* source, long n) {
+    elementwise::accumulate(destination, source, n);
+}
+
+extern "C" __global__ void gelu_tanh_forward_bf16(bf16* out, const bf16* in, long n) {
+    elementwise::gelu_tanh_forward(out, in, n);
+}
+
+extern "C" __global__ void gelu_tanh_backward_bf16(bf16* din, const bf16* dout, const bf16* in, long n) {
+    elementwise::gelu_tanh_backward(din, dout, in, n);
+}
+
+extern "C" __global__ void gelu_erf_forward_bf16(bf16* out, const bf16* in, long n) {
+    elementwise::gelu_erf_forward(out, in, n);
+}
+
+extern "C" __global__ void gelu_erf_backward_bf16(bf16* din, const bf16* dout, const bf16* in, long n) {
+    elementwise::gelu_erf_backward(din, dout, in, n);
+}
+
+extern "C" __global__ void gated_gelu_forward_bf16(bf16* out, const bf16* in, int N, int F) {
+    elementwise::gated_gelu_forward(out, in, N, F);
+}
+
+extern "C" __global__ void gated_gelu_backward_bf16(bf16* din, const bf16* dout, const bf16* in, int N, int F) {
+    elementwise::gated_gelu_backward(din, dout, in, N, F);
+}
+
+extern "C" __global__ void residual_add_f16(fp16* out, const fp16* a, const fp16* b, long n) {
+    elementwise::residual_add(out, a, b, n);
+}
+
+extern "C" __global__ void accumulate_f16(fp16* destination, const fp16* source, long n) {
+    elementwise::accumulate(destination, source, n);
+}
+
+extern "C" __global__ void gelu_tanh_forward_f16(fp16* out, const fp16* in, long n) {
+    elementwise::gelu_tanh_forward(out, in, n);
+}
+
+extern "C" __global__ void gelu_tanh_backward_f16(fp16* din, const fp16* dout, const fp16* in, long n) {
+    elementwise::gelu_tanh_backward(din, dout, in, n);
+}
+
+extern "C" __global__ void gelu_erf_forward_f16(fp16* out, const fp16* in, long n) {
+    elementwise::gelu_erf_forward(out, in, n);
+}
+
+extern "C" __global__ void gelu_erf_backward_f16(fp16* din, const fp16* dout, const fp16* in, long n) {
+    elementwise::gelu_erf_backward(din, dout, in, n);
+}
+
+extern "C" __global__ void gated_gelu_forward_f16(fp16* out, const fp16* in, int N, int F) {
+    elementwise::gated_gelu_forward(out, in, N, F);
+}
+
+extern "C" __global__ void gated_gelu_backward_f16(fp16* din, const fp16* dout, const fp16* in, int N, int F) {
+    elementwise::gated_gelu_backward(din, dout, in, N, F);
 }

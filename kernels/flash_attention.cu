@@ -1,4 +1,4 @@
-// Attention in the flash-attention manner, fp32: tiled over keys with an online softmax, so no T×T matrix is ever
+// Attention in the flash-attention manner, fp32 arithmetic: tiled over keys with an online softmax, so no T×T matrix is ever
 // stored; backward recomputes the probabilities from the saved log-sum-exp (FA2's split: one kernel for dK/dV
 // walking query tiles, one for dQ walking key tiles), with no atomics, so every sum has one fixed order.
 // CPU twin: engine/Backends/Cpu/Kernels/CpuAttention.cs, ForwardLse and BackwardLse.
@@ -10,9 +10,9 @@
 // batch, in batch order) comes from flash_attention_bias_grad_f32.
 // One thread owns one row (a query, or a key in the dK/dV kernel); the block's TILE rows share K/V (or Q/dO)
 // tiles in shared memory. Rows are padded by one float in shared memory to avoid bank conflicts.
+// qkv, out, dout, dqkv, bias and dbias are Value, the training precision (float, bf16 or fp16: widened as they are
+// loaded, rounded once as they are stored); lse, delta, the shared tiles and every sum are fp32.
 #include "common.cuh"
-
-using namespace engine;
 
 namespace engine {
 namespace flash {
@@ -26,16 +26,12 @@ __device__ __forceinline__ bool visible(int t, int u, int causal, const int* key
     return key_valid == nullptr || key_valid[(long)b * T + u] != 0;
 }
 
-}  // namespace flash
-}  // namespace engine
-
-using namespace engine::flash;
 
 // grid (ceil(T / TILE), B·H), block TILE threads, dynamic shared: (4·TILE)·(hs + 1) floats
 // (this thread's q and accumulator rows, the K and V tiles).
-extern "C" __global__ void flash_attention_forward_f32(float* out, float* lse, const float* qkv, const int* key_valid,
-                                                       int B, int T, int C, int H, int causal, float scale,
-                                                       const float* bias) {
+template <typename Value>
+__device__ __forceinline__ void forward(Value* out, float* lse, const Value* qkv, const int* key_valid, int B, int T,
+                                        int C, int H, int causal, float scale, const Value* bias) {
     extern __shared__ float shared[];
     const int hs = C / H, stride = hs + 1;
     float* q_rows = shared;
@@ -48,8 +44,8 @@ extern "C" __global__ void flash_attention_forward_f32(float* out, float* lse, c
     float* q = q_rows + threadIdx.x * stride;
     float* acc = acc_rows + threadIdx.x * stride;
     if (active) {
-        const float* src = qkv + row_offset(b, t, T, C) + (long)h * hs;
-        for (int i = 0; i < hs; i++) { q[i] = src[i]; acc[i] = 0.0f; }
+        const Value* src = qkv + row_offset(b, t, T, C) + (long)h * hs;
+        for (int i = 0; i < hs; i++) { q[i] = to_float(src[i]); acc[i] = 0.0f; }
     }
     float m = -INFINITY, l = 0.0f;
     const int last_key = causal ? min(T, (blockIdx.x + 1) * TILE) : T;  // no tile past the block's last query
@@ -59,8 +55,8 @@ extern "C" __global__ void flash_attention_forward_f32(float* out, float* lse, c
         for (int j = threadIdx.x; j < TILE * hs; j += TILE) {  // load the tile's keys and values
             const int r = j / hs, i = j % hs, u = tile + r;
             const long at = u < T ? row_offset(b, u, T, C) + (long)h * hs + i : 0;
-            k_tile[r * stride + i] = u < T ? qkv[at + C] : 0.0f;
-            v_tile[r * stride + i] = u < T ? qkv[at + 2 * C] : 0.0f;
+            k_tile[r * stride + i] = u < T ? to_float(qkv[at + C]) : 0.0f;
+            v_tile[r * stride + i] = u < T ? to_float(qkv[at + 2 * C]) : 0.0f;
         }
         __syncthreads();
         if (!active) continue;
@@ -70,7 +66,7 @@ extern "C" __global__ void flash_attention_forward_f32(float* out, float* lse, c
             if (u < T && visible(t, u, causal, key_valid, b, T)) {
                 float dot = 0.0f;
                 for (int i = 0; i < hs; i++) dot += q[i] * k_tile[r * stride + i];
-                s[r] = dot * scale + (bias != nullptr ? bias[((long)h * T + t) * T + u] : 0.0f);
+                s[r] = dot * scale + (bias != nullptr ? to_float(bias[((long)h * T + t) * T + u]) : 0.0f);
                 tile_max = fmaxf(tile_max, s[r]);
             } else {
                 s[r] = -INFINITY;
@@ -90,22 +86,22 @@ extern "C" __global__ void flash_attention_forward_f32(float* out, float* lse, c
         m = m_new;
     }
     if (!active) return;
-    float* o = out + ((long)b * T + t) * C + (long)h * hs;
+    Value* o = out + ((long)b * T + t) * C + (long)h * hs;
     const float inverse = l > 0.0f ? 1.0f / l : 0.0f;
-    for (int i = 0; i < hs; i++) o[i] = acc[i] * inverse;
+    for (int i = 0; i < hs; i++) o[i] = from_float<Value>(acc[i] * inverse);
     lse[(long)bh * T + t] = l > 0.0f ? m + logf(l) : INFINITY;
 }
 
 // delta[b,h,t] = Σ_i dO[t,i]·O[t,i] (the row sum Σ_u P·dP that the softmax backward needs). Thread per (t, bh).
-extern "C" __global__ void flash_attention_delta_f32(float* delta, const float* out, const float* dout, int B, int T,
-                                                     int C, int H) {
+template <typename Value>
+__device__ __forceinline__ void delta(float* delta, const Value* out, const Value* dout, int B, int T, int C, int H) {
     const long n = (long)B * H * T;
     const int hs = C / H;
     for (long k = global_thread_index(); k < n; k += grid_stride()) {
         const int t = (int)(k % T), bh = (int)(k / T), b = bh / H, h = bh % H;
         const long at = ((long)b * T + t) * C + (long)h * hs;
         float sum = 0.0f;
-        for (int i = 0; i < hs; i++) sum += dout[at + i] * out[at + i];
+        for (int i = 0; i < hs; i++) sum += to_float(dout[at + i]) * to_float(out[at + i]);
         delta[k] = sum;
     }
 }
@@ -113,10 +109,10 @@ extern "C" __global__ void flash_attention_delta_f32(float* delta, const float* 
 // dK[u] += scale·Σ_t dS[t,u]·q_t and dV[u] += Σ_t P[t,u]·dO_t, with P = exp(q_t·k_u·scale + bias − lse_t) and
 // dS = P·(dO_t·v_u − delta_t). grid (ceil(T / TILE), B·H): thread owns key u; shared: k, v, dk, dv rows of the
 // block's keys and the q and dO tiles: 6·TILE·(hs + 1) floats, plus 2·TILE for the tile's lse and delta.
-extern "C" __global__ void flash_attention_backward_kv_f32(float* dqkv, const float* qkv, const float* dout,
-                                                           const float* lse, const float* delta, const int* key_valid,
-                                                           int B, int T, int C, int H, int causal, float scale,
-                                                           const float* bias) {
+template <typename Value>
+__device__ __forceinline__ void backward_kv(Value* dqkv, const Value* qkv, const Value* dout, const float* lse,
+                                            const float* delta, const int* key_valid, int B, int T, int C, int H,
+                                            int causal, float scale, const Value* bias) {
     extern __shared__ float shared[];
     const int hs = C / H, stride = hs + 1;
     float* k_rows = shared;
@@ -135,16 +131,16 @@ extern "C" __global__ void flash_attention_backward_kv_f32(float* dqkv, const fl
     float* dk = dk_rows + threadIdx.x * stride;
     float* dv = dv_rows + threadIdx.x * stride;
     if (u < T) {
-        const float* src = qkv + row_offset(b, u, T, C) + (long)h * hs;
-        for (int i = 0; i < hs; i++) { k[i] = src[C + i]; v[i] = src[2 * C + i]; dk[i] = 0.0f; dv[i] = 0.0f; }
+        const Value* src = qkv + row_offset(b, u, T, C) + (long)h * hs;
+        for (int i = 0; i < hs; i++) { k[i] = to_float(src[C + i]); v[i] = to_float(src[2 * C + i]); dk[i] = 0.0f; dv[i] = 0.0f; }
     }
     const int first_query = causal ? blockIdx.x * TILE : 0;  // queries before the block's first key see none of it
     for (int tile = first_query - first_query % TILE; tile < T; tile += TILE) {
         __syncthreads();
         for (int j = threadIdx.x; j < TILE * hs; j += TILE) {
             const int r = j / hs, i = j % hs, t = tile + r;
-            q_tile[r * stride + i] = t < T ? qkv[row_offset(b, t, T, C) + (long)h * hs + i] : 0.0f;
-            do_tile[r * stride + i] = t < T ? dout[((long)b * T + t) * C + (long)h * hs + i] : 0.0f;
+            q_tile[r * stride + i] = t < T ? to_float(qkv[row_offset(b, t, T, C) + (long)h * hs + i]) : 0.0f;
+            do_tile[r * stride + i] = t < T ? to_float(dout[((long)b * T + t) * C + (long)h * hs + i]) : 0.0f;
         }
         if (threadIdx.x < TILE) {
             const int t = tile + threadIdx.x;
@@ -160,23 +156,26 @@ extern "C" __global__ void flash_attention_backward_kv_f32(float* dqkv, const fl
             const float* d_o = do_tile + r * stride;
             float dot = 0.0f, dp = 0.0f;
             for (int i = 0; i < hs; i++) { dot += q[i] * k[i]; dp += d_o[i] * v[i]; }
-            const float b_tu = bias != nullptr ? bias[((long)h * T + t) * T + u] : 0.0f;
+            const float b_tu = bias != nullptr ? to_float(bias[((long)h * T + t) * T + u]) : 0.0f;
             const float p = expf(dot * scale + b_tu - lse_tile[r]);
             const float ds = p * (dp - delta_tile[r]) * scale;
             for (int i = 0; i < hs; i++) { dv[i] += p * d_o[i]; dk[i] += ds * q[i]; }
         }
     }
     if (u >= T) return;
-    float* dst = dqkv + row_offset(b, u, T, C) + (long)h * hs;
-    for (int i = 0; i < hs; i++) { dst[C + i] += dk[i]; dst[2 * C + i] += dv[i]; }
+    Value* dst = dqkv + row_offset(b, u, T, C) + (long)h * hs;
+    for (int i = 0; i < hs; i++) {
+        dst[C + i] = from_float<Value>(to_float(dst[C + i]) + dk[i]);
+        dst[2 * C + i] = from_float<Value>(to_float(dst[2 * C + i]) + dv[i]);
+    }
 }
 
 // dQ[t] += scale·Σ_u dS[t,u]·k_u. grid (ceil(T / TILE), B·H): thread owns query t; shared: q, dO and dq rows of
 // the block's queries and the K and V tiles: 5·TILE·(hs + 1) floats.
-extern "C" __global__ void flash_attention_backward_q_f32(float* dqkv, const float* qkv, const float* dout,
-                                                          const float* lse, const float* delta, const int* key_valid,
-                                                          int B, int T, int C, int H, int causal, float scale,
-                                                          const float* bias) {
+template <typename Value>
+__device__ __forceinline__ void backward_q(Value* dqkv, const Value* qkv, const Value* dout, const float* lse,
+                                           const float* delta, const int* key_valid, int B, int T, int C, int H,
+                                           int causal, float scale, const Value* bias) {
     extern __shared__ float shared[];
     const int hs = C / H, stride = hs + 1;
     float* q_rows = shared;
@@ -193,9 +192,9 @@ extern "C" __global__ void flash_attention_backward_q_f32(float* dqkv, const flo
     float* d_o = do_rows + threadIdx.x * stride;
     float* dq = dq_rows + threadIdx.x * stride;
     if (t < T) {
-        const float* src = qkv + row_offset(b, t, T, C) + (long)h * hs;
-        const float* g = dout + ((long)b * T + t) * C + (long)h * hs;
-        for (int i = 0; i < hs; i++) { q[i] = src[i]; d_o[i] = g[i]; dq[i] = 0.0f; }
+        const Value* src = qkv + row_offset(b, t, T, C) + (long)h * hs;
+        const Value* g = dout + ((long)b * T + t) * C + (long)h * hs;
+        for (int i = 0; i < hs; i++) { q[i] = to_float(src[i]); d_o[i] = to_float(g[i]); dq[i] = 0.0f; }
     }
     const int last_key = causal ? min(T, (blockIdx.x + 1) * TILE) : T;
     for (int tile = 0; tile < last_key; tile += TILE) {
@@ -203,8 +202,8 @@ extern "C" __global__ void flash_attention_backward_q_f32(float* dqkv, const flo
         for (int j = threadIdx.x; j < TILE * hs; j += TILE) {
             const int r = j / hs, i = j % hs, u = tile + r;
             const long at = u < T ? row_offset(b, u, T, C) + (long)h * hs + i : 0;
-            k_tile[r * stride + i] = u < T ? qkv[at + C] : 0.0f;
-            v_tile[r * stride + i] = u < T ? qkv[at + 2 * C] : 0.0f;
+            k_tile[r * stride + i] = u < T ? to_float(qkv[at + C]) : 0.0f;
+            v_tile[r * stride + i] = u < T ? to_float(qkv[at + 2 * C]) : 0.0f;
         }
         __syncthreads();
         if (!active) continue;
@@ -213,15 +212,15 @@ extern "C" __global__ void flash_attention_backward_q_f32(float* dqkv, const flo
             if (u >= T || !visible(t, u, causal, key_valid, b, T)) continue;
             float dot = 0.0f, dp = 0.0f;
             for (int i = 0; i < hs; i++) { dot += q[i] * k_tile[r * stride + i]; dp += d_o[i] * v_tile[r * stride + i]; }
-            const float b_tu = bias != nullptr ? bias[((long)h * T + t) * T + u] : 0.0f;
+            const float b_tu = bias != nullptr ? to_float(bias[((long)h * T + t) * T + u]) : 0.0f;
             const float p = expf(dot * scale + b_tu - my_lse);
             const float ds = p * (dp - my_delta) * scale;
             for (int i = 0; i < hs; i++) dq[i] += ds * k_tile[r * stride + i];
         }
     }
     if (t >= T) return;
-    float* dst = dqkv + row_offset(b, t, T, C) + (long)h * hs;
-    for (int i = 0; i < hs; i++) dst[i] += dq[i];
+    Value* dst = dqkv + row_offset(b, t, T, C) + (long)h * hs;
+    for (int i = 0; i < hs; i++) dst[i] = from_float<Value>(to_float(dst[i]) + dq[i]);
 }
 
 // dbias[h,t,u] += Σ_b dS[b,h,t,u] (batch in order: deterministic, no atomics), with dS = P·(dO_t·v_u − delta_t) and
@@ -229,10 +228,10 @@ extern "C" __global__ void flash_attention_backward_q_f32(float* dqkv, const flo
 // grid (ceil(T / TILE), H), block TILE threads: thread owns query t of head h and, for one key tile at a time, keeps
 // its TILE sums in registers while the batch goes by in order; the tile's K and V rows and the block's q and dO rows
 // of each batch row are staged in shared memory: 4·TILE·(hs + 1) floats. Hidden pairs add nothing.
-extern "C" __global__ void flash_attention_bias_grad_f32(float* dbias, const float* qkv, const float* dout,
-                                                         const float* lse, const float* delta, const int* key_valid,
-                                                         const float* bias, int B, int T, int C, int H, int causal,
-                                                         float scale) {
+template <typename Value>
+__device__ __forceinline__ void bias_grad(Value* dbias, const Value* qkv, const Value* dout, const float* lse,
+                                          const float* delta, const int* key_valid, const Value* bias, int B, int T,
+                                          int C, int H, int causal, float scale) {
     extern __shared__ float shared[];
     const int hs = C / H, stride = hs + 1, h = blockIdx.y;
     const int t = blockIdx.x * TILE + threadIdx.x;
@@ -252,10 +251,10 @@ extern "C" __global__ void flash_attention_bias_grad_f32(float* dbias, const flo
             for (int j = threadIdx.x; j < TILE * hs; j += TILE) {
                 const int r = j / hs, i = j % hs, u = tile + r, tq = blockIdx.x * TILE + r;
                 const long key_at = u < T ? row_offset(b, u, T, C) + (long)h * hs + i : 0;
-                k_tile[r * stride + i] = u < T ? qkv[key_at + C] : 0.0f;
-                v_tile[r * stride + i] = u < T ? qkv[key_at + 2 * C] : 0.0f;
-                q_rows[r * stride + i] = tq < T ? qkv[row_offset(b, tq, T, C) + (long)h * hs + i] : 0.0f;
-                do_rows[r * stride + i] = tq < T ? dout[((long)b * T + tq) * C + (long)h * hs + i] : 0.0f;
+                k_tile[r * stride + i] = u < T ? to_float(qkv[key_at + C]) : 0.0f;
+                v_tile[r * stride + i] = u < T ? to_float(qkv[key_at + 2 * C]) : 0.0f;
+                q_rows[r * stride + i] = tq < T ? to_float(qkv[row_offset(b, tq, T, C) + (long)h * hs + i]) : 0.0f;
+                do_rows[r * stride + i] = tq < T ? to_float(dout[((long)b * T + tq) * C + (long)h * hs + i]) : 0.0f;
             }
             __syncthreads();
             if (t >= T) continue;
@@ -269,7 +268,7 @@ extern "C" __global__ void flash_attention_bias_grad_f32(float* dbias, const flo
                 if (u >= T || !visible(t, u, causal, key_valid, b, T)) continue;
                 float dot = 0.0f, dp = 0.0f;
                 for (int i = 0; i < hs; i++) { dot += q[i] * k_tile[r * stride + i]; dp += d_o[i] * v_tile[r * stride + i]; }
-                const float p = expf(dot * scale + bias[((long)h * T + t) * T + u] - row_lse);
+                const float p = expf(dot * scale + to_float(bias[((long)h * T + t) * T + u]) - row_lse);
                 acc[r] += p * (dp - row_delta);
             }
         }
@@ -277,7 +276,112 @@ extern "C" __global__ void flash_attention_bias_grad_f32(float* dbias, const flo
 #pragma unroll
         for (int r = 0; r < TILE; r++) {
             const int u = tile + r;
-            if (u < T && (!causal || u <= t)) dbias[((long)h * T + t) * T + u] += acc[r];
+            if (u < T && (!causal || u <= t)) {
+                Value& d = dbias[((long)h * T + t) * T + u];
+                d = from_float<Value>(to_float(d) + acc[r]);
+            }
         }
     }
+}
+
+}  // namespace flash
+}  // namespace engine
+
+using namespace engine;
+
+// Entry points, one per value storage. Grids and shared memory as the comments above each template say.
+extern "C" __global__ void flash_attention_forward_f32(float* out, float* lse, const float* qkv, const int* key_valid,
+                                                       int B, int T, int C, int H, int causal, float scale,
+                                                       const float* bias) {
+    flash::forward(out, lse, qkv, key_valid, B, T, C, H, causal, scale, bias);
+}
+
+extern "C" __global__ void flash_attention_delta_f32(float* delta, const float* out, const float* dout, int B, int T,
+                                                     int C, int H) {
+    flash::delta(delta, out, dout, B, T, C, H);
+}
+
+extern "C" __global__ void flash_attention_backward_kv_f32(float* dqkv, const float* qkv, const float* dout,
+                                                           const float* lse, const float* delta, const int* key_valid,
+                                                           int B, int T, int C, int H, int causal, float scale,
+                                                           const float* bias) {
+    flash::backward_kv(dqkv, qkv, dout, lse, delta, key_valid, B, T, C, H, causal, scale, bias);
+}
+
+extern "C" __global__ void flash_attention_backward_q_f32(float* dqkv, const float* qkv, const float* dout,
+                                                          const float* lse, const float* delta, const int* key_valid,
+                                                          int B, int T, int C, int H, int causal, float scale,
+                                                          const float* bias) {
+    flash::backward_q(dqkv, qkv, dout, lse, delta, key_valid, B, T, C, H, causal, scale, bias);
+}
+
+extern "C" __global__ void flash_attention_bias_grad_f32(float* dbias, const float* qkv, const float* dout,
+                                                         const float* lse, const float* delta, const int* key_valid,
+                                                         const float* bias, int B, int T, int C, int H, int causal,
+                                                         float scale) {
+    flash::bias_grad(dbias, qkv, dout, lse, delta, key_valid, bias, B, T, C, H, causal, scale);
+}
+
+extern "C" __global__ void flash_attention_forward_bf16(bf16* out, float* lse, const bf16* qkv, const int* key_valid,
+                                                        int B, int T, int C, int H, int causal, float scale,
+                                                        const bf16* bias) {
+    flash::forward(out, lse, qkv, key_valid, B, T, C, H, causal, scale, bias);
+}
+
+extern "C" __global__ void flash_attention_delta_bf16(float* delta, const bf16* out, const bf16* dout, int B, int T,
+                                                      int C, int H) {
+    flash::delta(delta, out, dout, B, T, C, H);
+}
+
+extern "C" __global__ void flash_attention_backward_kv_bf16(bf16* dqkv, const bf16* qkv, const bf16* dout,
+                                                            const float* lse, const float* delta,
+                                                            const int* key_valid, int B, int T, int C, int H,
+                                                            int causal, float scale, const bf16* bias) {
+    flash::backward_kv(dqkv, qkv, dout, lse, delta, key_valid, B, T, C, H, causal, scale, bias);
+}
+
+extern "C" __global__ void flash_attention_backward_q_bf16(bf16* dqkv, const bf16* qkv, const bf16* dout,
+                                                           const float* lse, const float* delta, const int* key_valid,
+                                                           int B, int T, int C, int H, int causal, float scale,
+                                                           const bf16* bias) {
+    flash::backward_q(dqkv, qkv, dout, lse, delta, key_valid, B, T, C, H, causal, scale, bias);
+}
+
+extern "C" __global__ void flash_attention_bias_grad_bf16(bf16* dbias, const bf16* qkv, const bf16* dout,
+                                                          const float* lse, const float* delta, const int* key_valid,
+                                                          const bf16* bias, int B, int T, int C, int H, int causal,
+                                                          float scale) {
+    flash::bias_grad(dbias, qkv, dout, lse, delta, key_valid, bias, B, T, C, H, causal, scale);
+}
+
+extern "C" __global__ void flash_attention_forward_f16(fp16* out, float* lse, const fp16* qkv, const int* key_valid,
+                                                       int B, int T, int C, int H, int causal, float scale,
+                                                       const fp16* bias) {
+    flash::forward(out, lse, qkv, key_valid, B, T, C, H, causal, scale, bias);
+}
+
+extern "C" __global__ void flash_attention_delta_f16(float* delta, const fp16* out, const fp16* dout, int B, int T,
+                                                     int C, int H) {
+    flash::delta(delta, out, dout, B, T, C, H);
+}
+
+extern "C" __global__ void flash_attention_backward_kv_f16(fp16* dqkv, const fp16* qkv, const fp16* dout,
+                                                           const float* lse, const float* delta, const int* key_valid,
+                                                           int B, int T, int C, int H, int causal, float scale,
+                                                           const fp16* bias) {
+    flash::backward_kv(dqkv, qkv, dout, lse, delta, key_valid, B, T, C, H, causal, scale, bias);
+}
+
+extern "C" __global__ void flash_attention_backward_q_f16(fp16* dqkv, const fp16* qkv, const fp16* dout,
+                                                          const float* lse, const float* delta, const int* key_valid,
+                                                          int B, int T, int C, int H, int causal, float scale,
+                                                          const fp16* bias) {
+    flash::backward_q(dqkv, qkv, dout, lse, delta, key_valid, B, T, C, H, causal, scale, bias);
+}
+
+extern "C" __global__ void flash_attention_bias_grad_f16(fp16* dbias, const fp16* qkv, const fp16* dout,
+                                                         const float* lse, const float* delta, const int* key_valid,
+                                                         const fp16* bias, int B, int T, int C, int H, int causal,
+                                                         float scale) {
+    flash::bias_grad(dbias, qkv, dout, lse, delta, key_valid, bias, B, T, C, H, causal, scale);
 }

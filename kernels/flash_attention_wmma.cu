@@ -1,8 +1,10 @@
 // Flash attention on tensor cores (WMMA, bf16 operands, fp32 accumulation): the same contract as
-// flash_attention.cu's fp32 kernels (packed qkv (B, T, 3C) read as fp32, out (B, T, C), lse (B, H, T) = +inf for a
-// query with no visible key, backward accumulating into dqkv, delta from flash_attention_delta_f32), for head sizes
-// that are multiples of 16 up to 128. Used by mixed precision (bf16), where q, k, v, dO are bf16 values already, so
-// loading them as bf16 is exact; the probabilities P and dS are rounded to bf16 for their products, as flash
+// flash_attention.cu's kernels (packed qkv (B, T, 3C), out (B, T, C), lse (B, H, T) = +inf for a query with no
+// visible key, backward accumulating into dqkv, delta from flash_attention_delta_*), for head sizes that are
+// multiples of 16 up to 128. Used by bf16 mixed precision, where q, k, v, dO are bf16 values, so loading them as bf16
+// is exact. Two entries per kernel, by the storage of qkv, out, dout and dqkv: *_tc_bf16 reads and writes bf16
+// storage (the arena under bf16), *_tc_f32 fp32 storage holding bf16 values (outputs rounded to bf16 only by the
+// caller); the probabilities P and dS are rounded to bf16 for their products, as flash
 // attention does in 16 bits, so results match the fp32 kernels to bf16 precision, not bit for bit.
 // CPU twin: engine/Backends/Cpu/Kernels/CpuAttention.cs (ForwardLse, BackwardLse).
 //
@@ -36,21 +38,23 @@ __device__ __forceinline__ bool tc_visible(int t, int u, int T, int causal, cons
 }
 
 // rows × hs values of one head from packed qkv (column offset `col`), rows past T as 0, into bf16 shared memory.
-__device__ __forceinline__ void load_bf16(__nv_bfloat16* dst, const float* qkv, int b, int row0, int rows, int T,
+template <typename Value>
+__device__ __forceinline__ void load_bf16(__nv_bfloat16* dst, const Value* qkv, int b, int row0, int rows, int T,
                                           int C, int col, int hs) {
     for (int i = threadIdx.x; i < rows * hs; i += blockDim.x) {
         const int r = i / hs, d = i % hs, t = row0 + r;
-        const float x = t < T ? qkv[((long)b * T + t) * 3 * C + col + d] : 0.0f;
+        const float x = t < T ? to_float(qkv[((long)b * T + t) * 3 * C + col + d]) : 0.0f;
         dst[i] = __float2bfloat16_rn(x);
     }
 }
 
 // The same from an unpacked (B, T, C) tensor (dO), head h at column h·hs.
-__device__ __forceinline__ void load_bf16_rows(__nv_bfloat16* dst, const float* x, int b, int row0, int rows, int T,
+template <typename Value>
+__device__ __forceinline__ void load_bf16_rows(__nv_bfloat16* dst, const Value* x, int b, int row0, int rows, int T,
                                                int C, int col, int hs) {
     for (int i = threadIdx.x; i < rows * hs; i += blockDim.x) {
         const int r = i / hs, d = i % hs, t = row0 + r;
-        dst[i] = __float2bfloat16_rn(t < T ? x[((long)b * T + t) * C + col + d] : 0.0f);
+        dst[i] = __float2bfloat16_rn(t < T ? to_float(x[((long)b * T + t) * C + col + d]) : 0.0f);
     }
 }
 
@@ -99,16 +103,10 @@ __host__ __device__ constexpr long backward_q_shared_bytes(int hs) {
     return 2L * (4L * TC_TILE * hs + TC_ROWS * TC_TILE) + 4L * (2L * TC_ROWS * TC_TILE + TC_ROWS * hs);
 }
 
-}  // namespace flash_tc
-}  // namespace engine
-
-using namespace engine;
-using namespace engine::flash_tc;
-
 // grid (ceil(T / 64), B·H), block 128, dynamic shared forward_shared_bytes(hs).
-extern "C" __global__ void __launch_bounds__(TC_THREADS)
-flash_attention_forward_bf16tc(float* out, float* lse, const float* qkv, const int* key_valid, int B, int T, int C,
-                               int H, int causal, float scale) {
+template <typename Value>
+__device__ __forceinline__ void forward(Value* out, float* lse, const Value* qkv, const int* key_valid, int B, int T,
+                                        int C, int H, int causal, float scale) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
     extern __shared__ __align__(128) unsigned char tc_shared[];
     const int hs = C / H, bh = blockIdx.y, b = bh / H, h = bh % H, q0 = blockIdx.x * TC_ROWS;
@@ -158,8 +156,8 @@ flash_attention_forward_bf16tc(float* out, float* lse, const float* qkv, const i
     }
     if (t < T) {
         const float inverse = l > 0.0f ? 1.0f / l : 0.0f;
-        float* o = out + ((long)b * T + t) * C + (long)h * hs;
-        for (int d = half * hs / 2; d < (half + 1) * hs / 2; d++) o[d] = os[row * hs + d] * inverse;
+        Value* o = out + ((long)b * T + t) * C + (long)h * hs;
+        for (int d = half * hs / 2; d < (half + 1) * hs / 2; d++) o[d] = from_float<Value>(os[row * hs + d] * inverse);
         if (half == 0) lse[(long)bh * T + t] = l > 0.0f ? m + logf(l) : INFINITY;
     }
 #endif
@@ -168,10 +166,10 @@ flash_attention_forward_bf16tc(float* out, float* lse, const float* qkv, const i
 // dK, dV for 64 keys of one (b, h): grid (ceil(T / 64), B·H), block 128, dynamic shared backward_kv_shared_bytes(hs).
 // Warp w owns keys w·16 … w·16 + 15 and computes, per query tile, Sᵀ = K·Qᵀ and dPᵀ = V·dOᵀ (16 keys × 64 queries),
 // Pᵀ = exp(scale·Sᵀ − lse), dSᵀ = Pᵀ ∘ (dPᵀ − delta), then dV += Pᵀ·dO and dK += dSᵀ·Q (scaled at the end).
-extern "C" __global__ void __launch_bounds__(TC_THREADS)
-flash_attention_backward_kv_bf16tc(float* dqkv, const float* qkv, const float* dout, const float* lse,
-                                   const float* delta, const int* key_valid, int B, int T, int C, int H, int causal,
-                                   float scale) {
+template <typename Value>
+__device__ __forceinline__ void backward_kv(Value* dqkv, const Value* qkv, const Value* dout, const float* lse,
+                                            const float* delta, const int* key_valid, int B, int T, int C, int H,
+                                            int causal, float scale) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
     extern __shared__ __align__(128) unsigned char tc_shared[];
     const int hs = C / H, bh = blockIdx.y, b = bh / H, h = bh % H, k0 = blockIdx.x * TC_ROWS;
@@ -224,10 +222,10 @@ flash_attention_backward_kv_bf16tc(float* dqkv, const float* qkv, const float* d
     }
     __syncwarp();
     if (u < T) {
-        float* row = dqkv + ((long)b * T + u) * 3 * C + (long)h * hs;
+        Value* row = dqkv + ((long)b * T + u) * 3 * C + (long)h * hs;
         for (int d = half * hs / 2; d < (half + 1) * hs / 2; d++) {
-            row[C + d] += scale * dk[key_row * hs + d];
-            row[2 * C + d] += dv[key_row * hs + d];
+            row[C + d] = from_float<Value>(to_float(row[C + d]) + scale * dk[key_row * hs + d]);
+            row[2 * C + d] = from_float<Value>(to_float(row[2 * C + d]) + dv[key_row * hs + d]);
         }
     }
 #endif
@@ -235,10 +233,10 @@ flash_attention_backward_kv_bf16tc(float* dqkv, const float* qkv, const float* d
 
 // dQ for 64 queries of one (b, h): grid (ceil(T / 64), B·H), block 128, dynamic shared backward_q_shared_bytes(hs).
 // Per key tile: S = Q·Kᵀ, dP = dO·Vᵀ, dS = P ∘ (dP − delta), dQ += dS·K (scaled at the end).
-extern "C" __global__ void __launch_bounds__(TC_THREADS)
-flash_attention_backward_q_bf16tc(float* dqkv, const float* qkv, const float* dout, const float* lse,
-                                  const float* delta, const int* key_valid, int B, int T, int C, int H, int causal,
-                                  float scale) {
+template <typename Value>
+__device__ __forceinline__ void backward_q(Value* dqkv, const Value* qkv, const Value* dout, const float* lse,
+                                           const float* delta, const int* key_valid, int B, int T, int C, int H,
+                                           int causal, float scale) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
     extern __shared__ __align__(128) unsigned char tc_shared[];
     const int hs = C / H, bh = blockIdx.y, b = bh / H, h = bh % H, q0 = blockIdx.x * TC_ROWS;
@@ -278,8 +276,52 @@ flash_attention_backward_q_bf16tc(float* dqkv, const float* qkv, const float* do
         __syncwarp();
     }
     if (t < T) {
-        float* q_row = dqkv + ((long)b * T + t) * 3 * C + (long)h * hs;
-        for (int d = half * hs / 2; d < (half + 1) * hs / 2; d++) q_row[d] += scale * dq[row * hs + d];
+        Value* q_row = dqkv + ((long)b * T + t) * 3 * C + (long)h * hs;
+        for (int d = half * hs / 2; d < (half + 1) * hs / 2; d++)
+            q_row[d] = from_float<Value>(to_float(q_row[d]) + scale * dq[row * hs + d]);
     }
 #endif
+}
+
+}  // namespace flash_tc
+}  // namespace engine
+
+using namespace engine;
+
+// Entry points by storage: fp32 (bf16 values in fp32 storage) and bf16. No fp16 entry: fp16 values do not fit bf16
+// operands exactly, so fp16 runs the fp32-arithmetic kernels of flash_attention.cu.
+extern "C" __global__ void __launch_bounds__(flash_tc::TC_THREADS)
+flash_attention_forward_tc_f32(float* out, float* lse, const float* qkv, const int* key_valid, int B, int T, int C, int H,
+                               int causal, float scale) {
+    flash_tc::forward(out, lse, qkv, key_valid, B, T, C, H, causal, scale);
+}
+
+extern "C" __global__ void __launch_bounds__(flash_tc::TC_THREADS)
+flash_attention_backward_kv_tc_f32(float* dqkv, const float* qkv, const float* dout, const float* lse, const float* delta,
+                                   const int* key_valid, int B, int T, int C, int H, int causal, float scale) {
+    flash_tc::backward_kv(dqkv, qkv, dout, lse, delta, key_valid, B, T, C, H, causal, scale);
+}
+
+extern "C" __global__ void __launch_bounds__(flash_tc::TC_THREADS)
+flash_attention_backward_q_tc_f32(float* dqkv, const float* qkv, const float* dout, const float* lse, const float* delta,
+                                  const int* key_valid, int B, int T, int C, int H, int causal, float scale) {
+    flash_tc::backward_q(dqkv, qkv, dout, lse, delta, key_valid, B, T, C, H, causal, scale);
+}
+
+extern "C" __global__ void __launch_bounds__(flash_tc::TC_THREADS)
+flash_attention_forward_tc_bf16(bf16* out, float* lse, const bf16* qkv, const int* key_valid, int B, int T, int C, int H,
+                                int causal, float scale) {
+    flash_tc::forward(out, lse, qkv, key_valid, B, T, C, H, causal, scale);
+}
+
+extern "C" __global__ void __launch_bounds__(flash_tc::TC_THREADS)
+flash_attention_backward_kv_tc_bf16(bf16* dqkv, const bf16* qkv, const bf16* dout, const float* lse, const float* delta,
+                                    const int* key_valid, int B, int T, int C, int H, int causal, float scale) {
+    flash_tc::backward_kv(dqkv, qkv, dout, lse, delta, key_valid, B, T, C, H, causal, scale);
+}
+
+extern "C" __global__ void __launch_bounds__(flash_tc::TC_THREADS)
+flash_attention_backward_q_tc_bf16(bf16* dqkv, const bf16* qkv, const bf16* dout, const float* lse, const float* delta,
+                                   const int* key_valid, int B, int T, int C, int H, int causal, float scale) {
+    flash_tc::backward_q(dqkv, qkv, dout, lse, delta, key_valid, B, T, C, H, causal, scale);
 }

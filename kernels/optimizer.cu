@@ -102,6 +102,4 @@ extern "C" __global__ void scale_f32(float* x, long n, float factor) {
     for (long i = global_thread_index(); i < n; i += grid_stride()) x[i] *= factor;
 }
 
-extern "C" __global__ void accumulate_f32(float* destination, const float* source, long n) {
-    for (long i = global_thread_index(); i < n; i += grid_stride()) destination[i] += source[i];
-}
+// accumulate_f32 (gradient sums) is elementwise.cu's, one kernel per value storage.

@@ -35,7 +35,7 @@ timeout 300 dotnet $PACK/app/Engine.Tests.dll -class "*Cuda*" -class "*GpuIntero
 echo "=== comm-check over NCCL at world size 1 (every collective, started and blocking)"
 timeout 60 dotnet $PACK/app/trainer.dll comm-check --device cuda 2>&1 | tail -5
 
-echo "=== engine bench: GPT-2 124M, B$B × T$T, fp32 and bf16 (16-bit storage, bf16 tensor-core GEMMs, other ops staged through fp32)"
+echo "=== engine bench: GPT-2 124M, B$B × T$T, fp32 and bf16 (16-bit storage: bf16 tensor-core GEMMs and bf16 value kernels)"
 timeout 120 dotnet $PACK/app/trainer.dll bench --device cuda --model gpt2-small --pad-vocab --batch "$B" --seq "$T" --steps 5 --warmup 2 2>&1 | tail -4
 timeout 120 dotnet $PACK/app/trainer.dll bench --device cuda --model gpt2-small --pad-vocab --precision bf16 --batch "$B" --seq "$T" --steps 10 --warmup 3 2>&1 | tail -4
 timeout 120 dotnet $PACK/app/trainer.dll bench --device cuda --model gpt2-small --pad-vocab --precision bf16 --batch 4 --seq "$T" --steps 3 --warmup 1 --profile 2>&1 | tail -25

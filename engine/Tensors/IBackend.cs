@@ -9,9 +9,30 @@ namespace Engine.Tensors;
 ///  - forward ops overwrite their outputs; backward ops ACCUMULATE (+=) into every gradient they produce, so
 ///    residual branches and micro-batches add up without extra copies. Callers zero gradients when a new sum starts.
 /// </summary>
-/// <summary>Ops a backend runs on 16-bit stored arguments itself (the rest are staged through fp32 by mixed precision).</summary>
+/// <summary>
+/// Families of ops a backend runs on 16-bit stored arguments itself (mixed precision stages the rest through fp32).
+/// In such an op the values (activations, their gradients, the weights' compute copy) are 16-bit; statistics and
+/// the weights' gradients stay fp32.
+/// </summary>
 [Flags]
-public enum HalfStorageOps { None = 0, Matmul = 1 }
+public enum HalfStorageOps
+{
+    None = 0,
+    Matmul = 1,
+    /// <summary>SoftmaxCrossEntropy over 16-bit logits, the dlogits written over them.</summary>
+    Classifier = 2,
+    /// <summary>LayerNorm and RMSNorm, forward and backward.</summary>
+    Normalization = 4,
+    /// <summary>GELU (tanh, erf) and gated GELU, forward and backward.</summary>
+    Activation = 8,
+    /// <summary>Add and Accumulate.</summary>
+    Residual = 16,
+    /// <summary>Token and position embeddings, embedding rows added to a sum, T5's relative position bias.</summary>
+    Embedding = 32,
+    /// <summary>FlashAttentionForward and FlashAttentionBackward.</summary>
+    FlashAttention = 64,
+    All = Matmul | Classifier | Normalization | Activation | Residual | Embedding | FlashAttention,
+}
 
 public interface IBackend : IDisposable
 {

@@ -7,7 +7,8 @@ namespace Engine.Backends.Cuda;
 // the probabilities (B, H, T, T). CPU twin: CpuAttention.ForwardLse / BackwardLse. GPT-2's and BERT's self-attention
 // layers and T5's (with its position bias) use it (SelfAttentionLayer). Under bf16 mixed precision, with head sizes
 // that are multiples of 16 up to 64 and no position bias, the tensor-core kernels (flash_attention_wmma.cu) run
-// instead; ENGINE_FLASH_KERNEL=simt keeps the fp32 ones.
+// instead; ENGINE_FLASH_KERNEL=simt keeps the fp32-arithmetic ones. Both read and write q, k, v, the output and
+// their gradients in the values' storage (fp32, bf16, or fp16 for the fp32-arithmetic kernels); lse stays fp32.
 public sealed unsafe partial class CudaBackend
 {
     const int FlashTile = 32; // TILE in flash_attention.cu
@@ -32,8 +33,10 @@ public sealed unsafe partial class CudaBackend
     static void RequirePacked(AttentionShape s, Slice<float> query, Slice<float> key, Slice<float> value)
     {
         s.Validate();
+        long innerBytes = (long)s.Inner * query.ElementBytes;
         bool packed = s.QueryLength == s.KeyLength && s.QueryStride == 3 * s.Inner && s.KeyValueStride == 3 * s.Inner
-            && key.Address == query.Address + (long)s.Inner * sizeof(float) && value.Address == query.Address + 2L * s.Inner * sizeof(float);
+            && key.Storage == query.Storage && value.Storage == query.Storage
+            && key.Address == query.Address + innerBytes && value.Address == query.Address + 2 * innerBytes;
         if (!packed) throw new NotSupportedException($"the CUDA flash attention takes packed self-attention (q, k, v at offsets 0, inner, 2·inner of one buffer); {s} is not: use AttentionForward");
     }
 
@@ -41,9 +44,10 @@ public sealed unsafe partial class CudaBackend
     static readonly bool SimtOnly = Environment.GetEnvironmentVariable("ENGINE_FLASH_KERNEL") == "simt";
 
     /// <summary>The tensor-core kernels read q, k, v (and dO) as bf16: exact when they are bf16 values (bf16 mixed
-    /// precision); at head size 64 their dK/dV kernel needs 113 KiB of shared memory, which A100 and H100 have and
-    /// sm_86/89 cards do not (those run the fp32 kernels).</summary>
-    bool TensorCoreFlash(AttentionShape s, Slice<float> positionBias) => !SimtOnly && positionBias.IsEmpty && HalfMatmulOperands == HalfFormat.Bf16
+    /// precision: bf16 storage, or fp32 storage of bf16 values); at head size 64 their dK/dV kernel needs 113 KiB of
+    /// shared memory, which A100 and H100 have and sm_86/89 cards do not (those run the fp32-arithmetic kernels).</summary>
+    bool TensorCoreFlash(AttentionShape s, Slice<float> query, Slice<float> positionBias) => !SimtOnly && positionBias.IsEmpty
+        && (query.Storage == StorageFormat.Bf16 || query.IsNative && HalfMatmulOperands == HalfFormat.Bf16)
         && s.HeadSize % 16 == 0 && s.HeadSize <= 64 && TensorCoreKvShared(s.HeadSize) <= device.MaxSharedBytesPerBlock;
 
     // Shared bytes of the tensor-core kernels (forward_shared_bytes … in flash_attention_wmma.cu).
@@ -55,14 +59,14 @@ public sealed unsafe partial class CudaBackend
     {
         RequirePacked(shape, query, key, value);
         int B = shape.B, T = shape.QueryLength, C = shape.Inner, heads = shape.Heads, hs = shape.HeadSize;
-        ulong o = Ptr(output), l = Ptr(lse), q = Ptr(query), mask = Ptr(keyMask), bias = Ptr(positionBias);
+        ulong o = Values(output), l = Ptr(lse), q = Values(query), mask = Ptr(keyMask), bias = Values(positionBias);
         int isCausal = shape.Causal ? 1 : 0;
         float scale = (float)shape.Scale;
         void** a = stackalloc void*[] { &o, &l, &q, &mask, &B, &T, &C, &heads, &isCausal, &scale, &bias };
-        if (TensorCoreFlash(shape, positionBias))
-            LaunchWithShared("flash_attention_forward_bf16tc", (uint)((T + TensorCoreRows - 1) / TensorCoreRows), (uint)(B * heads), TensorCoreThreads, TensorCoreForwardShared(hs), a);
+        if (TensorCoreFlash(shape, query, positionBias))
+            LaunchWithShared(ValueKernel("flash_attention_forward_tc", output, query), (uint)((T + TensorCoreRows - 1) / TensorCoreRows), (uint)(B * heads), TensorCoreThreads, TensorCoreForwardShared(hs), a);
         else
-            LaunchWithShared("flash_attention_forward_f32", (uint)((T + FlashTile - 1) / FlashTile), (uint)(B * heads), FlashTile,
+            LaunchWithShared(ValueKernel("flash_attention_forward", output, query, positionBias), (uint)((T + FlashTile - 1) / FlashTile), (uint)(B * heads), FlashTile,
                 4 * FlashTile * (hs + 1) * sizeof(float), a);
     }
 
@@ -74,29 +78,30 @@ public sealed unsafe partial class CudaBackend
         RequirePacked(shape, dQuery, dKey, dValue);
         if (!dPositionBias.IsEmpty && positionBias.IsEmpty) throw new ArgumentException("a position-bias gradient needs the forward's position bias");
         int B = shape.B, T = shape.QueryLength, C = shape.Inner, heads = shape.Heads;
-        ulong dq = Ptr(dQuery), dO = Ptr(dOutput), q = Ptr(query), o = Ptr(output), l = Ptr(lse), mask = Ptr(keyMask), bias = Ptr(positionBias);
+        ulong dq = Values(dQuery), dO = Values(dOutput), q = Values(query), o = Values(output), l = Ptr(lse), mask = Ptr(keyMask), bias = Values(positionBias);
         ulong delta = Scratch("flash.delta", (long)B * heads * T * sizeof(float));
         int isCausal = shape.Causal ? 1 : 0, hs = shape.HeadSize;
         float scale = (float)shape.Scale;
         void** a = stackalloc void*[] { &delta, &o, &dO, &B, &T, &C, &heads };
-        Launch("flash_attention_delta_f32", GridFor((long)B * heads * T), 1, Threads, a);
+        Launch(ValueKernel("flash_attention_delta", output, dOutput), GridFor((long)B * heads * T), 1, Threads, a);
         void** b = stackalloc void*[] { &dq, &q, &dO, &l, &delta, &mask, &B, &T, &C, &heads, &isCausal, &scale, &bias };
         if (!dPositionBias.IsEmpty)
         {
-            ulong db = Ptr(dPositionBias);
+            ulong db = Values(dPositionBias);
             void** g = stackalloc void*[] { &db, &q, &dO, &l, &delta, &mask, &bias, &B, &T, &C, &heads, &isCausal, &scale };
-            LaunchWithShared("flash_attention_bias_grad_f32", (uint)((T + FlashTile - 1) / FlashTile), (uint)heads, FlashTile,
+            LaunchWithShared(ValueKernel("flash_attention_bias_grad", dPositionBias, query, dOutput, positionBias), (uint)((T + FlashTile - 1) / FlashTile), (uint)heads, FlashTile,
                 4 * FlashTile * (shape.HeadSize + 1) * sizeof(float), g);
         }
-        if (TensorCoreFlash(shape, positionBias))
+        if (TensorCoreFlash(shape, query, positionBias))
         {
             uint blocks = (uint)((T + TensorCoreRows - 1) / TensorCoreRows);
-            LaunchWithShared("flash_attention_backward_kv_bf16tc", blocks, (uint)(B * heads), TensorCoreThreads, TensorCoreKvShared(hs), b);
-            LaunchWithShared("flash_attention_backward_q_bf16tc", blocks, (uint)(B * heads), TensorCoreThreads, TensorCoreQShared(hs), b);
+            LaunchWithShared(ValueKernel("flash_attention_backward_kv_tc", dQuery, query, dOutput), blocks, (uint)(B * heads), TensorCoreThreads, TensorCoreKvShared(hs), b);
+            LaunchWithShared(ValueKernel("flash_attention_backward_q_tc", dQuery, query, dOutput), blocks, (uint)(B * heads), TensorCoreThreads, TensorCoreQShared(hs), b);
             return;
         }
         uint tiles = (uint)((T + FlashTile - 1) / FlashTile);
-        LaunchWithShared("flash_attention_backward_kv_f32", tiles, (uint)(B * heads), FlashTile, (6 * FlashTile * (hs + 1) + 2 * FlashTile) * sizeof(float), b);
-        LaunchWithShared("flash_attention_backward_q_f32", tiles, (uint)(B * heads), FlashTile, 5 * FlashTile * (hs + 1) * sizeof(float), b);
+        // The shared tiles are fp32 whatever the values' storage (they are widened as they are loaded).
+        LaunchWithShared(ValueKernel("flash_attention_backward_kv", dQuery, query, dOutput, positionBias), tiles, (uint)(B * heads), FlashTile, (6 * FlashTile * (hs + 1) + 2 * FlashTile) * sizeof(float), b);
+        LaunchWithShared(ValueKernel("flash_attention_backward_q", dQuery, query, dOutput, positionBias), tiles, (uint)(B * heads), FlashTile, 5 * FlashTile * (hs + 1) * sizeof(float), b);
     }
 }

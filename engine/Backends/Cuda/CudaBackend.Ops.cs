@@ -10,16 +10,16 @@ public sealed unsafe partial class CudaBackend
 {
     public void EmbeddingForward(Slice<float> output, Slice<int> tokens, Slice<float> tokenTable, Slice<float> positionTable, int B, int T, int C)
     {
-        ulong o = Ptr(output), tk = Ptr(tokens), wte = Ptr(tokenTable), wpe = Ptr(positionTable);
+        ulong o = Values(output), tk = Ptr(tokens), wte = Values(tokenTable), wpe = Values(positionTable);
         void** a = stackalloc void*[] { &o, &tk, &wte, &wpe, &B, &T, &C };
-        Launch("embedding_forward_f32", GridFor((long)B * T * C), 1, Threads, a);
+        Launch(ValueKernel("embedding_forward", output, tokenTable, positionTable), GridFor((long)B * T * C), 1, Threads, a);
     }
 
     public void EmbeddingBackward(Slice<float> dTokenTable, Slice<float> dPositionTable, Slice<float> dOutput, Slice<int> tokens, int B, int T, int C)
     {
-        ulong dwpe = Ptr(dPositionTable), dout = Ptr(dOutput);
+        ulong dwpe = Ptr(dPositionTable), dout = Values(dOutput);
         void** a = stackalloc void*[] { &dwpe, &dout, &B, &T, &C };
-        Launch("embedding_backward_positions_f32", GridFor((long)T * C), 1, Threads, a);
+        Launch(ValueKernel("embedding_backward_positions", dOutput), GridFor((long)T * C), 1, Threads, a);
 
         // Group positions by token on the host (B·T ints), so each token row is summed by one block in a fixed order.
         var hostTokens = new int[B * T];
@@ -31,24 +31,24 @@ public sealed unsafe partial class CudaBackend
 
     public void LayerNormForward(Slice<float> output, Slice<float> mean, Slice<float> rstd, Slice<float> input, Slice<float> weight, Slice<float> bias, int N, int C, float epsilon)
     {
-        ulong o = Ptr(output), m = Ptr(mean), r = Ptr(rstd), x = Ptr(input), w = Ptr(weight), bi = Ptr(bias);
+        ulong o = Values(output), m = Ptr(mean), r = Ptr(rstd), x = Values(input), w = Values(weight), bi = Values(bias);
         void** a = stackalloc void*[] { &o, &m, &r, &x, &w, &bi, &N, &C, &epsilon };
-        Launch("layernorm_forward_f32", (uint)((N + RowsPerBlock - 1) / RowsPerBlock), 1, RowsPerBlock * 32, a);
+        Launch(ValueKernel("layernorm_forward", output, input, weight, bias), (uint)((N + RowsPerBlock - 1) / RowsPerBlock), 1, RowsPerBlock * 32, a);
     }
 
     const int RowsPerChunk = 64; // rows each block of the two-stage column sums adds
 
     public void LayerNormBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, Slice<float> mean, Slice<float> rstd, int N, int C)
     {
-        ulong dx = Ptr(dInput), dy = Ptr(dOutput), x = Ptr(input), w = Ptr(weight), m = Ptr(mean), r = Ptr(rstd);
+        ulong dx = Values(dInput), dy = Values(dOutput), x = Values(input), w = Values(weight), m = Ptr(mean), r = Ptr(rstd);
         void** a = stackalloc void*[] { &dx, &dy, &x, &w, &m, &r, &N, &C };
-        Launch("layernorm_backward_input_f32", (uint)((N + RowsPerBlock - 1) / RowsPerBlock), 1, RowsPerBlock * 32, a);
+        Launch(ValueKernel("layernorm_backward_input", dInput, dOutput, input, weight), (uint)((N + RowsPerBlock - 1) / RowsPerBlock), 1, RowsPerBlock * 32, a);
 
         int chunks = (N + RowsPerChunk - 1) / RowsPerChunk, rowsPerChunk = RowsPerChunk;
         ulong pw = Scratch("layernorm.partial_w", (long)chunks * C * 4), pb = Scratch("layernorm.partial_b", (long)chunks * C * 4);
         void** b = stackalloc void*[] { &pw, &pb, &dy, &x, &m, &r, &N, &C, &rowsPerChunk };
         uint columnBlocks = (uint)((C + Threads - 1) / Threads);
-        Launch("layernorm_backward_params_partial_f32", columnBlocks, (uint)chunks, Threads, b);
+        Launch(ValueKernel("layernorm_backward_params_partial", dOutput, input), columnBlocks, (uint)chunks, Threads, b);
         ulong dw = Ptr(dWeight), db = Ptr(dBias);
         void** c = stackalloc void*[] { &dw, &db, &pw, &pb, &chunks, &C };
         Launch("layernorm_backward_params_finish_f32", columnBlocks, 1, Threads, c);
@@ -88,9 +88,6 @@ public sealed unsafe partial class CudaBackend
     /// operands and fp32 arithmetic (no TF32).
     /// </summary>
     public HalfFormat? HalfMatmulOperands { get; set; }
-
-    /// <summary>What this backend's ops take in 16-bit storage without staging.</summary>
-    public HalfStorageOps NativeHalfStorage => HalfStorageOps.Matmul;
 
     /// <summary>A matrix as cuBLAS reads it: its address and element type.</summary>
     readonly record struct GemmMatrix(ulong Address, int Type);
@@ -215,41 +212,41 @@ public sealed unsafe partial class CudaBackend
 
     public void GeluForward(Slice<float> output, Slice<float> input)
     {
-        ulong o = Ptr(output), x = Ptr(input);
+        ulong o = Values(output), x = Values(input);
         long n = input.Length;
         void** a = stackalloc void*[] { &o, &x, &n };
-        Launch("gelu_tanh_forward_f32", GridFor(n), 1, Threads, a);
+        Launch(ValueKernel("gelu_tanh_forward", output, input), GridFor(n), 1, Threads, a);
     }
 
     public void GeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input)
     {
-        ulong dx = Ptr(dInput), dy = Ptr(dOutput), x = Ptr(input);
+        ulong dx = Values(dInput), dy = Values(dOutput), x = Values(input);
         long n = input.Length;
         void** a = stackalloc void*[] { &dx, &dy, &x, &n };
-        Launch("gelu_tanh_backward_f32", GridFor(n), 1, Threads, a);
+        Launch(ValueKernel("gelu_tanh_backward", dInput, dOutput, input), GridFor(n), 1, Threads, a);
     }
 
     public void GeluErfForward(Slice<float> output, Slice<float> input)
     {
-        ulong o = Ptr(output), x = Ptr(input);
+        ulong o = Values(output), x = Values(input);
         long n = input.Length;
         void** a = stackalloc void*[] { &o, &x, &n };
-        Launch("gelu_erf_forward_f32", GridFor(n), 1, Threads, a);
+        Launch(ValueKernel("gelu_erf_forward", output, input), GridFor(n), 1, Threads, a);
     }
 
     public void GeluErfBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input)
     {
-        ulong dx = Ptr(dInput), dy = Ptr(dOutput), x = Ptr(input);
+        ulong dx = Values(dInput), dy = Values(dOutput), x = Values(input);
         long n = input.Length;
         void** a = stackalloc void*[] { &dx, &dy, &x, &n };
-        Launch("gelu_erf_backward_f32", GridFor(n), 1, Threads, a);
+        Launch(ValueKernel("gelu_erf_backward", dInput, dOutput, input), GridFor(n), 1, Threads, a);
     }
 
     public void EmbeddingAddForward(Slice<float> output, Slice<int> ids, Slice<float> table, int N, int C)
     {
-        ulong o = Ptr(output), i = Ptr(ids), t = Ptr(table);
+        ulong o = Values(output), i = Ptr(ids), t = Values(table);
         void** a = stackalloc void*[] { &o, &i, &t, &N, &C };
-        Launch("embedding_add_rows_f32", GridFor((long)N * C), 1, Threads, a);
+        Launch(ValueKernel("embedding_add_rows", output, table), GridFor((long)N * C), 1, Threads, a);
     }
 
     public void EmbeddingAddBackward(Slice<float> dTable, Slice<float> dOutput, Slice<int> ids, int N, int C, int skipId)
@@ -269,34 +266,34 @@ public sealed unsafe partial class CudaBackend
         fixed (int* p = bucketIds) device.CopyToDevice(dIds, p, bucketIds.Length * 4L);
         fixed (int* p = starts) device.CopyToDevice(dStarts, p, starts.Length * 4L);
         fixed (int* p = rows) device.CopyToDevice(dRows, p, rows.Length * 4L);
-        ulong dt = Ptr(dTable), dout = Ptr(dOutput);
+        ulong dt = Ptr(dTable), dout = Values(dOutput);
         int buckets = bucketIds.Length;
         void** a = stackalloc void*[] { &dt, &dout, &dIds, &dStarts, &dRows, &buckets, &C };
-        Launch("embedding_backward_tokens_f32", (uint)buckets, (uint)((C + Threads - 1) / Threads), Threads, a);
+        Launch(ValueKernel("embedding_backward_tokens", dOutput), (uint)buckets, (uint)((C + Threads - 1) / Threads), Threads, a);
     }
 
     public void Add(Slice<float> output, Slice<float> a, Slice<float> b)
     {
-        ulong o = Ptr(output), x = Ptr(a), y = Ptr(b);
+        ulong o = Values(output), x = Values(a), y = Values(b);
         long n = output.Length;
         void** args = stackalloc void*[] { &o, &x, &y, &n };
-        Launch("residual_add_f32", GridFor(n), 1, Threads, args);
+        Launch(ValueKernel("residual_add", output, a, b), GridFor(n), 1, Threads, args);
     }
 
     public void Accumulate(Slice<float> destination, Slice<float> source)
     {
-        ulong d = Ptr(destination), s = Ptr(source);
+        ulong d = Values(destination), s = Values(source);
         long n = destination.Length;
         void** a = stackalloc void*[] { &d, &s, &n };
-        Launch("accumulate_f32", GridFor(n), 1, Threads, a);
+        Launch(ValueKernel("accumulate", destination, source), GridFor(n), 1, Threads, a);
     }
 
     public double SoftmaxCrossEntropy(Slice<float> logits, Slice<float> losses, Slice<int> targets, int N, int V, int paddedV, float gradientScale)
     {
-        ulong l = Ptr(logits), ls = Ptr(losses), t = Ptr(targets), flag = Scratch("xent.bad_target", 4), total = Scratch("xent.total", 8);
+        ulong l = Values(logits), ls = Ptr(losses), t = Ptr(targets), flag = Scratch("xent.bad_target", 4), total = Scratch("xent.total", 8);
         device.Zero(flag, 4);
         void** a = stackalloc void*[] { &l, &ls, &t, &flag, &N, &V, &paddedV, &gradientScale };
-        Launch("softmax_xent_f32", (uint)N, 1, 512, a);
+        Launch(ValueKernel("softmax_xent", logits), (uint)N, 1, 512, a);
         long n = N;
         void** b = stackalloc void*[] { &total, &ls, &n };
         Launch("sum_f32_to_f64", 1, 1, 32, b);

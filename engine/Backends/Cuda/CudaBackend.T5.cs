@@ -8,22 +8,22 @@ public sealed unsafe partial class CudaBackend
 {
     public void RmsNormForward(Slice<float> output, Slice<float> rstd, Slice<float> input, Slice<float> weight, int N, int C, float epsilon)
     {
-        ulong o = Ptr(output), r = Ptr(rstd), x = Ptr(input), w = Ptr(weight);
+        ulong o = Values(output), r = Ptr(rstd), x = Values(input), w = Values(weight);
         void** a = stackalloc void*[] { &o, &r, &x, &w, &N, &C, &epsilon };
-        Launch("rmsnorm_forward_f32", (uint)((N + RowsPerBlock - 1) / RowsPerBlock), 1, RowsPerBlock * 32, a);
+        Launch(ValueKernel("rmsnorm_forward", output, input, weight), (uint)((N + RowsPerBlock - 1) / RowsPerBlock), 1, RowsPerBlock * 32, a);
     }
 
     public void RmsNormBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dOutput, Slice<float> input, Slice<float> weight, Slice<float> rstd, int N, int C)
     {
-        ulong dx = Ptr(dInput), dy = Ptr(dOutput), x = Ptr(input), w = Ptr(weight), r = Ptr(rstd);
+        ulong dx = Values(dInput), dy = Values(dOutput), x = Values(input), w = Values(weight), r = Ptr(rstd);
         void** a = stackalloc void*[] { &dx, &dy, &x, &w, &r, &N, &C };
-        Launch("rmsnorm_backward_input_f32", (uint)((N + RowsPerBlock - 1) / RowsPerBlock), 1, RowsPerBlock * 32, a);
+        Launch(ValueKernel("rmsnorm_backward_input", dInput, dOutput, input, weight), (uint)((N + RowsPerBlock - 1) / RowsPerBlock), 1, RowsPerBlock * 32, a);
 
         int chunks = (N + RowsPerChunk - 1) / RowsPerChunk, rowsPerChunk = RowsPerChunk;
         ulong partial = Scratch("rmsnorm.partial_w", (long)chunks * C * 4), dw = Ptr(dWeight);
         uint columnBlocks = (uint)((C + Threads - 1) / Threads);
         void** b = stackalloc void*[] { &partial, &dy, &x, &r, &N, &C, &rowsPerChunk };
-        Launch("rmsnorm_backward_weight_partial_f32", columnBlocks, (uint)chunks, Threads, b);
+        Launch(ValueKernel("rmsnorm_backward_weight_partial", dOutput, input), columnBlocks, (uint)chunks, Threads, b);
         void** c = stackalloc void*[] { &dw, &partial, &chunks, &C };
         Launch("column_sum_finish_f32", columnBlocks, 1, Threads, c);
     }
@@ -44,33 +44,33 @@ public sealed unsafe partial class CudaBackend
     public void RelativePositionBiasForward(Slice<float> bias, Slice<float> table, RelativePositionShape shape)
     {
         var s = new RelativeKernelShape(shape);
-        ulong o = Ptr(bias), t = Ptr(table);
+        ulong o = Values(bias), t = Values(table);
         void** a = stackalloc void*[] { &o, &t, &s };
-        Launch("relative_position_bias_forward_f32", GridFor(shape.BiasCount), 1, Threads, a);
+        Launch(ValueKernel("relative_position_bias_forward", bias, table), GridFor(shape.BiasCount), 1, Threads, a);
     }
 
     public void RelativePositionBiasBackward(Slice<float> dTable, Slice<float> dBias, RelativePositionShape shape)
     {
         var s = new RelativeKernelShape(shape);
         long diagonals = (long)shape.Heads * shape.Distances;
-        ulong diagonal = Scratch("relative_position.diagonals", diagonals * sizeof(double)), db = Ptr(dBias), dt = Ptr(dTable);
+        ulong diagonal = Scratch("relative_position.diagonals", diagonals * sizeof(double)), db = Values(dBias), dt = Ptr(dTable);
         void** a = stackalloc void*[] { &diagonal, &db, &s };
-        Launch("relative_position_bias_backward_diagonal_f32", GridFor(diagonals), 1, Threads, a);
+        Launch(ValueKernel("relative_position_bias_backward_diagonal", dBias), GridFor(diagonals), 1, Threads, a);
         void** b = stackalloc void*[] { &dt, &diagonal, &s };
         Launch("relative_position_bias_backward_table_f32", GridFor(shape.TableCount), 1, Threads, b);
     }
 
     public void GatedGeluForward(Slice<float> output, Slice<float> input, int N, int F)
     {
-        ulong o = Ptr(output), x = Ptr(input);
+        ulong o = Values(output), x = Values(input);
         void** a = stackalloc void*[] { &o, &x, &N, &F };
-        Launch("gated_gelu_forward_f32", GridFor((long)N * F), 1, Threads, a);
+        Launch(ValueKernel("gated_gelu_forward", output, input), GridFor((long)N * F), 1, Threads, a);
     }
 
     public void GatedGeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input, int N, int F)
     {
-        ulong dx = Ptr(dInput), dy = Ptr(dOutput), x = Ptr(input);
+        ulong dx = Values(dInput), dy = Values(dOutput), x = Values(input);
         void** a = stackalloc void*[] { &dx, &dy, &x, &N, &F };
-        Launch("gated_gelu_backward_f32", GridFor((long)N * F), 1, Threads, a);
+        Launch(ValueKernel("gated_gelu_backward", dInput, dOutput, input), GridFor((long)N * F), 1, Threads, a);
     }
 }

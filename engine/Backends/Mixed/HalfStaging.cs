@@ -1,3 +1,4 @@
+using Engine.Precision;
 using Engine.Tensors;
 
 namespace Engine.Backends.Mixed;
@@ -16,6 +17,10 @@ sealed class HalfStaging(IBackend inner)
     readonly List<Slice<float>> chunks = new();
     long used;
     readonly List<(Slice<float> Stored, Slice<float> Wide)> writeBacks = new();
+    bool widenedAny;
+
+    /// <summary>Whether the op being staged has had a 16-bit argument widened (or an output given fp32 scratch).</summary>
+    public bool StagedAny => widenedAny;
 
     /// <summary>Bytes of fp32 scratch held between ops (what an op's 16-bit arguments widen into).</summary>
     public long ScratchBytes => chunks.Sum(c => c.Bytes);
@@ -45,9 +50,23 @@ sealed class HalfStaging(IBackend inner)
 
     static nint End(Slice<float> s) => s.Address + (nint)s.Bytes;
 
+    /// <summary>
+    /// A weight in fp32 storage (FSDP's gathered unit, already rounded to 16-bit values) as 16-bit scratch of
+    /// <paramref name="format"/>, for an op that reads 16-bit storage; exact for such values. Anything else as it is.
+    /// </summary>
+    public Slice<float> Narrow(Slice<float> weight, HalfFormat format)
+    {
+        if (!weight.IsNative || weight.IsEmpty) return weight;
+        var bits = Rent((weight.Length + 1) / 2); // two 16-bit values per fp32 element of scratch
+        var narrow = HalfStorage.Values(new Slice<ushort>(bits.Address, weight.Length), format);
+        inner.CastToHalf(HalfStorage.Bits(narrow), weight, format);
+        return narrow;
+    }
+
     Slice<float> Stage(Slice<float> stored, bool widen, bool writeBack)
     {
         if (stored.IsNative || stored.IsEmpty) return stored;
+        widenedAny = true;
         var wide = Rent(stored.Length);
         if (widen) inner.CastFromHalf(wide, HalfStorage.Bits(stored), HalfStorage.FormatOf(stored));
         if (writeBack)
@@ -87,6 +106,7 @@ sealed class HalfStaging(IBackend inner)
     public void Discard()
     {
         writeBacks.Clear();
+        widenedAny = false;
         used = 0;
         if (chunks.Count > 1)
         {

@@ -13,13 +13,15 @@ namespace Engine.Backends.Mixed;
 /// them and data-parallel reductions sum fp32), the master weights and moments (the optimizer runs on <see cref="Inner"/>).
 /// The numbers are those of 16-bit kernels with fp32 arithmetic. On the CPU this is the reference the GPU's mixed
 /// precision is checked against. Ops the backend underneath runs on 16-bit storage itself (<see cref="IBackend.NativeHalfStorage"/>:
-/// CUDA's matrix products, cuBLAS reading and writing bf16/fp16 on tensor cores with fp32 accumulation) get the
-/// slices as they are; 16-bit kernels for the other ops, without the staging casts, are the next step (kernels/README.md).
+/// on CUDA every family, cuBLAS for the matrix products and value kernels in bf16/fp16 for the rest) get the slices
+/// as they are, weights in fp32 storage (FSDP's rounded units) narrowed to 16-bit scratch first; an op the backend
+/// underneath cannot take, or whose values are not all 16-bit, is staged (<see cref="StagedOps"/> counts them).
 /// </summary>
 public sealed class MixedPrecisionBackend : IBackend, IBackendDecorator
 {
     readonly IBackend inner;
     readonly HalfFormat format;
+    readonly StorageFormat storage16; // this precision's 16-bit storage (Bf16 or Fp16)
     readonly HalfStaging s;
 
     public MixedPrecisionBackend(IBackend inner, PrecisionMode precision)
@@ -28,6 +30,7 @@ public sealed class MixedPrecisionBackend : IBackend, IBackendDecorator
         this.inner = inner;
         Precision = precision;
         format = HalfFormats.Of(precision);
+        storage16 = HalfStorage.StorageOf(format);
         s = new HalfStaging(inner);
         if (BackendLayers.Find<CudaBackend>(inner) is { } gpu) gpu.HalfMatmulOperands = format;
     }
@@ -37,6 +40,11 @@ public sealed class MixedPrecisionBackend : IBackend, IBackendDecorator
     public IBackend Inner => inner;
     /// <summary>Bytes of fp32 scratch the staging keeps for the largest op so far.</summary>
     public long StagingBytes => s.ScratchBytes;
+    /// <summary>Ops whose 16-bit arguments were widened through fp32 scratch so far (none when the backend underneath
+    /// takes every op of a model on 16-bit storage).</summary>
+    public long StagedOps { get; private set; }
+    /// <summary>Every op takes 16-bit storage here: directly when the backend underneath does, else staged.</summary>
+    public HalfStorageOps NativeHalfStorage => HalfStorageOps.All;
 
     /// <summary>Rounds fp32-stored values to the 16-bit format in place: FSDP's gathered units, whose shards are the
     /// fp32 master weights, hold the 16-bit values the layers compute with.</summary>
@@ -50,8 +58,27 @@ public sealed class MixedPrecisionBackend : IBackend, IBackendDecorator
     {
         try { op(); }
         catch { s.Discard(); throw; }
+        if (s.StagedAny) StagedOps++;
         s.Finish();
     }
+
+    /// <summary>
+    /// Whether an op of <paramref name="family"/> goes to the backend underneath with its slices as they are: it takes
+    /// that family on 16-bit storage, every value is 16-bit in this precision's format, every weight is too or is an
+    /// fp32-stored 16-bit value (narrowed by <see cref="W"/>), and the fp32 arguments (statistics, weights' gradients)
+    /// are fp32. Otherwise the op is staged.
+    /// </summary>
+    bool Direct(HalfStorageOps family, ReadOnlySpan<Slice<float>> values, ReadOnlySpan<Slice<float>> weights = default, ReadOnlySpan<Slice<float>> fp32 = default)
+    {
+        if ((inner.NativeHalfStorage & family) == 0) return false;
+        foreach (var v in values) if (!v.IsEmpty && v.Storage != storage16) return false;
+        foreach (var w in weights) if (!w.IsEmpty && !w.IsNative && w.Storage != storage16) return false;
+        foreach (var f in fp32) if (!f.IsEmpty && !f.IsNative) return false;
+        return true;
+    }
+
+    /// <summary>A weight for a direct op: 16-bit as it is, or narrowed from fp32 storage into 16-bit scratch.</summary>
+    Slice<float> W(Slice<float> weight) => s.Narrow(weight, format);
 
     public string Name => inner.Name;
     public bool IsHost => inner.IsHost;
@@ -70,7 +97,9 @@ public sealed class MixedPrecisionBackend : IBackend, IBackendDecorator
         if (destination.IsNative) { inner.CopyIn(source, destination); return; }
         var values = AsFloats(destination);
         var floats = System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(source).ToArray();
-        Run(() => inner.CopyIn<float>(floats, s.Out(values)));
+        try { inner.CopyIn<float>(floats, s.Out(values)); } // a transfer, not an op: StagedOps does not count it
+        catch { s.Discard(); throw; }
+        s.Finish();
     }
 
     /// <summary>16-bit storage comes out as the floats it holds (exact).</summary>
@@ -86,34 +115,68 @@ public sealed class MixedPrecisionBackend : IBackend, IBackendDecorator
         typeof(T) == typeof(float) ? new Slice<float>(slice.Address, slice.Length, slice.Storage)
             : throw new ArgumentException($"16-bit storage holds float values, not {typeof(T).Name}");
 
-    public void EmbeddingForward(Slice<float> output, Slice<int> tokens, Slice<float> tokenTable, Slice<float> positionTable, int B, int T, int C) =>
-        Run(() => inner.EmbeddingForward(s.Out(output), tokens, s.In(tokenTable), s.In(positionTable), B, T, C));
-    public void EmbeddingBackward(Slice<float> dTokenTable, Slice<float> dPositionTable, Slice<float> dOutput, Slice<int> tokens, int B, int T, int C) =>
-        Run(() => inner.EmbeddingBackward(s.InOut(dTokenTable), s.InOut(dPositionTable), s.In(dOutput), tokens, B, T, C));
-    public void LayerNormForward(Slice<float> output, Slice<float> mean, Slice<float> rstd, Slice<float> input, Slice<float> weight, Slice<float> bias, int N, int C, float epsilon) =>
-        Run(() => inner.LayerNormForward(s.Out(output), mean, rstd, s.In(input), s.In(weight), s.In(bias), N, C, epsilon));
-    public void LayerNormBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, Slice<float> mean, Slice<float> rstd, int N, int C) =>
-        Run(() => inner.LayerNormBackward(s.InOut(dInput), s.InOut(dWeight), s.InOut(dBias), s.In(dOutput), s.In(input), s.In(weight), mean, rstd, N, C));
-    public void RmsNormForward(Slice<float> output, Slice<float> rstd, Slice<float> input, Slice<float> weight, int N, int C, float epsilon) =>
-        Run(() => inner.RmsNormForward(s.Out(output), rstd, s.In(input), s.In(weight), N, C, epsilon));
-    public void RmsNormBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dOutput, Slice<float> input, Slice<float> weight, Slice<float> rstd, int N, int C) =>
-        Run(() => inner.RmsNormBackward(s.InOut(dInput), s.InOut(dWeight), s.In(dOutput), s.In(input), s.In(weight), rstd, N, C));
-    public void RelativePositionBiasForward(Slice<float> bias, Slice<float> table, RelativePositionShape shape) =>
-        Run(() => inner.RelativePositionBiasForward(s.Out(bias), s.In(table), shape));
-    public void RelativePositionBiasBackward(Slice<float> dTable, Slice<float> dBias, RelativePositionShape shape) =>
-        Run(() => inner.RelativePositionBiasBackward(s.InOut(dTable), s.In(dBias), shape));
-    // A backend whose matrix products read and write 16-bit storage (cuBLAS) gets the slices as they are.
-    bool NativeMatmul => (inner.NativeHalfStorage & HalfStorageOps.Matmul) != 0;
+    public void EmbeddingForward(Slice<float> output, Slice<int> tokens, Slice<float> tokenTable, Slice<float> positionTable, int B, int T, int C)
+    {
+        if (Direct(HalfStorageOps.Embedding, [output], weights: [tokenTable, positionTable]))
+            Run(() => inner.EmbeddingForward(output, tokens, W(tokenTable), W(positionTable), B, T, C));
+        else Run(() => inner.EmbeddingForward(s.Out(output), tokens, s.In(tokenTable), s.In(positionTable), B, T, C));
+    }
+    public void EmbeddingBackward(Slice<float> dTokenTable, Slice<float> dPositionTable, Slice<float> dOutput, Slice<int> tokens, int B, int T, int C)
+    {
+        if (Direct(HalfStorageOps.Embedding, [dOutput], fp32: [dTokenTable, dPositionTable]))
+            Run(() => inner.EmbeddingBackward(dTokenTable, dPositionTable, dOutput, tokens, B, T, C));
+        else Run(() => inner.EmbeddingBackward(s.InOut(dTokenTable), s.InOut(dPositionTable), s.In(dOutput), tokens, B, T, C));
+    }
+    public void LayerNormForward(Slice<float> output, Slice<float> mean, Slice<float> rstd, Slice<float> input, Slice<float> weight, Slice<float> bias, int N, int C, float epsilon)
+    {
+        if (Direct(HalfStorageOps.Normalization, [output, input], weights: [weight, bias], fp32: [mean, rstd]))
+            Run(() => inner.LayerNormForward(output, mean, rstd, input, W(weight), W(bias), N, C, epsilon));
+        else Run(() => inner.LayerNormForward(s.Out(output), mean, rstd, s.In(input), s.In(weight), s.In(bias), N, C, epsilon));
+    }
+    public void LayerNormBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, Slice<float> mean, Slice<float> rstd, int N, int C)
+    {
+        if (Direct(HalfStorageOps.Normalization, [dInput, dOutput, input], weights: [weight], fp32: [dWeight, dBias, mean, rstd]))
+            Run(() => inner.LayerNormBackward(dInput, dWeight, dBias, dOutput, input, W(weight), mean, rstd, N, C));
+        else Run(() => inner.LayerNormBackward(s.InOut(dInput), s.InOut(dWeight), s.InOut(dBias), s.In(dOutput), s.In(input), s.In(weight), mean, rstd, N, C));
+    }
+    public void RmsNormForward(Slice<float> output, Slice<float> rstd, Slice<float> input, Slice<float> weight, int N, int C, float epsilon)
+    {
+        if (Direct(HalfStorageOps.Normalization, [output, input], weights: [weight], fp32: [rstd]))
+            Run(() => inner.RmsNormForward(output, rstd, input, W(weight), N, C, epsilon));
+        else Run(() => inner.RmsNormForward(s.Out(output), rstd, s.In(input), s.In(weight), N, C, epsilon));
+    }
+    public void RmsNormBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dOutput, Slice<float> input, Slice<float> weight, Slice<float> rstd, int N, int C)
+    {
+        if (Direct(HalfStorageOps.Normalization, [dInput, dOutput, input], weights: [weight], fp32: [dWeight, rstd]))
+            Run(() => inner.RmsNormBackward(dInput, dWeight, dOutput, input, W(weight), rstd, N, C));
+        else Run(() => inner.RmsNormBackward(s.InOut(dInput), s.InOut(dWeight), s.In(dOutput), s.In(input), s.In(weight), rstd, N, C));
+    }
+    public void RelativePositionBiasForward(Slice<float> bias, Slice<float> table, RelativePositionShape shape)
+    {
+        if (Direct(HalfStorageOps.Embedding, [bias], weights: [table]))
+            Run(() => inner.RelativePositionBiasForward(bias, W(table), shape));
+        else Run(() => inner.RelativePositionBiasForward(s.Out(bias), s.In(table), shape));
+    }
+    public void RelativePositionBiasBackward(Slice<float> dTable, Slice<float> dBias, RelativePositionShape shape)
+    {
+        if (Direct(HalfStorageOps.Embedding, [dBias], fp32: [dTable]))
+            Run(() => inner.RelativePositionBiasBackward(dTable, dBias, shape));
+        else Run(() => inner.RelativePositionBiasBackward(s.InOut(dTable), s.In(dBias), shape));
+    }
+    // Matrix products on a backend that takes them (cuBLAS) get the slices as they are: it reads fp32-stored
+    // operands (FSDP's rounded units) in the 16-bit format itself (CudaBackend.HalfMatmulOperands).
+    bool DirectMatmul => (inner.NativeHalfStorage & HalfStorageOps.Matmul) != 0;
     public void MatmulForward(Slice<float> output, Slice<float> input, Slice<float> weight, Slice<float> bias, int N, int C, int OC)
     {
-        if (NativeMatmul) inner.MatmulForward(output, input, weight, bias, N, C, OC);
+        if (DirectMatmul) inner.MatmulForward(output, input, weight, bias, N, C, OC);
         else Run(() => inner.MatmulForward(s.Out(output), s.In(input), s.In(weight), s.In(bias), N, C, OC));
     }
     public void MatmulBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, int N, int C, int OC)
     {
-        if (NativeMatmul) inner.MatmulBackward(dInput, dWeight, dBias, dOutput, input, weight, N, C, OC);
+        if (DirectMatmul) inner.MatmulBackward(dInput, dWeight, dBias, dOutput, input, weight, N, C, OC);
         else Run(() => inner.MatmulBackward(s.InOut(dInput), s.InOut(dWeight), s.InOut(dBias), s.In(dOutput), s.In(input), s.In(weight), N, C, OC));
     }
+    // Attention with stored probabilities (what cross-attention uses) has no 16-bit kernels: always staged.
     public void AttentionForward(AttentionShape shape, Slice<float> output, Slice<float> probabilities, Slice<float> query, Slice<float> key, Slice<float> value, Slice<int> keyMask, Slice<float> positionBias) =>
         Run(() =>
         {
@@ -127,35 +190,85 @@ public sealed class MixedPrecisionBackend : IBackend, IBackendDecorator
             var (q, k, v) = s.Packed(query, key, value, output: false);
             inner.AttentionBackward(shape, dq, dk, dv, s.InOut(dPositionBias), s.In(dOutput), q, k, v, s.In(probabilities));
         });
-    public void FlashAttentionForward(AttentionShape shape, Slice<float> output, Slice<float> lse, Slice<float> query, Slice<float> key, Slice<float> value, Slice<int> keyMask, Slice<float> positionBias) =>
-        Run(() =>
+    public void FlashAttentionForward(AttentionShape shape, Slice<float> output, Slice<float> lse, Slice<float> query, Slice<float> key, Slice<float> value, Slice<int> keyMask, Slice<float> positionBias)
+    {
+        if (Direct(HalfStorageOps.FlashAttention, [output, query, key, value, positionBias], fp32: [lse]))
+            Run(() => inner.FlashAttentionForward(shape, output, lse, query, key, value, keyMask, positionBias));
+        else Run(() =>
         {
             var (q, k, v) = s.Packed(query, key, value, output: false);
             inner.FlashAttentionForward(shape, s.Out(output), lse, q, k, v, keyMask, s.In(positionBias));
         });
-    public void FlashAttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dPositionBias, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> output, Slice<float> lse, Slice<int> keyMask, Slice<float> positionBias) =>
-        Run(() =>
+    }
+    public void FlashAttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dPositionBias, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> output, Slice<float> lse, Slice<int> keyMask, Slice<float> positionBias)
+    {
+        if (Direct(HalfStorageOps.FlashAttention, [dQuery, dKey, dValue, dPositionBias, dOutput, query, key, value, output, positionBias], fp32: [lse]))
+            Run(() => inner.FlashAttentionBackward(shape, dQuery, dKey, dValue, dPositionBias, dOutput, query, key, value, output, lse, keyMask, positionBias));
+        else Run(() =>
         {
             var (dq, dk, dv) = s.Packed(dQuery, dKey, dValue, output: true);
             var (q, k, v) = s.Packed(query, key, value, output: false);
             inner.FlashAttentionBackward(shape, dq, dk, dv, s.InOut(dPositionBias), s.In(dOutput), q, k, v, s.In(output), lse, keyMask, s.In(positionBias));
         });
-    public void GeluForward(Slice<float> output, Slice<float> input) => Run(() => inner.GeluForward(s.Out(output), s.In(input)));
-    public void GeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input) => Run(() => inner.GeluBackward(s.InOut(dInput), s.In(dOutput), s.In(input)));
-    public void GeluErfForward(Slice<float> output, Slice<float> input) => Run(() => inner.GeluErfForward(s.Out(output), s.In(input)));
-    public void GeluErfBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input) => Run(() => inner.GeluErfBackward(s.InOut(dInput), s.In(dOutput), s.In(input)));
-    public void GatedGeluForward(Slice<float> output, Slice<float> input, int N, int F) => Run(() => inner.GatedGeluForward(s.Out(output), s.In(input), N, F));
-    public void GatedGeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input, int N, int F) => Run(() => inner.GatedGeluBackward(s.InOut(dInput), s.In(dOutput), s.In(input), N, F));
-    public void EmbeddingAddForward(Slice<float> output, Slice<int> ids, Slice<float> table, int N, int C) => Run(() => inner.EmbeddingAddForward(s.InOut(output), ids, s.In(table), N, C));
-    public void EmbeddingAddBackward(Slice<float> dTable, Slice<float> dOutput, Slice<int> ids, int N, int C, int skipId) => Run(() => inner.EmbeddingAddBackward(s.InOut(dTable), s.In(dOutput), ids, N, C, skipId));
-    public void Add(Slice<float> output, Slice<float> a, Slice<float> b) => Run(() => inner.Add(s.Out(output), s.In(a), s.In(b)));
-    public void Accumulate(Slice<float> destination, Slice<float> source) => Run(() => inner.Accumulate(s.InOut(destination), s.In(source)));
+    }
+    public void GeluForward(Slice<float> output, Slice<float> input)
+    {
+        if (Direct(HalfStorageOps.Activation, [output, input])) Run(() => inner.GeluForward(output, input));
+        else Run(() => inner.GeluForward(s.Out(output), s.In(input)));
+    }
+    public void GeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input)
+    {
+        if (Direct(HalfStorageOps.Activation, [dInput, dOutput, input])) Run(() => inner.GeluBackward(dInput, dOutput, input));
+        else Run(() => inner.GeluBackward(s.InOut(dInput), s.In(dOutput), s.In(input)));
+    }
+    public void GeluErfForward(Slice<float> output, Slice<float> input)
+    {
+        if (Direct(HalfStorageOps.Activation, [output, input])) Run(() => inner.GeluErfForward(output, input));
+        else Run(() => inner.GeluErfForward(s.Out(output), s.In(input)));
+    }
+    public void GeluErfBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input)
+    {
+        if (Direct(HalfStorageOps.Activation, [dInput, dOutput, input])) Run(() => inner.GeluErfBackward(dInput, dOutput, input));
+        else Run(() => inner.GeluErfBackward(s.InOut(dInput), s.In(dOutput), s.In(input)));
+    }
+    public void GatedGeluForward(Slice<float> output, Slice<float> input, int N, int F)
+    {
+        if (Direct(HalfStorageOps.Activation, [output, input])) Run(() => inner.GatedGeluForward(output, input, N, F));
+        else Run(() => inner.GatedGeluForward(s.Out(output), s.In(input), N, F));
+    }
+    public void GatedGeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input, int N, int F)
+    {
+        if (Direct(HalfStorageOps.Activation, [dInput, dOutput, input])) Run(() => inner.GatedGeluBackward(dInput, dOutput, input, N, F));
+        else Run(() => inner.GatedGeluBackward(s.InOut(dInput), s.In(dOutput), s.In(input), N, F));
+    }
+    public void EmbeddingAddForward(Slice<float> output, Slice<int> ids, Slice<float> table, int N, int C)
+    {
+        if (Direct(HalfStorageOps.Embedding, [output], weights: [table])) Run(() => inner.EmbeddingAddForward(output, ids, W(table), N, C));
+        else Run(() => inner.EmbeddingAddForward(s.InOut(output), ids, s.In(table), N, C));
+    }
+    public void EmbeddingAddBackward(Slice<float> dTable, Slice<float> dOutput, Slice<int> ids, int N, int C, int skipId)
+    {
+        if (Direct(HalfStorageOps.Embedding, [dOutput], fp32: [dTable])) Run(() => inner.EmbeddingAddBackward(dTable, dOutput, ids, N, C, skipId));
+        else Run(() => inner.EmbeddingAddBackward(s.InOut(dTable), s.In(dOutput), ids, N, C, skipId));
+    }
+    public void Add(Slice<float> output, Slice<float> a, Slice<float> b)
+    {
+        if (Direct(HalfStorageOps.Residual, [output, a, b])) Run(() => inner.Add(output, a, b));
+        else Run(() => inner.Add(s.Out(output), s.In(a), s.In(b)));
+    }
+    public void Accumulate(Slice<float> destination, Slice<float> source)
+    {
+        if (Direct(HalfStorageOps.Residual, [destination, source])) Run(() => inner.Accumulate(destination, source));
+        else Run(() => inner.Accumulate(s.InOut(destination), s.In(source)));
+    }
 
     public double SoftmaxCrossEntropy(Slice<float> logits, Slice<float> losses, Slice<int> targets, int N, int V, int paddedV, float gradientScale)
     {
         double sum = 0;
+        if (Direct(HalfStorageOps.Classifier, [logits], fp32: [losses]))
+            Run(() => sum = inner.SoftmaxCrossEntropy(logits, losses, targets, N, V, paddedV, gradientScale));
         // With a gradient scale the dlogits replace the logits in their 16-bit buffer.
-        Run(() => sum = inner.SoftmaxCrossEntropy(gradientScale != 0 ? s.InOut(logits) : s.In(logits), losses, targets, N, V, paddedV, gradientScale));
+        else Run(() => sum = inner.SoftmaxCrossEntropy(gradientScale != 0 ? s.InOut(logits) : s.In(logits), losses, targets, N, V, paddedV, gradientScale));
         return sum;
     }
 

@@ -107,61 +107,33 @@ public class CudaMixedPrecisionTests
     /// Matrix products on 16-bit storage (mixed precision's activations and weight copy): cuBLAS reads and writes the
     /// 16-bit buffers itself, where the CPU stages them through fp32. The fp32 results agree to the products' 1e-5 of
     /// the largest output; a 16-bit output may then round to the neighbouring 16-bit value, so those are held to one
-    /// step of the format (2^-8 relative for bf16, 2^-11 for fp16) on top. fp32 gradients (weight, bias) keep 1e-5.
+    /// ulp of the format on top (HalfStoragePair.AssertHalfClose). fp32 gradients (weight, bias) keep 1e-5.
     /// </summary>
     [Theory]
     [InlineData(HalfFormat.Bf16)]
     [InlineData(HalfFormat.Fp16)]
     public void Matrix_products_read_and_write_16_bit_storage_as_the_CPU_stages_it(HalfFormat format)
     {
-        using var p = Open(91 + (int)format);
-        var precision = format == HalfFormat.Bf16 ? PrecisionMode.Bf16 : PrecisionMode.Fp16;
-        var cpu = new Engine.Backends.Mixed.MixedPrecisionBackend(p.Cpu, precision); // not disposed: the pair owns both devices
-        var gpu = new Engine.Backends.Mixed.MixedPrecisionBackend(p.Gpu, precision);
-        var storage = HalfStorage.StorageOf(format);
+        using var p = new HalfStoragePair(format, 91 + (int)format);
         const int N = 37, C = 70, OC = 45;
-        (Slice<float> C, Slice<float> G) Stored(float[] values)
-        {
-            var c = HalfStorage.Allocate(cpu, values.Length, storage, "test"); cpu.CopyIn<float>(values, c);
-            var g = HalfStorage.Allocate(gpu, values.Length, storage, "test"); gpu.CopyIn<float>(values, g);
-            return (c, g);
-        }
-        (float[], float[]) Read((Slice<float> C, Slice<float> G) pair)
-        {
-            var c = new float[pair.C.Length]; cpu.CopyOut(pair.C, c);
-            var g = new float[pair.G.Length]; gpu.CopyOut(pair.G, g);
-            return (c, g);
-        }
-        double step = format == HalfFormat.Bf16 ? 1.0 / 256 : 1.0 / 2048;
-        void AssertHalfClose((float[] Cpu, float[] Gpu) pair, string what)
-        {
-            double scale = pair.Cpu.Max(v => Math.Abs((double)v));
-            for (int i = 0; i < pair.Cpu.Length; i++)
-            {
-                double error = Math.Abs((double)pair.Gpu[i] - pair.Cpu[i]);
-                if (!(error <= 1e-5 * scale + step * Math.Abs(pair.Cpu[i])))
-                    Assert.Fail($"{what}[{i}]: GPU {pair.Gpu[i]:R}, CPU {pair.Cpu[i]:R} (|err| {error:E2})");
-            }
-        }
+        var x = p.Stored(p.RandomArray(N * C));
+        var w = p.Stored(p.RandomArray(OC * C));
+        var b = p.Stored(p.RandomArray(OC));
+        var y = p.Poisoned(N * OC);
+        p.Cpu.MatmulForward(y.C, x.C, w.C, b.C, N, C, OC);
+        p.Gpu.MatmulForward(y.G, x.G, w.G, b.G, N, C, OC);
+        p.AssertHalfClose(y, $"{format} matmul output");
 
-        var x = Stored(p.RandomArray(N * C));
-        var w = Stored(p.RandomArray(OC * C));
-        var b = Stored(p.RandomArray(OC));
-        var y = Stored(new float[N * OC]);
-        p.Gpu.CopyIn<ushort>(Enumerable.Repeat(HalfPoison, N * OC).ToArray(), HalfStorage.Bits(y.G));
-        cpu.MatmulForward(y.C, x.C, w.C, b.C, N, C, OC);
-        gpu.MatmulForward(y.G, x.G, w.G, b.G, N, C, OC);
-        AssertHalfClose(Read(y), $"{format} matmul output");
-
-        var dy = Stored(p.RandomArray(N * OC));
-        var dx = Stored(p.RandomArray(N * C));
-        var dw = p.Upload(p.RandomArray(OC * C));
-        var db = p.Upload(p.RandomArray(OC));
-        cpu.MatmulBackward(dx.C, dw.C, db.C, dy.C, x.C, w.C, N, C, OC);
-        gpu.MatmulBackward(dx.G, dw.G, db.G, dy.G, x.G, w.G, N, C, OC);
-        AssertHalfClose(Read(dx), $"{format} matmul d input (16-bit, accumulated)");
-        AssertClose(p.Download(dw), $"{format} matmul d weight (fp32)");
-        AssertClose(p.Download(db), $"{format} matmul d bias (fp32)");
+        var dy = p.Stored(p.RandomArray(N * OC));
+        var dx = p.Stored(p.RandomArray(N * C));
+        var dw = p.Fp32(p.RandomArray(OC * C));
+        var db = p.Fp32(p.RandomArray(OC));
+        p.Cpu.MatmulBackward(dx.C, dw.C, db.C, dy.C, x.C, w.C, N, C, OC);
+        p.Gpu.MatmulBackward(dx.G, dw.G, db.G, dy.G, x.G, w.G, N, C, OC);
+        p.AssertHalfClose(dx, $"{format} matmul d input (16-bit, accumulated)");
+        p.AssertClose(dw, $"{format} matmul d weight (fp32)");
+        p.AssertClose(db, $"{format} matmul d bias (fp32)");
+        p.AssertNothingStaged();
     }
 
     [Theory]
