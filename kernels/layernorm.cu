@@ -28,6 +28,34 @@ __device__ __forceinline__ void forward(T* out, float* mean, float* rstd, const 
     if (lane == 0) { mean[row] = m; rstd[row] = r; }
 }
 
+// The residual add fused in front: residual = a + b (stored, rounded to T), then out = LayerNorm(residual) over the
+// residual as stored, so the result is bit for bit the two kernels in turn (residual_add, then forward above). One
+// warp per row; each lane reads back only the residual elements it wrote itself. residual may be a or b (each
+// element is read before it is written, by the same lane), as residual_add allows.
+template <typename T>
+__device__ __forceinline__ void residual_forward(T* residual, T* out, float* mean, float* rstd, const T* a, const T* b,
+                                                 const T* weight, const T* bias, int N, int C, float eps) {
+    const int row = blockIdx.x * (blockDim.x / WARP_SIZE) + threadIdx.x / WARP_SIZE;
+    const int lane = threadIdx.x % WARP_SIZE;
+    if (row >= N) return;
+    const long at = (long)row * C;
+    T* x = residual + at;
+    float sum = 0.0f;
+    for (int i = lane; i < C; i += WARP_SIZE) {
+        const T r = from_float<T>(to_float(a[at + i]) + to_float(b[at + i]));
+        x[i] = r;
+        sum += to_float(r);
+    }
+    const float m = warp_sum(sum) / C;
+    float sq = 0.0f;
+    for (int i = lane; i < C; i += WARP_SIZE) { const float d = to_float(x[i]) - m; sq += d * d; }
+    const float r = rsqrtf(warp_sum(sq) / C + eps);
+    T* o = out + at;
+    for (int i = lane; i < C; i += WARP_SIZE)
+        o[i] = from_float<T>((to_float(x[i]) - m) * r * to_float(weight[i]) + (bias ? to_float(bias[i]) : 0.0f));
+    if (lane == 0) { mean[row] = m; rstd[row] = r; }
+}
+
 // din += rstd·(g − mean(g) − x̂·mean(g·x̂)) with g = dout·w, x̂ = (x − mean)·rstd. One warp per row.
 template <typename T>
 __device__ __forceinline__ void backward_input(T* din, const T* dout, const T* in, const T* weight, const float* mean,
@@ -82,6 +110,12 @@ extern "C" __global__ void layernorm_forward_f32(float* out, float* mean, float*
     layernorm::forward(out, mean, rstd, in, weight, bias, N, C, eps);
 }
 
+extern "C" __global__ void layernorm_residual_forward_f32(float* residual, float* out, float* mean, float* rstd,
+                                                          const float* a, const float* b, const float* weight, const float* bias,
+                                                          int N, int C, float eps) {
+    layernorm::residual_forward(residual, out, mean, rstd, a, b, weight, bias, N, C, eps);
+}
+
 extern "C" __global__ void layernorm_backward_input_f32(float* din, const float* dout, const float* in,
                                                         const float* weight, const float* mean, const float* rstd,
                                                         int N, int C) {
@@ -99,6 +133,12 @@ extern "C" __global__ void layernorm_forward_bf16(bf16* out, float* mean, float*
     layernorm::forward(out, mean, rstd, in, weight, bias, N, C, eps);
 }
 
+extern "C" __global__ void layernorm_residual_forward_bf16(bf16* residual, bf16* out, float* mean, float* rstd,
+                                                           const bf16* a, const bf16* b, const bf16* weight, const bf16* bias,
+                                                           int N, int C, float eps) {
+    layernorm::residual_forward(residual, out, mean, rstd, a, b, weight, bias, N, C, eps);
+}
+
 extern "C" __global__ void layernorm_backward_input_bf16(bf16* din, const bf16* dout, const bf16* in,
                                                          const bf16* weight, const float* mean, const float* rstd,
                                                          int N, int C) {
@@ -114,6 +154,12 @@ extern "C" __global__ void layernorm_backward_params_partial_bf16(
 extern "C" __global__ void layernorm_forward_f16(fp16* out, float* mean, float* rstd, const fp16* in,
                                                  const fp16* weight, const fp16* bias, int N, int C, float eps) {
     layernorm::forward(out, mean, rstd, in, weight, bias, N, C, eps);
+}
+
+extern "C" __global__ void layernorm_residual_forward_f16(fp16* residual, fp16* out, float* mean, float* rstd,
+                                                          const fp16* a, const fp16* b, const fp16* weight, const fp16* bias,
+                                                          int N, int C, float eps) {
+    layernorm::residual_forward(residual, out, mean, rstd, a, b, weight, bias, N, C, eps);
 }
 
 extern "C" __global__ void layernorm_backward_input_f16(fp16* din, const fp16* dout, const fp16* in,

@@ -33,6 +33,14 @@ public sealed class LayerNormLayer
         return m.Activation(output);
     }
 
+    /// <summary>residual = a + b (written to <paramref name="residual"/>), then this norm of it: the residual add fused
+    /// into the norm (one kernel on the GPU). Returns the norm's output.</summary>
+    public Slice<float> ForwardResidual(ModelMemory m, Slice<float> residual, Slice<float> a, Slice<float> b, int N)
+    {
+        m.Backend.ResidualLayerNormForward(residual, m.Activation(output), m.Activation(mean), m.Activation(rstd), a, b, m.Parameter(Weight), m.Parameter(Bias), N, dim, epsilon);
+        return m.Activation(output);
+    }
+
     public void Backward(ModelMemory m, Slice<float> dInput, Slice<float> dOutput, Slice<float> input, int N) =>
         m.Backend.LayerNormBackward(dInput, m.Gradient(Weight), m.Gradient(Bias), dOutput, input, m.Parameter(Weight), m.Activation(mean), m.Activation(rstd), N, dim);
 }

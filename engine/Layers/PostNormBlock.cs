@@ -47,11 +47,9 @@ public sealed class PostNormBlock
     {
         int N = B * T;
         var a = attention.Forward(m, input, B, T, keyMask);
-        m.Backend.Add(m.Activation(afterAttention), input, a);
-        var h = attentionNorm.Forward(m, m.Activation(afterAttention), N);
+        var h = attentionNorm.ForwardResidual(m, m.Activation(afterAttention), input, a, N);
         var f = mlp.Forward(m, h, N);
-        m.Backend.Add(m.Activation(afterMlp), h, f);
-        return outputNorm.Forward(m, m.Activation(afterMlp), N);
+        return outputNorm.ForwardResidual(m, m.Activation(afterMlp), h, f, N);
     }
 
     /// <summary>dResidual holds d(output) on entry and d(input) on return; keyMask is the forward's.</summary>

@@ -45,8 +45,7 @@ public sealed class PreNormBlock
     {
         int N = B * T;
         var a = attention.Forward(m, norm1.Forward(m, input, N), B, T);
-        m.Backend.Add(m.Activation(afterAttention), input, a);
-        var f = mlp.Forward(m, norm2.Forward(m, m.Activation(afterAttention), N), N);
+        var f = mlp.Forward(m, norm2.ForwardResidual(m, m.Activation(afterAttention), input, a, N), N);
         m.Backend.Add(m.Activation(output), m.Activation(afterAttention), f);
         return m.Activation(output);
     }

@@ -63,6 +63,17 @@ public interface IBackend : IDisposable
     void EmbeddingBackward(Slice<float> dTokenTable, Slice<float> dPositionTable, Slice<float> dOutput, Slice<int> tokens, int B, int T, int C);
 
     void LayerNormForward(Slice<float> output, Slice<float> mean, Slice<float> rstd, Slice<float> input, Slice<float> weight, Slice<float> bias, int N, int C, float epsilon);
+
+    /// <summary>
+    /// The residual add fused into the layer norm that follows it: residual = a + b, then output = LayerNorm(residual)
+    /// over the residual as stored (16-bit storage: its rounding), mean and 1/σ saved. Backends with a fused kernel
+    /// (CUDA: one pass over the rows) override it; the definition, and the CPU's twin, is the two ops in turn.
+    /// </summary>
+    void ResidualLayerNormForward(Slice<float> residual, Slice<float> output, Slice<float> mean, Slice<float> rstd, Slice<float> a, Slice<float> b, Slice<float> weight, Slice<float> bias, int N, int C, float epsilon)
+    {
+        Add(residual, a, b);
+        LayerNormForward(output, mean, rstd, residual, weight, bias, N, C, epsilon);
+    }
     void LayerNormBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, Slice<float> mean, Slice<float> rstd, int N, int C);
 
     /// <summary>RMSNorm (T5's T5LayerNorm): output = weight·x/√(mean(x²) + ε), no mean, no bias; saves 1/rms per row.</summary>

@@ -36,6 +36,15 @@ public sealed unsafe partial class CudaBackend
         Launch(ValueKernel("layernorm_forward", output, input, weight, bias), (uint)((N + RowsPerBlock - 1) / RowsPerBlock), 1, RowsPerBlock * 32, a);
     }
 
+    /// <summary>residual = a + b and output = LayerNorm(residual) in one pass over the rows (layernorm_residual_forward_*):
+    /// the bits of Add then LayerNormForward, one read of the residual fewer and one launch.</summary>
+    public void ResidualLayerNormForward(Slice<float> residual, Slice<float> output, Slice<float> mean, Slice<float> rstd, Slice<float> a, Slice<float> b, Slice<float> weight, Slice<float> bias, int N, int C, float epsilon)
+    {
+        ulong res = Values(residual), o = Values(output), m = Ptr(mean), r = Ptr(rstd), x = Values(a), y = Values(b), w = Values(weight), bi = Values(bias);
+        void** args = stackalloc void*[] { &res, &o, &m, &r, &x, &y, &w, &bi, &N, &C, &epsilon };
+        Launch(ValueKernel("layernorm_residual_forward", residual, output, a, b, weight, bias), (uint)((N + RowsPerBlock - 1) / RowsPerBlock), 1, RowsPerBlock * 32, args);
+    }
+
     const int RowsPerChunk = 64; // rows each block of the two-stage column sums adds
 
     public void LayerNormBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, Slice<float> mean, Slice<float> rstd, int N, int C)

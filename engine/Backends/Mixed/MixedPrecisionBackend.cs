@@ -70,7 +70,7 @@ public sealed class MixedPrecisionBackend : IBackend, IBackendDecorator
     /// </summary>
     bool Direct(HalfStorageOps family, ReadOnlySpan<Slice<float>> values, ReadOnlySpan<Slice<float>> weights = default, ReadOnlySpan<Slice<float>> fp32 = default)
     {
-        if ((inner.NativeHalfStorage & family) == 0) return false;
+        if ((inner.NativeHalfStorage & family) != family) return false;
         foreach (var v in values) if (!v.IsEmpty && v.Storage != storage16) return false;
         foreach (var w in weights) if (!w.IsEmpty && !w.IsNative && w.Storage != storage16) return false;
         foreach (var f in fp32) if (!f.IsEmpty && !f.IsNative) return false;
@@ -132,6 +132,18 @@ public sealed class MixedPrecisionBackend : IBackend, IBackendDecorator
         if (Direct(HalfStorageOps.Normalization, [output, input], weights: [weight, bias], fp32: [mean, rstd]))
             Run(() => inner.LayerNormForward(output, mean, rstd, input, W(weight), W(bias), N, C, epsilon));
         else Run(() => inner.LayerNormForward(s.Out(output), mean, rstd, s.In(input), s.In(weight), s.In(bias), N, C, epsilon));
+    }
+    /// <summary>Fused on a backend that takes it on 16-bit storage; otherwise its definition, the two ops, each staged
+    /// (one fused fp32 op on staged arguments would normalise the unrounded sum, not the stored residual).</summary>
+    public void ResidualLayerNormForward(Slice<float> residual, Slice<float> output, Slice<float> mean, Slice<float> rstd, Slice<float> a, Slice<float> b, Slice<float> weight, Slice<float> bias, int N, int C, float epsilon)
+    {
+        if (Direct(HalfStorageOps.Normalization | HalfStorageOps.Residual, [residual, output, a, b], weights: [weight, bias], fp32: [mean, rstd]))
+            Run(() => inner.ResidualLayerNormForward(residual, output, mean, rstd, a, b, W(weight), W(bias), N, C, epsilon));
+        else
+        {
+            Add(residual, a, b);
+            LayerNormForward(output, mean, rstd, residual, weight, bias, N, C, epsilon);
+        }
     }
     public void LayerNormBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, Slice<float> mean, Slice<float> rstd, int N, int C)
     {

@@ -65,6 +65,8 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend, IBackendDecorat
         Timed("embedding backward", () => inner.EmbeddingBackward(dTokenTable, dPositionTable, dOutput, tokens, B, T, C));
     public void LayerNormForward(Slice<float> output, Slice<float> mean, Slice<float> rstd, Slice<float> input, Slice<float> weight, Slice<float> bias, int N, int C, float epsilon) =>
         Timed("layernorm forward", () => inner.LayerNormForward(output, mean, rstd, input, weight, bias, N, C, epsilon));
+    public void ResidualLayerNormForward(Slice<float> residual, Slice<float> output, Slice<float> mean, Slice<float> rstd, Slice<float> a, Slice<float> b, Slice<float> weight, Slice<float> bias, int N, int C, float epsilon) =>
+        Timed("residual + layernorm forward", () => inner.ResidualLayerNormForward(residual, output, mean, rstd, a, b, weight, bias, N, C, epsilon));
     public void LayerNormBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, Slice<float> mean, Slice<float> rstd, int N, int C) =>
         Timed("layernorm backward", () => inner.LayerNormBackward(dInput, dWeight, dBias, dOutput, input, weight, mean, rstd, N, C));
     public void RmsNormForward(Slice<float> output, Slice<float> rstd, Slice<float> input, Slice<float> weight, int N, int C, float epsilon) =>

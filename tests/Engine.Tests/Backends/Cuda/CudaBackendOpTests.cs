@@ -90,6 +90,30 @@ public class CudaBackendOpTests
         p.AssertClose(dwpe, "d position table");
     }
 
+    /// <summary>The residual add fused into layernorm (GPT-2's ln_2, BERT's two norms) against its definition on the
+    /// CPU, the two ops in turn; in place (residual = a) too, as the add allows.</summary>
+    [Theory]
+    [InlineData(19, 70, false)]
+    [InlineData(130, 33, true)]
+    public void Residual_add_fused_into_layernorm(int N, int C, bool inPlace)
+    {
+        using var p = Open(N * C + 1);
+        var a = p.Upload(p.RandomArray(N * C, 3));
+        var b = p.Upload(p.RandomArray(N * C, 3));
+        var w = p.Upload(p.RandomArray(C));
+        var bias = p.Upload(p.RandomArray(C));
+        var residual = inPlace ? a : p.Poisoned(N * C);
+        var y = p.Poisoned(N * C);
+        var mean = p.Poisoned(N);
+        var rstd = p.Poisoned(N);
+        ((Engine.Tensors.IBackend)p.Cpu).ResidualLayerNormForward(residual.C, y.C, mean.C, rstd.C, a.C, b.C, w.C, bias.C, N, C, 1e-5f);
+        p.Gpu.ResidualLayerNormForward(residual.G, y.G, mean.G, rstd.G, a.G, b.G, w.G, bias.G, N, C, 1e-5f);
+        p.AssertClose(residual, "residual", tolerance: 0); // one fp32 add per element on both sides
+        p.AssertClose(y, "layernorm output");
+        p.AssertClose(mean, "mean");
+        p.AssertClose(rstd, "rstd");
+    }
+
     [Theory]
     [InlineData(19, 70, true)]
     [InlineData(130, 33, false)] // more rows than one chunk of the column sums, no bias

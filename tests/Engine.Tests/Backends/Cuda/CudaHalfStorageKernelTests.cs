@@ -75,6 +75,18 @@ public class CudaHalfStorageKernelTests
         p.AssertClose(dw, "layernorm d weight (fp32)");
         p.AssertClose(db, "layernorm d bias (fp32)");
 
+        // The residual add fused in front (GPT-2's ln_2, BERT's norms): the residual rounded once, the norm of it.
+        var other = p.Stored(p.RandomArray(N * C, 3));
+        var residual = p.Poisoned(N * C);
+        var fused = p.Poisoned(N * C);
+        p.Cpu.ResidualLayerNormForward(residual.C, fused.C, mean.C, rstd.C, x.C, other.C, w.C, b.C, N, C, 1e-5f);
+        p.Gpu.ResidualLayerNormForward(residual.G, fused.G, mean.G, rstd.G, x.G, other.G, w.G, b.G, N, C, 1e-5f);
+        var (cpuResidual, gpuResidual) = p.Read(residual);
+        Assert.Equal(cpuResidual, gpuResidual); // one fp32 add of the same 16-bit values, rounded once: the same bits
+        p.AssertHalfClose(fused, "residual + layernorm output");
+        p.AssertClose(mean, "residual + layernorm mean (fp32)");
+        p.AssertClose(rstd, "residual + layernorm rstd (fp32)");
+
         var r = p.Poisoned(N * C);
         p.Cpu.RmsNormForward(r.C, rstd.C, x.C, w.C, N, C, 1e-6f);
         p.Gpu.RmsNormForward(r.G, rstd.G, x.G, w.G, N, C, 1e-6f);
