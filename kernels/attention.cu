@@ -4,9 +4,12 @@
 // where 0; position_bias (H, Tq, Tk) is added to the scores (T5); hidden entries are stored as 0 and a query with no
 // visible key outputs 0. The flash-style kernels (flash_attention.cu) replace this where no bias gradient is needed.
 // Every sum has a fixed order and no atomics: runs are bit-identical.
+// q, k, v, the output, the probabilities, the position bias and their gradients are Value, the training precision
+// (float, bf16 or fp16): widened as they are loaded, rounded once as they are stored. The forward keeps each
+// probability row in fp32 shared memory and computes the output from it, so the output is that of fp32
+// probabilities (as the CPU's staged op computes it) and only the saved row is rounded. The score gradient dS is an
+// fp32 scratch buffer in every precision.
 #include "common.cuh"
-
-using namespace engine;
 
 namespace engine {
 namespace attention {
@@ -17,29 +20,27 @@ struct Shape {
     __device__ int key_end(int t) const { return causal ? t + 1 : Tk; }
 };
 
-}  // namespace attention
-}  // namespace engine
-
-using namespace engine::attention;
-
-// Block per (t, b·H + h); threads over keys u. Scores, softmax and the probability row.
-extern "C" __global__ void attention_probabilities_f32(float* probs, const float* q, const float* k,
-                                                       const int* key_mask, const float* position_bias, Shape s) {
+// Block per (t, b·H + h), 128 threads; dynamic shared memory: Tk floats (the row in fp32). Threads over keys u
+// for the scores, the softmax and the saved probability row, then over i for out[b, t, h·hs + i] = Σ_u P[t,u]·v_u[i].
+template <typename Value>
+__device__ __forceinline__ void forward(Value* out, Value* probs, const Value* q, const Value* k, const Value* v,
+                                        const int* key_mask, const Value* position_bias, Shape s) {
+    extern __shared__ float p_row[];
     __shared__ float scratch[32];
     const int t = blockIdx.x, bh = blockIdx.y, b = bh / s.H, h = bh % s.H;
     const int end = s.key_end(t);
-    const float* q_row = q + ((long)b * s.Tq + t) * s.q_stride + (long)h * s.hs;
-    float* row = probs + ((long)bh * s.Tq + t) * s.Tk;
+    const Value* q_row = q + ((long)b * s.Tq + t) * s.q_stride + (long)h * s.hs;
+    Value* row = probs + ((long)bh * s.Tq + t) * s.Tk;
     float local_max = -INFINITY;
     for (int u = threadIdx.x; u < end; u += blockDim.x) {
         float score = -INFINITY;
         if (key_mask == nullptr || key_mask[(long)b * s.Tk + u] != 0) {
-            const float* k_row = k + ((long)b * s.Tk + u) * s.kv_stride + (long)h * s.hs;
+            const Value* k_row = k + ((long)b * s.Tk + u) * s.kv_stride + (long)h * s.hs;
             float dot = 0.0f;
-            for (int i = 0; i < s.hs; i++) dot += q_row[i] * k_row[i];
-            score = dot * s.scale + (position_bias ? position_bias[((long)h * s.Tq + t) * s.Tk + u] : 0.0f);
+            for (int i = 0; i < s.hs; i++) dot += to_float(q_row[i]) * to_float(k_row[i]);
+            score = dot * s.scale + (position_bias ? to_float(position_bias[((long)h * s.Tq + t) * s.Tk + u]) : 0.0f);
         }
-        row[u] = score;
+        p_row[u] = score;
         local_max = fmaxf(local_max, score);
     }
     local_max = warp_max(local_max);
@@ -50,87 +51,166 @@ extern "C" __global__ void attention_probabilities_f32(float* probs, const float
     const float max = warp_max(threadIdx.x % WARP_SIZE < warps ? scratch[threadIdx.x % WARP_SIZE] : -INFINITY);
     float local_sum = 0.0f;
     for (int u = threadIdx.x; u < end; u += blockDim.x) {
-        const float e = row[u] == -INFINITY ? 0.0f : expf(row[u] - max);
-        row[u] = e;
+        const float e = p_row[u] == -INFINITY ? 0.0f : expf(p_row[u] - max);
+        p_row[u] = e;
         local_sum += e;
     }
     const float sum = block_sum(local_sum, scratch);
     const float inverse = sum > 0.0f ? 1.0f / sum : 0.0f;
-    for (int u = threadIdx.x; u < s.Tk; u += blockDim.x) row[u] = u < end ? row[u] * inverse : 0.0f;
-}
-
-// out[b, t, h·hs + i] = Σ_u P[t,u]·v_u[i]. Block per (t, bh); threads over i.
-extern "C" __global__ void attention_output_f32(float* out, const float* probs, const float* v, Shape s) {
-    const int t = blockIdx.x, bh = blockIdx.y, b = bh / s.H, h = bh % s.H;
-    const int end = s.key_end(t);
-    const float* row = probs + ((long)bh * s.Tq + t) * s.Tk;
+    for (int u = threadIdx.x; u < s.Tk; u += blockDim.x) {
+        const float p = u < end ? p_row[u] * inverse : 0.0f;
+        if (u < end) p_row[u] = p;
+        row[u] = from_float<Value>(p);
+    }
+    __syncthreads(); // the whole fp32 row is written before any thread sums over it
     for (int i = threadIdx.x; i < s.hs; i += blockDim.x) {
         float acc = 0.0f;
-        for (int u = 0; u < end; u++) acc += row[u] * v[((long)b * s.Tk + u) * s.kv_stride + (long)h * s.hs + i];
-        out[((long)b * s.Tq + t) * s.H * s.hs + (long)h * s.hs + i] = acc;
+        for (int u = 0; u < end; u++) acc += p_row[u] * to_float(v[((long)b * s.Tk + u) * s.kv_stride + (long)h * s.hs + i]);
+        out[((long)b * s.Tq + t) * s.H * s.hs + (long)h * s.hs + i] = from_float<Value>(acc);
     }
 }
 
 // dS[t,u] = P[t,u]·(dP[t,u] − Σ_u' P[t,u']·dP[t,u']) with dP = dO_t·v_u (unscaled: the scale is applied where dS
 // meets q and k; the bias gradient takes dS as it is). Block per (t, bh); threads over u.
-extern "C" __global__ void attention_backward_scores_f32(float* dscores, const float* dout, const float* v,
-                                                         const float* probs, Shape s) {
+template <typename Value>
+__device__ __forceinline__ void backward_scores(float* dscores, const Value* dout, const Value* v, const Value* probs,
+                                                Shape s) {
     __shared__ float scratch[32];
     const int t = blockIdx.x, bh = blockIdx.y, b = bh / s.H, h = bh % s.H;
     const int end = s.key_end(t);
-    const float* dO = dout + ((long)b * s.Tq + t) * s.H * s.hs + (long)h * s.hs;
-    const float* row = probs + ((long)bh * s.Tq + t) * s.Tk;
+    const Value* dO = dout + ((long)b * s.Tq + t) * s.H * s.hs + (long)h * s.hs;
+    const Value* row = probs + ((long)bh * s.Tq + t) * s.Tk;
     float* ds = dscores + ((long)bh * s.Tq + t) * s.Tk;
     float local = 0.0f;
     for (int u = threadIdx.x; u < end; u += blockDim.x) {
-        const float* v_row = v + ((long)b * s.Tk + u) * s.kv_stride + (long)h * s.hs;
+        const Value* v_row = v + ((long)b * s.Tk + u) * s.kv_stride + (long)h * s.hs;
         float dp = 0.0f;
-        for (int i = 0; i < s.hs; i++) dp += dO[i] * v_row[i];
+        for (int i = 0; i < s.hs; i++) dp += to_float(dO[i]) * to_float(v_row[i]);
         ds[u] = dp;
-        local += row[u] * dp;
+        local += to_float(row[u]) * dp;
     }
     const float row_dot = block_sum(local, scratch);
-    for (int u = threadIdx.x; u < s.Tk; u += blockDim.x) ds[u] = u < end ? row[u] * (ds[u] - row_dot) : 0.0f;
+    for (int u = threadIdx.x; u < s.Tk; u += blockDim.x) ds[u] = u < end ? to_float(row[u]) * (ds[u] - row_dot) : 0.0f;
 }
 
 // dQ[t] += scale·Σ_u dS[t,u]·k_u. Block per (t, bh); threads over i.
-extern "C" __global__ void attention_backward_query_f32(float* dq, const float* k, const float* dscores, Shape s) {
+template <typename Value>
+__device__ __forceinline__ void backward_query(Value* dq, const Value* k, const float* dscores, Shape s) {
     const int t = blockIdx.x, bh = blockIdx.y, b = bh / s.H, h = bh % s.H;
     const float* ds = dscores + ((long)bh * s.Tq + t) * s.Tk;
     const int end = s.key_end(t);
     for (int i = threadIdx.x; i < s.hs; i += blockDim.x) {
         float g = 0.0f;
-        for (int u = 0; u < end; u++) g += ds[u] * k[((long)b * s.Tk + u) * s.kv_stride + (long)h * s.hs + i];
-        dq[((long)b * s.Tq + t) * s.q_stride + (long)h * s.hs + i] += g * s.scale;
+        for (int u = 0; u < end; u++) g += ds[u] * to_float(k[((long)b * s.Tk + u) * s.kv_stride + (long)h * s.hs + i]);
+        Value& d = dq[((long)b * s.Tq + t) * s.q_stride + (long)h * s.hs + i];
+        d = from_float<Value>(to_float(d) + g * s.scale);
     }
 }
 
 // dK[u] += scale·Σ_t dS[t,u]·q_t and dV[u] += Σ_t P[t,u]·dO_t. Block per (u, bh); threads over i; t ascending.
-extern "C" __global__ void attention_backward_key_value_f32(float* dk, float* dv, const float* q, const float* dout,
-                                                            const float* probs, const float* dscores, Shape s) {
+template <typename Value>
+__device__ __forceinline__ void backward_key_value(Value* dk, Value* dv, const Value* q, const Value* dout,
+                                                   const Value* probs, const float* dscores, Shape s) {
     const int u = blockIdx.x, bh = blockIdx.y, b = bh / s.H, h = bh % s.H;
     const float* ds = dscores + (long)bh * s.Tq * s.Tk;
-    const float* p = probs + (long)bh * s.Tq * s.Tk;
+    const Value* p = probs + (long)bh * s.Tq * s.Tk;
     const int first = s.causal ? u : 0;
     for (int i = threadIdx.x; i < s.hs; i += blockDim.x) {
         float gk = 0.0f, gv = 0.0f;
         for (int t = first; t < s.Tq; t++) {
-            gk += ds[(long)t * s.Tk + u] * q[((long)b * s.Tq + t) * s.q_stride + (long)h * s.hs + i];
-            gv += p[(long)t * s.Tk + u] * dout[((long)b * s.Tq + t) * s.H * s.hs + (long)h * s.hs + i];
+            gk += ds[(long)t * s.Tk + u] * to_float(q[((long)b * s.Tq + t) * s.q_stride + (long)h * s.hs + i]);
+            gv += to_float(p[(long)t * s.Tk + u]) * to_float(dout[((long)b * s.Tq + t) * s.H * s.hs + (long)h * s.hs + i]);
         }
         const long at = ((long)b * s.Tk + u) * s.kv_stride + (long)h * s.hs + i;
-        dk[at] += gk * s.scale;
-        dv[at] += gv;
+        dk[at] = from_float<Value>(to_float(dk[at]) + gk * s.scale);
+        dv[at] = from_float<Value>(to_float(dv[at]) + gv);
     }
 }
 
 // dBias[h,t,u] += Σ_b dS[b,h,t,u], batch in order. Grid-stride over (h, t, u).
-extern "C" __global__ void attention_backward_bias_f32(float* dbias, const float* dscores, Shape s) {
+template <typename Value>
+__device__ __forceinline__ void backward_bias(Value* dbias, const float* dscores, Shape s) {
     const long n = (long)s.H * s.Tq * s.Tk;
     for (long i = global_thread_index(); i < n; i += grid_stride()) {
         const long h = i / ((long)s.Tq * s.Tk), rest = i % ((long)s.Tq * s.Tk);
         float sum = 0.0f;
         for (int b = 0; b < s.B; b++) sum += dscores[((long)b * s.H + h) * s.Tq * s.Tk + rest];
-        dbias[i] += sum;
+        dbias[i] = from_float<Value>(to_float(dbias[i]) + sum);
     }
+}
+
+}  // namespace attention
+}  // namespace engine
+
+using namespace engine;
+using attention::Shape;
+
+extern "C" __global__ void attention_forward_f32(float* out, float* probs, const float* q, const float* k,
+                                                 const float* v, const int* key_mask, const float* position_bias,
+                                                 Shape s) {
+    attention::forward(out, probs, q, k, v, key_mask, position_bias, s);
+}
+
+extern "C" __global__ void attention_backward_scores_f32(float* dscores, const float* dout, const float* v,
+                                                         const float* probs, Shape s) {
+    attention::backward_scores(dscores, dout, v, probs, s);
+}
+
+extern "C" __global__ void attention_backward_query_f32(float* dq, const float* k, const float* dscores, Shape s) {
+    attention::backward_query(dq, k, dscores, s);
+}
+
+extern "C" __global__ void attention_backward_key_value_f32(float* dk, float* dv, const float* q, const float* dout,
+                                                            const float* probs, const float* dscores, Shape s) {
+    attention::backward_key_value(dk, dv, q, dout, probs, dscores, s);
+}
+
+extern "C" __global__ void attention_backward_bias_f32(float* dbias, const float* dscores, Shape s) {
+    attention::backward_bias(dbias, dscores, s);
+}
+
+extern "C" __global__ void attention_forward_bf16(bf16* out, bf16* probs, const bf16* q, const bf16* k, const bf16* v,
+                                                  const int* key_mask, const bf16* position_bias, Shape s) {
+    attention::forward(out, probs, q, k, v, key_mask, position_bias, s);
+}
+
+extern "C" __global__ void attention_backward_scores_bf16(float* dscores, const bf16* dout, const bf16* v,
+                                                          const bf16* probs, Shape s) {
+    attention::backward_scores(dscores, dout, v, probs, s);
+}
+
+extern "C" __global__ void attention_backward_query_bf16(bf16* dq, const bf16* k, const float* dscores, Shape s) {
+    attention::backward_query(dq, k, dscores, s);
+}
+
+extern "C" __global__ void attention_backward_key_value_bf16(bf16* dk, bf16* dv, const bf16* q, const bf16* dout,
+                                                             const bf16* probs, const float* dscores, Shape s) {
+    attention::backward_key_value(dk, dv, q, dout, probs, dscores, s);
+}
+
+extern "C" __global__ void attention_backward_bias_bf16(bf16* dbias, const float* dscores, Shape s) {
+    attention::backward_bias(dbias, dscores, s);
+}
+
+extern "C" __global__ void attention_forward_f16(fp16* out, fp16* probs, const fp16* q, const fp16* k, const fp16* v,
+                                                 const int* key_mask, const fp16* position_bias, Shape s) {
+    attention::forward(out, probs, q, k, v, key_mask, position_bias, s);
+}
+
+extern "C" __global__ void attention_backward_scores_f16(float* dscores, const fp16* dout, const fp16* v,
+                                                         const fp16* probs, Shape s) {
+    attention::backward_scores(dscores, dout, v, probs, s);
+}
+
+extern "C" __global__ void attention_backward_query_f16(fp16* dq, const fp16* k, const float* dscores, Shape s) {
+    attention::backward_query(dq, k, dscores, s);
+}
+
+extern "C" __global__ void attention_backward_key_value_f16(fp16* dk, fp16* dv, const fp16* q, const fp16* dout,
+                                                            const fp16* probs, const float* dscores, Shape s) {
+    attention::backward_key_value(dk, dv, q, dout, probs, dscores, s);
+}
+
+extern "C" __global__ void attention_backward_bias_f16(fp16* dbias, const float* dscores, Shape s) {
+    attention::backward_bias(dbias, dscores, s);
 }

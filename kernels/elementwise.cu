@@ -25,6 +25,12 @@ __device__ __forceinline__ void accumulate(T* destination, const T* source, long
         destination[i] = from_float<T>(to_float(destination[i]) + to_float(source[i]));
 }
 
+// x *= factor (gradient clipping on fp32 gradients; T5's tied head rescaling its 16-bit hidden states)
+template <typename T>
+__device__ __forceinline__ void scale(T* x, long n, float factor) {
+    for (long i = global_thread_index(); i < n; i += grid_stride()) x[i] = from_float<T>(to_float(x[i]) * factor);
+}
+
 __device__ __forceinline__ float gelu_tanh(float x) {
     const float u = GELU_SCALE * (x + GELU_CUBIC * x * x * x);
     return 0.5f * x * (1.0f + tanhf(u));
@@ -110,6 +116,10 @@ extern "C" __global__ void accumulate_f32(float* destination, const float* sourc
     elementwise::accumulate(destination, source, n);
 }
 
+extern "C" __global__ void scale_f32(float* x, long n, float factor) {
+    elementwise::scale(x, n, factor);
+}
+
 extern "C" __global__ void gelu_tanh_forward_f32(float* out, const float* in, long n) {
     elementwise::gelu_tanh_forward(out, in, n);
 }
@@ -142,6 +152,10 @@ extern "C" __global__ void accumulate_bf16(bf16* destination, const bf16* source
     elementwise::accumulate(destination, source, n);
 }
 
+extern "C" __global__ void scale_bf16(bf16* x, long n, float factor) {
+    elementwise::scale(x, n, factor);
+}
+
 extern "C" __global__ void gelu_tanh_forward_bf16(bf16* out, const bf16* in, long n) {
     elementwise::gelu_tanh_forward(out, in, n);
 }
@@ -172,6 +186,10 @@ extern "C" __global__ void residual_add_f16(fp16* out, const fp16* a, const fp16
 
 extern "C" __global__ void accumulate_f16(fp16* destination, const fp16* source, long n) {
     elementwise::accumulate(destination, source, n);
+}
+
+extern "C" __global__ void scale_f16(fp16* x, long n, float factor) {
+    elementwise::scale(x, n, factor);
 }
 
 extern "C" __global__ void gelu_tanh_forward_f16(fp16* out, const fp16* in, long n) {

@@ -98,8 +98,4 @@ extern "C" __global__ void sum_f32_to_f64(double* result, const float* x, long n
     *result = sum;
 }
 
-extern "C" __global__ void scale_f32(float* x, long n, float factor) {
-    for (long i = global_thread_index(); i < n; i += grid_stride()) x[i] *= factor;
-}
-
-// accumulate_f32 (gradient sums) is elementwise.cu's, one kernel per value storage.
+// scale_f32 (gradient clipping) and accumulate_f32 (gradient sums) are elementwise.cu's, one entry per value storage.

@@ -25,13 +25,13 @@ public enum HalfStorageOps
     Normalization = 4,
     /// <summary>GELU (tanh, erf) and gated GELU, forward and backward.</summary>
     Activation = 8,
-    /// <summary>Add and Accumulate.</summary>
-    Residual = 16,
+    /// <summary>Add, Accumulate and Scale.</summary>
+    Elementwise = 16,
     /// <summary>Token and position embeddings, embedding rows added to a sum, T5's relative position bias.</summary>
     Embedding = 32,
-    /// <summary>FlashAttentionForward and FlashAttentionBackward.</summary>
-    FlashAttention = 64,
-    All = Matmul | Classifier | Normalization | Activation | Residual | Embedding | FlashAttention,
+    /// <summary>Attention, flash (FlashAttentionForward/Backward) and with stored probabilities (AttentionForward/Backward).</summary>
+    Attention = 64,
+    All = Matmul | Classifier | Normalization | Activation | Elementwise | Embedding | Attention,
 }
 
 public interface IBackend : IDisposable

@@ -16,10 +16,10 @@ public sealed unsafe partial class CudaBackend
     // when a launch needs more keeps every smaller launch valid (lowering it would break a later larger one).
     readonly Dictionary<string, int> sharedAllowed = new();
 
-    void LaunchWithShared(string kernel, uint gridX, uint gridY, uint block, int sharedBytes, void** arguments)
+    void LaunchWithShared(string kernel, uint gridX, uint gridY, uint block, int sharedBytes, void** arguments, string tooLarge = "the attention head size is too large for these kernels")
     {
         if (sharedBytes > device.MaxSharedBytesPerBlock)
-            throw new EngineException($"{kernel} needs {sharedBytes / 1024.0:F0} KiB of shared memory per block, more than the {device.MaxSharedBytesPerBlock / 1024.0:F0} KiB of this {device.Name}: the attention head size is too large for these kernels");
+            throw new EngineException($"{kernel} needs {sharedBytes / 1024.0:F0} KiB of shared memory per block, more than the {device.MaxSharedBytesPerBlock / 1024.0:F0} KiB of this {device.Name}: {tooLarge}");
         var k = module.Kernel(kernel);
         if (sharedBytes > 48 * 1024 && sharedBytes > sharedAllowed.GetValueOrDefault(kernel))
         {

@@ -191,31 +191,31 @@ public sealed unsafe partial class CudaBackend
     public void AttentionForward(AttentionShape shape, Slice<float> output, Slice<float> probabilities, Slice<float> query, Slice<float> key, Slice<float> value, Slice<int> keyMask, Slice<float> positionBias)
     {
         var s = new KernelShape(shape);
-        ulong o = Ptr(output), p = Ptr(probabilities), q = Ptr(query), k = Ptr(key), v = Ptr(value), mask = Ptr(keyMask), bias = Ptr(positionBias);
+        ulong o = Values(output), p = Values(probabilities), q = Values(query), k = Values(key), v = Values(value), mask = Ptr(keyMask), bias = Values(positionBias);
         uint rows = (uint)s.Tq, pairs = (uint)(s.B * s.H);
-        void** a = stackalloc void*[] { &p, &q, &k, &mask, &bias, &s };
-        Launch("attention_probabilities_f32", rows, pairs, 128, a);
-        void** b = stackalloc void*[] { &o, &p, &v, &s };
-        Launch("attention_output_f32", rows, pairs, 64, b);
+        void** a = stackalloc void*[] { &o, &p, &q, &k, &v, &mask, &bias, &s };
+        // One block per query row keeps the row's probabilities in fp32 shared memory (Tk floats) for the output.
+        LaunchWithShared(ValueKernel("attention_forward", output, probabilities, query, key, value, positionBias), rows, pairs, 128, s.Tk * sizeof(float), a,
+            $"{s.Tk} keys are too many for attention that keeps its probabilities (a row of them is held in shared memory); shorten the encoder input (--seq)");
     }
 
     public void AttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dPositionBias, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> probabilities)
     {
         var s = new KernelShape(shape);
-        ulong dq = Ptr(dQuery), dk = Ptr(dKey), dv = Ptr(dValue), dO = Ptr(dOutput), q = Ptr(query), k = Ptr(key), v = Ptr(value), p = Ptr(probabilities);
-        ulong ds = Scratch("attention.dscores", shape.ProbabilityCount * sizeof(float));
+        ulong dq = Values(dQuery), dk = Values(dKey), dv = Values(dValue), dO = Values(dOutput), q = Values(query), k = Values(key), v = Values(value), p = Values(probabilities);
+        ulong ds = Scratch("attention.dscores", shape.ProbabilityCount * sizeof(float)); // fp32 in every precision
         uint pairs = (uint)(s.B * s.H);
         void** a = stackalloc void*[] { &ds, &dO, &v, &p, &s };
-        Launch("attention_backward_scores_f32", (uint)s.Tq, pairs, 128, a);
+        Launch(ValueKernel("attention_backward_scores", dOutput, value, probabilities), (uint)s.Tq, pairs, 128, a);
         void** b = stackalloc void*[] { &dq, &k, &ds, &s };
-        Launch("attention_backward_query_f32", (uint)s.Tq, pairs, 64, b);
+        Launch(ValueKernel("attention_backward_query", dQuery, key), (uint)s.Tq, pairs, 64, b);
         void** c = stackalloc void*[] { &dk, &dv, &q, &dO, &p, &ds, &s };
-        Launch("attention_backward_key_value_f32", (uint)s.Tk, pairs, 64, c);
+        Launch(ValueKernel("attention_backward_key_value", dKey, dValue, query, dOutput, probabilities), (uint)s.Tk, pairs, 64, c);
         if (!dPositionBias.IsEmpty)
         {
-            ulong db = Ptr(dPositionBias);
+            ulong db = Values(dPositionBias);
             void** d = stackalloc void*[] { &db, &ds, &s };
-            Launch("attention_backward_bias_f32", GridFor(shape.BiasCount), 1, Threads, d);
+            Launch(ValueKernel("attention_backward_bias", dPositionBias), GridFor(shape.BiasCount), 1, Threads, d);
         }
     }
 
@@ -337,10 +337,10 @@ public sealed unsafe partial class CudaBackend
 
     public void Scale(Slice<float> x, float factor)
     {
-        ulong p = Ptr(x);
+        ulong p = Values(x);
         long n = x.Length;
         void** a = stackalloc void*[] { &p, &n, &factor };
-        Launch("scale_f32", GridFor(n), 1, Threads, a);
+        Launch(ValueKernel("scale", x), GridFor(n), 1, Threads, a);
     }
 
     public void AdamW(Slice<float> parameters, Slice<float> gradients, Slice<float> m, Slice<float> v, float learningRate, float beta1, float beta2, float epsilon, float weightDecay, int step)

@@ -137,7 +137,7 @@ public sealed class MixedPrecisionBackend : IBackend, IBackendDecorator
     /// (one fused fp32 op on staged arguments would normalise the unrounded sum, not the stored residual).</summary>
     public void ResidualLayerNormForward(Slice<float> residual, Slice<float> output, Slice<float> mean, Slice<float> rstd, Slice<float> a, Slice<float> b, Slice<float> weight, Slice<float> bias, int N, int C, float epsilon)
     {
-        if (Direct(HalfStorageOps.Normalization | HalfStorageOps.Residual, [residual, output, a, b], weights: [weight, bias], fp32: [mean, rstd]))
+        if (Direct(HalfStorageOps.Normalization | HalfStorageOps.Elementwise, [residual, output, a, b], weights: [weight, bias], fp32: [mean, rstd]))
             Run(() => inner.ResidualLayerNormForward(residual, output, mean, rstd, a, b, W(weight), W(bias), N, C, epsilon));
         else
         {
@@ -188,23 +188,30 @@ public sealed class MixedPrecisionBackend : IBackend, IBackendDecorator
         if (DirectMatmul) inner.MatmulBackward(dInput, dWeight, dBias, dOutput, input, weight, N, C, OC);
         else Run(() => inner.MatmulBackward(s.InOut(dInput), s.InOut(dWeight), s.InOut(dBias), s.In(dOutput), s.In(input), s.In(weight), N, C, OC));
     }
-    // Attention with stored probabilities (what cross-attention uses) has no 16-bit kernels: always staged.
-    public void AttentionForward(AttentionShape shape, Slice<float> output, Slice<float> probabilities, Slice<float> query, Slice<float> key, Slice<float> value, Slice<int> keyMask, Slice<float> positionBias) =>
-        Run(() =>
+    public void AttentionForward(AttentionShape shape, Slice<float> output, Slice<float> probabilities, Slice<float> query, Slice<float> key, Slice<float> value, Slice<int> keyMask, Slice<float> positionBias)
+    {
+        if (Direct(HalfStorageOps.Attention, [output, probabilities, query, key, value, positionBias]))
+            Run(() => inner.AttentionForward(shape, output, probabilities, query, key, value, keyMask, positionBias));
+        else Run(() =>
         {
             var (q, k, v) = s.Packed(query, key, value, output: false);
             inner.AttentionForward(shape, s.Out(output), s.InOut(probabilities), q, k, v, keyMask, s.In(positionBias));
         });
-    public void AttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dPositionBias, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> probabilities) =>
-        Run(() =>
+    }
+    public void AttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dPositionBias, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> probabilities)
+    {
+        if (Direct(HalfStorageOps.Attention, [dQuery, dKey, dValue, dPositionBias, dOutput, query, key, value, probabilities]))
+            Run(() => inner.AttentionBackward(shape, dQuery, dKey, dValue, dPositionBias, dOutput, query, key, value, probabilities));
+        else Run(() =>
         {
             var (dq, dk, dv) = s.Packed(dQuery, dKey, dValue, output: true);
             var (q, k, v) = s.Packed(query, key, value, output: false);
             inner.AttentionBackward(shape, dq, dk, dv, s.InOut(dPositionBias), s.In(dOutput), q, k, v, s.In(probabilities));
         });
+    }
     public void FlashAttentionForward(AttentionShape shape, Slice<float> output, Slice<float> lse, Slice<float> query, Slice<float> key, Slice<float> value, Slice<int> keyMask, Slice<float> positionBias)
     {
-        if (Direct(HalfStorageOps.FlashAttention, [output, query, key, value, positionBias], fp32: [lse]))
+        if (Direct(HalfStorageOps.Attention, [output, query, key, value, positionBias], fp32: [lse]))
             Run(() => inner.FlashAttentionForward(shape, output, lse, query, key, value, keyMask, positionBias));
         else Run(() =>
         {
@@ -214,7 +221,7 @@ public sealed class MixedPrecisionBackend : IBackend, IBackendDecorator
     }
     public void FlashAttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dPositionBias, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> output, Slice<float> lse, Slice<int> keyMask, Slice<float> positionBias)
     {
-        if (Direct(HalfStorageOps.FlashAttention, [dQuery, dKey, dValue, dPositionBias, dOutput, query, key, value, output, positionBias], fp32: [lse]))
+        if (Direct(HalfStorageOps.Attention, [dQuery, dKey, dValue, dPositionBias, dOutput, query, key, value, output, positionBias], fp32: [lse]))
             Run(() => inner.FlashAttentionBackward(shape, dQuery, dKey, dValue, dPositionBias, dOutput, query, key, value, output, lse, keyMask, positionBias));
         else Run(() =>
         {
@@ -265,12 +272,12 @@ public sealed class MixedPrecisionBackend : IBackend, IBackendDecorator
     }
     public void Add(Slice<float> output, Slice<float> a, Slice<float> b)
     {
-        if (Direct(HalfStorageOps.Residual, [output, a, b])) Run(() => inner.Add(output, a, b));
+        if (Direct(HalfStorageOps.Elementwise, [output, a, b])) Run(() => inner.Add(output, a, b));
         else Run(() => inner.Add(s.Out(output), s.In(a), s.In(b)));
     }
     public void Accumulate(Slice<float> destination, Slice<float> source)
     {
-        if (Direct(HalfStorageOps.Residual, [destination, source])) Run(() => inner.Accumulate(destination, source));
+        if (Direct(HalfStorageOps.Elementwise, [destination, source])) Run(() => inner.Accumulate(destination, source));
         else Run(() => inner.Accumulate(s.InOut(destination), s.In(source)));
     }
 
@@ -290,7 +297,11 @@ public sealed class MixedPrecisionBackend : IBackend, IBackendDecorator
         Run(() => sum = inner.SumOfSquares(s.In(x)));
         return sum;
     }
-    public void Scale(Slice<float> x, float factor) => Run(() => inner.Scale(s.InOut(x), factor));
+    public void Scale(Slice<float> x, float factor)
+    {
+        if (Direct(HalfStorageOps.Elementwise, [x])) Run(() => inner.Scale(x, factor));
+        else Run(() => inner.Scale(s.InOut(x), factor));
+    }
     // The fp32 side of mixed precision: casts, master weights, moments and gradients are fp32 or raw bits already.
     public void CastToHalf(Slice<ushort> output, Slice<float> input, HalfFormat format) => inner.CastToHalf(output, input, format);
     public void CastFromHalf(Slice<float> output, Slice<ushort> input, HalfFormat format) => inner.CastFromHalf(output, input, format);

@@ -188,6 +188,48 @@ public class CudaHalfStorageKernelTests
     }
 
     /// <summary>
+    /// Attention that keeps its probabilities (T5's cross-attention: Tq ≠ Tk, q apart from the packed k|v, key padding,
+    /// a position bias and its gradient) on 16-bit values: the forward computes the output from each row's fp32
+    /// probabilities and saves them rounded, as the CPU's staged op does; the score gradient stays fp32.
+    /// </summary>
+    [Theory]
+    [InlineData(HalfFormat.Bf16)]
+    [InlineData(HalfFormat.Fp16)]
+    public void Attention_with_stored_probabilities_reads_and_writes_16_bit_values(HalfFormat format)
+    {
+        using var p = new HalfStoragePair(format, 13 + (int)format);
+        const int B = 2, Tq = 9, Tk = 14, heads = 2, hs = 6, inner = heads * hs;
+        var shape = new AttentionShape(B, Tq, Tk, heads, hs, inner, 2 * inner, 1.0, Causal: false);
+        Slice<float> V(Slice<float> kv) => kv.Sub(inner, kv.Length - inner);
+        var q = p.Stored(p.RandomArray(B * Tq * inner));
+        var kv = p.Stored(p.RandomArray(B * Tk * 2 * inner));
+        var mask = p.Ints(Enumerable.Range(0, B * Tk).Select(i => i % Tk < (i / Tk == 0 ? Tk : 5) ? 1 : 0).ToArray());
+        var bias = p.Stored(p.RandomArray((int)shape.BiasCount));
+        var output = p.Poisoned(B * Tq * inner);
+        var probs = p.Poisoned((int)shape.ProbabilityCount);
+        p.Cpu.AttentionForward(shape, output.C, probs.C, q.C, kv.C, V(kv.C), mask.C, bias.C);
+        p.Gpu.AttentionForward(shape, output.G, probs.G, q.G, kv.G, V(kv.G), mask.G, bias.G);
+        p.AssertHalfClose(output, "cross-attention output");
+        p.AssertHalfClose(probs, "cross-attention probabilities");
+
+        var dOut = p.Stored(p.RandomArray(B * Tq * inner));
+        var dq = p.Stored(p.RandomArray(B * Tq * inner)); // accumulated onto, in 16 bits
+        var dkv = p.Stored(p.RandomArray(B * Tk * 2 * inner));
+        var dBias = p.Stored(p.RandomArray((int)shape.BiasCount));
+        p.Cpu.AttentionBackward(shape, dq.C, dkv.C, V(dkv.C), dBias.C, dOut.C, q.C, kv.C, V(kv.C), probs.C);
+        p.Gpu.AttentionBackward(shape, dq.G, dkv.G, V(dkv.G), dBias.G, dOut.G, q.G, kv.G, V(kv.G), probs.G);
+        p.AssertHalfClose(dq, "d query");
+        p.AssertHalfClose(dkv, "d key-value");
+        p.AssertHalfClose(dBias, "d position bias");
+
+        // T5's tied head rescales its 16-bit hidden states in place.
+        p.Cpu.Scale(dq.C, 0.125f);
+        p.Gpu.Scale(dq.G, 0.125f);
+        p.AssertHalfClose(dq, "scaled in place");
+        p.AssertNothingStaged();
+    }
+
+    /// <summary>
     /// Flash attention on 16-bit q, k, v (one packed buffer), output and gradients, lse fp32. The fp32-arithmetic
     /// kernels take the ulp bound with 1e-5; the tensor-core kernels (bf16, head sizes multiples of 16 up to 64, no
     /// position bias) round P and dS to bf16 for their products, so they take FlashAttentionTests' 1e-2 of the
