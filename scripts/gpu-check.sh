@@ -47,8 +47,8 @@ else
   echo "no $PACK/peers: copy ../shared/gpu/peers into $PACK before the call"
 fi
 
-# Issue 4's shapes (BERT-base B32 × T512; T5-base B32, 512 in / 114 out), in bf16 as the HF peers (bf16 autocast);
-# the engine's bf16 still stores fp32, so its memory is not comparable yet. Set ENCDEC=0 to skip.
+# Issue 4's shapes (BERT-base B32 × T512; T5-base B32, 512 in / 114 out), in bf16 as the HF peers (bf16 autocast;
+# the engine stores bf16 activations and weight copies, so memory compares too). Set ENCDEC=0 to skip.
 if [ "${ENCDEC:-1}" != 0 ]; then
   echo "=== engine bench: BERT-base B32 × T512 and T5-base B32 × 512/114, bf16"
   timeout 120 dotnet $PACK/app/trainer.dll bench --device cuda --model bert-base --precision bf16 --batch 32 --seq 512 --steps 5 --warmup 2 2>&1 | tail -3
