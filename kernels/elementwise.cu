@@ -98,8 +98,11 @@ __device__ __forceinline__ void gated_gelu_backward(T* din, const T* dout, const
         const long row = i / F, col = i % F;
         const long gate_at = row * 2 * F + col, linear_at = gate_at + F;
         const float x = to_float(in[gate_at]), linear = to_float(in[linear_at]), g = to_float(dout[i]);
-        din[gate_at] = from_float<T>(to_float(din[gate_at]) + g * linear * gelu_tanh_slope(x));
-        din[linear_at] = from_float<T>(to_float(din[linear_at]) + g * gelu_tanh(x));
+        const float t = tanhf(GELU_SCALE * (x + GELU_CUBIC * x * x * x));
+        const float du = GELU_SCALE * (1.0f + 3.0f * GELU_CUBIC * x * x);
+        const float slope = 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du;
+        din[gate_at] = from_float<T>(to_float(din[gate_at]) + g * linear * slope);
+        din[linear_at] = from_float<T>(to_float(din[linear_at]) + g * 0.5f * x * (1.0f + t));
     }
 }
 

@@ -16,12 +16,15 @@ public sealed unsafe partial class CudaBackend
     // when a launch needs more keeps every smaller launch valid (lowering it would break a later larger one).
     readonly Dictionary<string, int> sharedAllowed = new();
 
-    void LaunchWithShared(string kernel, uint gridX, uint gridY, uint block, int sharedBytes, void** arguments, string tooLarge = "the attention head size is too large for these kernels")
+    /// <param name="sharedBytes">Dynamic shared memory of this launch.</param>
+    /// <param name="staticSharedBytes">The kernel's own __shared__ arrays: they count against the same per-block limit.</param>
+    void LaunchWithShared(string kernel, uint gridX, uint gridY, uint block, int sharedBytes, void** arguments, string tooLarge = "the attention head size is too large for these kernels", int staticSharedBytes = 0)
     {
-        if (sharedBytes > device.MaxSharedBytesPerBlock)
-            throw new EngineException($"{kernel} needs {sharedBytes / 1024.0:F0} KiB of shared memory per block, more than the {device.MaxSharedBytesPerBlock / 1024.0:F0} KiB of this {device.Name}: {tooLarge}");
+        int total = sharedBytes + staticSharedBytes;
+        if (total > device.MaxSharedBytesPerBlock)
+            throw new EngineException($"{kernel} needs {total / 1024.0:F0} KiB of shared memory per block, more than the {device.MaxSharedBytesPerBlock / 1024.0:F0} KiB of this {device.Name}: {tooLarge}");
         var k = module.Kernel(kernel);
-        if (sharedBytes > 48 * 1024 && sharedBytes > sharedAllowed.GetValueOrDefault(kernel))
+        if (total > 48 * 1024 && sharedBytes > sharedAllowed.GetValueOrDefault(kernel))
         {
             k.AllowSharedBytes(sharedBytes);
             sharedAllowed[kernel] = sharedBytes;
@@ -62,6 +65,8 @@ public sealed unsafe partial class CudaBackend
         ulong o = Values(output), l = Ptr(lse), q = Values(query), mask = Ptr(keyMask), bias = Values(positionBias);
         int isCausal = shape.Causal ? 1 : 0;
         float scale = (float)shape.Scale;
+        // The tensor-core kernels take no bias (they run only without one): cuLaunchKernel reads as many arguments as
+        // the kernel has, so the trailing &bias is not read by them.
         void** a = stackalloc void*[] { &o, &l, &q, &mask, &B, &T, &C, &heads, &isCausal, &scale, &bias };
         if (TensorCoreFlash(shape, query, positionBias))
             LaunchWithShared(ValueKernel("flash_attention_forward_tc", output, query), (uint)((T + TensorCoreRows - 1) / TensorCoreRows), (uint)(B * heads), TensorCoreThreads, TensorCoreForwardShared(hs), a);
