@@ -5,10 +5,10 @@
 // visible key outputs 0. The flash-style kernels (flash_attention.cu) replace this where no bias gradient is needed.
 // Every sum has a fixed order and no atomics: runs are bit-identical.
 // q, k, v, the output, the probabilities, the position bias and their gradients are Value, the training precision
-// (float, bf16 or fp16): widened as they are loaded, rounded once as they are stored. The forward keeps each
+// (float, bf16 or fp16): widened as they are loaded, rounded once as they are stored. The position bias's gradient
+// is fp32 (it sums every layer's share) and so is the score gradient dS, a scratch buffer. The forward keeps each
 // probability row in fp32 shared memory and computes the output from it, so the output is that of fp32
-// probabilities (as the CPU's staged op computes it) and only the saved row is rounded. The score gradient dS is an
-// fp32 scratch buffer in every precision.
+// probabilities (as the CPU's staged op computes it) and only the saved row is rounded.
 #include "common.cuh"
 
 namespace engine {
@@ -127,18 +127,6 @@ __device__ __forceinline__ void backward_key_value(Value* dk, Value* dv, const V
     }
 }
 
-// dBias[h,t,u] += Σ_b dS[b,h,t,u], batch in order. Grid-stride over (h, t, u).
-template <typename Value>
-__device__ __forceinline__ void backward_bias(Value* dbias, const float* dscores, Shape s) {
-    const long n = (long)s.H * s.Tq * s.Tk;
-    for (long i = global_thread_index(); i < n; i += grid_stride()) {
-        const long h = i / ((long)s.Tq * s.Tk), rest = i % ((long)s.Tq * s.Tk);
-        float sum = 0.0f;
-        for (int b = 0; b < s.B; b++) sum += dscores[((long)b * s.H + h) * s.Tq * s.Tk + rest];
-        dbias[i] = from_float<Value>(to_float(dbias[i]) + sum);
-    }
-}
-
 }  // namespace attention
 }  // namespace engine
 
@@ -165,8 +153,16 @@ extern "C" __global__ void attention_backward_key_value_f32(float* dk, float* dv
     attention::backward_key_value(dk, dv, q, dout, probs, dscores, s);
 }
 
+// dBias[h,t,u] += Σ_b dS[b,h,t,u], batch in order. Grid-stride over (h, t, u). fp32 in every precision: the bias
+// gradient collects every layer's share (T5 shares one bias across a stack), so it is kept as a gradient, unrounded.
 extern "C" __global__ void attention_backward_bias_f32(float* dbias, const float* dscores, Shape s) {
-    attention::backward_bias(dbias, dscores, s);
+    const long n = (long)s.H * s.Tq * s.Tk;
+    for (long i = global_thread_index(); i < n; i += grid_stride()) {
+        const long h = i / ((long)s.Tq * s.Tk), rest = i % ((long)s.Tq * s.Tk);
+        float sum = 0.0f;
+        for (int b = 0; b < s.B; b++) sum += dscores[((long)b * s.H + h) * s.Tq * s.Tk + rest];
+        dbias[i] += sum;
+    }
 }
 
 extern "C" __global__ void attention_forward_bf16(bf16* out, bf16* probs, const bf16* q, const bf16* k, const bf16* v,
@@ -188,10 +184,6 @@ extern "C" __global__ void attention_backward_key_value_bf16(bf16* dk, bf16* dv,
     attention::backward_key_value(dk, dv, q, dout, probs, dscores, s);
 }
 
-extern "C" __global__ void attention_backward_bias_bf16(bf16* dbias, const float* dscores, Shape s) {
-    attention::backward_bias(dbias, dscores, s);
-}
-
 extern "C" __global__ void attention_forward_f16(fp16* out, fp16* probs, const fp16* q, const fp16* k, const fp16* v,
                                                  const int* key_mask, const fp16* position_bias, Shape s) {
     attention::forward(out, probs, q, k, v, key_mask, position_bias, s);
@@ -211,6 +203,3 @@ extern "C" __global__ void attention_backward_key_value_f16(fp16* dk, fp16* dv, 
     attention::backward_key_value(dk, dv, q, dout, probs, dscores, s);
 }
 
-extern "C" __global__ void attention_backward_bias_f16(fp16* dbias, const float* dscores, Shape s) {
-    attention::backward_bias(dbias, dscores, s);
-}

@@ -10,8 +10,9 @@
 // batch, in batch order) comes from flash_attention_bias_grad_f32.
 // One thread owns one row (a query, or a key in the dK/dV kernel); the block's TILE rows share K/V (or Q/dO)
 // tiles in shared memory. Rows are padded by one float in shared memory to avoid bank conflicts.
-// qkv, out, dout, dqkv, bias and dbias are Value, the training precision (float, bf16 or fp16: widened as they are
-// loaded, rounded once as they are stored); lse, delta, the shared tiles and every sum are fp32.
+// qkv, out, dout, dqkv and bias are Value, the training precision (float, bf16 or fp16: widened as they are loaded,
+// rounded once as they are stored); lse, delta, the shared tiles, every sum and dbias (a gradient that collects every
+// layer's share) are fp32.
 #include "common.cuh"
 
 namespace engine {
@@ -229,7 +230,7 @@ __device__ __forceinline__ void backward_q(Value* dqkv, const Value* qkv, const 
 // its TILE sums in registers while the batch goes by in order; the tile's K and V rows and the block's q and dO rows
 // of each batch row are staged in shared memory: 4·TILE·(hs + 1) floats. Hidden pairs add nothing.
 template <typename Value>
-__device__ __forceinline__ void bias_grad(Value* dbias, const Value* qkv, const Value* dout, const float* lse,
+__device__ __forceinline__ void bias_grad(float* dbias, const Value* qkv, const Value* dout, const float* lse,
                                           const float* delta, const int* key_valid, const Value* bias, int B, int T,
                                           int C, int H, int causal, float scale) {
     extern __shared__ float shared[];
@@ -276,10 +277,7 @@ __device__ __forceinline__ void bias_grad(Value* dbias, const Value* qkv, const 
 #pragma unroll
         for (int r = 0; r < TILE; r++) {
             const int u = tile + r;
-            if (u < T && (!causal || u <= t)) {
-                Value& d = dbias[((long)h * T + t) * T + u];
-                d = from_float<Value>(to_float(d) + acc[r]);
-            }
+            if (u < T && (!causal || u <= t)) dbias[((long)h * T + t) * T + u] += acc[r];
         }
     }
 }
@@ -347,7 +345,7 @@ extern "C" __global__ void flash_attention_backward_q_bf16(bf16* dqkv, const bf1
     flash::backward_q(dqkv, qkv, dout, lse, delta, key_valid, B, T, C, H, causal, scale, bias);
 }
 
-extern "C" __global__ void flash_attention_bias_grad_bf16(bf16* dbias, const bf16* qkv, const bf16* dout,
+extern "C" __global__ void flash_attention_bias_grad_bf16(float* dbias, const bf16* qkv, const bf16* dout,
                                                           const float* lse, const float* delta, const int* key_valid,
                                                           const bf16* bias, int B, int T, int C, int H, int causal,
                                                           float scale) {
@@ -379,7 +377,7 @@ extern "C" __global__ void flash_attention_backward_q_f16(fp16* dqkv, const fp16
     flash::backward_q(dqkv, qkv, dout, lse, delta, key_valid, B, T, C, H, causal, scale, bias);
 }
 
-extern "C" __global__ void flash_attention_bias_grad_f16(fp16* dbias, const fp16* qkv, const fp16* dout,
+extern "C" __global__ void flash_attention_bias_grad_f16(float* dbias, const fp16* qkv, const fp16* dout,
                                                          const float* lse, const float* delta, const int* key_valid,
                                                          const fp16* bias, int B, int T, int C, int H, int causal,
                                                          float scale) {

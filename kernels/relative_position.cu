@@ -39,53 +39,35 @@ __device__ __forceinline__ void forward(Value* bias, const Value* table, BiasSha
     }
 }
 
-// Stage 1: diagonal[h, d + Tq − 1] = Σ_t dbias[h, t, t + d], queries in order (in double, like the CPU twin).
-template <typename Value>
-__device__ __forceinline__ void backward_diagonal(double* diagonal, const Value* dbias, BiasShape s) {
-    const int D = s.Tq + s.Tk - 1;
-    const long n = (long)s.H * D;
-    for (long i = global_thread_index(); i < n; i += grid_stride()) {
-        const int h = (int)(i / D), d = (int)(i % D) - (s.Tq - 1);
-        double sum = 0.0;
-        for (int t = max(0, -d); t < s.Tq && t + d < s.Tk; t++) sum += to_float(dbias[((long)h * s.Tq + t) * s.Tk + t + d]);
-        diagonal[i] = sum;
-    }
-}
-
 }  // namespace relative_position
 }  // namespace engine
 
 using namespace engine;
 using namespace engine::relative_position;
 
-extern "C" __global__ void relative_position_bias_forward_f32(
-    float* bias, const float* table, BiasShape s) {
+extern "C" __global__ void relative_position_bias_forward_f32(float* bias, const float* table, BiasShape s) {
     relative_position::forward(bias, table, s);
 }
 
-extern "C" __global__ void relative_position_bias_backward_diagonal_f32(
-    double* diagonal, const float* dbias, BiasShape s) {
-    relative_position::backward_diagonal(diagonal, dbias, s);
-}
-
-extern "C" __global__ void relative_position_bias_forward_bf16(
-    bf16* bias, const bf16* table, BiasShape s) {
+extern "C" __global__ void relative_position_bias_forward_bf16(bf16* bias, const bf16* table, BiasShape s) {
     relative_position::forward(bias, table, s);
 }
 
-extern "C" __global__ void relative_position_bias_backward_diagonal_bf16(
-    double* diagonal, const bf16* dbias, BiasShape s) {
-    relative_position::backward_diagonal(diagonal, dbias, s);
-}
-
-extern "C" __global__ void relative_position_bias_forward_f16(
-    fp16* bias, const fp16* table, BiasShape s) {
+extern "C" __global__ void relative_position_bias_forward_f16(fp16* bias, const fp16* table, BiasShape s) {
     relative_position::forward(bias, table, s);
 }
 
-extern "C" __global__ void relative_position_bias_backward_diagonal_f16(
-    double* diagonal, const fp16* dbias, BiasShape s) {
-    relative_position::backward_diagonal(diagonal, dbias, s);
+// Stage 1: diagonal[h, d + Tq − 1] = Σ_t dbias[h, t, t + d], queries in order (in double, like the CPU twin). dbias
+// is fp32 in every precision: the bias's gradient collects every layer's share, so it is kept as a gradient.
+extern "C" __global__ void relative_position_bias_backward_diagonal_f32(double* diagonal, const float* dbias, BiasShape s) {
+    const int D = s.Tq + s.Tk - 1;
+    const long n = (long)s.H * D;
+    for (long i = global_thread_index(); i < n; i += grid_stride()) {
+        const int h = (int)(i / D), d = (int)(i % D) - (s.Tq - 1);
+        double sum = 0.0;
+        for (int t = max(0, -d); t < s.Tq && t + d < s.Tk; t++) sum += dbias[((long)h * s.Tq + t) * s.Tk + t + d];
+        diagonal[i] = sum;
+    }
 }
 
 // Stage 2: dtable[b, h] += Σ of the diagonals whose distance falls in bucket b, ascending distance. The table's

@@ -80,8 +80,8 @@ public sealed class EncoderDecoderNetwork : INetwork
         dEncoderResidual = plan.Add("grad.encoder_residual", Ne * C);
         dDecoderResidual = plan.Add("grad.decoder_residual", Nd * C);
         dHeadInput = plan.Add("grad.head_input", Nd * C);
-        dEncoderBias = plan.Add("grad.encoder.position_bias", EncoderBiasShape(shape).BiasCount);
-        dDecoderBias = plan.Add("grad.decoder.position_bias", DecoderBiasShape(shape).BiasCount);
+        dEncoderBias = plan.Add("grad.encoder.position_bias", EncoderBiasShape(shape).BiasCount, ActivationKind.GradientSum);
+        dDecoderBias = plan.Add("grad.decoder.position_bias", DecoderBiasShape(shape).BiasCount, ActivationKind.GradientSum);
     }
 
     public void Forward(ModelMemory m, ModelShape shape, Slice<float> logits)

@@ -3,9 +3,11 @@ namespace Engine.Tensors;
 /// <summary>
 /// What an arena region holds. Values (activations, their gradients, logits) are stored in the training precision:
 /// 16 bits under mixed precision. Statistics (layernorm means and 1/σ, attention's log-sum-exp, per-row losses) stay
-/// fp32 in every precision, as the kernels that read them need their full precision.
+/// fp32 in every precision, as the kernels that read them need their full precision; so do gradient sums, buffers
+/// that collect a gradient from many layers before it reaches a weight's gradient (T5's position-bias gradient,
+/// shared by a stack): each layer's share would otherwise be rounded into the total.
 /// </summary>
-public enum ActivationKind { Value, Statistic }
+public enum ActivationKind { Value, Statistic, GradientSum }
 
 /// <summary>A named region of the activation arena; <see cref="Offset"/> is in bytes from the arena's start, and
 /// <see cref="Storage"/> is how its values are held (follows from the kind and the plan's precision).</summary>
@@ -48,7 +50,7 @@ public sealed class ActivationPlan(StorageFormat values = StorageFormat.Native)
     }
 
     /// <summary>The storage of a region of this kind: values in the plan's, statistics fp32.</summary>
-    StorageFormat StorageOf(ActivationKind kind) => kind == ActivationKind.Statistic ? StorageFormat.Native : values;
+    StorageFormat StorageOf(ActivationKind kind) => kind == ActivationKind.Value ? values : StorageFormat.Native;
 
     public IReadOnlyList<ActivationInfo> Layout()
     {

@@ -92,9 +92,9 @@ public sealed unsafe partial class CudaBackend
         void** b = stackalloc void*[] { &dq, &q, &dO, &l, &delta, &mask, &B, &T, &C, &heads, &isCausal, &scale, &bias };
         if (!dPositionBias.IsEmpty)
         {
-            ulong db = Values(dPositionBias);
+            ulong db = Ptr(dPositionBias); // fp32 in every precision: it sums every layer's share
             void** g = stackalloc void*[] { &db, &q, &dO, &l, &delta, &mask, &bias, &B, &T, &C, &heads, &isCausal, &scale };
-            LaunchWithShared(ValueKernel("flash_attention_bias_grad", dPositionBias, query, dOutput, positionBias), (uint)((T + FlashTile - 1) / FlashTile), (uint)heads, FlashTile,
+            LaunchWithShared(ValueKernel("flash_attention_bias_grad", query, dOutput, positionBias), (uint)((T + FlashTile - 1) / FlashTile), (uint)heads, FlashTile,
                 4 * FlashTile * (shape.HeadSize + 1) * sizeof(float), g);
         }
         if (TensorCoreFlash(shape, query, positionBias))

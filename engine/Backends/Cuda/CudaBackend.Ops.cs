@@ -214,9 +214,9 @@ public sealed unsafe partial class CudaBackend
         Launch(ValueKernel("attention_backward_key_value", dKey, dValue, query, dOutput, probabilities), (uint)s.Tk, pairs, 64, c);
         if (!dPositionBias.IsEmpty)
         {
-            ulong db = Values(dPositionBias);
+            ulong db = Ptr(dPositionBias); // fp32 in every precision: it sums every layer's share
             void** d = stackalloc void*[] { &db, &ds, &s };
-            Launch(ValueKernel("attention_backward_bias", dPositionBias), GridFor(shape.BiasCount), 1, Threads, d);
+            Launch("attention_backward_bias_f32", GridFor(shape.BiasCount), 1, Threads, d);
         }
     }
 

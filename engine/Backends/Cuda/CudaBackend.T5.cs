@@ -53,9 +53,9 @@ public sealed unsafe partial class CudaBackend
     {
         var s = new RelativeKernelShape(shape);
         long diagonals = (long)shape.Heads * shape.Distances;
-        ulong diagonal = Scratch("relative_position.diagonals", diagonals * sizeof(double)), db = Values(dBias), dt = Ptr(dTable);
+        ulong diagonal = Scratch("relative_position.diagonals", diagonals * sizeof(double)), db = Ptr(dBias), dt = Ptr(dTable);
         void** a = stackalloc void*[] { &diagonal, &db, &s };
-        Launch(ValueKernel("relative_position_bias_backward_diagonal", dBias), GridFor(diagonals), 1, Threads, a);
+        Launch("relative_position_bias_backward_diagonal_f32", GridFor(diagonals), 1, Threads, a);
         void** b = stackalloc void*[] { &dt, &diagonal, &s };
         Launch("relative_position_bias_backward_table_f32", GridFor(shape.TableCount), 1, Threads, b);
     }

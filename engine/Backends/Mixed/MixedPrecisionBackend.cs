@@ -171,7 +171,7 @@ public sealed class MixedPrecisionBackend : IBackend, IBackendDecorator
     }
     public void RelativePositionBiasBackward(Slice<float> dTable, Slice<float> dBias, RelativePositionShape shape)
     {
-        if (Direct(HalfStorageOps.Embedding, [dBias], fp32: [dTable]))
+        if (Direct(HalfStorageOps.Embedding, [], fp32: [dTable, dBias]))
             Run(() => inner.RelativePositionBiasBackward(dTable, dBias, shape));
         else Run(() => inner.RelativePositionBiasBackward(s.InOut(dTable), s.In(dBias), shape));
     }
@@ -200,7 +200,7 @@ public sealed class MixedPrecisionBackend : IBackend, IBackendDecorator
     }
     public void AttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dPositionBias, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> probabilities)
     {
-        if (Direct(HalfStorageOps.Attention, [dQuery, dKey, dValue, dPositionBias, dOutput, query, key, value, probabilities]))
+        if (Direct(HalfStorageOps.Attention, [dQuery, dKey, dValue, dOutput, query, key, value, probabilities], fp32: [dPositionBias]))
             Run(() => inner.AttentionBackward(shape, dQuery, dKey, dValue, dPositionBias, dOutput, query, key, value, probabilities));
         else Run(() =>
         {
@@ -221,7 +221,7 @@ public sealed class MixedPrecisionBackend : IBackend, IBackendDecorator
     }
     public void FlashAttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dPositionBias, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> output, Slice<float> lse, Slice<int> keyMask, Slice<float> positionBias)
     {
-        if (Direct(HalfStorageOps.Attention, [dQuery, dKey, dValue, dPositionBias, dOutput, query, key, value, output, positionBias], fp32: [lse]))
+        if (Direct(HalfStorageOps.Attention, [dQuery, dKey, dValue, dOutput, query, key, value, output, positionBias], fp32: [lse, dPositionBias]))
             Run(() => inner.FlashAttentionBackward(shape, dQuery, dKey, dValue, dPositionBias, dOutput, query, key, value, output, lse, keyMask, positionBias));
         else Run(() =>
         {
