@@ -96,7 +96,11 @@ function Invoke-PackGpu {
     }
 
     $hasFatbin = Test-Path "$app/engine_kernels.fatbin"
-    if (-not $hasFatbin) {
+    if ($hasFatbin) {
+        # SASS for three storages of every value kernel is ~10 MB and xz takes it to ~1 MB: the headroom under the
+        # 64 MiB carry. env.sh unpacks it beside Engine.dll on the GPU machine.
+        Invoke-Tool xz @('-9', '-f', "$app/engine_kernels.fatbin")
+    } else {
         Write-Host ("pack-gpu: no kernels fatbin in the pack (no nvcc here); on the GPU machine compile it with " +
             "`cmake -S . -B build/kernels && cmake --build build/kernels` and copy $Fatbin into $app") -ForegroundColor Yellow
     }
@@ -112,6 +116,7 @@ function Invoke-PackGpu {
 # source .gpu-pack/env.sh   (written by build.ps1 pack-gpu)
 _pack=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 if [ ! -x /tmp/dn/dotnet ]; then mkdir -p /tmp/dn && tar -C /tmp/dn -xJf "$_pack/dotnet.tar.xz"; fi
+if [ -f "$_pack/app/engine_kernels.fatbin.xz" ] && [ ! -f "$_pack/app/engine_kernels.fatbin" ]; then xz -dk "$_pack/app/engine_kernels.fatbin.xz"; fi
 export DOTNET_ROOT=/tmp/dn PATH=/tmp/dn:$PATH DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 # then: dotnet "$_pack/app/Engine.Tests.dll"     dotnet "$_pack/app/trainer.dll" ...
 '@ | Set-Content -NoNewline "$PackDir/env.sh"
@@ -122,7 +127,7 @@ export DOTNET_ROOT=/tmp/dn PATH=/tmp/dn:$PATH DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTN
     @(
         "commit: $commit$(if (& git status --porcelain 2>$null) { ' (with uncommitted changes)' })",
         "built: $([DateTime]::UtcNow.ToString('u')) on $([Environment]::MachineName), Release",
-        "fatbin: $(if ($hasFatbin) { "app/engine_kernels.fatbin, $nvccVersion" } else { 'none' })",
+        "fatbin: $(if ($hasFatbin) { "app/engine_kernels.fatbin.xz (env.sh unpacks it), $nvccVersion" } else { 'none' })",
         'run there: source .gpu-pack/env.sh && dotnet .gpu-pack/app/Engine.Tests.dll'
     ) | Set-Content "$PackDir/MANIFEST.txt"
 
