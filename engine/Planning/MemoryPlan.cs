@@ -52,6 +52,20 @@ public static class MemoryPlan
             TemporaryBytes(model, precision, parallel, microBatch, sequence), offloaded);
     }
 
+    /// <summary>
+    /// What this engine holds beyond ZeRO's accounting (the rows above): under mixed precision it keeps gradients in
+    /// fp32 (as torch's autocast does: the fp16 loss scale comes off before anything rounds them, and data-parallel
+    /// reductions sum fp32), 2 bytes per parameter more than ZeRO's half-precision gradients, sharded as the
+    /// gradients are. Not under FSDP, whose fp32 shards serve as both the weights and the master copy: the same
+    /// 16 bytes per parameter, split differently.
+    /// </summary>
+    public static double EngineFp32GradientExtraBytes(PlannedModel model, PrecisionMode precision, ParallelSetup parallel)
+    {
+        if (precision == PrecisionMode.Fp32 || parallel.ZeroStage >= 3) return 0;
+        double extra = model.Parameters * (4 - PrecisionBytes.Gradient(precision));
+        return parallel.ZeroStage >= 2 ? extra / parallel.ShardingFactor : extra;
+    }
+
     /// <summary>The engine's activation arena for this micro-batch: values in the precision's storage, statistics fp32.</summary>
     public static double ActivationBytes(TransformerConfig config, PrecisionMode precision, int microBatch, int sequence) =>
         TransformerModel.PlanActivationsOf(config, microBatch, sequence, values: HalfStorage.ForValues(precision)).TotalBytes;

@@ -126,7 +126,7 @@ public static class BenchCommand
         // backend with 16-bit kernels for every op, such as CUDA's: the count of staged ops says which case this is).
         var planned = MemoryPlan.Compute(PlannedModel.FromConfig(preset, config), precision, ParallelSetup.Single, B, T);
         string extras = backend is MixedPrecisionBackend mixed
-            ? string.Create(CultureInfo.InvariantCulture, $"; not in the plan: fp32 gradients +{planned.Gradients / MiB:F0} MiB, 16-bit staging scratch {mixed.StagingBytes / MiB:F0} MiB ({(double)mixed.StagedOps / (warmup + steps):F0} ops staged through fp32 per step)")
+            ? string.Create(CultureInfo.InvariantCulture, $"; not in the plan: fp32 gradients +{MemoryPlan.EngineFp32GradientExtraBytes(PlannedModel.FromConfig(preset, config), precision, ParallelSetup.Single) / MiB:F0} MiB, 16-bit staging scratch {mixed.StagingBytes / MiB:F0} MiB ({(double)mixed.StagedOps / (warmup + steps):F0} ops staged through fp32 per step)")
             : "";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"memory: peak {device.PeakAllocatedBytes / MiB:F0} MiB allocated; `trainer plan` predicts {planned.Total / MiB:F0} MiB (weights {planned.Weights / MiB:F0}, gradients {planned.Gradients / MiB:F0}, AdamW {planned.Optimizer / MiB:F0}{(planned.MasterWeights > 0 ? $", master weights {planned.MasterWeights / MiB:F0}" : "")}, activations {planned.Activations / MiB:F0}, temporaries {planned.Temporaries / MiB:F0}){extras}"));

@@ -36,6 +36,21 @@ public class PlanCommandTests
         Assert.Equal(0, b["master_weights"]!.GetValue<double>());
     }
 
+    /// <summary>ZeRO's accounting counts 2-byte gradients under mixed precision; the plan also says what this engine's
+    /// fp32 gradients add: 2 B/param, sharded with the gradients at ZeRO-2, nothing under FSDP (its fp32 shards are
+    /// the masters) or in fp32.</summary>
+    [Theory]
+    [InlineData("fp16", new[] { "--strategy", "ddp" }, 15.0)]
+    [InlineData("bf16", new[] { "--strategy", "ddp", "--zero-stage", "1" }, 15.0)]
+    [InlineData("fp16", new[] { "--strategy", "ddp", "--zero-stage", "2" }, 15.0 / 64)]
+    [InlineData("fp16", new[] { "--strategy", "fsdp" }, 0.0)]
+    [InlineData("fp32", new[] { "--strategy", "ddp" }, 0.0)]
+    public void The_engines_fp32_gradients_beyond_ZeRO_accounting_are_reported(string precision, string[] strategy, double gb)
+    {
+        var args = new[] { "plan", "--params", "7.5B", "--precision", precision, "--gpus", "64", "--json" }.Concat(strategy).ToArray();
+        Assert.Equal(gb * 1e9, Json(args)["engine_fp32_gradients_extra"]!.GetValue<double>(), 1e-6 * 1e9);
+    }
+
     [Theory]
     [InlineData(new[] { "--strategy", "ddp" }, 120.0)]
     [InlineData(new[] { "--strategy", "ddp", "--zero-stage", "1" }, 31.4)]

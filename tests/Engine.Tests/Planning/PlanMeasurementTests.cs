@@ -50,6 +50,39 @@ public class PlanMeasurementTests
         Assert.Equal(plan.Total, backend.PeakAllocatedBytes, plan.Total * 0.1);
     }
 
+    /// <summary>
+    /// Mixed precision: the 16-bit weight copy, fp32 master weights and Adam moments to the byte; gradients are what
+    /// ZeRO's accounting counts (2 B/param) plus the extra the plan reports for this engine's fp32 gradients.
+    /// </summary>
+    [Theory]
+    [InlineData(PrecisionMode.Bf16)]
+    [InlineData(PrecisionMode.Fp16)]
+    public void Under_mixed_precision_the_plan_and_its_fp32_gradient_extra_are_what_training_allocates(PrecisionMode precision)
+    {
+        const int B = 4, T = 32;
+        var config = Small(2, 64, 4, T);
+        using var cpu = new CpuBackend();
+        using var model = new TransformerModel(config, new Engine.Backends.Mixed.MixedPrecisionBackend(cpu, precision));
+        Initialization.InitializeGpt2(model, new Rng(1));
+        var optimizer = AdamWOptimizer.ForModel(model, new AdamWSettings());
+        var rng = new Rng(2);
+        var tokens = new int[B * T]; var targets = new int[B * T];
+        for (int i = 0; i < tokens.Length; i++) { tokens[i] = rng.NextInt(config.VocabSize); targets[i] = rng.NextInt(config.VocabSize); }
+        model.ZeroGradients();
+        model.Forward(tokens, targets, B, T, 1f / (B * T));
+        model.Backward();
+        optimizer.Update(1e-3f);
+        var measured = cpu.BytesByPurpose();
+        var planned = PlannedModel.FromConfig("small", config);
+        var plan = MemoryPlan.Compute(planned, precision, ParallelSetup.Single, B, T);
+
+        Assert.Equal(plan.Weights, measured["parameters (16-bit compute copy)"]);
+        Assert.Equal(plan.MasterWeights, measured["master weights"]);
+        Assert.Equal(plan.Optimizer, measured["AdamW first moments"] + measured["AdamW second moments"]);
+        Assert.Equal(plan.Gradients + MemoryPlan.EngineFp32GradientExtraBytes(planned, precision, ParallelSetup.Single), measured["gradients"]);
+        Assert.InRange(plan.Activations / measured[$"activations for micro-batch {B} × {T}"], 0.9, 1.1);
+    }
+
     [Fact]
     public void A_training_job_allocates_what_the_plan_says()
     {
