@@ -18,14 +18,14 @@ import json,sys; o=json.load(sys.stdin)
 print(f\"| $gpu | {o['pf_days']:,.1f} | {o['model_flops']:.3g} | {o['gpu_hours']/24:,.1f} | {o['days']:,.1f} |\")"
   done
   echo
-  echo "Memory per A100 (80 GB) at the micro-batch and sequence of the command, GB (the largest micro-batch that fits is in the last column):"
+  echo "Memory per A100 (80 GB) at the micro-batch and sequence of the command, GB: ZeRO's accounting, then this engine's total (its fp32 gradients added), on which \"fits\" and the largest micro-batch that fits (last column) are judged:"
   echo
-  echo "| strategy | weights | gradients | optimizer | master | activations | temporaries | total | fits | largest micro-batch |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"
+  echo "| strategy | weights | gradients | optimizer | master | activations | temporaries | total | engine total | fits | largest micro-batch |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"
   for s in "ddp" "ddp --zero-stage 1" "ddp --zero-stage 2" "fsdp" "fsdp --cpu-offload"; do
     $T plan "$@" --gpus "$gpus" --precision fp16 --gpu a100 --strategy $s --json | python3 -c "
 import json,sys; o=json.load(sys.stdin); b=o['bytes_per_gpu']; g=lambda k: f'{b[k]/1e9:,.2f}'
-print(f\"| $s | {g('weights')} | {g('gradients')} | {g('optimizer')} | {g('master_weights')} | {g('activations')} | {g('temporaries')} | {g('total')} | {'yes' if o['fits'] else 'no'} | {o['max_micro_batch']} |\")"
+print(f\"| $s | {g('weights')} | {g('gradients')} | {g('optimizer')} | {g('master_weights')} | {g('activations')} | {g('temporaries')} | {g('total')} | {o['engine_total']/1e9:,.2f} | {'yes' if o['fits'] else 'no'} | {o['max_micro_batch']} |\")"
   done
   echo
 }

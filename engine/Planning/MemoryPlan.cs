@@ -4,12 +4,20 @@ using Engine.Models;
 
 namespace Engine.Planning;
 
-/// <summary>Bytes one GPU holds, by component. Sharded components are already divided by the sharding factor.</summary>
-public sealed record MemoryBreakdown(double Weights, double Gradients, double Optimizer, double MasterWeights, double Activations, double Temporaries, double HostOffloaded)
+/// <summary>
+/// Bytes one GPU holds, by component. Sharded components are already divided by the sharding factor. The model states
+/// are ZeRO's accounting (so the paper's figures reproduce); <see cref="EngineFp32GradientExtra"/> is what this engine
+/// holds beyond it (its fp32 gradients under mixed precision), and <see cref="EngineTotal"/> what it allocates.
+/// </summary>
+public sealed record MemoryBreakdown(double Weights, double Gradients, double Optimizer, double MasterWeights, double Activations, double Temporaries, double HostOffloaded,
+    double EngineFp32GradientExtra = 0)
 {
     /// <summary>Weights, gradients, optimizer states and master weights: what ZeRO's model-state figures count.</summary>
     public double ModelStates => Weights + Gradients + Optimizer + MasterWeights;
     public double Total => ModelStates + Activations + Temporaries;
+    /// <summary>What this engine allocates: <see cref="Total"/> and its fp32 gradients beyond ZeRO's count. Whether a
+    /// run fits is judged on this.</summary>
+    public double EngineTotal => Total + EngineFp32GradientExtra;
 }
 
 /// <summary>
@@ -49,7 +57,8 @@ public static class MemoryPlan
         }
         return new MemoryBreakdown(weights, gradients, optimizer, master,
             ActivationBytes(model.Config, precision, microBatch, sequence),
-            TemporaryBytes(model, precision, parallel, microBatch, sequence), offloaded);
+            TemporaryBytes(model, precision, parallel, microBatch, sequence), offloaded,
+            EngineFp32GradientExtraBytes(model, precision, parallel));
     }
 
     /// <summary>
@@ -74,7 +83,8 @@ public static class MemoryPlan
     /// Buffers outside the arena: the micro-batch's token ids and targets (int32, as the engine allocates them); under
     /// ZeRO-3 what the engine's FSDP holds by default: three units gathered in full (the one computing, one it reads
     /// from such as a tied table, and the next one gathered ahead) and three units' full gradients (two open, one
-    /// being reduce-scattered); under ZeRO-2 one unit's full gradient bucket.
+    /// being reduce-scattered); under ZeRO-2 one unit's full gradient bucket. All fp32 in every precision: FSDP gathers
+    /// its fp32 shards (the master weights) and rounds the unit in place, and the gradients are fp32.
     /// </summary>
     public static double TemporaryBytes(PlannedModel model, PrecisionMode precision, ParallelSetup parallel, int microBatch, int sequence)
     {
@@ -87,16 +97,17 @@ public static class MemoryPlan
             // flight with overlap (the next unit gathered ahead, the last one's reduce-scatter).
             var fsdp = new Distributed.FsdpOptions();
             int units = fsdp.UnitsInFlight + (fsdp.Overlap ? 1 : 0);
-            if (parallel.ZeroStage >= 3) bytes += units * unit * (PrecisionBytes.Weight(precision) + PrecisionBytes.Gradient(precision));
-            else bytes += unit * PrecisionBytes.Gradient(precision);
+            double element = PrecisionBytes.Communicated(precision);
+            if (parallel.ZeroStage >= 3) bytes += units * unit * 2 * element;
+            else bytes += unit * element;
         }
         return bytes;
     }
 
-    /// <summary>The largest micro-batch whose total fits in the GPU's memory (0 when not even one sequence fits).</summary>
+    /// <summary>The largest micro-batch whose engine total fits in the GPU's memory (0 when not even one sequence fits).</summary>
     public static int LargestMicroBatch(PlannedModel model, PrecisionMode precision, ParallelSetup parallel, int sequence, long gpuBytes)
     {
-        bool Fits(int b) => Compute(model, precision, parallel, b, sequence).Total <= gpuBytes;
+        bool Fits(int b) => Compute(model, precision, parallel, b, sequence).EngineTotal <= gpuBytes;
         if (!Fits(1)) return 0;
         int high = Math.Max(1, Math.Min(MaxMicroBatchSearched, int.MaxValue / 8 / sequence));
         if (Fits(high)) return high;

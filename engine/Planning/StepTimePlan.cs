@@ -30,7 +30,8 @@ public sealed record Interconnect(int GpusPerNode, double IntraNodeBytesPerSecon
 /// all-reduce, or a reduce-scatter plus an all-gather of the updated weights); FSDP (ZeRO-3) moves 3(n−1)/n of the
 /// weights (all-gather before forward and again before backward, reduce-scatter of the gradients); with a sharding
 /// factor F &lt; n the sharded collectives run within groups of F and the shards are then all-reduced across the
-/// n/F replicas, 2(r−1)/r of 1/F of the gradients;</item>
+/// n/F replicas, 2(r−1)/r of 1/F of the gradients; elements are fp32 in every precision (the engine's gradients and
+/// FSDP's shards, its master weights, are fp32);</item>
 /// <item>bandwidth: a group within one node runs at NVLink speed, a group spanning nodes at the network's, both
 /// derated by <see cref="LinkEfficiency"/>;</item>
 /// <item>step time lies between max(compute, communication) (communication hidden behind compute, as bucketed DDP
@@ -52,7 +53,7 @@ public sealed record StepTimePlan(double ComputeSeconds, double CommunicationSec
         int n = parallel.Gpus;
         double tokensPerGpu = (double)globalBatch * sequence / n;
         double compute = model.TrainingFlopsPerToken(sequence) * tokensPerGpu / (gpu.PeakFlops(precision) * mfu);
-        double elementBytes = PrecisionBytes.Gradient(precision); // gradients and the weights the forward reads
+        double elementBytes = PrecisionBytes.Communicated(precision); // fp32 gradients and fp32 shards, in every precision
         double parameters = model.Parameters;
         int group = Math.Min(parallel.ShardingFactor, n);
         int replicas = n / group;

@@ -42,7 +42,7 @@ public sealed record TrainingPlan(PlanRequest Request, MemoryBreakdown Memory, b
             throw new EngineException($"--batch {global} is not a multiple of --micro-batch {r.MicroBatch} × --gpus {replicas} = {r.MicroBatch * replicas}: each GPU runs whole micro-batches (e.g. --batch {Math.Max(1, global / (r.MicroBatch * replicas)) * r.MicroBatch * replicas})");
 
         var memory = MemoryPlan.Compute(r.Model, r.Precision, r.Parallel, r.MicroBatch, r.Sequence);
-        bool fits = memory.Total <= r.Gpu.MemoryBytes;
+        bool fits = memory.EngineTotal <= r.Gpu.MemoryBytes;
         int largest = MemoryPlan.LargestMicroBatch(r.Model, r.Precision, r.Parallel, r.Sequence, r.Gpu.MemoryBytes);
 
         double n = r.Model.Parameters;

@@ -120,16 +120,16 @@ public static class BenchCommand
             $"{preset}: {TransformerModel.LayoutOf(config).Count / 1e6:F2}M parameters, batch {B} × {T}{(encoderDecoder ? $" in, {B} × {Td} out" : "")}, {steps} timed steps (median)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{median * 1000:F1} ms/step, {tokensPerSecond:F0} tokens/s, {flopsPerToken * tokensPerSecond / 1e9:F1} GFLOP/s (model FLOPs: 6N + 12·L·T·d per token){Mfu(p, device, precision, flopsPerToken * tokensPerSecond)}"));
-        // The planner's prediction for this exact shape beside what the backend allocated (one device). Under mixed
-        // precision the engine holds two things the plan (ZeRO's accounting) does not: fp32 gradients where the plan
-        // counts 2 bytes, and the fp32 scratch its 16-bit staging widens the largest op's arguments into (none on a
-        // backend with 16-bit kernels for every op, such as CUDA's: the count of staged ops says which case this is).
+        // The planner's prediction for this exact shape beside what the backend allocated (one device): the engine's
+        // total (under mixed precision its gradients are fp32, beyond ZeRO's count). Not planned: the fp32 scratch that
+        // 16-bit staging widens an op's arguments into (none on a backend with 16-bit kernels for every op, such as
+        // CUDA's: the count of staged ops says which case this is).
         var planned = MemoryPlan.Compute(PlannedModel.FromConfig(preset, config), precision, ParallelSetup.Single, B, T);
-        string extras = backend is MixedPrecisionBackend mixed
-            ? string.Create(CultureInfo.InvariantCulture, $"; not in the plan: fp32 gradients +{MemoryPlan.EngineFp32GradientExtraBytes(PlannedModel.FromConfig(preset, config), precision, ParallelSetup.Single) / MiB:F0} MiB, 16-bit staging scratch {mixed.StagingBytes / MiB:F0} MiB ({(double)mixed.StagedOps / (warmup + steps):F0} ops staged through fp32 per step)")
+        string staging = backend is MixedPrecisionBackend mixed
+            ? string.Create(CultureInfo.InvariantCulture, $"; not planned: 16-bit staging scratch {mixed.StagingBytes / MiB:F0} MiB ({(double)mixed.StagedOps / (warmup + steps):F0} ops staged through fp32 per step)")
             : "";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"memory: peak {device.PeakAllocatedBytes / MiB:F0} MiB allocated; `trainer plan` predicts {planned.Total / MiB:F0} MiB (weights {planned.Weights / MiB:F0}, gradients {planned.Gradients / MiB:F0}, AdamW {planned.Optimizer / MiB:F0}{(planned.MasterWeights > 0 ? $", master weights {planned.MasterWeights / MiB:F0}" : "")}, activations {planned.Activations / MiB:F0}, temporaries {planned.Temporaries / MiB:F0}){extras}"));
+            $"memory: peak {device.PeakAllocatedBytes / MiB:F0} MiB allocated; `trainer plan` predicts {planned.EngineTotal / MiB:F0} MiB (weights {planned.Weights / MiB:F0}, gradients {(planned.Gradients + planned.EngineFp32GradientExtra) / MiB:F0}, AdamW {planned.Optimizer / MiB:F0}{(planned.MasterWeights > 0 ? $", master weights {planned.MasterWeights / MiB:F0}" : "")}, activations {planned.Activations / MiB:F0}, temporaries {planned.Temporaries / MiB:F0}){staging}"));
         if (profiler != null)
         {
             var wall = TimeSpan.Zero;

@@ -174,10 +174,7 @@ public static class PlanCommand
         Row("total", m.Total);
         if (m.HostOffloaded > 0) Row("offloaded to host memory (not in total)", m.HostOffloaded);
         // The rows above are ZeRO's accounting; under mixed precision this engine keeps its gradients in fp32.
-        double fp32Gradients = MemoryPlan.EngineFp32GradientExtraBytes(r.Model, r.Precision, r.Parallel);
-        if (fp32Gradients > 0) Row($"this engine's total (fp32 gradients: +{Gb(fp32Gradients)})", m.Total + fp32Gradients);
-        if (plan.Fits && m.Total + fp32Gradients > r.Gpu.MemoryBytes)
-            text.AppendLine("  fits by ZeRO's count, but NOT with this engine's fp32 gradients: lower --micro-batch or shard the gradients (--zero-stage 2)");
+        if (m.EngineFp32GradientExtra > 0) Row($"this engine's total (fp32 gradients: +{Gb(m.EngineFp32GradientExtra)})", m.EngineTotal);
         text.AppendLine($"  {(plan.Fits ? "fits" : "does NOT fit")} in {Gb(r.Gpu.MemoryBytes)} GB; largest micro-batch that fits: {(plan.LargestMicroBatch == 0 ? "none (model states alone are too big: shard more, offload, or use more GPUs)" : plan.LargestMicroBatch.ToString(CultureInfo.InvariantCulture))}");
         text.AppendLine();
         var k = plan.Compute;
@@ -246,7 +243,8 @@ public static class PlanCommand
                 ["host_offloaded"] = m.HostOffloaded,
             },
             // ZeRO's accounting above counts 2-byte gradients under mixed precision; the engine keeps them in fp32.
-            ["engine_fp32_gradients_extra"] = MemoryPlan.EngineFp32GradientExtraBytes(r.Model, r.Precision, r.Parallel),
+            ["engine_fp32_gradients_extra"] = m.EngineFp32GradientExtra,
+            ["engine_total"] = m.EngineTotal,
             ["gpu"] = new JsonObject { ["name"] = r.Gpu.Name, ["memory_bytes"] = r.Gpu.MemoryBytes, ["peak_flops"] = r.Gpu.PeakFlops(r.Precision) },
             ["fits"] = plan.Fits,
             ["max_micro_batch"] = plan.LargestMicroBatch,
