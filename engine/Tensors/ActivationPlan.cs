@@ -49,7 +49,7 @@ public sealed class ActivationPlan(StorageFormat values = StorageFormat.Native)
         return index;
     }
 
-    /// <summary>The storage of a region of this kind: values in the plan's, statistics fp32.</summary>
+    /// <summary>The storage of a region of this kind: values in the plan's, statistics and gradient sums fp32.</summary>
     StorageFormat StorageOf(ActivationKind kind) => kind == ActivationKind.Value ? values : StorageFormat.Native;
 
     public IReadOnlyList<ActivationInfo> Layout()
