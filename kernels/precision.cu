@@ -18,13 +18,6 @@ __device__ __forceinline__ void cast_from_half(float* output, const Half* input,
     for (long i = global_thread_index(); i < n; i += grid_stride()) output[i] = to_float(input[i]);
 }
 
-// x = the nearest 16-bit value, kept as float (fp32 storage with bf16/fp16 numbers): from_float then to_float,
-// the cast pair above in one pass. CPU twin: engine/Precision/StorageRounding.cs.
-template <typename Half>
-__device__ __forceinline__ void round_to_half(float* x, long n) {
-    for (long i = global_thread_index(); i < n; i += grid_stride()) x[i] = to_float(from_float<Half>(x[i]));
-}
-
 }  // namespace precision
 }  // namespace engine
 
@@ -44,14 +37,6 @@ extern "C" __global__ void cast_f32_to_f16(__half* output, const float* input, l
 
 extern "C" __global__ void cast_f16_to_f32(float* output, const __half* input, long n) {
     precision::cast_from_half(output, input, n);
-}
-
-extern "C" __global__ void round_to_bf16_f32(float* x, long n) {
-    precision::round_to_half<__nv_bfloat16>(x, n);
-}
-
-extern "C" __global__ void round_to_f16_f32(float* x, long n) {
-    precision::round_to_half<__half>(x, n);
 }
 
 // grads *= inverse_scale (the host passes 1/scale rounded to float, as the CPU twin multiplies by), and

@@ -1,6 +1,7 @@
 using Engine.Backends.Cpu;
 using Engine.Layers;
 using Engine.Optim;
+using Engine.Precision;
 using Engine.Tensors;
 
 namespace Engine.Distributed;
@@ -19,9 +20,10 @@ namespace Engine.Distributed;
 /// beyond <see cref="FsdpOptions.UnitsInFlight"/>. A wrong guess (a validation pass, generation) costs only
 /// the wasted gather: the unit is freed and the needed one gathered on demand, the same on every rank.
 /// Under mixed precision (a <see cref="Backends.Mixed.MixedPrecisionBackend"/> as the compute backend) the shards
-/// are the fp32 master weights and fp32 gradient sums, kept and updated on the fp32 backend underneath; a gathered
-/// unit is rounded to 16 bits before any op reads it (what all-gathering the 16-bit copy gives), and the layers' ops
-/// round the unit gradients they write, as they do without sharding.
+/// are the fp32 master weights and fp32 gradient sums, kept and updated on the fp32 backend underneath, beside a 16-bit
+/// copy of the parameter shard that AdamW writes in the same pass (<see cref="IBackend.AdamWMixed"/>): the gathers move
+/// that copy (half the bytes of fp32) into 16-bit units, which the layers read as they read an unsharded model's
+/// 16-bit weights. Gradients stay fp32 (reduce-scattered in fp32, as DDP all-reduces them).
 /// </summary>
 public sealed class FullyShardedParameters : IParameterStore, IDisposable
 {
@@ -40,6 +42,9 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
     // demand, one for the prefetch, which may be in flight at the same time), and the reduce-scatter result downloaded.
     readonly Slice<float> demandUpload, prefetchUpload, hostBlock;
     readonly OffloadTransfers? transfers;
+    // Mixed precision: the 16-bit copy of the parameter shard the gathers move, and the storage of gathered units.
+    readonly Slice<float> localHalf;
+    readonly StorageFormat gathered;
     bool keepParameters;
     long gatheredBytes, openGradientBytes;
 
@@ -91,21 +96,35 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
         shards = transfers?.CreateShardBackend() ?? mixed?.Inner ?? compute;
         LocalParameters = shards.Allocate<float>(Plan.LocalCount, "parameter shard");
         LocalGradients = shards.Allocate<float>(Plan.LocalCount, "gradient shard");
+        gathered = mixed is null ? StorageFormat.Native : HalfStorage.ForValues(mixed.Precision);
+        if (mixed is not null) localHalf = HalfStorage.Allocate(shards, Plan.LocalCount, gathered, "parameter shard (16-bit copy)");
         long largestBlock = Plan.BlockSizes.Max();
         scatterBlock = compute.Allocate<float>(largestBlock, "FSDP unit block");
         if (options.CpuOffload)
         {
-            demandUpload = compute.Allocate<float>(largestBlock, "FSDP unit block (uploaded)");
-            if (options.Overlap) prefetchUpload = compute.Allocate<float>(largestBlock, "FSDP unit block (uploaded ahead)");
+            // The gathers' uploads carry the parameter shard the gathers move (the 16-bit copy under mixed precision).
+            demandUpload = HalfStorage.Allocate(compute, largestBlock, gathered, "FSDP unit block (uploaded)");
+            if (options.Overlap) prefetchUpload = HalfStorage.Allocate(compute, largestBlock, gathered, "FSDP unit block (uploaded ahead)");
             hostBlock = shards.Allocate<float>(largestBlock, "FSDP unit block (host)");
         }
         // The blocks' zero-fill is queued on the compute stream, their first upload on the communication stream.
         compute.Synchronize();
     }
 
-    /// <summary>AdamW over this rank's shard: the owned parts of each tensor, on the shard backend.</summary>
-    public AdamWOptimizer CreateOptimizer(AdamWSettings settings) =>
-        new(shards, Plan.LocalSegments(layout, group.Rank, settings), LocalParameters, LocalGradients, settings);
+    /// <summary>AdamW over this rank's shard: the owned parts of each tensor, on the shard backend; under mixed
+    /// precision on the fp32 masters, writing their 16-bit copy in the same pass.</summary>
+    public AdamWOptimizer CreateOptimizer(AdamWSettings settings)
+    {
+        var segments = Plan.LocalSegments(layout, group.Rank, settings);
+        return localHalf.IsEmpty ? new(shards, segments, LocalParameters, LocalGradients, settings)
+            : new(shards, segments, LocalParameters, localHalf, LocalGradients, settings);
+    }
+
+    /// <summary>What the parameter gathers read: the shard itself, or its 16-bit copy under mixed precision.</summary>
+    Slice<float> GatherSource => localHalf.IsEmpty ? LocalParameters : localHalf;
+
+    /// <summary>Bytes of the 16-bit copy of the parameter shard (0 in fp32).</summary>
+    public long HalfParameterBytes => localHalf.Bytes;
 
     public Slice<float> Parameter(ParameterInfo p)
     {
@@ -118,10 +137,9 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
             if (buffer.IsEmpty)
             {
                 buffer = AllocateGathered(u);
-                StartGather(LocalParameters, u, buffer, demandUpload).Wait();
+                StartGather(GatherSource, u, buffer, demandUpload).Wait();
                 gathersOnDemand++;
             }
-            mixed?.Round(buffer); // the 16-bit copy the ops compute with; the shard keeps the fp32 master
             gatheredParameters.Add((u, buffer));
             Follow(u);
         }
@@ -200,7 +218,7 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
     {
         if (!options.Overlap || u < 0 || prefetched is not null || !Find(gatheredParameters, u).IsEmpty) return;
         var buffer = AllocateGathered(u);
-        prefetched = (u, buffer, StartGather(LocalParameters, u, buffer, prefetchUpload));
+        prefetched = (u, buffer, StartGather(GatherSource, u, buffer, prefetchUpload));
         gathersAhead++;
     }
 
@@ -226,7 +244,7 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
 
     Slice<float> AllocateGathered(int u)
     {
-        var buffer = compute.Allocate<float>(PaddedCount(u), "gathered unit parameters");
+        var buffer = HalfStorage.Allocate(compute, PaddedCount(u), gathered, "gathered unit parameters");
         gatheredBytes += buffer.Bytes;
         PeakGatheredParameterBytes = Math.Max(PeakGatheredParameterBytes, gatheredBytes);
         return buffer;
@@ -250,23 +268,33 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
         var mine = new float[Plan.LocalCount];
         Plan.TakeShard(full, mine, group.Rank);
         shards.CopyIn<float>(mine, local);
+        // New weights: their 16-bit copy follows (as AdamW writes it after every update).
+        if (mixed is not null && local.Address == LocalParameters.Address)
+            shards.CastToHalf(HalfStorage.Bits(localHalf), LocalParameters, HalfFormats.Of(mixed.Precision));
     }
 
-    /// <summary>Every unit of a sharded buffer gathered into full host values, on every rank of the group (collective).</summary>
+    /// <summary>Every unit of a sharded fp32 buffer (the masters, Adam's moments) gathered into full host values, on
+    /// every rank of the group (collective).</summary>
     public void GatherFull(Slice<float> local, Span<float> full)
     {
         if (full.Length != layout.Count) throw new ArgumentException($"a full buffer holds {layout.Count} elements, not {full.Length}");
-        for (int u = 0; u < Plan.Units.Count; u++)
+        // Offloaded: an fp32 upload block of its own (the gathers' own carry the 16-bit copy under mixed precision).
+        var upload = transfers is null ? default : compute.Allocate<float>(Plan.BlockSizes.Max(), "FSDP unit block (uploaded, checkpoint)");
+        try
         {
-            var unit = Plan.Units[u];
-            var buffer = compute.Allocate<float>(PaddedCount(u), "gathered unit (checkpoint)");
-            try
+            for (int u = 0; u < Plan.Units.Count; u++)
             {
-                StartGather(local, u, buffer, demandUpload).Wait();
-                compute.CopyOut(buffer.Sub(0, unit.Count), full.Slice((int)unit.Start, (int)unit.Count));
+                var unit = Plan.Units[u];
+                var buffer = compute.Allocate<float>(PaddedCount(u), "gathered unit (checkpoint)");
+                try
+                {
+                    StartGather(local, u, buffer, upload).Wait();
+                    compute.CopyOut(buffer.Sub(0, unit.Count), full.Slice((int)unit.Start, (int)unit.Count));
+                }
+                finally { compute.Free(buffer); }
             }
-            finally { compute.Free(buffer); }
         }
+        finally { if (!upload.IsEmpty) compute.Free(upload); }
     }
 
     int UnitOf(ParameterInfo p)

@@ -31,7 +31,9 @@ public interface ICommunicator : IDisposable
     /// <summary>receive ← this rank's 1/WorldSize block of Σ over ranks of send (send.Length = WorldSize · receive.Length).</summary>
     void ReduceScatterSum(Slice<float> send, Slice<float> receive);
 
-    /// <summary>receive ← every rank's send, concatenated in rank order (receive.Length = WorldSize · send.Length).</summary>
+    /// <summary>receive ← every rank's send, concatenated in rank order (receive.Length = WorldSize · send.Length). Moves
+    /// the elements as they are stored: fp32, or 16-bit storage (FSDP gathers the 16-bit copy of its shards under mixed
+    /// precision); both buffers in the same storage.</summary>
     void AllGather(Slice<float> send, Slice<float> receive);
 
     /// <summary>

@@ -142,10 +142,14 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     {
         if (receive.Length != (long)WorldSize * send.Length)
             throw new ArgumentException($"all-gather: receive holds {receive.Length} floats, not {WorldSize} × {send.Length}");
+        HalfStorage.RequireSameStorage(send, receive);
         if (send.Length > MaxCount) throw new EngineException($"all-gather block of {send.Length} floats is over MPI's limit of {MaxCount}; use more ranks or smaller units");
         nint request;
-        MpiError.Check(MpiApi.MPI_Iallgather(send.Pointer, (int)send.Length, MpiHandles.Float, receive.Pointer, (int)send.Length, MpiHandles.Float, comm, &request), $"MPI_Iallgather({send.Length} floats)");
-        return new PendingRequests(this, [request], $"all-gather of {send.Length} floats per rank");
+        if (send.IsNative)
+            MpiError.Check(MpiApi.MPI_Iallgather(send.Pointer, (int)send.Length, MpiHandles.Float, receive.Pointer, (int)send.Length, MpiHandles.Float, comm, &request), $"MPI_Iallgather({send.Length} floats)");
+        else // 16-bit storage: the bits are moved, not read, so bytes serve (two per element, within MaxCount: half a float's)
+            MpiError.Check(MpiApi.MPI_Iallgather((void*)send.Address, (int)send.Bytes, MpiHandles.Byte, (void*)receive.Address, (int)send.Bytes, MpiHandles.Byte, comm, &request), $"MPI_Iallgather({send.Length} {send.Storage} values)");
+        return new PendingRequests(this, [request], $"all-gather of {send.Length} {(send.IsNative ? "floats" : send.Storage + " values")} per rank");
     }
 
     public void Broadcast(Span<byte> data, int root)

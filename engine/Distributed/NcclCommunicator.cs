@@ -115,8 +115,18 @@ public sealed unsafe class NcclCommunicator : ICommunicator
     {
         if (receive.Length != (long)WorldSize * send.Length)
             throw new ArgumentException($"all-gather: receive holds {receive.Length} floats, not {WorldSize} × {send.Length}");
-        return OnCommunicationStream(stream => NcclApi.ncclAllGather((ulong)send.NativeAddress, (ulong)receive.NativeAddress, (nuint)send.Length, NcclConstants.Float32, Comm, stream), $"ncclAllGather({send.Length} floats, communication stream)");
+        HalfStorage.RequireSameStorage(send, receive);
+        int type = ElementType(send);
+        return OnCommunicationStream(stream => NcclApi.ncclAllGather((ulong)send.Address, (ulong)receive.Address, (nuint)send.Length, type, Comm, stream), $"ncclAllGather({send.Length} {send.Storage} elements, communication stream)");
     }
+
+    /// <summary>The NCCL type of a slice's elements as stored: fp32, or bf16/fp16 (what FSDP gathers under mixed precision).</summary>
+    static int ElementType(Slice<float> s) => s.Storage switch
+    {
+        StorageFormat.Bf16 => NcclConstants.Bfloat16,
+        StorageFormat.Fp16 => NcclConstants.Float16,
+        _ => NcclConstants.Float32,
+    };
 
     /// <summary>Queues one NCCL call on the communication stream, fenced after the compute stream's work so far.</summary>
     IPendingCollective OnCommunicationStream(Func<nint, int> call, string what)
@@ -159,7 +169,8 @@ public sealed unsafe class NcclCommunicator : ICommunicator
     {
         if (receive.Length != (long)WorldSize * send.Length)
             throw new ArgumentException($"all-gather: receive holds {receive.Length} floats, not {WorldSize} × {send.Length}");
-        NcclResult.Check(NcclApi.ncclAllGather((ulong)send.NativeAddress, (ulong)receive.NativeAddress, (nuint)send.Length, NcclConstants.Float32, Comm, Stream), $"ncclAllGather({send.Length} floats)");
+        HalfStorage.RequireSameStorage(send, receive);
+        NcclResult.Check(NcclApi.ncclAllGather((ulong)send.Address, (ulong)receive.Address, (nuint)send.Length, ElementType(send), Comm, Stream), $"ncclAllGather({send.Length} {send.Storage} elements)");
         Watch($"all-gather of {send.Length} floats per rank");
     }
 

@@ -20,17 +20,29 @@ public abstract class OffloadTransfers
     /// <summary>The backend that holds the shards and runs AdamW on them.</summary>
     public abstract CpuBackend CreateShardBackend();
 
-    /// <summary>host → device, ordered before every collective started after it; the host does not wait.</summary>
+    /// <summary>host → device, ordered before every collective started after it; the host does not wait. The
+    /// elements' bytes are copied as stored (fp32, or the 16-bit copy FSDP gathers under mixed precision).</summary>
     public abstract void Upload(Slice<float> host, Slice<float> device);
 
     /// <summary>device → host after the collectives started before it; returns once the host may read the values.</summary>
     public abstract void Download(Slice<float> device, Slice<float> host);
 
-    sealed class HostCopies(IBackend compute) : OffloadTransfers
+    /// <summary>A slice's memory as bytes, whatever its element storage.</summary>
+    static Slice<byte> AsBytes(Slice<float> s) => new(s.Address, s.Bytes);
+
+    sealed unsafe class HostCopies(IBackend compute) : OffloadTransfers
     {
         public override CpuBackend CreateShardBackend() => new();
-        public override void Upload(Slice<float> host, Slice<float> device) => compute.CopyIn<float>(host.Span, device);
-        public override void Download(Slice<float> device, Slice<float> host) => compute.CopyOut(device, host.Span);
+        public override void Upload(Slice<float> host, Slice<float> device)
+        {
+            HalfStorage.RequireSameStorage(host, device);
+            compute.CopyIn<byte>(new ReadOnlySpan<byte>((void*)host.Address, checked((int)host.Bytes)), AsBytes(device));
+        }
+        public override void Download(Slice<float> device, Slice<float> host)
+        {
+            HalfStorage.RequireSameStorage(device, host);
+            compute.CopyOut(AsBytes(device), new Span<byte>((void*)host.Address, checked((int)host.Bytes)));
+        }
     }
 
     sealed unsafe class CudaStreamTransfers(CudaBackend compute) : OffloadTransfers
@@ -40,8 +52,11 @@ public abstract class OffloadTransfers
         public override CpuBackend CreateShardBackend() =>
             new(new HostMemory("page-locked", Device.AllocatePinned, Device.FreePinned));
 
-        public override void Upload(Slice<float> host, Slice<float> device) =>
-            Device.CopyToDeviceAsync((ulong)device.Address, host.Pointer, host.Bytes, Device.CommunicationStream);
+        public override void Upload(Slice<float> host, Slice<float> device)
+        {
+            HalfStorage.RequireSameStorage(host, device);
+            Device.CopyToDeviceAsync((ulong)device.Address, (void*)host.Address, host.Bytes, Device.CommunicationStream);
+        }
 
         public override void Download(Slice<float> device, Slice<float> host)
         {
@@ -51,7 +66,8 @@ public abstract class OffloadTransfers
                 written.Record(Device.ComputeStream);
                 written.MakeWait(Device.CommunicationStream);
             }
-            Device.CopyToHostAsync(host.Pointer, (ulong)device.Address, device.Bytes, Device.CommunicationStream);
+            HalfStorage.RequireSameStorage(device, host);
+            Device.CopyToHostAsync((void*)host.Address, (ulong)device.Address, device.Bytes, Device.CommunicationStream);
             using var copied = new CudaStreamFence();
             copied.Record(Device.CommunicationStream);
             copied.WaitOnHost();

@@ -52,7 +52,11 @@ public sealed class AdamWOptimizer
     /// (<see cref="IBackend.AdamWMixed"/>). Moments stay fp32.
     /// </summary>
     public AdamWOptimizer(IBackend backend, ParameterLayout layout, Slice<float> master, Slice<float> computeCopy, Slice<float> gradients, AdamWSettings settings)
-        : this(backend, OptimizerSegment.Of(layout, settings), computeCopy, gradients, settings)
+        : this(backend, OptimizerSegment.Of(layout, settings), master, computeCopy, gradients, settings) { }
+
+    /// <summary>The same over given segments (an FSDP rank's shard: its fp32 masters and their 16-bit copy).</summary>
+    public AdamWOptimizer(IBackend backend, IReadOnlyList<OptimizerSegment> segments, Slice<float> master, Slice<float> computeCopy, Slice<float> gradients, AdamWSettings settings)
+        : this(backend, segments, computeCopy, gradients, settings)
     {
         if (master.Length != computeCopy.Length) throw new ArgumentException($"{master.Length} master weights for {computeCopy.Length} parameters");
         HalfStorage.FormatOf(computeCopy); // refuses a compute copy in fp32 storage

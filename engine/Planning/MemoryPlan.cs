@@ -51,7 +51,8 @@ public static class MemoryPlan
             {
                 // FSDP's offload (what `--strategy fsdp --cpu-offload` runs) keeps the parameter and gradient shards on
                 // the host too: the GPU holds only the units gathered for compute (temporaries).
-                offloaded += weights + gradients;
+                // (with the engine's fp32 gradients there: EngineFp32GradientExtraBytes counts them for the GPU otherwise)
+                offloaded += weights + gradients + n * (PrecisionBytes.HeldGradient(precision) - PrecisionBytes.Gradient(precision)) / shards;
                 weights = gradients = 0;
             }
         }
@@ -62,16 +63,14 @@ public static class MemoryPlan
     }
 
     /// <summary>
-    /// What this engine holds beyond ZeRO's accounting (the rows above): under mixed precision it keeps gradients in
-    /// fp32 (as torch's autocast does: the fp16 loss scale comes off before anything rounds them, and data-parallel
-    /// reductions sum fp32), 2 bytes per parameter more than ZeRO's half-precision gradients, sharded as the
-    /// gradients are. Not under FSDP, whose fp32 shards serve as both the weights and the master copy: the same
-    /// 16 bytes per parameter, split differently.
+    /// What this engine holds on the GPU beyond ZeRO's accounting (the rows above): under mixed precision it keeps
+    /// gradients in fp32 (<see cref="PrecisionBytes.HeldGradient"/>), 2 bytes per parameter more than ZeRO's
+    /// half-precision gradients, sharded as the gradients are (and on the host with FSDP's CPU offload).
     /// </summary>
     public static double EngineFp32GradientExtraBytes(PlannedModel model, PrecisionMode precision, ParallelSetup parallel)
     {
-        if (precision == PrecisionMode.Fp32 || parallel.ZeroStage >= 3) return 0;
-        double extra = model.Parameters * (4 - PrecisionBytes.Gradient(precision));
+        double extra = model.Parameters * (PrecisionBytes.HeldGradient(precision) - PrecisionBytes.Gradient(precision));
+        if (extra == 0 || parallel.CpuOffload && parallel.ZeroStage >= 3) return 0;
         return parallel.ZeroStage >= 2 ? extra / parallel.ShardingFactor : extra;
     }
 
@@ -83,8 +82,8 @@ public static class MemoryPlan
     /// Buffers outside the arena: the micro-batch's token ids and targets (int32, as the engine allocates them); under
     /// ZeRO-3 what the engine's FSDP holds by default: three units gathered in full (the one computing, one it reads
     /// from such as a tied table, and the next one gathered ahead) and three units' full gradients (two open, one
-    /// being reduce-scattered); under ZeRO-2 one unit's full gradient bucket. All fp32 in every precision: FSDP gathers
-    /// its fp32 shards (the master weights) and rounds the unit in place, and the gradients are fp32.
+    /// being reduce-scattered); under ZeRO-2 one unit's full gradient bucket. Gathered weights in the compute precision
+    /// (FSDP gathers the 16-bit copy of its shards under mixed precision), gradients in fp32 as the engine holds them.
     /// </summary>
     public static double TemporaryBytes(PlannedModel model, PrecisionMode precision, ParallelSetup parallel, int microBatch, int sequence)
     {
@@ -97,9 +96,9 @@ public static class MemoryPlan
             // flight with overlap (the next unit gathered ahead, the last one's reduce-scatter).
             var fsdp = new Distributed.FsdpOptions();
             int units = fsdp.UnitsInFlight + (fsdp.Overlap ? 1 : 0);
-            double element = PrecisionBytes.Communicated(precision);
-            if (parallel.ZeroStage >= 3) bytes += units * unit * 2 * element;
-            else bytes += unit * element;
+            double gradient = PrecisionBytes.HeldGradient(precision);
+            if (parallel.ZeroStage >= 3) bytes += units * unit * (PrecisionBytes.Weight(precision) + gradient);
+            else bytes += unit * gradient;
         }
         return bytes;
     }

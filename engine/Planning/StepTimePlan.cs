@@ -27,11 +27,11 @@ public sealed record Interconnect(int GpusPerNode, double IntraNodeBytesPerSecon
 /// <list type="bullet">
 /// <item>compute = model FLOPs of the GPU's share of the global batch / (peak × MFU);</item>
 /// <item>bytes sent per GPU, ring collectives over n ranks: DDP and ZeRO-1/2 move 2(n−1)/n of the gradients (an
-/// all-reduce, or a reduce-scatter plus an all-gather of the updated weights); FSDP (ZeRO-3) moves 3(n−1)/n of the
-/// weights (all-gather before forward and again before backward, reduce-scatter of the gradients); with a sharding
+/// all-reduce, or a reduce-scatter plus an all-gather of the updated weights); FSDP (ZeRO-3) moves (n−1)/n of the
+/// weights twice (all-gather before forward and again before backward) and of the gradients once (reduce-scatter); with a sharding
 /// factor F &lt; n the sharded collectives run within groups of F and the shards are then all-reduced across the
-/// n/F replicas, 2(r−1)/r of 1/F of the gradients; elements are fp32 in every precision (the engine's gradients and
-/// FSDP's shards, its master weights, are fp32);</item>
+/// n/F replicas, 2(r−1)/r of 1/F of the gradients; gradients move in fp32 (as the engine holds them), gathered
+/// weights in the compute precision (FSDP gathers the 16-bit copy of its shards under mixed precision);</item>
 /// <item>bandwidth: a group within one node runs at NVLink speed, a group spanning nodes at the network's, both
 /// derated by <see cref="LinkEfficiency"/>;</item>
 /// <item>step time lies between max(compute, communication) (communication hidden behind compute, as bucketed DDP
@@ -53,16 +53,19 @@ public sealed record StepTimePlan(double ComputeSeconds, double CommunicationSec
         int n = parallel.Gpus;
         double tokensPerGpu = (double)globalBatch * sequence / n;
         double compute = model.TrainingFlopsPerToken(sequence) * tokensPerGpu / (gpu.PeakFlops(precision) * mfu);
-        double elementBytes = PrecisionBytes.Communicated(precision); // fp32 gradients and fp32 shards, in every precision
+        double gradientBytes = PrecisionBytes.HeldGradient(precision), weightBytes = PrecisionBytes.Weight(precision);
         double parameters = model.Parameters;
         int group = Math.Min(parallel.ShardingFactor, n);
         int replicas = n / group;
         double Ring(int ranks, double factor) => ranks > 1 ? factor * (ranks - 1) / ranks : 0;
         double Link(int ranks) => (ranks > links.GpusPerNode ? links.InterNodeBytesPerSecond : links.IntraNodeBytesPerSecond) * LinkEfficiency;
-        // Within a sharding group (all n GPUs without hybrid sharding): ZeRO-3 moves the weights three times, the
-        // other stages the gradients twice. Across the replicas of a hybrid setup: an all-reduce of the 1/F shard.
-        double groupBytes = Ring(group, parallel.ZeroStage == 3 ? 3 : 2) * parameters * elementBytes;
-        double replicaBytes = Ring(replicas, 2) * parameters / group * elementBytes;
+        // Within a sharding group (all n GPUs without hybrid sharding): ZeRO-3 gathers the weights twice and
+        // reduce-scatters the gradients once, the other stages move the gradients twice. Across the replicas of a
+        // hybrid setup: an all-reduce of the 1/F gradient shard.
+        double groupBytes = parallel.ZeroStage == 3
+            ? Ring(group, 1) * parameters * (2 * weightBytes + gradientBytes)
+            : Ring(group, 2) * parameters * gradientBytes;
+        double replicaBytes = Ring(replicas, 2) * parameters / group * gradientBytes;
         double seconds = (groupBytes > 0 ? groupBytes / Link(group) : 0) + (replicaBytes > 0 ? replicaBytes / Link(n) : 0);
         string Where(int ranks) => ranks > links.GpusPerNode ? "network" : "NVLink";
         string name = n == 1 ? "none"

@@ -26,11 +26,11 @@ public static class PrecisionBytes
     /// <summary>Mixed precision keeps an fp32 master copy for the update; fp32 training updates the weights themselves.</summary>
     public static int Master(PrecisionMode p) => p == PrecisionMode.Fp32 ? 0 : 4;
     /// <summary>
-    /// Elements this engine's data-parallel collectives move: fp32 in every precision. Its gradients are fp32 under mixed
-    /// precision (DDP all-reduces them, FSDP reduce-scatters them) and FSDP's shards are the fp32 master weights (it
-    /// all-gathers them, then rounds the gathered unit to the 16-bit values the layers compute with).
+    /// Bytes per gradient element this engine holds and reduces: fp32 in every precision (as torch's autocast keeps
+    /// them: the fp16 loss scale comes off before anything rounds them, and DDP/FSDP sum fp32). ZeRO's accounting
+    /// (<see cref="Gradient"/>) counts them in the compute precision.
     /// </summary>
-    public static int Communicated(PrecisionMode p) => 4;
+    public static int HeldGradient(PrecisionMode p) => 4;
     /// <summary>Saved activations are stored in the compute precision.</summary>
     public static int Activation(PrecisionMode p) => p == PrecisionMode.Fp32 ? 4 : 2;
 }

@@ -153,10 +153,6 @@ public interface IBackend : IDisposable
     /// <summary>output = the float32 value of each 16-bit input (exact).</summary>
     void CastFromHalf(Slice<float> output, Slice<ushort> input, HalfFormat format);
 
-    /// <summary>x = the nearest value of <paramref name="format"/> (ties to even; fp16 overflows to ±inf), kept as fp32
-    /// in place: the 16-bit values of fp32-stored buffers (FSDP's gathered units under mixed precision).</summary>
-    void RoundToHalf(Slice<float> x, HalfFormat format);
-
     /// <summary>
     /// <see cref="AdamW"/> on fp32 master weights and moments (the bits AdamW gives on the same backend and inputs),
     /// writing in the same pass halfCopy = the updated master weights cast to <paramref name="format"/>: the copy the

@@ -199,8 +199,11 @@ public sealed class TrainingLoop
         long moments = optimizer.FirstMoment.Bytes + optimizer.SecondMoment.Bytes;
         if (model.Sharding is not { } sharded)
             return new ModelStateBytes(m.Parameters.Bytes, m.Gradients.Bytes, moments, 0, 0, 0, optimizer.MasterWeights.Bytes);
-        long offloaded = sharded.Options.CpuOffload ? m.Parameters.Bytes + m.Gradients.Bytes + moments : 0;
-        return new ModelStateBytes(m.Parameters.Bytes, m.Gradients.Bytes, moments, sharded.PeakGatheredParameterBytes, sharded.PeakOpenGradientBytes, offloaded);
+        // Under mixed precision the fp32 shard is the master copy and the gathers move its 16-bit copy.
+        long half = sharded.HalfParameterBytes;
+        long parameters = half > 0 ? half : m.Parameters.Bytes, master = half > 0 ? m.Parameters.Bytes : 0;
+        long offloaded = sharded.Options.CpuOffload ? parameters + master + m.Gradients.Bytes + moments : 0;
+        return new ModelStateBytes(parameters, m.Gradients.Bytes, moments, sharded.PeakGatheredParameterBytes, sharded.PeakOpenGradientBytes, offloaded, master);
     }
 
     void SaveCheckpoint(double wallSeconds)

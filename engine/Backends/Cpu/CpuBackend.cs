@@ -165,7 +165,6 @@ public sealed unsafe class CpuBackend(HostMemory? memory = null) : IBackend
         HalfCast.FromHalf(output.Pointer, input.Pointer, input.Length, format);
     }
 
-    public void RoundToHalf(Slice<float> x, HalfFormat format) => StorageRounding.Round(x.Span, format);
 
     public void AdamWMixed(Slice<float> master, Slice<ushort> halfCopy, HalfFormat format, Slice<float> gradients, Slice<float> m, Slice<float> v, float learningRate, float beta1, float beta2, float epsilon, float weightDecay, int step)
     {

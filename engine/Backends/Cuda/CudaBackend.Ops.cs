@@ -92,8 +92,7 @@ public sealed unsafe partial class CudaBackend
 
     /// <summary>
     /// Set by mixed precision (MixedPrecisionBackend), whose operands are all 16-bit values: matrix products then
-    /// read every operand in this format (an fp32-stored one, such as an FSDP unit's rounded weights, is cast into
-    /// scratch first: exact for such values) and let cuBLAS multiply on tensor cores, accumulating in fp32. Null: fp32
+    /// read every operand in this format (an fp32-stored one holding such values is cast into scratch first: exact) and let cuBLAS multiply on tensor cores, accumulating in fp32. Null: fp32
     /// operands and fp32 arithmetic (no TF32).
     /// </summary>
     public HalfFormat? HalfMatmulOperands { get; set; }

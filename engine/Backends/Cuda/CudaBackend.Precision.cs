@@ -25,15 +25,6 @@ public sealed unsafe partial class CudaBackend
         Launch(format == HalfFormat.Bf16 ? "cast_bf16_to_f32" : "cast_f16_to_f32", GridFor(n), 1, Threads, a);
     }
 
-    public void RoundToHalf(Slice<float> x, HalfFormat format)
-    {
-        ulong p = Ptr(x);
-        long n = x.Length;
-        if (n == 0) return;
-        void** a = stackalloc void*[] { &p, &n };
-        Launch(format == HalfFormat.Bf16 ? "round_to_bf16_f32" : "round_to_f16_f32", GridFor(n), 1, Threads, a);
-    }
-
     public void AdamWMixed(Slice<float> master, Slice<ushort> halfCopy, HalfFormat format, Slice<float> gradients, Slice<float> m, Slice<float> v, float learningRate, float beta1, float beta2, float epsilon, float weightDecay, int step)
     {
         SliceChecks.SameLength("adamw mixed", "master", master.Length, "half copy", halfCopy.Length);

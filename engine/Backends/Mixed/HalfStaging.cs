@@ -1,4 +1,3 @@
-using Engine.Precision;
 using Engine.Tensors;
 
 namespace Engine.Backends.Mixed;
@@ -49,19 +48,6 @@ sealed class HalfStaging(IBackend inner)
     }
 
     static nint End(Slice<float> s) => s.Address + (nint)s.Bytes;
-
-    /// <summary>
-    /// A weight in fp32 storage (FSDP's gathered unit, already rounded to 16-bit values) as 16-bit scratch of
-    /// <paramref name="format"/>, for an op that reads 16-bit storage; exact for such values. Anything else as it is.
-    /// </summary>
-    public Slice<float> Narrow(Slice<float> weight, HalfFormat format)
-    {
-        if (!weight.IsNative || weight.IsEmpty) return weight;
-        var bits = Rent((weight.Length + 1) / 2); // two 16-bit values per fp32 element of scratch
-        var narrow = HalfStorage.Values(new Slice<ushort>(bits.Address, weight.Length), format);
-        inner.CastToHalf(HalfStorage.Bits(narrow), weight, format);
-        return narrow;
-    }
 
     Slice<float> Stage(Slice<float> stored, bool widen, bool writeBack)
     {

@@ -14,8 +14,8 @@ namespace Engine.Backends.Mixed;
 /// The numbers are those of 16-bit kernels with fp32 arithmetic. On the CPU this is the reference the GPU's mixed
 /// precision is checked against. Ops the backend underneath runs on 16-bit storage itself (<see cref="IBackend.NativeHalfStorage"/>:
 /// on CUDA every family, cuBLAS for the matrix products and value kernels in bf16/fp16 for the rest) get the slices
-/// as they are, weights in fp32 storage (FSDP's rounded units) narrowed to 16-bit scratch first; an op the backend
-/// underneath cannot take, or whose values are not all 16-bit, is staged (<see cref="StagedOps"/> counts them).
+/// as they are; an op the backend underneath cannot take, or whose values are not all 16-bit, is staged
+/// (<see cref="StagedOps"/> counts them).
 /// </summary>
 public sealed class MixedPrecisionBackend : IBackend, IBackendDecorator
 {
@@ -46,13 +46,6 @@ public sealed class MixedPrecisionBackend : IBackend, IBackendDecorator
     /// <summary>Every op takes 16-bit storage here: directly when the backend underneath does, else staged.</summary>
     public HalfStorageOps NativeHalfStorage => HalfStorageOps.All;
 
-    /// <summary>Rounds fp32-stored values to the 16-bit format in place: FSDP's gathered units, whose shards are the
-    /// fp32 master weights, hold the 16-bit values the layers compute with.</summary>
-    public void Round(Slice<float> x)
-    {
-        if (!x.IsEmpty) inner.RoundToHalf(x, format);
-    }
-
     /// <summary>Runs one op with its 16-bit arguments staged; a failed op leaves its outputs as they were.</summary>
     void Run(Action op)
     {
@@ -64,21 +57,17 @@ public sealed class MixedPrecisionBackend : IBackend, IBackendDecorator
 
     /// <summary>
     /// Whether an op of <paramref name="family"/> goes to the backend underneath with its slices as they are: it takes
-    /// that family on 16-bit storage, every value is 16-bit in this precision's format, every weight is too or is an
-    /// fp32-stored 16-bit value (narrowed by <see cref="W"/>), and the fp32 arguments (statistics, weights' gradients)
-    /// are fp32. Otherwise the op is staged.
+    /// that family on 16-bit storage, every value (activations, their gradients, the weights' compute copy) is 16-bit
+    /// in this precision's format, and the fp32 arguments (statistics, weights' gradients, gradient sums) are fp32.
+    /// Otherwise the op is staged.
     /// </summary>
-    bool Direct(HalfStorageOps family, ReadOnlySpan<Slice<float>> values, ReadOnlySpan<Slice<float>> weights = default, ReadOnlySpan<Slice<float>> fp32 = default)
+    bool Direct(HalfStorageOps family, ReadOnlySpan<Slice<float>> values, ReadOnlySpan<Slice<float>> fp32 = default)
     {
         if ((inner.NativeHalfStorage & family) != family) return false;
         foreach (var v in values) if (!v.IsEmpty && v.Storage != storage16) return false;
-        foreach (var w in weights) if (!w.IsEmpty && !w.IsNative && w.Storage != storage16) return false;
         foreach (var f in fp32) if (!f.IsEmpty && !f.IsNative) return false;
         return true;
     }
-
-    /// <summary>A weight for a direct op: 16-bit as it is, or narrowed from fp32 storage into 16-bit scratch.</summary>
-    Slice<float> W(Slice<float> weight) => s.Narrow(weight, format);
 
     public string Name => inner.Name;
     public bool IsHost => inner.IsHost;
@@ -117,28 +106,28 @@ public sealed class MixedPrecisionBackend : IBackend, IBackendDecorator
 
     public void EmbeddingForward(Slice<float> output, Slice<int> tokens, Slice<float> tokenTable, Slice<float> positionTable, int B, int T, int C)
     {
-        if (Direct(HalfStorageOps.Embedding, [output], weights: [tokenTable, positionTable]))
-            Run(() => inner.EmbeddingForward(output, tokens, W(tokenTable), W(positionTable), B, T, C));
+        if (Direct(HalfStorageOps.Embedding, [output, tokenTable, positionTable]))
+            inner.EmbeddingForward(output, tokens, tokenTable, positionTable, B, T, C);
         else Run(() => inner.EmbeddingForward(s.Out(output), tokens, s.In(tokenTable), s.In(positionTable), B, T, C));
     }
     public void EmbeddingBackward(Slice<float> dTokenTable, Slice<float> dPositionTable, Slice<float> dOutput, Slice<int> tokens, int B, int T, int C)
     {
         if (Direct(HalfStorageOps.Embedding, [dOutput], fp32: [dTokenTable, dPositionTable]))
-            Run(() => inner.EmbeddingBackward(dTokenTable, dPositionTable, dOutput, tokens, B, T, C));
+            inner.EmbeddingBackward(dTokenTable, dPositionTable, dOutput, tokens, B, T, C);
         else Run(() => inner.EmbeddingBackward(s.InOut(dTokenTable), s.InOut(dPositionTable), s.In(dOutput), tokens, B, T, C));
     }
     public void LayerNormForward(Slice<float> output, Slice<float> mean, Slice<float> rstd, Slice<float> input, Slice<float> weight, Slice<float> bias, int N, int C, float epsilon)
     {
-        if (Direct(HalfStorageOps.Normalization, [output, input], weights: [weight, bias], fp32: [mean, rstd]))
-            Run(() => inner.LayerNormForward(output, mean, rstd, input, W(weight), W(bias), N, C, epsilon));
+        if (Direct(HalfStorageOps.Normalization, [output, input, weight, bias], fp32: [mean, rstd]))
+            inner.LayerNormForward(output, mean, rstd, input, weight, bias, N, C, epsilon);
         else Run(() => inner.LayerNormForward(s.Out(output), mean, rstd, s.In(input), s.In(weight), s.In(bias), N, C, epsilon));
     }
     /// <summary>Fused on a backend that takes it on 16-bit storage; otherwise its definition, the two ops, each staged
     /// (one fused fp32 op on staged arguments would normalise the unrounded sum, not the stored residual).</summary>
     public void ResidualLayerNormForward(Slice<float> residual, Slice<float> output, Slice<float> mean, Slice<float> rstd, Slice<float> a, Slice<float> b, Slice<float> weight, Slice<float> bias, int N, int C, float epsilon)
     {
-        if (Direct(HalfStorageOps.Normalization | HalfStorageOps.Elementwise, [residual, output, a, b], weights: [weight, bias], fp32: [mean, rstd]))
-            Run(() => inner.ResidualLayerNormForward(residual, output, mean, rstd, a, b, W(weight), W(bias), N, C, epsilon));
+        if (Direct(HalfStorageOps.Normalization | HalfStorageOps.Elementwise, [residual, output, a, b, weight, bias], fp32: [mean, rstd]))
+            inner.ResidualLayerNormForward(residual, output, mean, rstd, a, b, weight, bias, N, C, epsilon);
         else
         {
             Add(residual, a, b);
@@ -147,36 +136,36 @@ public sealed class MixedPrecisionBackend : IBackend, IBackendDecorator
     }
     public void LayerNormBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, Slice<float> mean, Slice<float> rstd, int N, int C)
     {
-        if (Direct(HalfStorageOps.Normalization, [dInput, dOutput, input], weights: [weight], fp32: [dWeight, dBias, mean, rstd]))
-            Run(() => inner.LayerNormBackward(dInput, dWeight, dBias, dOutput, input, W(weight), mean, rstd, N, C));
+        if (Direct(HalfStorageOps.Normalization, [dInput, dOutput, input, weight], fp32: [dWeight, dBias, mean, rstd]))
+            inner.LayerNormBackward(dInput, dWeight, dBias, dOutput, input, weight, mean, rstd, N, C);
         else Run(() => inner.LayerNormBackward(s.InOut(dInput), s.InOut(dWeight), s.InOut(dBias), s.In(dOutput), s.In(input), s.In(weight), mean, rstd, N, C));
     }
     public void RmsNormForward(Slice<float> output, Slice<float> rstd, Slice<float> input, Slice<float> weight, int N, int C, float epsilon)
     {
-        if (Direct(HalfStorageOps.Normalization, [output, input], weights: [weight], fp32: [rstd]))
-            Run(() => inner.RmsNormForward(output, rstd, input, W(weight), N, C, epsilon));
+        if (Direct(HalfStorageOps.Normalization, [output, input, weight], fp32: [rstd]))
+            inner.RmsNormForward(output, rstd, input, weight, N, C, epsilon);
         else Run(() => inner.RmsNormForward(s.Out(output), rstd, s.In(input), s.In(weight), N, C, epsilon));
     }
     public void RmsNormBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dOutput, Slice<float> input, Slice<float> weight, Slice<float> rstd, int N, int C)
     {
-        if (Direct(HalfStorageOps.Normalization, [dInput, dOutput, input], weights: [weight], fp32: [dWeight, rstd]))
-            Run(() => inner.RmsNormBackward(dInput, dWeight, dOutput, input, W(weight), rstd, N, C));
+        if (Direct(HalfStorageOps.Normalization, [dInput, dOutput, input, weight], fp32: [dWeight, rstd]))
+            inner.RmsNormBackward(dInput, dWeight, dOutput, input, weight, rstd, N, C);
         else Run(() => inner.RmsNormBackward(s.InOut(dInput), s.InOut(dWeight), s.In(dOutput), s.In(input), s.In(weight), rstd, N, C));
     }
     public void RelativePositionBiasForward(Slice<float> bias, Slice<float> table, RelativePositionShape shape)
     {
-        if (Direct(HalfStorageOps.Embedding, [bias], weights: [table]))
-            Run(() => inner.RelativePositionBiasForward(bias, W(table), shape));
+        if (Direct(HalfStorageOps.Embedding, [bias, table]))
+            inner.RelativePositionBiasForward(bias, table, shape);
         else Run(() => inner.RelativePositionBiasForward(s.Out(bias), s.In(table), shape));
     }
     public void RelativePositionBiasBackward(Slice<float> dTable, Slice<float> dBias, RelativePositionShape shape)
     {
         if (Direct(HalfStorageOps.Embedding, [], fp32: [dTable, dBias]))
-            Run(() => inner.RelativePositionBiasBackward(dTable, dBias, shape));
+            inner.RelativePositionBiasBackward(dTable, dBias, shape);
         else Run(() => inner.RelativePositionBiasBackward(s.InOut(dTable), s.In(dBias), shape));
     }
-    // Matrix products on a backend that takes them (cuBLAS) get the slices as they are: it reads fp32-stored
-    // operands (FSDP's rounded units) in the 16-bit format itself (CudaBackend.HalfMatmulOperands).
+    // Matrix products on a backend that takes them (cuBLAS) get the slices as they are (an fp32-stored operand holding
+    // 16-bit values is read in the 16-bit format: CudaBackend.HalfMatmulOperands).
     bool DirectMatmul => (inner.NativeHalfStorage & HalfStorageOps.Matmul) != 0;
     public void MatmulForward(Slice<float> output, Slice<float> input, Slice<float> weight, Slice<float> bias, int N, int C, int OC)
     {
@@ -191,7 +180,7 @@ public sealed class MixedPrecisionBackend : IBackend, IBackendDecorator
     public void AttentionForward(AttentionShape shape, Slice<float> output, Slice<float> probabilities, Slice<float> query, Slice<float> key, Slice<float> value, Slice<int> keyMask, Slice<float> positionBias)
     {
         if (Direct(HalfStorageOps.Attention, [output, probabilities, query, key, value, positionBias]))
-            Run(() => inner.AttentionForward(shape, output, probabilities, query, key, value, keyMask, positionBias));
+            inner.AttentionForward(shape, output, probabilities, query, key, value, keyMask, positionBias);
         else Run(() =>
         {
             var (q, k, v) = s.Packed(query, key, value, output: false);
@@ -201,7 +190,7 @@ public sealed class MixedPrecisionBackend : IBackend, IBackendDecorator
     public void AttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dPositionBias, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> probabilities)
     {
         if (Direct(HalfStorageOps.Attention, [dQuery, dKey, dValue, dOutput, query, key, value, probabilities], fp32: [dPositionBias]))
-            Run(() => inner.AttentionBackward(shape, dQuery, dKey, dValue, dPositionBias, dOutput, query, key, value, probabilities));
+            inner.AttentionBackward(shape, dQuery, dKey, dValue, dPositionBias, dOutput, query, key, value, probabilities);
         else Run(() =>
         {
             var (dq, dk, dv) = s.Packed(dQuery, dKey, dValue, output: true);
@@ -212,7 +201,7 @@ public sealed class MixedPrecisionBackend : IBackend, IBackendDecorator
     public void FlashAttentionForward(AttentionShape shape, Slice<float> output, Slice<float> lse, Slice<float> query, Slice<float> key, Slice<float> value, Slice<int> keyMask, Slice<float> positionBias)
     {
         if (Direct(HalfStorageOps.Attention, [output, query, key, value, positionBias], fp32: [lse]))
-            Run(() => inner.FlashAttentionForward(shape, output, lse, query, key, value, keyMask, positionBias));
+            inner.FlashAttentionForward(shape, output, lse, query, key, value, keyMask, positionBias);
         else Run(() =>
         {
             var (q, k, v) = s.Packed(query, key, value, output: false);
@@ -222,7 +211,7 @@ public sealed class MixedPrecisionBackend : IBackend, IBackendDecorator
     public void FlashAttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dPositionBias, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> output, Slice<float> lse, Slice<int> keyMask, Slice<float> positionBias)
     {
         if (Direct(HalfStorageOps.Attention, [dQuery, dKey, dValue, dOutput, query, key, value, output, positionBias], fp32: [lse, dPositionBias]))
-            Run(() => inner.FlashAttentionBackward(shape, dQuery, dKey, dValue, dPositionBias, dOutput, query, key, value, output, lse, keyMask, positionBias));
+            inner.FlashAttentionBackward(shape, dQuery, dKey, dValue, dPositionBias, dOutput, query, key, value, output, lse, keyMask, positionBias);
         else Run(() =>
         {
             var (dq, dk, dv) = s.Packed(dQuery, dKey, dValue, output: true);
@@ -232,52 +221,52 @@ public sealed class MixedPrecisionBackend : IBackend, IBackendDecorator
     }
     public void GeluForward(Slice<float> output, Slice<float> input)
     {
-        if (Direct(HalfStorageOps.Activation, [output, input])) Run(() => inner.GeluForward(output, input));
+        if (Direct(HalfStorageOps.Activation, [output, input])) inner.GeluForward(output, input);
         else Run(() => inner.GeluForward(s.Out(output), s.In(input)));
     }
     public void GeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input)
     {
-        if (Direct(HalfStorageOps.Activation, [dInput, dOutput, input])) Run(() => inner.GeluBackward(dInput, dOutput, input));
+        if (Direct(HalfStorageOps.Activation, [dInput, dOutput, input])) inner.GeluBackward(dInput, dOutput, input);
         else Run(() => inner.GeluBackward(s.InOut(dInput), s.In(dOutput), s.In(input)));
     }
     public void GeluErfForward(Slice<float> output, Slice<float> input)
     {
-        if (Direct(HalfStorageOps.Activation, [output, input])) Run(() => inner.GeluErfForward(output, input));
+        if (Direct(HalfStorageOps.Activation, [output, input])) inner.GeluErfForward(output, input);
         else Run(() => inner.GeluErfForward(s.Out(output), s.In(input)));
     }
     public void GeluErfBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input)
     {
-        if (Direct(HalfStorageOps.Activation, [dInput, dOutput, input])) Run(() => inner.GeluErfBackward(dInput, dOutput, input));
+        if (Direct(HalfStorageOps.Activation, [dInput, dOutput, input])) inner.GeluErfBackward(dInput, dOutput, input);
         else Run(() => inner.GeluErfBackward(s.InOut(dInput), s.In(dOutput), s.In(input)));
     }
     public void GatedGeluForward(Slice<float> output, Slice<float> input, int N, int F)
     {
-        if (Direct(HalfStorageOps.Activation, [output, input])) Run(() => inner.GatedGeluForward(output, input, N, F));
+        if (Direct(HalfStorageOps.Activation, [output, input])) inner.GatedGeluForward(output, input, N, F);
         else Run(() => inner.GatedGeluForward(s.Out(output), s.In(input), N, F));
     }
     public void GatedGeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input, int N, int F)
     {
-        if (Direct(HalfStorageOps.Activation, [dInput, dOutput, input])) Run(() => inner.GatedGeluBackward(dInput, dOutput, input, N, F));
+        if (Direct(HalfStorageOps.Activation, [dInput, dOutput, input])) inner.GatedGeluBackward(dInput, dOutput, input, N, F);
         else Run(() => inner.GatedGeluBackward(s.InOut(dInput), s.In(dOutput), s.In(input), N, F));
     }
     public void EmbeddingAddForward(Slice<float> output, Slice<int> ids, Slice<float> table, int N, int C)
     {
-        if (Direct(HalfStorageOps.Embedding, [output], weights: [table])) Run(() => inner.EmbeddingAddForward(output, ids, W(table), N, C));
+        if (Direct(HalfStorageOps.Embedding, [output, table])) inner.EmbeddingAddForward(output, ids, table, N, C);
         else Run(() => inner.EmbeddingAddForward(s.InOut(output), ids, s.In(table), N, C));
     }
     public void EmbeddingAddBackward(Slice<float> dTable, Slice<float> dOutput, Slice<int> ids, int N, int C, int skipId)
     {
-        if (Direct(HalfStorageOps.Embedding, [dOutput], fp32: [dTable])) Run(() => inner.EmbeddingAddBackward(dTable, dOutput, ids, N, C, skipId));
+        if (Direct(HalfStorageOps.Embedding, [dOutput], fp32: [dTable])) inner.EmbeddingAddBackward(dTable, dOutput, ids, N, C, skipId);
         else Run(() => inner.EmbeddingAddBackward(s.InOut(dTable), s.In(dOutput), ids, N, C, skipId));
     }
     public void Add(Slice<float> output, Slice<float> a, Slice<float> b)
     {
-        if (Direct(HalfStorageOps.Elementwise, [output, a, b])) Run(() => inner.Add(output, a, b));
+        if (Direct(HalfStorageOps.Elementwise, [output, a, b])) inner.Add(output, a, b);
         else Run(() => inner.Add(s.Out(output), s.In(a), s.In(b)));
     }
     public void Accumulate(Slice<float> destination, Slice<float> source)
     {
-        if (Direct(HalfStorageOps.Elementwise, [destination, source])) Run(() => inner.Accumulate(destination, source));
+        if (Direct(HalfStorageOps.Elementwise, [destination, source])) inner.Accumulate(destination, source);
         else Run(() => inner.Accumulate(s.InOut(destination), s.In(source)));
     }
 
@@ -285,7 +274,7 @@ public sealed class MixedPrecisionBackend : IBackend, IBackendDecorator
     {
         double sum = 0;
         if (Direct(HalfStorageOps.Classifier, [logits], fp32: [losses]))
-            Run(() => sum = inner.SoftmaxCrossEntropy(logits, losses, targets, N, V, paddedV, gradientScale));
+            sum = inner.SoftmaxCrossEntropy(logits, losses, targets, N, V, paddedV, gradientScale);
         // With a gradient scale the dlogits replace the logits in their 16-bit buffer.
         else Run(() => sum = inner.SoftmaxCrossEntropy(gradientScale != 0 ? s.InOut(logits) : s.In(logits), losses, targets, N, V, paddedV, gradientScale));
         return sum;
@@ -299,13 +288,12 @@ public sealed class MixedPrecisionBackend : IBackend, IBackendDecorator
     }
     public void Scale(Slice<float> x, float factor)
     {
-        if (Direct(HalfStorageOps.Elementwise, [x])) Run(() => inner.Scale(x, factor));
+        if (Direct(HalfStorageOps.Elementwise, [x])) inner.Scale(x, factor);
         else Run(() => inner.Scale(s.InOut(x), factor));
     }
     // The fp32 side of mixed precision: casts, master weights, moments and gradients are fp32 or raw bits already.
     public void CastToHalf(Slice<ushort> output, Slice<float> input, HalfFormat format) => inner.CastToHalf(output, input, format);
     public void CastFromHalf(Slice<float> output, Slice<ushort> input, HalfFormat format) => inner.CastFromHalf(output, input, format);
-    public void RoundToHalf(Slice<float> x, HalfFormat format) => inner.RoundToHalf(x, format);
     public void AdamWMixed(Slice<float> master, Slice<ushort> halfCopy, HalfFormat format, Slice<float> gradients, Slice<float> m, Slice<float> v, float learningRate, float beta1, float beta2, float epsilon, float weightDecay, int step) =>
         inner.AdamWMixed(master, halfCopy, format, gradients, m, v, learningRate, beta1, beta2, epsilon, weightDecay, step);
     public bool UnscaleAndCheckFinite(Slice<float> gradients, float scale) => inner.UnscaleAndCheckFinite(gradients, scale);

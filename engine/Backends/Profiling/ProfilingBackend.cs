@@ -113,7 +113,6 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend, IBackendDecorat
         Timed("attention forward", () => inner.FlashAttentionForward(shape, output, lse, query, key, value, keyMask, positionBias));
     public void FlashAttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dPositionBias, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> output, Slice<float> lse, Slice<int> keyMask, Slice<float> positionBias) =>
         Timed("attention backward", () => inner.FlashAttentionBackward(shape, dQuery, dKey, dValue, dPositionBias, dOutput, query, key, value, output, lse, keyMask, positionBias));
-    public void RoundToHalf(Slice<float> x, HalfFormat format) => Timed("round to half", () => inner.RoundToHalf(x, format));
     public void AdamWMixed(Slice<float> master, Slice<ushort> halfCopy, HalfFormat format, Slice<float> gradients, Slice<float> m, Slice<float> v, float learningRate, float beta1, float beta2, float epsilon, float weightDecay, int step) =>
         Timed("adamw mixed", () => inner.AdamWMixed(master, halfCopy, format, gradients, m, v, learningRate, beta1, beta2, epsilon, weightDecay, step));
     public bool UnscaleAndCheckFinite(Slice<float> gradients, float scale) =>

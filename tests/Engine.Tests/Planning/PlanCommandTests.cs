@@ -37,13 +37,14 @@ public class PlanCommandTests
     }
 
     /// <summary>ZeRO's accounting counts 2-byte gradients under mixed precision; the plan also says what this engine's
-    /// fp32 gradients add: 2 B/param, sharded with the gradients at ZeRO-2, nothing under FSDP (its fp32 shards are
-    /// the masters) or in fp32.</summary>
+    /// fp32 gradients add on the GPU: 2 B/param, sharded with the gradients from ZeRO-2 on, on the host with FSDP's
+    /// CPU offload, nothing in fp32.</summary>
     [Theory]
     [InlineData("fp16", new[] { "--strategy", "ddp" }, 15.0)]
     [InlineData("bf16", new[] { "--strategy", "ddp", "--zero-stage", "1" }, 15.0)]
     [InlineData("fp16", new[] { "--strategy", "ddp", "--zero-stage", "2" }, 15.0 / 64)]
-    [InlineData("fp16", new[] { "--strategy", "fsdp" }, 0.0)]
+    [InlineData("fp16", new[] { "--strategy", "fsdp" }, 15.0 / 64)]
+    [InlineData("bf16", new[] { "--strategy", "fsdp", "--cpu-offload" }, 0.0)]
     [InlineData("fp32", new[] { "--strategy", "ddp" }, 0.0)]
     public void The_engines_fp32_gradients_beyond_ZeRO_accounting_are_reported(string precision, string[] strategy, double gb)
     {
