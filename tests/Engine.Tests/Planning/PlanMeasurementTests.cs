@@ -18,6 +18,22 @@ public class PlanMeasurementTests
         Layers = layers, Dim = dim, Heads = heads, FeedForwardDim = 4 * dim, MaxPositions = positions,
     };
 
+    /// <summary>A few optimizer steps on random tokens: everything training allocates has been allocated.</summary>
+    static void Train(TransformerModel model, int B, int T, int steps)
+    {
+        var optimizer = AdamWOptimizer.ForModel(model, new AdamWSettings());
+        var rng = new Rng(2);
+        var tokens = new int[B * T]; var targets = new int[B * T];
+        for (int step = 0; step < steps; step++)
+        {
+            for (int i = 0; i < tokens.Length; i++) { tokens[i] = rng.NextInt(model.Config.VocabSize); targets[i] = rng.NextInt(model.Config.VocabSize); }
+            model.ZeroGradients();
+            model.Forward(tokens, targets, B, T, 1f / (B * T));
+            model.Backward();
+            optimizer.Update(1e-3f);
+        }
+    }
+
     [Theory]
     [InlineData(2, 64, 4, 4, 32)]
     [InlineData(3, 96, 3, 2, 64)]
@@ -27,17 +43,7 @@ public class PlanMeasurementTests
         using var backend = new CpuBackend();
         var model = new TransformerModel(config, backend);
         Initialization.InitializeGpt2(model, new Rng(1));
-        var optimizer = new AdamWOptimizer(backend, model.Layout, model.Memory.Parameters, model.Memory.Gradients, new AdamWSettings());
-        var rng = new Rng(2);
-        var tokens = new int[B * T]; var targets = new int[B * T];
-        for (int step = 0; step < 3; step++)
-        {
-            for (int i = 0; i < tokens.Length; i++) { tokens[i] = rng.NextInt(config.VocabSize); targets[i] = rng.NextInt(config.VocabSize); }
-            model.ZeroGradients();
-            model.Forward(tokens, targets, B, T, 1f / (B * T));
-            model.Backward();
-            optimizer.Update(1e-3f);
-        }
+        Train(model, B, T, steps: 3);
         var measured = backend.BytesByPurpose();
         var plan = MemoryPlan.Compute(PlannedModel.FromConfig("small", config), PrecisionMode.Fp32, ParallelSetup.Single, B, T);
 
@@ -64,14 +70,7 @@ public class PlanMeasurementTests
         using var cpu = new CpuBackend();
         using var model = new TransformerModel(config, new Engine.Backends.Mixed.MixedPrecisionBackend(cpu, precision));
         Initialization.InitializeGpt2(model, new Rng(1));
-        var optimizer = AdamWOptimizer.ForModel(model, new AdamWSettings());
-        var rng = new Rng(2);
-        var tokens = new int[B * T]; var targets = new int[B * T];
-        for (int i = 0; i < tokens.Length; i++) { tokens[i] = rng.NextInt(config.VocabSize); targets[i] = rng.NextInt(config.VocabSize); }
-        model.ZeroGradients();
-        model.Forward(tokens, targets, B, T, 1f / (B * T));
-        model.Backward();
-        optimizer.Update(1e-3f);
+        Train(model, B, T, steps: 1);
         var measured = cpu.BytesByPurpose();
         var planned = PlannedModel.FromConfig("small", config);
         var plan = MemoryPlan.Compute(planned, precision, ParallelSetup.Single, B, T);
