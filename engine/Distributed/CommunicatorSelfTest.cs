@@ -49,6 +49,18 @@ public static class CommunicatorSelfTest
             comm.StartAllGather(receive, send).Wait();
             Expect(failures, "started all-gather", Read(backend, send), i => Contribution(i / block, i % block));
             backend.Free(send); backend.Free(receive);
+
+            // all-gather of 16-bit storage (FSDP's gathers under mixed precision): every bit pattern arrives as sent
+            ushort Bits(int rank, int j) => (ushort)((rank * 7919 + j * 31) & 0xFFFF);
+            var halfSend = backend.Allocate<ushort>(block, "comm-check");
+            var halfReceive = backend.Allocate<ushort>(elements, "comm-check");
+            backend.CopyIn<ushort>(Enumerable.Range(0, block).Select(j => Bits(r, j)).ToArray(), halfSend);
+            comm.StartAllGather(HalfStorage.Values(halfSend, Precision.HalfFormat.Bf16), HalfStorage.Values(halfReceive, Precision.HalfFormat.Bf16)).Wait();
+            var gathered = new ushort[elements];
+            backend.CopyOut(halfReceive, gathered);
+            int wrong = Enumerable.Range(0, elements).FirstOrDefault(i => gathered[i] != Bits(i / block, i % block), -1);
+            if (wrong >= 0) failures.Add($"16-bit all-gather: element {wrong} is 0x{gathered[wrong]:X4}, expected 0x{Bits(wrong / block, wrong % block):X4}");
+            backend.Free(halfSend); backend.Free(halfReceive);
         }
         else failures.Add($"reduce-scatter/all-gather skipped: {elements} elements do not split over {R} ranks");
 

@@ -41,6 +41,9 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
     // With CPU offload: a unit's block uploaded from the host shard as the all-gather's source (one for gathers on
     // demand, one for the prefetch, which may be in flight at the same time), and the reduce-scatter result downloaded.
     readonly Slice<float> demandUpload, prefetchUpload, hostBlock;
+    // With CPU offload under mixed precision: an fp32 upload block for GatherFull (the masters, the moments), as the
+    // gathers' own carry the 16-bit copy. Without mixed precision GatherFull uses demandUpload.
+    readonly Slice<float> checkpointUpload;
     readonly OffloadTransfers? transfers;
     // Mixed precision: the 16-bit copy of the parameter shard the gathers move, and the storage of gathered units.
     readonly Slice<float> localHalf;
@@ -106,6 +109,7 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
             demandUpload = HalfStorage.Allocate(compute, largestBlock, gathered, "FSDP unit block (uploaded)");
             if (options.Overlap) prefetchUpload = HalfStorage.Allocate(compute, largestBlock, gathered, "FSDP unit block (uploaded ahead)");
             hostBlock = shards.Allocate<float>(largestBlock, "FSDP unit block (host)");
+            checkpointUpload = gathered == StorageFormat.Native ? demandUpload : compute.Allocate<float>(largestBlock, "FSDP unit block (uploaded, fp32 gathers)");
         }
         // The blocks' zero-fill is queued on the compute stream, their first upload on the communication stream.
         compute.Synchronize();
@@ -278,23 +282,17 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
     public void GatherFull(Slice<float> local, Span<float> full)
     {
         if (full.Length != layout.Count) throw new ArgumentException($"a full buffer holds {layout.Count} elements, not {full.Length}");
-        // Offloaded: an fp32 upload block of its own (the gathers' own carry the 16-bit copy under mixed precision).
-        var upload = transfers is null ? default : compute.Allocate<float>(Plan.BlockSizes.Max(), "FSDP unit block (uploaded, checkpoint)");
-        try
+        for (int u = 0; u < Plan.Units.Count; u++)
         {
-            for (int u = 0; u < Plan.Units.Count; u++)
+            var unit = Plan.Units[u];
+            var buffer = compute.Allocate<float>(PaddedCount(u), "gathered unit (checkpoint)");
+            try
             {
-                var unit = Plan.Units[u];
-                var buffer = compute.Allocate<float>(PaddedCount(u), "gathered unit (checkpoint)");
-                try
-                {
-                    StartGather(local, u, buffer, upload).Wait();
-                    compute.CopyOut(buffer.Sub(0, unit.Count), full.Slice((int)unit.Start, (int)unit.Count));
-                }
-                finally { compute.Free(buffer); }
+                StartGather(local, u, buffer, checkpointUpload).Wait();
+                compute.CopyOut(buffer.Sub(0, unit.Count), full.Slice((int)unit.Start, (int)unit.Count));
             }
+            finally { compute.Free(buffer); }
         }
-        finally { if (!upload.IsEmpty) compute.Free(upload); }
     }
 
     int UnitOf(ParameterInfo p)

@@ -143,12 +143,14 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         if (receive.Length != (long)WorldSize * send.Length)
             throw new ArgumentException($"all-gather: receive holds {receive.Length} floats, not {WorldSize} × {send.Length}");
         HalfStorage.RequireSameStorage(send, receive);
-        if (send.Length > MaxCount) throw new EngineException($"all-gather block of {send.Length} floats is over MPI's limit of {MaxCount}; use more ranks or smaller units");
+        // 16-bit storage goes as bytes (the bits are moved, not read): two per element, so the limit is on bytes.
+        long count = send.IsNative ? send.Length : send.Bytes;
+        if (count > MaxCount) throw new EngineException($"all-gather block of {send.Length} {(send.IsNative ? "floats" : send.Storage + " values")} is over MPI's limit of {MaxCount} {(send.IsNative ? "elements" : "bytes")}; use more ranks or smaller units");
         nint request;
         if (send.IsNative)
-            MpiError.Check(MpiApi.MPI_Iallgather(send.Pointer, (int)send.Length, MpiHandles.Float, receive.Pointer, (int)send.Length, MpiHandles.Float, comm, &request), $"MPI_Iallgather({send.Length} floats)");
-        else // 16-bit storage: the bits are moved, not read, so bytes serve (two per element, within MaxCount: half a float's)
-            MpiError.Check(MpiApi.MPI_Iallgather((void*)send.Address, (int)send.Bytes, MpiHandles.Byte, (void*)receive.Address, (int)send.Bytes, MpiHandles.Byte, comm, &request), $"MPI_Iallgather({send.Length} {send.Storage} values)");
+            MpiError.Check(MpiApi.MPI_Iallgather(send.Pointer, (int)count, MpiHandles.Float, receive.Pointer, (int)count, MpiHandles.Float, comm, &request), $"MPI_Iallgather({send.Length} floats)");
+        else
+            MpiError.Check(MpiApi.MPI_Iallgather((void*)send.Address, (int)count, MpiHandles.Byte, (void*)receive.Address, (int)count, MpiHandles.Byte, comm, &request), $"MPI_Iallgather({send.Length} {send.Storage} values)");
         return new PendingRequests(this, [request], $"all-gather of {send.Length} {(send.IsNative ? "floats" : send.Storage + " values")} per rank");
     }
 

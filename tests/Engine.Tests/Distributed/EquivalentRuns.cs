@@ -33,9 +33,10 @@ static class EquivalentRuns
         SafeTensors.Read(Path.Combine(runFolder, "checkpoint", Checkpoint.OptimizerFile)).OrderBy(kv => kv.Key, StringComparer.Ordinal).SelectMany(kv => kv.Value.Values).ToArray();
 
     /// <summary>
-    /// Mixed precision: each rank's gradients are rounded to 16 bits before the ranks sum them, where one process
-    /// rounds the sum, so the runs agree to 16-bit resolution (2⁻⁸ relative for bf16), not fp32's: losses within
-    /// 1e-3 relative, final parameters within 1e-2 (relative L2, the updates' rounding).
+    /// Mixed precision: the gradients are fp32 but summed in another order (per rank, then across ranks), and an fp32
+    /// difference in a master weight can flip the rounding of its 16-bit copy, which every later activation reads; so
+    /// the runs agree to 16-bit resolution (2⁻⁸ relative for bf16), not fp32's: losses within 1e-3 relative, final
+    /// parameters within 1e-2 (relative L2, the updates' rounding).
     /// </summary>
     public static void AssertSameMixedRun(string expectedFolder, string actualFolder, string what) =>
         AssertLossesAndWeights(expectedFolder, actualFolder, what, lossTolerance: 1e-3, weightTolerance: 1e-2);

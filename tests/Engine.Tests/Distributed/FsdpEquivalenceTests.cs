@@ -44,7 +44,7 @@ public class FsdpEquivalenceTests
         }
     }
 
-    /// <summary>Mixed precision sharded: the shards are the fp32 master weights, gathered units rounded to 16 bits;
+    /// <summary>Mixed precision sharded: the shards are the fp32 master weights, the gathers move their 16-bit copy;
     /// fp16 with its loss scale and CPU offload.</summary>
     [Theory]
     [InlineData("bf16")]
