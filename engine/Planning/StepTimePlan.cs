@@ -26,8 +26,8 @@ public sealed record Interconnect(int GpusPerNode, double IntraNodeBytesPerSecon
 /// step and the link bandwidth. The model (written out in docs/planning.md):
 /// <list type="bullet">
 /// <item>compute = model FLOPs of the GPU's share of the global batch / (peak × MFU);</item>
-/// <item>bytes sent per GPU, ring collectives over n ranks: DDP and ZeRO-1/2 move 2(n−1)/n of the gradients (an
-/// all-reduce, or a reduce-scatter plus an all-gather of the updated weights); FSDP (ZeRO-3) moves (n−1)/n of the
+/// <item>bytes sent per GPU, ring collectives over n ranks: DDP moves 2(n−1)/n of the gradients (an all-reduce),
+/// ZeRO-1/2 (n−1)/n of the gradients and of the weights (a reduce-scatter, then an all-gather of the updated weights); FSDP (ZeRO-3) moves (n−1)/n of the
 /// weights twice (all-gather before forward and again before backward) and of the gradients once (reduce-scatter); with a sharding
 /// factor F &lt; n the sharded collectives run within groups of F and the shards are then all-reduced across the
 /// n/F replicas, 2(r−1)/r of 1/F of the gradients; gradients move in fp32 (as the engine holds them), gathered
@@ -60,11 +60,14 @@ public sealed record StepTimePlan(double ComputeSeconds, double CommunicationSec
         double Ring(int ranks, double factor) => ranks > 1 ? factor * (ranks - 1) / ranks : 0;
         double Link(int ranks) => (ranks > links.GpusPerNode ? links.InterNodeBytesPerSecond : links.IntraNodeBytesPerSecond) * LinkEfficiency;
         // Within a sharding group (all n GPUs without hybrid sharding): ZeRO-3 gathers the weights twice and
-        // reduce-scatters the gradients once, the other stages move the gradients twice. Across the replicas of a
-        // hybrid setup: an all-reduce of the 1/F gradient shard.
-        double groupBytes = parallel.ZeroStage == 3
-            ? Ring(group, 1) * parameters * (2 * weightBytes + gradientBytes)
-            : Ring(group, 2) * parameters * gradientBytes;
+        // reduce-scatters the gradients once; ZeRO-1/2 reduce-scatter the gradients and all-gather the updated weights;
+        // plain DDP all-reduces the gradients. Across the replicas of a hybrid setup: an all-reduce of the 1/F shard.
+        double groupBytes = parallel.ZeroStage switch
+        {
+            3 => Ring(group, 1) * parameters * (2 * weightBytes + gradientBytes),
+            1 or 2 => Ring(group, 1) * parameters * (gradientBytes + weightBytes),
+            _ => Ring(group, 2) * parameters * gradientBytes,
+        };
         double replicaBytes = Ring(replicas, 2) * parameters / group * gradientBytes;
         double seconds = (groupBytes > 0 ? groupBytes / Link(group) : 0) + (replicaBytes > 0 ? replicaBytes / Link(n) : 0);
         string Where(int ranks) => ranks > links.GpusPerNode ? "network" : "NVLink";

@@ -37,6 +37,13 @@ public class StepTimePlanTests
     }
 
     [Fact]
+    public void ZeRO_2_reduce_scatters_fp32_gradients_and_gathers_the_bf16_weights()
+    {
+        var plan = Plan(ParallelSetup.Create(Strategy.Ddp, 8, zeroStage: 2), 64);
+        Assert.Equal(7.0 / 8 * P * (4 + 2), plan.BytesSentPerGpu, 1e-3);
+    }
+
+    [Fact]
     public void FSDP_moves_the_weights_three_times_and_across_nodes_at_network_speed()
     {
         var plan = Plan(ParallelSetup.Create(Strategy.Fsdp, 64), 512);
