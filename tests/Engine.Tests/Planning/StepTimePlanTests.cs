@@ -44,7 +44,7 @@ public class StepTimePlanTests
     }
 
     [Fact]
-    public void FSDP_moves_the_weights_three_times_and_across_nodes_at_network_speed()
+    public void FSDP_gathers_the_weights_twice_and_scatters_the_gradients_once_at_network_speed_across_nodes()
     {
         var plan = Plan(ParallelSetup.Create(Strategy.Fsdp, 64), 512);
         double bytes = 63.0 / 64 * P * (2 * 2 + 4); // two bf16 gathers, one fp32 reduce-scatter
