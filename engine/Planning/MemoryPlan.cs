@@ -52,7 +52,7 @@ public static class MemoryPlan
                 // FSDP's offload (what `--strategy fsdp --cpu-offload` runs) keeps the parameter and gradient shards on
                 // the host too: the GPU holds only the units gathered for compute (temporaries).
                 // (with the engine's fp32 gradients there: EngineFp32GradientExtraBytes counts them for the GPU otherwise)
-                offloaded += weights + gradients + n * (PrecisionBytes.HeldGradient(precision) - PrecisionBytes.Gradient(precision)) / shards;
+                offloaded += weights + gradients + Fp32GradientExtra(model, precision) / shards;
                 weights = gradients = 0;
             }
         }
@@ -69,10 +69,14 @@ public static class MemoryPlan
     /// </summary>
     public static double EngineFp32GradientExtraBytes(PlannedModel model, PrecisionMode precision, ParallelSetup parallel)
     {
-        double extra = model.Parameters * (PrecisionBytes.HeldGradient(precision) - PrecisionBytes.Gradient(precision));
+        double extra = Fp32GradientExtra(model, precision);
         if (extra == 0 || parallel.CpuOffload && parallel.ZeroStage >= 3) return 0;
         return parallel.ZeroStage >= 2 ? extra / parallel.ShardingFactor : extra;
     }
+
+    /// <summary>The engine's fp32 gradients beyond ZeRO's count, for the whole model (unsharded).</summary>
+    static double Fp32GradientExtra(PlannedModel model, PrecisionMode precision) =>
+        model.Parameters * (PrecisionBytes.HeldGradient(precision) - PrecisionBytes.Gradient(precision));
 
     /// <summary>The engine's activation arena for this micro-batch: values in the precision's storage, statistics fp32.</summary>
     public static double ActivationBytes(TransformerConfig config, PrecisionMode precision, int microBatch, int sequence) =>

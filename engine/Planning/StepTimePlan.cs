@@ -27,11 +27,12 @@ public sealed record Interconnect(int GpusPerNode, double IntraNodeBytesPerSecon
 /// <list type="bullet">
 /// <item>compute = model FLOPs of the GPU's share of the global batch / (peak × MFU);</item>
 /// <item>bytes sent per GPU, ring collectives over n ranks: DDP moves 2(n−1)/n of the gradients (an all-reduce),
-/// ZeRO-1/2 (n−1)/n of the gradients and of the weights (a reduce-scatter, then an all-gather of the updated weights); FSDP (ZeRO-3) moves (n−1)/n of the
-/// weights twice (all-gather before forward and again before backward) and of the gradients once (reduce-scatter); with a sharding
-/// factor F &lt; n the sharded collectives run within groups of F and the shards are then all-reduced across the
-/// n/F replicas, 2(r−1)/r of 1/F of the gradients; gradients move in fp32 (as the engine holds them), gathered
-/// weights in the compute precision (FSDP gathers the 16-bit copy of its shards under mixed precision);</item>
+/// ZeRO-1/2 (n−1)/n of the gradients and of the weights (a reduce-scatter, then an all-gather of the updated
+/// weights); FSDP (ZeRO-3) moves (n−1)/n of the weights twice (all-gather before forward and again before backward)
+/// and of the gradients once (reduce-scatter); with a sharding factor F &lt; n the sharded collectives run within
+/// groups of F and the shards are then all-reduced across the n/F replicas, 2(r−1)/r of 1/F of the gradients;
+/// gradients move in fp32 (as the engine holds them), gathered weights in the compute precision (FSDP gathers the
+/// 16-bit copy of its shards under mixed precision);</item>
 /// <item>bandwidth: a group within one node runs at NVLink speed, a group spanning nodes at the network's, both
 /// derated by <see cref="LinkEfficiency"/>;</item>
 /// <item>step time lies between max(compute, communication) (communication hidden behind compute, as bucketed DDP
