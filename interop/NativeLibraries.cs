@@ -9,6 +9,8 @@ namespace Engine.Interop;
 /// (<see cref="Cuda"/>, <see cref="Cublas"/>, …); the resolver maps it to versioned sonames (the unversioned .so
 /// links exist only with a developer toolkit) and looks in the loader's path, CUDA_HOME, the usual install folders
 /// and pip's wheels (nvidia/cu13/lib, nvidia/*/lib), so CUDA 12 and 13 layouts both work.
+/// With ENGINE_CUDA_EMULATOR=1 the CUDA driver, cuBLAS, cuBLASLt and NCCL all resolve to the emulated device
+/// (libengine_cuda_emulator.so, built from emulator/ beside the engine: docs/emulator.md), and nothing else selects it.
 /// </summary>
 public static class NativeLibraries
 {
@@ -34,6 +36,35 @@ public static class NativeLibraries
         [Mpi] = "install Open MPI (Debian/Ubuntu: apt-get install openmpi-bin libopenmpi-dev) and launch with mpirun",
     };
 
+    /// <summary>The environment variable that swaps the NVIDIA libraries for the emulated device: "1" selects it.</summary>
+    public const string EmulatorVariable = "ENGINE_CUDA_EMULATOR";
+    public const string EmulatorLibrary = "libengine_cuda_emulator.so";
+
+    /// <summary>Whether this process runs the CUDA path on the emulated device (read when a library is first loaded).</summary>
+    public static bool EmulatorSelected => Environment.GetEnvironmentVariable(EmulatorVariable) == "1";
+
+    /// <summary>The emulator library beside the engine's assemblies, else under the repository's build/emulator; null if neither.</summary>
+    public static string? EmulatorLibraryPath()
+    {
+        foreach (var folder in EmulatorFolders())
+        {
+            var path = Path.Combine(folder, EmulatorLibrary);
+            if (File.Exists(path)) return path;
+        }
+        return null;
+    }
+
+    static IEnumerable<string> EmulatorFolders()
+    {
+        yield return AppContext.BaseDirectory;
+        if (Path.GetDirectoryName(typeof(NativeLibraries).Assembly.Location) is { Length: > 0 } assemblyFolder) yield return assemblyFolder;
+        // A build tree: bin/<configuration>/<framework>/ under a project folder under the repository root.
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+            yield return Path.Combine(dir.FullName, "build", "emulator");
+    }
+
+    static readonly HashSet<string> EmulatedLibraries = [Cuda, Cublas, CublasLt, Nccl];
+
     static readonly Dictionary<string, nint> Loaded = new();
     static readonly object Gate = new();
 
@@ -51,15 +82,23 @@ public static class NativeLibraries
         lock (Gate)
         {
             if (Loaded.TryGetValue(logical, out var cached)) return cached;
-            var handle = TryLoad(Sonames[logical]);
+            var handle = EmulatorSelected && EmulatedLibraries.Contains(logical)
+                ? (EmulatorLibraryPath() is { } path && NativeLibrary.TryLoad(path, out var emulator) ? emulator : null)
+                : TryLoad(Sonames[logical]);
             if (handle is { } h) Loaded[logical] = h;
             return handle;
         }
     }
 
     /// <summary>Loads a logical library or throws <see cref="NativeLibraryMissingException"/> naming where it looked.</summary>
-    public static nint Require(string logical) =>
-        TryLoadLogical(logical) ?? throw new NativeLibraryMissingException(Sonames[logical], SearchFolders(), Fix[logical]);
+    public static nint Require(string logical)
+    {
+        if (TryLoadLogical(logical) is { } handle) return handle;
+        if (EmulatorSelected && EmulatedLibraries.Contains(logical))
+            throw new NativeLibraryMissingException([EmulatorLibrary], EmulatorFolders().Distinct().ToList(),
+                $"{EmulatorVariable}=1 selects the emulated CUDA device, which is not built: run `cmake -S . -B build/kernels && cmake --build build/kernels` (g++ and cmake; no nvcc needed), then `dotnet build`");
+        throw new NativeLibraryMissingException(Sonames[logical], SearchFolders(), Fix[logical]);
+    }
 
     /// <summary>Tries each name in the loader's path, then in each folder; null when none loads.</summary>
     public static nint? TryLoad(params string[] names)

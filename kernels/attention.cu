@@ -25,7 +25,7 @@ struct Shape {
 template <typename Value>
 __device__ __forceinline__ void forward(Value* out, Value* probs, const Value* q, const Value* k, const Value* v,
                                         const int* key_mask, const Value* position_bias, Shape s) {
-    extern __shared__ float p_row[];
+    ENGINE_DYNAMIC_SHARED(float, p_row);
     __shared__ float scratch[32];
     const int t = blockIdx.x, bh = blockIdx.y, b = bh / s.H, h = bh % s.H;
     const int end = s.key_end(t);

@@ -14,6 +14,13 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+// Dynamic shared memory (the launch's sharedBytes): `extern __shared__ T name[]` is not C++, so kernels declare it
+// through these, which the emulated device's shim (emulator/shim, -DENGINE_CUDA_EMULATOR) defines its own way.
+#ifndef ENGINE_DYNAMIC_SHARED
+#define ENGINE_DYNAMIC_SHARED(type, name) extern __shared__ type name[]
+#define ENGINE_DYNAMIC_SHARED_ALIGNED(bytes, type, name) extern __shared__ __align__(bytes) type name[]
+#endif
+
 namespace engine {
 
 // ---- index math -------------------------------------------------------------------------------------

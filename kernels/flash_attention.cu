@@ -33,7 +33,7 @@ __device__ __forceinline__ bool visible(int t, int u, int causal, const int* key
 template <typename Value>
 __device__ __forceinline__ void forward(Value* out, float* lse, const Value* qkv, const int* key_valid, int B, int T,
                                         int C, int H, int causal, float scale, const Value* bias) {
-    extern __shared__ float shared[];
+    ENGINE_DYNAMIC_SHARED(float, shared);
     const int hs = C / H, stride = hs + 1;
     float* q_rows = shared;
     float* acc_rows = q_rows + TILE * stride;
@@ -114,7 +114,7 @@ template <typename Value>
 __device__ __forceinline__ void backward_kv(Value* dqkv, const Value* qkv, const Value* dout, const float* lse,
                                             const float* delta, const int* key_valid, int B, int T, int C, int H,
                                             int causal, float scale, const Value* bias) {
-    extern __shared__ float shared[];
+    ENGINE_DYNAMIC_SHARED(float, shared);
     const int hs = C / H, stride = hs + 1;
     float* k_rows = shared;
     float* v_rows = k_rows + TILE * stride;
@@ -177,7 +177,7 @@ template <typename Value>
 __device__ __forceinline__ void backward_q(Value* dqkv, const Value* qkv, const Value* dout, const float* lse,
                                            const float* delta, const int* key_valid, int B, int T, int C, int H,
                                            int causal, float scale, const Value* bias) {
-    extern __shared__ float shared[];
+    ENGINE_DYNAMIC_SHARED(float, shared);
     const int hs = C / H, stride = hs + 1;
     float* q_rows = shared;
     float* do_rows = q_rows + TILE * stride;
@@ -233,7 +233,7 @@ template <typename Value>
 __device__ __forceinline__ void bias_grad(float* dbias, const Value* qkv, const Value* dout, const float* lse,
                                           const float* delta, const int* key_valid, const Value* bias, int B, int T,
                                           int C, int H, int causal, float scale) {
-    extern __shared__ float shared[];
+    ENGINE_DYNAMIC_SHARED(float, shared);
     const int hs = C / H, stride = hs + 1, h = blockIdx.y;
     const int t = blockIdx.x * TILE + threadIdx.x;
     float* q_rows = shared;

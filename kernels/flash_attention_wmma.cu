@@ -108,7 +108,7 @@ template <typename Value>
 __device__ __forceinline__ void forward(Value* out, float* lse, const Value* qkv, const int* key_valid, int B, int T,
                                         int C, int H, int causal, float scale) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    extern __shared__ __align__(128) unsigned char tc_shared[];
+    ENGINE_DYNAMIC_SHARED_ALIGNED(128, unsigned char, tc_shared);
     const int hs = C / H, bh = blockIdx.y, b = bh / H, h = bh % H, q0 = blockIdx.x * TC_ROWS;
     __nv_bfloat16* qs = reinterpret_cast<__nv_bfloat16*>(tc_shared);
     __nv_bfloat16* ks = qs + TC_ROWS * hs;
@@ -171,7 +171,7 @@ __device__ __forceinline__ void backward_kv(Value* dqkv, const Value* qkv, const
                                             const float* delta, const int* key_valid, int B, int T, int C, int H,
                                             int causal, float scale) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    extern __shared__ __align__(128) unsigned char tc_shared[];
+    ENGINE_DYNAMIC_SHARED_ALIGNED(128, unsigned char, tc_shared);
     const int hs = C / H, bh = blockIdx.y, b = bh / H, h = bh % H, k0 = blockIdx.x * TC_ROWS;
     __nv_bfloat16* ks = reinterpret_cast<__nv_bfloat16*>(tc_shared);
     __nv_bfloat16* vs = ks + TC_ROWS * hs;
@@ -238,7 +238,7 @@ __device__ __forceinline__ void backward_q(Value* dqkv, const Value* qkv, const 
                                            const float* delta, const int* key_valid, int B, int T, int C, int H,
                                            int causal, float scale) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    extern __shared__ __align__(128) unsigned char tc_shared[];
+    ENGINE_DYNAMIC_SHARED_ALIGNED(128, unsigned char, tc_shared);
     const int hs = C / H, bh = blockIdx.y, b = bh / H, h = bh % H, q0 = blockIdx.x * TC_ROWS;
     __nv_bfloat16* qs = reinterpret_cast<__nv_bfloat16*>(tc_shared);
     __nv_bfloat16* dos = qs + TC_ROWS * hs;

@@ -27,6 +27,12 @@ public static class BackendFactory
                     note = $"device cpu ({Environment.ProcessorCount} cores): {probe.Reason}";
                     return new CpuBackend();
                 }
+                if (CudaBackend.IsEmulated)
+                {
+                    // The emulated device is for checking the CUDA path, never a silent choice: only --device cuda takes it.
+                    note = $"device cpu ({Environment.ProcessorCount} cores): {Interop.NativeLibraries.EmulatorVariable}=1 selects the emulated CUDA device, which auto never picks; use --device cuda to run on it";
+                    return new CpuBackend();
+                }
                 if (!File.Exists(CudaBackend.DefaultFatbinPath()))
                 {
                     note = $"device cpu: {probe.Reason} found, but no CUDA kernels beside the engine ({CudaBackend.FatbinName}): build them with `dotnet pwsh build.ps1 kernels` to train on the GPU";

@@ -48,9 +48,20 @@ public sealed unsafe partial class CudaBackend : IBackend
         }
     }
 
-    /// <summary>Where the build puts the kernels: beside Engine.dll (engine/Kernels.targets copies it there).</summary>
-    public static string DefaultFatbinPath() =>
-        Path.Combine(Path.GetDirectoryName(typeof(CudaBackend).Assembly.Location) ?? AppContext.BaseDirectory, FatbinName);
+    /// <summary>The emulated device's module image (ENGINE_CUDA_EMULATOR=1): its kernels are compiled into the emulator library.</summary>
+    public const string EmulatorImageName = "engine_kernels.emu";
+
+    /// <summary>Where the build puts the kernels: beside Engine.dll (engine/Kernels.targets copies it there); on the
+    /// emulated device, its module image beside the emulator library.</summary>
+    public static string DefaultFatbinPath()
+    {
+        if (NativeLibraries.EmulatorSelected && NativeLibraries.EmulatorLibraryPath() is { } emulator)
+            return Path.Combine(Path.GetDirectoryName(emulator)!, EmulatorImageName);
+        return Path.Combine(Path.GetDirectoryName(typeof(CudaBackend).Assembly.Location) ?? AppContext.BaseDirectory, FatbinName);
+    }
+
+    /// <summary>Whether this backend runs on the emulated device (no speed or memory figure from it means anything).</summary>
+    public static bool IsEmulated => NativeLibraries.EmulatorSelected;
 
     public string Description => $"{device.Name} (sm_{device.ComputeCapability}, {device.Multiprocessors} SMs, {device.TotalMemoryBytes / (1024.0 * 1024 * 1024):F0} GiB)";
 

@@ -33,18 +33,34 @@ sealed class HalfStaging(IBackend inner)
 
     /// <summary>
     /// Views of one buffer (packed attention's q, k and v): staged as the span that covers them, so the fp32 views
-    /// keep their relative offsets, which kernels reading a packed buffer rely on.
+    /// keep their relative offsets, which kernels reading a packed buffer rely on. Only views whose spans interleave
+    /// are one buffer: a view apart from the others (cross-attention's q beside a packed k|v) is staged on its own, since
+    /// a span over separate buffers would widen, and write back, whatever memory lies between them.
     /// </summary>
     public (Slice<float>, Slice<float>, Slice<float>) Packed(Slice<float> a, Slice<float> b, Slice<float> c, bool output)
     {
         if (a.IsNative || a.IsEmpty) return (a, b, c);
-        nint start = Math.Min(a.Address, Math.Min(b.Address, c.Address));
-        nint end = Math.Max(End(a), Math.Max(End(b), End(c)));
-        int bytes = a.ElementBytes;
-        var hull = new Slice<float>(start, (end - start) / bytes, a.Storage);
-        var wide = Stage(hull, widen: true, writeBack: output);
-        Slice<float> View(Slice<float> s) => s.IsEmpty ? s : wide.Sub((s.Address - start) / bytes, s.Length);
-        return (View(a), View(b), View(c));
+        Slice<float>[] views = [a, b, c];
+        var staged = new Slice<float>[3];
+        var group = new int[3];
+        for (int i = 0; i < 3; i++) group[i] = i;
+        // Views that overlap share a group (transitively: three views give at most two merges to propagate).
+        for (int pass = 0; pass < 2; pass++)
+            for (int i = 0; i < 3; i++)
+                for (int j = i + 1; j < 3; j++)
+                    if (!views[i].IsEmpty && !views[j].IsEmpty && views[i].Address < End(views[j]) && views[j].Address < End(views[i]))
+                        group[i] = group[j] = Math.Min(group[i], group[j]);
+        for (int g = 0; g < 3; g++)
+        {
+            var members = Enumerable.Range(0, 3).Where(i => group[i] == g && !views[i].IsEmpty).ToList();
+            if (members.Count == 0) continue;
+            nint start = members.Min(i => views[i].Address), end = members.Max(i => End(views[i]));
+            int bytes = views[members[0]].ElementBytes;
+            var wide = Stage(new Slice<float>(start, (end - start) / bytes, views[members[0]].Storage), widen: true, writeBack: output);
+            foreach (int i in members) staged[i] = wide.Sub((views[i].Address - start) / bytes, views[i].Length);
+        }
+        for (int i = 0; i < 3; i++) if (views[i].IsEmpty) staged[i] = views[i];
+        return (staged[0], staged[1], staged[2]);
     }
 
     static nint End(Slice<float> s) => s.Address + (nint)s.Bytes;

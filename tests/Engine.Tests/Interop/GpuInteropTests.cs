@@ -39,7 +39,7 @@ public unsafe class GpuInteropTests
     {
         Gpu.Require();
         using var device = CudaDevice.Open();
-        using var module = CudaModule.LoadFile(Path.Combine(AppContext.BaseDirectory, "engine_kernels.fatbin"));
+        using var module = CudaModule.LoadFile(Engine.Backends.Cuda.CudaBackend.DefaultFatbinPath());
         var kernel = module.Kernel("residual_add_f32");
         const int n = 1000;
         var a = Enumerable.Range(0, n).Select(i => (float)i).ToArray();

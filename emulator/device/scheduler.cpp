@@ -1,0 +1,707 @@
+#include "scheduler.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <setjmp.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "fiber.h"
+
+namespace emu {
+
+thread_local ThreadContext* current_thread = nullptr;
+thread_local BlockContext* current_block = nullptr;
+
+namespace {
+
+constexpr int CudaErrorIllegalAddressCode = 700;
+constexpr int CudaErrorIllegalInstructionCode = 715;
+constexpr int CudaErrorLaunchFailedCode = 719;
+constexpr unsigned WarpSize = 32;
+constexpr size_t SharedCanaryBytes = 128;  // room left before the guard page so the base stays 128-byte aligned
+constexpr unsigned char UninitialisedByte = 0xFF;  // NaN in fp32, bf16, fp16 and fp64; -1 as an integer
+
+std::string (*address_describer)(uintptr_t) = nullptr;
+
+enum class FiberState : uint8_t { Ready, AtBarrier, AtWarp, Exited, Trapped };
+enum class Collective : uint8_t { SyncWarp, Shuffle, Ballot };
+
+const char* collective_name(Collective op, ShuffleKind kind) {
+    if (op == Collective::SyncWarp) return "__syncwarp";
+    if (op == Collective::Ballot) return "__ballot_sync/__all_sync/__any_sync";
+    switch (kind) {
+        case ShuffleKind::Index: return "__shfl_sync";
+        case ShuffleKind::Up: return "__shfl_up_sync";
+        case ShuffleKind::Down: return "__shfl_down_sync";
+        case ShuffleKind::Xor: return "__shfl_xor_sync";
+    }
+    return "?";
+}
+
+struct Fiber {
+    void* sp = nullptr;
+    ThreadContext ctx;
+    FiberState state = FiberState::Ready;
+    Collective op = Collective::SyncWarp;
+    ShuffleKind kind = ShuffleKind::Index;
+    unsigned mask = 0;
+    uint64_t value = 0, result = 0;
+    int operand = 0, width = 32;
+    bool predicate = false;
+};
+
+// A warp collective some lanes have reached: complete when every lane of `mask` has arrived.
+struct WarpGroup {
+    Collective op;
+    ShuffleKind kind;
+    unsigned mask;
+    unsigned arrived;
+};
+
+uint64_t splitmix(uint64_t& state) {
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+std::string hex(uint64_t v) {
+    char b[32];
+    snprintf(b, sizeof b, "0x%llx", (unsigned long long)v);
+    return b;
+}
+
+// Runs blocks on the calling OS thread; one per thread that runs blocks (thread_local), keeping its fiber stacks
+// and its dynamic shared memory between launches.
+class BlockRunner {
+public:
+    BlockRunner() {
+        const size_t page = FiberStack::page_bytes();
+        shared_region_bytes = (MaxDynamicSharedBytes + SharedCanaryBytes + page - 1) / page * page;
+        void* p = mmap(nullptr, shared_region_bytes + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) { perror("CUDA emulator: mmap of shared memory"); abort(); }
+        shared_region = static_cast<unsigned char*>(p);
+        shared_guard = shared_region + shared_region_bytes;
+        mprotect(shared_guard, page, PROT_NONE);
+        // Faults are handled on their own stack: a fiber stack overflow leaves none to run a handler on. The
+        // thread's previous alternate stack (if it had one) comes back when the runner goes.
+        alt_stack = allocate_fiber_stack(AltStackBytes);
+        stack_t ss{};
+        ss.ss_sp = alt_stack.low();
+        ss.ss_size = alt_stack.bytes;
+        sigaltstack(&ss, &previous_alt_stack);
+    }
+
+    // Runs at the thread's exit: the alternate signal stack is unregistered before its memory goes.
+    ~BlockRunner() {
+        sigaltstack(&previous_alt_stack, nullptr);
+        free_fiber_stack(alt_stack);
+        for (FiberStack& s : stacks) free_fiber_stack(s);
+        munmap(shared_region, shared_region_bytes + FiberStack::page_bytes());
+    }
+
+    // Runs one block; returns 0 or a CUresult with `error` set.
+    int run(const GridLaunch& launch, Dim3 block_idx, uint64_t block_linear);
+
+    // Called from the fault handler: whether this thread was inside a block (then it does not return).
+    [[noreturn]] void escape_fault(void* address, int signal) {
+        fault_address = reinterpret_cast<uintptr_t>(address);
+        fault_signal = signal;
+        siglongjmp(recovery, 1);
+    }
+
+    bool in_block = false;
+    std::string error;
+
+    // device_runtime.h's calls, from the running fiber
+    void yield(Fiber* f) { emu_switch_context(&f->sp, scheduler_sp); }
+    Fiber* running() { return &fibers[running_index]; }
+    std::string where(const Fiber& f) const;
+    std::string trap_message;
+
+private:
+    int run_fibers();
+    void order(std::vector<unsigned>& lanes);
+    bool arrive(Fiber& f);
+    bool exited(Fiber& f);
+    void complete(std::vector<WarpGroup>& groups, size_t index, unsigned warp);
+    std::string describe_deadlock();
+    std::string describe_fault() const;
+
+    const GridLaunch* launch = nullptr;
+    BlockContext block{};
+    uint64_t block_linear = 0, phase = 0;
+    std::vector<FiberStack> stacks;
+    std::vector<Fiber> fibers;
+    std::vector<std::vector<WarpGroup>> warp_groups;
+    std::deque<unsigned> ready;
+    unsigned thread_count = 0, live = 0, at_barrier = 0, running_index = 0;
+    void* scheduler_sp = nullptr;
+    unsigned char* shared_region = nullptr;
+    unsigned char* shared_guard = nullptr;
+    size_t shared_region_bytes = 0;
+    static constexpr size_t AltStackBytes = 64 * 1024;
+    FiberStack alt_stack;
+    stack_t previous_alt_stack{};
+    sigjmp_buf recovery;
+    uintptr_t fault_address = 0;
+    int fault_signal = 0;
+    static void fiber_entry(void* argument);
+};
+
+thread_local BlockRunner* active_runner = nullptr;  // set while the thread runs a block
+
+// The fault handler must not touch thread_local storage: in a library loaded with dlopen, a thread's first access
+// may allocate (__tls_get_addr), which a signal handler that interrupted malloc cannot do. So threads inside a
+// block are also listed here, found by pthread_self() with plain atomic loads.
+constexpr int MaxBlockThreads = 256;
+struct RunningSlot {
+    std::atomic<pthread_t> thread;
+    std::atomic<BlockRunner*> runner;
+};
+RunningSlot running_slots[MaxBlockThreads];
+
+int claim_running_slot(BlockRunner* r) {
+    const pthread_t self = pthread_self();
+    for (int i = 0; i < MaxBlockThreads; i++) {
+        BlockRunner* expected = nullptr;
+        if (running_slots[i].runner.load() == nullptr && running_slots[i].runner.compare_exchange_strong(expected, r)) {
+            running_slots[i].thread.store(self);
+            return i;
+        }
+    }
+    fprintf(stderr, "CUDA emulator: more than %d threads run blocks at once\n", MaxBlockThreads);
+    abort();
+}
+
+BlockRunner* runner_of_this_thread() {
+    const pthread_t self = pthread_self();
+    for (int i = 0; i < MaxBlockThreads; i++) {
+        BlockRunner* r = running_slots[i].runner.load();
+        if (r != nullptr && pthread_equal(running_slots[i].thread.load(), self)) return r;
+    }
+    return nullptr;
+}
+
+BlockRunner& runner() {
+    thread_local std::unique_ptr<BlockRunner> r;
+    if (!r) r = std::make_unique<BlockRunner>();
+    return *r;
+}
+
+std::string BlockRunner::where(const Fiber& f) const {
+    char b[256];
+    snprintf(b, sizeof b, "kernel %s, block (%u,%u,%u), thread (%u,%u,%u)", launch->kernel->name, block.block_idx.x,
+             block.block_idx.y, block.block_idx.z, f.ctx.thread_idx.x, f.ctx.thread_idx.y, f.ctx.thread_idx.z);
+    return b;
+}
+
+void BlockRunner::fiber_entry(void* argument) {
+    auto* f = static_cast<Fiber*>(argument);
+    BlockRunner* r = active_runner;
+    r->launch->kernel->invoke(r->launch->parameters);
+    f->state = FiberState::Exited;
+    r->yield(f);
+    __builtin_trap();  // an exited fiber is never resumed
+}
+
+void BlockRunner::order(std::vector<unsigned>& lanes) {
+    switch (launch->schedule.order) {
+        case ScheduleOrder::Forward: break;
+        case ScheduleOrder::Reverse: std::reverse(lanes.begin(), lanes.end()); break;
+        case ScheduleOrder::Shuffled: {
+            uint64_t state = launch->schedule.seed ^ (block_linear * 0xD1B54A32D192ED03ull) ^ (phase++ * 0x8CB92BA72F3D8DD7ull);
+            for (size_t i = lanes.size(); i > 1; i--) std::swap(lanes[i - 1], lanes[splitmix(state) % i]);
+            break;
+        }
+    }
+}
+
+int BlockRunner::run(const GridLaunch& l, Dim3 block_idx, uint64_t linear) {
+    launch = &l;
+    block_linear = linear;
+    phase = 0;
+    block.block_idx = block_idx;
+    block.block_dim = l.block;
+    block.grid_dim = l.grid;
+    thread_count = l.block.x * l.block.y * l.block.z;
+    // Dynamic shared memory ends at a guard page (an access past the launch's size faults at once); the few bytes
+    // between the 128-byte aligned end and the page are a canary, checked when the block ends.
+    uintptr_t base = (reinterpret_cast<uintptr_t>(shared_guard) - l.dynamic_shared_bytes) & ~uintptr_t(127);
+    block.dynamic_shared = reinterpret_cast<unsigned char*>(base);
+    block.dynamic_shared_bytes = l.dynamic_shared_bytes;
+    memset(block.dynamic_shared, UninitialisedByte, shared_guard - block.dynamic_shared);
+
+    while (stacks.size() < thread_count) stacks.push_back(allocate_fiber_stack(FiberStackBytes));
+    if (fibers.size() < thread_count) fibers.resize(thread_count);
+    warp_groups.assign((thread_count + WarpSize - 1) / WarpSize, {});
+    ready.clear();
+    std::vector<unsigned> all(thread_count);
+    for (unsigned i = 0; i < thread_count; i++) {
+        Fiber& f = fibers[i];
+        f = Fiber{};
+        f.ctx.thread_idx = Dim3{i % l.block.x, (i / l.block.x) % l.block.y, i / (l.block.x * l.block.y)};
+        f.ctx.linear = i;
+        f.ctx.lane = i % WarpSize;
+        f.ctx.warp = i / WarpSize;
+        f.sp = make_fiber_context(stacks[i].low(), stacks[i].bytes, &fiber_entry, &f);
+        all[i] = i;
+    }
+    order(all);
+    ready.assign(all.begin(), all.end());
+    live = thread_count;
+    at_barrier = 0;
+    error.clear();
+
+    current_block = &block;
+    active_runner = this;
+    const int slot = claim_running_slot(this);
+    in_block = true;
+    int code;
+    if (sigsetjmp(recovery, 0) == 0) {
+        code = run_fibers();
+    } else {
+        code = CudaErrorIllegalAddressCode;
+        error = describe_fault();
+        if (fault_signal == SIGFPE) code = CudaErrorIllegalInstructionCode;
+    }
+    in_block = false;
+    running_slots[slot].thread.store(pthread_t{});
+    running_slots[slot].runner.store(nullptr);
+    active_runner = nullptr;
+    current_block = nullptr;
+    current_thread = nullptr;
+    if (code == 0) {
+        const unsigned char* end = block.dynamic_shared + l.dynamic_shared_bytes;
+        for (const unsigned char* p = end; p < shared_guard; p++)
+            if (*p != UninitialisedByte) {
+                char b[256];
+                snprintf(b, sizeof b, "kernel %s, block (%u,%u,%u): wrote dynamic shared memory at byte %zu, past the launch's %zu bytes",
+                         l.kernel->name, block_idx.x, block_idx.y, block_idx.z, size_t(p - block.dynamic_shared), l.dynamic_shared_bytes);
+                error = b;
+                return CudaErrorIllegalAddressCode;
+            }
+    }
+    return code;
+}
+
+std::string BlockRunner::describe_fault() const {
+    const Fiber& f = fibers[running_index];
+    std::string what = fault_signal == SIGFPE ? "arithmetic fault (integer division by zero?)" : "illegal memory access";
+    std::string text = where(f) + ": " + what + " at address " + hex(fault_address);
+    const uintptr_t page = FiberStack::page_bytes();
+    const auto guard = reinterpret_cast<uintptr_t>(shared_guard);
+    if (fault_address >= guard && fault_address < guard + page) {
+        text += ": dynamic shared memory byte " + std::to_string(fault_address - reinterpret_cast<uintptr_t>(block.dynamic_shared)) +
+                ", past the launch's " + std::to_string(block.dynamic_shared_bytes) + " bytes";
+        return text;
+    }
+    for (const FiberStack& s : stacks)
+        if (fault_address >= reinterpret_cast<uintptr_t>(s.base) && fault_address < reinterpret_cast<uintptr_t>(s.low()))
+            return text + ": the thread's stack overflowed (" + std::to_string(FiberStackBytes / 1024) + " KiB per CUDA thread)";
+    if (fault_signal != SIGFPE && address_describer) text += ": " + address_describer(fault_address);
+    return text;
+}
+
+int BlockRunner::run_fibers() {
+    for (;;) {
+        while (!ready.empty()) {
+            running_index = ready.front();
+            ready.pop_front();
+            Fiber& f = fibers[running_index];
+            current_thread = &f.ctx;
+            emu_switch_context(&scheduler_sp, f.sp);
+            switch (f.state) {
+                case FiberState::Exited:
+                    live--;
+                    if (!exited(f)) return CudaErrorLaunchFailedCode;
+                    break;
+                case FiberState::AtBarrier: at_barrier++; break;
+                case FiberState::AtWarp:
+                    if (!arrive(f)) return CudaErrorLaunchFailedCode;
+                    break;
+                case FiberState::Trapped: error = where(f) + ": " + trap_message; return CudaErrorIllegalInstructionCode;
+                case FiberState::Ready: break;
+            }
+        }
+        if (live == 0) return 0;
+        if (at_barrier == live) {
+            std::vector<unsigned> waiting;
+            for (unsigned i = 0; i < thread_count; i++)
+                if (fibers[i].state == FiberState::AtBarrier) {
+                    fibers[i].state = FiberState::Ready;
+                    waiting.push_back(i);
+                }
+            order(waiting);
+            ready.assign(waiting.begin(), waiting.end());
+            at_barrier = 0;
+            continue;
+        }
+        error = describe_deadlock();
+        return CudaErrorLaunchFailedCode;
+    }
+}
+
+// A lane reached a warp collective: join (or open) the group of its mask; complete it when every named lane is in.
+bool BlockRunner::arrive(Fiber& f) {
+    const unsigned warp = f.ctx.warp, lane = f.ctx.lane, base = warp * WarpSize;
+    const unsigned lanes_in_warp = std::min(WarpSize, thread_count - base);
+    const unsigned existing = lanes_in_warp == 32 ? 0xffffffffu : ((1u << lanes_in_warp) - 1);
+    const char* name = collective_name(f.op, f.kind);
+    char b[512];
+    if (!(f.mask & (1u << lane))) {
+        snprintf(b, sizeof b, ": calls %s with mask %s, which does not name its own lane %u", name, hex(f.mask).c_str(), lane);
+        error = where(f) + b;
+        return false;
+    }
+    if (f.mask & ~existing) {
+        snprintf(b, sizeof b, ": calls %s with mask %s, naming lanes past the block's %u threads", name, hex(f.mask).c_str(), thread_count);
+        error = where(f) + b;
+        return false;
+    }
+    for (unsigned l = 0; l < WarpSize; l++)
+        if ((f.mask & (1u << l)) && fibers[base + l].state == FiberState::Exited) {
+            snprintf(b, sizeof b, ": calls %s with mask %s, but lane %u (named in the mask) has exited: every named lane must reach the same collective (undefined on a GPU)",
+                     name, hex(f.mask).c_str(), l);
+            error = where(f) + b;
+            return false;
+        }
+    auto& groups = warp_groups[warp];
+    size_t index = groups.size();
+    for (size_t g = 0; g < groups.size(); g++) {
+        if (groups[g].mask == f.mask) { index = g; continue; }
+        if (groups[g].arrived & f.mask) {
+            snprintf(b, sizeof b, ": calls %s with mask %s while lanes %s, named in it, wait in %s with mask %s: the lanes are not converged",
+                     name, hex(f.mask).c_str(), hex(groups[g].arrived & f.mask).c_str(), collective_name(groups[g].op, groups[g].kind), hex(groups[g].mask).c_str());
+            error = where(f) + b;
+            return false;
+        }
+    }
+    if (index == groups.size()) groups.push_back(WarpGroup{f.op, f.kind, f.mask, 0});
+    WarpGroup& g = groups[index];
+    if (g.op != f.op || g.kind != f.kind) {
+        snprintf(b, sizeof b, ": calls %s with mask %s while lanes %s wait in %s with the same mask: the lanes are not converged",
+                 name, hex(f.mask).c_str(), hex(g.arrived).c_str(), collective_name(g.op, g.kind));
+        error = where(f) + b;
+        return false;
+    }
+    g.arrived |= 1u << lane;
+    if (g.arrived == g.mask) complete(groups, index, warp);
+    return true;
+}
+
+void BlockRunner::complete(std::vector<WarpGroup>& groups, size_t index, unsigned warp) {
+    const WarpGroup g = groups[index];
+    groups.erase(groups.begin() + index);
+    const unsigned base = warp * WarpSize;
+    unsigned ballot = 0;
+    if (g.op == Collective::Ballot)
+        for (unsigned l = 0; l < WarpSize; l++)
+            if ((g.mask & (1u << l)) && fibers[base + l].predicate) ballot |= 1u << l;
+    std::vector<unsigned> released;
+    for (unsigned l = 0; l < WarpSize; l++) {
+        if (!(g.mask & (1u << l))) continue;
+        Fiber& f = fibers[base + l];
+        if (g.op == Collective::Ballot) f.result = ballot;
+        if (g.op == Collective::Shuffle) {
+            const unsigned width = unsigned(f.width), segment = l & ~(width - 1), within = l & (width - 1);
+            long source = l;
+            switch (g.kind) {
+                case ShuffleKind::Index: source = segment + (unsigned(f.operand) & (width - 1)); break;
+                case ShuffleKind::Up: source = long(within) - f.operand >= 0 ? long(l) - f.operand : long(l); break;
+                case ShuffleKind::Down: source = long(within) + f.operand < long(width) ? long(l) + f.operand : long(l); break;
+                case ShuffleKind::Xor: {
+                    const long x = long(l ^ unsigned(f.operand));
+                    source = x >= long(segment + width) ? long(l) : x;  // later groups of `width` lanes are out of reach
+                    break;
+                }
+            }
+            if (source < 0 || source >= 32 || !(g.mask & (1u << source))) {
+                // Reading a lane the mask does not name is undefined on a GPU: make it loud (NaN/-1 bits).
+                f.result = ~uint64_t(0);
+            } else {
+                f.result = fibers[base + source].value;
+            }
+        }
+        f.state = FiberState::Ready;
+        released.push_back(base + l);
+    }
+    order(released);
+    for (unsigned i : released) ready.push_back(i);
+}
+
+// A lane exited: any collective that names it can never complete.
+bool BlockRunner::exited(Fiber& f) {
+    const unsigned lane = f.ctx.lane;
+    for (const WarpGroup& g : warp_groups[f.ctx.warp])
+        if (g.mask & (1u << lane)) {
+            char b[512];
+            snprintf(b, sizeof b, ": exited while lanes %s of its warp wait for it in %s with mask %s (every named lane must reach the collective)",
+                     hex(g.arrived).c_str(), collective_name(g.op, g.kind), hex(g.mask).c_str());
+            error = where(f) + b;
+            return false;
+        }
+    return true;
+}
+
+std::string BlockRunner::describe_deadlock() {
+    std::string text = "kernel " + std::string(launch->kernel->name) + ", block (" + std::to_string(block.block_idx.x) + "," +
+                       std::to_string(block.block_idx.y) + "," + std::to_string(block.block_idx.z) + ") cannot go on: ";
+    unsigned barrier = 0, exited_count = 0;
+    for (unsigned i = 0; i < thread_count; i++) {
+        if (fibers[i].state == FiberState::AtBarrier) barrier++;
+        if (fibers[i].state == FiberState::Exited) exited_count++;
+    }
+    text += std::to_string(barrier) + " threads wait at __syncthreads, " + std::to_string(exited_count) + " exited";
+    for (size_t w = 0; w < warp_groups.size(); w++)
+        for (const WarpGroup& g : warp_groups[w]) {
+            const unsigned missing = g.mask & ~g.arrived;
+            unsigned first = __builtin_ctz(missing);
+            const Fiber& m = fibers[w * WarpSize + first];
+            text += "; warp " + std::to_string(w) + ": lanes " + hex(g.arrived) + " wait in " + collective_name(g.op, g.kind) +
+                    " (mask " + hex(g.mask) + ") but lane " + std::to_string(first) +
+                    (m.state == FiberState::AtBarrier ? " waits at __syncthreads" : " waits in another collective") +
+                    " (a barrier or collective that not every thread reaches)";
+        }
+    return text;
+}
+
+// ---- fault handling ----------------------------------------------------------------------------------------
+
+struct sigaction previous_segv, previous_bus, previous_fpe;
+
+void chain(int signal, siginfo_t* info, void* context) {
+    const struct sigaction& prev = signal == SIGSEGV ? previous_segv : signal == SIGBUS ? previous_bus : previous_fpe;
+    if (prev.sa_flags & SA_SIGINFO) {
+        if (prev.sa_sigaction) prev.sa_sigaction(signal, info, context);
+        return;
+    }
+    if (prev.sa_handler == SIG_IGN) return;
+    if (prev.sa_handler == SIG_DFL) {
+        struct sigaction dfl {};
+        dfl.sa_handler = SIG_DFL;
+        sigaction(signal, &dfl, nullptr);
+        return;  // the faulting instruction runs again and the default action ends the process
+    }
+    prev.sa_handler(signal);
+}
+
+void on_fault(int signal, siginfo_t* info, void* context) {
+    BlockRunner* r = runner_of_this_thread();
+    if (r != nullptr && r->in_block) r->escape_fault(info->si_addr, signal);
+    chain(signal, info, context);
+}
+
+void install_fault_handler() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        struct sigaction action {};
+        action.sa_sigaction = &on_fault;
+        action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+        sigemptyset(&action.sa_mask);
+        sigaction(SIGSEGV, &action, &previous_segv);
+        sigaction(SIGBUS, &action, &previous_bus);
+        sigaction(SIGFPE, &action, &previous_fpe);
+    });
+}
+
+// ---- the grid: blocks shared out among the launching thread and the workers -----------------------------------
+
+struct GridJob {
+    const GridLaunch* launch;
+    uint64_t blocks;
+    std::atomic<uint64_t> next{0};
+    std::atomic<bool> failed{false};
+    std::mutex mutex;
+    std::condition_variable done;
+    int running = 0;  // threads inside run_blocks
+    int code = 0;
+    std::string message;
+
+    void run_blocks() {
+        BlockRunner& r = runner();
+        const Dim3 g = launch->grid;
+        for (;;) {
+            if (failed.load(std::memory_order_relaxed)) return;
+            const uint64_t i = next.fetch_add(1);
+            if (i >= blocks) return;
+            const Dim3 idx{unsigned(i % g.x), unsigned((i / g.x) % g.y), unsigned(i / (uint64_t(g.x) * g.y))};
+            const int c = r.run(*launch, idx, i);
+            if (c != 0) {
+                std::lock_guard<std::mutex> lock(mutex);
+                if (!failed.exchange(true)) {
+                    code = c;
+                    message = r.error;
+                }
+                return;
+            }
+        }
+    }
+};
+
+class WorkerPool {
+public:
+    static WorkerPool& instance() {
+        static WorkerPool* pool = new WorkerPool();  // never destroyed: workers may outlive static destruction
+        return *pool;
+    }
+
+    void offer(GridJob* job) {
+        {
+            std::lock_guard<std::mutex> lock(mutex);
+            jobs.push_back(job);
+        }
+        wake.notify_all();
+    }
+
+    void withdraw(GridJob* job) {
+        std::lock_guard<std::mutex> lock(mutex);
+        jobs.remove(job);
+    }
+
+private:
+    WorkerPool() {
+        for (int i = 1; i < worker_threads(); i++) std::thread([this] { work(); }).detach();
+    }
+
+    void work() {
+        for (;;) {
+            GridJob* job;
+            {
+                std::unique_lock<std::mutex> lock(mutex);
+                wake.wait(lock, [this] { return !jobs.empty(); });
+                job = jobs.front();
+                jobs.pop_front();
+                std::lock_guard<std::mutex> job_lock(job->mutex);
+                job->running++;
+            }
+            job->run_blocks();
+            std::lock_guard<std::mutex> job_lock(job->mutex);
+            if (--job->running == 0) job->done.notify_all();
+        }
+    }
+
+    std::mutex mutex;
+    std::condition_variable wake;
+    std::list<GridJob*> jobs;
+};
+
+}  // namespace
+
+// ---- device_runtime.h -----------------------------------------------------------------------------------------
+
+namespace {
+BlockRunner& active() {
+    BlockRunner* r = active_runner;
+    if (r == nullptr) {
+        fprintf(stderr, "CUDA emulator: a device function was called outside a kernel\n");
+        abort();
+    }
+    return *r;
+}
+}  // namespace
+
+void sync_threads() {
+    BlockRunner& r = active();
+    Fiber* f = r.running();
+    f->state = FiberState::AtBarrier;
+    r.yield(f);
+}
+
+static uint64_t warp_collective(Collective op, ShuffleKind kind, unsigned mask, uint64_t value, int operand, int width, bool predicate) {
+    BlockRunner& r = active();
+    Fiber* f = r.running();
+    f->op = op;
+    f->kind = kind;
+    f->mask = mask;
+    f->value = value;
+    f->operand = operand;
+    f->width = width;
+    f->predicate = predicate;
+    f->state = FiberState::AtWarp;
+    r.yield(f);
+    return f->result;
+}
+
+void sync_warp(unsigned mask) { warp_collective(Collective::SyncWarp, ShuffleKind::Index, mask, 0, 0, 32, false); }
+
+uint64_t shuffle(ShuffleKind kind, unsigned mask, uint64_t value, int operand, int width) {
+    if (width <= 0 || width > 32 || (width & (width - 1)) != 0) trap("shuffle width must be a power of two ≤ 32");
+    return warp_collective(Collective::Shuffle, kind, mask, value, operand, width, false);
+}
+
+unsigned ballot(unsigned mask, bool predicate) {
+    return unsigned(warp_collective(Collective::Ballot, ShuffleKind::Index, mask, 0, 0, 32, predicate));
+}
+
+void trap(const char* what) {
+    BlockRunner& r = active();
+    Fiber* f = r.running();
+    r.trap_message = what;
+    f->state = FiberState::Trapped;
+    r.yield(f);
+    __builtin_trap();
+}
+
+void device_printf(const char* format, ...) {
+    va_list args;
+    va_start(args, format);
+    vprintf(format, args);
+    va_end(args);
+}
+
+// ---- scheduler.h ----------------------------------------------------------------------------------------------
+
+void set_address_describer(std::string (*describe)(uintptr_t)) { address_describer = describe; }
+
+int worker_threads() {
+    static const int count = [] {
+        if (const char* v = getenv("ENGINE_CUDA_EMULATOR_THREADS")) {
+            const int n = atoi(v);
+            if (n >= 1) return n;
+        }
+        const unsigned n = std::thread::hardware_concurrency();
+        return n == 0 ? 1 : int(n);
+    }();
+    return count;
+}
+
+int run_grid(const GridLaunch& launch, std::string& message) {
+    install_fault_handler();
+    GridJob job;
+    job.launch = &launch;
+    job.blocks = uint64_t(launch.grid.x) * launch.grid.y * launch.grid.z;
+    if (job.blocks == 0) return 0;
+    const bool share = job.blocks > 1 && worker_threads() > 1;
+    if (share) WorkerPool::instance().offer(&job);
+    {
+        std::lock_guard<std::mutex> lock(job.mutex);
+        job.running++;
+    }
+    job.run_blocks();
+    if (share) WorkerPool::instance().withdraw(&job);
+    {
+        std::unique_lock<std::mutex> lock(job.mutex);
+        job.running--;
+        job.done.wait(lock, [&] { return job.running == 0; });
+    }
+    if (job.code != 0) message = job.message;
+    return job.code;
+}
+
+}  // namespace emu

@@ -1,0 +1,214 @@
+#include "memory.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+
+#include "host_runtime.h"
+
+namespace emu {
+namespace {
+
+constexpr unsigned char FreshByte = 0xFF;
+constexpr unsigned char SlackByte = 0xFF;  // a canary that also reads as NaN / -1
+constexpr size_t Alignment = 256;          // what cuMemAlloc guarantees
+
+struct Allocation {
+    unsigned char* mapping;  // the leading guard page
+    size_t mapping_bytes;
+    uint64_t start;          // what the caller gets
+    size_t bytes;
+    unsigned char* slack_begin;  // [start + bytes, slack_end): the canary
+    unsigned char* slack_end;    // the trailing guard page
+    unsigned char* front_begin;  // [front_begin, start): canary before the data
+    uint64_t serial;
+};
+
+std::mutex gate;
+std::map<uint64_t, Allocation> allocations;  // by start
+std::map<void*, size_t> host_allocations;
+size_t in_use = 0;
+uint64_t serial_counter = 0;
+
+size_t page_size() {
+    static const size_t page = size_t(sysconf(_SC_PAGESIZE));
+    return page;
+}
+
+size_t total_bytes() {
+    static const size_t total = [] {
+        if (const char* v = getenv("ENGINE_CUDA_EMULATOR_MEMORY_GB")) {
+            const double gb = atof(v);
+            if (gb > 0) return size_t(gb * 1024 * 1024 * 1024);
+        }
+        return size_t(80) << 30;  // an H100's 80 GiB
+    }();
+    return total;
+}
+
+// The allocation that holds `address`, else the nearer of its neighbours; offset is address − start (negative before).
+const Allocation* nearest(uintptr_t address, long* offset) {
+    const Allocation* best = nullptr;
+    auto after = allocations.upper_bound(address);
+    if (after != allocations.begin()) best = &std::prev(after)->second;
+    if (after != allocations.end()) {
+        const Allocation& next = after->second;
+        if (best == nullptr || (address >= best->start + best->bytes && next.start - address < address - (best->start + best->bytes)))
+            best = &next;
+    }
+    if (best) *offset = long(address) - long(best->start);
+    return best;
+}
+
+std::string describe(const Allocation& a) {
+    char b[160];
+    snprintf(b, sizeof b, "allocation #%llu (%zu bytes at 0x%llx)", (unsigned long long)a.serial, a.bytes, (unsigned long long)a.start);
+    return b;
+}
+
+}  // namespace
+
+int device_allocate(size_t bytes, uint64_t* address) {
+    if (bytes == 0) return CudaErrorInvalidValue;
+    const size_t page = page_size();
+    const size_t rounded = (bytes + Alignment - 1) / Alignment * Alignment;
+    {
+        std::lock_guard<std::mutex> lock(gate);
+        if (in_use + bytes > total_bytes()) return CudaErrorOutOfMemory;
+    }
+    const size_t data_pages = (rounded + page - 1) / page;
+    const size_t mapping_bytes = (data_pages + 2) * page;
+    void* p = mmap(nullptr, mapping_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return CudaErrorOutOfMemory;
+    auto* mapping = static_cast<unsigned char*>(p);
+    mprotect(mapping, page, PROT_NONE);
+    unsigned char* trailing_guard = mapping + (data_pages + 1) * page;
+    mprotect(trailing_guard, page, PROT_NONE);
+    Allocation a;
+    a.mapping = mapping;
+    a.mapping_bytes = mapping_bytes;
+    a.start = reinterpret_cast<uint64_t>(trailing_guard - rounded);
+    a.bytes = bytes;
+    a.slack_begin = trailing_guard - rounded + bytes;
+    a.slack_end = trailing_guard;
+    a.front_begin = mapping + page;
+    memset(a.front_begin, SlackByte, reinterpret_cast<unsigned char*>(a.start) - a.front_begin);
+    memset(reinterpret_cast<void*>(a.start), FreshByte, bytes);
+    memset(a.slack_begin, SlackByte, a.slack_end - a.slack_begin);
+    std::lock_guard<std::mutex> lock(gate);
+    a.serial = ++serial_counter;
+    allocations[a.start] = a;
+    in_use += bytes;
+    *address = a.start;
+    return CudaSuccess;
+}
+
+int device_free(uint64_t address) {
+    Allocation a;
+    {
+        std::lock_guard<std::mutex> lock(gate);
+        auto it = allocations.find(address);
+        if (it == allocations.end()) return CudaErrorInvalidValue;
+        a = it->second;
+        allocations.erase(it);
+        in_use -= a.bytes;
+    }
+    munmap(a.mapping, a.mapping_bytes);
+    return CudaSuccess;
+}
+
+int host_allocate(size_t bytes, void** pointer) {
+    void* p = nullptr;
+    if (posix_memalign(&p, 4096, bytes == 0 ? 1 : bytes) != 0) return CudaErrorOutOfMemory;
+    memset(p, FreshByte, bytes);
+    std::lock_guard<std::mutex> lock(gate);
+    host_allocations[p] = bytes;
+    *pointer = p;
+    return CudaSuccess;
+}
+
+int host_free(void* pointer) {
+    {
+        std::lock_guard<std::mutex> lock(gate);
+        if (host_allocations.erase(pointer) == 0) return CudaErrorInvalidValue;
+    }
+    free(pointer);
+    return CudaSuccess;
+}
+
+size_t device_bytes_in_use() {
+    std::lock_guard<std::mutex> lock(gate);
+    return in_use;
+}
+
+size_t device_total_bytes() { return total_bytes(); }
+
+void free_all_device_memory() {
+    std::lock_guard<std::mutex> lock(gate);
+    for (auto& [start, a] : allocations) munmap(a.mapping, a.mapping_bytes);
+    allocations.clear();
+    in_use = 0;
+}
+
+bool find_corrupted_slack(std::string* description) {
+    std::lock_guard<std::mutex> lock(gate);
+    for (auto& [start, a] : allocations) {
+        for (unsigned char* p = a.slack_begin; p < a.slack_end; p++)
+            if (*p != SlackByte) {
+                *description = "wrote " + std::to_string(p - a.slack_begin) + " bytes past the end of " + describe(a) +
+                               " (byte offset " + std::to_string(uint64_t(p - reinterpret_cast<unsigned char*>(a.start))) + ")";
+                memset(a.slack_begin, SlackByte, a.slack_end - a.slack_begin);
+                return true;
+            }
+        for (unsigned char* p = a.front_begin; p < reinterpret_cast<unsigned char*>(a.start); p++)
+            if (*p != SlackByte) {
+                *description = "wrote " + std::to_string(reinterpret_cast<unsigned char*>(a.start) - p) + " bytes before the start of " + describe(a);
+                memset(a.front_begin, SlackByte, reinterpret_cast<unsigned char*>(a.start) - a.front_begin);
+                return true;
+            }
+    }
+    return false;
+}
+
+std::string describe_device_address(uintptr_t address) {
+    std::lock_guard<std::mutex> lock(gate);
+    long offset = 0;
+    const Allocation* a = nearest(address, &offset);
+    if (a == nullptr) return "no device memory is allocated";
+    std::string where = "byte offset " + std::to_string(offset) + " of " + describe(*a);
+    if (offset < 0) return where + ", before its start";
+    if (size_t(offset) >= a->bytes) return where + ", past its end";
+    return where;
+}
+
+bool check_device_range(uint64_t address, size_t bytes, std::string* error) {
+    std::lock_guard<std::mutex> lock(gate);
+    auto after = allocations.upper_bound(address);
+    if (after != allocations.begin()) {
+        const Allocation& a = std::prev(after)->second;
+        if (address >= a.start && address + bytes <= a.start + a.bytes) return true;
+        if (address >= a.start && address < a.start + a.bytes) {
+            if (error) *error = "the range of " + std::to_string(bytes) + " bytes at byte offset " + std::to_string(address - a.start) +
+                                " runs " + std::to_string(address + bytes - (a.start + a.bytes)) + " bytes past the end of " + describe(a);
+            return false;
+        }
+    }
+    for (auto& [p, size] : host_allocations) {
+        const auto start = reinterpret_cast<uint64_t>(p);
+        if (address >= start && address + bytes <= start + size) return true;
+    }
+    if (error) {
+        char b[64];
+        snprintf(b, sizeof b, "0x%llx", (unsigned long long)address);
+        long offset = 0;
+        const Allocation* a = nearest(address, &offset);
+        *error = std::string("address ") + b + " is in no device allocation" + (a ? " (nearest: " + describe(*a) + ")" : "");
+    }
+    return false;
+}
+
+}  // namespace emu
