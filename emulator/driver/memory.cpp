@@ -14,8 +14,17 @@ namespace emu {
 namespace {
 
 constexpr unsigned char FreshByte = 0xFF;
-constexpr unsigned char SlackByte = 0xFF;  // a canary that also reads as NaN / -1
-constexpr size_t Alignment = 256;          // what cuMemAlloc guarantees
+constexpr size_t Alignment = 256;  // what cuMemAlloc guarantees
+
+// The canary in the slack around an allocation: a NaN for every 16- and 32-bit reader (so a kernel that reads past
+// its buffer computes NaN), different from one allocation to the next (so a kernel that copies one buffer's slack
+// into another's, as NaN arithmetic does bit for bit, still changes the bytes it wrote). Per 4-byte word: the high
+// half 0xFFC0 | 6 bits and the low half 0xFF80 | 7 bits are NaN as bf16 and fp16, and the word is an fp32 NaN.
+uint32_t canary_word(uint64_t serial) {
+    uint64_t h = serial * 0x9E3779B97F4A7C15ull;
+    h ^= h >> 29;
+    return ((0xFFC0u | uint32_t(h & 0x3F)) << 16) | (0xFF80u | uint32_t((h >> 6) & 0x7F));
+}
 
 struct Allocation {
     unsigned char* mapping;  // the leading guard page
@@ -26,6 +35,20 @@ struct Allocation {
     unsigned char* slack_end;    // the trailing guard page
     unsigned char* front_begin;  // [front_begin, start): canary before the data
     uint64_t serial;
+    uint32_t canary;
+
+    // The canary byte at p: the word pattern, aligned to addresses so every reader sees whole NaNs.
+    unsigned char canary_at(const unsigned char* p) const {
+        return static_cast<unsigned char>(canary >> (8 * (reinterpret_cast<uintptr_t>(p) & 3)));
+    }
+    void fill_canary(unsigned char* from, unsigned char* to) const {
+        for (unsigned char* p = from; p < to; p++) *p = canary_at(p);
+    }
+    unsigned char* first_changed(unsigned char* from, unsigned char* to) const {
+        for (unsigned char* p = from; p < to; p++)
+            if (*p != canary_at(p)) return p;
+        return nullptr;
+    }
 };
 
 std::mutex gate;
@@ -96,11 +119,12 @@ int device_allocate(size_t bytes, uint64_t* address) {
     a.slack_begin = trailing_guard - rounded + bytes;
     a.slack_end = trailing_guard;
     a.front_begin = mapping + page;
-    memset(a.front_begin, SlackByte, reinterpret_cast<unsigned char*>(a.start) - a.front_begin);
-    memset(reinterpret_cast<void*>(a.start), FreshByte, bytes);
-    memset(a.slack_begin, SlackByte, a.slack_end - a.slack_begin);
     std::lock_guard<std::mutex> lock(gate);
     a.serial = ++serial_counter;
+    a.canary = canary_word(a.serial);
+    a.fill_canary(a.front_begin, reinterpret_cast<unsigned char*>(a.start));
+    memset(reinterpret_cast<void*>(a.start), FreshByte, bytes);
+    a.fill_canary(a.slack_begin, a.slack_end);
     allocations[a.start] = a;
     in_use += bytes;
     *address = a.start;
@@ -157,19 +181,17 @@ void free_all_device_memory() {
 bool find_corrupted_slack(std::string* description) {
     std::lock_guard<std::mutex> lock(gate);
     for (auto& [start, a] : allocations) {
-        for (unsigned char* p = a.slack_begin; p < a.slack_end; p++)
-            if (*p != SlackByte) {
-                *description = "wrote " + std::to_string(p - a.slack_begin) + " bytes past the end of " + describe(a) +
-                               " (byte offset " + std::to_string(uint64_t(p - reinterpret_cast<unsigned char*>(a.start))) + ")";
-                memset(a.slack_begin, SlackByte, a.slack_end - a.slack_begin);
-                return true;
-            }
-        for (unsigned char* p = a.front_begin; p < reinterpret_cast<unsigned char*>(a.start); p++)
-            if (*p != SlackByte) {
-                *description = "wrote " + std::to_string(reinterpret_cast<unsigned char*>(a.start) - p) + " bytes before the start of " + describe(a);
-                memset(a.front_begin, SlackByte, reinterpret_cast<unsigned char*>(a.start) - a.front_begin);
-                return true;
-            }
+        auto* data = reinterpret_cast<unsigned char*>(a.start);
+        if (unsigned char* p = a.first_changed(a.slack_begin, a.slack_end)) {
+            *description = "wrote byte offset " + std::to_string(uint64_t(p - data)) + " of " + describe(a) + ", past the end";
+            a.fill_canary(a.slack_begin, a.slack_end);
+            return true;
+        }
+        if (unsigned char* p = a.first_changed(a.front_begin, data)) {
+            *description = "wrote byte offset -" + std::to_string(uint64_t(data - p)) + " of " + describe(a) + ", before the start";
+            a.fill_canary(a.front_begin, data);
+            return true;
+        }
     }
     return false;
 }

@@ -118,8 +118,11 @@ public static class BenchCommand
         Console.WriteLine(precision == PrecisionMode.Fp32 ? note : $"{note}; {PrecisionBytes.Name(precision)} mixed precision (activations and the weights' copy stored in 16 bits, fp32 arithmetic)");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{preset}: {TransformerModel.LayoutOf(config).Count / 1e6:F2}M parameters, batch {B} × {T}{(encoderDecoder ? $" in, {B} × {Td} out" : "")}, {steps} timed steps (median)"));
+        bool emulated = device is CudaBackend && CudaBackend.IsEmulated;
+        if (emulated)
+            Console.WriteLine($"NOT A SPEED MEASUREMENT: the CUDA device is emulated on the CPU ({Engine.Interop.NativeLibraries.EmulatorVariable}=1, docs/emulator.md); the times below say how fast the emulator runs, nothing about a GPU");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{median * 1000:F1} ms/step, {tokensPerSecond:F0} tokens/s, {flopsPerToken * tokensPerSecond / 1e9:F1} GFLOP/s (model FLOPs: 6N + 12·L·T·d per token){Mfu(p, device, precision, flopsPerToken * tokensPerSecond)}"));
+            $"{median * 1000:F1} ms/step, {tokensPerSecond:F0} tokens/s, {flopsPerToken * tokensPerSecond / 1e9:F1} GFLOP/s (model FLOPs: 6N + 12·L·T·d per token){(emulated ? "" : Mfu(p, device, precision, flopsPerToken * tokensPerSecond))}"));
         // The planner's prediction for this exact shape beside what the backend allocated (one device): the engine's
         // total (under mixed precision its gradients are fp32, beyond ZeRO's count). Not planned: the fp32 scratch that
         // 16-bit staging widens an op's arguments into (none on a backend with 16-bit kernels for every op, such as
