@@ -1,6 +1,7 @@
 // Attention in the flash-attention manner, fp32 arithmetic: tiled over keys with an online softmax, so no T×T matrix is ever
-// stored; backward recomputes the probabilities from the saved log-sum-exp (FA2's split: one kernel for dK/dV
-// walking query tiles, one for dQ walking key tiles), with no atomics, so every sum has one fixed order.
+// stored; backward recomputes the probabilities from the saved log-sum-exp (FA2's split: one kernel for dQ walking
+// key tiles, which also sums each row's delta = Σ_u P·dP, then one for dK/dV walking query tiles), with no atomics,
+// so every sum has one fixed order.
 // CPU twin: engine/Backends/Cpu/Kernels/CpuAttention.cs, ForwardLse and BackwardLse.
 //
 // Layout: qkv (B, T, 3C) packed q | k | v, head h at [h·hs, (h+1)·hs); out (B, T, C); lse (B, H, T).
@@ -93,7 +94,9 @@ __device__ __forceinline__ void forward(Value* out, float* lse, const Value* qkv
     lse[(long)bh * T + t] = l > 0.0f ? m + logf(l) : INFINITY;
 }
 
-// delta[b,h,t] = Σ_i dO[t,i]·O[t,i] (the row sum Σ_u P·dP that the softmax backward needs). Thread per (t, bh).
+// delta[b,h,t] = Σ_i dO[t,i]·O[t,i], which equals the row sum Σ_u P·dP only for an unrounded O: the tensor-core
+// kernels (flash_attention_wmma.cu, which round P and dS to bf16 anyway) take it; the kernels here sum Σ_u P·dP
+// themselves (backward_q). Thread per (t, bh).
 template <typename Value>
 __device__ __forceinline__ void delta(float* delta, const Value* out, const Value* dout, int B, int T, int C, int H) {
     const long n = (long)B * H * T;
@@ -171,31 +174,39 @@ __device__ __forceinline__ void backward_kv(Value* dqkv, const Value* qkv, const
     }
 }
 
-// dQ[t] += scale·Σ_u dS[t,u]·k_u. grid (ceil(T / TILE), B·H): thread owns query t; shared: q, dO and dq rows of
-// the block's queries and the K and V tiles: 5·TILE·(hs + 1) floats.
+// dQ[t] += scale·Σ_u dS[t,u]·k_u, with dS = P·(dP − delta_t) and delta_t = Σ_u P[t,u]·dP[t,u], which this kernel
+// sums from the recomputed probabilities and writes for the dK/dV and bias-gradient kernels (launched after it).
+// Not dO·O: O is stored in the values' precision, and dO·round(O) is off Σ P·dP by about |dO|·ulp(O), which moves
+// every dS of the row (their sum is no longer 0) and so dQ, dK and the bias gradient by far more than the one
+// rounding of a 16-bit gradient. delta is known only after the last key, so one pass sums two things,
+// Σ_u P·dP·k_u and Σ_u P·k_u, and dQ += scale·(the first − delta·the second).
+// grid (ceil(T / TILE), B·H): thread owns query t; shared: q, dO and the two sums' rows of the block's queries and
+// the K and V tiles: 6·TILE·(hs + 1) floats.
 template <typename Value>
-__device__ __forceinline__ void backward_q(Value* dqkv, const Value* qkv, const Value* dout, const float* lse,
-                                           const float* delta, const int* key_valid, int B, int T, int C, int H,
+__device__ __forceinline__ void backward_q(Value* dqkv, float* delta, const Value* qkv, const Value* dout,
+                                           const float* lse, const int* key_valid, int B, int T, int C, int H,
                                            int causal, float scale, const Value* bias) {
     ENGINE_DYNAMIC_SHARED(float, shared);
     const int hs = C / H, stride = hs + 1;
     float* q_rows = shared;
     float* do_rows = q_rows + TILE * stride;
-    float* dq_rows = do_rows + TILE * stride;
-    float* k_tile = dq_rows + TILE * stride;
+    float* pdpk_rows = do_rows + TILE * stride;
+    float* pk_rows = pdpk_rows + TILE * stride;
+    float* k_tile = pk_rows + TILE * stride;
     float* v_tile = k_tile + TILE * stride;
     const int bh = blockIdx.y, b = bh / H, h = bh % H;
     const int t = blockIdx.x * TILE + threadIdx.x;
     const float my_lse = t < T ? lse[(long)bh * T + t] : INFINITY;
     const bool active = t < T && my_lse != INFINITY;
-    const float my_delta = t < T ? delta[(long)bh * T + t] : 0.0f;
     float* q = q_rows + threadIdx.x * stride;
     float* d_o = do_rows + threadIdx.x * stride;
-    float* dq = dq_rows + threadIdx.x * stride;
+    float* pdpk = pdpk_rows + threadIdx.x * stride;  // Σ_u P·dP·k_u
+    float* pk = pk_rows + threadIdx.x * stride;      // Σ_u P·k_u
+    float row_delta = 0.0f;                          // Σ_u P·dP (0 for a row with no visible key)
     if (t < T) {
         const Value* src = qkv + row_offset(b, t, T, C) + (long)h * hs;
         const Value* g = dout + ((long)b * T + t) * C + (long)h * hs;
-        for (int i = 0; i < hs; i++) { q[i] = to_float(src[i]); d_o[i] = to_float(g[i]); dq[i] = 0.0f; }
+        for (int i = 0; i < hs; i++) { q[i] = to_float(src[i]); d_o[i] = to_float(g[i]); pdpk[i] = 0.0f; pk[i] = 0.0f; }
     }
     const int last_key = causal ? min(T, (blockIdx.x + 1) * TILE) : T;
     for (int tile = 0; tile < last_key; tile += TILE) {
@@ -215,13 +226,19 @@ __device__ __forceinline__ void backward_q(Value* dqkv, const Value* qkv, const 
             for (int i = 0; i < hs; i++) { dot += q[i] * k_tile[r * stride + i]; dp += d_o[i] * v_tile[r * stride + i]; }
             const float b_tu = bias != nullptr ? to_float(bias[((long)h * T + t) * T + u]) : 0.0f;
             const float p = expf(dot * scale + b_tu - my_lse);
-            const float ds = p * (dp - my_delta) * scale;
-            for (int i = 0; i < hs; i++) dq[i] += ds * k_tile[r * stride + i];
+            const float p_dp = p * dp;
+            row_delta += p_dp;
+            for (int i = 0; i < hs; i++) {
+                const float k_i = k_tile[r * stride + i];
+                pdpk[i] += p_dp * k_i;
+                pk[i] += p * k_i;
+            }
         }
     }
     if (t >= T) return;
+    delta[(long)bh * T + t] = row_delta;
     Value* dst = dqkv + row_offset(b, t, T, C) + (long)h * hs;
-    for (int i = 0; i < hs; i++) dst[i] = from_float<Value>(to_float(dst[i]) + dq[i]);
+    for (int i = 0; i < hs; i++) dst[i] = from_float<Value>(to_float(dst[i]) + scale * (pdpk[i] - row_delta * pk[i]));
 }
 
 // dbias[h,t,u] += Σ_b dS[b,h,t,u] (batch in order: deterministic, no atomics), with dS = P·(dO_t·v_u − delta_t) and
@@ -307,10 +324,10 @@ extern "C" __global__ void flash_attention_backward_kv_f32(float* dqkv, const fl
 }
 
 extern "C" __global__ void flash_attention_backward_q_f32(float* dqkv, const float* qkv, const float* dout,
-                                                          const float* lse, const float* delta, const int* key_valid,
+                                                          const float* lse, float* delta, const int* key_valid,
                                                           int B, int T, int C, int H, int causal, float scale,
                                                           const float* bias) {
-    flash::backward_q(dqkv, qkv, dout, lse, delta, key_valid, B, T, C, H, causal, scale, bias);
+    flash::backward_q(dqkv, delta, qkv, dout, lse, key_valid, B, T, C, H, causal, scale, bias);
 }
 
 extern "C" __global__ void flash_attention_bias_grad_f32(float* dbias, const float* qkv, const float* dout,
@@ -339,10 +356,10 @@ extern "C" __global__ void flash_attention_backward_kv_bf16(bf16* dqkv, const bf
 }
 
 extern "C" __global__ void flash_attention_backward_q_bf16(bf16* dqkv, const bf16* qkv, const bf16* dout,
-                                                           const float* lse, const float* delta, const int* key_valid,
+                                                           const float* lse, float* delta, const int* key_valid,
                                                            int B, int T, int C, int H, int causal, float scale,
                                                            const bf16* bias) {
-    flash::backward_q(dqkv, qkv, dout, lse, delta, key_valid, B, T, C, H, causal, scale, bias);
+    flash::backward_q(dqkv, delta, qkv, dout, lse, key_valid, B, T, C, H, causal, scale, bias);
 }
 
 extern "C" __global__ void flash_attention_bias_grad_bf16(float* dbias, const bf16* qkv, const bf16* dout,
@@ -371,10 +388,10 @@ extern "C" __global__ void flash_attention_backward_kv_f16(fp16* dqkv, const fp1
 }
 
 extern "C" __global__ void flash_attention_backward_q_f16(fp16* dqkv, const fp16* qkv, const fp16* dout,
-                                                          const float* lse, const float* delta, const int* key_valid,
+                                                          const float* lse, float* delta, const int* key_valid,
                                                           int B, int T, int C, int H, int causal, float scale,
                                                           const fp16* bias) {
-    flash::backward_q(dqkv, qkv, dout, lse, delta, key_valid, B, T, C, H, causal, scale, bias);
+    flash::backward_q(dqkv, delta, qkv, dout, lse, key_valid, B, T, C, H, causal, scale, bias);
 }
 
 extern "C" __global__ void flash_attention_bias_grad_f16(float* dbias, const fp16* qkv, const fp16* dout,

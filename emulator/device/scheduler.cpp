@@ -136,7 +136,8 @@ public:
 
 private:
     int run_fibers();
-    void order(std::vector<unsigned>& lanes);
+    void order(unsigned* lanes, size_t count);
+    void order(std::vector<unsigned>& lanes) { order(lanes.data(), lanes.size()); }
     bool arrive(Fiber& f);
     bool exited(Fiber& f);
     void complete(std::vector<WarpGroup>& groups, size_t index, unsigned warp);
@@ -149,7 +150,25 @@ private:
     std::vector<FiberStack> stacks;
     std::vector<Fiber> fibers;
     std::vector<std::vector<WarpGroup>> warp_groups;
-    std::deque<unsigned> ready;
+    std::vector<unsigned> exited_lanes;  // per warp: the lanes that have exited (a collective naming one can never end)
+
+    // The runnable fibers in the order they go: a ring over at most every thread of the block.
+    struct ReadyQueue {
+        std::vector<unsigned> slots;
+        size_t head = 0, count = 0;
+        void reset(unsigned capacity) {
+            if (slots.size() < capacity) slots.resize(capacity);
+            head = count = 0;
+        }
+        bool empty() const { return count == 0; }
+        void push(unsigned i) { slots[(head + count++) % slots.size()] = i; }
+        unsigned pop() {
+            const unsigned i = slots[head];
+            head = (head + 1) % slots.size();
+            count--;
+            return i;
+        }
+    } ready;
     unsigned thread_count = 0, live = 0, at_barrier = 0, running_index = 0;
     void* scheduler_sp = nullptr;
     unsigned char* shared_region = nullptr;
@@ -220,13 +239,13 @@ void BlockRunner::fiber_entry(void* argument) {
     __builtin_trap();  // an exited fiber is never resumed
 }
 
-void BlockRunner::order(std::vector<unsigned>& lanes) {
+void BlockRunner::order(unsigned* lanes, size_t count) {
     switch (launch->schedule.order) {
         case ScheduleOrder::Forward: break;
-        case ScheduleOrder::Reverse: std::reverse(lanes.begin(), lanes.end()); break;
+        case ScheduleOrder::Reverse: std::reverse(lanes, lanes + count); break;
         case ScheduleOrder::Shuffled: {
             uint64_t state = launch->schedule.seed ^ (block_linear * 0xD1B54A32D192ED03ull) ^ (phase++ * 0x8CB92BA72F3D8DD7ull);
-            for (size_t i = lanes.size(); i > 1; i--) std::swap(lanes[i - 1], lanes[splitmix(state) % i]);
+            for (size_t i = count; i > 1; i--) std::swap(lanes[i - 1], lanes[splitmix(state) % i]);
             break;
         }
     }
@@ -249,8 +268,11 @@ int BlockRunner::run(const GridLaunch& l, Dim3 block_idx, uint64_t linear) {
 
     while (stacks.size() < thread_count) stacks.push_back(allocate_fiber_stack(FiberStackBytes));
     if (fibers.size() < thread_count) fibers.resize(thread_count);
-    warp_groups.assign((thread_count + WarpSize - 1) / WarpSize, {});
-    ready.clear();
+    const unsigned warps = (thread_count + WarpSize - 1) / WarpSize;
+    if (warp_groups.size() < warps) warp_groups.resize(warps);
+    for (unsigned w = 0; w < warps; w++) warp_groups[w].clear();
+    exited_lanes.assign(warps, 0u);
+    ready.reset(thread_count);
     std::vector<unsigned> all(thread_count);
     for (unsigned i = 0; i < thread_count; i++) {
         Fiber& f = fibers[i];
@@ -263,7 +285,7 @@ int BlockRunner::run(const GridLaunch& l, Dim3 block_idx, uint64_t linear) {
         all[i] = i;
     }
     order(all);
-    ready.assign(all.begin(), all.end());
+    for (unsigned i : all) ready.push(i);
     live = thread_count;
     at_barrier = 0;
     error.clear();
@@ -321,14 +343,14 @@ std::string BlockRunner::describe_fault() const {
 int BlockRunner::run_fibers() {
     for (;;) {
         while (!ready.empty()) {
-            running_index = ready.front();
-            ready.pop_front();
+            running_index = ready.pop();
             Fiber& f = fibers[running_index];
             current_thread = &f.ctx;
             emu_switch_context(&scheduler_sp, f.sp);
             switch (f.state) {
                 case FiberState::Exited:
                     live--;
+                    exited_lanes[f.ctx.warp] |= 1u << f.ctx.lane;
                     if (!exited(f)) return CudaErrorLaunchFailedCode;
                     break;
                 case FiberState::AtBarrier: at_barrier++; break;
@@ -348,7 +370,7 @@ int BlockRunner::run_fibers() {
                     waiting.push_back(i);
                 }
             order(waiting);
-            ready.assign(waiting.begin(), waiting.end());
+            for (unsigned i : waiting) ready.push(i);
             at_barrier = 0;
             continue;
         }
@@ -374,13 +396,12 @@ bool BlockRunner::arrive(Fiber& f) {
         error = where(f) + b;
         return false;
     }
-    for (unsigned l = 0; l < WarpSize; l++)
-        if ((f.mask & (1u << l)) && fibers[base + l].state == FiberState::Exited) {
-            snprintf(b, sizeof b, ": calls %s with mask %s, but lane %u (named in the mask) has exited: every named lane must reach the same collective (undefined on a GPU)",
-                     name, hex(f.mask).c_str(), l);
-            error = where(f) + b;
-            return false;
-        }
+    if (const unsigned gone = f.mask & exited_lanes[warp]) {
+        snprintf(b, sizeof b, ": calls %s with mask %s, but lane %u (named in the mask) has exited: every named lane must reach the same collective (undefined on a GPU)",
+                 name, hex(f.mask).c_str(), unsigned(__builtin_ctz(gone)));
+        error = where(f) + b;
+        return false;
+    }
     auto& groups = warp_groups[warp];
     size_t index = groups.size();
     for (size_t g = 0; g < groups.size(); g++) {
@@ -413,7 +434,7 @@ void BlockRunner::complete(std::vector<WarpGroup>& groups, size_t index, unsigne
     if (g.op == Collective::Ballot)
         for (unsigned l = 0; l < WarpSize; l++)
             if ((g.mask & (1u << l)) && fibers[base + l].predicate) ballot |= 1u << l;
-    std::vector<unsigned> released;
+    unsigned released[WarpSize], released_count = 0;
     for (unsigned l = 0; l < WarpSize; l++) {
         if (!(g.mask & (1u << l))) continue;
         Fiber& f = fibers[base + l];
@@ -439,10 +460,10 @@ void BlockRunner::complete(std::vector<WarpGroup>& groups, size_t index, unsigne
             }
         }
         f.state = FiberState::Ready;
-        released.push_back(base + l);
+        released[released_count++] = base + l;
     }
-    order(released);
-    for (unsigned i : released) ready.push_back(i);
+    order(released, released_count);
+    for (unsigned i = 0; i < released_count; i++) ready.push(released[i]);
 }
 
 // A lane exited: any collective that names it can never complete.

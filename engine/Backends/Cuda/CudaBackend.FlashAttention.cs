@@ -87,26 +87,30 @@ public sealed unsafe partial class CudaBackend
         ulong delta = Scratch("flash.delta", (long)B * heads * T * sizeof(float));
         int isCausal = shape.Causal ? 1 : 0, hs = shape.HeadSize;
         float scale = (float)shape.Scale;
-        void** a = stackalloc void*[] { &delta, &o, &dO, &B, &T, &C, &heads };
-        Launch(ValueKernel("flash_attention_delta", output, dOutput), GridFor((long)B * heads * T), 1, Threads, a);
         void** b = stackalloc void*[] { &dq, &q, &dO, &l, &delta, &mask, &B, &T, &C, &heads, &isCausal, &scale, &bias };
-        if (!dPositionBias.IsEmpty)
-        {
-            ulong db = Ptr(dPositionBias); // fp32 in every precision: it sums every layer's share
-            void** g = stackalloc void*[] { &db, &q, &dO, &l, &delta, &mask, &bias, &B, &T, &C, &heads, &isCausal, &scale };
-            LaunchWithShared(ValueKernel("flash_attention_bias_grad", query, dOutput, positionBias), (uint)((T + FlashTile - 1) / FlashTile), (uint)heads, FlashTile,
-                4 * FlashTile * (shape.HeadSize + 1) * sizeof(float), g);
-        }
         if (TensorCoreFlash(shape, query, positionBias))
         {
+            // (no position bias here, so no bias gradient.) These kernels round P and dS to bf16 for their products,
+            // so delta as dO·O (the output as stored) is within their tolerance; they take it from its own kernel.
+            void** a = stackalloc void*[] { &delta, &o, &dO, &B, &T, &C, &heads };
+            Launch(ValueKernel("flash_attention_delta", output, dOutput), GridFor((long)B * heads * T), 1, Threads, a);
             uint blocks = (uint)((T + TensorCoreRows - 1) / TensorCoreRows);
             LaunchWithShared(ValueKernel("flash_attention_backward_kv_tc", dQuery, query, dOutput), blocks, (uint)(B * heads), TensorCoreThreads, TensorCoreKvShared(hs), b);
             LaunchWithShared(ValueKernel("flash_attention_backward_q_tc", dQuery, query, dOutput), blocks, (uint)(B * heads), TensorCoreThreads, TensorCoreQShared(hs), b);
             return;
         }
         uint tiles = (uint)((T + FlashTile - 1) / FlashTile);
+        // The dQ kernel goes first: it writes each row's delta = Σ P·dP (from the recomputed probabilities, not from
+        // the stored, rounded output), which the bias-gradient and dK/dV kernels read.
         // The shared tiles are fp32 whatever the values' storage (they are widened as they are loaded).
+        LaunchWithShared(ValueKernel("flash_attention_backward_q", dQuery, query, dOutput, positionBias), tiles, (uint)(B * heads), FlashTile, 6 * FlashTile * (hs + 1) * sizeof(float), b);
+        if (!dPositionBias.IsEmpty)
+        {
+            ulong db = Ptr(dPositionBias); // fp32 in every precision: it sums every layer's share
+            void** g = stackalloc void*[] { &db, &q, &dO, &l, &delta, &mask, &bias, &B, &T, &C, &heads, &isCausal, &scale };
+            LaunchWithShared(ValueKernel("flash_attention_bias_grad", query, dOutput, positionBias), tiles, (uint)heads, FlashTile,
+                4 * FlashTile * (hs + 1) * sizeof(float), g);
+        }
         LaunchWithShared(ValueKernel("flash_attention_backward_kv", dQuery, query, dOutput, positionBias), tiles, (uint)(B * heads), FlashTile, (6 * FlashTile * (hs + 1) + 2 * FlashTile) * sizeof(float), b);
-        LaunchWithShared(ValueKernel("flash_attention_backward_q", dQuery, query, dOutput, positionBias), tiles, (uint)(B * heads), FlashTile, 5 * FlashTile * (hs + 1) * sizeof(float), b);
     }
 }
