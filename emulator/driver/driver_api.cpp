@@ -63,8 +63,10 @@ int queue_and_wait(void* stream, const char* what, StreamWork work) {
     if (code != 0) return code;
     Stream* s = find_stream(stream);
     if (s && s->capture) return CudaSuccess;
+    // A fault elsewhere on the stream skips this work (the context is then unusable), so no one would signal:
+    // the wait also looks at the sticky error now and then.
     std::unique_lock<std::mutex> lock(done->first);
-    done->second.wait(lock, [&] { return *finished || sticky_error() != 0; });
+    while (!*finished && sticky_error() == 0) done->second.wait_for(lock, std::chrono::milliseconds(50));
     return sticky_error();
 }
 

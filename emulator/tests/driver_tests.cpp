@@ -23,6 +23,7 @@ int cuMemAlloc_v2(uint64_t*, size_t);
 int cuMemFree_v2(uint64_t);
 int cuMemcpyHtoD_v2(uint64_t, const void*, size_t);
 int cuMemcpyDtoH_v2(void*, uint64_t, size_t);
+int cuMemcpyDtoHAsync_v2(void*, uint64_t, size_t, void*);
 int cuStreamCreate(void**, unsigned);
 int cuStreamDestroy_v2(void*);
 int cuStreamSynchronize(void*);
@@ -83,8 +84,9 @@ static std::string describe(int code) {
     return text ? text : "";
 }
 
-// residual_add_f32(out, a, b, n) over n floats, with buffers of `elements` floats.
-static int residual_add(Session& s, long elements, long n, std::vector<float>* out_host) {
+// residual_add_f32(out, a, b, n) over n floats, with buffers of `elements` floats. With copy_back_async, the result
+// is copied into pageable memory right behind the launch (the copy is queued before the kernel has finished).
+static int residual_add(Session& s, long elements, long n, std::vector<float>* out_host, bool copy_back_async = false) {
     uint64_t a, b, out;
     cuMemAlloc_v2(&a, elements * 4);
     cuMemAlloc_v2(&b, elements * 4);
@@ -96,6 +98,10 @@ static int residual_add(Session& s, long elements, long n, std::vector<float>* o
     void* f = s.kernel("residual_add_f32");
     void* args[] = {&out, &a, &b, &n};
     int r = cuLaunchKernel(f, unsigned((n + 255) / 256), 1, 1, 256, 1, 1, 0, s.stream, args, nullptr);
+    if (r == 0 && copy_back_async) {
+        std::vector<float> back(elements);
+        return cuMemcpyDtoHAsync_v2(back.data(), out, elements * 4, s.stream);
+    }
     if (r == 0) r = cuStreamSynchronize(s.stream);
     if (r == 0 && out_host) {
         out_host->resize(elements);
@@ -202,6 +208,13 @@ int main() {
         printf("write past the end -> %s\n", text.c_str());
         uint64_t q;
         CHECK(cuMemAlloc_v2(&q, 16) == 700, "the fault is sticky until the context goes");
+    }
+    {
+        // A copy into pageable memory queued behind a faulting kernel returns the fault; it does not wait forever for
+        // work the unusable context will never run.
+        Session s;
+        const int r = residual_add(s, 1000, 1001, nullptr, /*copy_back_async*/ true);
+        CHECK(r == 700, "a copy behind a faulting kernel returns the fault: %d", r);
     }
     {
         // 1024 floats end exactly at a guard page: the read of element 1024 faults at once.

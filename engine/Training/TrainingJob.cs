@@ -28,8 +28,13 @@ public sealed class PreparedRun : IDisposable
     /// <summary>Prompts to show a sample for (the embedded corpus's held-out shorthand), possibly empty.</summary>
     public required IReadOnlyList<string> SamplePrompts { get; init; }
     public bool Resumed { get; init; }
+
+    /// <summary>The model first: under hybrid FSDP it owns the shard and replica groups split from the communicator,
+    /// whose NCCL watchdogs poll the GPU's events from their own threads; left running past Backend.Dispose, they
+    /// query events of a released context and fail a finished run (exit 1). Then the communicator, then the device.</summary>
     public void Dispose()
     {
+        Model.Dispose();
         Communicator.Dispose();
         Backend.Dispose();
     }
@@ -67,12 +72,13 @@ public static class TrainingJob
             throw new EngineException($"--out {outPath} already holds a run: continue it with --resume {outPath}, or choose a new --out");
         var backend = CreateBackend(options, settings, launch, out string note);
         ICommunicator? comm = null;
+        TransformerModel? model = null;
         try
         {
             comm = CommunicatorFactory.Create(backend, launch, dataParallel: options.Strategy != "none");
             comm.Barrier();
             var folder = RunFolder.For(outPath, writer: comm.Rank == 0);
-            var model = CreateModel(config, backend, comm, options);
+            model = CreateModel(config, backend, comm, options);
             Initialization.Initialize(model, new Rng(settings.Seed));
             var optimizer = AdamWOptimizer.ForModel(model, settings.AdamW);
             var objective = CreateObjective(options.Objective, settings, tokenizer, train, validation);
@@ -83,7 +89,7 @@ public static class TrainingJob
                 Loop = new TrainingLoop(model, optimizer, objective, state, comm.Rank == 0 ? folder : null, tokenizer, comm),
             };
         }
-        catch { comm?.Dispose(); backend.Dispose(); throw; }
+        catch { model?.Dispose(); comm?.Dispose(); backend.Dispose(); throw; }
     }
 
     static PreparedRun PrepareResume(TrainOptions options)
@@ -99,13 +105,14 @@ public static class TrainingJob
         var launch = Launch(options);
         var backend = CreateBackend(options, settings, launch, out string note);
         ICommunicator? comm = null;
+        TransformerModel? model = null;
         try
         {
             comm = CommunicatorFactory.Create(backend, launch, dataParallel: options.Strategy != "none");
             // The run folder is the checkpoint's parent unless --out moves it. The checkpoint holds one global data
             // position and full weights, so any world size resumes it.
             var folder = RunFolder.For(options.Out ?? Path.GetDirectoryName(Path.GetFullPath(checkpoint))!, writer: comm.Rank == 0);
-            var model = CreateModel(saved.Model, backend, comm, options);
+            model = CreateModel(saved.Model, backend, comm, options);
             Checkpoint.LoadWeights(checkpoint, model);
             var optimizer = AdamWOptimizer.ForModel(model, settings.AdamW);
             // AdamW counts its own updates (bias correction): every step but those fp16 skipped on overflow.
@@ -118,7 +125,7 @@ public static class TrainingJob
                 Loop = new TrainingLoop(model, optimizer, objective, saved with { Settings = settings }, comm.Rank == 0 ? folder : null, tokenizer, comm),
             };
         }
-        catch { comm?.Dispose(); backend.Dispose(); throw; }
+        catch { model?.Dispose(); comm?.Dispose(); backend.Dispose(); throw; }
     }
 
     /// <summary>The model with every parameter (none, ddp) or this rank's shard of them (fsdp).</summary>

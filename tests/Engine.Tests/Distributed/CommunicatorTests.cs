@@ -48,11 +48,15 @@ public static class Mpi
     /// <param name="whileRunning">Called once mpirun has started (a fault test kills a rank from here).</param>
     public static (int Exit, string Output) Run(int ranks, Action<Process>? whileRunning, params string[] trainerArgs)
     {
-        string? mpirun = FindMpirun();
-        Assert.SkipWhen(mpirun == null, "no Open MPI (mpirun not on PATH): apt-get install openmpi-bin libopenmpi-dev; .ci/run installs it");
+        RequireMpirun();
+        string mpirun = FindMpirun()!;
         // Root in CI containers needs --allow-run-as-root; 4 ranks on 2 cores need --oversubscribe.
-        return Execute(mpirun!, ["--allow-run-as-root", "--oversubscribe", "-np", ranks.ToString(), "dotnet", Path.Combine(AppContext.BaseDirectory, "trainer.dll"), .. trainerArgs], whileRunning);
+        return Execute(mpirun, ["--allow-run-as-root", "--oversubscribe", "-np", ranks.ToString(), "dotnet", Path.Combine(AppContext.BaseDirectory, "trainer.dll"), .. trainerArgs], whileRunning);
     }
+
+    /// <summary>Skips without mpirun; a test whose one-process reference run comes first calls it before that run.</summary>
+    public static void RequireMpirun() =>
+        Assert.SkipWhen(FindMpirun() == null, "no Open MPI (mpirun not on PATH): apt-get install openmpi-bin libopenmpi-dev; .ci/run installs it");
 
     /// <summary>The trainer as its own process without mpirun (one rank), for comparisons with the launched runs.</summary>
     public static (int Exit, string Output) RunDirect(params string[] trainerArgs) =>

@@ -11,6 +11,7 @@ namespace Engine.Tests.Distributed;
 /// collectives, and the host scalars, bytes, barrier and split that NCCL carries itself on this path. Skipped with
 /// "no CUDA device" where there is none; several GPUs are checked with `comm-check --device cuda` (docs/distributed.md).
 /// </summary>
+[Trait("Category", "GPU")]
 public class NcclWithoutMpiTests
 {
     [Fact]

@@ -7,6 +7,7 @@ using Engine.Tests.Support;
 namespace Engine.Tests.Interop;
 
 /// <summary>The bindings against a real GPU: skipped with "no CUDA device" where there is none.</summary>
+[Trait("Category", "GPU")]
 public unsafe class GpuInteropTests
 {
     [Fact]

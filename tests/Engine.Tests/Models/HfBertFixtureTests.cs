@@ -1,7 +1,9 @@
 using Engine.Backends.Cpu;
+using Engine.Backends.Cuda;
 using Engine.Checkpoints;
 using Engine.Models;
 using Engine.Optim;
+using Engine.Tensors;
 using Engine.Tests.Support;
 
 namespace Engine.Tests.Models;
@@ -9,13 +11,24 @@ namespace Engine.Tests.Models;
 /// <summary>
 /// HuggingFace BertForMaskedLM's own outputs (tests/Engine.Tests/Fixtures/hf-reference/bert, made by
 /// make_hf_golden.py in float64 from the fp32 weights; row 1 ends in padding hidden by attention_mask, labels are −100
-/// except at ~30% of real positions): our fp32 CPU path must compute the same function.
+/// except at ~30% of real positions): our fp32 paths must compute the same function. The CPU runs at the issue's
+/// tolerances (1e-5 logits and loss, 1e-4 gradients and AdamW losses); the GPU at fp32's 1e-4 for all, as
+/// HfGpt2FixtureTests explains (cuBLAS sums in another order), and skips where there is no GPU.
 /// </summary>
 public class HfBertFixtureTests
 {
     static readonly Dictionary<string, SafeTensor> Golden = SafeTensors.Read(Fixtures.Path("hf-reference", "bert", "golden.safetensors"));
 
-    static TransformerModel Load(CpuBackend backend)
+    static IBackend Open(string device)
+    {
+        if (device == "cpu") return new CpuBackend();
+        Gpu.Require();
+        return new CudaBackend();
+    }
+
+    static double OutputTolerance(string device) => device == "cpu" ? 1e-5 : 1e-4;
+
+    static TransformerModel Load(IBackend backend)
     {
         string dir = Fixtures.Path("hf-reference", "bert");
         var config = HfConfig.Read(Path.Combine(dir, "config.json"));
@@ -40,28 +53,34 @@ public class HfBertFixtureTests
         return (inputs, targets, targets.Count(t => t != -100));
     }
 
-    [Fact]
-    public void Logits_and_loss_match_HuggingFace()
+    [Theory]
+    [Trait("Category", "GPU")]
+    [InlineData("cpu")]
+    [InlineData("cuda")]
+    public void Logits_and_loss_match_HuggingFace(string device)
     {
-        using var backend = new CpuBackend();
+        using var backend = Open(device);
         var model = Load(backend);
         var (inputs, targets, counted) = Batch();
         double loss = model.Forward(inputs, targets) / counted;
         double expectedLoss = Golden["loss"].Values[0];
-        Assert.True(Math.Abs(loss - expectedLoss) / expectedLoss <= 1e-5, $"loss {loss} vs HF {expectedLoss}");
+        Assert.True(Math.Abs(loss - expectedLoss) / expectedLoss <= OutputTolerance(device), $"loss {loss} vs HF {expectedLoss}");
 
         model.Forward(inputs, default);
         int V = model.Config.VocabSize, rows = inputs.B * inputs.T;
         var logits = new float[rows * V];
         for (int row = 0; row < rows; row++) model.ReadLogits(row, logits.AsSpan(row * V, V));
         double error = Relative.Error(logits, Golden["logits"].Values);
-        Assert.True(error <= 1e-5, $"logits relative error {error:E2}");
+        Assert.True(error <= OutputTolerance(device), $"logits relative error {error:E2}");
     }
 
-    [Fact]
-    public void Every_gradient_matches_HuggingFace()
+    [Theory]
+    [Trait("Category", "GPU")]
+    [InlineData("cpu")]
+    [InlineData("cuda")]
+    public void Every_gradient_matches_HuggingFace(string device)
     {
-        using var backend = new CpuBackend();
+        using var backend = Open(device);
         var model = Load(backend);
         var (inputs, targets, counted) = Batch();
         model.ZeroGradients();
@@ -88,10 +107,13 @@ public class HfBertFixtureTests
         }
     }
 
-    [Fact]
-    public void Five_AdamW_steps_follow_HuggingFace_losses()
+    [Theory]
+    [Trait("Category", "GPU")]
+    [InlineData("cpu")]
+    [InlineData("cuda")]
+    public void Five_AdamW_steps_follow_HuggingFace_losses(string device)
     {
-        using var backend = new CpuBackend();
+        using var backend = Open(device);
         var model = Load(backend);
         var (inputs, targets, counted) = Batch();
         var optimizer = new AdamWOptimizer(backend, model.Layout, model.Memory.Parameters, model.Memory.Gradients,

@@ -57,6 +57,7 @@ public class HfGpt2FixtureTests
     }
 
     [Theory]
+    [Trait("Category", "GPU")]
     [InlineData("cpu")]
     [InlineData("cuda")]
     public void Logits_and_loss_match_HuggingFace(string device)
@@ -77,6 +78,7 @@ public class HfGpt2FixtureTests
     }
 
     [Theory]
+    [Trait("Category", "GPU")]
     [InlineData("cpu")]
     [InlineData("cuda")]
     public void Every_gradient_matches_HuggingFace(string device)
@@ -101,6 +103,7 @@ public class HfGpt2FixtureTests
     }
 
     [Theory]
+    [Trait("Category", "GPU")]
     [InlineData("cpu")]
     [InlineData("cuda")]
     public void Five_AdamW_steps_follow_HuggingFace_losses(string device)

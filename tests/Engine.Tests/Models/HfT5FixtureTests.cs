@@ -62,6 +62,7 @@ public class HfT5FixtureTests(ITestOutputHelper output)
     }
 
     [Theory]
+    [Trait("Category", "GPU")]
     [InlineData("cpu")]
     [InlineData("cuda")]
     public void Logits_and_loss_match_HuggingFace(string device)
@@ -85,6 +86,7 @@ public class HfT5FixtureTests(ITestOutputHelper output)
     }
 
     [Theory]
+    [Trait("Category", "GPU")]
     [InlineData("cpu")]
     [InlineData("cuda")]
     public void Every_gradient_matches_HuggingFace(string device)
@@ -110,6 +112,7 @@ public class HfT5FixtureTests(ITestOutputHelper output)
     }
 
     [Theory]
+    [Trait("Category", "GPU")]
     [InlineData("cpu")]
     [InlineData("cuda")]
     public void Five_AdamW_steps_follow_HuggingFace_losses(string device)

@@ -5,6 +5,7 @@ namespace Engine.Tests.Training;
 
 /// <summary>The same 20-step run on the GPU and on the CPU: fp32 losses agree within 1e-4 relative at every step,
 /// bf16/fp16 within 2e-2.</summary>
+[Trait("Category", "GPU")]
 public class GpuTrainingRunTests
 {
     sealed class Recorder : ITrainingObserver

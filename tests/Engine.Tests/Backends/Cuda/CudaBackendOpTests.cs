@@ -12,6 +12,7 @@ namespace Engine.Tests.Backends.Cuda;
 /// order (float64 or float32 on the CPU, warp trees on the GPU), a few ulps over sums of ≤ 100 terms here, while a
 /// wrong or missing term moves an element by ≥ 1e-3 of the scale. Skipped with "no CUDA device" where there is none.
 /// </summary>
+[Trait("Category", "GPU")]
 public class CudaBackendOpTests
 {
     const double Tolerance = 1e-5;

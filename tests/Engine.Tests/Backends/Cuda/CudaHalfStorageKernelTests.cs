@@ -12,6 +12,7 @@ namespace Engine.Tests.Backends.Cuda;
 /// also checks that nothing was staged on the GPU, so it is the 16-bit kernels that ran. Skipped with "no CUDA
 /// device" where there is none.
 /// </summary>
+[Trait("Category", "GPU")]
 public class CudaHalfStorageKernelTests
 {
     static (Slice<float> C, Slice<float> G) None => (Slice<float>.Empty, Slice<float>.Empty);

@@ -16,6 +16,7 @@ namespace Engine.Tests.Backends.Cuda;
 /// float); its 16-bit copy must be exactly the cast of the GPU's own master weights, and those must be the bits of
 /// the GPU's fp32 AdamW. Skipped with "no CUDA device" where there is none.
 /// </summary>
+[Trait("Category", "GPU")]
 public class CudaMixedPrecisionTests
 {
     const ushort HalfPoison = 0xFFFF;     // a NaN in both formats that no cast writes (CUDA's NaN is 0x7FFF)

@@ -13,6 +13,7 @@ namespace Engine.Tests.Backends.Cuda;
 /// (fp32 both sides; the online softmax rescales partial sums, a few ulps). Skipped with "no CUDA device" where
 /// there is none.
 /// </summary>
+[Trait("Category", "GPU")]
 public class FlashAttentionTests
 {
     [Theory]
