@@ -19,15 +19,6 @@ public class HfBertFixtureTests
 {
     static readonly Dictionary<string, SafeTensor> Golden = SafeTensors.Read(Fixtures.Path("hf-reference", "bert", "golden.safetensors"));
 
-    static IBackend Open(string device)
-    {
-        if (device == "cpu") return new CpuBackend();
-        Gpu.Require();
-        return new CudaBackend();
-    }
-
-    static double OutputTolerance(string device) => device == "cpu" ? 1e-5 : 1e-4;
-
     static TransformerModel Load(IBackend backend)
     {
         string dir = Fixtures.Path("hf-reference", "bert");
@@ -59,19 +50,19 @@ public class HfBertFixtureTests
     [InlineData("cuda")]
     public void Logits_and_loss_match_HuggingFace(string device)
     {
-        using var backend = Open(device);
+        using var backend = FixtureDevices.Open(device);
         var model = Load(backend);
         var (inputs, targets, counted) = Batch();
         double loss = model.Forward(inputs, targets) / counted;
         double expectedLoss = Golden["loss"].Values[0];
-        Assert.True(Math.Abs(loss - expectedLoss) / expectedLoss <= OutputTolerance(device), $"loss {loss} vs HF {expectedLoss}");
+        Assert.True(Math.Abs(loss - expectedLoss) / expectedLoss <= FixtureDevices.OutputTolerance(device), $"loss {loss} vs HF {expectedLoss}");
 
         model.Forward(inputs, default);
         int V = model.Config.VocabSize, rows = inputs.B * inputs.T;
         var logits = new float[rows * V];
         for (int row = 0; row < rows; row++) model.ReadLogits(row, logits.AsSpan(row * V, V));
         double error = Relative.Error(logits, Golden["logits"].Values);
-        Assert.True(error <= OutputTolerance(device), $"logits relative error {error:E2}");
+        Assert.True(error <= FixtureDevices.OutputTolerance(device), $"logits relative error {error:E2}");
     }
 
     [Theory]
@@ -80,7 +71,7 @@ public class HfBertFixtureTests
     [InlineData("cuda")]
     public void Every_gradient_matches_HuggingFace(string device)
     {
-        using var backend = Open(device);
+        using var backend = FixtureDevices.Open(device);
         var model = Load(backend);
         var (inputs, targets, counted) = Batch();
         model.ZeroGradients();
@@ -113,7 +104,7 @@ public class HfBertFixtureTests
     [InlineData("cuda")]
     public void Five_AdamW_steps_follow_HuggingFace_losses(string device)
     {
-        using var backend = Open(device);
+        using var backend = FixtureDevices.Open(device);
         var model = Load(backend);
         var (inputs, targets, counted) = Batch();
         var optimizer = new AdamWOptimizer(backend, model.Layout, model.Memory.Parameters, model.Memory.Gradients,

@@ -20,15 +20,6 @@ namespace Engine.Tests.Models;
 /// </summary>
 public class HfT5FixtureTests(ITestOutputHelper output)
 {
-    static IBackend Open(string device)
-    {
-        if (device == "cpu") return new CpuBackend();
-        Gpu.Require();
-        return new CudaBackend();
-    }
-
-    static double OutputTolerance(string device) => device == "cpu" ? 1e-5 : 1e-4;
-
     static readonly Dictionary<string, SafeTensor> Golden = SafeTensors.Read(Fixtures.Path("hf-reference", "t5", "golden.safetensors"));
 
     static TransformerModel Load(IBackend backend)
@@ -67,14 +58,14 @@ public class HfT5FixtureTests(ITestOutputHelper output)
     [InlineData("cuda")]
     public void Logits_and_loss_match_HuggingFace(string device)
     {
-        using var backend = Open(device);
+        using var backend = FixtureDevices.Open(device);
         var model = Load(backend);
         var (inputs, targets, counted) = Batch();
         double loss = model.Forward(inputs, targets) / counted;
         double expectedLoss = Golden["loss"].Values[0];
         double lossError = Math.Abs(loss - expectedLoss) / expectedLoss;
         output.WriteLine($"{device}: loss {loss:R} vs HF {expectedLoss:R} (relative error {lossError:E2})");
-        Assert.True(lossError <= OutputTolerance(device), $"loss {loss} vs HF {expectedLoss}");
+        Assert.True(lossError <= FixtureDevices.OutputTolerance(device), $"loss {loss} vs HF {expectedLoss}");
 
         model.Forward(inputs, default);
         int V = model.Config.VocabSize, rows = inputs.B * inputs.DecoderT;
@@ -82,7 +73,7 @@ public class HfT5FixtureTests(ITestOutputHelper output)
         for (int row = 0; row < rows; row++) model.ReadLogits(row, logits.AsSpan(row * V, V));
         double error = Relative.Error(logits, Golden["logits"].Values);
         output.WriteLine($"{device}: logits relative error {error:E2}");
-        Assert.True(error <= OutputTolerance(device), $"logits relative error {error:E2}");
+        Assert.True(error <= FixtureDevices.OutputTolerance(device), $"logits relative error {error:E2}");
     }
 
     [Theory]
@@ -91,7 +82,7 @@ public class HfT5FixtureTests(ITestOutputHelper output)
     [InlineData("cuda")]
     public void Every_gradient_matches_HuggingFace(string device)
     {
-        using var backend = Open(device);
+        using var backend = FixtureDevices.Open(device);
         var model = Load(backend);
         var (inputs, targets, counted) = Batch();
         model.ZeroGradients();
@@ -117,7 +108,7 @@ public class HfT5FixtureTests(ITestOutputHelper output)
     [InlineData("cuda")]
     public void Five_AdamW_steps_follow_HuggingFace_losses(string device)
     {
-        using var backend = Open(device);
+        using var backend = FixtureDevices.Open(device);
         var model = Load(backend);
         var (inputs, targets, counted) = Batch();
         var optimizer = new AdamWOptimizer(backend, model.Layout, model.Memory.Parameters, model.Memory.Gradients,
