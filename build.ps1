@@ -3,7 +3,7 @@
 #   dotnet tool restore; dotnet pwsh build.ps1 [task ...] [-Configuration Release|Debug]
 # Tasks (run in the order given; none = restore kernels build test):
 #   restore   NuGet packages and local tools
-#   kernels   kernels/*.cu -> build/kernels/engine_kernels.fatbin with cmake + nvcc (skipped, with a note, without nvcc)
+#   kernels   kernels/*.cu -> the emulated device (build/emulator, g++) and build/kernels/engine_kernels.fatbin (nvcc; skipped, with a note, without it)
 #   build     the solution; engine/Kernels.targets puts the fatbin beside Engine.dll
 #   test      dotnet test from the repository root (the same command as .ci/run)
 #   pack-gpu  Release build + fatbin + .NET runtime into .gpu-pack/ (git-ignored) for the GPU machine, which has no .NET
@@ -49,18 +49,22 @@ function Invoke-Restore {
 }
 
 function Invoke-Kernels {
-    $nvcc = Find-Nvcc
-    if (-not $nvcc) {
-        Write-Host ("kernels: no nvcc on PATH or in /usr/local/cuda/bin, so kernels/*.cu are not compiled; the CPU backend " +
-            "and the tests do not need them. To compile here: .ci/run installs Debian's nvcc 11.8 (or see design.md).") -ForegroundColor Yellow
-        return
-    }
+    # cmake builds the emulated CUDA device (emulator/, g++ only) always and the fatbin where nvcc is installed.
     if (-not (Get-Command cmake -ErrorAction SilentlyContinue)) {
-        throw "kernels: found $nvcc but no cmake to drive it: apt-get install cmake (and clang-14 for nvcc 11.x)"
+        throw "kernels: no cmake: apt-get install cmake g++ (and nvidia-cuda-toolkit clang-14 for the fatbin)"
     }
-    Invoke-Tool cmake @('-S', '.', '-B', $KernelsBuildDir, "-DCMAKE_CUDA_COMPILER=$nvcc")
+    $nvcc = Find-Nvcc
+    $cmakeArgs = @('-S', '.', '-B', $KernelsBuildDir)
+    if ($nvcc) { $cmakeArgs += "-DCMAKE_CUDA_COMPILER=$nvcc" }
+    Invoke-Tool cmake $cmakeArgs
     Invoke-Tool cmake @('--build', $KernelsBuildDir, '-j', [string][Environment]::ProcessorCount)
-    Write-Host "kernels: $Fatbin ($((Get-Item $Fatbin).Length) bytes)"
+    Write-Host "kernels: the emulated device in build/emulator (docs/emulator.md)"
+    if ($nvcc) {
+        Write-Host "kernels: $Fatbin ($((Get-Item $Fatbin).Length) bytes)"
+    } else {
+        Write-Host ("kernels: no nvcc on PATH or in /usr/local/cuda/bin, so no fatbin; the CPU backend, the emulated device " +
+            "and the tests do not need one. To compile it here: .ci/run installs Debian's nvcc 11.8 (or see design.md).") -ForegroundColor Yellow
+    }
 }
 
 function Invoke-Build([string] $Config = $Configuration) {

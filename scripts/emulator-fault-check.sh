@@ -75,6 +75,7 @@ fault() {
     if ! run_tests "$schedule" "$log" "${KERNEL_TESTS[@]}" && grep -qE '\[FAIL\]' "$log"; then
       caught="$schedule: $(grep -cE '\[FAIL\]' "$log") tests failed, e.g. $(grep -m1 -E '\[FAIL\]' "$log" | sed -e 's/^ *//' -e 's/ \[FAIL\]//')"
       echo "   first message: $(grep -m1 -A1 -E '\[FAIL\]' "$log" | tail -1 | sed -e 's/^ *//' | cut -c1-300)"
+      if grep -q '^CUDA emulator: ' "$log"; then echo "   the emulator reported: $(grep -m1 '^CUDA emulator: ' "$log" | cut -c1-400)"; fi
       break
     fi
   done

@@ -27,8 +27,11 @@ struct BlockContext {
     size_t dynamic_shared_bytes = 0;
 };
 
-extern thread_local ThreadContext* current_thread;
-extern thread_local BlockContext* current_block;
+// Initial-exec: kernels read threadIdx and blockIdx all the time, and the default model for a library that is loaded
+// with dlopen makes each read a call (__tls_get_addr). Two pointers fit the static TLS the loader keeps for that.
+#define EMU_FAST_TLS __attribute__((tls_model("initial-exec")))
+extern thread_local ThreadContext* current_thread EMU_FAST_TLS;
+extern thread_local BlockContext* current_block EMU_FAST_TLS;
 
 // __syncthreads: waits until every thread of the block that has not exited arrives at a block barrier.
 void sync_threads();

@@ -1,6 +1,6 @@
 // Fibers for CUDA threads: a stack and a saved stack pointer, switched by a few instructions of our own (x86-64
-// System V: the callee-saved registers, MXCSR and the x87 control word), with no system call per switch, which is
-// what ucontext's swapcontext costs (it saves the signal mask).
+// System V: the callee-saved registers), with no system call per switch, which is what ucontext's swapcontext costs
+// (it saves the signal mask).
 #pragma once
 
 #include <cstddef>

@@ -24,8 +24,8 @@
 
 namespace emu {
 
-thread_local ThreadContext* current_thread = nullptr;
-thread_local BlockContext* current_block = nullptr;
+thread_local ThreadContext* current_thread EMU_FAST_TLS = nullptr;
+thread_local BlockContext* current_block EMU_FAST_TLS = nullptr;
 
 namespace {
 
@@ -55,6 +55,7 @@ const char* collective_name(Collective op, ShuffleKind kind) {
 
 struct Fiber {
     void* sp = nullptr;
+    int stack = -1;  // the stack it runs on, taken when it first runs (-1: not started)
     ThreadContext ctx;
     FiberState state = FiberState::Ready;
     Collective op = Collective::SyncWarp;
@@ -148,6 +149,9 @@ private:
     BlockContext block{};
     uint64_t block_linear = 0, phase = 0;
     std::vector<FiberStack> stacks;
+    // Stacks no running thread holds, most recently freed last: a thread that starts takes the one its predecessor
+    // just left, still in cache, so a block whose threads never wait runs them all on one or two stacks.
+    std::vector<unsigned> free_stacks;
     std::vector<Fiber> fibers;
     std::vector<std::vector<WarpGroup>> warp_groups;
     std::vector<unsigned> exited_lanes;  // per warp: the lanes that have exited (a collective naming one can never end)
@@ -183,7 +187,7 @@ private:
     static void fiber_entry(void* argument);
 };
 
-thread_local BlockRunner* active_runner = nullptr;  // set while the thread runs a block
+thread_local BlockRunner* active_runner EMU_FAST_TLS = nullptr;  // set while the thread runs a block
 
 // The fault handler must not touch thread_local storage: in a library loaded with dlopen, a thread's first access
 // may allocate (__tls_get_addr), which a signal handler that interrupted malloc cannot do. So threads inside a
@@ -266,7 +270,8 @@ int BlockRunner::run(const GridLaunch& l, Dim3 block_idx, uint64_t linear) {
     block.dynamic_shared_bytes = l.dynamic_shared_bytes;
     memset(block.dynamic_shared, UninitialisedByte, shared_guard - block.dynamic_shared);
 
-    while (stacks.size() < thread_count) stacks.push_back(allocate_fiber_stack(FiberStackBytes));
+    free_stacks.clear();
+    for (unsigned i = unsigned(stacks.size()); i > 0; i--) free_stacks.push_back(i - 1);
     if (fibers.size() < thread_count) fibers.resize(thread_count);
     const unsigned warps = (thread_count + WarpSize - 1) / WarpSize;
     if (warp_groups.size() < warps) warp_groups.resize(warps);
@@ -281,7 +286,6 @@ int BlockRunner::run(const GridLaunch& l, Dim3 block_idx, uint64_t linear) {
         f.ctx.linear = i;
         f.ctx.lane = i % WarpSize;
         f.ctx.warp = i / WarpSize;
-        f.sp = make_fiber_context(stacks[i].low(), stacks[i].bytes, &fiber_entry, &f);
         all[i] = i;
     }
     order(all);
@@ -345,11 +349,21 @@ int BlockRunner::run_fibers() {
         while (!ready.empty()) {
             running_index = ready.pop();
             Fiber& f = fibers[running_index];
+            if (f.stack < 0) {
+                if (free_stacks.empty()) {
+                    free_stacks.push_back(unsigned(stacks.size()));
+                    stacks.push_back(allocate_fiber_stack(FiberStackBytes));
+                }
+                f.stack = int(free_stacks.back());
+                free_stacks.pop_back();
+                f.sp = make_fiber_context(stacks[f.stack].low(), stacks[f.stack].bytes, &fiber_entry, &f);
+            }
             current_thread = &f.ctx;
             emu_switch_context(&scheduler_sp, f.sp);
             switch (f.state) {
                 case FiberState::Exited:
                     live--;
+                    free_stacks.push_back(unsigned(f.stack));
                     exited_lanes[f.ctx.warp] |= 1u << f.ctx.lane;
                     if (!exited(f)) return CudaErrorLaunchFailedCode;
                     break;
