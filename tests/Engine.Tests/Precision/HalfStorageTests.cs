@@ -206,4 +206,50 @@ public class HalfStorageTests
         half.ReadLogits(3, logits);
         Assert.All(logits, v => Assert.Equal(v, StorageRounding.ToBf16(v)));
     }
+
+    /// <summary>
+    /// Cross-attention's q sits apart from its packed k|v (another activation, or other memory, lies between them).
+    /// Staging must widen and narrow each buffer on its own: a span over both would write back whatever lies between,
+    /// and not every bit pattern survives the round trip through fp32 (a bf16 NaN's payload comes back as 0x7FFF, which
+    /// is how the bf16 case sees it; the halves of an fp32 statistic can be such NaNs). The emulated GPU tests found
+    /// this as heap corruption where q and k|v were separate allocations.
+    /// </summary>
+    [Theory]
+    [InlineData(HalfFormat.Bf16)]
+    [InlineData(HalfFormat.Fp16)]
+    public void Attention_on_separate_buffers_leaves_the_memory_between_them_alone(HalfFormat format)
+    {
+        using var mixed = new MixedPrecisionBackend(new CpuBackend(), format == HalfFormat.Bf16 ? PrecisionMode.Bf16 : PrecisionMode.Fp16);
+        const int B = 2, Tq = 5, Tk = 7, heads = 2, hs = 4, inner = heads * hs, gap = 64;
+        var shape = new AttentionShape(B, Tq, Tk, heads, hs, inner, 2 * inner, 0.5, Causal: false);
+        int qCount = B * Tq * inner, kvCount = B * Tk * 2 * inner;
+        // [q | gap | k|v] twice: the inputs, and the gradients the backward writes.
+        Slice<float> Buffer(float[] q, float[] kv)
+        {
+            var all = Stored(mixed, [.. q, .. new float[gap], .. kv], format);
+            var gapBits = HalfStorage.Bits(all.Sub(qCount, gap));
+            // NaNs with payloads (a round trip makes them 0x7FFF) beside ordinary values.
+            mixed.CopyIn<ushort>(Enumerable.Range(0, gap).Select(i => (ushort)(i % 2 == 0 ? 0x7FC1 + i : 0x3C00 + i)).ToArray(), gapBits);
+            return all;
+        }
+        ushort[] GapBits(Slice<float> all)
+        {
+            var bits = new ushort[gap];
+            mixed.CopyOut(HalfStorage.Bits(all.Sub(qCount, gap)), bits);
+            return bits;
+        }
+        var inputs = Buffer(Random(qCount, 1), Random(kvCount, 2));
+        var gradients = Buffer(Random(qCount, 3), Random(kvCount, 4));
+        var gapBefore = GapBits(gradients);
+        Slice<float> Q(Slice<float> all) => all.Sub(0, qCount);
+        Slice<float> K(Slice<float> all) => all.Sub(qCount + gap, kvCount);
+        Slice<float> V(Slice<float> all) => all.Sub(qCount + gap + inner, kvCount - inner);
+        var output = Stored(mixed, new float[qCount], format);
+        var probabilities = Stored(mixed, new float[shape.ProbabilityCount], format);
+        mixed.AttentionForward(shape, output, probabilities, Q(inputs), K(inputs), V(inputs), default, default);
+        mixed.AttentionBackward(shape, Q(gradients), K(gradients), V(gradients), default, Stored(mixed, Random(qCount, 5), format),
+            Q(inputs), K(inputs), V(inputs), probabilities);
+        Assert.Equal(gapBefore, GapBits(gradients));
+        Assert.Equal(gapBefore, GapBits(inputs));
+    }
 }
