@@ -14,7 +14,10 @@ param(
     [ValidateSet('restore', 'kernels', 'build', 'test', 'pack-gpu')]
     [string[]] $Tasks = @('restore', 'kernels', 'build', 'test'),
     [ValidateSet('Release', 'Debug')]
-    [string] $Configuration = 'Release'
+    [string] $Configuration = 'Release',
+    # The script that packs this machine's .NET runtime for pack-gpu (shared/gpu/README.md): by default the shared
+    # folder beside the repository, ../shared/gpu/pack-dotnet.sh.
+    [string] $PackDotnet = ''
 )
 
 $ErrorActionPreference = 'Stop'
@@ -26,7 +29,7 @@ $env:DOTNET_NOLOGO = '1'
 $KernelsBuildDir = 'build/kernels'
 $Fatbin = "$KernelsBuildDir/engine_kernels.fatbin"
 $PackDir = '.gpu-pack'
-$PackDotnet = '/work/shared/gpu/pack-dotnet.sh'   # packs this machine's .NET runtime (see shared/gpu/README.md)
+if (-not $PackDotnet) { $PackDotnet = Join-Path (Split-Path $PSScriptRoot -Parent) 'shared/gpu/pack-dotnet.sh' }
 $done = [System.Collections.Generic.HashSet[string]]::new()
 
 # Native tools do not throw on failure; this makes a non-zero exit stop the build with the command in the message.
