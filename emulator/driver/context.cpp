@@ -56,6 +56,11 @@ int require_context() {
     return CudaSuccess;
 }
 
+int usable_context() {
+    if (int c = require_context()) return c;
+    return sticky_error();
+}
+
 void set_current_context(PrimaryContext* context) { current = context; }
 PrimaryContext* current_context() { return current; }
 

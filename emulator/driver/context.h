@@ -19,6 +19,8 @@ void mark_initialized();
 
 // CUDA_SUCCESS when cuInit ran and the thread has a current context; else the driver's error for it.
 int require_context();
+// require_context, and no sticky fault: what every call that queues device work needs.
+int usable_context();
 void set_current_context(PrimaryContext* context);
 PrimaryContext* current_context();
 
