@@ -45,6 +45,14 @@ inline double widen(__half v) { return __half2float(v); }
 inline double widen(float v) { return v; }
 
 inline void enter_collective() { ::emu::sync_warp(0xFFFFFFFFu); }
+
+// What CUDA requires of a load or store and a GPU does not check (the result is then undefined): the pointer
+// 256-bit (32-byte) aligned, and the leading dimension a multiple of 16 bytes (8 elements of 16 bits, 4 of fp32).
+template <typename T>
+inline void check_tile_address(const T* p, unsigned ldm, const char* call) {
+    if (reinterpret_cast<uintptr_t>(p) % 32 != 0) ::emu::trap(call);
+    if ((ldm * sizeof(T)) % 16 != 0) ::emu::trap(call);
+}
 }  // namespace detail
 
 template <typename Use, int M, int N, int K, typename T, typename Layout = void> class fragment {
@@ -71,6 +79,7 @@ namespace detail {
 template <typename Fragment, typename T>
 inline void load_tile(Fragment& f, const T* p, unsigned ldm, bool row_major_memory) {
     enter_collective();
+    check_tile_address(p, ldm, "wmma::load_matrix_sync: the pointer must be 32-byte aligned and ldm a multiple of 16 bytes");
     for (int r = 0; r < Fragment::rows; r++)
         for (int c = 0; c < Fragment::cols; c++)
             f.x[r * Fragment::cols + c] = row_major_memory ? p[(long)r * ldm + c] : p[(long)c * ldm + r];
@@ -96,6 +105,7 @@ template <int M, int N, int K>
 inline void store_matrix_sync(float* p, const fragment<accumulator, M, N, K, float>& f, unsigned ldm, layout_t layout) {
     using Fragment = fragment<accumulator, M, N, K, float>;
     detail::enter_collective();
+    detail::check_tile_address(p, ldm, "wmma::store_matrix_sync: the pointer must be 32-byte aligned and ldm a multiple of 16 bytes");
     for (int r = 0; r < Fragment::rows; r++)
         for (int c = 0; c < Fragment::cols; c++)
             (layout == mem_row_major ? p[(long)r * ldm + c] : p[(long)c * ldm + r]) = f.x[r * Fragment::cols + c];

@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -38,10 +39,11 @@ uint64_t shuffle(ShuffleKind kind, unsigned, uint64_t value, int operand, int wi
     return value;  // one lane: every source lane is this one
 }
 unsigned ballot(unsigned mask, bool predicate) { return predicate ? (mask & 1u) : 0u; }
-void trap(const char* what) {
-    std::fprintf(stderr, "trap: %s\n", what);
-    std::exit(2);
-}
+// A trap ends the launch on the emulated device; here it throws, so a test can expect one.
+struct Trapped {
+    std::string what;
+};
+void trap(const char* what) { throw Trapped{what}; }
 void device_printf(const char* format, ...) {
     va_list args;
     va_start(args, format);
@@ -221,11 +223,14 @@ template <typename T> static T operand_value(float& as_float) {
 
 template <typename T, typename LayoutA, typename LayoutB> static void test_mma(const char* name) {
     using namespace nvcuda;
-    constexpr int n = 16, lda = 24, ldb = 20, ldc = 17;
+    // Padded leading dimensions, as CUDA allows them: multiples of 16 bytes, tiles 32-byte aligned.
+    constexpr int n = 16, lda = 24, ldb = 40, ldc = 20;
     constexpr bool a_rows = std::is_same<LayoutA, wmma::row_major>::value;
     constexpr bool b_rows = std::is_same<LayoutB, wmma::row_major>::value;
-    std::vector<T> a_mem(n * lda), b_mem(n * ldb);
-    std::vector<float> c_mem(n * ldc), d_mem(n * ldc, -1.0f), d_cols(n * ldc, -1.0f);
+    alignas(32) T a_mem[n * lda] = {}, b_mem[n * ldb] = {};
+    alignas(32) float c_mem[n * ldc] = {}, d_mem[n * ldc], d_cols[n * ldc];
+    std::fill(d_mem, d_mem + n * ldc, -1.0f);
+    std::fill(d_cols, d_cols + n * ldc, -1.0f);
     float a[n][n], b[n][n], c[n][n];
     for (int i = 0; i < n; i++)
         for (int j = 0; j < n; j++) {
@@ -238,13 +243,13 @@ template <typename T, typename LayoutA, typename LayoutB> static void test_mma(c
     wmma::fragment<wmma::matrix_b, 16, 16, 16, T, LayoutB> fb;
     wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
     const int syncs_before = emu::warp_syncs;
-    wmma::load_matrix_sync(fa, a_mem.data(), lda);
-    wmma::load_matrix_sync(fb, b_mem.data(), ldb);
-    wmma::load_matrix_sync(acc, c_mem.data(), ldc, wmma::mem_col_major);
+    wmma::load_matrix_sync(fa, a_mem, lda);
+    wmma::load_matrix_sync(fb, b_mem, ldb);
+    wmma::load_matrix_sync(acc, c_mem, ldc, wmma::mem_col_major);
     wmma::mma_sync(acc, fa, fb, acc);  // d is c: the accumulate form the kernels use
     wmma::mma_sync(acc, fa, fb, acc);
-    wmma::store_matrix_sync(d_mem.data(), acc, ldc, wmma::mem_row_major);
-    wmma::store_matrix_sync(d_cols.data(), acc, ldc, wmma::mem_col_major);
+    wmma::store_matrix_sync(d_mem, acc, ldc, wmma::mem_row_major);
+    wmma::store_matrix_sync(d_cols, acc, ldc, wmma::mem_col_major);
     if (emu::warp_syncs - syncs_before != 7) fail("%s: %d warp barriers for 7 collectives", name, emu::warp_syncs - syncs_before);
     for (int i = 0; i < n; i++)
         for (int j = 0; j < n; j++) {
@@ -263,14 +268,25 @@ template <typename T, typename LayoutA, typename LayoutB> static void test_mma(c
             if (d_mem[i * ldc + j] != -1.0f) fail("%s: store wrote past the tile at [%d][%d]", name, i, j);
 
     wmma::fill_fragment(acc, 2.5f);
-    wmma::store_matrix_sync(d_mem.data(), acc, ldc, wmma::mem_row_major);
+    wmma::store_matrix_sync(d_mem, acc, ldc, wmma::mem_row_major);
     if (d_mem[0] != 2.5f || d_mem[15 * ldc + 15] != 2.5f) fail("%s: fill_fragment", name);
+
+    // What CUDA leaves undefined traps here: a tile not 32-byte aligned, a leading dimension not a multiple of 16 bytes.
+    auto traps = [](auto&& call) {
+        try { call(); } catch (const emu::Trapped&) { return true; }
+        return false;
+    };
+    if (!traps([&] { wmma::load_matrix_sync(fa, a_mem + 8, lda); })) fail("%s: a load from a 16-byte aligned tile did not trap", name);
+    if (!traps([&] { wmma::load_matrix_sync(fb, b_mem, 20); })) fail("%s: ldm 20 (40 bytes) did not trap", name);
+    if (!traps([&] { wmma::store_matrix_sync(d_mem, acc, 17, wmma::mem_row_major); })) fail("%s: a store with ldm 17 did not trap", name);
 }
 
 // Rounding happens once, after an exact sum: 1 + 2^-24 + 2^-24 is 1 + 2^-23 (a float), where fp32 steps give 1.
 static void test_mma_single_rounding() {
     using namespace nvcuda;
-    std::vector<__nv_bfloat16> a(256, __float2bfloat16_rn(0.0f)), b(256, __float2bfloat16_rn(0.0f));
+    alignas(32) __nv_bfloat16 a[256], b[256];
+    std::fill(a, a + 256, __float2bfloat16_rn(0.0f));
+    std::fill(b, b + 256, __float2bfloat16_rn(0.0f));
     a[0] = __float2bfloat16_rn(0x1p-12f);
     a[1] = __float2bfloat16_rn(0x1p-12f);
     b[0] = __float2bfloat16_rn(0x1p-12f);
@@ -278,11 +294,11 @@ static void test_mma_single_rounding() {
     wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> fa;
     wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::row_major> fb;
     wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
-    wmma::load_matrix_sync(fa, a.data(), 16);
-    wmma::load_matrix_sync(fb, b.data(), 16);
+    wmma::load_matrix_sync(fa, a, 16);
+    wmma::load_matrix_sync(fb, b, 16);
     wmma::fill_fragment(acc, 1.0f);
     wmma::mma_sync(acc, fa, fb, acc);
-    float d[256];
+    alignas(32) float d[256];
     wmma::store_matrix_sync(d, acc, 16, wmma::mem_row_major);
     if (d[0] != 1.0f + 0x1p-23f) fail("mma_sync(1 + 2^-24 + 2^-24) = %a, expected %a", d[0], 1.0f + 0x1p-23f);
 }
