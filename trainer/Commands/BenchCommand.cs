@@ -93,7 +93,7 @@ public static class BenchCommand
         // The profiler syncs around every op, so the headline numbers come from an unprofiled pass and the table
         // from a second pass over the same steps.
         bool profile = p.Flag("profile");
-        var profiler = profile ? new ProfilingBackend(device) : null;
+        var profiler = profile ? new ProfilingBackend(device, device is CudaBackend gpu ? new CudaEventClock(gpu) : new HostOpClock(device)) : null;
         var precision = PrecisionBytes.Parse(p.Choice("precision", "fp32", new[] { "fp32", "bf16", "fp16" }));
         // Mixed precision's 16-bit storage layer sits on top of the device (not disposed here: the device is, once, by its using).
         IBackend Mixed(IBackend b) => precision == PrecisionMode.Fp32 ? b : new MixedPrecisionBackend(b, precision);

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using Engine.Backends.Cuda;
-using Engine.Interop.Cuda;
 using Engine.Interop.Nvtx;
 using Engine.Precision;
 using Engine.Tensors;
@@ -8,36 +5,25 @@ using Engine.Tensors;
 namespace Engine.Backends.Profiling;
 
 /// <summary>
-/// Wraps a backend and times every compute op (memory management and copies pass straight through). On the GPU the
-/// time is the device's own, from CUDA events recorded around the op's kernels on the compute stream; on the CPU it
-/// is the wall time of the call. Each op is waited for before the next starts, so time is charged to the op that
-/// queued the work; that costs some speed, so it is only used when a user asks for --profile. Times go to
-/// <see cref="OpTimes"/>, keyed by op name.
+/// Wraps a backend and times every compute op (memory management and copies pass straight through) with the clock
+/// it is given: on the GPU the device's own (<see cref="Cuda.CudaEventClock"/>, CUDA events around the op's kernels),
+/// by default the host's wall time of the call (<see cref="HostOpClock"/>). Each op is waited for before the next
+/// starts, so time is charged to the op that queued the work; that costs some speed, so it is only used when a user
+/// asks for --profile. Times go to <see cref="OpTimes"/>, keyed by op name.
 /// </summary>
-public sealed class ProfilingBackend(IBackend inner) : IBackend, IBackendDecorator
+public sealed class ProfilingBackend(IBackend inner, IOpClock? clock = null) : IBackend, IBackendDecorator
 {
     public OpTimes Times { get; } = new();
     public IBackend Inner => inner;
     public HalfStorageOps NativeHalfStorage => inner.NativeHalfStorage;
-    readonly CudaTimer? gpuTimer = inner is CudaBackend ? new CudaTimer() : null;
+    readonly IOpClock clock = clock ?? new HostOpClock(inner);
 
     T Timed<T>(string op, Func<T> body)
     {
         using var range = Nvtx.Range(op);
-        if (inner is CudaBackend gpu && gpuTimer != null)
-        {
-            gpuTimer.Start(gpu.Device.ComputeStream);
-            T value = body();
-            gpuTimer.Stop(gpu.Device.ComputeStream);
-            Times.Add(op, TimeSpan.FromMilliseconds(gpuTimer.ElapsedMilliseconds()));
-            return value;
-        }
-        inner.Synchronize();
-        long start = Stopwatch.GetTimestamp();
-        T result = body();
-        inner.Synchronize();
-        Times.Add(op, Stopwatch.GetElapsedTime(start));
-        return result;
+        T value = default!;
+        Times.Add(op, clock.Time(() => value = body()));
+        return value;
     }
 
     void Timed(string op, Action body) => Timed(op, () => { body(); return 0; });
@@ -55,7 +41,7 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend, IBackendDecorat
     public void Synchronize() => inner.Synchronize();
     public void Dispose()
     {
-        gpuTimer?.Dispose();
+        clock.Dispose();
         inner.Dispose();
     }
 
