@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "block_runner.h"
+#include "environment.h"
 
 namespace emu {
 namespace {
@@ -102,12 +103,8 @@ private:
 
 int worker_threads() {
     static const int count = [] {
-        if (const char* v = getenv("ENGINE_CUDA_EMULATOR_THREADS")) {
-            const int n = atoi(v);
-            if (n >= 1) return n;
-        }
-        const unsigned n = std::thread::hardware_concurrency();
-        return n == 0 ? 1 : int(n);
+        const unsigned cores = std::thread::hardware_concurrency();
+        return int(environment_number("ENGINE_CUDA_EMULATOR_THREADS", cores == 0 ? 1 : cores, 1));
     }();
     return count;
 }

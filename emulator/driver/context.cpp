@@ -6,6 +6,7 @@
 #include <mutex>
 #include <vector>
 
+#include "../device/environment.h"
 #include "host_runtime.h"
 #include "memory.h"
 #include "streams.h"
@@ -31,13 +32,7 @@ std::vector<PrimaryContext>& contexts() {
 }  // namespace
 
 int device_count() {
-    static const int count = [] {
-        if (const char* v = getenv("ENGINE_CUDA_EMULATOR_DEVICES")) {
-            const int n = atoi(v);
-            if (n >= 0) return n;
-        }
-        return 8;
-    }();
+    static const int count = int(environment_number("ENGINE_CUDA_EMULATOR_DEVICES", 8, 0));
     return count;
 }
 

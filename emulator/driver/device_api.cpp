@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../device/scheduler.h"
 #include "context.h"
 #include "export.h"
 #include "host_runtime.h"
@@ -57,6 +58,7 @@ EMU_EXPORT int cuGetErrorString(int error, const char** text) {
 
 EMU_EXPORT int cuInit(unsigned flags) {
     if (flags != 0) return CudaErrorInvalidValue;
+    set_address_describer(&describe_device_address);  // a kernel's fault names the allocation it missed
     mark_initialized();
     return device_count() > 0 ? CudaSuccess : CudaErrorNoDevice;
 }

@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 
+#include "../device/environment.h"
 #include "host_runtime.h"
 
 namespace emu {
@@ -63,13 +64,8 @@ size_t page_size() {
 }
 
 size_t total_bytes() {
-    static const size_t total = [] {
-        if (const char* v = getenv("ENGINE_CUDA_EMULATOR_MEMORY_GB")) {
-            const double gb = atof(v);
-            if (gb > 0) return size_t(gb * 1024 * 1024 * 1024);
-        }
-        return size_t(80) << 30;  // an H100's 80 GiB
-    }();
+    // An H100's 80 GiB unless the variable says otherwise (any positive size).
+    static const size_t total = size_t(environment_number("ENGINE_CUDA_EMULATOR_MEMORY_GB", 80, 1e-9) * 1024 * 1024 * 1024);
     return total;
 }
 

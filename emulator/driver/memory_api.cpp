@@ -41,10 +41,8 @@ int queue_and_wait(void* stream, const char* what, StreamWork work) {
     if (code != 0) return code;
     Stream* s = find_stream(stream);
     if (s && s->capture) return CudaSuccess;
-    // A fault elsewhere on the stream skips this work (the context is then unusable), so no one would signal:
-    // the wait also looks at the sticky error now and then.
     std::unique_lock<std::mutex> lock(done->first);
-    while (!*finished && sticky_error() == 0) done->second.wait_for(lock, std::chrono::milliseconds(50));
+    wait_unless_faulted(done->second, lock, [&] { return *finished; });
     return sticky_error();
 }
 

@@ -66,7 +66,6 @@ const Schedule& configured_schedule() {
 
 std::atomic<uint64_t> launches{0};
 
-std::string describe_address(uintptr_t address) { return describe_device_address(address); }
 
 }  // namespace
 
@@ -184,7 +183,6 @@ EMU_EXPORT int cuLaunchKernel(void* function, unsigned grid_x, unsigned grid_y, 
     launch.dynamic_shared_bytes = shared_bytes;
     launch.schedule = configured_schedule();
     return enqueue(stream, k.name, [launch, storage, pointers](std::string& message) mutable {
-        set_address_describer(&describe_address);
         launch.parameters = pointers->data();
         launch.schedule.seed ^= launches.fetch_add(1) * 0x9E3779B97F4A7C15ull;
         const int code = run_grid(launch, message);

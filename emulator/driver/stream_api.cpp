@@ -74,7 +74,7 @@ EMU_EXPORT int cuStreamWaitEvent(void* stream, void* event, unsigned flags) {
     if (target == 0) return find_stream(stream) ? CudaSuccess : CudaErrorInvalidHandle;  // never recorded: nothing to wait for
     return enqueue(stream, "cuStreamWaitEvent", [e, target](std::string&) {
         std::unique_lock<std::mutex> lock(e->mutex);
-        while (e->completed < target && sticky_error() == 0) e->reached.wait_for(lock, std::chrono::milliseconds(50));
+        wait_unless_faulted(e->reached, lock, [&] { return e->completed >= target; });
         return int(CudaSuccess);
     });
 }
@@ -120,7 +120,7 @@ EMU_EXPORT int cuEventSynchronize(void* event) {
     if (!e) return CudaErrorInvalidHandle;
     std::unique_lock<std::mutex> lock(e->mutex);
     const unsigned long long target = e->recorded;
-    while (e->completed < target && sticky_error() == 0) e->reached.wait_for(lock, std::chrono::milliseconds(50));
+    wait_unless_faulted(e->reached, lock, [&] { return e->completed >= target; });
     return sticky_error();
 }
 

@@ -3,6 +3,7 @@
 // counter of records reached; a graph is the list of work captured from one stream, replayed by cuGraphLaunch.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -62,6 +63,13 @@ void clear_sticky_error();
 const char* error_description(int code);
 
 double now_milliseconds();
+
+// Waits on `reached` until `done()` holds or the context has a sticky fault, which skips the queued work that would
+// have made it hold; it wakes now and then to look, since nobody signals a skip.
+template <typename Done>
+void wait_unless_faulted(std::condition_variable& reached, std::unique_lock<std::mutex>& lock, Done done) {
+    while (!done() && sticky_error() == 0) reached.wait_for(lock, std::chrono::milliseconds(50));
+}
 
 // Every stream that exists, for cuCtxSynchronize.
 void synchronize_all_streams();

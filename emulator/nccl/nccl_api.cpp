@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -13,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "../device/environment.h"
 #include "../driver/host_runtime.h"
 #include "collectives.h"
 #include "comm.h"
@@ -51,11 +53,6 @@ std::shared_ptr<Comm> take(void* handle) {
     return comm;
 }
 
-double env_seconds(const char* name, double fallback) {
-    const char* text = std::getenv(name);
-    return text && *text ? std::atof(text) : fallback;
-}
-
 // Joins `rank` to the segment `name` shared by `world` ranks and checks that no two ranks claim one device.
 int join(const char* call, const std::string& name, int world, int rank, std::shared_ptr<Comm>& out) {
     auto comm = std::make_shared<Comm>();
@@ -63,7 +60,7 @@ int join(const char* call, const std::string& name, int world, int rank, std::sh
     comm->rank = rank;
     comm->world = world;
     comm->device = emu::current_device();
-    comm->timeout_s = env_seconds("ENGINE_NCCL_EMULATOR_TIMEOUT_S", 0);
+    comm->timeout_s = environment_number("ENGINE_NCCL_EMULATOR_TIMEOUT_S", 0, -HUGE_VAL);
     std::string error;
     int result = comm->segment.open(comm->name, world, error);
     if (result != Success) return refuse(call, result, error);
@@ -78,7 +75,7 @@ int join(const char* call, const std::string& name, int world, int rank, std::sh
         uint32_t joined = __atomic_add_fetch(&segment.control().joined, 1u, __ATOMIC_ACQ_REL);
         segment.wake_all();
         // Initialisation is not watched by the engine's collective watchdog, so it carries its own time limit.
-        WaitControl wait{&comm->aborted, env_seconds("ENGINE_NCCL_EMULATOR_INIT_TIMEOUT_S", 300)};
+        WaitControl wait{&comm->aborted, environment_number("ENGINE_NCCL_EMULATOR_INIT_TIMEOUT_S", 300, -HUGE_VAL)};
         while (joined < uint32_t(world)) {
             result = segment.wait_change(&segment.control().joined, joined, wait, error);
             if (result != Success) {
