@@ -40,26 +40,19 @@ sealed class HalfStaging(IBackend inner)
     public (Slice<float>, Slice<float>, Slice<float>) Packed(Slice<float> a, Slice<float> b, Slice<float> c, bool output)
     {
         if (a.IsNative || a.IsEmpty) return (a, b, c);
-        Slice<float>[] views = [a, b, c];
-        var staged = new Slice<float>[3];
-        var group = new int[3];
-        for (int i = 0; i < 3; i++) group[i] = i;
-        // Views that overlap share a group (transitively: three views give at most two merges to propagate).
-        for (int pass = 0; pass < 2; pass++)
-            for (int i = 0; i < 3; i++)
-                for (int j = i + 1; j < 3; j++)
-                    if (!views[i].IsEmpty && !views[j].IsEmpty && views[i].Address < End(views[j]) && views[j].Address < End(views[i]))
-                        group[i] = group[j] = Math.Min(group[i], group[j]);
-        for (int g = 0; g < 3; g++)
+        Slice<float>[] views = [a, b, c], staged = [a, b, c]; // an empty view stays as it is
+        // The non-empty views by address; a run of them, each starting before the run so far ends, is one buffer.
+        var order = new List<int>(3);
+        for (int i = 0; i < 3; i++) if (!views[i].IsEmpty) order.Add(i);
+        order.Sort((x, y) => views[x].Address.CompareTo(views[y].Address));
+        for (int first = 0, last; first < order.Count; first = last + 1)
         {
-            var members = Enumerable.Range(0, 3).Where(i => group[i] == g && !views[i].IsEmpty).ToList();
-            if (members.Count == 0) continue;
-            nint start = members.Min(i => views[i].Address), end = members.Max(i => End(views[i]));
-            int bytes = views[members[0]].ElementBytes;
-            var wide = Stage(new Slice<float>(start, (end - start) / bytes, views[members[0]].Storage), widen: true, writeBack: output);
-            foreach (int i in members) staged[i] = wide.Sub((views[i].Address - start) / bytes, views[i].Length);
+            nint start = views[order[first]].Address, end = End(views[order[first]]);
+            for (last = first; last + 1 < order.Count && views[order[last + 1]].Address < end;) end = Math.Max(end, End(views[order[++last]]));
+            int bytes = views[order[first]].ElementBytes;
+            var wide = Stage(new Slice<float>(start, (end - start) / bytes, views[order[first]].Storage), widen: true, writeBack: output);
+            for (int k = first; k <= last; k++) staged[order[k]] = wide.Sub((views[order[k]].Address - start) / bytes, views[order[k]].Length);
         }
-        for (int i = 0; i < 3; i++) if (views[i].IsEmpty) staged[i] = views[i];
         return (staged[0], staged[1], staged[2]);
     }
 

@@ -24,7 +24,7 @@ public class EmulatedDeviceTests
         string? path = FindBuilt(program);
         Assert.SkipWhen(path == null, $"{program} is not built (cmake -S . -B build/kernels && cmake --build build/kernels builds it with the emulator)");
         var start = new ProcessStartInfo(path!) { RedirectStandardOutput = true, RedirectStandardError = true };
-        // The driver tests fault on purpose; their own process keeps the sticky error away from this one.
+        // Each program sets the schedule orders it checks; a CI pass's ENGINE_CUDA_EMULATOR_SCHEDULE is not theirs.
         start.Environment.Remove("ENGINE_CUDA_EMULATOR_SCHEDULE");
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
