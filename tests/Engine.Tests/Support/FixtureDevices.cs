@@ -18,4 +18,16 @@ public static class FixtureDevices
     }
 
     public static double OutputTolerance(string device) => device == "cpu" ? 1e-5 : 1e-4;
+
+    /// <summary>The model's logits for its last forward's first <paramref name="rows"/> output rows; the relative error
+    /// against HF's, which must be within the device's tolerance.</summary>
+    public static double AssertLogitsMatch(Engine.Models.TransformerModel model, int rows, double[] golden, string device)
+    {
+        int V = model.Config.VocabSize;
+        var logits = new float[rows * V];
+        for (int row = 0; row < rows; row++) model.ReadLogits(row, logits.AsSpan(row * V, V));
+        double error = Relative.Error(logits, golden);
+        Assert.True(error <= OutputTolerance(device), $"logits relative error {error:E2}");
+        return error;
+    }
 }
