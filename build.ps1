@@ -93,6 +93,12 @@ function Invoke-PackGpu {
     $app = Join-Path $PackDir 'app'
     if (Test-Path $app) { Remove-Item -Recurse -Force $app }
     New-Item -ItemType Directory -Force $app | Out-Null
+    # The kernels' extern "C" entries are generated from kernels/*.ops (tools/OpGen needs the .NET SDK, which the GPU
+    # machine lacks): the pack carries them, so scripts/gpu-check.sh can recompile the kernels there with its nvcc.
+    $generated = Join-Path $PackDir 'generated'
+    if (Test-Path $generated) { Remove-Item -Recurse -Force $generated }
+    if (-not (Test-Path 'build/generated/cuda')) { throw "pack-gpu: build/generated/cuda is missing; the build generates it from kernels/*.ops" }
+    Copy-Item 'build/generated/cuda' $generated -Recurse -Force
     foreach ($out in @('trainer/bin/Release/net10.0', 'tests/Engine.Tests/bin/Release/net10.0')) {
         if (-not (Test-Path "$out/Engine.dll")) { throw "pack-gpu: $out has no Engine.dll; the Release build did not produce it" }
         Get-ChildItem $out | Where-Object Name -ne 'runtimes' | Copy-Item -Destination $app -Recurse -Force

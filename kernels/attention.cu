@@ -127,35 +127,9 @@ __device__ __forceinline__ void backward_key_value(Value* dk, Value* dv, const V
     }
 }
 
-}  // namespace attention
-}  // namespace engine
-
-using namespace engine;
-using attention::Shape;
-
-extern "C" __global__ void attention_forward_f32(float* out, float* probs, const float* q, const float* k,
-                                                 const float* v, const int* key_mask, const float* position_bias,
-                                                 Shape s) {
-    attention::forward(out, probs, q, k, v, key_mask, position_bias, s);
-}
-
-extern "C" __global__ void attention_backward_scores_f32(float* dscores, const float* dout, const float* v,
-                                                         const float* probs, Shape s) {
-    attention::backward_scores(dscores, dout, v, probs, s);
-}
-
-extern "C" __global__ void attention_backward_query_f32(float* dq, const float* k, const float* dscores, Shape s) {
-    attention::backward_query(dq, k, dscores, s);
-}
-
-extern "C" __global__ void attention_backward_key_value_f32(float* dk, float* dv, const float* q, const float* dout,
-                                                            const float* probs, const float* dscores, Shape s) {
-    attention::backward_key_value(dk, dv, q, dout, probs, dscores, s);
-}
-
 // dBias[h,t,u] += Σ_b dS[b,h,t,u], batch in order. Grid-stride over (h, t, u). fp32 in every precision: the bias
 // gradient collects every layer's share (T5 shares one bias across a stack), so it is kept as a gradient, unrounded.
-extern "C" __global__ void attention_backward_bias_f32(float* dbias, const float* dscores, Shape s) {
+__device__ __forceinline__ void backward_bias(float* dbias, const float* dscores, Shape s) {
     const long n = (long)s.H * s.Tq * s.Tk;
     for (long i = global_thread_index(); i < n; i += grid_stride()) {
         const long h = i / ((long)s.Tq * s.Tk), rest = i % ((long)s.Tq * s.Tk);
@@ -165,41 +139,5 @@ extern "C" __global__ void attention_backward_bias_f32(float* dbias, const float
     }
 }
 
-extern "C" __global__ void attention_forward_bf16(bf16* out, bf16* probs, const bf16* q, const bf16* k, const bf16* v,
-                                                  const int* key_mask, const bf16* position_bias, Shape s) {
-    attention::forward(out, probs, q, k, v, key_mask, position_bias, s);
-}
-
-extern "C" __global__ void attention_backward_scores_bf16(float* dscores, const bf16* dout, const bf16* v,
-                                                          const bf16* probs, Shape s) {
-    attention::backward_scores(dscores, dout, v, probs, s);
-}
-
-extern "C" __global__ void attention_backward_query_bf16(bf16* dq, const bf16* k, const float* dscores, Shape s) {
-    attention::backward_query(dq, k, dscores, s);
-}
-
-extern "C" __global__ void attention_backward_key_value_bf16(bf16* dk, bf16* dv, const bf16* q, const bf16* dout,
-                                                             const bf16* probs, const float* dscores, Shape s) {
-    attention::backward_key_value(dk, dv, q, dout, probs, dscores, s);
-}
-
-extern "C" __global__ void attention_forward_f16(fp16* out, fp16* probs, const fp16* q, const fp16* k, const fp16* v,
-                                                 const int* key_mask, const fp16* position_bias, Shape s) {
-    attention::forward(out, probs, q, k, v, key_mask, position_bias, s);
-}
-
-extern "C" __global__ void attention_backward_scores_f16(float* dscores, const fp16* dout, const fp16* v,
-                                                         const fp16* probs, Shape s) {
-    attention::backward_scores(dscores, dout, v, probs, s);
-}
-
-extern "C" __global__ void attention_backward_query_f16(fp16* dq, const fp16* k, const float* dscores, Shape s) {
-    attention::backward_query(dq, k, dscores, s);
-}
-
-extern "C" __global__ void attention_backward_key_value_f16(fp16* dk, fp16* dv, const fp16* q, const fp16* dout,
-                                                            const fp16* probs, const float* dscores, Shape s) {
-    attention::backward_key_value(dk, dv, q, dout, probs, dscores, s);
-}
-
+}  // namespace attention
+}  // namespace engine

@@ -100,84 +100,9 @@ __device__ __forceinline__ void backward_params_partial(float* partial_w, float*
     partial_b[(long)chunk * C + c] = sb;
 }
 
-}  // namespace layernorm
-}  // namespace engine
-
-using namespace engine;
-
-extern "C" __global__ void layernorm_forward_f32(float* out, float* mean, float* rstd, const float* in,
-                                                 const float* weight, const float* bias, int N, int C, float eps) {
-    layernorm::forward(out, mean, rstd, in, weight, bias, N, C, eps);
-}
-
-extern "C" __global__ void layernorm_residual_forward_f32(float* residual, float* out, float* mean, float* rstd,
-                                                          const float* a, const float* b, const float* weight, const float* bias,
-                                                          int N, int C, float eps) {
-    layernorm::residual_forward(residual, out, mean, rstd, a, b, weight, bias, N, C, eps);
-}
-
-extern "C" __global__ void layernorm_backward_input_f32(float* din, const float* dout, const float* in,
-                                                        const float* weight, const float* mean, const float* rstd,
-                                                        int N, int C) {
-    layernorm::backward_input(din, dout, in, weight, mean, rstd, N, C);
-}
-
-extern "C" __global__ void layernorm_backward_params_partial_f32(
-    float* partial_w, float* partial_b, const float* dout, const float* in, const float* mean, const float* rstd,
-    int N, int C, int rows_per_chunk) {
-    layernorm::backward_params_partial(partial_w, partial_b, dout, in, mean, rstd, N, C, rows_per_chunk);
-}
-
-extern "C" __global__ void layernorm_forward_bf16(bf16* out, float* mean, float* rstd, const bf16* in,
-                                                  const bf16* weight, const bf16* bias, int N, int C, float eps) {
-    layernorm::forward(out, mean, rstd, in, weight, bias, N, C, eps);
-}
-
-extern "C" __global__ void layernorm_residual_forward_bf16(bf16* residual, bf16* out, float* mean, float* rstd,
-                                                           const bf16* a, const bf16* b, const bf16* weight, const bf16* bias,
-                                                           int N, int C, float eps) {
-    layernorm::residual_forward(residual, out, mean, rstd, a, b, weight, bias, N, C, eps);
-}
-
-extern "C" __global__ void layernorm_backward_input_bf16(bf16* din, const bf16* dout, const bf16* in,
-                                                         const bf16* weight, const float* mean, const float* rstd,
-                                                         int N, int C) {
-    layernorm::backward_input(din, dout, in, weight, mean, rstd, N, C);
-}
-
-extern "C" __global__ void layernorm_backward_params_partial_bf16(
-    float* partial_w, float* partial_b, const bf16* dout, const bf16* in, const float* mean, const float* rstd, int N,
-    int C, int rows_per_chunk) {
-    layernorm::backward_params_partial(partial_w, partial_b, dout, in, mean, rstd, N, C, rows_per_chunk);
-}
-
-extern "C" __global__ void layernorm_forward_f16(fp16* out, float* mean, float* rstd, const fp16* in,
-                                                 const fp16* weight, const fp16* bias, int N, int C, float eps) {
-    layernorm::forward(out, mean, rstd, in, weight, bias, N, C, eps);
-}
-
-extern "C" __global__ void layernorm_residual_forward_f16(fp16* residual, fp16* out, float* mean, float* rstd,
-                                                          const fp16* a, const fp16* b, const fp16* weight, const fp16* bias,
-                                                          int N, int C, float eps) {
-    layernorm::residual_forward(residual, out, mean, rstd, a, b, weight, bias, N, C, eps);
-}
-
-extern "C" __global__ void layernorm_backward_input_f16(fp16* din, const fp16* dout, const fp16* in,
-                                                        const fp16* weight, const float* mean, const float* rstd,
-                                                        int N, int C) {
-    layernorm::backward_input(din, dout, in, weight, mean, rstd, N, C);
-}
-
-extern "C" __global__ void layernorm_backward_params_partial_f16(
-    float* partial_w, float* partial_b, const fp16* dout, const fp16* in, const float* mean, const float* rstd, int N,
-    int C, int rows_per_chunk) {
-    layernorm::backward_params_partial(partial_w, partial_b, dout, in, mean, rstd, N, C, rows_per_chunk);
-}
-
 // Stage 2: dweight[c] += Σ_chunk partial_w[chunk, c] in chunk order; same for dbias (null = no bias). fp32 only:
 // the partials and the weights' gradients are fp32 in every precision.
-extern "C" __global__ void layernorm_backward_params_finish_f32(float* dweight, float* dbias, const float* partial_w,
-                                                                const float* partial_b, int chunks, int C) {
+__device__ __forceinline__ void backward_params_finish(float* dweight, float* dbias, const float* partial_w, const float* partial_b, int chunks, int C) {
     const int c = blockIdx.x * blockDim.x + threadIdx.x;
     if (c >= C) return;
     float sw = 0.0f, sb = 0.0f;
@@ -185,3 +110,6 @@ extern "C" __global__ void layernorm_backward_params_finish_f32(float* dweight, 
     dweight[c] += sw;
     if (dbias) dbias[c] += sb;
 }
+
+}  // namespace layernorm
+}  // namespace engine

@@ -3,8 +3,6 @@
 // Elementwise.cs (SumOfSquares, Scale, Accumulate).
 #include "common.cuh"
 
-using namespace engine;
-
 namespace engine {
 namespace optimizer {
 
@@ -38,12 +36,7 @@ __device__ __forceinline__ void adamw_mixed(float* master, Half* copy, const flo
     }
 }
 
-}  // namespace optimizer
-}  // namespace engine
-
-extern "C" __global__ void adamw_f32(float* params, const float* grads, float* m, float* v, long n, float lr,
-                                     float beta1, float beta2, float eps, float weight_decay, float step_size,
-                                     float bias2_sqrt) {
+__device__ __forceinline__ void adamw(float* params, const float* grads, float* m, float* v, long n, float lr, float beta1, float beta2, float eps, float weight_decay, float step_size, float bias2_sqrt) {
     for (long i = global_thread_index(); i < n; i += grid_stride()) {
         float mi = m[i], vi = v[i];
         params[i] = optimizer::adamw_element(params[i], grads[i], mi, vi, lr, beta1, beta2, eps, weight_decay,
@@ -53,22 +46,9 @@ extern "C" __global__ void adamw_f32(float* params, const float* grads, float* m
     }
 }
 
-// CPU twin: AdamW<float>.StepMixed (engine/Backends/Cpu/Ops/AdamW.cs).
-extern "C" __global__ void adamw_mixed_bf16(float* master, __nv_bfloat16* copy, const float* grads, float* m, float* v,
-                                            long n, float lr, float beta1, float beta2, float eps, float weight_decay,
-                                            float step_size, float bias2_sqrt) {
-    optimizer::adamw_mixed(master, copy, grads, m, v, n, lr, beta1, beta2, eps, weight_decay, step_size, bias2_sqrt);
-}
-
-extern "C" __global__ void adamw_mixed_f16(float* master, __half* copy, const float* grads, float* m, float* v, long n,
-                                           float lr, float beta1, float beta2, float eps, float weight_decay,
-                                           float step_size, float bias2_sqrt) {
-    optimizer::adamw_mixed(master, copy, grads, m, v, n, lr, beta1, beta2, eps, weight_decay, step_size, bias2_sqrt);
-}
-
 // Stage 1 of Σx²: a FIXED grid (the host always launches the same number of blocks) where each thread sums a
 // grid-stride subset in double, then its block in a fixed tree: partials[block]. Deterministic for a given grid.
-extern "C" __global__ void sum_of_squares_partial_f32(double* partials, const float* x, long n) {
+__device__ __forceinline__ void sum_of_squares_partial(double* partials, const float* x, long n) {
     double sum = 0.0;
     for (long i = global_thread_index(); i < n; i += grid_stride()) sum += (double)x[i] * (double)x[i];
     __shared__ double scratch[32];
@@ -83,7 +63,7 @@ extern "C" __global__ void sum_of_squares_partial_f32(double* partials, const fl
 }
 
 // Stage 2: one thread adds the partials in block order.
-extern "C" __global__ void sum_partials_f64(double* result, const double* partials, int count) {
+__device__ __forceinline__ void sum_partials(double* result, const double* partials, int count) {
     if (blockIdx.x != 0 || threadIdx.x != 0) return;
     double sum = 0.0;
     for (int i = 0; i < count; i++) sum += partials[i];
@@ -91,11 +71,14 @@ extern "C" __global__ void sum_partials_f64(double* result, const double* partia
 }
 
 // Σ of losses[0..n) in order, in double (the mean loss the host reports).
-extern "C" __global__ void sum_f32_to_f64(double* result, const float* x, long n) {
+__device__ __forceinline__ void sum_to_double(double* result, const float* x, long n) {
     if (blockIdx.x != 0 || threadIdx.x != 0) return;
     double sum = 0.0;
     for (long i = 0; i < n; i++) sum += x[i];
     *result = sum;
 }
+
+}  // namespace optimizer
+}  // namespace engine
 
 // scale_f32 (gradient clipping) and accumulate_f32 (gradient sums) are elementwise.cu's, one entry per value storage.

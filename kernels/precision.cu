@@ -18,32 +18,11 @@ __device__ __forceinline__ void cast_from_half(float* output, const Half* input,
     for (long i = global_thread_index(); i < n; i += grid_stride()) output[i] = to_float(input[i]);
 }
 
-}  // namespace precision
-}  // namespace engine
-
-using namespace engine;
-
-extern "C" __global__ void cast_f32_to_bf16(__nv_bfloat16* output, const float* input, long n) {
-    precision::cast_to_half(output, input, n);
-}
-
-extern "C" __global__ void cast_bf16_to_f32(float* output, const __nv_bfloat16* input, long n) {
-    precision::cast_from_half(output, input, n);
-}
-
-extern "C" __global__ void cast_f32_to_f16(__half* output, const float* input, long n) {
-    precision::cast_to_half(output, input, n);
-}
-
-extern "C" __global__ void cast_f16_to_f32(float* output, const __half* input, long n) {
-    precision::cast_from_half(output, input, n);
-}
-
 // grads *= inverse_scale (the host passes 1/scale rounded to float, as the CPU twin multiplies by), and
 // *non_finite = 1 when any result is inf or NaN. The host zeroes the flag before the launch and reads it once
 // after: every writer stores the same 1, so the answer does not depend on which thread wins, and no atomics or
 // reduction are needed. The check is on the results, like the CPU twin's.
-extern "C" __global__ void unscale_check_f32(float* grads, int* non_finite, long n, float inverse_scale) {
+__device__ __forceinline__ void unscale_check(float* grads, int* non_finite, long n, float inverse_scale) {
     bool finite = true;
     for (long i = global_thread_index(); i < n; i += grid_stride()) {
         const float g = grads[i] * inverse_scale;
@@ -52,3 +31,6 @@ extern "C" __global__ void unscale_check_f32(float* grads, int* non_finite, long
     }
     if (!finite) *non_finite = 1;
 }
+
+}  // namespace precision
+}  // namespace engine

@@ -39,27 +39,9 @@ __device__ __forceinline__ void forward(Value* bias, const Value* table, BiasSha
     }
 }
 
-}  // namespace relative_position
-}  // namespace engine
-
-using namespace engine;
-using namespace engine::relative_position;
-
-extern "C" __global__ void relative_position_bias_forward_f32(float* bias, const float* table, BiasShape s) {
-    relative_position::forward(bias, table, s);
-}
-
-extern "C" __global__ void relative_position_bias_forward_bf16(bf16* bias, const bf16* table, BiasShape s) {
-    relative_position::forward(bias, table, s);
-}
-
-extern "C" __global__ void relative_position_bias_forward_f16(fp16* bias, const fp16* table, BiasShape s) {
-    relative_position::forward(bias, table, s);
-}
-
 // Stage 1: diagonal[h, d + Tq − 1] = Σ_t dbias[h, t, t + d], queries in order (in double, like the CPU twin). dbias
 // is fp32 in every precision: the bias's gradient collects every layer's share, so it is kept as a gradient.
-extern "C" __global__ void relative_position_bias_backward_diagonal_f32(double* diagonal, const float* dbias, BiasShape s) {
+__device__ __forceinline__ void backward_diagonal(double* diagonal, const float* dbias, BiasShape s) {
     const int D = s.Tq + s.Tk - 1;
     const long n = (long)s.H * D;
     for (long i = global_thread_index(); i < n; i += grid_stride()) {
@@ -72,7 +54,7 @@ extern "C" __global__ void relative_position_bias_backward_diagonal_f32(double* 
 
 // Stage 2: dtable[b, h] += Σ of the diagonals whose distance falls in bucket b, ascending distance. The table's
 // gradient is fp32 in every precision.
-extern "C" __global__ void relative_position_bias_backward_table_f32(float* dtable, const double* diagonal, BiasShape s) {
+__device__ __forceinline__ void backward_table(float* dtable, const double* diagonal, BiasShape s) {
     const int D = s.Tq + s.Tk - 1;
     const long n = (long)s.buckets * s.H;
     for (long i = global_thread_index(); i < n; i += grid_stride()) {
@@ -84,3 +66,6 @@ extern "C" __global__ void relative_position_bias_backward_table_f32(float* dtab
         if (any) dtable[i] += (float)sum;
     }
 }
+
+}  // namespace relative_position
+}  // namespace engine

@@ -53,20 +53,3 @@ __device__ __forceinline__ void softmax_xent(T* logits, float* losses, const int
 
 }  // namespace classifier
 }  // namespace engine
-
-using namespace engine;
-
-extern "C" __global__ void softmax_xent_f32(float* logits, float* losses, const int* targets, int* bad_target, int N,
-                                            int V, int paddedV, float grad_scale) {
-    classifier::softmax_xent(logits, losses, targets, bad_target, N, V, paddedV, grad_scale);
-}
-
-extern "C" __global__ void softmax_xent_bf16(bf16* logits, float* losses, const int* targets, int* bad_target, int N,
-                                             int V, int paddedV, float grad_scale) {
-    classifier::softmax_xent(logits, losses, targets, bad_target, N, V, paddedV, grad_scale);
-}
-
-extern "C" __global__ void softmax_xent_f16(fp16* logits, float* losses, const int* targets, int* bad_target, int N,
-                                            int V, int paddedV, float grad_scale) {
-    classifier::softmax_xent(logits, losses, targets, bad_target, N, V, paddedV, grad_scale);
-}

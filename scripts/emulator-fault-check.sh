@@ -92,7 +92,7 @@ fault() {
 # The C# launch of layernorm_forward passing mean and 1/σ in each other's place (first: the engine is rebuilt after
 # it, so the kernel cases below run with the real backend).
 fault "two launch arguments swapped in C#" engine/Backends/Cuda/CudaBackend.Ops.cs \
-  's/void\*\* a = stackalloc void\*\[\] { &o, &m, &r, &x, &w, &bi, &N, &C, &epsilon };/void** a = stackalloc void*[] { \&o, \&r, \&m, \&x, \&w, \&bi, \&N, \&C, \&epsilon };/' engine
+  's/LaunchLayernormForward(Rows(N), output, Ptr(mean), Ptr(rstd),/LaunchLayernormForward(Rows(N), output, Ptr(rstd), Ptr(mean),/' engine
 # An elementwise kernel that runs one element past the end (the guard zones).
 fault "off-by-one bound in residual_add" kernels/elementwise.cu \
   '/void residual_add(T\* out/,/^}/ s/i < n; i += grid_stride()/i <= n; i += grid_stride()/' kernel

@@ -20,7 +20,8 @@ echo "=== kernels with this machine's nvcc"
 if command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ]; then
   NVCC=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
   mkdir -p build/gpu-check
-  { for f in kernels/*.cu; do echo "#include \"$PWD/$f\""; done; } > build/gpu-check/all.cu
+  # kernels/NAME.cu through its generated entries (NAME.entries.cu, from kernels/NAME.ops; the pack carries them)
+  { for f in $PACK/generated/*.entries.cu; do echo "#include \"$PWD/$f\""; done; } > build/gpu-check/all.cu
   if "$NVCC" -std=c++17 -O3 -lineinfo -I kernels -gencode=arch=compute_90,code=sm_90 -fatbin build/gpu-check/all.cu -o build/gpu-check/engine_kernels.fatbin; then
     cp build/gpu-check/engine_kernels.fatbin $PACK/app/engine_kernels.fatbin
     echo "fatbin rebuilt with $("$NVCC" --version | grep release)"

@@ -11,7 +11,7 @@ namespace Engine.Backends.Cpu;
 /// loads, no GC pinning, no 2^31 element limit), or from the <see cref="HostMemory"/> it is given (page-locked
 /// memory for FSDP's offloaded shards), and are freed when the backend is disposed.
 /// </summary>
-public sealed unsafe class CpuBackend(HostMemory? memory = null) : IBackend
+public sealed unsafe partial class CpuBackend(HostMemory? memory = null) : IBackend
 {
     readonly HostMemory memory = memory ?? HostMemory.Aligned;
     readonly List<(nint Address, long Bytes, string Purpose)> allocations = new();
@@ -127,12 +127,6 @@ public sealed unsafe class CpuBackend(HostMemory? memory = null) : IBackend
     public void FlashAttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dPositionBias, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> output, Slice<float> lse, Slice<int> keyMask, Slice<float> positionBias) =>
         CpuAttention.BackwardLse(shape, dQuery.Pointer, dKey.Pointer, dValue.Pointer, OrNull(dPositionBias), dOutput.Pointer, query.Pointer, key.Pointer, value.Pointer, lse.Pointer, keyMask.IsEmpty ? null : keyMask.Pointer, OrNull(positionBias));
 
-    public void GeluForward(Slice<float> output, Slice<float> input) => CpuGelu.Forward(output.Pointer, input.Pointer, input.Length);
-    public void GeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input) => CpuGelu.Backward(dInput.Pointer, dOutput.Pointer, input.Pointer, input.Length);
-
-    public void GeluErfForward(Slice<float> output, Slice<float> input) => CpuGeluErf.Forward(output.Pointer, input.Pointer, input.Length);
-    public void GeluErfBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input) => CpuGeluErf.Backward(dInput.Pointer, dOutput.Pointer, input.Pointer, input.Length);
-
     public void GatedGeluForward(Slice<float> output, Slice<float> input, int N, int F) => CpuGatedGelu.Forward(output.Pointer, input.Pointer, N, F);
     public void GatedGeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input, int N, int F) => CpuGatedGelu.Backward(dInput.Pointer, dOutput.Pointer, input.Pointer, N, F);
 
@@ -141,14 +135,10 @@ public sealed unsafe class CpuBackend(HostMemory? memory = null) : IBackend
     public void EmbeddingAddBackward(Slice<float> dTable, Slice<float> dOutput, Slice<int> ids, int N, int C, int skipId) =>
         Embedding<float>.AddRowsBackward(dTable.Pointer, dOutput.Pointer, ids.Pointer, N, C, skipId);
 
-    public void Add(Slice<float> output, Slice<float> a, Slice<float> b) => Elementwise<float>.Add(output.Pointer, a.Pointer, b.Pointer, output.Length);
-    public void Accumulate(Slice<float> destination, Slice<float> source) => Elementwise<float>.Accumulate(destination.Pointer, source.Pointer, destination.Length);
-
     public double SoftmaxCrossEntropy(Slice<float> logits, Slice<float> losses, Slice<int> targets, int N, int V, int paddedV, float gradientScale) =>
         CpuCrossEntropy.Forward(logits.Pointer, losses.Pointer, targets.Pointer, N, V, paddedV, gradientScale);
 
     public double SumOfSquares(Slice<float> x) => Elementwise<float>.SumOfSquares(x.Pointer, x.Length);
-    public void Scale(Slice<float> x, float factor) => Elementwise<float>.Scale(x.Pointer, x.Length, factor);
 
     public void AdamW(Slice<float> parameters, Slice<float> gradients, Slice<float> m, Slice<float> v, float learningRate, float beta1, float beta2, float epsilon, float weightDecay, int step) =>
         Ops.AdamW<float>.Step(parameters.Pointer, gradients.Pointer, m.Pointer, v.Pointer, parameters.Length, learningRate, beta1, beta2, epsilon, weightDecay, step);
@@ -164,7 +154,6 @@ public sealed unsafe class CpuBackend(HostMemory? memory = null) : IBackend
         SliceChecks.SameLength("cast from half", "output", output.Length, "input", input.Length);
         HalfCast.FromHalf(output.Pointer, input.Pointer, input.Length, format);
     }
-
 
     public void AdamWMixed(Slice<float> master, Slice<ushort> halfCopy, HalfFormat format, Slice<float> gradients, Slice<float> m, Slice<float> v, float learningRate, float beta1, float beta2, float epsilon, float weightDecay, int step)
     {

@@ -4,22 +4,18 @@ using Engine.Tensors;
 
 namespace Engine.Backends.Cuda;
 
-// The IBackend ops: each one sets up its kernel's arguments (pointers to the values, in the kernel's order) and
-// launches it on the compute stream. Kernel names and argument orders are those of kernels/*.cu.
+// The IBackend ops: each one picks its grid and launches its kernels on the compute stream through the typed
+// launchers generated from kernels/*.ops (CudaBackend.Kernels.g.cs: Launch + the kernel's name).
 public sealed unsafe partial class CudaBackend
 {
     public void EmbeddingForward(Slice<float> output, Slice<int> tokens, Slice<float> tokenTable, Slice<float> positionTable, int B, int T, int C)
     {
-        ulong o = Values(output), tk = Ptr(tokens), wte = Values(tokenTable), wpe = Values(positionTable);
-        void** a = stackalloc void*[] { &o, &tk, &wte, &wpe, &B, &T, &C };
-        Launch(ValueKernel("embedding_forward", output, tokenTable, positionTable), GridFor((long)B * T * C), 1, Threads, a);
+        LaunchEmbeddingForward(Elementwise((long)B * T * C), output, Ptr(tokens), tokenTable, positionTable, B, T, C);
     }
 
     public void EmbeddingBackward(Slice<float> dTokenTable, Slice<float> dPositionTable, Slice<float> dOutput, Slice<int> tokens, int B, int T, int C)
     {
-        ulong dwpe = Ptr(dPositionTable), dout = Values(dOutput);
-        void** a = stackalloc void*[] { &dwpe, &dout, &B, &T, &C };
-        Launch(ValueKernel("embedding_backward_positions", dOutput), GridFor((long)T * C), 1, Threads, a);
+        LaunchEmbeddingBackwardPositions(Elementwise((long)T * C), Ptr(dPositionTable), dOutput, B, T, C);
 
         // Group positions by token on the host (B·T ints), so each token row is summed by one block in a fixed order.
         var hostTokens = new int[B * T];
@@ -27,40 +23,30 @@ public sealed unsafe partial class CudaBackend
         AddRowsByBucket(dTokenTable, dOutput, hostTokens, C, skipId: -1);
     }
 
-    const uint RowsPerBlock = 8; // warps per block in the row-wise kernels (one warp per row)
-
     public void LayerNormForward(Slice<float> output, Slice<float> mean, Slice<float> rstd, Slice<float> input, Slice<float> weight, Slice<float> bias, int N, int C, float epsilon)
     {
-        ulong o = Values(output), m = Ptr(mean), r = Ptr(rstd), x = Values(input), w = Values(weight), bi = Values(bias);
-        void** a = stackalloc void*[] { &o, &m, &r, &x, &w, &bi, &N, &C, &epsilon };
-        Launch(ValueKernel("layernorm_forward", output, input, weight, bias), (uint)((N + RowsPerBlock - 1) / RowsPerBlock), 1, RowsPerBlock * 32, a);
+        LaunchLayernormForward(Rows(N), output, Ptr(mean), Ptr(rstd), input, weight, bias, N, C, epsilon);
     }
 
     /// <summary>residual = a + b and output = LayerNorm(residual) in one pass over the rows (layernorm_residual_forward_*):
     /// the bits of Add then LayerNormForward, one read of the residual fewer and one launch.</summary>
     public void ResidualLayerNormForward(Slice<float> residual, Slice<float> output, Slice<float> mean, Slice<float> rstd, Slice<float> a, Slice<float> b, Slice<float> weight, Slice<float> bias, int N, int C, float epsilon)
     {
-        ulong res = Values(residual), o = Values(output), m = Ptr(mean), r = Ptr(rstd), x = Values(a), y = Values(b), w = Values(weight), bi = Values(bias);
-        void** args = stackalloc void*[] { &res, &o, &m, &r, &x, &y, &w, &bi, &N, &C, &epsilon };
-        Launch(ValueKernel("layernorm_residual_forward", residual, output, a, b, weight, bias), (uint)((N + RowsPerBlock - 1) / RowsPerBlock), 1, RowsPerBlock * 32, args);
+        LaunchLayernormResidualForward(Rows(N), residual, output, Ptr(mean), Ptr(rstd), a, b, weight, bias, N, C, epsilon);
     }
 
     const int RowsPerChunk = 64; // rows each block of the two-stage column sums adds
 
     public void LayerNormBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, Slice<float> mean, Slice<float> rstd, int N, int C)
     {
-        ulong dx = Values(dInput), dy = Values(dOutput), x = Values(input), w = Values(weight), m = Ptr(mean), r = Ptr(rstd);
-        void** a = stackalloc void*[] { &dx, &dy, &x, &w, &m, &r, &N, &C };
-        Launch(ValueKernel("layernorm_backward_input", dInput, dOutput, input, weight), (uint)((N + RowsPerBlock - 1) / RowsPerBlock), 1, RowsPerBlock * 32, a);
+        ulong m = Ptr(mean), r = Ptr(rstd);
+        LaunchLayernormBackwardInput(Rows(N), dInput, dOutput, input, weight, m, r, N, C);
 
-        int chunks = (N + RowsPerChunk - 1) / RowsPerChunk, rowsPerChunk = RowsPerChunk;
+        int chunks = (N + RowsPerChunk - 1) / RowsPerChunk;
         ulong pw = Scratch("layernorm.partial_w", (long)chunks * C * 4), pb = Scratch("layernorm.partial_b", (long)chunks * C * 4);
-        void** b = stackalloc void*[] { &pw, &pb, &dy, &x, &m, &r, &N, &C, &rowsPerChunk };
         uint columnBlocks = (uint)((C + Threads - 1) / Threads);
-        Launch(ValueKernel("layernorm_backward_params_partial", dOutput, input), columnBlocks, (uint)chunks, Threads, b);
-        ulong dw = Ptr(dWeight), db = Ptr(dBias);
-        void** c = stackalloc void*[] { &dw, &db, &pw, &pb, &chunks, &C };
-        Launch("layernorm_backward_params_finish_f32", columnBlocks, 1, Threads, c);
+        LaunchLayernormBackwardParamsPartial(new(columnBlocks, (uint)chunks, Threads), pw, pb, dOutput, input, m, r, N, C, RowsPerChunk);
+        LaunchLayernormBackwardParamsFinish(new(columnBlocks, 1, Threads), Ptr(dWeight), Ptr(dBias), pw, pb, chunks, C);
     }
 
     // Row-major out[N,OC] = in[N,C]·W[OC,C]ᵀ is column-major outᵀ(OC×N) = W·inᵀ, where cuBLAS sees the row-major W
@@ -124,30 +110,22 @@ public sealed unsafe partial class CudaBackend
     /// <summary>out[n, :] = row for every row, in the output's storage (a 16-bit row is cast from fp32 when it is not 16-bit already).</summary>
     void BroadcastRows(GemmMatrix output, Slice<float> row, int N, int C)
     {
-        ulong o = output.Address, r;
-        string kernel;
         if (output.Type == CublasConstants.R32F)
         {
-            r = row.IsNative ? Ptr(row) : FloatCopy("gemm.bias32", row);
-            kernel = "broadcast_rows_f32";
+            LaunchBroadcastRows(Elementwise((long)N * C), output.Address, row.IsNative ? Ptr(row) : FloatCopy("gemm.bias32", row), N, C);
+            return;
         }
-        else
-        {
-            var format = output.Type == CublasConstants.R16BF ? HalfFormat.Bf16 : HalfFormat.Fp16;
-            if (!row.IsNative && HalfStorage.FormatOf(row) != format) throw new InvalidOperationException($"a {HalfStorage.FormatOf(row)} bias for a {format} output");
-            r = row.IsNative ? HalfCopy("gemm.bias16", Ptr(row), row.Length, format) : (ulong)row.Address;
-            kernel = "broadcast_rows_u16";
-        }
-        void** a = stackalloc void*[] { &o, &r, &N, &C };
-        Launch(kernel, GridFor((long)N * C), 1, Threads, a);
+        var format = output.Type == CublasConstants.R16BF ? HalfFormat.Bf16 : HalfFormat.Fp16;
+        if (!row.IsNative && HalfStorage.FormatOf(row) != format) throw new InvalidOperationException($"a {HalfStorage.FormatOf(row)} bias for a {format} output");
+        ulong r = row.IsNative ? HalfCopy("gemm.bias16", Ptr(row), row.Length, format) : (ulong)row.Address;
+        LaunchBroadcastRowsU16(Elementwise((long)N * C), output.Address, r, N, C);
     }
 
     /// <summary>An fp32 matrix cast to 16 bits into a named scratch buffer (the kernel behind <see cref="CastToHalf"/>).</summary>
     ulong HalfCopy(string name, ulong source, long count, HalfFormat format)
     {
         ulong copy = Scratch(name, count * sizeof(ushort));
-        void** a = stackalloc void*[] { &copy, &source, &count };
-        Launch(format == HalfFormat.Bf16 ? "cast_f32_to_bf16" : "cast_f32_to_f16", GridFor(count), 1, Threads, a);
+        CastToHalf(copy, source, count, format);
         return copy;
     }
 
@@ -155,21 +133,18 @@ public sealed unsafe partial class CudaBackend
     ulong FloatCopy(string name, Slice<float> values)
     {
         long count = values.Length;
-        ulong copy = Scratch(name, count * sizeof(float)), source = (ulong)values.Address;
-        void** a = stackalloc void*[] { &copy, &source, &count };
-        Launch(HalfStorage.FormatOf(values) == HalfFormat.Bf16 ? "cast_bf16_to_f32" : "cast_f16_to_f32", GridFor(count), 1, Threads, a);
+        ulong copy = Scratch(name, count * sizeof(float));
+        CastFromHalf(copy, (ulong)values.Address, count, HalfStorage.FormatOf(values));
         return copy;
     }
 
     void ColumnSumInto(Slice<float> destination, ulong px, int N, int C)
     {
-        int chunks = (N + RowsPerChunk - 1) / RowsPerChunk, rowsPerChunk = RowsPerChunk;
-        ulong partials = Scratch("column_sum.partials", (long)chunks * C * 4), d = Ptr(destination);
+        int chunks = (N + RowsPerChunk - 1) / RowsPerChunk;
+        ulong partials = Scratch("column_sum.partials", (long)chunks * C * 4);
         uint columnBlocks = (uint)((C + Threads - 1) / Threads);
-        void** a = stackalloc void*[] { &partials, &px, &N, &C, &rowsPerChunk };
-        Launch("column_sum_partial_f32", columnBlocks, (uint)chunks, Threads, a);
-        void** b = stackalloc void*[] { &d, &partials, &chunks, &C };
-        Launch("column_sum_finish_f32", columnBlocks, 1, Threads, b);
+        LaunchColumnSumPartial(new(columnBlocks, (uint)chunks, Threads), partials, px, N, C, RowsPerChunk);
+        LaunchColumnSumFinish(new(columnBlocks, 1, Threads), Ptr(destination), partials, chunks, C);
     }
 
     /// <summary>AttentionShape as kernels/attention.cu's Shape struct (passed by value): same fields, same order.</summary>
@@ -190,72 +165,28 @@ public sealed unsafe partial class CudaBackend
     public void AttentionForward(AttentionShape shape, Slice<float> output, Slice<float> probabilities, Slice<float> query, Slice<float> key, Slice<float> value, Slice<int> keyMask, Slice<float> positionBias)
     {
         var s = new KernelShape(shape);
-        ulong o = Values(output), p = Values(probabilities), q = Values(query), k = Values(key), v = Values(value), mask = Ptr(keyMask), bias = Values(positionBias);
-        uint rows = (uint)s.Tq, pairs = (uint)(s.B * s.H);
-        void** a = stackalloc void*[] { &o, &p, &q, &k, &v, &mask, &bias, &s };
-        // One block per query row keeps the row's probabilities in fp32 shared memory (Tk floats) for the output.
-        LaunchWithShared(ValueKernel("attention_forward", output, probabilities, query, key, value, positionBias), rows, pairs, 128, s.Tk * sizeof(float), a,
-            $"{s.Tk} keys are too many for attention that keeps its probabilities (a row of them is held in shared memory); shorten the encoder input (--seq)",
-            staticSharedBytes: 32 * sizeof(float)); // the kernel's block-reduction scratch
+        // One block per query row keeps the row's probabilities in fp32 shared memory (Tk floats) for the output;
+        // 32 floats of static shared memory are the kernel's block-reduction scratch.
+        var launch = new KernelLaunch((uint)s.Tq, (uint)(s.B * s.H), 128, s.Tk * sizeof(float), StaticSharedBytes: 32 * sizeof(float),
+            TooLarge: $"{s.Tk} keys are too many for attention that keeps its probabilities (a row of them is held in shared memory); shorten the encoder input (--seq)");
+        LaunchAttentionForward(launch, output, probabilities, query, key, value, Ptr(keyMask), positionBias, s);
     }
 
     public void AttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dPositionBias, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> probabilities)
     {
         var s = new KernelShape(shape);
-        ulong dq = Values(dQuery), dk = Values(dKey), dv = Values(dValue), dO = Values(dOutput), q = Values(query), k = Values(key), v = Values(value), p = Values(probabilities);
         ulong ds = Scratch("attention.dscores", shape.ProbabilityCount * sizeof(float)); // fp32 in every precision
         uint pairs = (uint)(s.B * s.H);
-        void** a = stackalloc void*[] { &ds, &dO, &v, &p, &s };
-        Launch(ValueKernel("attention_backward_scores", dOutput, value, probabilities), (uint)s.Tq, pairs, 128, a);
-        void** b = stackalloc void*[] { &dq, &k, &ds, &s };
-        Launch(ValueKernel("attention_backward_query", dQuery, key), (uint)s.Tq, pairs, 64, b);
-        void** c = stackalloc void*[] { &dk, &dv, &q, &dO, &p, &ds, &s };
-        Launch(ValueKernel("attention_backward_key_value", dKey, dValue, query, dOutput, probabilities), (uint)s.Tk, pairs, 64, c);
-        if (!dPositionBias.IsEmpty)
-        {
-            ulong db = Ptr(dPositionBias); // fp32 in every precision: it sums every layer's share
-            void** d = stackalloc void*[] { &db, &ds, &s };
-            Launch("attention_backward_bias_f32", GridFor(shape.BiasCount), 1, Threads, d);
-        }
-    }
-
-    public void GeluForward(Slice<float> output, Slice<float> input)
-    {
-        ulong o = Values(output), x = Values(input);
-        long n = input.Length;
-        void** a = stackalloc void*[] { &o, &x, &n };
-        Launch(ValueKernel("gelu_tanh_forward", output, input), GridFor(n), 1, Threads, a);
-    }
-
-    public void GeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input)
-    {
-        ulong dx = Values(dInput), dy = Values(dOutput), x = Values(input);
-        long n = input.Length;
-        void** a = stackalloc void*[] { &dx, &dy, &x, &n };
-        Launch(ValueKernel("gelu_tanh_backward", dInput, dOutput, input), GridFor(n), 1, Threads, a);
-    }
-
-    public void GeluErfForward(Slice<float> output, Slice<float> input)
-    {
-        ulong o = Values(output), x = Values(input);
-        long n = input.Length;
-        void** a = stackalloc void*[] { &o, &x, &n };
-        Launch(ValueKernel("gelu_erf_forward", output, input), GridFor(n), 1, Threads, a);
-    }
-
-    public void GeluErfBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input)
-    {
-        ulong dx = Values(dInput), dy = Values(dOutput), x = Values(input);
-        long n = input.Length;
-        void** a = stackalloc void*[] { &dx, &dy, &x, &n };
-        Launch(ValueKernel("gelu_erf_backward", dInput, dOutput, input), GridFor(n), 1, Threads, a);
+        LaunchAttentionBackwardScores(new((uint)s.Tq, pairs, 128), ds, dOutput, value, probabilities, s);
+        LaunchAttentionBackwardQuery(new((uint)s.Tq, pairs, 64), dQuery, key, ds, s);
+        LaunchAttentionBackwardKeyValue(new((uint)s.Tk, pairs, 64), dKey, dValue, query, dOutput, probabilities, ds, s);
+        if (!dPositionBias.IsEmpty) // fp32 in every precision: it sums every layer's share
+            LaunchAttentionBackwardBias(Elementwise(shape.BiasCount), Ptr(dPositionBias), ds, s);
     }
 
     public void EmbeddingAddForward(Slice<float> output, Slice<int> ids, Slice<float> table, int N, int C)
     {
-        ulong o = Values(output), i = Ptr(ids), t = Values(table);
-        void** a = stackalloc void*[] { &o, &i, &t, &N, &C };
-        Launch(ValueKernel("embedding_add_rows", output, table), GridFor((long)N * C), 1, Threads, a);
+        LaunchEmbeddingAddRows(Elementwise((long)N * C), output, Ptr(ids), table, N, C);
     }
 
     public void EmbeddingAddBackward(Slice<float> dTable, Slice<float> dOutput, Slice<int> ids, int N, int C, int skipId)
@@ -275,37 +206,16 @@ public sealed unsafe partial class CudaBackend
         fixed (int* p = bucketIds) device.CopyToDevice(dIds, p, bucketIds.Length * 4L);
         fixed (int* p = starts) device.CopyToDevice(dStarts, p, starts.Length * 4L);
         fixed (int* p = rows) device.CopyToDevice(dRows, p, rows.Length * 4L);
-        ulong dt = Ptr(dTable), dout = Values(dOutput);
         int buckets = bucketIds.Length;
-        void** a = stackalloc void*[] { &dt, &dout, &dIds, &dStarts, &dRows, &buckets, &C };
-        Launch(ValueKernel("embedding_backward_tokens", dOutput), (uint)buckets, (uint)((C + Threads - 1) / Threads), Threads, a);
-    }
-
-    public void Add(Slice<float> output, Slice<float> a, Slice<float> b)
-    {
-        ulong o = Values(output), x = Values(a), y = Values(b);
-        long n = output.Length;
-        void** args = stackalloc void*[] { &o, &x, &y, &n };
-        Launch(ValueKernel("residual_add", output, a, b), GridFor(n), 1, Threads, args);
-    }
-
-    public void Accumulate(Slice<float> destination, Slice<float> source)
-    {
-        ulong d = Values(destination), s = Values(source);
-        long n = destination.Length;
-        void** a = stackalloc void*[] { &d, &s, &n };
-        Launch(ValueKernel("accumulate", destination, source), GridFor(n), 1, Threads, a);
+        LaunchEmbeddingBackwardTokens(new((uint)buckets, (uint)((C + Threads - 1) / Threads), Threads), Ptr(dTable), dOutput, dIds, dStarts, dRows, buckets, C);
     }
 
     public double SoftmaxCrossEntropy(Slice<float> logits, Slice<float> losses, Slice<int> targets, int N, int V, int paddedV, float gradientScale)
     {
-        ulong l = Values(logits), ls = Ptr(losses), t = Ptr(targets), flag = Scratch("xent.bad_target", 4), total = Scratch("xent.total", 8);
+        ulong ls = Ptr(losses), t = Ptr(targets), flag = Scratch("xent.bad_target", 4), total = Scratch("xent.total", 8);
         device.Zero(flag, 4);
-        void** a = stackalloc void*[] { &l, &ls, &t, &flag, &N, &V, &paddedV, &gradientScale };
-        Launch(ValueKernel("softmax_xent", logits), (uint)N, 1, 512, a);
-        long n = N;
-        void** b = stackalloc void*[] { &total, &ls, &n };
-        Launch("sum_f32_to_f64", 1, 1, 32, b);
+        LaunchSoftmaxXent(new((uint)N, 1, 512), logits, ls, t, flag, N, V, paddedV, gradientScale);
+        LaunchSumF32ToF64(new(1, 1, 32), total, ls, N);
         int badRow;
         double sum;
         device.CopyToHost(&badRow, flag, 4);
@@ -323,33 +233,19 @@ public sealed unsafe partial class CudaBackend
 
     public double SumOfSquares(Slice<float> x)
     {
-        ulong partials = Scratch("norm.partials", NormBlocks * 8L), total = Scratch("norm.total", 8), px = Ptr(x);
-        long n = x.Length;
-        void** a = stackalloc void*[] { &partials, &px, &n };
-        Launch("sum_of_squares_partial_f32", NormBlocks, 1, Threads, a);
-        int count = (int)NormBlocks;
-        void** b = stackalloc void*[] { &total, &partials, &count };
-        Launch("sum_partials_f64", 1, 1, 32, b);
+        ulong partials = Scratch("norm.partials", NormBlocks * 8L), total = Scratch("norm.total", 8);
+        LaunchSumOfSquaresPartial(new(NormBlocks, 1, Threads), partials, Ptr(x), x.Length);
+        LaunchSumPartialsF64(new(1, 1, 32), total, partials, (int)NormBlocks);
         double sum;
         device.CopyToHost(&sum, total, 8);
         return sum;
     }
 
-    public void Scale(Slice<float> x, float factor)
-    {
-        ulong p = Values(x);
-        long n = x.Length;
-        void** a = stackalloc void*[] { &p, &n, &factor };
-        Launch(ValueKernel("scale", x), GridFor(n), 1, Threads, a);
-    }
-
     public void AdamW(Slice<float> parameters, Slice<float> gradients, Slice<float> m, Slice<float> v, float learningRate, float beta1, float beta2, float epsilon, float weightDecay, int step)
     {
-        ulong p = Ptr(parameters), g = Ptr(gradients), pm = Ptr(m), pv = Ptr(v);
-        long n = parameters.Length;
         var (stepSize, bias2Sqrt) = AdamWCorrections(learningRate, beta1, beta2, step);
-        void** a = stackalloc void*[] { &p, &g, &pm, &pv, &n, &learningRate, &beta1, &beta2, &epsilon, &weightDecay, &stepSize, &bias2Sqrt };
-        Launch("adamw_f32", GridFor(n), 1, Threads, a);
+        LaunchAdamw(Elementwise(parameters.Length), Ptr(parameters), Ptr(gradients), Ptr(m), Ptr(v), parameters.Length,
+            learningRate, beta1, beta2, epsilon, weightDecay, stepSize, bias2Sqrt);
     }
 
     /// <summary>AdamW's bias corrections, in double once per step (shared by the fp32 and mixed kernels).</summary>

@@ -149,8 +149,34 @@ public sealed unsafe partial class CudaBackend : IBackend
     /// <summary>Blocks for a grid-stride kernel over n elements: enough to fill the GPU, never more than needed.</summary>
     uint GridFor(long n) => (uint)Math.Max(1, Math.Min((n + Threads - 1) / Threads, device.Multiprocessors * 16L));
 
-    void Launch(string kernel, uint gridX, uint gridY, uint block, void** arguments) =>
-        module.Kernel(kernel).Launch(gridX, gridY, block, 0, device.ComputeStream, arguments);
+    /// <summary>A grid-stride launch over n elements.</summary>
+    KernelLaunch Elementwise(long n) => new(GridFor(n), 1, Threads);
+
+    const uint RowsPerBlock = 8; // warps per block in the row-wise kernels (one warp per row)
+
+    /// <summary>A launch with one warp per row.</summary>
+    static KernelLaunch Rows(int N) => new((uint)((N + RowsPerBlock - 1) / RowsPerBlock), 1, RowsPerBlock * 32);
+
+    // The largest dynamic shared memory each kernel has been allowed: the attribute is a ceiling, so raising it only
+    // when a launch needs more keeps every smaller launch valid (lowering it would break a later larger one).
+    readonly Dictionary<string, int> sharedAllowed = new();
+
+    /// <summary>Launches kernel entry <paramref name="kernel"/> on the compute stream (the generated launchers call
+    /// this with the packed arguments), first checking its shared memory against the device's per-block limit and
+    /// allowing it more than the default 48 KiB when it needs that.</summary>
+    void Launch(string kernel, in KernelLaunch launch, void** arguments)
+    {
+        var k = module.Kernel(kernel);
+        int total = launch.SharedBytes + launch.StaticSharedBytes;
+        if (total > device.MaxSharedBytesPerBlock)
+            throw new EngineException($"{kernel} needs {total / 1024.0:F0} KiB of shared memory per block, more than the {device.MaxSharedBytesPerBlock / 1024.0:F0} KiB of this {device.Name}: {launch.TooLarge ?? "the attention head size is too large for these kernels"}");
+        if (total > 48 * 1024 && launch.SharedBytes > sharedAllowed.GetValueOrDefault(kernel))
+        {
+            k.AllowSharedBytes(launch.SharedBytes);
+            sharedAllowed[kernel] = launch.SharedBytes;
+        }
+        k.Launch(launch.GridX, launch.GridY, launch.Block, (uint)launch.SharedBytes, device.ComputeStream, arguments);
+    }
 
     // An empty slice is a null pointer to the kernels, whatever address it was cut at: optional inputs (a key mask, a
     // position bias, a bias vector) test for null.

@@ -1,0 +1,29 @@
+namespace OpGen;
+
+/// <summary>What must hold across all declarations before anything is written.</summary>
+static class Checks
+{
+    public static void Run(IReadOnlyList<OpsFile> files, string kernelsFolder)
+    {
+        if (files.Count == 0) throw new FormatException($"{kernelsFolder}: no *.ops files");
+        Unique(files.SelectMany(f => f.Ops.Select(o => (o.Name, o.Source))), "op");
+        Unique(files.SelectMany(f => f.Kernels.SelectMany(k => k.EntryNames.Select(e => (e, k.Source)))), "kernel entry");
+        Unique(files.SelectMany(f => f.Kernels.Select(k => (CudaLauncherWriter.LauncherName(k), k.Source))), "launcher");
+        foreach (var op in files.SelectMany(f => f.Ops))
+            if (op.Mixed is MixedRouting.Direct or MixedRouting.AnyStorage && op.Family == "None")
+                throw OpsParser.Error(op.Source, $"{op.Name}: mixed direct/any-storage needs the op's family (family X before it, or a family clause)");
+        // Every kernel source is compiled through its .ops file's entries (NAME.entries.cu includes NAME.cu).
+        foreach (var cu in Directory.GetFiles(kernelsFolder, "*.cu"))
+            if (!files.Any(f => f.Stem == Path.GetFileNameWithoutExtension(cu)))
+                throw new FormatException($"{cu}: no {Path.GetFileNameWithoutExtension(cu)}.ops beside it; declare its kernels there (kernels/README.md)");
+        foreach (var file in files.Where(f => f.Kernels.Count > 0))
+            if (!File.Exists(Path.Combine(kernelsFolder, file.Stem + ".cu")))
+                throw new FormatException($"{file.Path}: no {file.Stem}.cu beside it for the device functions its kernels call");
+    }
+
+    static void Unique(IEnumerable<(string Name, string Source)> items, string what)
+    {
+        foreach (var group in items.GroupBy(i => i.Name).Where(g => g.Count() > 1))
+            throw new FormatException($"{what} {group.Key} declared twice: {string.Join(", ", group.Select(g => g.Source))}");
+    }
+}
