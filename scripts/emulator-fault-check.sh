@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Proof that the emulated CUDA device catches bugs (issue 14, point 7): each case below puts one deliberate bug
-# into a copy of the repository (a kernel in kernels/, or a launch in the C# CUDA backend), rebuilds what it
+# into a copy of the repository (a kernel in ops/, or a launch in the C# CUDA backend), rebuilds what it
 # touches, and runs the GPU tests that should notice. A case passes when at least one of them fails; the script
 # fails when any deliberate bug goes unnoticed (or when the unmodified copy does not pass those tests first).
 #   scripts/emulator-fault-check.sh              (from the repository root; .ci/run runs it)
@@ -94,19 +94,19 @@ fault() {
 fault "two launch arguments swapped in C#" engine/Backends/Cuda/CudaBackend.Ops.cs \
   's/LaunchLayernormForward(Rows(N), output, Ptr(mean), Ptr(rstd),/LaunchLayernormForward(Rows(N), output, Ptr(rstd), Ptr(mean),/' engine
 # An elementwise kernel that runs one element past the end (the guard zones).
-fault "off-by-one bound in residual_add" kernels/elementwise.cu \
+fault "off-by-one bound in residual_add" ops/elementwise/elementwise.cu \
   '/void residual_add(T\* out/,/^}/ s/i < n; i += grid_stride()/i <= n; i += grid_stride()/' kernel
 # A block reduction that reads the warps' partial sums before every warp wrote them (the schedule orders).
-fault "removed __syncthreads in block_sum" kernels/common.cuh \
+fault "removed __syncthreads in block_sum" ops/common.cuh \
   '/if (lane == 0) scratch\[warp\] = v;/{n; s/__syncthreads();/\/\/ (barrier removed)/}' kernel
 # A butterfly that skips the last exchange (lanes never add their neighbour's value).
-fault "wrong shuffle offset in warp_sum" kernels/common.cuh \
+fault "wrong shuffle offset in warp_sum" ops/common.cuh \
   '0,/offset > 0; offset >>= 1) v += __shfl_xor_sync/ s/offset > 0; offset >>= 1) v += __shfl_xor_sync/offset > 1; offset >>= 1) v += __shfl_xor_sync/' kernel
 # Kᵀ read as K: the tensor-core flash kernels' right operand with the wrong layout.
-fault "transposed WMMA operand layout" kernels/flash_attention_wmma.cu \
+fault "transposed WMMA operand layout" ops/attention/flash_attention_wmma.cu \
   's/using FragBCol = wmma::fragment<wmma::matrix_b, TC_FRAG, TC_FRAG, TC_FRAG, __nv_bfloat16, wmma::col_major>;/using FragBCol = wmma::fragment<wmma::matrix_b, TC_FRAG, TC_FRAG, TC_FRAG, __nv_bfloat16, wmma::row_major>;/' kernel
 # Flash attention's backward hiding the diagonal (key u = query t) of the causal mask.
-fault "causal mask off by one in flash-attention backward" kernels/flash_attention.cu \
+fault "causal mask off by one in flash-attention backward" ops/attention/flash_attention.cu \
   's/if (t >= T || (causal \&\& u > t) || lse_tile\[r\] == INFINITY) continue;/if (t >= T || (causal \&\& u >= t) || lse_tile[r] == INFINITY) continue;/' kernel
 
 if [ "$uncaught" -gt 0 ]; then

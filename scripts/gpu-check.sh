@@ -20,9 +20,9 @@ echo "=== kernels with this machine's nvcc"
 if command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ]; then
   NVCC=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
   mkdir -p build/gpu-check
-  # kernels/NAME.cu through its generated entries (NAME.entries.cu, from kernels/NAME.ops; the pack carries them)
+  # ops/FOLDER/NAME.cu through its generated entries (NAME.entries.cu, from NAME.ops; the pack carries them)
   { for f in $PACK/generated/*.entries.cu; do echo "#include \"$PWD/$f\""; done; } > build/gpu-check/all.cu
-  if "$NVCC" -std=c++17 -O3 -lineinfo -I kernels -gencode=arch=compute_90,code=sm_90 -fatbin build/gpu-check/all.cu -o build/gpu-check/engine_kernels.fatbin; then
+  if "$NVCC" -std=c++17 -O3 -lineinfo -I ops -gencode=arch=compute_90,code=sm_90 -fatbin build/gpu-check/all.cu -o build/gpu-check/engine_kernels.fatbin; then
     cp build/gpu-check/engine_kernels.fatbin $PACK/app/engine_kernels.fatbin
     echo "fatbin rebuilt with $("$NVCC" --version | grep release)"
   else

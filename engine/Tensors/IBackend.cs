@@ -4,7 +4,7 @@ namespace Engine.Tensors;
 
 /// <summary>
 /// Every op the models need, so the same model code runs on the CPU reference and on CUDA; the ops themselves are
-/// declared once each in kernels/*.ops (docs/architecture.md).
+/// declared once each in ops/*/*.ops (docs/architecture.md).
 /// Conventions (shared by all implementations):
 ///  - row-major; linear weights are (out, in) like torch.nn.Linear; activations (B·T, C).
 ///  - forward ops overwrite their outputs; backward ops ACCUMULATE (+=) into every gradient they produce, so
@@ -60,5 +60,5 @@ public partial interface IBackend : IDisposable
     /// takes natively stored slices only.</summary>
     HalfStorageOps NativeHalfStorage => HalfStorageOps.None;
 
-    // The ops are declared in kernels/*.ops; tools/OpGen writes them into this interface (build/generated/cs/IBackend.Ops.g.cs).
+    // The ops are declared in ops/*/*.ops; tools/OpGen writes them into this interface (build/generated/cs/IBackend.Ops.g.cs).
 }

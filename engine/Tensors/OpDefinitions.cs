@@ -1,6 +1,6 @@
 namespace Engine.Tensors;
 
-/// <summary>Ops a backend may leave to their definition in other ops (the `default` clause of kernels/*.ops).</summary>
+/// <summary>Ops a backend may leave to their definition in other ops (the `default` clause of ops/*/*.ops).</summary>
 public static class OpDefinitions
 {
     /// <summary>residual = a + b, then output = LayerNorm(residual) over the residual as stored.</summary>

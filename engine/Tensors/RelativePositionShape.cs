@@ -17,7 +17,7 @@ public readonly record struct RelativePositionShape(int Heads, int QueryLength, 
     /// The bucket of distance key − query, as HF's T5Attention._relative_position_bucket computes it: half the buckets
     /// (of the direction's share) are exact small distances, the rest grow logarithmically up to MaxDistance. The
     /// logarithm runs in float32 like torch's, so the boundaries fall where HF puts them. The CUDA kernels
-    /// (kernels/relative_position.cu) repeat this formula line for line.
+    /// (ops/embedding/relative_position.cu) repeat this formula line for line.
     /// </summary>
     public int Bucket(int relative)
     {

@@ -5,13 +5,13 @@ static class BackendInterfaceWriter
 {
     public static string Write(IReadOnlyList<OpsFile> files)
     {
-        var code = new CodeText("//", "kernels/*.ops");
+        var code = new CodeText("//", "ops/*/*.ops");
         code.Line("#nullable enable").Line("using Engine.Precision;").Line().Line("namespace Engine.Tensors;").Line()
             .Line("public partial interface IBackend").Line("{").Indent();
         foreach (var file in files)
         {
             if (file.Ops.Count == 0) continue;
-            code.Line($"// ---- {file.Stem} ({Path.GetFileName(file.Path)}) ----");
+            code.Line($"// ---- ops/{file.Name}.ops ----");
             foreach (var op in file.Ops)
             {
                 foreach (var line in op.Doc) code.Line("/// " + line);

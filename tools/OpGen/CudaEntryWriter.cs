@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 namespace OpGen;
 
 /// <summary>
-/// The extern "C" kernel entries of one .ops file (NAME.entries.cu: the file's NAME.cu, then one entry per kernel and
+/// The extern "C" kernel entries of one .ops file (NAME.entries.cu: the file's FOLDER/NAME.cu, then one entry per kernel and
 /// storage, each calling its device function), and the emulated device's table of all entries. Each entry's body is
 /// on lines of its own: nvcc 11.8 with -lineinfo crashes on a kernel whose body shares its declaration's line.
 /// </summary>
@@ -11,8 +11,8 @@ static class CudaEntryWriter
 {
     public static string WriteEntries(OpsFile file)
     {
-        var code = new CodeText("//", Path.GetFileName(file.Path));
-        code.Line($"#include \"{file.Stem}.cu\"").Line().Line("using namespace engine;").Line();
+        var code = new CodeText("//", $"ops/{file.Name}.ops");
+        code.Line($"#include \"{file.Name}.cu\"").Line().Line("using namespace engine;").Line();
         foreach (var kernel in file.Kernels)
         {
             if (!kernel.PerStorage) WriteEntry(code, kernel, kernel.Name, null);
@@ -36,7 +36,7 @@ static class CudaEntryWriter
     /// <summary>The emulated device's kernel table rows (emulator/kernels/kernels.cmake includes them).</summary>
     public static string WriteEmulatorTable(IReadOnlyList<OpsFile> files)
     {
-        var code = new CodeText("//", "kernels/*.ops");
+        var code = new CodeText("//", "ops/*/*.ops");
         foreach (var name in files.SelectMany(f => f.Kernels).SelectMany(k => k.EntryNames)) code.Line($"EMU_KERNEL_ENTRY({name}),");
         return code.ToString();
     }

@@ -12,7 +12,7 @@ static class CudaLauncherWriter
 {
     public static string Write(IReadOnlyList<OpsFile> files)
     {
-        var code = new CodeText("//", "kernels/*.ops");
+        var code = new CodeText("//", "ops/*/*.ops");
         code.Line("#nullable enable").Line("using Engine.Tensors;").Line().Line("namespace Engine.Backends.Cuda;").Line()
             .Line("public sealed unsafe partial class CudaBackend").Line("{").Indent();
         code.Line("/// <summary>Every kernel entry the launchers below may launch (each must be in the fatbin).</summary>")
@@ -48,7 +48,7 @@ static class CudaLauncherWriter
         }
 
         string entries = kernel.PerStorage ? $"{kernel.Name}_{{{string.Join(",", kernel.Storages)}}}" : kernel.Name;
-        code.Line($"/// <summary>{entries} → {kernel.Call} ({Path.GetFileName(file.Path)}).</summary>");
+        code.Line($"/// <summary>{entries} → {kernel.Call} (ops/{file.Name}.ops).</summary>");
         var parameters = kernel.Parameters.Select(p => $"{CsType(p)} {CSharp.Name(p.Name)}");
         code.Line($"void {LauncherName(kernel)}(in KernelLaunch launch, {string.Join(", ", parameters)})").Line("{").Indent();
 

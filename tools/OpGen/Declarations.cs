@@ -1,7 +1,12 @@
 namespace OpGen;
 
-/// <summary>One kernels/NAME.ops file: the ops of one family and the kernels that implement them on CUDA.</summary>
-sealed record OpsFile(string Path, string Stem, IReadOnlyList<Op> Ops, IReadOnlyList<Kernel> Kernels, IReadOnlyList<StructMapping> Structs);
+/// <summary>One ops/FOLDER/NAME.ops file: ops and the kernels that implement them on CUDA (in NAME.cu beside it).</summary>
+/// <param name="Folder">The op family's folder under ops/ (FOLDER).</param>
+sealed record OpsFile(string Path, string Folder, string Stem, IReadOnlyList<Op> Ops, IReadOnlyList<Kernel> Kernels, IReadOnlyList<StructMapping> Structs)
+{
+    /// <summary>FOLDER/NAME: where the file is under ops/ (what the generated files name it by).</summary>
+    public string Name => $"{Folder}/{Stem}";
+}
 
 /// <summary>How a float slice argument is used: read, overwritten, or read and written (accumulated into).</summary>
 enum SliceRole { In, Out, InOut }

@@ -11,7 +11,7 @@ static class ElementwiseWriter
 {
     public static string WriteCuda(IReadOnlyList<OpsFile> files)
     {
-        var code = new CodeText("//", "kernels/*.ops");
+        var code = new CodeText("//", "ops/*/*.ops");
         code.Line("#nullable enable").Line("using Engine.Tensors;").Line().Line("namespace Engine.Backends.Cuda;").Line()
             .Line("public sealed unsafe partial class CudaBackend").Line("{").Indent();
         foreach (var (op, kernel) in Implemented(files, o => o.CudaKernel))
@@ -27,7 +27,7 @@ static class ElementwiseWriter
 
     public static string WriteCpu(IReadOnlyList<OpsFile> files)
     {
-        var code = new CodeText("//", "kernels/*.ops");
+        var code = new CodeText("//", "ops/*/*.ops");
         code.Line("#nullable enable").Line("using Engine.Backends.Cpu.Kernels;").Line("using Engine.Backends.Cpu.Ops;")
             .Line("using Engine.Tensors;").Line().Line("namespace Engine.Backends.Cpu;").Line()
             .Line("public sealed unsafe partial class CpuBackend").Line("{").Indent();

@@ -11,7 +11,7 @@ static class MixedPrecisionWriter
 {
     public static string Write(IReadOnlyList<OpsFile> files)
     {
-        var code = new CodeText("//", "kernels/*.ops");
+        var code = new CodeText("//", "ops/*/*.ops");
         code.Line("#nullable enable").Line("using Engine.Precision;").Line("using Engine.Tensors;").Line()
             .Line("namespace Engine.Backends.Mixed;").Line()
             .Line("public sealed partial class MixedPrecisionBackend").Line("{").Indent();

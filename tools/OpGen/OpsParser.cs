@@ -5,7 +5,7 @@ namespace OpGen;
 /// <summary>
 /// Reads a .ops file. A statement starts at a line beginning with `family`, `struct`, `op` or `kernel` and goes on
 /// over the indented lines after it; `///` lines are the doc comment of the op that follows; `#` starts a comment line.
-/// The grammar is in kernels/README.md.
+/// The grammar is in ops/README.md.
 /// </summary>
 static partial class OpsParser
 {
@@ -46,7 +46,7 @@ static partial class OpsParser
             if (keyword != "op" && doc.Count > 0) throw Error(where, "a /// comment must come right before the op it documents");
         }
         if (doc.Count > 0) throw Error(path, "a /// comment at the end of the file documents no op");
-        return new(path, Path.GetFileNameWithoutExtension(path), ops, kernels, structs);
+        return new(path, Path.GetFileName(Path.GetDirectoryName(path)!), Path.GetFileNameWithoutExtension(path), ops, kernels, structs);
     }
 
     /// <summary>Statements with the line each starts on; doc lines are collected into <paramref name="doc"/> as they come.</summary>

@@ -5,7 +5,7 @@ static class ProfilingWriter
 {
     public static string Write(IReadOnlyList<OpsFile> files)
     {
-        var code = new CodeText("//", "kernels/*.ops");
+        var code = new CodeText("//", "ops/*/*.ops");
         code.Line("#nullable enable").Line("using Engine.Precision;").Line("using Engine.Tensors;").Line()
             .Line("namespace Engine.Backends.Profiling;").Line()
             .Line("public sealed partial class ProfilingBackend").Line("{").Indent();

@@ -1,9 +1,9 @@
 using OpGen;
 
-// opgen REPOSITORY OUTPUT: reads REPOSITORY/kernels/*.ops and writes what is derived from them under OUTPUT:
+// opgen REPOSITORY OUTPUT: reads REPOSITORY/ops/*/*.ops and writes what is derived from them under OUTPUT:
 //   cs/    the ops of IBackend, ProfilingBackend's and MixedPrecisionBackend's op members, CudaBackend's typed launchers,
 //          and the CPU and CUDA members of ops whose declaration names their implementation (cpu and cuda clauses)
-//   cuda/  NAME.entries.cu per NAME.ops (NAME.cu + its extern "C" entries) and the emulated device's kernel table
+//   cuda/  NAME.entries.cu per NAME.ops (FOLDER/NAME.cu + its extern "C" entries) and the emulated device's kernel table
 // Files are rewritten only when their text changes (so builds that depend on them stay incremental), and files a
 // previous run wrote that this one does not are removed.
 if (args.Length != 2)
@@ -13,9 +13,9 @@ if (args.Length != 2)
 }
 try
 {
-    string kernels = Path.Combine(args[0], "kernels"), output = args[1];
-    var files = Directory.GetFiles(kernels, "*.ops").Order(StringComparer.Ordinal).Select(OpsParser.Parse).ToList();
-    Checks.Run(files, kernels);
+    string ops = Path.Combine(args[0], "ops"), output = args[1];
+    var files = Directory.GetFiles(ops, "*.ops", SearchOption.AllDirectories).Order(StringComparer.Ordinal).Select(OpsParser.Parse).ToList();
+    Checks.Run(files, ops);
 
     var written = new GeneratedFiles(output);
     written.Write("cs/IBackend.Ops.g.cs", BackendInterfaceWriter.Write(files));

@@ -3,7 +3,7 @@ using Engine.Tensors;
 
 namespace Engine.Backends.Cuda;
 
-// Flash-style attention (kernels/flash_attention.cu, declared in flash_attention.ops): saves only the log-sum-exp per query row (B, H, T) instead of
+// Flash-style attention (ops/attention/flash_attention.cu, declared in flash_attention.ops): saves only the log-sum-exp per query row (B, H, T) instead of
 // the probabilities (B, H, T, T). CPU twin: CpuAttention.ForwardLse / BackwardLse. GPT-2's and BERT's self-attention
 // layers and T5's (with its position bias) use it (SelfAttentionLayer). Under bf16 mixed precision, with head sizes
 // that are multiples of 16 up to 64 and no position bias, the tensor-core kernels (flash_attention_wmma.cu) run

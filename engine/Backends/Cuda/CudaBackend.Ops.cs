@@ -5,7 +5,7 @@ using Engine.Tensors;
 namespace Engine.Backends.Cuda;
 
 // The IBackend ops: each one picks its grid and launches its kernels on the compute stream through the typed
-// launchers generated from kernels/*.ops (CudaBackend.Kernels.g.cs: Launch + the kernel's name).
+// launchers generated from ops/*/*.ops (CudaBackend.Kernels.g.cs: Launch + the kernel's name).
 public sealed unsafe partial class CudaBackend
 {
     public void EmbeddingForward(Slice<float> output, Slice<int> tokens, Slice<float> tokenTable, Slice<float> positionTable, int B, int T, int C)
@@ -147,7 +147,7 @@ public sealed unsafe partial class CudaBackend
         LaunchColumnSumFinish(new(columnBlocks, 1, Threads), Ptr(destination), partials, chunks, C);
     }
 
-    /// <summary>AttentionShape as kernels/attention.cu's Shape struct (passed by value): same fields, same order.</summary>
+    /// <summary>AttentionShape as ops/attention/attention.cu's Shape struct (passed by value): same fields, same order.</summary>
     [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
     struct KernelShape
     {

@@ -3,7 +3,7 @@ using Engine.Tensors;
 
 namespace Engine.Backends.Cuda;
 
-// Mixed-precision ops (kernels/precision.ops and the mixed AdamW in kernels/optimizer.ops). A Slice<ushort> holds
+// Mixed-precision ops (ops/precision/precision.ops and the mixed AdamW in ops/optimizer/optimizer.ops). A Slice<ushort> holds
 // bf16 or fp16 bits; the kernel named for the format reads them as __nv_bfloat16 or __half.
 public sealed unsafe partial class CudaBackend
 {

@@ -2,8 +2,8 @@ using Engine.Tensors;
 
 namespace Engine.Backends.Cuda;
 
-// The ops T5 added: RMSNorm (kernels/rmsnorm.ops), the relative position bias (kernels/relative_position.ops) and
-// gated GELU (kernels/elementwise.ops). Launched as in CudaBackend.Ops.cs.
+// The ops T5 added: RMSNorm (ops/normalization/rmsnorm.ops), the relative position bias (ops/embedding/relative_position.ops) and
+// gated GELU (ops/elementwise/elementwise.ops). Launched as in CudaBackend.Ops.cs.
 public sealed unsafe partial class CudaBackend
 {
     public void RmsNormForward(Slice<float> output, Slice<float> rstd, Slice<float> input, Slice<float> weight, int N, int C, float epsilon)
@@ -23,7 +23,7 @@ public sealed unsafe partial class CudaBackend
         LaunchColumnSumFinish(new(columnBlocks, 1, Threads), Ptr(dWeight), partial, chunks, C);
     }
 
-    /// <summary>RelativePositionShape as kernels/relative_position.cu's Shape struct (passed by value).</summary>
+    /// <summary>RelativePositionShape as ops/embedding/relative_position.cu's Shape struct (passed by value).</summary>
     [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
     struct RelativeKernelShape
     {

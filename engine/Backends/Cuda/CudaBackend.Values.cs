@@ -2,7 +2,7 @@ using Engine.Tensors;
 
 namespace Engine.Backends.Cuda;
 
-// Value kernels (kernels/*.ops: `kernel name<values>`): an op that reads and writes values in the training precision
+// Value kernels (ops/*/*.ops: `kernel name<values>`): an op that reads and writes values in the training precision
 // has one kernel entry per storage (name_f32, name_bf16, name_f16), picked here from the storage of the slices it is given, so
 // mixed precision's 16-bit activations and weight copies go to the kernels as they are, without staging. Statistics
 // and the weights' gradients are fp32 in every precision and go through Ptr, which refuses 16-bit storage.
@@ -35,7 +35,7 @@ public sealed unsafe partial class CudaBackend
         };
         foreach (var declared in storages)
             if (declared == suffix) return $"{kernel}_{suffix}";
-        throw new InvalidOperationException($"{kernel} has no {suffix} entry (its declaration in kernels/*.ops has {string.Join(", ", storages.ToArray())})");
+        throw new InvalidOperationException($"{kernel} has no {suffix} entry (its declaration in ops/*/*.ops has {string.Join(", ", storages.ToArray())})");
     }
 
     /// <summary>A value argument's device address in whatever storage it has (null when empty, as Ptr).</summary>

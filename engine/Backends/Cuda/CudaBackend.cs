@@ -6,7 +6,7 @@ using Engine.Tensors;
 namespace Engine.Backends.Cuda;
 
 /// <summary>
-/// The GPU backend, float32: our kernels from kernels/*.cu (one fatbin beside Engine.dll) for every op but the
+/// The GPU backend, float32: our kernels from ops/*/*.cu (one fatbin beside Engine.dll) for every op but the
 /// matrix products, which go to cuBLAS (FP32 compute, no TF32, so results stay within fp32 tolerances of the CPU
 /// twin). Everything is queued on one compute stream; calls that return a number (the loss, the gradient norm)
 /// synchronise. Memory comes from the driver's stream-ordered pool (CudaDevice).

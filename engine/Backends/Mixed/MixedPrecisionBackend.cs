@@ -104,7 +104,7 @@ public sealed partial class MixedPrecisionBackend : IBackend, IBackendDecorator
         typeof(T) == typeof(float) ? new Slice<float>(slice.Address, slice.Length, slice.Storage)
             : throw new ArgumentException($"16-bit storage holds float values, not {typeof(T).Name}");
 
-    // The op members whose routing kernels/*.ops declares (direct, any-storage, staged, passthrough) are generated:
+    // The op members whose routing ops/*/*.ops declares (direct, any-storage, staged, passthrough) are generated:
     // MixedPrecisionBackend.Ops.g.cs. These three are custom.
 
     /// <summary>Fused on a backend that takes it on 16-bit storage; otherwise its definition, the two ops, each staged

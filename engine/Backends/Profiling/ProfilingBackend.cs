@@ -45,5 +45,5 @@ public sealed partial class ProfilingBackend(IBackend inner, IOpClock? clock = n
         inner.Dispose();
     }
 
-    // The op members (each timed under its op's profile name) are generated from kernels/*.ops: ProfilingBackend.Ops.g.cs.
+    // The op members (each timed under its op's profile name) are generated from ops/*/*.ops: ProfilingBackend.Ops.g.cs.
 }

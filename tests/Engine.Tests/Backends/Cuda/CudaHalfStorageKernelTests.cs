@@ -4,7 +4,7 @@ using Engine.Tensors;
 namespace Engine.Tests.Backends.Cuda;
 
 /// <summary>
-/// The value kernels' bf16 and fp16 entries (kernels/*.cu, one per storage) against the CPU's staged ops: the GPU
+/// The value kernels' bf16 and fp16 entries (ops/*/*.cu, one per storage) against the CPU's staged ops: the GPU
 /// reads and writes 16-bit storage itself, the CPU widens the same 16-bit values to fp32, runs its fp32 op and rounds
 /// the outputs once (HalfStoragePair). Odd sizes, 16-bit outputs poisoned before the call. Tolerance for a 16-bit
 /// output: one 16-bit ulp plus 1e-5 of the largest magnitude (both sides round fp32 results that differ only in

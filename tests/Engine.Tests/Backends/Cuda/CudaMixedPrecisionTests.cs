@@ -8,7 +8,7 @@ using Engine.Tests.Support;
 namespace Engine.Tests.Backends.Cuda;
 
 /// <summary>
-/// The mixed-precision kernels (kernels/precision.cu, adamw_mixed_* in optimizer.cu) against their CPU twins on
+/// The mixed-precision kernels (ops/precision/precision.cu, adamw_mixed_* in optimizer.cu) against their CPU twins on
 /// fresh random inputs of odd sizes, outputs poisoned before the call. Tolerances: casts and unscaling are exact
 /// (both sides round once, to nearest even, or multiply once by the same float), so bits must match; a NaN only
 /// has to stay a NaN (CUDA writes its canonical NaN) and must not be the poison, so an unwritten element still

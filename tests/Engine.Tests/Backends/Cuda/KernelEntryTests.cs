@@ -5,7 +5,7 @@ using Engine.Tests.Support;
 namespace Engine.Tests.Backends.Cuda;
 
 /// <summary>
-/// The CUDA backend's launchers and the kernels' extern "C" entries are both generated from kernels/*.ops, so a
+/// The CUDA backend's launchers and the kernels' extern "C" entries are both generated from ops/*/*.ops, so a
 /// name can only go missing between the declarations and the compiled module (a stale fatbin, a build that left a
 /// file out). Every entry a launcher may ask for must be in the module the backend loads.
 /// </summary>
@@ -28,6 +28,6 @@ public class KernelEntryTests
             try { module.Kernel(name); }
             catch (CudaException) { missing.Add(name); }
         }
-        Assert.True(missing.Count == 0, $"declared in kernels/*.ops but not in {CudaBackend.DefaultFatbinPath()}: {string.Join(", ", missing)}");
+        Assert.True(missing.Count == 0, $"declared in ops/*/*.ops but not in {CudaBackend.DefaultFatbinPath()}: {string.Join(", ", missing)}");
     }
 }

@@ -1,5 +1,5 @@
 // Fused softmax + cross-entropy with the gradient written over the logits. CPU twin:
-// engine/Backends/Cpu/Ops/CrossEntropy.cs. One block per row; probabilities are never stored. Padded columns
+// ops/classifier/CrossEntropy.cs. One block per row; probabilities are never stored. Padded columns
 // [V, paddedV) get gradient 0; rows whose target is -100 contribute no loss and a zero gradient row. A target
 // outside [0, V) sets *bad_target to row + 1 (the host turns it into an error naming the row).
 // The logits are in the training precision (T: float, bf16 or fp16; every sum is fp32) and the dlogits replace them

@@ -1,4 +1,4 @@
-// Token + learned position embedding, forward and backward. CPU twin: engine/Backends/Cpu/Ops/Embedding.cs.
+// Token + learned position embedding, forward and backward. CPU twin: ops/embedding/Embedding.cs.
 // The backward never uses float atomics, so its sums have one fixed order and runs are bit-identical:
 //  - positions: thread (t, c) adds the B rows of position t in order b = 0..B-1;
 //  - tokens: the host groups positions by token id (it has the tokens anyway) into buckets; block k owns bucket

@@ -1,4 +1,4 @@
-// Elementwise ops: residual add, GELU (tanh and erf forms) and gated GELU. CPU twins: engine/Backends/Cpu/Ops/Elementwise.cs
+// Elementwise ops: residual add, GELU (tanh and erf forms) and gated GELU. CPU twins: ops/elementwise/Elementwise.cs
 // and Gelu.cs. Launch with any grid: every kernel here walks the array with a grid-stride loop, so the host
 // can cap the grid (e.g. a few blocks per SM) instead of sizing it to n.
 // Every array is T, the training precision (float, bf16 or fp16); the arithmetic is fp32 and each output is
@@ -58,7 +58,7 @@ __device__ __forceinline__ void gelu_tanh_backward(T* din, const T* dout, const 
         din[i] = from_float<T>(to_float(din[i]) + gelu_tanh_slope(to_float(in[i])) * to_float(dout[i]));
 }
 
-// Exact GELU (BERT's "gelu"): x·Φ(x), Φ(x) = ½(1 + erf(x/√2)). CPU twin: engine/Backends/Cpu/Ops/GeluErf.cs.
+// Exact GELU (BERT's "gelu"): x·Φ(x), Φ(x) = ½(1 + erf(x/√2)). CPU twin: ops/elementwise/GeluErf.cs.
 template <typename T>
 __device__ __forceinline__ void gelu_erf_forward(T* out, const T* in, long n) {
     for (long i = global_thread_index(); i < n; i += grid_stride()) {
@@ -79,7 +79,7 @@ __device__ __forceinline__ void gelu_erf_backward(T* din, const T* dout, const T
 }
 
 // T5 v1.1's gated GELU: rows of [gate (F) | linear (F)] in, out (N, F) = gelu_tanh(gate)·linear.
-// CPU twin: engine/Backends/Cpu/Ops/GatedGelu.cs.
+// CPU twin: ops/elementwise/GatedGelu.cs.
 template <typename T>
 __device__ __forceinline__ void gated_gelu_forward(T* out, const T* in, int N, int F) {
     const long n = (long)N * F;

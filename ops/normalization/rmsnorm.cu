@@ -1,5 +1,5 @@
 // RMSNorm (T5's T5LayerNorm) forward and backward over rows of C: y = w·x/√(mean(x²) + ε), no mean, no bias.
-// CPU twin: engine/Backends/Cpu/Ops/RmsNorm.cs. One warp per row for the row-wise work; the weight gradient (a sum
+// CPU twin: ops/normalization/RmsNorm.cs. One warp per row for the row-wise work; the weight gradient (a sum
 // over all rows) is reduced in two deterministic stages (row chunks → partials here, then column_sum_finish_f32 of
 // reduce.cu adds the partials in chunk order), without atomics.
 // Values are T (the training precision); 1/rms per row, the weight gradient and every sum are fp32.

@@ -1,5 +1,5 @@
 // Multi-head attention that keeps the probabilities (B, H, Tq, Tk) for backward, with the same contract as the CPU
-// twin engine/Backends/Cpu/Ops/Attention.cs and engine/Tensors/AttentionShape.cs: q, k, v are separate pointers
+// twin ops/attention/Attention.cs and engine/Tensors/AttentionShape.cs: q, k, v are separate pointers
 // with row strides (packed self-attention passes qkv, qkv + C, qkv + 2C with stride 3C); key_mask (B, Tk) hides keys
 // where 0; position_bias (H, Tq, Tk) is added to the scores (T5); hidden entries are stored as 0 and a query with no
 // visible key outputs 0. The flash-style kernels (flash_attention.cu) replace this where no bias gradient is needed.

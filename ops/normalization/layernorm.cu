@@ -1,4 +1,4 @@
-// LayerNorm forward and backward over rows of C. CPU twin: engine/Backends/Cpu/Ops/LayerNorm.cs.
+// LayerNorm forward and backward over rows of C. CPU twin: ops/normalization/LayerNorm.cs.
 // One warp per row for the row-wise work; the weight and bias gradients (sums over all rows) are reduced in two
 // deterministic stages (row chunks → partials, then partials in chunk order), without atomics.
 // Values (input, output, weight, bias, their activation gradients) are T, the training precision; the mean and

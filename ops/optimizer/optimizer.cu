@@ -1,5 +1,5 @@
 // AdamW over a flat parameter range (fp32, and mixed: fp32 master weights plus their bf16/fp16 copy), the gradient
-// norm's sum of squares, and scaling. CPU twins: engine/Backends/Cpu/Ops/AdamW.cs (Step, StepMixed) and
+// norm's sum of squares, and scaling. CPU twins: ops/optimizer/AdamW.cs (Step, StepMixed) and
 // Elementwise.cs (SumOfSquares, Scale, Accumulate).
 #include "common.cuh"
 

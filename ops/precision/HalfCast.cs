@@ -2,7 +2,7 @@ using Engine.Precision;
 
 namespace Engine.Backends.Cpu.Ops;
 
-/// <summary>fp32 ↔ bf16/fp16 over a buffer: the CPU twin of kernels/precision.cu's casts, element by element.</summary>
+/// <summary>fp32 ↔ bf16/fp16 over a buffer: the CPU twin of ops/precision/precision.cu's casts, element by element.</summary>
 public static unsafe class HalfCast
 {
     public static void ToHalf(ushort* output, float* input, long count, HalfFormat format) =>

@@ -1,5 +1,5 @@
 // Row broadcasts and column sums for the linear layer's bias (forward: out[n,:] = bias; backward:
-// dbias += Σ_n dout[n,:]). CPU twin: the bias parts of engine/Backends/Cpu/Ops/Matmul.cs. The column sum runs in
+// dbias += Σ_n dout[n,:]). CPU twin: the bias parts of ops/matmul/Matmul.cs. The column sum runs in
 // two deterministic stages (row chunks → partials, then partials in chunk order), without atomics.
 #include "common.cuh"
 

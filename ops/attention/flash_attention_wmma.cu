@@ -6,7 +6,7 @@
 // storage (the arena under bf16), *_tc_f32 fp32 storage holding bf16 values (outputs rounded to bf16 only by the
 // caller); the probabilities P and dS are rounded to bf16 for their products, as flash
 // attention does in 16 bits, so results match the fp32 kernels to bf16 precision, not bit for bit.
-// CPU twin: engine/Backends/Cpu/Kernels/CpuAttention.cs (ForwardLse, BackwardLse).
+// CPU twin: ops/attention/CpuAttention.cs (ForwardLse, BackwardLse).
 //
 // Blocks of 4 warps. Forward: a block owns 64 query rows of one (b, h), 16 per warp, and walks the keys in tiles of
 // 64: S = Q·Kᵀ on tensor cores into shared memory, the online softmax by two lanes per row (each half of the tile's

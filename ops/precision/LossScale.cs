@@ -1,6 +1,6 @@
 namespace Engine.Backends.Cpu.Ops;
 
-/// <summary>The CPU twin of kernels/precision.cu's unscale_check_f32.</summary>
+/// <summary>The CPU twin of ops/precision/precision.cu's unscale_check_f32.</summary>
 public static unsafe class LossScale
 {
     /// <summary>

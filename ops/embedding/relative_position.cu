@@ -1,5 +1,5 @@
 // T5's relative position bias: bias (H, Tq, Tk)[h, t, u] = table (buckets, H)[bucket(u − t), h], and its gradient
-// into the table. CPU twin: engine/Backends/Cpu/Ops/RelativePositionBias.cs; the bucket formula is
+// into the table. CPU twin: ops/embedding/RelativePositionBias.cs; the bucket formula is
 // engine/Tensors/RelativePositionShape.cs's (HF's _relative_position_bucket, logarithm in float32), line for line.
 // Backward is deterministic without atomics: diagonal sums per (head, distance), then per (bucket, head) the
 // diagonals of that bucket in ascending distance — the CPU twin's order.

@@ -1,5 +1,5 @@
 // Mixed-precision plumbing: fp32 ↔ bf16/fp16 casts and fp16 loss-scale unscaling with an inf/NaN check.
-// CPU twins: engine/Backends/Cpu/Ops/HalfCast.cs and LossScale.cs (rounding defined in engine/Precision/Bf16.cs,
+// CPU twins: ops/precision/HalfCast.cs and LossScale.cs (rounding defined in engine/Precision/Bf16.cs,
 // Fp16.cs). 16-bit buffers arrive from C# as Slice<ushort>: the same 2 bytes as __nv_bfloat16 / __half.
 #include "common.cuh"
 

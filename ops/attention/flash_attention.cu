@@ -2,7 +2,7 @@
 // stored; backward recomputes the probabilities from the saved log-sum-exp (FA2's split: one kernel for dQ walking
 // key tiles, which also sums each row's delta = Σ_u P·dP, then one for dK/dV walking query tiles), with no atomics,
 // so every sum has one fixed order.
-// CPU twin: engine/Backends/Cpu/Kernels/CpuAttention.cs, ForwardLse and BackwardLse.
+// CPU twin: ops/attention/CpuAttention.cs, ForwardLse and BackwardLse.
 //
 // Layout: qkv (B, T, 3C) packed q | k | v, head h at [h·hs, (h+1)·hs); out (B, T, C); lse (B, H, T).
 // causal: key u is visible to query t when u ≤ t. key_valid (B, T) may be null; where 0 the key is masked out

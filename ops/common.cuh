@@ -1,4 +1,4 @@
-// Helpers shared by every kernels/*.cu. The fatbin is one translation unit that includes every .cu
+// Helpers shared by every ops/*/*.cu. The fatbin is one translation unit that includes every .cu
 // (see CMakeLists.txt), so everything here is `static`/inline and guarded against double inclusion.
 #pragma once
 
@@ -9,7 +9,7 @@
 // arithmetic for sm_80+ device code, while 12.x/13.x define it everywhere. Kernels call the helpers below
 // (float in, float out) so the same source builds with Debian's nvcc 11.8 and the GPU machine's nvcc 13.0.
 #if !defined(__CUDACC_VER_MAJOR__) || __CUDACC_VER_MAJOR__ < 11
-#error "kernels/ needs nvcc 11.0 or newer (cuda_bf16.h)"
+#error "ops/ needs nvcc 11.0 or newer (cuda_bf16.h)"
 #endif
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
