@@ -75,7 +75,7 @@ public static class Program
         }
         catch (EngineException e)
         {
-            Console.Error.WriteLine("error: " + e.Message);
+            Console.Error.WriteLine("error: " + FlagNames.Render(e));
             return 1;
         }
     }

@@ -40,6 +40,10 @@ public sealed class ParsedOptions(string command, Dictionary<string, List<string
         return value;
     }
 
+    /// <summary>A word from a table of the engine's typed choices (<see cref="ChoiceNames"/>), as its value.</summary>
+    public T Choice<T>(string name, string fallback, IReadOnlyDictionary<string, T> choices) =>
+        choices[Choice(name, fallback, choices.Keys.ToList())];
+
     public string Choice(string name, string fallback, IReadOnlyCollection<string> choices)
     {
         var text = String(name) ?? fallback;

@@ -89,12 +89,13 @@ public static class BenchCommand
         var config = Presets.Get(preset);
         if (p.Flag("pad-vocab")) config = config.WithVocabPaddedTo(128);
         int B = p.Int("batch", 16, 1), T = p.Int("seq", 128, 1), steps = p.Int("steps", 10, 1), warmup = p.Int("warmup", 2, 0);
-        using var device = BackendFactory.Create(p.Choice("device", "auto", BackendFactory.Choices), out string note);
+        using var device = BackendFactory.Create(p.Choice("device", "auto", ChoiceNames.Devices), out var deviceNote);
+        string note = FlagNames.Render(deviceNote);
         // The profiler syncs around every op, so the headline numbers come from an unprofiled pass and the table
         // from a second pass over the same steps.
         bool profile = p.Flag("profile");
         var profiler = profile ? new ProfilingBackend(device, device is CudaBackend gpu ? new CudaEventClock(gpu) : new HostOpClock(device)) : null;
-        var precision = PrecisionBytes.Parse(p.Choice("precision", "fp32", new[] { "fp32", "bf16", "fp16" }));
+        var precision = p.Choice("precision", "fp32", ChoiceNames.Precisions);
         // Mixed precision's 16-bit storage layer sits on top of the device (not disposed here: the device is, once, by its using).
         IBackend Mixed(IBackend b) => precision == PrecisionMode.Fp32 ? b : new MixedPrecisionBackend(b, precision);
         IBackend backend = Mixed(device);

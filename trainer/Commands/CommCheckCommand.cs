@@ -36,7 +36,8 @@ public static class CommCheckCommand
         double timeout = p.Double("timeout", 600, 0.001);
         Environment.SetEnvironmentVariable("ENGINE_COMM_TIMEOUT_S", timeout.ToString(System.Globalization.CultureInfo.InvariantCulture));
         int? absent = p.OptionalInt("absent-rank");
-        using var backend = BackendFactory.Create(p.Choice("device", "cpu", BackendFactory.Choices), out string note, launch.LocalRank); // one GPU per rank
+        using var backend = BackendFactory.Create(p.Choice("device", "cpu", ChoiceNames.Devices), out var deviceNote, launch.LocalRank); // one GPU per rank
+        string note = FlagNames.Render(deviceNote);
         // The transport a data-parallel run would use: NCCL on a GPU even for one process.
         using var comm = CommunicatorFactory.Create(backend, launch, dataParallel: true);
         if (absent == comm.Rank)

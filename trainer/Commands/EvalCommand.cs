@@ -31,7 +31,7 @@ public static class EvalCommand
     static int Run(ParsedOptions p, CancellationToken _)
     {
         string batchPath = p.Required("batch");
-        using var folder = ModelFolder.Open(p.Required("model"), p.Choice("device", "auto", BackendFactory.Choices));
+        using var folder = ModelFolder.Open(p.Required("model"), p.Choice("device", "auto", ChoiceNames.Devices));
         var (inputs, targets) = folder.Model.Config.Family switch
         {
             Engine.Models.ModelFamily.EncoderOnly => ReadMaskedBatch(batchPath),

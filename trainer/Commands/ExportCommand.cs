@@ -25,7 +25,7 @@ public static class ExportCommand
     {
         p.Choice("format", "hf", new[] { "hf" });
         string outDir = p.Required("out");
-        using var folder = ModelFolder.Open(p.Required("checkpoint"), "cpu");
+        using var folder = ModelFolder.Open(p.Required("checkpoint"), Engine.Backends.DeviceKind.Cpu);
         try { Directory.CreateDirectory(outDir); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -30,7 +30,7 @@ public static class FillMaskCommand
     {
         string text = p.Required("text");
         int top = p.Int("top", 5, 1, 1000);
-        using var folder = ModelFolder.Open(p.Required("checkpoint"), p.Choice("device", "auto", BackendFactory.Choices));
+        using var folder = ModelFolder.Open(p.Required("checkpoint"), p.Choice("device", "auto", ChoiceNames.Devices));
         var tokenizer = folder.Tokenizer() as IMaskingTokenizer
             ?? throw new EngineException($"--checkpoint {folder.Path}: its tokenizer has no [MASK] token; fill-mask needs a model trained with --objective mlm");
         var ids = tokenizer.Encode(text);

@@ -30,7 +30,7 @@ public static class GenerateCommand
     {
         var settings = new SamplingSettings(
             p.Int("max-tokens", 100, 0), p.Double("temperature", 0.8, 0), p.Int("top-k", 40, 0), (ulong)p.Int("seed", 42, 0));
-        using var folder = ModelFolder.Open(p.Required("checkpoint"), p.Choice("device", "auto", BackendFactory.Choices));
+        using var folder = ModelFolder.Open(p.Required("checkpoint"), p.Choice("device", "auto", ChoiceNames.Devices));
         var tokenizer = folder.Tokenizer();
         string prompt = p.String("prompt", "");
         var output = TextGenerator.Generate(folder.Model, tokenizer.Encode(prompt), settings);

@@ -29,7 +29,7 @@ public static class InfillCommand
     {
         string text = p.Required("text");
         int maxTokens = p.Int("max-tokens", 64, 1, 4096);
-        using var folder = ModelFolder.Open(p.Required("checkpoint"), p.Choice("device", "auto", BackendFactory.Choices));
+        using var folder = ModelFolder.Open(p.Required("checkpoint"), p.Choice("device", "auto", ChoiceNames.Devices));
         if (folder.Model.Config.Family != Engine.Models.ModelFamily.EncoderDecoder)
             throw new EngineException($"--checkpoint {folder.Path}: a {folder.Model.Config.Family} model; infill needs an encoder-decoder (T5) model trained with --objective span");
         var tokenizer = folder.Tokenizer() as ISpanTokenizer

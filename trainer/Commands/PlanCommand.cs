@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using Engine;
 using Engine.Models;
 using Engine.Planning;
+using Engine.Distributed;
 using Trainer.Cli;
 
 namespace Trainer.Commands;
@@ -65,17 +66,17 @@ public static class PlanCommand
 
     public static PlanRequest ToRequest(ParsedOptions p)
     {
-        double? tokens = p.Has("tokens") ? Quantity.ParseCount(p.Required("tokens"), "--tokens") : null;
-        double? budget = p.Has("compute-budget") ? Quantity.ParseFlops(p.Required("compute-budget"), "--compute-budget") : null;
+        double? tokens = p.Has("tokens") ? Quantity.ParseCount(p.Required("tokens"), EngineOption.Tokens) : null;
+        double? budget = p.Has("compute-budget") ? Quantity.ParseFlops(p.Required("compute-budget"), EngineOption.ComputeBudget) : null;
         var model = ResolveModel(p, budget);
         int gpus = p.Int("gpus", 1, 1);
-        var strategy = p.Has("strategy") ? ParallelSetup.ParseStrategy(p.Required("strategy")) : gpus > 1 ? Strategy.Ddp : Strategy.None;
+        var strategy = p.Has("strategy") ? ChoiceNames.ForPlan(ChoiceNames.Strategies, p.Required("strategy"), "--strategy") : gpus > 1 ? ParallelStrategy.Ddp : ParallelStrategy.None;
         var parallel = ParallelSetup.Create(strategy, gpus, p.OptionalInt("zero-stage"), p.OptionalInt("sharding-factor"), p.Flag("cpu-offload"));
         double? gpuMemory = p.Has("gpu-memory") ? p.Double("gpu-memory", 0, 0.001) : null;
         return new PlanRequest
         {
             Model = model,
-            Precision = PrecisionBytes.Parse(p.String("precision", "bf16")),
+            Precision = ChoiceNames.ForPlan(ChoiceNames.Precisions, p.String("precision", "bf16"), "--precision"),
             Parallel = parallel,
             MicroBatch = p.Int("micro-batch", 8, 1),
             GlobalBatch = p.OptionalInt("batch", 1),
@@ -108,7 +109,9 @@ public static class PlanCommand
         {
             if (p.Has("model") || shape)
                 throw new UsageException("--params gives the size alone: drop it, or drop --model/--layers/--dim/--heads (one model description at a time)");
-            return PlannedModel.ForParameters((long)Quantity.ParseCount(p.Required("params"), "--params"), vocab, positions);
+            // Named after the flag that gave the count, as the plan's first line shows it.
+            return PlannedModel.ForParameters((long)Quantity.ParseCount(p.Required("params"), EngineOption.Parameters), vocab, positions)
+                with { Name = "--params (GPT shape assumed for activations)" };
         }
         if (p.Has("model"))
         {

@@ -72,7 +72,7 @@ public static class ScalingCommand
 
     static IReadOnlyList<double> Budgets(ParsedOptions p, IReadOnlyList<double> fallback) =>
         p.Has("budgets")
-            ? p.List("budgets").SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries)).Select(v => Quantity.ParseFlops(v, "--budgets")).ToList()
+            ? p.List("budgets").SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries)).Select(v => Quantity.ParseFlops(v, EngineOption.Budgets)).ToList()
             : fallback;
 
     static int RunFit(ParsedOptions p, CancellationToken cancellation)
@@ -84,15 +84,15 @@ public static class ScalingCommand
 
     static int RunSweep(ParsedOptions p, CancellationToken cancellation)
     {
-        string objective = p.Choice("objective", "clm", new[] { "clm", "mlm", "span" });
-        if (objective != "clm") throw new EngineException($"--objective {objective}: only clm trains in this build (mlm and span come with the BERT and T5 families)");
+        var objective = p.Choice("objective", "clm", ChoiceNames.Objectives);
+        if (objective != Engine.Objectives.TrainingObjective.Clm) throw new EngineException($"--objective {p.String("objective")}: only clm trains in this build (mlm and span come with the BERT and T5 families)");
         var settings = new SweepSettings
         {
             Out = p.String("out") ?? Path.Combine("runs", "sweep-" + DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)),
             Budgets = Budgets(p, SweepSettings.DefaultBudgets),
             Models = p.Has("models") ? p.List("models").SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries)).Select(SweepModel.Parse).ToList() : SweepSettings.DefaultModels,
             Objective = objective,
-            Device = p.Choice("device", "cpu", Engine.Backends.BackendFactory.Choices),
+            Device = p.Choice("device", "cpu", ChoiceNames.Devices),
             Data = p.String("data"),
             Batch = p.Int("batch", 16, 1),
             Sequence = p.Int("seq", 64, 1),

@@ -3,6 +3,7 @@ using Engine;
 using Engine.Backends;
 using Engine.Inference;
 using Engine.Models;
+using Engine.Objectives;
 using Engine.Training;
 using Trainer.Cli;
 
@@ -97,11 +98,11 @@ public static class TrainCommand
 
     public static TrainOptions ToOptions(ParsedOptions p)
     {
-        string objective = p.Choice("objective", "clm", new[] { "clm", "mlm", "span" });
+        var objective = p.Choice("objective", "clm", ChoiceNames.Objectives);
         bool embedded = !p.Has("data") && !p.Has("resume");
         // Each objective's embedded default; clm's (and span's) are the general defaults with their own steps and batch.
-        var d = embedded && objective == "mlm" ? EmbeddedMlmDefaults
-            : embedded && objective == "span" ? EmbeddedSpanDefaults
+        var d = embedded && objective == TrainingObjective.Mlm ? EmbeddedMlmDefaults
+            : embedded && objective == TrainingObjective.Span ? EmbeddedSpanDefaults
             : embedded ? Defaults with { Steps = EmbeddedDefaultSteps, GlobalBatch = EmbeddedDefaultBatch }
             : Defaults;
         int batch = p.Int("batch", d.GlobalBatch, 1);
@@ -128,7 +129,7 @@ public static class TrainCommand
             WholeWordMasking = p.Flag("whole-word"),
             NoiseDensity = p.Double("noise-density", Defaults.NoiseDensity, 0, 1),
             MeanSpanLength = p.Double("mean-span", Defaults.MeanSpanLength, 1, 1000),
-            Precision = p.Choice("precision", "fp32", new[] { "fp32", "bf16", "fp16" }),
+            Precision = p.Choice("precision", "fp32", ChoiceNames.Precisions),
             InitialLossScale = (float)p.Double("loss-scale", Defaults.InitialLossScale, 1, 1e38),
         };
         return new TrainOptions
@@ -136,13 +137,13 @@ public static class TrainCommand
             Objective = objective,
             Model = p.String("model"),
             Data = p.String("data"),
-            Device = p.Choice("device", "auto", BackendFactory.Choices),
-            Strategy = p.Choice("strategy", "none", new[] { "none", "ddp", "fsdp" }),
+            Device = p.Choice("device", "auto", ChoiceNames.Devices),
+            Strategy = p.Choice("strategy", "none", ChoiceNames.Strategies),
             Fsdp = new Engine.Distributed.FsdpOptions(
-                ReshardAfterForward: p.Choice("reshard-after-forward", "true", new[] { "true", "false" }) == "true",
+                ReshardAfterForward: p.Choice("reshard-after-forward", "true", ChoiceNames.Booleans),
                 ShardingFactor: p.Int("sharding-factor", 0, 1),
                 CpuOffload: p.Flag("cpu-offload"),
-                Overlap: p.Choice("fsdp-overlap", "true", new[] { "true", "false" }) == "true"),
+                Overlap: p.Choice("fsdp-overlap", "true", ChoiceNames.Booleans)),
             Settings = settings,
             Out = p.String("out"),
             Resume = p.String("resume"),
@@ -177,7 +178,7 @@ public static class TrainCommand
             }
             return 0;
         }
-        Console.WriteLine(run.DeviceNote);
+        Console.WriteLine(FlagNames.Render(run.DeviceNote));
         if (run.Communicator.WorldSize > 1)
             Console.WriteLine($"data parallel: {run.Communicator.WorldSize} ranks over {run.Communicator.Transport}, {s.GlobalBatch / run.Communicator.WorldSize} sequences each per step");
         if (run.Model.Sharding is { } sharded)
@@ -186,7 +187,7 @@ public static class TrainCommand
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"model: {c.Layers} layers, width {c.Dim}, {c.Heads} heads, vocabulary {c.VocabSize}{(c.PaddedVocabSize != c.VocabSize ? $" (padded to {c.PaddedVocabSize})" : "")}: {run.Model.ParameterCount / 1e6:F2}M parameters"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"data: {run.Loop.State.Data} (tokenizer {run.Tokenizer.Name}); objective {run.Loop.State.Objective}; batch {s.GlobalBatch} × {s.SequenceLength} tokens ({s.GlobalBatch / (s.MicroBatch * run.Communicator.WorldSize)} micro-batch(es) of {s.MicroBatch} per rank); {s.Steps} steps"));
+            $"data: {run.Loop.State.Data} (tokenizer {run.Tokenizer.Name}); objective {run.Loop.State.Objective.Name()}; batch {s.GlobalBatch} × {s.SequenceLength} tokens ({s.GlobalBatch / (s.MicroBatch * run.Communicator.WorldSize)} micro-batch(es) of {s.MicroBatch} per rank); {s.Steps} steps"));
         Console.WriteLine($"run folder: {run.Folder.Path}{(run.Resumed ? $" (resuming at step {run.Loop.State.Step})" : "")}");
         var summary = run.Loop.Run(cancellation, new ConsoleProgress(s.Steps));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

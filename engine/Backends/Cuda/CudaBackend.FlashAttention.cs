@@ -18,11 +18,15 @@ public sealed unsafe partial class CudaBackend
 
     /// <param name="sharedBytes">Dynamic shared memory of this launch.</param>
     /// <param name="staticSharedBytes">The kernel's own __shared__ arrays: they count against the same per-block limit.</param>
-    void LaunchWithShared(string kernel, uint gridX, uint gridY, uint block, int sharedBytes, void** arguments, string tooLarge = "the attention head size is too large for these kernels", int staticSharedBytes = 0)
+    void LaunchWithShared(string kernel, uint gridX, uint gridY, uint block, int sharedBytes, void** arguments, string tooLarge = "the attention head size is too large for these kernels", int staticSharedBytes = 0, EngineOption? remedy = null)
     {
         int total = sharedBytes + staticSharedBytes;
         if (total > device.MaxSharedBytesPerBlock)
-            throw new EngineException($"{kernel} needs {total / 1024.0:F0} KiB of shared memory per block, more than the {device.MaxSharedBytesPerBlock / 1024.0:F0} KiB of this {device.Name}: {tooLarge}");
+        {
+            string message = $"{kernel} needs {total / 1024.0:F0} KiB of shared memory per block, more than the {device.MaxSharedBytesPerBlock / 1024.0:F0} KiB of this {device.Name}: {tooLarge}";
+            // The option that fixes it, when the caller knows one, closes the message: "… shorten the encoder input (SequenceLength)".
+            throw remedy is EngineOption option ? new EngineException(option, $"{message} ({option})") : new EngineException(message);
+        }
         var k = module.Kernel(kernel);
         if (total > 48 * 1024 && sharedBytes > sharedAllowed.GetValueOrDefault(kernel))
         {

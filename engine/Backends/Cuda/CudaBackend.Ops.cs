@@ -195,7 +195,7 @@ public sealed unsafe partial class CudaBackend
         void** a = stackalloc void*[] { &o, &p, &q, &k, &v, &mask, &bias, &s };
         // One block per query row keeps the row's probabilities in fp32 shared memory (Tk floats) for the output.
         LaunchWithShared(ValueKernel("attention_forward", output, probabilities, query, key, value, positionBias), rows, pairs, 128, s.Tk * sizeof(float), a,
-            $"{s.Tk} keys are too many for attention that keeps its probabilities (a row of them is held in shared memory); shorten the encoder input (--seq)",
+            $"{s.Tk} keys are too many for attention that keeps its probabilities (a row of them is held in shared memory); shorten the encoder input", remedy: EngineOption.SequenceLength,
             staticSharedBytes: 32 * sizeof(float)); // the kernel's block-reduction scratch
     }
 

@@ -75,7 +75,7 @@ public sealed unsafe partial class CudaBackend : IBackend
         try { address = device.Allocate(bytes); }
         catch (CudaException e) when (e.ErrorName == "CUDA_ERROR_OUT_OF_MEMORY")
         {
-            throw new EngineException($"out of GPU memory allocating {purpose} ({bytes / (1024.0 * 1024 * 1024):F2} GiB, {allocated / (1024.0 * 1024 * 1024):F2} GiB already in use): try a smaller --micro-batch or --seq; `trainer plan` shows the budget", e);
+            throw new EngineException(EngineOption.MicroBatch, $"out of GPU memory allocating {purpose} ({bytes / (1024.0 * 1024 * 1024):F2} GiB, {allocated / (1024.0 * 1024 * 1024):F2} GiB already in use): try a smaller {EngineOption.MicroBatch} or {EngineOption.SequenceLength}; `trainer plan` shows the budget", e);
         }
         device.Zero(address, bytes); // the CPU backend hands out zeroed memory; keep the same contract
         lock (allocations)

@@ -1,3 +1,4 @@
+using Engine.Backends;
 using System.Text.Json.Nodes;
 using Engine.Checkpoints;
 using Engine.Tests.Support;
@@ -70,7 +71,7 @@ public class TrainingRunTests
         }
         var second = new Recorder();
         float[] resumedParameters;
-        using (var run = TrainingJob.Prepare(new TrainOptions { Resume = temp["interrupted"], Device = "cpu" }))
+        using (var run = TrainingJob.Prepare(new TrainOptions { Resume = temp["interrupted"], Device = DeviceKind.Cpu }))
         {
             Assert.True(run.Resumed);
             run.Loop.Run(default, second);
