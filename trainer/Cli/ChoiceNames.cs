@@ -39,5 +39,6 @@ public static class ChoiceNames
         table.TryGetValue(text.Trim().ToLowerInvariant(), out var value) ? value
             : throw new Engine.EngineException($"{flag} {text}: choose {string.Join(", ", table.Keys.SkipLast(1))} or {table.Keys.Last()}");
 
+    /// <summary>Read as words, not as System.CommandLine's booleans, which would leave "--fsdp-overlap maybe" a stray word.</summary>
     public static readonly IReadOnlyDictionary<string, bool> Booleans = new Dictionary<string, bool> { ["true"] = true, ["false"] = false };
 }
