@@ -69,14 +69,24 @@ public static class Flags
 
     static Flag<T> Single<T>(string name, string value, string help, string? defaultText, Func<string, (T? Value, string? Error)> convert)
     {
-        var flag = new Flag<T>(name) { Description = help, HelpName = value, DefaultText = defaultText, Arity = ArgumentArity.ExactlyOne };
+        // One value after each occurrence; the flag may be given again, and the last one counts (a shell alias or a
+        // script's defaults followed by the user's override reads as the user meant).
+        var flag = new Flag<T>(name)
+        {
+            Description = help, HelpName = value, DefaultText = defaultText,
+            Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false,
+        };
         flag.CustomParser = result =>
         {
-            // Given twice, the last one counts (as a shell alias followed by an override expects).
             var (converted, error) = convert(result.Tokens[^1].Value);
             if (error != null) result.AddError(error);
             return converted!;
         };
+        // Repeats are allowed, so `--steps 3 --steps` parses unless each occurrence is held to its value.
+        flag.Validators.Add(result =>
+        {
+            if (result.IdentifierTokenCount > result.Tokens.Count) result.AddError($"--{name} needs a value ({value})");
+        });
         return flag;
     }
 }

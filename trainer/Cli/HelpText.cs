@@ -24,7 +24,7 @@ public static class HelpText
         {
             string left = "  --" + Bare(o) + (Value(o).Length > 0 ? " " + Value(o) : "");
             text.Append(left.PadRight(width + 2)).Append(o.Description);
-            if (FlagDefaults.Of(o) is { } value) text.Append($" (default: {value})");
+            if ((o as IDefaultText)?.DefaultText is { } value) text.Append($" (default: {value})");
             text.AppendLine();
         }
         text.Append("  --help".PadRight(width + 2)).AppendLine("show this help");

@@ -37,6 +37,17 @@ public class CommandTreeTests
     }
 
     [Fact]
+    public void A_flag_given_again_counts_once_more_and_needs_its_value_each_time()
+    {
+        var (code, stdout, stderr) = ConsoleCapture.Run("plan", "--model", "gpt2-small", "--gpus", "2", "--gpus", "4", "--json");
+        Assert.True(code == 0, stderr);
+        Assert.Equal(4, System.Text.Json.Nodes.JsonNode.Parse(stdout)!["gpus"]!.GetValue<int>());
+        (code, _, stderr) = ConsoleCapture.Run("plan", "--model", "gpt2-small", "--gpus", "2", "--gpus");
+        Assert.Equal(2, code);
+        Assert.Contains("--gpus needs a value (N)", stderr);
+    }
+
+    [Fact]
     public void No_engine_source_names_a_trainer_flag()
     {
         var flags = TrainerCommandLine.All(Root).SelectMany(FlagsOf).Concat(Enum.GetValues<EngineOption>().Select(FlagNames.Of)).ToHashSet();

@@ -49,6 +49,19 @@ public class EngineOptionTests
     }
 
     [Fact]
+    public void A_run_folder_in_use_is_refused_with_the_resume_flag()
+    {
+        using var temp = new Support.TempFolder();
+        string[] args = { "--layers", "1", "--dim", "32", "--heads", "2", "--seq", "32", "--batch", "2", "--steps", "1", "--eval-batches", "1",
+            "--sample-tokens", "0", "--device", "cpu", "--out", temp["run"] };
+        var (code, _, stderr) = ConsoleCapture.Run(args);
+        Assert.True(code == 0, stderr);
+        (code, _, stderr) = ConsoleCapture.Run(args);
+        Assert.Equal(1, code);
+        Assert.Contains($"--out {temp["run"]} already holds a run: continue it with --resume {temp["run"]}, or choose a new --out", stderr);
+    }
+
+    [Fact]
     public void The_engines_own_names_follow_the_option_records()
     {
         var e = Assert.Throws<EngineException>(() => new TrainingSettings { Steps = 0 }.Validate());
