@@ -1,6 +1,6 @@
+using System.CommandLine;
 using Engine;
 using Trainer.Cli;
-using Trainer.Commands;
 
 namespace Trainer;
 
@@ -10,9 +10,6 @@ namespace Trainer;
 /// </summary>
 public static class Program
 {
-    static readonly CommandSpec[] Subcommands =
-        { PrepareCommand.Spec, EvalCommand.Spec, ExportCommand.Spec, GenerateCommand.Spec, FillMaskCommand.Spec, InfillCommand.Spec, BenchCommand.Spec, PlanCommand.Spec, ScalingCommand.Spec, CommCheckCommand.Spec };
-
     public static int Main(string[] args)
     {
         using var cancellation = new CancellationTokenSource();
@@ -28,45 +25,24 @@ public static class Program
         finally { Console.CancelKeyPress -= onCancel; }
     }
 
+    /// <summary>Our own Ctrl-C handling above (stop after the step, save) and our own error messages below.</summary>
+    static readonly InvocationConfiguration Invocation = new() { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
+
     public static int Run(string[] args, CancellationToken cancellation = default)
     {
-        var train = TrainCommand.Spec;
-        CommandSpec command = train;
-        IReadOnlyList<string> rest = args;
-        if (args.Length > 0 && !args[0].StartsWith("-"))
+        var root = TrainerCommandLine.Build();
+        // An unknown first word is a mistyped command, not a stray argument of the root's training.
+        if (args.Length > 0 && !args[0].StartsWith('-') && !root.Subcommands.Any(c => c.Name == args[0]))
         {
-            command = Subcommands.FirstOrDefault(c => c.Name == args[0]) ?? (args[0] == "train" ? train : null!);
-            if (command == null)
-            {
-                Console.Error.WriteLine($"error: unknown command '{args[0]}'; commands: train (default), {string.Join(", ", Subcommands.Select(c => c.Name))}");
-                return 2;
-            }
-            rest = args[1..];
-            // A command with subcommands (`trainer scaling fit …`) hands over to the one its next word names.
-            while (command.Subcommands is { } children)
-            {
-                var child = rest.Count > 0 ? children.FirstOrDefault(c => c.Name.Split(' ')[^1] == rest[0]) : null;
-                if (child == null)
-                {
-                    bool help = rest.Count > 0 && rest[0] is "--help" or "-h";
-                    (help ? Console.Out : Console.Error).WriteLine((help ? "" : $"error: `trainer {command.Name}` needs a subcommand; ") +
-                        command.Summary + "\nSubcommands:\n" + string.Join("\n", children.Select(c => $"  {c.Name,-16} {c.Summary}")) +
-                        $"\n`trainer {command.Name} SUBCOMMAND --help` for each.");
-                    return help ? 0 : 2;
-                }
-                command = child;
-                rest = rest.Skip(1).ToList();
-            }
+            Console.Error.WriteLine($"error: unknown command '{args[0]}'; commands: train (default), {string.Join(", ", root.Subcommands.Where(c => c.Name != "train").Select(c => c.Name))}");
+            return 2;
         }
-        if (rest.Contains("--help") || rest.Contains("-h"))
-        {
-            Console.WriteLine(command.Help());
-            if (command == train) Console.WriteLine("Commands: train (default), " + string.Join(", ", Subcommands.Select(c => $"{c.Name}")) + "; `trainer COMMAND --help` for each.");
-            return 0;
-        }
+        var parsed = root.Parse(args, TrainerCommandLine.Parsing);
         try
         {
-            return command.Run(ArgumentParser.Parse(command, rest), cancellation);
+            if (parsed.Errors.Count > 0 && parsed.Action is not HelpPrinter)
+                throw new UsageException(ParseErrors.Describe(parsed, args));
+            return parsed.InvokeAsync(Invocation, cancellation).GetAwaiter().GetResult();
         }
         catch (UsageException e)
         {
@@ -75,7 +51,7 @@ public static class Program
         }
         catch (EngineException e)
         {
-            Console.Error.WriteLine("error: " + e.Message);
+            Console.Error.WriteLine("error: " + FlagNames.Render(e));
             return 1;
         }
     }

@@ -99,7 +99,7 @@ public static class Checkpoint
             if (File.Exists(Path.Combine(candidate, StateFile)) || File.Exists(Path.Combine(candidate, ConfigFile)) && File.Exists(Path.Combine(candidate, WeightsFile)))
                 return candidate;
         if (!Directory.Exists(path)) throw new EngineException($"checkpoint {path}: no such folder");
-        throw new EngineException($"checkpoint {path}: holds neither {StateFile} nor {ConfigFile} + {WeightsFile}; pass a run folder (--out of a training run) or a model folder");
+        throw new EngineException(EngineOption.Out, $"checkpoint {path}: holds neither {StateFile} nor {ConfigFile} + {WeightsFile}; pass a run folder ({EngineOption.Out} of a training run) or a model folder");
     }
 
     public static TrainerState? ReadState(string folder)

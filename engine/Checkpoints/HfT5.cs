@@ -26,7 +26,7 @@ public static class HfT5
             Family = ModelFamily.EncoderDecoder,
             VocabSize = vocab,
             PaddedVocabSize = vocab,
-            // No position table: the relative buckets serve any length; n_positions (512 in HF's T5 configs) bounds --seq.
+            // No position table: the relative buckets serve any length; n_positions (512 in HF's T5 configs) bounds the sequence length.
             MaxPositions = Optional("n_positions") ?? 512,
             Layers = layers,
             DecoderLayers = Optional("num_decoder_layers") ?? layers,

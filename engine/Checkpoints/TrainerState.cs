@@ -1,4 +1,5 @@
 using Engine.Models;
+using Engine.Objectives;
 using Engine.Training;
 
 namespace Engine.Checkpoints;
@@ -12,7 +13,7 @@ public sealed record TrainerState
     public required TrainingSettings Settings { get; init; }
     /// <summary>How text becomes ids: "byte", "gpt2" or a tokenizer file path.</summary>
     public required string Tokenizer { get; init; }
-    public required string Objective { get; init; }
+    public required TrainingObjective Objective { get; init; }
     /// <summary>Where the training data came from: a prepared folder or "embedded".</summary>
     public required string Data { get; init; }
     public Dictionary<string, long> DataState { get; init; } = new();

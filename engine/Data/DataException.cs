@@ -8,4 +8,5 @@ public class DataException : EngineException
 {
     public DataException(string message) : base(message) { }
     public DataException(string message, Exception? innerException) : base(message, innerException) { }
+    public DataException(EngineOption option, OptionMessageBuilder text, Exception? innerException = null) : base(option, text.Build(), innerException) { }
 }

@@ -8,4 +8,5 @@ public sealed class DataFormatException : DataException
 {
     public DataFormatException(string message) : base(message) { }
     public DataFormatException(string message, Exception? innerException) : base(message, innerException) { }
+    public DataFormatException(EngineOption option, OptionMessageBuilder text) : base(option, text) { }
 }

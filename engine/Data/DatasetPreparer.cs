@@ -95,7 +95,7 @@ public static class DatasetPreparer
         }
         catch (Exception error) when (error is IOException or UnauthorizedAccessException)
         {
-            throw new DataException($"output folder {outDir}: cannot create or write to it ({error.Message}); choose a writable --out folder", error);
+            throw new DataException(EngineOption.Out, $"output folder {outDir}: cannot create or write to it ({error.Message}); choose a writable {EngineOption.Out} folder", error);
         }
     }
 

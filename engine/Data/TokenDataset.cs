@@ -94,9 +94,8 @@ public sealed class TokenDataset
         // uint32 shards can hold ids above int.MaxValue; they arrive negative and are shown as stored.
         uint id = (uint)tokens[position];
         string preparedWith = meta is null ? "" : $" (it was prepared with tokenizer '{meta.Tokenizer}', vocabulary {meta.VocabSize})";
-        throw new DataFormatException(
-            $"token id {id} at position {position} of {source} is ≥ the model's vocabulary {vocabSize}{preparedWith}: " +
-            "prepare the data with the model's tokenizer or pass --vocab");
+        throw new DataFormatException(EngineOption.VocabSize,
+            $"token id {id} at position {position} of {source} is ≥ the model's vocabulary {vocabSize}{preparedWith}: prepare the data with the model's tokenizer or pass {EngineOption.VocabSize}");
     }
 
     private static IReadOnlyList<string> ResolveShardFiles(string path, string split)
@@ -105,10 +104,9 @@ public sealed class TokenDataset
         {
             List<string> files = SortedFiles(path, $"{split}_*.bin");
             if (files.Count > 0) return files;
-            string fix = split == DatasetPreparer.ValSplit
-                ? "prepare it with a validation fraction above 0, or evaluate on another folder"
-                : $"run `trainer prepare --out {path}` first";
-            throw new DataException($"prepared folder {path}: has no {split}_*.bin shards: {fix}");
+            if (split == DatasetPreparer.ValSplit)
+                throw new DataException($"prepared folder {path}: has no {split}_*.bin shards: prepare it with a validation fraction above 0, or evaluate on another folder");
+            throw new DataException(EngineOption.Out, $"prepared folder {path}: has no {split}_*.bin shards: run `trainer prepare {EngineOption.Out} {path}` first");
         }
         if (File.Exists(path)) return [path];
 

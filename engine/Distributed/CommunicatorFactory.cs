@@ -6,14 +6,14 @@ namespace Engine.Distributed;
 
 /// <summary>
 /// Chooses the transport for this launch: one process → single; several → NCCL on a GPU backend or MPI on the CPU
-/// backend. mpirun launches and Slurm's srun (Open MPI joins through PMIx: srun --mpi=pmix) join over MPI, which
+/// backend. mpirun launches and Slurm's srun (Open MPI joins through PMIx: srun with the pmix MPI plugin) join over MPI, which
 /// also hands out NCCL's unique id. A torchrun-style launch (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT) has no MPI:
 /// its GPU ranks meet through a TCP rendezvous that hands out only the unique id, and NCCL carries everything else;
 /// its CPU ranks are refused, since CPU processes have no transport but MPI.
 /// </summary>
 public static class CommunicatorFactory
 {
-    /// <param name="dataParallel">--strategy ddp or fsdp: on a GPU even one process then goes through NCCL, so a
+    /// <param name="dataParallel">The ddp or fsdp strategy: on a GPU even one process then goes through NCCL, so a
     /// one-GPU run exercises the code a multi-GPU run uses.</param>
     public static ICommunicator Create(IBackend backend, LaunchEnvironment launch, bool dataParallel = false)
     {
@@ -34,9 +34,9 @@ public static class CommunicatorFactory
     static ICommunicator JoinWithoutMpi(IBackend backend, LaunchEnvironment launch)
     {
         if (BackendLayers.Find<CudaBackend>(backend) is not { } gpu)
-            throw new EngineException($"{launch.Launcher}-style launch (RANK, WORLD_SIZE) of {launch.WorldSize} ranks on the {backend.Name} backend: CPU ranks join through Open MPI, "
+            throw new EngineException(EngineOption.Device, $"{launch.Launcher}-style launch (RANK, WORLD_SIZE) of {launch.WorldSize} ranks on the {backend.Name} backend: CPU ranks join through Open MPI, "
                 + $"as there is no transport between CPU processes without it; launch them with `mpirun -np {launch.WorldSize} dotnet trainer.dll …` "
-                + "(a TCP rendezvous joins GPU ranks only, over NCCL: --device cuda)");
+                + $"(a TCP rendezvous joins GPU ranks only, over NCCL: {EngineOption.Device} cuda)");
         return NcclCommunicator.Create(gpu, TcpRendezvous.ForLaunch(launch));
     }
 }

@@ -38,7 +38,7 @@ public sealed class DataParallel
     {
         long perStep = (long)settings.MicroBatch * WorldSize;
         if (settings.GlobalBatch % perStep != 0)
-            throw new EngineException($"--batch {settings.GlobalBatch} does not split over {WorldSize} ranks × --micro-batch {settings.MicroBatch}: use a --batch that is a multiple of {perStep}, or a smaller --micro-batch");
+            throw new EngineException(EngineOption.GlobalBatch, $"{EngineOption.GlobalBatch} {settings.GlobalBatch} does not split over {WorldSize} ranks × {EngineOption.MicroBatch} {settings.MicroBatch}: use a {EngineOption.GlobalBatch} that is a multiple of {perStep}, or a smaller {EngineOption.MicroBatch}");
         return (int)(settings.GlobalBatch / perStep);
     }
 

@@ -7,7 +7,7 @@ using Engine.Tensors;
 namespace Engine.Distributed;
 
 /// <summary>
-/// How FSDP with --cpu-offload moves one unit's block between its host shards and the compute device: up before
+/// How FSDP with CPU offload moves one unit's block between its host shards and the compute device: up before
 /// the all-gather, down after the reduce-scatter. On a GPU the shards are page-locked and both copies run on the
 /// communication stream, in order with the collectives there, so the compute stream never drains for them; between
 /// CPU processes the "device" is host memory too and a copy is a copy.

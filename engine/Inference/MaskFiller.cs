@@ -24,9 +24,9 @@ public static class MaskFiller
             throw new EngineException($"fill-mask needs a masked-LM (BERT) model; this one is {model.Config.Family}: use `trainer generate` for GPT models");
         var ids = tokenizer.Encode(text);
         if (!ids.Contains(tokenizer.MaskToken))
-            throw new EngineException($"--text has no {tokenizer.SpecialText(tokenizer.MaskToken)}: write it where the model should fill in, e.g. \"take one {tokenizer.SpecialText(tokenizer.MaskToken)} by mouth\"");
+            throw new EngineException(EngineOption.Text, $"{EngineOption.Text} has no {tokenizer.SpecialText(tokenizer.MaskToken)}: write it where the model should fill in, e.g. \"take one {tokenizer.SpecialText(tokenizer.MaskToken)} by mouth\"");
         if (ids.Length + 2 > model.Config.MaxPositions)
-            throw new EngineException($"--text is {ids.Length} tokens, more than the model's {model.Config.MaxPositions} positions less [CLS] and [SEP]: shorten it");
+            throw new EngineException(EngineOption.Text, $"{EngineOption.Text} is {ids.Length} tokens, more than the model's {model.Config.MaxPositions} positions less [CLS] and [SEP]: shorten it");
         return Predict(model, tokenizer, ids, topK);
     }
 

@@ -24,10 +24,10 @@ public static class SpanInfiller
             throw new EngineException($"infill needs an encoder-decoder (T5) model; this one is {model.Config.Family}: use `trainer fill-mask` for BERT or `trainer generate` for GPT models");
         var prompt = tokenizer.Encode(text);
         if (!prompt.Any(id => tokenizer.SentinelIndex(id) >= 0))
-            throw new EngineException("--text has no sentinel: write <extra_id_0> (then <extra_id_1>, …) where the model should fill in, e.g. \"take one <extra_id_0> by mouth\"");
+            throw new EngineException(EngineOption.Text, $"{EngineOption.Text} has no sentinel: write <extra_id_0> (then <extra_id_1>, …) where the model should fill in, e.g. \"take one <extra_id_0> by mouth\"");
         var encoder = prompt.Append(tokenizer.EndOfText).ToArray();
         if (encoder.Length > model.Config.MaxPositions)
-            throw new EngineException($"--text is {encoder.Length} tokens with EOS, more than the model's {model.Config.MaxPositions} positions: shorten it");
+            throw new EngineException(EngineOption.Text, $"{EngineOption.Text} is {encoder.Length} tokens with EOS, more than the model's {model.Config.MaxPositions} positions: shorten it");
         var decoder = new List<int> { model.Config.DecoderStartToken };
         var logits = new float[model.Config.VocabSize];
         for (int step = 0; step < maxTokens; step++)

@@ -17,9 +17,9 @@ public static class TextGenerator
     public static List<int> Generate(TransformerModel model, IReadOnlyList<int> prompt, SamplingSettings settings, Func<IReadOnlyList<int>, bool>? stop = null)
     {
         var c = model.Config;
-        if (settings.MaxNewTokens < 0) throw new EngineException($"--max-tokens must be 0 or more (got {settings.MaxNewTokens})");
-        if (settings.Temperature < 0) throw new EngineException($"--temperature must be 0 or more (got {settings.Temperature})");
-        if (settings.TopK < 0) throw new EngineException($"--top-k must be 0 (all tokens) or more (got {settings.TopK})");
+        if (settings.MaxNewTokens < 0) throw new EngineException(EngineOption.MaxNewTokens, $"{EngineOption.MaxNewTokens} must be 0 or more (got {settings.MaxNewTokens})");
+        if (settings.Temperature < 0) throw new EngineException(EngineOption.Temperature, $"{EngineOption.Temperature} must be 0 or more (got {settings.Temperature})");
+        if (settings.TopK < 0) throw new EngineException(EngineOption.TopK, $"{EngineOption.TopK} must be 0 (all tokens) or more (got {settings.TopK})");
         var rng = new Rng(settings.Seed);
         var context = prompt.Count > 0 ? prompt.ToList() : new List<int> { c.EndOfTextToken };
         var generated = new List<int>();

@@ -29,7 +29,7 @@ public sealed class EncoderDecoderNetwork : INetwork
         config = c;
         wordTable = layout.Add(WordTableName, new[] { c.PaddedVocabSize, c.Dim }, vocabularyRows: true);
         if (c.Layers < 1 || c.DecoderLayerCount < 1)
-            throw new EngineException("a T5 model needs at least one encoder and one decoder layer (--layers ≥ 1)");
+            throw new EngineException(EngineOption.Layers, $"a T5 model needs at least one encoder and one decoder layer ({EngineOption.Layers} ≥ 1)");
         encoder = new T5Block[c.Layers];
         encoderBiasTable = null!;
         for (int l = 0; l < c.Layers; l++)

@@ -71,7 +71,7 @@ public static class Presets
     static readonly Dictionary<string, (TransformerConfig Config, string Description)> All = new()
     {
         // Sized so the default run learns the embedded corpus in a few minutes on 2 CPU cores; the vocabulary is the
-        // byte tokenizer's 256 bytes + end-of-text, replaced by the data's own when --data says otherwise.
+        // byte tokenizer's 256 bytes + end-of-text, replaced by the data's own when the run's data says otherwise.
         ["gpt2-tiny"] = (Gpt2(layers: 4, dim: 128, heads: 4, vocab: 257, positions: 256), "4 layers, 128 wide, 4 heads (CPU default, byte vocabulary)"),
         ["gpt2-small"] = (Gpt2(12, 768, 12), "124M: 12 layers, 768 wide, 12 heads"),
         ["gpt2-medium"] = (Gpt2(24, 1024, 16), "355M: 24 layers, 1024 wide, 16 heads"),
@@ -79,13 +79,13 @@ public static class Presets
         ["gpt2-xl"] = (Gpt2(48, 1600, 25), "1.5B: 48 layers, 1600 wide, 25 heads"),
         // BERT sizes follow Google's released checkpoints (HF BertForMaskedLM); bert-tiny and bert-mini are the
         // "well-read students" sizes (Turc et al. 2019). The vocabulary is replaced by the tokenizer's when training.
-        ["bert-tiny"] = (Bert(2, 128, 2), "4.4M: 2 layers, 128 wide, 2 heads (CPU default for --objective mlm)"),
+        ["bert-tiny"] = (Bert(2, 128, 2), "4.4M: 2 layers, 128 wide, 2 heads (CPU default for the mlm objective)"),
         ["bert-mini"] = (Bert(4, 256, 4), "11M: 4 layers, 256 wide, 4 heads"),
         ["bert-base"] = (Bert(12, 768, 12), "110M: 12 layers, 768 wide, 12 heads"),
         ["bert-large"] = (Bert(24, 1024, 16), "335M: 24 layers, 1024 wide, 16 heads"),
         // T5 v1.1 sizes (google/t5-v1_1-small/base/large); t5-tiny is ours, sized for the CPU default span run with the
         // byte-span tokenizer's vocabulary (replaced by the tokenizer's when training).
-        ["t5-tiny"] = (T5(2, 128, 4, 256, headDim: 32, vocab: 359), "2+2 layers, 128 wide, 4 heads (CPU default for --objective span, byte vocabulary)"),
+        ["t5-tiny"] = (T5(2, 128, 4, 256, headDim: 32, vocab: 359), "2+2 layers, 128 wide, 4 heads (CPU default for the span objective, byte vocabulary)"),
         ["t5-small"] = (T5(8, 512, 6, 1024), "77M: 8+8 layers, 512 wide, 6 heads of 64, gated FFN 1024"),
         ["t5-base"] = (T5(12, 768, 12, 2048), "248M: 12+12 layers, 768 wide, 12 heads, gated FFN 2048"),
         ["t5-large"] = (T5(24, 1024, 16, 2816), "783M: 24+24 layers, 1024 wide, 16 heads, gated FFN 2816"),
@@ -93,16 +93,16 @@ public static class Presets
 
     public static IEnumerable<string> Names => All.Keys;
 
-    /// <summary>The preset a run uses when --model is not given: each objective trains its own family.</summary>
-    public static string DefaultFor(string objective) => objective switch
+    /// <summary>The preset a run uses when it names no model: each objective trains its own family.</summary>
+    public static string DefaultFor(Objectives.TrainingObjective objective) => objective switch
     {
-        "mlm" => "bert-tiny",
-        "span" => "t5-tiny",
+        Objectives.TrainingObjective.Mlm => "bert-tiny",
+        Objectives.TrainingObjective.Span => "t5-tiny",
         _ => Default,
     };
     public static string Describe(string name) => All[name].Description;
 
     public static TransformerConfig Get(string name) =>
         All.TryGetValue(name, out var preset) ? preset.Config
-            : throw new EngineException($"--model {name} is not a preset: choose one of {string.Join(", ", All.Keys)} (or a model folder)");
+            : throw new EngineException(EngineOption.Model, $"{EngineOption.Model} {name} is not a preset: choose one of {string.Join(", ", All.Keys)} (or a model folder)");
 }

@@ -51,19 +51,19 @@ public sealed record TransformerConfig
     public TransformerConfig WithVocabPaddedTo(int multiple) =>
         this with { PaddedVocabSize = (VocabSize + multiple - 1) / multiple * multiple };
 
-    /// <summary>Throws an error naming the flag to change when the shape is impossible.</summary>
+    /// <summary>Throws an error naming the option to change when the shape is impossible.</summary>
     public void Validate()
     {
-        void Positive(int value, string flag) { if (value <= 0) throw new EngineException($"{flag} must be a positive number (got {value})"); }
-        Positive(VocabSize, "--vocab");
-        Positive(MaxPositions, "--max-positions");
-        Positive(Layers, "--layers");
-        Positive(Dim, "--dim");
-        Positive(Heads, "--heads");
-        Positive(FeedForwardDim, "--ffn-dim");
+        void Positive(int value, EngineOption option) { if (value <= 0) throw new EngineException(option, $"{option} must be a positive number (got {value})"); }
+        Positive(VocabSize, EngineOption.VocabSize);
+        Positive(MaxPositions, EngineOption.MaxPositions);
+        Positive(Layers, EngineOption.Layers);
+        Positive(Dim, EngineOption.Dim);
+        Positive(Heads, EngineOption.Heads);
+        Positive(FeedForwardDim, EngineOption.FeedForwardDim);
         if (HeadDim < 0) throw new EngineException($"head size {HeadDim} must be positive");
         if (HeadDim == 0 && Dim % Heads != 0)
-            throw new EngineException($"--heads {Heads} does not divide --dim {Dim}: choose heads that divide the width (e.g. --heads {LargestDivisorAtMost(Dim, Heads)})");
+            throw new EngineException(EngineOption.Heads, $"{EngineOption.Heads} {Heads} does not divide {EngineOption.Dim} {Dim}: choose heads that divide the width (e.g. {EngineOption.Heads} {LargestDivisorAtMost(Dim, Heads)})");
         if (PaddedVocabSize < VocabSize)
             throw new EngineException($"padded vocabulary {PaddedVocabSize} is smaller than the vocabulary {VocabSize}");
         if (EndOfTextToken < 0 || EndOfTextToken >= VocabSize)

@@ -138,7 +138,7 @@ public sealed class TransformerModel : IDisposable
     {
         if (shape.B <= 0) throw new EngineException($"batch of {shape.B} sequences: must be positive");
         if (shape.T <= 0 || shape.T > Config.MaxPositions)
-            throw new EngineException($"--seq {shape.T} is outside 1..{Config.MaxPositions}, the model's position table (--max-positions)");
+            throw new EngineException(EngineOption.SequenceLength, $"{EngineOption.SequenceLength} {shape.T} is outside 1..{Config.MaxPositions}, the model's position table ({EngineOption.MaxPositions})");
         if (hasShape && shape == planned) return;
         var m = Memory;
         if (hasShape)

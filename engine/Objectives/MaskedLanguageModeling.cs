@@ -13,7 +13,7 @@ namespace Engine.Objectives;
 public sealed class MaskedLanguageModeling : IBatchSource
 {
     public const string Name = "mlm";
-    /// <summary>Validation masks do not depend on --seed, so runs with different seeds are scored on the same task.</summary>
+    /// <summary>Validation masks do not depend on the run's seed, so runs with different seeds are scored on the same task.</summary>
     const ulong ValidationSeed = 0x5EED_0F_BA11;
     readonly CausalBatchLoader trainLoader;
     readonly TokenDataset validation;

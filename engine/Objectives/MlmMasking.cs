@@ -18,7 +18,7 @@ public sealed class MlmMasking(IMaskingTokenizer tokenizer, double probability, 
 {
     public const int Ignore = -100;
     public double Probability { get; } = probability is > 0 and < 1 ? probability
-        : throw new EngineException($"--mask-prob {probability} must be between 0 and 1 (BERT uses 0.15)");
+        : throw new EngineException(EngineOption.MaskProbability, $"{EngineOption.MaskProbability} {probability} must be between 0 and 1 (BERT uses 0.15)");
     public bool WholeWord { get; } = wholeWord;
 
     /// <summary>Masks tokens in place and writes the labels.</summary>

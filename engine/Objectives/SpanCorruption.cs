@@ -23,23 +23,23 @@ public sealed class SpanCorruption
     public double MeanSpanLength { get; }
     /// <summary>Tokens taken from the data per example.</summary>
     public int RawLength { get; }
-    /// <summary>Encoder inputs per example (--seq), exactly: kept tokens + one sentinel per span + EOS.</summary>
+    /// <summary>Encoder inputs per example (the sequence length), exactly: kept tokens + one sentinel per span + EOS.</summary>
     public int InputLength { get; }
     /// <summary>Decoder targets per example, exactly: noise tokens + one sentinel per span + EOS.</summary>
     public int TargetLength { get; }
 
     public SpanCorruption(ISpanTokenizer tokenizer, int inputLength, double noiseDensity, double meanSpanLength, ulong seed)
     {
-        if (!(noiseDensity is > 0 and < 1)) throw new EngineException($"--noise-density {noiseDensity} must be between 0 and 1 (T5 uses 0.15)");
-        if (!(meanSpanLength >= 1)) throw new EngineException($"--mean-span {meanSpanLength} must be at least 1 (T5 uses 3)");
-        if (inputLength < 3) throw new EngineException($"--seq {inputLength} is too short for span corruption: it needs at least a kept token, a sentinel and EOS");
+        if (!(noiseDensity is > 0 and < 1)) throw new EngineException(EngineOption.NoiseDensity, $"{EngineOption.NoiseDensity} {noiseDensity} must be between 0 and 1 (T5 uses 0.15)");
+        if (!(meanSpanLength >= 1)) throw new EngineException(EngineOption.MeanSpanLength, $"{EngineOption.MeanSpanLength} {meanSpanLength} must be at least 1 (T5 uses 3)");
+        if (inputLength < 3) throw new EngineException(EngineOption.SequenceLength, $"{EngineOption.SequenceLength} {inputLength} is too short for span corruption: it needs at least a kept token, a sentinel and EOS");
         this.tokenizer = tokenizer; this.seed = seed;
         NoiseDensity = noiseDensity; MeanSpanLength = meanSpanLength;
         (RawLength, TargetLength) = Lengths(inputLength, noiseDensity, meanSpanLength);
         InputLength = inputLength;
         int spans = SpanCount(RawLength, noiseDensity, meanSpanLength);
         if (spans > tokenizer.SentinelCount)
-            throw new EngineException($"--seq {inputLength} makes {spans} noise spans per example but the tokenizer '{tokenizer.Name}' has {tokenizer.SentinelCount} sentinels: lower --seq or raise --mean-span");
+            throw new EngineException(EngineOption.SequenceLength, $"{EngineOption.SequenceLength} {inputLength} makes {spans} noise spans per example but the tokenizer '{tokenizer.Name}' has {tokenizer.SentinelCount} sentinels: lower {EngineOption.SequenceLength} or raise {EngineOption.MeanSpanLength}");
     }
 
     static int NoiseCount(int length, double density) => Math.Clamp((int)Math.Round(length * density), 1, length - 1);
@@ -126,7 +126,7 @@ public sealed class SpanCorruption
         }
         inputs[i++] = tokenizer.EndOfText;
         targets[o++] = tokenizer.EndOfText;
-        // Rounding can leave the longest raw length one input short of --seq: pad (hidden from attention by the caller).
+        // Rounding can leave the longest raw length one input short of the sequence length: pad (hidden from attention by the caller).
         for (; i < inputs.Length; i++) inputs[i] = tokenizer.PadToken;
         if (o != TargetLength) throw new InvalidOperationException($"span corruption made {o} targets, expected {TargetLength}");
     }

@@ -6,7 +6,7 @@ namespace Engine.Objectives;
 
 /// <summary>
 /// The `span` objective (T5): windows of <see cref="SpanCorruption.RawLength"/> tokens tiling the token stream, each
-/// corrupted by <see cref="SpanCorruption"/> into exactly --seq encoder inputs and a fixed number of targets; the
+/// corrupted by <see cref="SpanCorruption"/> into exactly the sequence length's encoder inputs and a fixed number of targets; the
 /// decoder reads the targets shifted right after the start id. An example is identified by the dataset position its
 /// window starts at, and the epoch by the loader's wraps, so the loader's position is the whole state. Validation
 /// corrupts with epoch 0 and a fixed seed: the same spans every time, comparable across runs.
@@ -14,7 +14,7 @@ namespace Engine.Objectives;
 public sealed class SpanLanguageModeling : IBatchSource
 {
     public const string Name = "span";
-    /// <summary>Validation spans do not depend on --seed, so runs with different seeds are scored on the same task.</summary>
+    /// <summary>Validation spans do not depend on the run's seed, so runs with different seeds are scored on the same task.</summary>
     const ulong ValidationSeed = 0x5EED_0F_5BA4;
     readonly CausalBatchLoader trainLoader;
     readonly TokenDataset validation;
@@ -73,7 +73,7 @@ public sealed class SpanLanguageModeling : IBatchSource
             var (epoch, example) = identify(row);
             corruption.Apply(windows.AsSpan(row * raw, raw), inputs.AsSpan(row * T, T), targets.AsSpan(row * Td, Td), epoch, example);
         }
-        // Inputs are padded only when rounding leaves the longest raw window one token short of --seq.
+        // Inputs are padded only when rounding leaves the longest raw window one token short of the sequence length.
         int[]? mask = null;
         if (inputs.Contains(tokenizer.PadToken))
         {
@@ -91,7 +91,7 @@ public sealed class SpanLanguageModeling : IBatchSource
     void CheckLength(int T)
     {
         if (T != trainCorruption.InputLength)
-            throw new InvalidOperationException($"span batches were planned for --seq {trainCorruption.InputLength}, asked for {T}");
+            throw new InvalidOperationException($"span batches were planned for a sequence length of {trainCorruption.InputLength}, asked for {T}");
     }
 
     public Dictionary<string, long> SaveState() => trainLoader.State.ToDictionary();

@@ -11,9 +11,9 @@ public sealed record ComputePlan(double Tokens, double Flops, double ModelFlops,
     /// <param name="mfu">Model FLOPs utilisation: the fraction of the dense peak the run sustains (0 &lt; mfu ≤ 1).</param>
     public static ComputePlan Create(PlannedModel model, double tokens, int sequence, GpuSpec gpu, PrecisionMode precision, double mfu, int gpus, double? pricePerGpuHour)
     {
-        if (!(mfu > 0 && mfu <= 1)) throw new EngineException($"--mfu {mfu} must be a fraction in (0, 1] (e.g. 0.4 for 40% of the GPU's peak)");
+        if (!(mfu > 0 && mfu <= 1)) throw new EngineException(EngineOption.Mfu, $"{EngineOption.Mfu} {mfu} must be a fraction in (0, 1] (e.g. 0.4 for 40% of the GPU's peak)");
         double flops = 6.0 * model.Parameters * tokens;
-        // With only --params the layout is an assumed shape of about N parameters: scale its count to N so the two
+        // With only a parameter count the layout is an assumed shape of about N parameters: scale its count to N so the two
         // figures differ only by attention, as they would for the real model.
         double perToken = model.TrainingFlopsPerToken(sequence);
         if (model.ShapeAssumed)

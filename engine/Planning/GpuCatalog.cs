@@ -13,13 +13,13 @@ public sealed record GpuSpec(string Name, string Description, long MemoryBytes, 
     public double PeakFlops(PrecisionMode precision)
     {
         if (precision == PrecisionMode.Bf16 && !SupportsBf16)
-            throw new EngineException($"--gpu {Name} has no bf16 arithmetic: use --precision fp16 (with loss scaling) or a newer --gpu (a100, h100, h200)");
+            throw new EngineException(EngineOption.Precision, $"{EngineOption.Gpu} {Name} has no bf16 arithmetic: use {EngineOption.Precision} fp16 (with loss scaling) or a newer {EngineOption.Gpu} (a100, h100, h200)");
         return (precision == PrecisionMode.Fp32 ? PeakTflopsFp32 : PeakTflopsHalf) * 1e12;
     }
 }
 
 /// <summary>
-/// The GPUs `trainer plan --gpu` knows. Memory: HBM capacities are powers of two, so the vendor's "80 GB" is 80 GiB
+/// The GPUs a plan knows by name. Memory: HBM capacities are powers of two, so the vendor's "80 GB" is 80 GiB
 /// (an A100 80GB reports 81920 MiB); the H200's "141 GB" is what nvidia-smi shows as about 140 GiB, taken as 141 GiB.
 /// Sources (dense peaks, checked 2026-11-28):
 /// - V100 SXM2: 125 TFLOP/s fp16 tensor cores (NVIDIA, "Programming Tensor Cores in CUDA 9", developer.nvidia.com);
@@ -63,10 +63,10 @@ public static class GpuCatalog
         if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double tflops) && tflops > 0 && double.IsFinite(tflops))
         {
             if (memoryGb is not double memory)
-                throw new EngineException($"--gpu {text} gives the peak TFLOP/s only: add --gpu-memory GB so the plan can say whether it fits");
+                throw new EngineException(EngineOption.GpuMemory, $"{EngineOption.Gpu} {text} gives the peak TFLOP/s only: add {EngineOption.GpuMemory} GB so the plan can say whether it fits");
             // An unlisted accelerator: the number is its dense matrix peak, used for every precision.
             return new GpuSpec(text, $"{tflops:0.#} TFLOP/s, {memory:0.#} GB", (long)(memory * GiB), tflops, tflops, SupportsBf16: true);
         }
-        throw new EngineException($"--gpu {text}: choose one of {string.Join(", ", Names)} or a number of TFLOP/s (with --gpu-memory GB)");
+        throw new EngineException(EngineOption.Gpu, $"{EngineOption.Gpu} {text}: choose one of {string.Join(", ", Names)} or a number of TFLOP/s (with {EngineOption.GpuMemory} GB)");
     }
 }

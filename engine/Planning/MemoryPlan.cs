@@ -49,7 +49,7 @@ public static class MemoryPlan
             optimizer = master = 0;
             if (stage >= 3)
             {
-                // FSDP's offload (what `--strategy fsdp --cpu-offload` runs) keeps the parameter and gradient shards on
+                // FSDP's offload (what the fsdp strategy with CPU offload runs) keeps the parameter and gradient shards on
                 // the host too: the GPU holds only the units gathered for compute (temporaries).
                 // (with the engine's fp32 gradients there: EngineFp32GradientExtraBytes counts them for the GPU otherwise)
                 offloaded += weights + gradients + Fp32GradientExtra(model, precision) / shards;

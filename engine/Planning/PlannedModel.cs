@@ -5,7 +5,7 @@ namespace Engine.Planning;
 
 /// <summary>
 /// The model a plan is for: a config the engine can build (so activations come from its own plan) and the parameter
-/// count N used for memory and 6·N·D. With only `--params`, a GPT-shaped config is chosen whose size is close to N,
+/// count N used for memory and 6·N·D. With only a parameter count, a GPT-shaped config is chosen whose size is close to N,
 /// and N stays what the user gave.
 /// </summary>
 public sealed record PlannedModel(string Name, TransformerConfig Config, long Parameters, bool ShapeAssumed)
@@ -23,9 +23,12 @@ public sealed record PlannedModel(string Name, TransformerConfig Config, long Pa
     /// A GPT-2-style shape for N parameters: head size 128 and width ≈ 128 × layers, the proportions of GPT-3 6.7B,
     /// 13B and 175B and of LLaMA 7B. N ≈ 12·L·d² + (V + T)·d is solved for d, rounded to a multiple of 128, then L.
     /// </summary>
+    /// <summary>The name of a model known only by its count (a front end may say which option gave it).</summary>
+    public const string CountOnlyName = "a parameter count (GPT shape assumed for activations)";
+
     public static PlannedModel ForParameters(long parameters, int vocab, int positions)
     {
-        if (parameters < 1) throw new EngineException($"--params must be positive (got {parameters})");
+        if (parameters < 1) throw new EngineException(EngineOption.Parameters, $"{EngineOption.Parameters} must be positive (got {parameters})");
         int dim = Math.Max(128, (int)Math.Round(Math.Cbrt(parameters * 128.0 / 12) / 128) * 128);
         long perLayer = 12L * dim * dim + 13L * dim;
         long embeddings = (long)(vocab + positions) * dim;
@@ -35,7 +38,7 @@ public sealed record PlannedModel(string Name, TransformerConfig Config, long Pa
             Family = ModelFamily.DecoderOnly, VocabSize = vocab, PaddedVocabSize = vocab, MaxPositions = positions,
             Layers = layers, Dim = dim, Heads = dim / 128, FeedForwardDim = 4 * dim, EndOfTextToken = vocab - 1,
         };
-        return new PlannedModel("--params (GPT shape assumed for activations)", config, parameters, ShapeAssumed: true);
+        return new PlannedModel(CountOnlyName, config, parameters, ShapeAssumed: true);
     }
 
     /// <summary>Parameters of the largest unit FSDP gathers at once: one block, or the token table when that is bigger.</summary>

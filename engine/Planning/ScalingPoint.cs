@@ -22,14 +22,14 @@ public static class ScalingData
     /// </summary>
     public static IReadOnlyList<ScalingPoint> ReadCsv(string path)
     {
-        if (!File.Exists(path)) throw new EngineException($"--csv {path}: no such file");
+        if (!File.Exists(path)) throw new EngineException(EngineOption.ScalingCsv, $"{EngineOption.ScalingCsv} {path}: no such file");
         var lines = File.ReadAllLines(path).Where(l => !string.IsNullOrWhiteSpace(l)).ToArray();
-        if (lines.Length < 2) throw new EngineException($"--csv {path}: needs a header row and at least one run");
+        if (lines.Length < 2) throw new EngineException(EngineOption.ScalingCsv, $"{EngineOption.ScalingCsv} {path}: needs a header row and at least one run");
         var header = Split(lines[0]).Select(h => h.Trim().ToLowerInvariant()).ToArray();
         int Find(string[] names) => Array.FindIndex(header, h => names.Contains(h));
         int nCol = Find(ParameterColumns), cCol = Find(FlopColumns), dCol = Find(TokenColumns), lCol = Find(LossColumns), bCol = Find(BudgetColumns);
         if (nCol < 0 || lCol < 0 || (cCol < 0 && dCol < 0))
-            throw new EngineException($"--csv {path}: the header needs a parameters column (Model Size, params or N), a loss column (loss) and FLOPs (Training FLOP, flops) or tokens (tokens); it has: {lines[0]}");
+            throw new EngineException(EngineOption.ScalingCsv, $"{EngineOption.ScalingCsv} {path}: the header needs a parameters column (Model Size, params or N), a loss column (loss) and FLOPs (Training FLOP, flops) or tokens (tokens); it has: {lines[0]}");
         var points = new List<ScalingPoint>();
         for (int row = 1; row < lines.Length; row++)
         {
@@ -37,7 +37,7 @@ public static class ScalingData
             double Cell(int column, string what)
             {
                 if (column >= cells.Length || !double.TryParse(cells[column], NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v) || v <= 0)
-                    throw new EngineException($"--csv {path}, line {row + 1}: {what} '{(column < cells.Length ? cells[column] : "")}' is not a positive number");
+                    throw new EngineException(EngineOption.ScalingCsv, $"{EngineOption.ScalingCsv} {path}, line {row + 1}: {what} '{(column < cells.Length ? cells[column] : "")}' is not a positive number");
                 return v;
             }
             double n = Cell(nCol, header[nCol]), loss = Cell(lCol, header[lCol]);
@@ -57,7 +57,7 @@ public static class ScalingData
     /// </summary>
     public static IReadOnlyList<ScalingPoint> ExcludeHighestLoss(IReadOnlyList<ScalingPoint> points, int k)
     {
-        if (k < 0 || k >= points.Count) throw new EngineException($"--exclude-highest-loss {k} must be within 0..{points.Count - 1} (the CSV has {points.Count} runs)");
+        if (k < 0 || k >= points.Count) throw new EngineException(EngineOption.ExcludeHighestLoss, $"{EngineOption.ExcludeHighestLoss} {k} must be within 0..{points.Count - 1} (the CSV has {points.Count} runs)");
         var dropped = Enumerable.Range(0, points.Count).OrderByDescending(i => points[i].Loss).ThenBy(i => i).Take(k).ToHashSet();
         return points.Where((_, i) => !dropped.Contains(i)).ToList();
     }

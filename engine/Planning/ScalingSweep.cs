@@ -17,10 +17,10 @@ public sealed record SweepModel(int Layers, int Dim, int Heads)
     {
         var parts = text.Trim().ToLowerInvariant().Split('x');
         if (parts.Length is < 2 or > 3 || !parts.All(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v > 0))
-            throw new EngineException($"--models {text}: write each model as LAYERSxWIDTH or LAYERSxWIDTHxHEADS, e.g. --models 2x64 4x128x4");
+            throw new EngineException(EngineOption.SweepModels, $"{EngineOption.SweepModels} {text}: write each model as LAYERSxWIDTH or LAYERSxWIDTHxHEADS, e.g. {EngineOption.SweepModels} 2x64 4x128x4");
         int layers = int.Parse(parts[0], CultureInfo.InvariantCulture), dim = int.Parse(parts[1], CultureInfo.InvariantCulture);
         int heads = parts.Length == 3 ? int.Parse(parts[2], CultureInfo.InvariantCulture) : Math.Max(1, dim / 32);
-        if (dim % heads != 0) throw new EngineException($"--models {text}: {heads} heads do not divide width {dim}");
+        if (dim % heads != 0) throw new EngineException(EngineOption.SweepModels, $"{EngineOption.SweepModels} {text}: {heads} heads do not divide width {dim}");
         return new SweepModel(layers, dim, heads);
     }
 
@@ -42,8 +42,8 @@ public sealed record SweepSettings
 
     public IReadOnlyList<double> Budgets { get; init; } = DefaultBudgets;
     public IReadOnlyList<SweepModel> Models { get; init; } = DefaultModels;
-    public string Objective { get; init; } = "clm";
-    public string Device { get; init; } = "cpu";
+    public Objectives.TrainingObjective Objective { get; init; } = Objectives.TrainingObjective.Clm;
+    public Backends.DeviceKind Device { get; init; } = Backends.DeviceKind.Cpu;
     /// <summary>A prepared data folder; null = the embedded corpus.</summary>
     public string? Data { get; init; }
     public int Batch { get; init; } = 16;
@@ -67,11 +67,11 @@ public static class ScalingSweep
 {
     public static IReadOnlyList<SweepRun> Run(SweepSettings s, Action<string>? log = null, CancellationToken cancellation = default)
     {
-        if (s.Budgets.Count == 0 || s.Models.Count == 0) throw new EngineException("--budgets and --models each need at least one value");
-        if (s.Batch < 1 || s.Sequence < 1) throw new EngineException($"--batch and --seq must be positive (got {s.Batch}, {s.Sequence})");
+        if (s.Budgets.Count == 0 || s.Models.Count == 0) throw new EngineException(EngineOption.Budgets, $"{EngineOption.Budgets} and {EngineOption.SweepModels} each need at least one value");
+        if (s.Batch < 1 || s.Sequence < 1) throw new EngineException(EngineOption.GlobalBatch, $"{EngineOption.GlobalBatch} and {EngineOption.SequenceLength} must be positive (got {s.Batch}, {s.Sequence})");
         Directory.CreateDirectory(s.Out);
         if (File.Exists(Path.Combine(s.Out, "runs.csv")))
-            throw new EngineException($"--out {s.Out} already holds a sweep (runs.csv): choose a new --out, or fit it with `trainer scaling fit --csv {Path.Combine(s.Out, "runs.csv")}`");
+            throw new EngineException(EngineOption.Out, $"{EngineOption.Out} {s.Out} already holds a sweep (runs.csv): choose a new {EngineOption.Out}, or fit it with `trainer scaling fit {EngineOption.ScalingCsv} {Path.Combine(s.Out, "runs.csv")}`");
         int vocab = VocabularyOf(s.Data);
         var runs = new List<SweepRun>();
         long tokensPerStep = (long)s.Batch * s.Sequence;
@@ -128,7 +128,7 @@ public static class ScalingSweep
     {
         if (data == null) return new ByteTokenizer().VocabSize;
         var meta = PreparedDatasetMeta.LoadIfPresent(Path.GetFullPath(data))
-                   ?? throw new EngineException($"--data {data}: no {PreparedDatasetMeta.FileName} there; make the folder with `trainer prepare`");
+                   ?? throw new EngineException(EngineOption.Data, $"{EngineOption.Data} {data}: no {PreparedDatasetMeta.FileName} there; make the folder with `trainer prepare`");
         return TokenizerFactory.Resolve(meta.Tokenizer).VocabSize;
     }
 

@@ -30,16 +30,16 @@ public sealed record TrainingPlan(PlanRequest Request, MemoryBreakdown Memory, b
 {
     public static TrainingPlan Create(PlanRequest r)
     {
-        if (r.MicroBatch < 1) throw new EngineException($"--micro-batch must be 1 or more (got {r.MicroBatch})");
-        if (r.Sequence < 1) throw new EngineException($"--seq must be 1 or more (got {r.Sequence})");
+        if (r.MicroBatch < 1) throw new EngineException(EngineOption.MicroBatch, $"{EngineOption.MicroBatch} must be 1 or more (got {r.MicroBatch})");
+        if (r.Sequence < 1) throw new EngineException(EngineOption.SequenceLength, $"{EngineOption.SequenceLength} must be 1 or more (got {r.Sequence})");
         if (r.Sequence > r.Model.Config.MaxPositions)
-            throw new EngineException($"--seq {r.Sequence} exceeds the model's {r.Model.Config.MaxPositions} positions: lower --seq (or give a shape with --layers/--dim and a longer --seq)");
+            throw new EngineException(EngineOption.SequenceLength, $"{EngineOption.SequenceLength} {r.Sequence} exceeds the model's {r.Model.Config.MaxPositions} positions: lower {EngineOption.SequenceLength} (or give a shape with {EngineOption.Layers}/{EngineOption.Dim} and a longer {EngineOption.SequenceLength})");
         if (r.Tokens != null && r.ComputeBudget != null)
-            throw new EngineException("--tokens and --compute-budget both fix the training length: give one of them");
+            throw new EngineException(EngineOption.Tokens, $"{EngineOption.Tokens} and {EngineOption.ComputeBudget} both fix the training length: give one of them");
         int replicas = r.Parallel.Gpus;
         int global = r.GlobalBatch ?? r.MicroBatch * replicas;
         if (global % (r.MicroBatch * replicas) != 0)
-            throw new EngineException($"--batch {global} is not a multiple of --micro-batch {r.MicroBatch} × --gpus {replicas} = {r.MicroBatch * replicas}: each GPU runs whole micro-batches (e.g. --batch {Math.Max(1, global / (r.MicroBatch * replicas)) * r.MicroBatch * replicas})");
+            throw new EngineException(EngineOption.GlobalBatch, $"{EngineOption.GlobalBatch} {global} is not a multiple of {EngineOption.MicroBatch} {r.MicroBatch} × {EngineOption.Gpus} {replicas} = {r.MicroBatch * replicas}: each GPU runs whole micro-batches (e.g. {EngineOption.GlobalBatch} {Math.Max(1, global / (r.MicroBatch * replicas)) * r.MicroBatch * replicas})");
 
         var memory = MemoryPlan.Compute(r.Model, r.Precision, r.Parallel, r.MicroBatch, r.Sequence);
         bool fits = memory.EngineTotal <= r.Gpu.MemoryBytes;

@@ -1,20 +1,20 @@
-using Engine.Precision;
+using System.Text.Json.Serialization;
+
 namespace Engine.Precision;
 
-/// <summary>Training precision: fp32 throughout, or mixed precision (half-precision compute with fp32 master weights).</summary>
-public enum PrecisionMode { Fp32, Bf16, Fp16 }
+/// <summary>Training precision: fp32 throughout, or mixed precision (half-precision compute with fp32 master weights).
+/// Checkpoints record it by name ("fp32", "bf16", "fp16"), as when the setting was a string.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<PrecisionMode>))]
+public enum PrecisionMode
+{
+    [JsonStringEnumMemberName("fp32")] Fp32,
+    [JsonStringEnumMemberName("bf16")] Bf16,
+    [JsonStringEnumMemberName("fp16")] Fp16,
+}
 
 /// <summary>Bytes per element each precision keeps for each kind of state.</summary>
 public static class PrecisionBytes
 {
-    public static PrecisionMode Parse(string text) => text.Trim().ToLowerInvariant() switch
-    {
-        "fp32" => PrecisionMode.Fp32,
-        "bf16" => PrecisionMode.Bf16,
-        "fp16" => PrecisionMode.Fp16,
-        _ => throw new EngineException($"--precision {text}: choose fp32, bf16 or fp16"),
-    };
-
     public static string Name(PrecisionMode p) => p.ToString().ToLowerInvariant();
 
     /// <summary>The weights the forward pass reads: fp32, or a half-precision copy.</summary>

@@ -1,6 +1,6 @@
 namespace Engine.Tokenizers;
 
-/// <summary>Turns the user's --tokenizer spec into a tokenizer: a built-in name or a path to tokenizer files.</summary>
+/// <summary>Turns the user's tokenizer spec into a tokenizer: a built-in name or a path to tokenizer files.</summary>
 public static class TokenizerFactory
 {
     public const string Choices =

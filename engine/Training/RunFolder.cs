@@ -1,4 +1,5 @@
 using System.Globalization;
+using Engine.Objectives;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Engine.Checkpoints;
@@ -35,13 +36,13 @@ public sealed class RunFolder
         }
         catch (Exception e) when (e is UnauthorizedAccessException or IOException)
         {
-            throw new EngineException($"--out {path}: cannot write there ({e.Message}); choose a folder you can write to");
+            throw new EngineException(EngineOption.Out, $"{EngineOption.Out} {path}: cannot write there ({e.Message}); choose a folder you can write to");
         }
     }
 
     /// <summary>A new folder name under runs/ from the objective and the time.</summary>
-    public static string DefaultPath(string objective) =>
-        System.IO.Path.Combine("runs", $"{objective}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}");
+    public static string DefaultPath(TrainingObjective objective) =>
+        System.IO.Path.Combine("runs", $"{objective.Name()}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}");
 
     public void AppendStep(StepMetrics m)
     {

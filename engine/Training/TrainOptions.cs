@@ -1,18 +1,22 @@
+using Engine.Backends;
+using Engine.Distributed;
+using Engine.Objectives;
+
 namespace Engine.Training;
 
-/// <summary>What the user asked for on the command line (or a test through the API), before anything is built.</summary>
+/// <summary>What the user asked for (through the command line or the API), before anything is built.</summary>
 public sealed record TrainOptions
 {
-    public string Objective { get; init; } = "clm";
+    public TrainingObjective Objective { get; init; } = TrainingObjective.Clm;
     /// <summary>A preset name (gpt2-tiny, bert-tiny, …); null = the objective's default (<see cref="Models.Presets.DefaultFor"/>).</summary>
     public string? Model { get; init; }
     /// <summary>A prepared folder (`trainer prepare`), a .bin shard or a glob; null = the embedded corpus.</summary>
     public string? Data { get; init; }
-    public string Device { get; init; } = "auto";
-    /// <summary>none (one process), ddp (replicas, gradients all-reduced) or fsdp (sharded).</summary>
-    public string Strategy { get; init; } = "none";
-    /// <summary>How --strategy fsdp shards (ignored by the other strategies, which refuse non-default values).</summary>
-    public Distributed.FsdpOptions Fsdp { get; init; } = new();
+    public DeviceKind Device { get; init; } = DeviceKind.Auto;
+    /// <summary>One process, replicas with gradients all-reduced (ddp) or shards (fsdp).</summary>
+    public ParallelStrategy Strategy { get; init; } = ParallelStrategy.None;
+    /// <summary>How the fsdp strategy shards (the other strategies refuse non-default values).</summary>
+    public FsdpOptions Fsdp { get; init; } = new();
     public TrainingSettings Settings { get; init; } = new();
     public string? Out { get; init; }
     public string? Resume { get; init; }

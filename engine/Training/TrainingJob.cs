@@ -21,10 +21,11 @@ public sealed class PreparedRun : IDisposable
     public required TrainingLoop Loop { get; init; }
     /// <summary>The run folder; only rank 0 writes to it.</summary>
     public required RunFolder Folder { get; init; }
-    /// <summary>The ranks of this launch (a single process unless launched by mpirun with --strategy ddp).</summary>
+    /// <summary>The ranks of this launch (a single process unless launched by mpirun for a data-parallel strategy).</summary>
     public required ICommunicator Communicator { get; init; }
     public bool IsLeader => Communicator.Rank == 0;
-    public required string DeviceNote { get; init; }
+    /// <summary>Which device runs and why, naming options by key (a front end names them its way).</summary>
+    public required OptionMessage DeviceNote { get; init; }
     /// <summary>Prompts to show a sample for (the embedded corpus's held-out shorthand), possibly empty.</summary>
     public required IReadOnlyList<string> SamplePrompts { get; init; }
     public bool Resumed { get; init; }
@@ -46,13 +47,13 @@ public static class TrainingJob
     public const string EmbeddedData = "embedded";
     /// <summary>Lines of the embedded corpus: about 1.3 MB of training text, enough for the default schedule.</summary>
     const int EmbeddedTrainLines = 20000, EmbeddedValidationLines = 1000;
-    /// <summary>The embedded corpus is one fixed text, whatever --seed says (the seed varies the model, not the data).</summary>
+    /// <summary>The embedded corpus is one fixed text, whatever the seed (the seed varies the model, not the data).</summary>
     const int EmbeddedCorpusSeed = 2026;
 
     public static PreparedRun Prepare(TrainOptions options)
     {
-        if (options.Objective is not (CausalLanguageModeling.Name or MaskedLanguageModeling.Name or SpanLanguageModeling.Name))
-            throw new EngineException($"--objective {options.Objective}: choose clm, mlm or span");
+        if (!Enum.IsDefined(options.Objective))
+            throw new EngineException(EngineOption.Objective, $"{EngineOption.Objective} {(int)options.Objective}: choose clm, mlm or span");
         return options.Resume != null ? PrepareResume(options) : PrepareFresh(options);
     }
 
@@ -63,19 +64,19 @@ public static class TrainingJob
         var (tokenizer, dataName, train, validation, prompts) = OpenData(options.Data, options.Objective);
         var config = BuildConfig(options, tokenizer);
         if (settings.SequenceLength > config.MaxPositions)
-            throw new EngineException($"--seq {settings.SequenceLength} exceeds the model's {config.MaxPositions} positions: lower --seq or raise --max-positions");
+            throw new EngineException(EngineOption.SequenceLength, $"{EngineOption.SequenceLength} {settings.SequenceLength} exceeds the model's {config.MaxPositions} positions: lower {EngineOption.SequenceLength} or raise {EngineOption.MaxPositions}");
         var launch = Launch(options);
         string outPath = options.Out ?? RunFolder.DefaultPath(options.Objective);
         // Every rank checks before any rank writes (rank 0 creates the folder only after the barrier below), so all
         // ranks see the same answer and fail together.
         if (File.Exists(Path.Combine(outPath, "metrics.jsonl")) || Directory.Exists(Path.Combine(outPath, "checkpoint")))
-            throw new EngineException($"--out {outPath} already holds a run: continue it with --resume {outPath}, or choose a new --out");
-        var backend = CreateBackend(options, settings, launch, out string note);
+            throw new EngineException(EngineOption.Out, $"{EngineOption.Out} {outPath} already holds a run: continue it with {EngineOption.Resume} {outPath}, or choose a new {EngineOption.Out}");
+        var backend = CreateBackend(options, settings, launch, out var note);
         ICommunicator? comm = null;
         TransformerModel? model = null;
         try
         {
-            comm = CommunicatorFactory.Create(backend, launch, dataParallel: options.Strategy != "none");
+            comm = CommunicatorFactory.Create(backend, launch, dataParallel: options.Strategy != ParallelStrategy.None);
             comm.Barrier();
             var folder = RunFolder.For(outPath, writer: comm.Rank == 0);
             model = CreateModel(config, backend, comm, options);
@@ -96,20 +97,20 @@ public static class TrainingJob
     {
         string checkpoint = Checkpoint.Locate(options.Resume!);
         var saved = Checkpoint.ReadState(checkpoint)
-                    ?? throw new EngineException($"--resume {options.Resume}: {checkpoint} has weights but no {Checkpoint.StateFile}; to start a new run from these weights use --model {checkpoint}");
+                    ?? throw new EngineException(EngineOption.Resume, $"{EngineOption.Resume} {options.Resume}: {checkpoint} has weights but no {Checkpoint.StateFile}; to start a new run from these weights use {EngineOption.Model} {checkpoint}");
         var settings = options.StepsGiven ? saved.Settings with { Steps = options.Settings.Steps } : saved.Settings;
         settings.Validate();
         // A vocabulary saved with the checkpoint is the one the weights were trained with: use it, never a rebuilt one.
         var savedTokenizer = saved.Tokenizer == WordMlmTokenizer.SpecName ? WordMlmTokenizer.Load(checkpoint) : null;
         var (tokenizer, _, train, validation, prompts) = OpenData(saved.Data == EmbeddedData ? null : saved.Data, saved.Objective, savedTokenizer);
         var launch = Launch(options);
-        var backend = CreateBackend(options, settings, launch, out string note);
+        var backend = CreateBackend(options, settings, launch, out var note);
         ICommunicator? comm = null;
         TransformerModel? model = null;
         try
         {
-            comm = CommunicatorFactory.Create(backend, launch, dataParallel: options.Strategy != "none");
-            // The run folder is the checkpoint's parent unless --out moves it. The checkpoint holds one global data
+            comm = CommunicatorFactory.Create(backend, launch, dataParallel: options.Strategy != ParallelStrategy.None);
+            // The run folder is the checkpoint's parent unless the options name another. The checkpoint holds one global data
             // position and full weights, so any world size resumes it.
             var folder = RunFolder.For(options.Out ?? Path.GetDirectoryName(Path.GetFullPath(checkpoint))!, writer: comm.Rank == 0);
             model = CreateModel(saved.Model, backend, comm, options);
@@ -130,66 +131,70 @@ public static class TrainingJob
 
     /// <summary>The model with every parameter (none, ddp) or this rank's shard of them (fsdp).</summary>
     static TransformerModel CreateModel(TransformerConfig config, IBackend backend, ICommunicator comm, TrainOptions options) =>
-        options.Strategy == "fsdp"
+        options.Strategy == ParallelStrategy.Fsdp
             ? new TransformerModel(config, backend, layout => new FullyShardedParameters(backend, comm, layout, options.Fsdp))
             : new TransformerModel(config, backend);
 
 
 
-    /// <summary>The device's backend, under the 16-bit storage layer when --precision asks for mixed precision.</summary>
-    static IBackend CreateBackend(TrainOptions options, TrainingSettings settings, LaunchEnvironment launch, out string note)
+    /// <summary>The device's backend, under the 16-bit storage layer when the precision is mixed.</summary>
+    static IBackend CreateBackend(TrainOptions options, TrainingSettings settings, LaunchEnvironment launch, out OptionMessage note)
     {
-        var precision = settings.PrecisionMode;
+        var precision = settings.Precision;
         var device = BackendFactory.Create(options.Device, out note, launch.LocalRank);
         if (precision == Precision.PrecisionMode.Fp32) return device;
         try
         {
             var mixed = new Backends.Mixed.MixedPrecisionBackend(device, precision);
-            note += $"; {settings.Precision} mixed precision: activations and the weights' copy stored in {settings.Precision}, fp32 arithmetic, master weights and gradients"
-                + (device.IsHost ? "" : $", matrix products on {settings.Precision} tensor cores");
+            string name = Precision.PrecisionBytes.Name(precision);
+            note += $"; {name} mixed precision: activations and the weights' copy stored in {name}, fp32 arithmetic, master weights and gradients"
+                + (device.IsHost ? "" : $", matrix products on {name} tensor cores");
             return mixed;
         }
         catch { device.Dispose(); throw; }
     }
 
-    /// <summary>The launch this process belongs to, checked against --strategy.</summary>
+    /// <summary>The launch this process belongs to, checked against the strategy.</summary>
     static LaunchEnvironment Launch(TrainOptions options)
     {
         var launch = LaunchEnvironment.Detect();
-        if (options.Strategy != "fsdp" && options.Fsdp != new FsdpOptions())
-            throw new EngineException($"--reshard-after-forward, --sharding-factor, --cpu-offload and --fsdp-overlap shape FSDP: add --strategy fsdp (the strategy is {options.Strategy})");
+        if (options.Strategy != ParallelStrategy.Fsdp && options.Fsdp != new FsdpOptions())
+            throw new EngineException(EngineOption.Strategy, $"{EngineOption.ReshardAfterForward}, {EngineOption.ShardingFactor}, {EngineOption.CpuOffload} and {EngineOption.FsdpOverlap} shape FSDP: add {EngineOption.Strategy} fsdp (the strategy is {Named(options.Strategy)})");
         switch (options.Strategy)
         {
-            case "none" when launch.IsDistributed:
-                throw new EngineException($"launched as rank {launch.Rank} of {launch.WorldSize} by {launch.Launcher} but --strategy is none: add --strategy ddp (replicas) or --strategy fsdp (sharded) to train data-parallel");
-            case "fsdp":
+            case ParallelStrategy.None when launch.IsDistributed:
+                throw new EngineException(EngineOption.Strategy, $"launched as rank {launch.Rank} of {launch.WorldSize} by {launch.Launcher} but {EngineOption.Strategy} is none: add {EngineOption.Strategy} ddp (replicas) or {EngineOption.Strategy} fsdp (sharded) to train data-parallel");
+            case ParallelStrategy.Fsdp:
                 options.Fsdp.GroupSize(launch.WorldSize); // a sharding factor that does not divide the world fails here, on every rank, before any work
                 return launch;
-            case "none" or "ddp":
+            case ParallelStrategy.None or ParallelStrategy.Ddp:
                 return launch;
             default:
-                throw new EngineException($"--strategy {options.Strategy} is not one of none, ddp, fsdp");
+                throw new EngineException(EngineOption.Strategy, $"{EngineOption.Strategy} {(int)options.Strategy} is not one of none, ddp, fsdp");
         }
     }
 
-    static IBatchSource CreateObjective(string objective, TrainingSettings settings, ITokenizer tokenizer, TokenDataset train, TokenDataset validation) => objective switch
+    /// <summary>A strategy as messages write it (none, ddp, fsdp).</summary>
+    static string Named(ParallelStrategy strategy) => strategy.ToString().ToLowerInvariant();
+
+    static IBatchSource CreateObjective(TrainingObjective objective, TrainingSettings settings, ITokenizer tokenizer, TokenDataset train, TokenDataset validation) => objective switch
     {
-        MaskedLanguageModeling.Name => new MaskedLanguageModeling(train, validation, MaskingTokenizer(tokenizer), settings.MaskProbability, settings.WholeWordMasking, settings.Seed),
-        SpanLanguageModeling.Name => new SpanLanguageModeling(train, validation, SpanTokenizer(tokenizer), settings.SequenceLength, settings.NoiseDensity, settings.MeanSpanLength, settings.Seed),
+        TrainingObjective.Mlm => new MaskedLanguageModeling(train, validation, MaskingTokenizer(tokenizer), settings.MaskProbability, settings.WholeWordMasking, settings.Seed),
+        TrainingObjective.Span => new SpanLanguageModeling(train, validation, SpanTokenizer(tokenizer), settings.SequenceLength, settings.NoiseDensity, settings.MeanSpanLength, settings.Seed),
         _ => new CausalLanguageModeling(train, validation),
     };
 
     static IMaskingTokenizer MaskingTokenizer(ITokenizer tokenizer) => tokenizer as IMaskingTokenizer
-        ?? throw new EngineException($"--objective mlm needs a tokenizer with [MASK] and [PAD] tokens; the data's tokenizer '{tokenizer.Name}' has none: prepare it with `trainer prepare --tokenizer {ByteMlmTokenizer.SpecName} …`");
+        ?? throw new EngineException(EngineOption.Data, $"{EngineOption.Objective} mlm needs a tokenizer with [MASK] and [PAD] tokens; the data's tokenizer '{tokenizer.Name}' has none: prepare it with `trainer prepare {EngineOption.Tokenizer} {ByteMlmTokenizer.SpecName} …`");
 
     static ISpanTokenizer SpanTokenizer(ITokenizer tokenizer) => tokenizer as ISpanTokenizer
-        ?? throw new EngineException($"--objective span needs a tokenizer with sentinel tokens (<extra_id_N>) and a pad id; the data's tokenizer '{tokenizer.Name}' has none: prepare it with `trainer prepare --tokenizer {ByteSpanTokenizer.SpecName} …`");
+        ?? throw new EngineException(EngineOption.Data, $"{EngineOption.Objective} span needs a tokenizer with sentinel tokens (<extra_id_N>) and a pad id; the data's tokenizer '{tokenizer.Name}' has none: prepare it with `trainer prepare {EngineOption.Tokenizer} {ByteSpanTokenizer.SpecName} …`");
 
     /// <summary>The family each objective trains.</summary>
-    static ModelFamily FamilyOf(string objective) => objective switch
+    static ModelFamily FamilyOf(TrainingObjective objective) => objective switch
     {
-        MaskedLanguageModeling.Name => ModelFamily.EncoderOnly,
-        SpanLanguageModeling.Name => ModelFamily.EncoderDecoder,
+        TrainingObjective.Mlm => ModelFamily.EncoderOnly,
+        TrainingObjective.Span => ModelFamily.EncoderDecoder,
         _ => ModelFamily.DecoderOnly,
     };
 
@@ -198,7 +203,7 @@ public static class TrainingJob
         string name = o.Model ?? Presets.DefaultFor(o.Objective);
         var preset = Presets.Get(name);
         if (preset.Family != FamilyOf(o.Objective))
-            throw new EngineException($"--model {name} is a {preset.Family} model but --objective {o.Objective} trains {FamilyOf(o.Objective)} models: choose --model {Presets.DefaultFor(o.Objective)} (or leave --model out)");
+            throw new EngineException(EngineOption.Model, $"{EngineOption.Model} {name} is a {preset.Family} model but {EngineOption.Objective} {o.Objective.Name()} trains {FamilyOf(o.Objective)} models: choose {EngineOption.Model} {Presets.DefaultFor(o.Objective)} (or leave {EngineOption.Model} out)");
         var config = preset with
         {
             VocabSize = tokenizer.VocabSize,
@@ -221,12 +226,12 @@ public static class TrainingJob
         return config;
     }
 
-    /// <summary>The embedded corpus every run without --data trains on.</summary>
+    /// <summary>The embedded corpus every run without data of its own trains on.</summary>
     public static CorpusSplit EmbeddedCorpus() => PrescriptionCorpus.Generate(EmbeddedCorpusSeed, EmbeddedTrainLines, EmbeddedValidationLines);
 
     /// <summary>The data and the tokenizer that made it: a prepared folder with meta.json, or the embedded corpus.</summary>
     /// <param name="saved">For the embedded corpus: the tokenizer a resumed checkpoint holds (null = build it).</param>
-    static (ITokenizer Tokenizer, string Name, TokenDataset Train, TokenDataset Validation, IReadOnlyList<string> Prompts) OpenData(string? path, string objective, ITokenizer? saved = null)
+    static (ITokenizer Tokenizer, string Name, TokenDataset Train, TokenDataset Validation, IReadOnlyList<string> Prompts) OpenData(string? path, TrainingObjective objective, ITokenizer? saved = null)
     {
         if (path == null)
         {
@@ -235,8 +240,8 @@ public static class TrainingJob
             // for why not bytes); clm expands shorthand byte by byte, span corrupts bytes with sentinels.
             ITokenizer tokenizer = saved ?? objective switch
             {
-                MaskedLanguageModeling.Name => WordMlmTokenizer.Build(corpus.Train),
-                SpanLanguageModeling.Name => new ByteSpanTokenizer(),
+                TrainingObjective.Mlm => WordMlmTokenizer.Build(corpus.Train),
+                TrainingObjective.Span => new ByteSpanTokenizer(),
                 _ => new ByteTokenizer(),
             };
             return (tokenizer, EmbeddedData,
@@ -247,7 +252,7 @@ public static class TrainingJob
         string full = Path.GetFullPath(path);
         var meta = Directory.Exists(full) ? PreparedDatasetMeta.LoadIfPresent(full) : null;
         if (meta == null)
-            throw new EngineException($"--data {path}: no {PreparedDatasetMeta.FileName} there; make the folder with `trainer prepare --input … --tokenizer … --out {path}`");
+            throw new EngineException(EngineOption.Data, $"{EngineOption.Data} {path}: no {PreparedDatasetMeta.FileName} there; make the folder with `trainer prepare {EngineOption.Input} … {EngineOption.Tokenizer} … {EngineOption.Out} {path}`");
         var tok = TokenizerFactory.Resolve(meta.Tokenizer);
         return (tok, full, TokenDataset.Open(full, tok.VocabSize, DatasetPreparer.TrainSplit), TokenDataset.Open(full, tok.VocabSize, DatasetPreparer.ValSplit), Array.Empty<string>());
     }

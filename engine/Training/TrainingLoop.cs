@@ -37,7 +37,7 @@ public sealed class TrainingLoop
         this.model = model; this.optimizer = optimizer; this.data = data; this.state = state; this.folder = folder; this.tokenizer = tokenizer;
         settings = state.Settings;
         parallel = new DataParallel(communicator ?? new SingleProcessCommunicator(model.Backend), model.Layout);
-        if (settings.PrecisionMode == PrecisionMode.Fp16)
+        if (settings.Precision == PrecisionMode.Fp16)
         {
             scaler = new DynamicLossScaler(settings.InitialLossScale);
             if (state.LossScale is float saved) scaler.Restore((saved, state.LossScaleCleanSteps, state.SkippedSteps));
@@ -146,7 +146,7 @@ public sealed class TrainingLoop
             folder?.AppendStep(metrics);
             observer.OnStep(metrics);
             if (!double.IsFinite(lastTrainLoss))
-                throw new EngineException($"step {step + 1}: the loss is {lastTrainLoss}; lower --lr (now {settings.LearningRate}) or check the data");
+                throw new EngineException(EngineOption.LearningRate, $"step {step + 1}: the loss is {lastTrainLoss}; lower {EngineOption.LearningRate} (now {settings.LearningRate}) or check the data");
             if (!last && settings.CheckpointEvery > 0 && (step + 1) % settings.CheckpointEvery == 0) SaveCheckpoint(previousWall + wall.Elapsed.TotalSeconds);
         }
         if (double.IsNaN(lastValLoss)) lastValLoss = Validate();

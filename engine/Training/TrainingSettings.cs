@@ -1,4 +1,5 @@
 using Engine.Optim;
+using Engine.Precision;
 
 namespace Engine.Training;
 
@@ -32,8 +33,7 @@ public sealed record TrainingSettings
     public double MeanSpanLength { get; init; } = 3;
     /// <summary>fp32, or bf16/fp16 mixed precision (16-bit weights, activations and gradients, fp32 master weights and
     /// moments; fp16 with dynamic loss scaling).</summary>
-    public string Precision { get; init; } = "fp32";
-    public Precision.PrecisionMode PrecisionMode => Engine.Precision.PrecisionBytes.Parse(Precision);
+    public PrecisionMode Precision { get; init; } = PrecisionMode.Fp32;
     /// <summary>fp16: the loss scale to start from (2^16, as torch.cuda.amp.GradScaler); it halves on overflow and
     /// doubles after 2000 clean steps.</summary>
     public float InitialLossScale { get; init; } = 65536f;
@@ -41,23 +41,23 @@ public sealed record TrainingSettings
 
     public void Validate()
     {
-        void Positive(double value, string flag) { if (!(value > 0)) throw new EngineException($"{flag} must be positive (got {value})"); }
-        Positive(Steps, "--steps");
-        Positive(GlobalBatch, "--batch");
-        Positive(MicroBatch, "--micro-batch");
-        Positive(SequenceLength, "--seq");
-        Positive(LearningRate, "--lr");
+        void Positive(double value, EngineOption option) { if (!(value > 0)) throw new EngineException(option, $"{option} must be positive (got {value})"); }
+        Positive(Steps, EngineOption.Steps);
+        Positive(GlobalBatch, EngineOption.GlobalBatch);
+        Positive(MicroBatch, EngineOption.MicroBatch);
+        Positive(SequenceLength, EngineOption.SequenceLength);
+        Positive(LearningRate, EngineOption.LearningRate);
         if (MicroBatch > GlobalBatch || GlobalBatch % MicroBatch != 0)
-            throw new EngineException($"--batch {GlobalBatch} is not a multiple of --micro-batch {MicroBatch}: the global batch must split into whole micro-batches (e.g. --micro-batch {LargestDivisor(GlobalBatch, MicroBatch)})");
-        if (WarmupSteps < 0) throw new EngineException($"--warmup must be 0 or more (got {WarmupSteps})");
-        if (MinLearningRateRatio < 0 || MinLearningRateRatio > 1) throw new EngineException($"--min-lr-ratio must be within 0..1 (got {MinLearningRateRatio})");
-        if (EvalEvery < 0 || EvalBatches <= 0) throw new EngineException($"--eval-every must be 0 or more and --eval-batches positive");
-        if (!(MaskProbability is > 0 and < 1)) throw new EngineException($"--mask-prob must be between 0 and 1 (got {MaskProbability}; BERT uses 0.15)");
-        if (!(NoiseDensity is > 0 and < 1)) throw new EngineException($"--noise-density must be between 0 and 1 (got {NoiseDensity}; T5 uses 0.15)");
-        if (!(MeanSpanLength >= 1)) throw new EngineException($"--mean-span must be at least 1 (got {MeanSpanLength}; T5 uses 3)");
-        _ = PrecisionMode; // refuses anything but fp32, bf16, fp16
-        if (!(InitialLossScale >= 1) || float.IsInfinity(InitialLossScale)) throw new EngineException($"--loss-scale must be a finite number of at least 1 (got {InitialLossScale})");
-        if (CheckpointEvery < 0) throw new EngineException($"--checkpoint-every must be 0 or more (got {CheckpointEvery})");
+            throw new EngineException(EngineOption.MicroBatch, $"{EngineOption.GlobalBatch} {GlobalBatch} is not a multiple of {EngineOption.MicroBatch} {MicroBatch}: the global batch must split into whole micro-batches (e.g. {EngineOption.MicroBatch} {LargestDivisor(GlobalBatch, MicroBatch)})");
+        if (WarmupSteps < 0) throw new EngineException(EngineOption.WarmupSteps, $"{EngineOption.WarmupSteps} must be 0 or more (got {WarmupSteps})");
+        if (MinLearningRateRatio < 0 || MinLearningRateRatio > 1) throw new EngineException(EngineOption.MinLearningRateRatio, $"{EngineOption.MinLearningRateRatio} must be within 0..1 (got {MinLearningRateRatio})");
+        if (EvalEvery < 0 || EvalBatches <= 0) throw new EngineException(EvalEvery < 0 ? EngineOption.EvalEvery : EngineOption.EvalBatches, $"{EngineOption.EvalEvery} must be 0 or more and {EngineOption.EvalBatches} positive");
+        if (!(MaskProbability is > 0 and < 1)) throw new EngineException(EngineOption.MaskProbability, $"{EngineOption.MaskProbability} must be between 0 and 1 (got {MaskProbability}; BERT uses 0.15)");
+        if (!(NoiseDensity is > 0 and < 1)) throw new EngineException(EngineOption.NoiseDensity, $"{EngineOption.NoiseDensity} must be between 0 and 1 (got {NoiseDensity}; T5 uses 0.15)");
+        if (!(MeanSpanLength >= 1)) throw new EngineException(EngineOption.MeanSpanLength, $"{EngineOption.MeanSpanLength} must be at least 1 (got {MeanSpanLength}; T5 uses 3)");
+        if (!Enum.IsDefined(Precision)) throw new EngineException(EngineOption.Precision, $"{EngineOption.Precision} {(int)Precision}: choose fp32, bf16 or fp16");
+        if (!(InitialLossScale >= 1) || float.IsInfinity(InitialLossScale)) throw new EngineException(EngineOption.InitialLossScale, $"{EngineOption.InitialLossScale} must be a finite number of at least 1 (got {InitialLossScale})");
+        if (CheckpointEvery < 0) throw new EngineException(EngineOption.CheckpointEvery, $"{EngineOption.CheckpointEvery} must be 0 or more (got {CheckpointEvery})");
     }
 
     static int LargestDivisor(int n, int max)

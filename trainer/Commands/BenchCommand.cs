@@ -10,6 +10,7 @@ using Engine.Tensors;
 using Engine.Models;
 using Engine.Optim;
 using Engine.Util;
+using System.CommandLine;
 using Trainer.Cli;
 
 namespace Trainer.Commands;
@@ -20,34 +21,37 @@ namespace Trainer.Commands;
 /// </summary>
 public static class BenchCommand
 {
-    public static CommandSpec Spec => new()
+    sealed class BenchFlags
     {
-        Name = "bench",
-        Summary = "Measures training-step speed (forward, backward, AdamW) on random tokens.",
-        Usage = "trainer bench [--device auto|cpu|cuda] [--model PRESET] [--precision fp32|bf16|fp16] [--batch N] [--seq T] [--steps N] [--warmup N] [--profile] [--peak-tflops TFLOPS]",
-        Options = new[]
-        {
-            new OptionSpec("device", "auto|cpu|cuda", "where to run", "auto"),
-            new OptionSpec("model", "PRESET", $"model size: {string.Join(", ", Presets.Names)}", Presets.Default),
-            new OptionSpec("precision", "fp32|bf16|fp16", "number format, as in training (mixed: activations and weights stored in 16 bits, matrix products on 16-bit tensor cores)", "fp32"),
-            new OptionSpec("batch", "N", "sequences per step", "16"),
-            new OptionSpec("seq", "T", "tokens per sequence (the encoder's, for T5)", "128"),
-            new OptionSpec("decoder-seq", "T", "decoder tokens per sequence of an encoder-decoder model", "114"),
-            new OptionSpec("steps", "N", "timed steps", "10"),
-            new OptionSpec("warmup", "N", "untimed steps first", "2"),
-            OptionSpec.Flag("pad-vocab", "round the vocabulary up to a multiple of 128"),
-            OptionSpec.Flag("profile", "also print time per op over the timed steps, sorted, with its share of the step"),
-            new OptionSpec("peak-tflops", "TFLOPS", "the device's peak for MFU (default: known GPUs by name, at the run's precision: fp32 runs use the fp32 peak)"),
-        },
-        Run = Run,
-    };
+        public readonly Flag<DeviceKind?> Device = Flags.Choice("device", ChoiceNames.Devices, "where to run", "auto");
+        public readonly Flag<string?> Model = Flags.Text("model", "PRESET", $"model size: {string.Join(", ", Presets.Names)}", Presets.Default);
+        public readonly Flag<PrecisionMode?> Precision = Flags.Choice("precision", ChoiceNames.Precisions, "number format, as in training (mixed: activations and weights stored in 16 bits, matrix products on 16-bit tensor cores)", "fp32");
+        public readonly Flag<int?> Batch = Flags.Int("batch", "N", "sequences per step", "16", 1);
+        public readonly Flag<int?> Seq = Flags.Int("seq", "T", "tokens per sequence (the encoder's, for T5)", "128", 1);
+        public readonly Flag<int?> DecoderSeq = Flags.Int("decoder-seq", "T", "decoder tokens per sequence of an encoder-decoder model", "114", 1);
+        public readonly Flag<int?> Steps = Flags.Int("steps", "N", "timed steps", "10", 1);
+        public readonly Flag<int?> Warmup = Flags.Int("warmup", "N", "untimed steps first", "2", 0);
+        public readonly Flag<bool> PadVocab = Flags.Switch("pad-vocab", "round the vocabulary up to a multiple of 128");
+        public readonly Flag<bool> Profile = Flags.Switch("profile", "also print time per op over the timed steps, sorted, with its share of the step");
+        public readonly Flag<double?> PeakTflops = Flags.Double("peak-tflops", "TFLOPS", "the device's peak for MFU (default: known GPUs by name, at the run's precision: fp32 runs use the fp32 peak)", null, 1e-6, 1e9);
+    }
+
+    public static TrainerCommand Create()
+    {
+        var f = new BenchFlags();
+        var command = new TrainerCommand("bench", "Measures training-step speed (forward, backward, AdamW) on random tokens.",
+            "trainer bench [--device auto|cpu|cuda] [--model PRESET] [--precision fp32|bf16|fp16] [--batch N] [--seq T] [--steps N] [--warmup N] [--profile] [--peak-tflops TFLOPS]")
+            .With(f.Device, f.Model, f.Precision, f.Batch, f.Seq, f.DecoderSeq, f.Steps, f.Warmup, f.PadVocab, f.Profile, f.PeakTflops);
+        command.SetRun((p, cancellation) => Run(f, p, cancellation));
+        return command;
+    }
 
     const double MiB = 1024.0 * 1024;
 
     /// <summary>", MFU x%" against --peak-tflops or the known GPU's peak at the run's precision; empty when no peak is known.</summary>
-    static string Mfu(ParsedOptions p, IBackend device, PrecisionMode precision, double flopsPerSecond)
+    static string Mfu(double? peakTflops, IBackend device, PrecisionMode precision, double flopsPerSecond)
     {
-        double? peak = p.Has("peak-tflops") ? p.Double("peak-tflops", 0, 1e-6, 1e9) * 1e12 : null;
+        double? peak = peakTflops * 1e12;
         string source = "--peak-tflops";
         if (peak == null && device is CudaBackend gpu && GpuCatalog.FromDeviceName(gpu.Device.Name) is { } spec)
         {
@@ -83,24 +87,25 @@ public static class BenchCommand
         return times;
     }
 
-    static int Run(ParsedOptions p, CancellationToken cancellation)
+    static int Run(BenchFlags f, ParseResult p, CancellationToken cancellation)
     {
-        string preset = p.String("model", Presets.Default);
+        string preset = p.GetValue(f.Model) ?? Presets.Default;
         var config = Presets.Get(preset);
-        if (p.Flag("pad-vocab")) config = config.WithVocabPaddedTo(128);
-        int B = p.Int("batch", 16, 1), T = p.Int("seq", 128, 1), steps = p.Int("steps", 10, 1), warmup = p.Int("warmup", 2, 0);
-        using var device = BackendFactory.Create(p.Choice("device", "auto", BackendFactory.Choices), out string note);
+        if (p.GetValue(f.PadVocab)) config = config.WithVocabPaddedTo(128);
+        int B = p.GetValue(f.Batch) ?? 16, T = p.GetValue(f.Seq) ?? 128, steps = p.GetValue(f.Steps) ?? 10, warmup = p.GetValue(f.Warmup) ?? 2;
+        using var device = BackendFactory.Create(p.GetValue(f.Device) ?? DeviceKind.Auto, out var deviceNote);
+        string note = FlagNames.Render(deviceNote);
         // The profiler syncs around every op, so the headline numbers come from an unprofiled pass and the table
         // from a second pass over the same steps.
-        bool profile = p.Flag("profile");
+        bool profile = p.GetValue(f.Profile);
         var profiler = profile ? new ProfilingBackend(device, device is CudaBackend gpu ? new CudaEventClock(gpu) : new HostOpClock(device)) : null;
-        var precision = PrecisionBytes.Parse(p.Choice("precision", "fp32", new[] { "fp32", "bf16", "fp16" }));
+        var precision = p.GetValue(f.Precision) ?? PrecisionMode.Fp32;
         // Mixed precision's 16-bit storage layer sits on top of the device (not disposed here: the device is, once, by its using).
         IBackend Mixed(IBackend b) => precision == PrecisionMode.Fp32 ? b : new MixedPrecisionBackend(b, precision);
         IBackend backend = Mixed(device);
         // Encoder-decoder models read B × T encoder tokens and B × Td decoder tokens (T5's span shape: 512 in, 114 out).
         bool encoderDecoder = config.Family == ModelFamily.EncoderDecoder;
-        int Td = encoderDecoder ? p.Int("decoder-seq", 114, 1) : 0;
+        int Td = encoderDecoder ? p.GetValue(f.DecoderSeq) ?? 114 : 0;
         var rng = new Rng(2);
         (ModelInputs Inputs, int[] Targets) NextBatch()
         {
@@ -122,7 +127,7 @@ public static class BenchCommand
         if (emulated)
             Console.WriteLine($"NOT A SPEED MEASUREMENT: the CUDA device is emulated on the CPU ({Engine.Interop.NativeLibraries.EmulatorVariable}=1, docs/emulator.md); the times below say how fast the emulator runs, nothing about a GPU");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{median * 1000:F1} ms/step, {tokensPerSecond:F0} tokens/s, {flopsPerToken * tokensPerSecond / 1e9:F1} GFLOP/s (model FLOPs: 6N + 12·L·T·d per token){(emulated ? "" : Mfu(p, device, precision, flopsPerToken * tokensPerSecond))}"));
+            $"{median * 1000:F1} ms/step, {tokensPerSecond:F0} tokens/s, {flopsPerToken * tokensPerSecond / 1e9:F1} GFLOP/s (model FLOPs: 6N + 12·L·T·d per token){(emulated ? "" : Mfu(p.GetValue(f.PeakTflops), device, precision, flopsPerToken * tokensPerSecond))}"));
         // The planner's prediction for this exact shape beside what the backend allocated (one device): the engine's
         // total (under mixed precision its gradients are fp32, beyond ZeRO's count). Not planned: the fp32 scratch that
         // 16-bit staging widens an op's arguments into (none on a backend with 16-bit kernels for every op, such as

@@ -1,6 +1,7 @@
 using Engine;
 using Engine.Backends;
 using Engine.Distributed;
+using System.CommandLine;
 using Trainer.Cli;
 
 namespace Trainer.Commands;
@@ -11,32 +12,28 @@ namespace Trainer.Commands;
 /// </summary>
 public static class CommCheckCommand
 {
-    public static CommandSpec Spec => new()
+    public static TrainerCommand Create()
     {
-        Name = "comm-check",
-        Summary = "Checks that the ranks of a distributed launch can talk: runs every collective and verifies the results.",
-        Usage = "mpirun -np N dotnet trainer.dll comm-check [--device auto|cpu|cuda] [--elements N] [--timeout S]",
-        Options = new[]
-        {
-            new OptionSpec("device", "auto|cpu|cuda", "cpu: MPI between processes; cuda: NCCL between GPUs", "cpu"),
-            new OptionSpec("elements", "N", "floats per collective (a multiple of the world size)", "1000"),
-            new OptionSpec("timeout", "S", "seconds a collective may wait for the other ranks (ENGINE_COMM_TIMEOUT_S)", "600"),
-            new OptionSpec("absent-rank", "R", "rank R stays away from the collectives for longer than the timeout: shows how a run reports a missing or stuck rank"),
-        },
-        Epilog = "As root, mpirun needs --allow-run-as-root; more ranks than cores need --oversubscribe. GPU ranks may also be launched "
+        var device = Flags.Choice("device", ChoiceNames.Devices, "cpu: MPI between processes; cuda: NCCL between GPUs", "cpu");
+        var elements = Flags.Int("elements", "N", "floats per collective (a multiple of the world size)", "1000", 1);
+        var timeout = Flags.Double("timeout", "S", "seconds a collective may wait for the other ranks (ENGINE_COMM_TIMEOUT_S)", "600", 0.001);
+        var absentRank = Flags.Int("absent-rank", "R", "rank R stays away from the collectives for longer than the timeout: shows how a run reports a missing or stuck rank");
+        var command = new TrainerCommand("comm-check", "Checks that the ranks of a distributed launch can talk: runs every collective and verifies the results.",
+            "mpirun -np N dotnet trainer.dll comm-check [--device auto|cpu|cuda] [--elements N] [--timeout S]",
+            "As root, mpirun needs --allow-run-as-root; more ranks than cores need --oversubscribe. GPU ranks may also be launched "
             + "without MPI, torchrun-style: RANK=r WORLD_SIZE=N LOCAL_RANK=l MASTER_ADDR=host MASTER_PORT=port dotnet trainer.dll comm-check --device cuda "
-            + "(docs/distributed.md).",
-        Run = Run,
-    };
+            + "(docs/distributed.md).")
+            .With(device, elements, timeout, absentRank);
+        command.SetRun((p, _) => Run(p.GetValue(device) ?? DeviceKind.Cpu, p.GetValue(elements) ?? 1000, p.GetValue(timeout) ?? 600, p.GetValue(absentRank)));
+        return command;
+    }
 
-    static int Run(ParsedOptions p, CancellationToken cancellation)
+    static int Run(DeviceKind device, int elements, double timeout, int? absent)
     {
         var launch = LaunchEnvironment.Detect();
-        int elements = p.Int("elements", 1000, 1);
-        double timeout = p.Double("timeout", 600, 0.001);
         Environment.SetEnvironmentVariable("ENGINE_COMM_TIMEOUT_S", timeout.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        int? absent = p.OptionalInt("absent-rank");
-        using var backend = BackendFactory.Create(p.Choice("device", "cpu", BackendFactory.Choices), out string note, launch.LocalRank); // one GPU per rank
+        using var backend = BackendFactory.Create(device, out var deviceNote, launch.LocalRank); // one GPU per rank
+        string note = FlagNames.Render(deviceNote);
         // The transport a data-parallel run would use: NCCL on a GPU even for one process.
         using var comm = CommunicatorFactory.Create(backend, launch, dataParallel: true);
         if (absent == comm.Rank)

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Engine;
 using Engine.Backends;
 using Engine.Checkpoints;
+using System.CommandLine;
 using Trainer.Cli;
 
 namespace Trainer.Commands;
@@ -10,28 +11,32 @@ namespace Trainer.Commands;
 /// <summary>`trainer eval`: the mean loss of a model folder on a batch file, with HF's causal-LM conventions.</summary>
 public static class EvalCommand
 {
-    public static CommandSpec Spec => new()
+    sealed class EvalFlags
     {
-        Name = "eval",
-        Summary = "Evaluates a model folder (HF or ours: GPT-2, BERT or T5) on a safetensors batch and prints the mean loss.",
-        Usage = "trainer eval --model DIR --batch FILE.safetensors [--json] [--device auto|cpu|cuda]",
-        Options = new[]
-        {
-            new OptionSpec("model", "DIR", "model folder: a run folder, a checkpoint folder or an HF checkpoint folder"),
-            new OptionSpec("batch", "FILE", "safetensors with input_ids [B, T] and optionally attention_mask, token_type_ids, labels (T5: labels [B, Td], decoder_input_ids)"),
-            OptionSpec.Flag("json", "print one line {\"loss\": …, \"tokens\": …}"),
-            new OptionSpec("device", "auto|cpu|cuda", "where to run", "auto"),
-        },
-        Epilog = "As in HF's GPT2LMHeadModel, labels (default: input_ids, with padding as -100) are shifted inside: position t predicts label t+1. " +
-                 "For BERT (BertForMaskedLM) labels are required and not shifted: position t predicts label t (-100 = not predicted); attention_mask hides padding keys. " +
-                 "For T5 (T5ForConditionalGeneration) labels [B, Td] are required; the decoder reads decoder_input_ids, or the labels shifted right after decoder_start_token_id (-100 read as pad).",
-        Run = Run,
-    };
+        public readonly Flag<string?> Model = Flags.Text("model", "DIR", "model folder: a run folder, a checkpoint folder or an HF checkpoint folder");
+        public readonly Flag<string?> Batch = Flags.Text("batch", "FILE", "safetensors with input_ids [B, T] and optionally attention_mask, token_type_ids, labels (T5: labels [B, Td], decoder_input_ids)");
+        public readonly Flag<bool> Json = Flags.Switch("json", "print one line {\"loss\": …, \"tokens\": …}");
+        public readonly Flag<DeviceKind?> Device = Flags.Choice("device", ChoiceNames.Devices, "where to run", "auto");
+    }
 
-    static int Run(ParsedOptions p, CancellationToken _)
+    public static TrainerCommand Create()
     {
-        string batchPath = p.Required("batch");
-        using var folder = ModelFolder.Open(p.Required("model"), p.Choice("device", "auto", BackendFactory.Choices));
+        var flags = new EvalFlags();
+        var command = new TrainerCommand("eval",
+            "Evaluates a model folder (HF or ours: GPT-2, BERT or T5) on a safetensors batch and prints the mean loss.",
+            "trainer eval --model DIR --batch FILE.safetensors [--json] [--device auto|cpu|cuda]",
+            "As in HF's GPT2LMHeadModel, labels (default: input_ids, with padding as -100) are shifted inside: position t predicts label t+1. " +
+            "For BERT (BertForMaskedLM) labels are required and not shifted: position t predicts label t (-100 = not predicted); attention_mask hides padding keys. " +
+            "For T5 (T5ForConditionalGeneration) labels [B, Td] are required; the decoder reads decoder_input_ids, or the labels shifted right after decoder_start_token_id (-100 read as pad).")
+            .With(flags.Model, flags.Batch, flags.Json, flags.Device);
+        command.SetRun((p, _) => Run(flags, p));
+        return command;
+    }
+
+    static int Run(EvalFlags f, ParseResult p)
+    {
+        string batchPath = p.Need(f.Batch);
+        using var folder = ModelFolder.Open(p.Need(f.Model), p.GetValue(f.Device) ?? DeviceKind.Auto);
         var (inputs, targets) = folder.Model.Config.Family switch
         {
             Engine.Models.ModelFamily.EncoderOnly => ReadMaskedBatch(batchPath),
@@ -42,7 +47,7 @@ public static class EvalCommand
         if (counted == 0) throw new EngineException($"--batch {batchPath}: no position has a label to predict");
         int B = inputs.B, T = inputs.DecoderTokens != null ? inputs.DecoderT : inputs.T;
         double loss = folder.Model.Forward(inputs, targets) / counted;
-        if (p.Flag("json")) Console.WriteLine(new JsonObject { ["loss"] = loss, ["tokens"] = counted }.ToJsonString());
+        if (p.GetValue(f.Json)) Console.WriteLine(new JsonObject { ["loss"] = loss, ["tokens"] = counted }.ToJsonString());
         else Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"loss {loss:F6} over {counted} predicted tokens ({B} × {T})"));
         return 0;
     }

@@ -1,5 +1,6 @@
 using Engine;
 using Engine.Checkpoints;
+using System.CommandLine;
 using Trainer.Cli;
 
 namespace Trainer.Commands;
@@ -7,25 +8,20 @@ namespace Trainer.Commands;
 /// <summary>`trainer export`: a folder HF transformers opens with from_pretrained as-is.</summary>
 public static class ExportCommand
 {
-    public static CommandSpec Spec => new()
+    public static TrainerCommand Create()
     {
-        Name = "export",
-        Summary = "Exports a checkpoint as a HuggingFace model folder (config.json + model.safetensors).",
-        Usage = "trainer export --checkpoint DIR --format hf --out DIR",
-        Options = new[]
-        {
-            new OptionSpec("checkpoint", "DIR", "a run folder or checkpoint folder"),
-            new OptionSpec("format", "hf", "output format", "hf"),
-            new OptionSpec("out", "DIR", "folder to write (created; existing model files in it are replaced atomically)"),
-        },
-        Run = Run,
-    };
+        var checkpoint = Flags.Text("checkpoint", "DIR", "a run folder or checkpoint folder");
+        var format = Flags.Word("format", new[] { "hf" }, "output format", "hf");
+        var output = Flags.Text("out", "DIR", "folder to write (created; existing model files in it are replaced atomically)");
+        var command = new TrainerCommand("export", "Exports a checkpoint as a HuggingFace model folder (config.json + model.safetensors).",
+            "trainer export --checkpoint DIR --format hf --out DIR").With(checkpoint, format, output);
+        command.SetRun((p, _) => Run(p.Need(checkpoint), p.Need(output)));
+        return command;
+    }
 
-    static int Run(ParsedOptions p, CancellationToken _)
+    static int Run(string checkpoint, string outDir)
     {
-        p.Choice("format", "hf", new[] { "hf" });
-        string outDir = p.Required("out");
-        using var folder = ModelFolder.Open(p.Required("checkpoint"), "cpu");
+        using var folder = ModelFolder.Open(checkpoint, Engine.Backends.DeviceKind.Cpu);
         try { Directory.CreateDirectory(outDir); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -3,6 +3,7 @@ using Engine;
 using Engine.Backends;
 using Engine.Inference;
 using Engine.Tokenizers;
+using System.CommandLine;
 using Trainer.Cli;
 
 namespace Trainer.Commands;
@@ -10,27 +11,23 @@ namespace Trainer.Commands;
 /// <summary>`trainer fill-mask`: what a masked-LM model puts at each [MASK].</summary>
 public static class FillMaskCommand
 {
-    public static CommandSpec Spec => new()
+    public static TrainerCommand Create()
     {
-        Name = "fill-mask",
-        Summary = "Prints a masked-LM (BERT) model's top predictions, with probabilities, for each [MASK] in a text.",
-        Usage = "trainer fill-mask --checkpoint DIR --text \"take one [MASK] by mouth\" [--top N]",
-        Options = new[]
-        {
-            new OptionSpec("checkpoint", "DIR", "a run folder or checkpoint folder of an mlm run"),
-            new OptionSpec("text", "TEXT", "text with one or more [MASK]"),
-            new OptionSpec("top", "N", "predictions shown per [MASK]", "5"),
-            new OptionSpec("device", "auto|cpu|cuda", "where to run", "auto"),
-        },
-        Epilog = "With the byte-level embedded model each [MASK] stands for one byte: write several for a longer gap.",
-        Run = Run,
-    };
+        var checkpoint = Flags.Text("checkpoint", "DIR", "a run folder or checkpoint folder of an mlm run");
+        var text = Flags.Text("text", "TEXT", "text with one or more [MASK]");
+        var top = Flags.Int("top", "N", "predictions shown per [MASK]", "5", 1, 1000);
+        var device = Flags.Choice("device", ChoiceNames.Devices, "where to run", "auto");
+        var command = new TrainerCommand("fill-mask", "Prints a masked-LM (BERT) model's top predictions, with probabilities, for each [MASK] in a text.",
+            "trainer fill-mask --checkpoint DIR --text \"take one [MASK] by mouth\" [--top N]",
+            "With the byte-level embedded model each [MASK] stands for one byte: write several for a longer gap.")
+            .With(checkpoint, text, top, device);
+        command.SetRun((p, _) => Run(p.Need(checkpoint), p.Need(text), p.GetValue(top) ?? 5, p.GetValue(device) ?? DeviceKind.Auto));
+        return command;
+    }
 
-    static int Run(ParsedOptions p, CancellationToken _)
+    static int Run(string checkpoint, string text, int top, DeviceKind device)
     {
-        string text = p.Required("text");
-        int top = p.Int("top", 5, 1, 1000);
-        using var folder = ModelFolder.Open(p.Required("checkpoint"), p.Choice("device", "auto", BackendFactory.Choices));
+        using var folder = ModelFolder.Open(checkpoint, device);
         var tokenizer = folder.Tokenizer() as IMaskingTokenizer
             ?? throw new EngineException($"--checkpoint {folder.Path}: its tokenizer has no [MASK] token; fill-mask needs a model trained with --objective mlm");
         var ids = tokenizer.Encode(text);

@@ -15,7 +15,7 @@ public sealed class ModelFolder : IDisposable
     public required TransformerModel Model { get; init; }
     public TrainerState? State { get; init; }
 
-    public static ModelFolder Open(string path, string device)
+    public static ModelFolder Open(string path, DeviceKind device)
     {
         string folder = Checkpoint.Locate(path);
         var config = Checkpoint.ReadModelConfig(folder);

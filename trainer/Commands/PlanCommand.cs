@@ -6,6 +6,8 @@ using System.Text.Json.Nodes;
 using Engine;
 using Engine.Models;
 using Engine.Planning;
+using Engine.Distributed;
+using System.CommandLine;
 using Trainer.Cli;
 
 namespace Trainer.Commands;
@@ -16,124 +18,132 @@ namespace Trainer.Commands;
 /// </summary>
 public static class PlanCommand
 {
-    public static CommandSpec Spec => new()
+    sealed class PlanFlags
     {
-        Name = "plan",
-        Summary = "Plans a training run: memory per GPU, FLOPs, GPU-hours and cost, Chinchilla compute-optimal sizes.",
-        Usage = "trainer plan (--model PRESET | --params N | --layers L --dim D [--heads H]) [--tokens D | --compute-budget C] [--precision fp32|bf16|fp16] [--strategy none|ddp|fsdp] [--gpus N] [--gpu v100|a100|h100|h200|TFLOPS] [--json]",
-        Options = new[]
+        public readonly Flag<string?> Model = Flags.Text("model", "PRESET", $"a model preset: {string.Join(", ", Presets.Names)}");
+        public readonly Flag<string?> Params = Flags.Text("params", "N", "parameter count (124M, 7.5B, 7.5e9); a GPT shape of that size is assumed for activations");
+        public readonly Flag<int?> Layers = Flags.Int("layers", "L", "layers (with --dim: a GPT-2-style shape of your own; with --model: an override)", null, 1);
+        public readonly Flag<int?> Dim = Flags.Int("dim", "D", "width d_model", null, 1);
+        public readonly Flag<int?> Heads = Flags.Int("heads", "H", "attention heads", "dim / 64", 1);
+        public readonly Flag<int?> Vocab = Flags.Int("vocab", "V", "vocabulary size", "50257", 2);
+        public readonly Flag<int?> Seq = Flags.Int("seq", "T", "tokens per sequence", "the preset's positions, else 1024", 1);
+        public readonly Flag<int?> MicroBatch = Flags.Int("micro-batch", "B", "sequences per GPU per forward/backward", "8", 1);
+        public readonly Flag<int?> Batch = Flags.Int("batch", "N", "sequences per optimizer step over all GPUs", "micro-batch × gpus", 1);
+        public readonly Flag<string?> Precision = Flags.Text("precision", "fp32|bf16|fp16", "fp32 throughout, or mixed precision with fp32 master weights", "bf16");
+        public readonly Flag<string?> Strategy = Flags.Text("strategy", "none|ddp|fsdp", "none: 1 GPU; ddp: replicate (ZeRO-0, or 1/2 with --zero-stage); fsdp: ZeRO-3 (or 2)", "none, ddp when --gpus > 1");
+        public readonly Flag<int?> ZeroStage = Flags.Int("zero-stage", "0-3", "ZeRO stage: 1 shards optimizer states, 2 also gradients, 3 also weights", "ddp 0, fsdp 3");
+        public readonly Flag<int?> Gpus = Flags.Int("gpus", "N", "data-parallel GPUs", "1", 1);
+        public readonly Flag<int?> ShardingFactor = Flags.Int("sharding-factor", "F", "shard within groups of F GPUs, replicate across groups (hybrid sharding)", "= gpus");
+        public readonly Flag<bool> CpuOffload = Flags.Switch("cpu-offload", "keep optimizer states and fp32 master weights in host memory (ZeRO-Offload)");
+        public readonly Flag<string?> Tokens = Flags.Text("tokens", "D", "training tokens (300B, 1.4T)", "20 per parameter");
+        public readonly Flag<string?> ComputeBudget = Flags.Text("compute-budget", "C", "training compute: FLOPs (1e21) or petaFLOP/s-days (3.5pf-days)");
+        public readonly Flag<string?> Gpu = Flags.Text("gpu", "NAME|TFLOPS", $"{string.Join(", ", GpuCatalog.Names)}, or a dense peak in TFLOP/s (with --gpu-memory)", "a100");
+        public readonly Flag<double?> GpuMemory = Flags.Double("gpu-memory", "GB", "override the GPU's memory (V100 16, A100 40)", null, 0.001);
+        public readonly Flag<double?> Mfu = Flags.Double("mfu", "F", "model FLOPs utilisation: the fraction of peak the run sustains", "0.4", 0, 1);
+        public readonly Flag<int?> GpusPerNode = Flags.Int("gpus-per-node", "N", "GPUs per node that share NVLink", "8", 1);
+        public readonly Flag<double?> NvlinkGbs = Flags.Double("nvlink-gbs", "GB/s", "NVLink bandwidth per GPU and direction", "the GPU's: V100 150, A100 300, H100/H200 450", 1e-3);
+        public readonly Flag<double?> NetworkGbits = Flags.Double("network-gbits", "Gb/s", "network bandwidth per GPU and direction between nodes", "V100 100, A100 200, H100/H200 400", 1e-3);
+        public readonly Flag<double?> PricePerGpuHour = Flags.Double("price-per-gpu-hour", "USD", "price of one GPU-hour, for the cost", null, 0);
+        public readonly Flag<bool> Json = Flags.Switch("json", "print one JSON object instead of the table");
+
+        public Option[] All => new Option[]
         {
-            new OptionSpec("model", "PRESET", $"a model preset: {string.Join(", ", Presets.Names)}"),
-            new OptionSpec("params", "N", "parameter count (124M, 7.5B, 7.5e9); a GPT shape of that size is assumed for activations"),
-            new OptionSpec("layers", "L", "layers (with --dim: a GPT-2-style shape of your own; with --model: an override)"),
-            new OptionSpec("dim", "D", "width d_model"),
-            new OptionSpec("heads", "H", "attention heads", "dim / 64"),
-            new OptionSpec("vocab", "V", "vocabulary size", "50257"),
-            new OptionSpec("seq", "T", "tokens per sequence", "the preset's positions, else 1024"),
-            new OptionSpec("micro-batch", "B", "sequences per GPU per forward/backward", "8"),
-            new OptionSpec("batch", "N", "sequences per optimizer step over all GPUs", "micro-batch × gpus"),
-            new OptionSpec("precision", "fp32|bf16|fp16", "fp32 throughout, or mixed precision with fp32 master weights", "bf16"),
-            new OptionSpec("strategy", "none|ddp|fsdp", "none: 1 GPU; ddp: replicate (ZeRO-0, or 1/2 with --zero-stage); fsdp: ZeRO-3 (or 2)", "none, ddp when --gpus > 1"),
-            new OptionSpec("zero-stage", "0-3", "ZeRO stage: 1 shards optimizer states, 2 also gradients, 3 also weights", "ddp 0, fsdp 3"),
-            new OptionSpec("gpus", "N", "data-parallel GPUs", "1"),
-            new OptionSpec("sharding-factor", "F", "shard within groups of F GPUs, replicate across groups (hybrid sharding)", "= gpus"),
-            OptionSpec.Flag("cpu-offload", "keep optimizer states and fp32 master weights in host memory (ZeRO-Offload)"),
-            new OptionSpec("tokens", "D", "training tokens (300B, 1.4T)", "20 per parameter"),
-            new OptionSpec("compute-budget", "C", "training compute: FLOPs (1e21) or petaFLOP/s-days (3.5pf-days)"),
-            new OptionSpec("gpu", "NAME|TFLOPS", $"{string.Join(", ", GpuCatalog.Names)}, or a dense peak in TFLOP/s (with --gpu-memory)", "a100"),
-            new OptionSpec("gpu-memory", "GB", "override the GPU's memory (V100 16, A100 40)"),
-            new OptionSpec("mfu", "F", "model FLOPs utilisation: the fraction of peak the run sustains", "0.4"),
-            new OptionSpec("gpus-per-node", "N", "GPUs per node that share NVLink", "8"),
-            new OptionSpec("nvlink-gbs", "GB/s", "NVLink bandwidth per GPU and direction", "the GPU's: V100 150, A100 300, H100/H200 450"),
-            new OptionSpec("network-gbits", "Gb/s", "network bandwidth per GPU and direction between nodes", "V100 100, A100 200, H100/H200 400"),
-            new OptionSpec("price-per-gpu-hour", "USD", "price of one GPU-hour, for the cost"),
-            OptionSpec.Flag("json", "print one JSON object instead of the table"),
-        },
-        Epilog = "Memory in GB = 10^9 bytes. Mixed precision holds 16 bytes per parameter (2 half weights + 2 half gradients + 12 of fp32 Adam m, v and master copy), as in the ZeRO paper; see docs/planning.md.",
-        Run = Run,
-    };
+            Model, Params, Layers, Dim, Heads, Vocab, Seq, MicroBatch, Batch, Precision, Strategy, ZeroStage, Gpus, ShardingFactor, CpuOffload,
+            Tokens, ComputeBudget, Gpu, GpuMemory, Mfu, GpusPerNode, NvlinkGbs, NetworkGbits, PricePerGpuHour, Json,
+        };
+    }
+
+    public static TrainerCommand Create()
+    {
+        var f = new PlanFlags();
+        var command = new TrainerCommand("plan", "Plans a training run: memory per GPU, FLOPs, GPU-hours and cost, Chinchilla compute-optimal sizes.",
+            "trainer plan (--model PRESET | --params N | --layers L --dim D [--heads H]) [--tokens D | --compute-budget C] [--precision fp32|bf16|fp16] [--strategy none|ddp|fsdp] [--gpus N] [--gpu v100|a100|h100|h200|TFLOPS] [--json]",
+            "Memory in GB = 10^9 bytes. Mixed precision holds 16 bytes per parameter (2 half weights + 2 half gradients + 12 of fp32 Adam m, v and master copy), as in the ZeRO paper; see docs/planning.md.")
+            .With(f.All);
+        command.SetRun((p, _) =>
+        {
+            var plan = TrainingPlan.Create(ToRequest(f, p));
+            Console.WriteLine(p.GetValue(f.Json) ? ToJson(plan).ToJsonString(Indented) : Table(plan));
+            return 0;
+        });
+        return command;
+    }
 
     /// <summary>Indented, with × and · left readable.</summary>
     public static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    static int Run(ParsedOptions p, CancellationToken cancellation)
+    static PlanRequest ToRequest(PlanFlags f, ParseResult p)
     {
-        var plan = TrainingPlan.Create(ToRequest(p));
-        Console.WriteLine(p.Flag("json") ? ToJson(plan).ToJsonString(Indented) : Table(plan));
-        return 0;
-    }
-
-    public static PlanRequest ToRequest(ParsedOptions p)
-    {
-        double? tokens = p.Has("tokens") ? Quantity.ParseCount(p.Required("tokens"), "--tokens") : null;
-        double? budget = p.Has("compute-budget") ? Quantity.ParseFlops(p.Required("compute-budget"), "--compute-budget") : null;
-        var model = ResolveModel(p, budget);
-        int gpus = p.Int("gpus", 1, 1);
-        var strategy = p.Has("strategy") ? ParallelSetup.ParseStrategy(p.Required("strategy")) : gpus > 1 ? Strategy.Ddp : Strategy.None;
-        var parallel = ParallelSetup.Create(strategy, gpus, p.OptionalInt("zero-stage"), p.OptionalInt("sharding-factor"), p.Flag("cpu-offload"));
-        double? gpuMemory = p.Has("gpu-memory") ? p.Double("gpu-memory", 0, 0.001) : null;
+        double? tokens = p.GetValue(f.Tokens) is { } t ? Quantity.ParseCount(t, EngineOption.Tokens) : null;
+        double? budget = p.GetValue(f.ComputeBudget) is { } c ? Quantity.ParseFlops(c, EngineOption.ComputeBudget) : null;
+        var model = ResolveModel(f, p, budget);
+        int gpus = p.GetValue(f.Gpus) ?? 1;
+        var strategy = p.GetValue(f.Strategy) is { } named ? ChoiceNames.ForPlan(ChoiceNames.Strategies, named, "--strategy") : gpus > 1 ? ParallelStrategy.Ddp : ParallelStrategy.None;
+        var parallel = ParallelSetup.Create(strategy, gpus, p.GetValue(f.ZeroStage), p.GetValue(f.ShardingFactor), p.GetValue(f.CpuOffload));
+        var gpu = GpuCatalog.Resolve(p.GetValue(f.Gpu) ?? "a100", p.GetValue(f.GpuMemory));
         return new PlanRequest
         {
             Model = model,
-            Precision = PrecisionBytes.Parse(p.String("precision", "bf16")),
+            Precision = ChoiceNames.ForPlan(ChoiceNames.Precisions, p.GetValue(f.Precision) ?? "bf16", "--precision"),
             Parallel = parallel,
-            MicroBatch = p.Int("micro-batch", 8, 1),
-            GlobalBatch = p.OptionalInt("batch", 1),
-            Sequence = p.Int("seq", Math.Min(model.Config.MaxPositions, 1024), 1),
+            MicroBatch = p.GetValue(f.MicroBatch) ?? 8,
+            GlobalBatch = p.GetValue(f.Batch),
+            Sequence = p.GetValue(f.Seq) ?? Math.Min(model.Config.MaxPositions, 1024),
             Tokens = tokens,
             ComputeBudget = budget,
-            Gpu = GpuCatalog.Resolve(p.String("gpu", "a100"), gpuMemory),
-            Mfu = p.Double("mfu", 0.4, 0, 1),
-            PricePerGpuHour = p.Has("price-per-gpu-hour") ? p.Double("price-per-gpu-hour", 0, 0) : null,
-            Links = Links(p, GpuCatalog.Resolve(p.String("gpu", "a100"), gpuMemory)),
+            Gpu = gpu,
+            Mfu = p.GetValue(f.Mfu) ?? 0.4,
+            PricePerGpuHour = p.GetValue(f.PricePerGpuHour),
+            Links = Links(f, p, gpu),
         };
     }
 
-    static Interconnect Links(ParsedOptions p, GpuSpec gpu)
+    static Interconnect Links(PlanFlags f, ParseResult p, GpuSpec gpu)
     {
         var typical = Interconnect.For(gpu);
         return new Interconnect(
-            p.Int("gpus-per-node", typical.GpusPerNode, 1),
-            p.Has("nvlink-gbs") ? p.Double("nvlink-gbs", 0, 1e-3) * 1e9 : typical.IntraNodeBytesPerSecond,
-            p.Has("network-gbits") ? p.Double("network-gbits", 0, 1e-3) * 1e9 / 8 : typical.InterNodeBytesPerSecond);
+            p.GetValue(f.GpusPerNode) ?? typical.GpusPerNode,
+            p.GetValue(f.NvlinkGbs) is double nvlink ? nvlink * 1e9 : typical.IntraNodeBytesPerSecond,
+            p.GetValue(f.NetworkGbits) is double network ? network * 1e9 / 8 : typical.InterNodeBytesPerSecond);
     }
 
     /// <summary>A preset (with overrides), a shape of one's own, a parameter count, or — with only a budget — Chinchilla's N_opt.</summary>
-    static PlannedModel ResolveModel(ParsedOptions p, double? budget)
+    static PlannedModel ResolveModel(PlanFlags f, ParseResult p, double? budget)
     {
-        bool shape = p.Has("layers") || p.Has("dim") || p.Has("heads");
-        int positions = p.Int("seq", 1024, 1);
-        int vocab = p.Int("vocab", PlannedModel.Gpt2Vocab, 2);
-        if (p.Has("params"))
+        bool shape = p.Has(f.Layers) || p.Has(f.Dim) || p.Has(f.Heads);
+        int positions = p.GetValue(f.Seq) ?? 1024;
+        int vocab = p.GetValue(f.Vocab) ?? PlannedModel.Gpt2Vocab;
+        if (p.GetValue(f.Params) is { } count)
         {
-            if (p.Has("model") || shape)
+            if (p.Has(f.Model) || shape)
                 throw new UsageException("--params gives the size alone: drop it, or drop --model/--layers/--dim/--heads (one model description at a time)");
-            return PlannedModel.ForParameters((long)Quantity.ParseCount(p.Required("params"), "--params"), vocab, positions);
+            // Named after the flag that gave the count, as the plan's first line shows it.
+            return PlannedModel.ForParameters((long)Quantity.ParseCount(count, EngineOption.Parameters), vocab, positions)
+                with { Name = "--params (GPT shape assumed for activations)" };
         }
-        if (p.Has("model"))
+        if (p.GetValue(f.Model) is { } name)
         {
-            string name = p.Required("model");
             var preset = Presets.Get(name);
+            int dim = p.GetValue(f.Dim) ?? preset.Dim;
             var config = preset with
             {
-                Layers = p.Int("layers", preset.Layers, 1),
-                Dim = p.Int("dim", preset.Dim, 1),
-                Heads = p.Int("heads", preset.Heads, 1),
-                FeedForwardDim = 4 * p.Int("dim", preset.Dim, 1),
+                Layers = p.GetValue(f.Layers) ?? preset.Layers,
+                Dim = dim,
+                Heads = p.GetValue(f.Heads) ?? preset.Heads,
+                FeedForwardDim = 4 * dim,
             };
-            if (p.Has("vocab")) config = config with { VocabSize = vocab, PaddedVocabSize = vocab, EndOfTextToken = vocab - 1 };
-            return PlannedModel.FromConfig(shape || p.Has("vocab") ? name + " (modified)" : name, config);
+            if (p.Has(f.Vocab)) config = config with { VocabSize = vocab, PaddedVocabSize = vocab, EndOfTextToken = vocab - 1 };
+            return PlannedModel.FromConfig(shape || p.Has(f.Vocab) ? name + " (modified)" : name, config);
         }
         if (shape)
         {
-            if (!p.Has("layers") || !p.Has("dim"))
+            if (p.GetValue(f.Layers) is not int layers || p.GetValue(f.Dim) is not int dim)
                 throw new UsageException("a shape of your own needs both --layers and --dim (or start from --model PRESET and override one)");
-            int dim = p.Int("dim", 0, 1);
-            int heads = p.Int("heads", Math.Max(1, dim / 64), 1);
+            int heads = p.GetValue(f.Heads) ?? Math.Max(1, dim / 64);
             var config = new TransformerConfig
             {
                 Family = ModelFamily.DecoderOnly, VocabSize = vocab, PaddedVocabSize = vocab, MaxPositions = positions,
-                Layers = p.Int("layers", 0, 1), Dim = dim, Heads = heads, FeedForwardDim = 4 * dim, EndOfTextToken = vocab - 1,
+                Layers = layers, Dim = dim, Heads = heads, FeedForwardDim = 4 * dim, EndOfTextToken = vocab - 1,
             };
             return PlannedModel.FromConfig($"{config.Layers} layers × {dim}", config);
         }

@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Engine;
 using Engine.Planning;
+using System.CommandLine;
 using Trainer.Cli;
 
 namespace Trainer.Commands;
@@ -15,103 +16,108 @@ namespace Trainer.Commands;
 /// </summary>
 public static class ScalingCommand
 {
-    public static CommandSpec Spec => new()
+    /// <summary>The flags fit and sweep share for the report; each command gets its own set.</summary>
+    sealed class ReportFlags(bool sweep)
     {
-        Name = "scaling",
-        Summary = "Scaling laws: fit Chinchilla's L(N, D) to runs (fit), or train an IsoFLOP grid of small models and fit it (sweep).",
-        Usage = "trainer scaling fit|sweep …",
-        Options = Array.Empty<OptionSpec>(),
-        Subcommands = new[] { Fit, Sweep },
-        Run = (_, _) => throw new UsageException("`trainer scaling` needs a subcommand: fit or sweep"),
-    };
+        public readonly Flag<int?> Bootstrap = Flags.Int("bootstrap", "N", "bootstrap resamples for standard errors (0 = none)", "200", 0);
+        public readonly Flag<string[]> Budgets = sweep
+            ? Flags.List("budgets", "C,…", "compute budgets (FLOPs) of the IsoFLOP grid; each model trains D = C / 6N tokens", string.Join(",", SweepSettings.DefaultBudgets.Select(b => b.ToString("0.#e0", CultureInfo.InvariantCulture))))
+            : Flags.List("budgets", "C,…", "compute budgets (FLOPs or pf-days) to report N_opt, D_opt and tokens per parameter at", "1e21,5.76e23,1e25");
+        public readonly Flag<int?> Seed = Flags.Int("seed", "S", "seed of the bootstrap resamples", "1", 0);
+        public readonly Flag<bool> Json = Flags.Switch("json", "print one JSON object (E, A, B, alpha, beta, standard errors, exponents, budgets)");
+        public readonly Flag<string?> Plot = sweep
+            ? Flags.Text("plot", "FILE.png", "where to draw the plot", "DIR/scaling.png")
+            : Flags.Text("plot", "FILE.png", "draw loss against N per budget with the fitted curves and the compute-optimal frontier");
 
-    static OptionSpec[] FitReportOptions => new[]
-    {
-        new OptionSpec("bootstrap", "N", "bootstrap resamples for standard errors (0 = none)", "200"),
-        new OptionSpec("budgets", "C,…", "compute budgets (FLOPs or pf-days) to report N_opt, D_opt and tokens per parameter at", "1e21,5.76e23,1e25"),
-        new OptionSpec("seed", "S", "seed of the bootstrap resamples", "1"),
-        OptionSpec.Flag("json", "print one JSON object (E, A, B, alpha, beta, standard errors, exponents, budgets)"),
-        new OptionSpec("plot", "FILE.png", "draw loss against N per budget with the fitted curves and the compute-optimal frontier"),
-    };
+        public Option[] All => new Option[] { Bootstrap, Budgets, Seed, Json, Plot };
+    }
 
-    static CommandSpec Fit => new()
+    public static TrainerCommand Create()
     {
-        Name = "scaling fit",
-        Summary = "Fits L(N, D) = E + A/N^α + B/D^β (Chinchilla Approach 3) and IsoFLOP parabolas (Approach 2) to runs in a CSV.",
-        Usage = "trainer scaling fit --csv FILE [--exclude-highest-loss K] [--bootstrap N] [--budgets C,…] [--json] [--plot FILE.png]",
-        Options = new[]
+        var command = new TrainerCommand("scaling",
+            "Scaling laws: fit Chinchilla's L(N, D) to runs (fit), or train an IsoFLOP grid of small models and fit it (sweep).",
+            "trainer scaling fit|sweep …");
+        command.Add(Fit());
+        command.Add(Sweep());
+        return command;
+    }
+
+    static TrainerCommand Fit()
+    {
+        var csv = Flags.Text("csv", "FILE", "runs: columns for parameters (Model Size|params), loss, and FLOPs (Training FLOP|flops) or tokens; optional budget");
+        var exclude = Flags.Int("exclude-highest-loss", "K", "leave out the K runs with the highest loss (Epoch AI's fit of Chinchilla's data leaves out 5)", "0", 0);
+        var report = new ReportFlags(sweep: false);
+        var command = new TrainerCommand("fit",
+            "Fits L(N, D) = E + A/N^α + B/D^β (Chinchilla Approach 3) and IsoFLOP parabolas (Approach 2) to runs in a CSV.",
+            "trainer scaling fit --csv FILE [--exclude-highest-loss K] [--bootstrap N] [--budgets C,…] [--json] [--plot FILE.png]",
+            "Approach 3: Huber loss (δ = 1e-3) on log loss, L-BFGS from Hoffmann et al.'s grid of 4500 starts. Approach 2 groups runs by their budget column, or by C in bins of 0.1 decade.")
+            .With(csv, exclude).With(report.All);
+        command.SetRun((p, _) =>
         {
-            new OptionSpec("csv", "FILE", "runs: columns for parameters (Model Size|params), loss, and FLOPs (Training FLOP|flops) or tokens; optional budget"),
-            new OptionSpec("exclude-highest-loss", "K", "leave out the K runs with the highest loss (Epoch AI's fit of Chinchilla's data leaves out 5)", "0"),
-        }.Concat(FitReportOptions).ToArray(),
-        Epilog = "Approach 3: Huber loss (δ = 1e-3) on log loss, L-BFGS from Hoffmann et al.'s grid of 4500 starts. Approach 2 groups runs by their budget column, or by C in bins of 0.1 decade.",
-        Run = RunFit,
-    };
+            string path = p.Need(csv);
+            var points = ScalingData.ExcludeHighestLoss(ScalingData.ReadCsv(path), p.GetValue(exclude) ?? 0);
+            return Report(report, p, points, Path.GetFileName(path), defaultPlot: null);
+        });
+        return command;
+    }
 
-    static CommandSpec Sweep => new()
+    static TrainerCommand Sweep()
     {
-        Name = "scaling sweep",
-        Summary = "Trains every model × compute budget (an IsoFLOP grid), records each run, fits the scaling law and plots it.",
-        Usage = "trainer scaling sweep [--out DIR] [--budgets C,…] [--models LxD,…] [--objective clm] [--device cpu] [--data DIR] [--batch N] [--seq T]",
-        Options = new[]
+        var output = Flags.Text("out", "DIR", "sweep folder: runs/<run>/ for each run, runs.csv, runs.json, fit.json, scaling.png", "runs/sweep-<time>");
+        var models = Flags.List("models", "LxD[xH],…", "model shapes, layers x width (x heads)",
+            string.Join(",", SweepSettings.DefaultModels.Select(m => $"{m.Layers}x{m.Dim}")));
+        var objective = Flags.Text("objective", "clm", "what to learn", "clm");
+        var device = Flags.Choice("device", ChoiceNames.Devices, "where to train", "cpu");
+        var data = Flags.Text("data", "DIR", "a folder made by `trainer prepare`; without it, the embedded corpus");
+        var batch = Flags.Int("batch", "N", "sequences per step", "16", 1);
+        var seq = Flags.Int("seq", "T", "tokens per sequence", "64", 1);
+        var lr = Flags.Double("lr", "LR", "peak learning rate (cosine decay over each run)", "0.003", 0, 10);
+        var report = new ReportFlags(sweep: true);
+        var command = new TrainerCommand("sweep",
+            "Trains every model × compute budget (an IsoFLOP grid), records each run, fits the scaling law and plots it.",
+            "trainer scaling sweep [--out DIR] [--budgets C,…] [--models LxD,…] [--objective clm] [--device cpu] [--data DIR] [--batch N] [--seq T]",
+            "The default grid takes about 14 minutes on 2 CPU cores (docs/planning.md). Ctrl-C stops after the current run; runs.csv keeps the finished ones.")
+            .With(output, models, objective, device, data, batch, seq, lr).With(report.All);
+        command.SetRun((p, cancellation) =>
         {
-            new OptionSpec("out", "DIR", "sweep folder: runs/<run>/ for each run, runs.csv, runs.json, fit.json, scaling.png", "runs/sweep-<time>"),
-            new OptionSpec("models", "LxD[xH],…", "model shapes, layers x width (x heads)", string.Join(",", SweepSettings.DefaultModels.Select(m => $"{m.Layers}x{m.Dim}"))),
-            new OptionSpec("objective", "clm", "what to learn", "clm"),
-            new OptionSpec("device", "auto|cpu|cuda", "where to train", "cpu"),
-            new OptionSpec("data", "DIR", "a folder made by `trainer prepare`; without it, the embedded corpus"),
-            new OptionSpec("batch", "N", "sequences per step", "16"),
-            new OptionSpec("seq", "T", "tokens per sequence", "64"),
-            new OptionSpec("lr", "LR", "peak learning rate (cosine decay over each run)", "0.003"),
-        }.Concat(FitReportOptions.Select(o => o.Name == "budgets"
-            ? o with { Help = "compute budgets (FLOPs) of the IsoFLOP grid; each model trains D = C / 6N tokens", Default = string.Join(",", SweepSettings.DefaultBudgets.Select(b => b.ToString("0.#e0", CultureInfo.InvariantCulture))) }
-            : o.Name == "plot" ? o with { Help = "where to draw the plot", Default = "DIR/scaling.png" } : o)).ToArray(),
-        Epilog = "The default grid takes about 14 minutes on 2 CPU cores (docs/planning.md). Ctrl-C stops after the current run; runs.csv keeps the finished ones.",
-        Run = RunSweep,
-    };
+            // Only clm trains in a sweep; the word is checked here so the others get this message, not a parse error.
+            string named = p.GetValue(objective) ?? "clm";
+            if (named != "clm") throw new EngineException($"--objective {named}: only clm trains in this build (mlm and span come with the BERT and T5 families)");
+            var settings = new SweepSettings
+            {
+                Out = p.GetValue(output) ?? Path.Combine("runs", "sweep-" + DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)),
+                Budgets = Budgets(report, p, SweepSettings.DefaultBudgets),
+                Models = p.GetValue(models) is { Length: > 0 } shapes
+                    ? shapes.SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries)).Select(SweepModel.Parse).ToList()
+                    : SweepSettings.DefaultModels,
+                Objective = Engine.Objectives.TrainingObjective.Clm,
+                Device = p.GetValue(device) ?? Engine.Backends.DeviceKind.Cpu,
+                Data = p.GetValue(data),
+                Batch = p.GetValue(batch) ?? 16,
+                Sequence = p.GetValue(seq) ?? 64,
+                LearningRate = (float)(p.GetValue(lr) ?? 3e-3),
+            };
+            var timer = Stopwatch.StartNew();
+            var runs = ScalingSweep.Run(settings, line => Console.Error.WriteLine(line), cancellation);
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{runs.Count} runs in {timer.Elapsed.TotalMinutes:F1} minutes; runs.csv and runs.json in {Path.GetFullPath(settings.Out)}"));
+            return Report(report, p, ScalingSweep.Points(runs), "sweep", defaultPlot: Path.Combine(settings.Out, "scaling.png"), fitJson: Path.Combine(settings.Out, "fit.json"));
+        });
+        return command;
+    }
 
-    static IReadOnlyList<double> Budgets(ParsedOptions p, IReadOnlyList<double> fallback) =>
-        p.Has("budgets")
-            ? p.List("budgets").SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries)).Select(v => Quantity.ParseFlops(v, "--budgets")).ToList()
+    static IReadOnlyList<double> Budgets(ReportFlags f, ParseResult p, IReadOnlyList<double> fallback) =>
+        p.GetValue(f.Budgets) is { Length: > 0 } given
+            ? given.SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries)).Select(v => Quantity.ParseFlops(v, EngineOption.Budgets)).ToList()
             : fallback;
 
-    static int RunFit(ParsedOptions p, CancellationToken cancellation)
+    static int Report(ReportFlags f, ParseResult p, IReadOnlyList<ScalingPoint> points, string source, string? defaultPlot, string? fitJson = null)
     {
-        string csv = p.Required("csv");
-        var points = ScalingData.ExcludeHighestLoss(ScalingData.ReadCsv(csv), p.Int("exclude-highest-loss", 0, 0));
-        return Report(p, points, Path.GetFileName(csv), defaultPlot: null);
-    }
-
-    static int RunSweep(ParsedOptions p, CancellationToken cancellation)
-    {
-        string objective = p.Choice("objective", "clm", new[] { "clm", "mlm", "span" });
-        if (objective != "clm") throw new EngineException($"--objective {objective}: only clm trains in this build (mlm and span come with the BERT and T5 families)");
-        var settings = new SweepSettings
-        {
-            Out = p.String("out") ?? Path.Combine("runs", "sweep-" + DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)),
-            Budgets = Budgets(p, SweepSettings.DefaultBudgets),
-            Models = p.Has("models") ? p.List("models").SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries)).Select(SweepModel.Parse).ToList() : SweepSettings.DefaultModels,
-            Objective = objective,
-            Device = p.Choice("device", "cpu", Engine.Backends.BackendFactory.Choices),
-            Data = p.String("data"),
-            Batch = p.Int("batch", 16, 1),
-            Sequence = p.Int("seq", 64, 1),
-            LearningRate = (float)p.Double("lr", 3e-3, 0, 10),
-        };
-        var timer = Stopwatch.StartNew();
-        var runs = ScalingSweep.Run(settings, line => Console.Error.WriteLine(line), cancellation);
-        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{runs.Count} runs in {timer.Elapsed.TotalMinutes:F1} minutes; runs.csv and runs.json in {Path.GetFullPath(settings.Out)}"));
-        return Report(p, ScalingSweep.Points(runs), "sweep", defaultPlot: Path.Combine(settings.Out, "scaling.png"), fitJson: Path.Combine(settings.Out, "fit.json"));
-    }
-
-    static int Report(ParsedOptions p, IReadOnlyList<ScalingPoint> points, string source, string? defaultPlot, string? fitJson = null)
-    {
-        var report = ScalingAnalysis.Run(points, p.Int("bootstrap", 200, 0), (ulong)p.Int("seed", 1, 0), Budgets(p, ScalingAnalysis.DefaultBudgets));
+        var report = ScalingAnalysis.Run(points, p.GetValue(f.Bootstrap) ?? 200, (ulong)(p.GetValue(f.Seed) ?? 1), Budgets(f, p, ScalingAnalysis.DefaultBudgets));
         var json = ToJson(report);
         if (fitJson != null) File.WriteAllText(fitJson, json.ToJsonString(PlanCommand.Indented));
-        string? plot = p.String("plot") ?? defaultPlot;
+        string? plot = p.GetValue(f.Plot) ?? defaultPlot;
         if (plot != null) ScalingPlot.Write(points, report.Law, plot, $"Scaling law fit to {source} ({points.Count} runs)");
-        Console.WriteLine(p.Flag("json") ? json.ToJsonString(PlanCommand.Indented) : Table(report, plot));
+        Console.WriteLine(p.GetValue(f.Json) ? json.ToJsonString(PlanCommand.Indented) : Table(report, plot));
         return 0;
     }
 

@@ -1,8 +1,12 @@
 using System.Globalization;
 using Engine;
+using System.CommandLine;
 using Engine.Backends;
+using Engine.Distributed;
+using Engine.Precision;
 using Engine.Inference;
 using Engine.Models;
+using Engine.Objectives;
 using Engine.Training;
 using Trainer.Cli;
 
@@ -13,55 +17,69 @@ public static class TrainCommand
 {
     static readonly TrainingSettings Defaults = new();
 
-    public static CommandSpec Spec => new()
+    /// <summary>The train command's flags; one set per command built (the root and `train` each have their own).</summary>
+    sealed class TrainFlags
     {
-        Name = "train",
-        Summary = "Pre-trains a transformer language model (the root command: `trainer --objective clm …` is `trainer train …`).",
-        Usage = "dotnet run --project trainer -- --objective clm [--model PRESET] [--data PATH] [--device auto|cpu|cuda] [--steps N] [--batch N] [--micro-batch N] [--seq T] [--lr LR] [--seed S] [--out DIR] [--resume DIR]",
-        Options = new[]
+        public readonly Flag<TrainingObjective?> Objective = Flags.Choice("objective", ChoiceNames.Objectives, "what to learn: clm = next token (GPT), mlm = masked tokens (BERT), span = dropped spans (T5)", "clm");
+        public readonly Flag<string?> Model = Flags.Text("model", "PRESET", $"model size: {string.Join(", ", Presets.Names)}", $"{Presets.Default}; bert-tiny for mlm, t5-tiny for span");
+        public readonly Flag<string?> Data = Flags.Text("data", "PATH", "a folder made by `trainer prepare`; without it, the embedded prescription-shorthand corpus");
+        public readonly Flag<DeviceKind?> Device = Flags.Choice("device", ChoiceNames.Devices, "where to train", "auto");
+        public readonly Flag<ParallelStrategy?> Strategy = Flags.Choice("strategy", ChoiceNames.Strategies, "one process, or data-parallel over the ranks of an mpirun launch (ddp: replicas; fsdp: sharded)", "none");
+        public readonly Flag<PrecisionMode?> Precision = Flags.Choice("precision", ChoiceNames.Precisions, "number format: fp32, or mixed precision with weights and activations stored in 16 bits, fp32 arithmetic, gradients and master weights (fp16 with dynamic loss scaling)", "fp32");
+        public readonly Flag<double?> LossScale = Flags.Double("loss-scale", "S", "fp16: the dynamic loss scale to start from (halves on overflow, doubles after 2000 clean steps)", "65536", 1, 1e38);
+        public readonly Flag<string?> ReshardAfterForward = Flags.Word("reshard-after-forward", ChoiceNames.Booleans.Keys.ToList(), "fsdp: free gathered parameters after each unit's forward (false keeps them for backward: less traffic, more memory)", "true");
+        public readonly Flag<int?> ShardingFactor = Flags.Int("sharding-factor", "F", "fsdp: ranks per sharding group; groups hold replicas (hybrid sharding)", "the world size", 1);
+        public readonly Flag<bool> CpuOffload = Flags.Switch("cpu-offload", "fsdp: keep parameter, gradient and AdamW shards in host memory; the optimizer steps on the CPU");
+        public readonly Flag<string?> FsdpOverlap = Flags.Word("fsdp-overlap", ChoiceNames.Booleans.Keys.ToList(), "fsdp: gather the next unit and reduce-scatter the last one while a unit computes (one more unit of each in memory)", "true");
+        public readonly Flag<int?> Steps = Flags.Int("steps", "N", "optimizer steps", "1000 (embedded: 1500; mlm 1000; span 1000)", 1);
+        public readonly Flag<int?> Batch = Flags.Int("batch", "N", "sequences per optimizer step (global batch)", "16 (embedded: 8; mlm 32)", 1);
+        public readonly Flag<int?> MicroBatch = Flags.Int("micro-batch", "N", "sequences per forward/backward; gradients accumulate over batch/micro-batch", "= --batch", 1);
+        public readonly Flag<int?> Seq = Flags.Int("seq", "T", "tokens per sequence", "128 (embedded mlm: 32)", 1);
+        public readonly Flag<double?> Lr = Flags.Double("lr", "LR", "peak learning rate", Defaults.LearningRate.ToString(CultureInfo.InvariantCulture) + " (embedded mlm: 0.002; span: 0.001)", 0, 10);
+        public readonly Flag<double?> MinLrRatio = Flags.Double("min-lr-ratio", "R", "cosine decay floor as a fraction of --lr", "0.1", 0, 1);
+        public readonly Flag<int?> Warmup = Flags.Int("warmup", "N", "linear warmup steps", Defaults.WarmupSteps.ToString(CultureInfo.InvariantCulture) + " (embedded mlm: 30)", 0);
+        public readonly Flag<double?> WeightDecay = Flags.Double("weight-decay", "W", "AdamW decoupled weight decay (matrices and embeddings only)", "0.1", 0, 10);
+        public readonly Flag<double?> PositionBiasLrScale = Flags.Double("position-bias-lr-scale", "S", "T5: multiply the learning rate of the relative position bias tables by S (scalars Adam moves by about the rate per step)", "1 (embedded span: 100)", 0, 1e6);
+        public readonly Flag<double?> Clip = Flags.Double("clip", "NORM", "global gradient-norm clip (0 = off)", "1.0", 0);
+        public readonly Flag<int?> EvalEvery = Flags.Int("eval-every", "N", "validate every N steps (0 = only at the end)", "100", 0);
+        public readonly Flag<int?> EvalBatches = Flags.Int("eval-batches", "N", "micro-batches in the validation set", "8", 1);
+        public readonly Flag<int?> CheckpointEvery = Flags.Int("checkpoint-every", "N", "save a checkpoint every N steps (0 = at the end only)", "0", 0);
+        public readonly Flag<int?> Seed = Flags.Int("seed", "S", "seed for initialisation and sampling", "1337", 0);
+        public readonly Flag<string?> Out = Flags.Text("out", "DIR", "run folder (metrics.jsonl, summary.json, loss.png, checkpoint/)", "runs/<objective>-<time>");
+        public readonly Flag<string?> Resume = Flags.Text("resume", "DIR", "continue a run from its folder (or checkpoint folder) exactly where it stopped");
+        public readonly Flag<bool> PadVocab = Flags.Switch("pad-vocab", "round the vocabulary up to a multiple of 128 (50257 → 50304) for speed");
+        public readonly Flag<int?> Layers = Flags.Int("layers", "N", "override the preset's layer count");
+        public readonly Flag<int?> Dim = Flags.Int("dim", "N", "override the preset's width (d_model)");
+        public readonly Flag<int?> Heads = Flags.Int("heads", "N", "override the preset's attention heads (must divide --dim)");
+        public readonly Flag<int?> FfnDim = Flags.Int("ffn-dim", "N", "override the feed-forward width", "the preset's ratio × dim (4×; 2× for t5-*)");
+        public readonly Flag<int?> MaxPositions = Flags.Int("max-positions", "N", "override the position table length");
+        public readonly Flag<double?> MaskProb = Flags.Double("mask-prob", "P", "mlm: probability a token is chosen (of those 80% → [MASK], 10% random, 10% kept)", "0.15", 0, 1);
+        public readonly Flag<bool> WholeWord = Flags.Switch("whole-word", "mlm: choose whole words, masking all their tokens together");
+        public readonly Flag<double?> NoiseDensity = Flags.Double("noise-density", "D", "span: fraction of tokens dropped into spans, each span replaced by one sentinel", "0.15", 0, 1);
+        public readonly Flag<double?> MeanSpan = Flags.Double("mean-span", "L", "span: mean length of a dropped span", "3", 1, 1000);
+        public readonly Flag<int?> SampleTokens = Flags.Int("sample-tokens", "N", "tokens of the sample generation printed at the end (0 = none)", "120", 0);
+
+        public Option[] All => new Option[]
         {
-            new OptionSpec("objective", "clm|mlm|span", "what to learn: clm = next token (GPT), mlm = masked tokens (BERT), span = dropped spans (T5)", "clm"),
-            new OptionSpec("model", "PRESET", $"model size: {string.Join(", ", Presets.Names)}", $"{Presets.Default}; bert-tiny for mlm, t5-tiny for span"),
-            new OptionSpec("data", "PATH", "a folder made by `trainer prepare`; without it, the embedded prescription-shorthand corpus"),
-            new OptionSpec("device", "auto|cpu|cuda", "where to train", "auto"),
-            new OptionSpec("strategy", "none|ddp|fsdp", "one process, or data-parallel over the ranks of an mpirun launch (ddp: replicas; fsdp: sharded)", "none"),
-            new OptionSpec("precision", "fp32|bf16|fp16", "number format: fp32, or mixed precision with weights and activations stored in 16 bits, fp32 arithmetic, gradients and master weights (fp16 with dynamic loss scaling)", "fp32"),
-            new OptionSpec("loss-scale", "S", "fp16: the dynamic loss scale to start from (halves on overflow, doubles after 2000 clean steps)", "65536"),
-            new OptionSpec("reshard-after-forward", "true|false", "fsdp: free gathered parameters after each unit's forward (false keeps them for backward: less traffic, more memory)", "true"),
-            new OptionSpec("sharding-factor", "F", "fsdp: ranks per sharding group; groups hold replicas (hybrid sharding)", "the world size"),
-            OptionSpec.Flag("cpu-offload", "fsdp: keep parameter, gradient and AdamW shards in host memory; the optimizer steps on the CPU"),
-            new OptionSpec("fsdp-overlap", "true|false", "fsdp: gather the next unit and reduce-scatter the last one while a unit computes (one more unit of each in memory)", "true"),
-            new OptionSpec("steps", "N", "optimizer steps", "1000 (embedded: 1500; mlm 1000; span 1000)"),
-            new OptionSpec("batch", "N", "sequences per optimizer step (global batch)", "16 (embedded: 8; mlm 32)"),
-            new OptionSpec("micro-batch", "N", "sequences per forward/backward; gradients accumulate over batch/micro-batch", "= --batch"),
-            new OptionSpec("seq", "T", "tokens per sequence", "128 (embedded mlm: 32)"),
-            new OptionSpec("lr", "LR", "peak learning rate", Defaults.LearningRate.ToString(CultureInfo.InvariantCulture) + " (embedded mlm: 0.002; span: 0.001)"),
-            new OptionSpec("min-lr-ratio", "R", "cosine decay floor as a fraction of --lr", "0.1"),
-            new OptionSpec("warmup", "N", "linear warmup steps", Defaults.WarmupSteps.ToString(CultureInfo.InvariantCulture) + " (embedded mlm: 30)"),
-            new OptionSpec("weight-decay", "W", "AdamW decoupled weight decay (matrices and embeddings only)", "0.1"),
-            new OptionSpec("position-bias-lr-scale", "S", "T5: multiply the learning rate of the relative position bias tables by S (scalars Adam moves by about the rate per step)", "1 (embedded span: 100)"),
-            new OptionSpec("clip", "NORM", "global gradient-norm clip (0 = off)", "1.0"),
-            new OptionSpec("eval-every", "N", "validate every N steps (0 = only at the end)", "100"),
-            new OptionSpec("eval-batches", "N", "micro-batches in the validation set", "8"),
-            new OptionSpec("checkpoint-every", "N", "save a checkpoint every N steps (0 = at the end only)", "0"),
-            new OptionSpec("seed", "S", "seed for initialisation and sampling", "1337"),
-            new OptionSpec("out", "DIR", "run folder (metrics.jsonl, summary.json, loss.png, checkpoint/)", "runs/<objective>-<time>"),
-            new OptionSpec("resume", "DIR", "continue a run from its folder (or checkpoint folder) exactly where it stopped"),
-            OptionSpec.Flag("pad-vocab", "round the vocabulary up to a multiple of 128 (50257 → 50304) for speed"),
-            new OptionSpec("layers", "N", "override the preset's layer count"),
-            new OptionSpec("dim", "N", "override the preset's width (d_model)"),
-            new OptionSpec("heads", "N", "override the preset's attention heads (must divide --dim)"),
-            new OptionSpec("ffn-dim", "N", "override the feed-forward width", "the preset's ratio × dim (4×; 2× for t5-*)"),
-            new OptionSpec("max-positions", "N", "override the position table length"),
-            new OptionSpec("mask-prob", "P", "mlm: probability a token is chosen (of those 80% → [MASK], 10% random, 10% kept)", "0.15"),
-            OptionSpec.Flag("whole-word", "mlm: choose whole words, masking all their tokens together"),
-            new OptionSpec("noise-density", "D", "span: fraction of tokens dropped into spans, each span replaced by one sentinel", "0.15"),
-            new OptionSpec("mean-span", "L", "span: mean length of a dropped span", "3"),
-            new OptionSpec("sample-tokens", "N", "tokens of the sample generation printed at the end (0 = none)", "120"),
-        },
-        Epilog = "Ctrl-C saves a checkpoint and exits; --resume DIR continues it bit for bit on the CPU.",
-        Run = Run,
-    };
+            Objective, Model, Data, Device, Strategy, Precision, LossScale, ReshardAfterForward, ShardingFactor, CpuOffload, FsdpOverlap,
+            Steps, Batch, MicroBatch, Seq, Lr, MinLrRatio, Warmup, WeightDecay, PositionBiasLrScale, Clip, EvalEvery, EvalBatches,
+            CheckpointEvery, Seed, Out, Resume, PadVocab, Layers, Dim, Heads, FfnDim, MaxPositions, MaskProb, WholeWord, NoiseDensity,
+            MeanSpan, SampleTokens,
+        };
+    }
+
+    public const string Summary = "Pre-trains a transformer language model (the root command: `trainer --objective clm …` is `trainer train …`).";
+    const string Usage = "dotnet run --project trainer -- --objective clm [--model PRESET] [--data PATH] [--device auto|cpu|cuda] [--steps N] [--batch N] [--micro-batch N] [--seq T] [--lr LR] [--seed S] [--out DIR] [--resume DIR]";
+    const string Epilog = "Ctrl-C saves a checkpoint and exits; --resume DIR continues it bit for bit on the CPU.";
+
+    /// <summary>The train command: `trainer train …`, or the root itself (<paramref name="name"/> "trainer").</summary>
+    public static TrainerCommand Create(string name = "train")
+    {
+        var flags = new TrainFlags();
+        var command = new TrainerCommand(name, Summary, Usage, Epilog).With(flags.All);
+        command.SetRun((result, cancellation) => Run(flags, result, cancellation));
+        return command;
+    }
 
     /// <summary>
     /// The embedded default is sized to finish within 5 minutes on 2 CPU cores (about 3.5 minutes measured). For a
@@ -95,71 +113,71 @@ public static class TrainCommand
         Steps = 1000, GlobalBatch = 32, MicroBatch = 32, SequenceLength = 32, LearningRate = 2e-3f, WarmupSteps = 30,
     };
 
-    public static TrainOptions ToOptions(ParsedOptions p)
+    static TrainOptions ToOptions(TrainFlags f, ParseResult p)
     {
-        string objective = p.Choice("objective", "clm", new[] { "clm", "mlm", "span" });
-        bool embedded = !p.Has("data") && !p.Has("resume");
+        var objective = p.GetValue(f.Objective) ?? TrainingObjective.Clm;
+        bool embedded = !p.Has(f.Data) && !p.Has(f.Resume);
         // Each objective's embedded default; clm's (and span's) are the general defaults with their own steps and batch.
-        var d = embedded && objective == "mlm" ? EmbeddedMlmDefaults
-            : embedded && objective == "span" ? EmbeddedSpanDefaults
+        var d = embedded && objective == TrainingObjective.Mlm ? EmbeddedMlmDefaults
+            : embedded && objective == TrainingObjective.Span ? EmbeddedSpanDefaults
             : embedded ? Defaults with { Steps = EmbeddedDefaultSteps, GlobalBatch = EmbeddedDefaultBatch }
             : Defaults;
-        int batch = p.Int("batch", d.GlobalBatch, 1);
+        int batch = p.GetValue(f.Batch) ?? d.GlobalBatch;
         var settings = new TrainingSettings
         {
-            Steps = p.Int("steps", d.Steps, 1),
+            Steps = p.GetValue(f.Steps) ?? d.Steps,
             GlobalBatch = batch,
-            MicroBatch = p.Int("micro-batch", batch, 1),
-            SequenceLength = p.Int("seq", d.SequenceLength, 1),
-            LearningRate = (float)p.Double("lr", d.LearningRate, 0, 10),
-            MinLearningRateRatio = (float)p.Double("min-lr-ratio", Defaults.MinLearningRateRatio, 0, 1),
-            WarmupSteps = p.Int("warmup", d.WarmupSteps, 0),
+            MicroBatch = p.GetValue(f.MicroBatch) ?? batch,
+            SequenceLength = p.GetValue(f.Seq) ?? d.SequenceLength,
+            LearningRate = (float)(p.GetValue(f.Lr) ?? d.LearningRate),
+            MinLearningRateRatio = (float)(p.GetValue(f.MinLrRatio) ?? Defaults.MinLearningRateRatio),
+            WarmupSteps = p.GetValue(f.Warmup) ?? d.WarmupSteps,
             AdamW = Defaults.AdamW with
             {
-                WeightDecay = (float)p.Double("weight-decay", Defaults.AdamW.WeightDecay, 0, 10),
-                PositionBiasLearningRateScale = (float)p.Double("position-bias-lr-scale", d.AdamW.PositionBiasLearningRateScale, 0, 1e6),
+                WeightDecay = (float)(p.GetValue(f.WeightDecay) ?? Defaults.AdamW.WeightDecay),
+                PositionBiasLearningRateScale = (float)(p.GetValue(f.PositionBiasLrScale) ?? d.AdamW.PositionBiasLearningRateScale),
             },
-            ClipNorm = p.Double("clip", Defaults.ClipNorm, 0),
-            EvalEvery = p.Int("eval-every", Defaults.EvalEvery, 0),
-            EvalBatches = p.Int("eval-batches", Defaults.EvalBatches, 1),
-            CheckpointEvery = p.Int("checkpoint-every", Defaults.CheckpointEvery, 0),
-            Seed = (ulong)p.Int("seed", (int)Defaults.Seed, 0),
-            MaskProbability = p.Double("mask-prob", Defaults.MaskProbability, 0, 1),
-            WholeWordMasking = p.Flag("whole-word"),
-            NoiseDensity = p.Double("noise-density", Defaults.NoiseDensity, 0, 1),
-            MeanSpanLength = p.Double("mean-span", Defaults.MeanSpanLength, 1, 1000),
-            Precision = p.Choice("precision", "fp32", new[] { "fp32", "bf16", "fp16" }),
-            InitialLossScale = (float)p.Double("loss-scale", Defaults.InitialLossScale, 1, 1e38),
+            ClipNorm = p.GetValue(f.Clip) ?? Defaults.ClipNorm,
+            EvalEvery = p.GetValue(f.EvalEvery) ?? Defaults.EvalEvery,
+            EvalBatches = p.GetValue(f.EvalBatches) ?? Defaults.EvalBatches,
+            CheckpointEvery = p.GetValue(f.CheckpointEvery) ?? Defaults.CheckpointEvery,
+            Seed = (ulong)(p.GetValue(f.Seed) ?? (int)Defaults.Seed),
+            MaskProbability = p.GetValue(f.MaskProb) ?? Defaults.MaskProbability,
+            WholeWordMasking = p.GetValue(f.WholeWord),
+            NoiseDensity = p.GetValue(f.NoiseDensity) ?? Defaults.NoiseDensity,
+            MeanSpanLength = p.GetValue(f.MeanSpan) ?? Defaults.MeanSpanLength,
+            Precision = p.GetValue(f.Precision) ?? PrecisionMode.Fp32,
+            InitialLossScale = (float)(p.GetValue(f.LossScale) ?? Defaults.InitialLossScale),
         };
         return new TrainOptions
         {
             Objective = objective,
-            Model = p.String("model"),
-            Data = p.String("data"),
-            Device = p.Choice("device", "auto", BackendFactory.Choices),
-            Strategy = p.Choice("strategy", "none", new[] { "none", "ddp", "fsdp" }),
-            Fsdp = new Engine.Distributed.FsdpOptions(
-                ReshardAfterForward: p.Choice("reshard-after-forward", "true", new[] { "true", "false" }) == "true",
-                ShardingFactor: p.Int("sharding-factor", 0, 1),
-                CpuOffload: p.Flag("cpu-offload"),
-                Overlap: p.Choice("fsdp-overlap", "true", new[] { "true", "false" }) == "true"),
+            Model = p.GetValue(f.Model),
+            Data = p.GetValue(f.Data),
+            Device = p.GetValue(f.Device) ?? DeviceKind.Auto,
+            Strategy = p.GetValue(f.Strategy) ?? ParallelStrategy.None,
+            Fsdp = new FsdpOptions(
+                ReshardAfterForward: ChoiceNames.Booleans[p.GetValue(f.ReshardAfterForward) ?? "true"],
+                ShardingFactor: p.GetValue(f.ShardingFactor) ?? 0,
+                CpuOffload: p.GetValue(f.CpuOffload),
+                Overlap: ChoiceNames.Booleans[p.GetValue(f.FsdpOverlap) ?? "true"]),
             Settings = settings,
-            Out = p.String("out"),
-            Resume = p.String("resume"),
-            PadVocab = p.Flag("pad-vocab"),
-            Layers = p.OptionalInt("layers"),
-            Dim = p.OptionalInt("dim"),
-            Heads = p.OptionalInt("heads"),
-            FeedForwardDim = p.OptionalInt("ffn-dim"),
-            MaxPositions = p.OptionalInt("max-positions"),
-            StepsGiven = p.Has("steps"),
+            Out = p.GetValue(f.Out),
+            Resume = p.GetValue(f.Resume),
+            PadVocab = p.GetValue(f.PadVocab),
+            Layers = p.GetValue(f.Layers),
+            Dim = p.GetValue(f.Dim),
+            Heads = p.GetValue(f.Heads),
+            FeedForwardDim = p.GetValue(f.FfnDim),
+            MaxPositions = p.GetValue(f.MaxPositions),
+            StepsGiven = p.Has(f.Steps),
         };
     }
 
-    static int Run(ParsedOptions p, CancellationToken cancellation)
+    static int Run(TrainFlags flags, ParseResult p, CancellationToken cancellation)
     {
-        var options = ToOptions(p);
-        int sampleTokens = p.Int("sample-tokens", 120, 0);
+        var options = ToOptions(flags, p);
+        int sampleTokens = p.GetValue(flags.SampleTokens) ?? 120;
         using var run = TrainingJob.Prepare(options);
         var c = run.Model.Config;
         var s = run.Loop.State.Settings;
@@ -177,7 +195,7 @@ public static class TrainCommand
             }
             return 0;
         }
-        Console.WriteLine(run.DeviceNote);
+        Console.WriteLine(FlagNames.Render(run.DeviceNote));
         if (run.Communicator.WorldSize > 1)
             Console.WriteLine($"data parallel: {run.Communicator.WorldSize} ranks over {run.Communicator.Transport}, {s.GlobalBatch / run.Communicator.WorldSize} sequences each per step");
         if (run.Model.Sharding is { } sharded)
@@ -186,7 +204,7 @@ public static class TrainCommand
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"model: {c.Layers} layers, width {c.Dim}, {c.Heads} heads, vocabulary {c.VocabSize}{(c.PaddedVocabSize != c.VocabSize ? $" (padded to {c.PaddedVocabSize})" : "")}: {run.Model.ParameterCount / 1e6:F2}M parameters"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"data: {run.Loop.State.Data} (tokenizer {run.Tokenizer.Name}); objective {run.Loop.State.Objective}; batch {s.GlobalBatch} × {s.SequenceLength} tokens ({s.GlobalBatch / (s.MicroBatch * run.Communicator.WorldSize)} micro-batch(es) of {s.MicroBatch} per rank); {s.Steps} steps"));
+            $"data: {run.Loop.State.Data} (tokenizer {run.Tokenizer.Name}); objective {run.Loop.State.Objective.Name()}; batch {s.GlobalBatch} × {s.SequenceLength} tokens ({s.GlobalBatch / (s.MicroBatch * run.Communicator.WorldSize)} micro-batch(es) of {s.MicroBatch} per rank); {s.Steps} steps"));
         Console.WriteLine($"run folder: {run.Folder.Path}{(run.Resumed ? $" (resuming at step {run.Loop.State.Step})" : "")}");
         var summary = run.Loop.Run(cancellation, new ConsoleProgress(s.Steps));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -37,7 +37,7 @@ public sealed unsafe partial class CpuBackend(HostMemory? memory = null) : IBack
         try { p = (void*)memory.Allocate(bytes); }
         catch (OutOfMemoryException e)
         {
-            throw new EngineException($"out of host memory allocating {purpose} ({bytes / (1024.0 * 1024 * 1024):F2} GiB): try a smaller --micro-batch or --seq; `trainer plan` shows the budget", e);
+            throw new EngineException(EngineOption.MicroBatch, $"out of host memory allocating {purpose} ({bytes / (1024.0 * 1024 * 1024):F2} GiB): try a smaller {EngineOption.MicroBatch} or {EngineOption.SequenceLength}; `trainer plan` shows the budget", e);
         }
         NativeMemory.Clear(p, (nuint)bytes);
         lock (allocations)

@@ -168,7 +168,8 @@ public sealed unsafe partial class CudaBackend
         // One block per query row keeps the row's probabilities in fp32 shared memory (Tk floats) for the output;
         // 32 floats of static shared memory are the kernel's block-reduction scratch.
         var launch = new KernelLaunch((uint)s.Tq, (uint)(s.B * s.H), 128, s.Tk * sizeof(float), StaticSharedBytes: 32 * sizeof(float),
-            TooLarge: $"{s.Tk} keys are too many for attention that keeps its probabilities (a row of them is held in shared memory); shorten the encoder input (--seq)");
+            TooLarge: $"{s.Tk} keys are too many for attention that keeps its probabilities (a row of them is held in shared memory); shorten the encoder input",
+            Remedy: EngineOption.SequenceLength);
         LaunchAttentionForward(launch, output, probabilities, query, key, value, Ptr(keyMask), positionBias, s);
     }
 

@@ -75,7 +75,7 @@ public sealed unsafe partial class CudaBackend : IBackend
         try { address = device.Allocate(bytes); }
         catch (CudaException e) when (e.ErrorName == "CUDA_ERROR_OUT_OF_MEMORY")
         {
-            throw new EngineException($"out of GPU memory allocating {purpose} ({bytes / (1024.0 * 1024 * 1024):F2} GiB, {allocated / (1024.0 * 1024 * 1024):F2} GiB already in use): try a smaller --micro-batch or --seq; `trainer plan` shows the budget", e);
+            throw new EngineException(EngineOption.MicroBatch, $"out of GPU memory allocating {purpose} ({bytes / (1024.0 * 1024 * 1024):F2} GiB, {allocated / (1024.0 * 1024 * 1024):F2} GiB already in use): try a smaller {EngineOption.MicroBatch} or {EngineOption.SequenceLength}; `trainer plan` shows the budget", e);
         }
         device.Zero(address, bytes); // the CPU backend hands out zeroed memory; keep the same contract
         lock (allocations)
@@ -169,7 +169,11 @@ public sealed unsafe partial class CudaBackend : IBackend
         var k = module.Kernel(kernel);
         int total = launch.SharedBytes + launch.StaticSharedBytes;
         if (total > device.MaxSharedBytesPerBlock)
-            throw new EngineException($"{kernel} needs {total / 1024.0:F0} KiB of shared memory per block, more than the {device.MaxSharedBytesPerBlock / 1024.0:F0} KiB of this {device.Name}: {launch.TooLarge ?? "the attention head size is too large for these kernels"}");
+        {
+            string message = $"{kernel} needs {total / 1024.0:F0} KiB of shared memory per block, more than the {device.MaxSharedBytesPerBlock / 1024.0:F0} KiB of this {device.Name}: {launch.TooLarge ?? "the attention head size is too large for these kernels"}";
+            // The option that fixes it, when there is one, closes the message: "… shorten the encoder input (SequenceLength)".
+            throw launch.Remedy is { } option ? new EngineException(option, $"{message} ({option})") : new EngineException(message);
+        }
         if (total > 48 * 1024 && launch.SharedBytes > sharedAllowed.GetValueOrDefault(kernel))
         {
             k.AllowSharedBytes(launch.SharedBytes);

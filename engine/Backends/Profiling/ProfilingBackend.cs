@@ -9,7 +9,7 @@ namespace Engine.Backends.Profiling;
 /// it is given: on the GPU the device's own (<see cref="Cuda.CudaEventClock"/>, CUDA events around the op's kernels),
 /// by default the host's wall time of the call (<see cref="HostOpClock"/>). Each op is waited for before the next
 /// starts, so time is charged to the op that queued the work; that costs some speed, so it is only used when a user
-/// asks for --profile. Times go to <see cref="OpTimes"/>, keyed by op name.
+/// asks for a profile. Times go to <see cref="OpTimes"/>, keyed by op name.
 /// </summary>
 public sealed partial class ProfilingBackend(IBackend inner, IOpClock? clock = null) : IBackend, IBackendDecorator
 {

@@ -1,3 +1,4 @@
+using Trainer.Cli;
 using Engine.Data;
 
 namespace Engine.Tests.Data;
@@ -13,9 +14,13 @@ public class TokenDatasetTests
 
         var error = Assert.Throws<DataFormatException>(() => TokenDataset.Open(path, vocabSize: 50_257));
 
+        Assert.Equal(EngineOption.VocabSize, error.Option);
+        Assert.Equal(
+            $"token id 70000 at position 2 of {path} is ≥ the model's vocabulary 50257: prepare the data with the model's tokenizer or pass VocabSize",
+            error.Message);
         Assert.Equal(
             $"token id 70000 at position 2 of {path} is ≥ the model's vocabulary 50257: prepare the data with the model's tokenizer or pass --vocab",
-            error.Message);
+            FlagNames.Render(error));
     }
 
     [Fact]

@@ -131,7 +131,7 @@ public class FsdpEquivalenceTests
             long shard = shardPlan.LocalCount * sizeof(float);
             Assert.Equal((shard, shard, 2 * shard), (states.Parameters, states.Gradients, states.Optimizer));
             // The ZeRO-3 formula (N·bytes/F per component) agrees up to the padding: at most F−1 elements per unit.
-            var zero = MemoryPlan.Compute(planned, PrecisionMode.Fp32, ParallelSetup.Create(Strategy.Fsdp, gpus, shardingFactor: shards), 2, 64);
+            var zero = MemoryPlan.Compute(planned, PrecisionMode.Fp32, ParallelSetup.Create(ParallelStrategy.Fsdp, gpus, shardingFactor: shards), 2, 64);
             double padding = shardPlan.Units.Count * (shards - 1) * sizeof(float);
             Assert.InRange(states.Parameters - zero.Weights, 0, padding);
             Assert.InRange(states.Gradients - zero.Gradients, 0, padding);
@@ -144,7 +144,7 @@ public class FsdpEquivalenceTests
             Assert.InRange(states.OpenGradientsPeak, largest, inFlight * largest);
             double tokens = 2.0 * 2 * 64 * sizeof(int); // the micro-batch's token ids and targets
             Assert.True(states.GatheredParametersPeak + states.OpenGradientsPeak + tokens
-                        <= MemoryPlan.TemporaryBytes(planned, PrecisionMode.Fp32, ParallelSetup.Create(Strategy.Fsdp, gpus, shardingFactor: shards), 2, 64) + 3 * padding);
+                        <= MemoryPlan.TemporaryBytes(planned, PrecisionMode.Fp32, ParallelSetup.Create(ParallelStrategy.Fsdp, gpus, shardingFactor: shards), 2, 64) + 3 * padding);
         }
         var replicated = ModelStates(temp["ddp"]);
         Assert.Equal(layout.Count * sizeof(float), replicated.Parameters);

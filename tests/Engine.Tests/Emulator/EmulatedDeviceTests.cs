@@ -1,3 +1,4 @@
+using Trainer.Cli;
 using System.Diagnostics;
 using Engine.Backends;
 using Engine.Backends.Cuda;
@@ -50,9 +51,10 @@ public class EmulatedDeviceTests
     public void Auto_never_picks_the_emulated_device()
     {
         Assert.SkipUnless(NativeLibraries.EmulatorSelected, $"{NativeLibraries.EmulatorVariable} is not set in this process (a real GPU, or no emulator built)");
-        using var backend = BackendFactory.Create("auto", out string note);
+        using var backend = BackendFactory.Create(DeviceKind.Auto, out var note);
         Assert.Equal("cpu", backend.Name);
-        Assert.Contains("--device cuda", note);
+        Assert.Contains(EngineOption.Device, note.Options);
+        Assert.Contains("--device cuda", FlagNames.Render(note));
     }
 
     /// <summary>The emulator's test programs: beside the library in build/emulator of this checkout.</summary>

@@ -1,3 +1,4 @@
+using Engine.Objectives;
 using Engine.Models;
 
 namespace Engine.Tests.Models;
@@ -19,6 +20,6 @@ public class BertConfigTests
         Assert.Equal(ModelFamily.EncoderOnly, c.Family);
         Assert.Equal(1e-12, c.LayerNormEpsilon);
         Assert.Equal(2, c.TokenTypes);
-        Assert.Equal("bert-tiny", Presets.DefaultFor("mlm"));
+        Assert.Equal("bert-tiny", Presets.DefaultFor(TrainingObjective.Mlm));
     }
 }

@@ -1,3 +1,4 @@
+using Trainer.Cli;
 using Engine.Backends.Cpu;
 using Engine.Models;
 
@@ -27,18 +28,21 @@ public class ModelConfigTests
     {
         var config = Presets.Get("gpt2-tiny") with { Heads = 5 };
         var e = Assert.Throws<EngineException>(() => config.Validate());
-        Assert.Contains("--heads 5 does not divide --dim 128", e.Message);
+        Assert.Equal(EngineOption.Heads, e.Option);
+        Assert.Contains("Heads 5 does not divide Dim 128", e.Message);
+        Assert.Contains("--heads 5 does not divide --dim 128", FlagNames.Render(e));
     }
 
     [Theory]
-    [InlineData(0, 128, 4, "--layers")]
-    [InlineData(2, -8, 4, "--dim")]
-    [InlineData(2, 128, 0, "--heads")]
-    public void Zero_or_negative_sizes_name_the_flag(int layers, int dim, int heads, string flag)
+    [InlineData(0, 128, 4, EngineOption.Layers, "--layers")]
+    [InlineData(2, -8, 4, EngineOption.Dim, "--dim")]
+    [InlineData(2, 128, 0, EngineOption.Heads, "--heads")]
+    public void Zero_or_negative_sizes_name_the_option(int layers, int dim, int heads, EngineOption option, string flag)
     {
         var config = Presets.Get("gpt2-tiny") with { Layers = layers, Dim = dim, Heads = heads };
         var e = Assert.Throws<EngineException>(() => config.Validate());
-        Assert.Contains(flag, e.Message);
+        Assert.Equal(option, e.Option);
+        Assert.Contains(flag, FlagNames.Render(e));
     }
 
     [Fact]
@@ -56,6 +60,7 @@ public class ModelConfigTests
         var e = Assert.Throws<EngineException>(() => model.Forward(new[] { 1, 300 }, default, 1, 2));
         Assert.Contains("token id 300", e.Message);
         var e2 = Assert.Throws<EngineException>(() => model.Forward(new int[9], default, 1, 9));
-        Assert.Contains("--seq 9", e2.Message);
+        Assert.Equal(EngineOption.SequenceLength, e2.Option);
+        Assert.Contains("--seq 9", FlagNames.Render(e2));
     }
 }

@@ -1,3 +1,4 @@
+using Trainer.Cli;
 using Engine.Objectives;
 using Engine.Tokenizers;
 
@@ -126,7 +127,8 @@ public class MlmMaskingTests
     public void A_mask_probability_outside_0_1_is_refused()
     {
         var e = Assert.Throws<EngineException>(() => new MlmMasking(Tokenizer, 1.5, false, 1));
-        Assert.Contains("--mask-prob", e.Message);
+        Assert.Equal(EngineOption.MaskProbability, e.Option);
+        Assert.Contains("--mask-prob", FlagNames.Render(e));
     }
 
     [Fact]

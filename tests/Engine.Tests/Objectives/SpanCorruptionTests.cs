@@ -1,3 +1,4 @@
+using Trainer.Cli;
 using Engine.Objectives;
 using Engine.Tokenizers;
 using Engine.Util;
@@ -168,10 +169,15 @@ public class SpanCorruptionTests
     [Fact]
     public void Bad_settings_are_refused_with_the_flag_to_change()
     {
-        Assert.Contains("--noise-density", Assert.Throws<EngineException>(() => new SpanCorruption(Tokenizer, 128, 1.5, 3, 1)).Message);
-        Assert.Contains("--mean-span", Assert.Throws<EngineException>(() => new SpanCorruption(Tokenizer, 128, 0.15, 0.5, 1)).Message);
+        var density = Assert.Throws<EngineException>(() => new SpanCorruption(Tokenizer, 128, 1.5, 3, 1));
+        Assert.Equal(EngineOption.NoiseDensity, density.Option);
+        Assert.Contains("--noise-density", FlagNames.Render(density));
+        var span = Assert.Throws<EngineException>(() => new SpanCorruption(Tokenizer, 128, 0.15, 0.5, 1));
+        Assert.Equal(EngineOption.MeanSpanLength, span.Option);
+        Assert.Contains("--mean-span", FlagNames.Render(span));
         var e = Assert.Throws<EngineException>(() => new SpanCorruption(Tokenizer, 4096, 0.15, 3, 1)); // ≈ 230 spans > 100 sentinels
-        Assert.Contains("--seq 4096", e.Message);
+        Assert.Equal(EngineOption.SequenceLength, e.Option);
+        Assert.Contains("--seq 4096", FlagNames.Render(e));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Trainer.Cli;
 using Engine.Precision;
 using Engine.Models;
 using Engine.Planning;
@@ -41,8 +42,12 @@ public class ComputePlanTests
         Assert.Equal(80L << 30, GpuCatalog.Resolve("h100").MemoryBytes);
         Assert.Equal(141L << 30, GpuCatalog.Resolve("h200").MemoryBytes);
         Assert.Equal(40L << 30, GpuCatalog.Resolve("a100", 40).MemoryBytes);
-        Assert.Contains("--precision fp16", Assert.Throws<EngineException>(() => GpuCatalog.Resolve("v100").PeakFlops(PrecisionMode.Bf16)).Message);
-        Assert.Contains("--gpu-memory", Assert.Throws<EngineException>(() => GpuCatalog.Resolve("400")).Message);
+        var noBf16 = Assert.Throws<EngineException>(() => GpuCatalog.Resolve("v100").PeakFlops(PrecisionMode.Bf16));
+        Assert.Equal(EngineOption.Precision, noBf16.Option);
+        Assert.Contains("--precision fp16", FlagNames.Render(noBf16));
+        var noMemory = Assert.Throws<EngineException>(() => GpuCatalog.Resolve("400"));
+        Assert.Equal(EngineOption.GpuMemory, noMemory.Option);
+        Assert.Contains("--gpu-memory", FlagNames.Render(noMemory));
         Assert.Equal(400e12, GpuCatalog.Resolve("400", 96).PeakFlops(PrecisionMode.Bf16));
     }
 
@@ -51,15 +56,19 @@ public class ComputePlanTests
     [InlineData("124M", 124e6)]
     [InlineData("1.4T", 1.4e12)]
     [InlineData("2e9", 2e9)]
-    public void Counts_read_with_suffixes(string text, double value) => Assert.Equal(value, Quantity.ParseCount(text, "--params"), value * 1e-15);
+    public void Counts_read_with_suffixes(string text, double value) => Assert.Equal(value, Quantity.ParseCount(text, EngineOption.Parameters), value * 1e-15);
 
     [Fact]
     public void Budgets_read_as_flops_or_petaflop_days()
     {
-        Assert.Equal(1e21, Quantity.ParseFlops("1e21", "--compute-budget"));
-        Assert.Equal(3.5 * 8.64e19, Quantity.ParseFlops("3.5pf-days", "--compute-budget"), 1e6);
-        Assert.Contains("--compute-budget", Assert.Throws<EngineException>(() => Quantity.ParseFlops("lots", "--compute-budget")).Message);
-        Assert.Contains("--params", Assert.Throws<EngineException>(() => Quantity.ParseCount("7Q", "--params")).Message);
+        Assert.Equal(1e21, Quantity.ParseFlops("1e21", EngineOption.ComputeBudget));
+        Assert.Equal(3.5 * 8.64e19, Quantity.ParseFlops("3.5pf-days", EngineOption.ComputeBudget), 1e6);
+        var budget = Assert.Throws<EngineException>(() => Quantity.ParseFlops("lots", EngineOption.ComputeBudget));
+        Assert.Equal(EngineOption.ComputeBudget, budget.Option);
+        Assert.Contains("--compute-budget", FlagNames.Render(budget));
+        var count = Assert.Throws<EngineException>(() => Quantity.ParseCount("7Q", EngineOption.Parameters));
+        Assert.Equal(EngineOption.Parameters, count.Option);
+        Assert.Contains("--params", FlagNames.Render(count));
     }
 
     [Fact]

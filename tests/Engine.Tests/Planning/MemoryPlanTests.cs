@@ -1,3 +1,5 @@
+using Trainer.Cli;
+using Engine.Distributed;
 using Engine.Tensors;
 using Engine.Precision;
 using Engine.Models;
@@ -24,13 +26,13 @@ public class MemoryPlanTests
 
     [Theory]
     // ZeRO paper (Rajbhandari et al. 2020), figure 1: Ψ = 7.5B, N_d = 64, K = 12 → 120, 31.4, 16.6 and 1.9 GB.
-    [InlineData("ddp", 0, 120.0, 120e9)]
-    [InlineData("ddp", 1, 31.4, 31.40625e9)]
-    [InlineData("ddp", 2, 16.6, 16.640625e9)]
-    [InlineData("fsdp", 3, 1.9, 1.875e9)]
-    public void Mixed_precision_model_states_of_7_5B_parameters_on_64_GPUs_match_the_ZeRO_paper(string strategy, int stage, double paperGb, double exactBytes)
+    [InlineData(ParallelStrategy.Ddp, 0, 120.0, 120e9)]
+    [InlineData(ParallelStrategy.Ddp, 1, 31.4, 31.40625e9)]
+    [InlineData(ParallelStrategy.Ddp, 2, 16.6, 16.640625e9)]
+    [InlineData(ParallelStrategy.Fsdp, 3, 1.9, 1.875e9)]
+    public void Mixed_precision_model_states_of_7_5B_parameters_on_64_GPUs_match_the_ZeRO_paper(ParallelStrategy strategy, int stage, double paperGb, double exactBytes)
     {
-        var parallel = ParallelSetup.Create(ParallelSetup.ParseStrategy(strategy), 64, stage);
+        var parallel = ParallelSetup.Create(strategy, 64, stage);
         var m = MemoryPlan.Compute(Params(7.5e9), PrecisionMode.Fp16, parallel, 1, 1024);
         Assert.Equal(exactBytes, m.ModelStates, exactBytes * 1e-12);
         Assert.Equal(paperGb, Math.Round(m.ModelStates / 1e9, 1));
@@ -78,7 +80,7 @@ public class MemoryPlanTests
     {
         // What `--strategy fsdp --cpu-offload` runs (FSDP's offload of parameters): the parameter, gradient, moment
         // and master shards live in host memory; the GPU keeps only the units gathered for compute.
-        var parallel = ParallelSetup.Create(Strategy.Fsdp, 8, cpuOffload: true);
+        var parallel = ParallelSetup.Create(ParallelStrategy.Fsdp, 8, cpuOffload: true);
         var m = MemoryPlan.Compute(Params(8e9), PrecisionMode.Bf16, parallel, 1, 1024);
         Assert.Equal((0.0, 0.0, 0.0, 0.0), (m.Weights, m.Gradients, m.Optimizer, m.MasterWeights));
         Assert.Equal((16 + 2) * 8e9 / 8, m.HostOffloaded); // ZeRO's 16 B/param and the engine's fp32 gradients' 2 more
@@ -89,7 +91,7 @@ public class MemoryPlanTests
     public void Cpu_offload_with_zero_2_moves_optimizer_states_and_master_weights_to_the_host()
     {
         // ZeRO-Offload: the update runs on the CPU, half weights and gradients stay on the GPU.
-        var parallel = ParallelSetup.Create(Strategy.Ddp, 8, zeroStage: 2, cpuOffload: true);
+        var parallel = ParallelSetup.Create(ParallelStrategy.Ddp, 8, zeroStage: 2, cpuOffload: true);
         var m = MemoryPlan.Compute(Params(8e9), PrecisionMode.Bf16, parallel, 1, 1024);
         Assert.Equal(0, m.Optimizer);
         Assert.Equal(0, m.MasterWeights);
@@ -101,20 +103,22 @@ public class MemoryPlanTests
     [Fact]
     public void Hybrid_sharding_divides_by_the_sharding_factor_not_the_GPU_count()
     {
-        var parallel = ParallelSetup.Create(Strategy.Fsdp, 64, shardingFactor: 8);
+        var parallel = ParallelSetup.Create(ParallelStrategy.Fsdp, 64, shardingFactor: 8);
         var m = MemoryPlan.Compute(Params(8e9), PrecisionMode.Bf16, parallel, 1, 1024);
         Assert.Equal(16 * 8e9 / 8, m.ModelStates, 1.0);
     }
 
     [Theory]
-    [InlineData("none", 8, null, null, "--strategy none")]
-    [InlineData("ddp", 8, 3, null, "--zero-stage 3")]
-    [InlineData("fsdp", 8, 1, null, "--zero-stage 1")]
-    [InlineData("fsdp", 8, null, 3, "--sharding-factor 3")]
-    [InlineData("ddp", 8, null, 4, "--sharding-factor 4")]
-    public void Impossible_strategies_are_refused_with_the_flag_to_change(string strategy, int gpus, int? stage, int? factor, string flag)
+    [InlineData(ParallelStrategy.None, 8, null, null, EngineOption.Strategy, "Strategy none", "--strategy none")]
+    [InlineData(ParallelStrategy.Ddp, 8, 3, null, EngineOption.ZeroStage, "ZeroStage 3", "--zero-stage 3")]
+    [InlineData(ParallelStrategy.Fsdp, 8, 1, null, EngineOption.ZeroStage, "ZeroStage 1", "--zero-stage 1")]
+    [InlineData(ParallelStrategy.Fsdp, 8, null, 3, EngineOption.ShardingFactor, "ShardingFactor 3", "--sharding-factor 3")]
+    [InlineData(ParallelStrategy.Ddp, 8, null, 4, EngineOption.ShardingFactor, "ShardingFactor 4", "--sharding-factor 4")]
+    public void Impossible_strategies_are_refused_with_the_option_to_change(ParallelStrategy strategy, int gpus, int? stage, int? factor, EngineOption option, string keyed, string flag)
     {
-        var e = Assert.Throws<EngineException>(() => ParallelSetup.Create(ParallelSetup.ParseStrategy(strategy), gpus, stage, factor));
-        Assert.Contains(flag, e.Message);
+        var e = Assert.Throws<EngineException>(() => ParallelSetup.Create(strategy, gpus, stage, factor));
+        Assert.Equal(option, e.Option);
+        Assert.Contains(keyed, e.Message);
+        Assert.Contains(flag, FlagNames.Render(e)); // what `trainer plan` prints
     }
 }

@@ -1,3 +1,4 @@
+using Engine.Distributed;
 using Engine.Models;
 using Engine.Planning;
 using Engine.Precision;
@@ -29,7 +30,7 @@ public class StepTimePlanTests
     [Fact]
     public void DDP_within_a_node_all_reduces_the_fp32_gradients_over_NVLink()
     {
-        var plan = Plan(ParallelSetup.Create(Strategy.Ddp, 8), 64);
+        var plan = Plan(ParallelSetup.Create(ParallelStrategy.Ddp, 8), 64);
         double bytes = 2.0 * 7 / 8 * P * 4;
         Assert.Equal(bytes, plan.BytesSentPerGpu, 1e-3);
         Assert.Equal(bytes / (450e9 * 0.8), plan.CommunicationSeconds, 1e-9);
@@ -39,14 +40,14 @@ public class StepTimePlanTests
     [Fact]
     public void ZeRO_2_reduce_scatters_fp32_gradients_and_gathers_the_bf16_weights()
     {
-        var plan = Plan(ParallelSetup.Create(Strategy.Ddp, 8, zeroStage: 2), 64);
+        var plan = Plan(ParallelSetup.Create(ParallelStrategy.Ddp, 8, zeroStage: 2), 64);
         Assert.Equal(7.0 / 8 * P * (4 + 2), plan.BytesSentPerGpu, 1e-3);
     }
 
     [Fact]
     public void FSDP_gathers_the_weights_twice_and_scatters_the_gradients_once_at_network_speed_across_nodes()
     {
-        var plan = Plan(ParallelSetup.Create(Strategy.Fsdp, 64), 512);
+        var plan = Plan(ParallelSetup.Create(ParallelStrategy.Fsdp, 64), 512);
         double bytes = 63.0 / 64 * P * (2 * 2 + 4); // two bf16 gathers, one fp32 reduce-scatter
         Assert.Equal(bytes, plan.BytesSentPerGpu, 1e-3);
         Assert.Equal(bytes / (400e9 / 8 * 0.8), plan.CommunicationSeconds, 1e-9);
@@ -56,10 +57,10 @@ public class StepTimePlanTests
     [Fact]
     public void Hybrid_sharding_keeps_the_heavy_traffic_on_NVLink()
     {
-        var hybrid = Plan(ParallelSetup.Create(Strategy.Fsdp, 64, shardingFactor: 8), 512);
+        var hybrid = Plan(ParallelSetup.Create(ParallelStrategy.Fsdp, 64, shardingFactor: 8), 512);
         double inGroup = 7.0 / 8 * P * (2 * 2 + 4), across = 2.0 * 7 / 8 * P / 8 * 4;
         Assert.Equal(inGroup + across, hybrid.BytesSentPerGpu, 1e-3);
         Assert.Equal(inGroup / (450e9 * 0.8) + across / (50e9 * 0.8), hybrid.CommunicationSeconds, 1e-9);
-        Assert.True(hybrid.CommunicationSeconds < Plan(ParallelSetup.Create(Strategy.Fsdp, 64), 512).CommunicationSeconds / 3);
+        Assert.True(hybrid.CommunicationSeconds < Plan(ParallelSetup.Create(ParallelStrategy.Fsdp, 64), 512).CommunicationSeconds / 3);
     }
 }

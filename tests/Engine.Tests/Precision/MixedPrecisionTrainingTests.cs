@@ -1,3 +1,5 @@
+using Trainer.Cli;
+using Engine.Backends;
 using System.Text.Json.Nodes;
 using Engine.Backends.Mixed;
 using Engine.Tests.Support;
@@ -7,7 +9,7 @@ using Engine.Training;
 namespace Engine.Tests.Precision;
 
 /// <summary>
-/// `--precision bf16|fp16` on the CPU (activations and the weights' compute copy stored in 16 bits): the run follows the fp32 one closely,
+/// bf16 and fp16 mixed precision on the CPU (activations and the weights' compute copy stored in 16 bits): the run follows the fp32 one closely,
 /// fp16's loss scaling skips overflowing steps and halves the scale, and both resume bit for bit.
 /// </summary>
 public class MixedPrecisionTrainingTests
@@ -15,7 +17,7 @@ public class MixedPrecisionTrainingTests
     static TrainOptions Options(string outDir, int steps, string precision, float lossScale = 65536f)
     {
         var o = SmallRuns.Options(outDir, steps);
-        return o with { Settings = o.Settings with { Precision = precision, InitialLossScale = lossScale } };
+        return o with { Settings = o.Settings with { Precision = ChoiceNames.Precisions[precision], InitialLossScale = lossScale } };
     }
 
     static List<JsonObject> Steps(string runFolder) =>
@@ -96,7 +98,7 @@ public class MixedPrecisionTrainingTests
         using (var cancel = new CancellationTokenSource())
         using (var run = TrainingJob.Prepare(Options(temp["split"], 16, precision, lossScale)))
             Assert.True(run.Loop.Run(cancel.Token, new CancelAfter(8, cancel)).Interrupted);
-        using (var run = TrainingJob.Prepare(new TrainOptions { Resume = temp["split"], Device = "cpu" }))
+        using (var run = TrainingJob.Prepare(new TrainOptions { Resume = temp["split"], Device = DeviceKind.Cpu }))
             run.Loop.Run();
         var a = Steps(temp["straight"]);
         var b = Steps(temp["split"]);

@@ -1,3 +1,4 @@
+using Trainer.Cli;
 using Engine.Tests.Support;
 using Engine.Training;
 
@@ -20,8 +21,8 @@ public class GpuTrainingRunTests
         var options = SmallRuns.Options(outDir, steps: 20);
         using var run = TrainingJob.Prepare(options with
         {
-            Device = device, Strategy = strategy, Fsdp = new Engine.Distributed.FsdpOptions(CpuOffload: cpuOffload),
-            Settings = options.Settings with { Precision = precision },
+            Device = ChoiceNames.Devices[device], Strategy = ChoiceNames.Strategies[strategy], Fsdp = new Engine.Distributed.FsdpOptions(CpuOffload: cpuOffload),
+            Settings = options.Settings with { Precision = ChoiceNames.Precisions[precision] },
         });
         Assert.Equal(device, run.Backend.Name);
         // DDP and FSDP on a GPU go through NCCL even alone, so the one-GPU run tests the code the multi-GPU runs use.

@@ -1,3 +1,6 @@
+using Trainer.Cli;
+using Engine.Objectives;
+using Engine.Backends;
 using Engine.Inference;
 using Engine.Tests.Support;
 using Engine.Tokenizers;
@@ -10,7 +13,7 @@ public class MlmTrainingTests
 {
     static TrainOptions Options(string outDir, int steps, int evalEvery = 0) => SmallRuns.Options(outDir, steps, evalEvery) with
     {
-        Objective = "mlm",
+        Objective = TrainingObjective.Mlm,
         Model = "bert-tiny",
     };
 
@@ -24,8 +27,8 @@ public class MlmTrainingTests
     {
         using var temp = new TempFolder();
         var settings = Trainer.Commands.TrainCommand.EmbeddedMlmDefaults with { Steps = ShortenedSteps, EvalEvery = 0 };
-        using var run = TrainingJob.Prepare(new TrainOptions { Objective = "mlm", Device = "cpu", Out = temp["run"], Settings = settings });
-        Assert.Equal("bert-tiny", Engine.Models.Presets.DefaultFor("mlm"));
+        using var run = TrainingJob.Prepare(new TrainOptions { Objective = TrainingObjective.Mlm, Device = DeviceKind.Cpu, Out = temp["run"], Settings = settings });
+        Assert.Equal("bert-tiny", Engine.Models.Presets.DefaultFor(TrainingObjective.Mlm));
         var tokenizer = Assert.IsType<WordMlmTokenizer>(run.Tokenizer);
         var summary = run.Loop.Run();
 
@@ -74,9 +77,9 @@ public class MlmTrainingTests
         var first = new StopAfter(3, cancel);
         using (var run = TrainingJob.Prepare(Options(temp["interrupted"], steps))) run.Loop.Run(cancel.Token, first);
         var second = new Recorder();
-        using (var run = TrainingJob.Prepare(new TrainOptions { Resume = temp["interrupted"], Device = "cpu" }))
+        using (var run = TrainingJob.Prepare(new TrainOptions { Resume = temp["interrupted"], Device = DeviceKind.Cpu }))
         {
-            Assert.Equal("mlm", run.Loop.State.Objective);
+            Assert.Equal(TrainingObjective.Mlm, run.Loop.State.Objective);
             run.Loop.Run(default, second);
         }
         Assert.Equal(straight.Losses, first.Losses.Concat(second.Losses));
@@ -87,6 +90,8 @@ public class MlmTrainingTests
     {
         using var temp = new TempFolder();
         var e = Assert.Throws<EngineException>(() => TrainingJob.Prepare(Options(temp["run"], 1) with { Model = "gpt2-tiny" }));
-        Assert.Contains("--model bert-tiny", e.Message);
+        Assert.Equal(EngineOption.Model, e.Option);
+        Assert.Contains("Model bert-tiny", e.Message);
+        Assert.Contains("--model bert-tiny", FlagNames.Render(e));
     }
 }

@@ -1,3 +1,4 @@
+using Trainer.Cli;
 using Engine.Training;
 
 namespace Engine.Tests.Training;
@@ -19,15 +20,16 @@ public class ScheduleTests
     }
 
     [Theory]
-    [InlineData(0, 16, 16, 128, "--steps")]
-    [InlineData(10, 0, 16, 128, "--batch")]
-    [InlineData(10, 16, 0, 128, "--micro-batch")]
-    [InlineData(10, 16, 5, 128, "--micro-batch")]
-    [InlineData(10, 16, 16, -1, "--seq")]
-    public void Bad_settings_name_the_flag(int steps, int batch, int micro, int seq, string flag)
+    [InlineData(0, 16, 16, 128, EngineOption.Steps, "--steps")]
+    [InlineData(10, 0, 16, 128, EngineOption.GlobalBatch, "--batch")]
+    [InlineData(10, 16, 0, 128, EngineOption.MicroBatch, "--micro-batch")]
+    [InlineData(10, 16, 5, 128, EngineOption.MicroBatch, "--micro-batch")]
+    [InlineData(10, 16, 16, -1, EngineOption.SequenceLength, "--seq")]
+    public void Bad_settings_name_the_option(int steps, int batch, int micro, int seq, EngineOption option, string flag)
     {
         var s = new TrainingSettings { Steps = steps, GlobalBatch = batch, MicroBatch = micro, SequenceLength = seq };
         var e = Assert.Throws<EngineException>(() => s.Validate());
-        Assert.Contains(flag, e.Message);
+        Assert.Equal(option, e.Option);
+        Assert.Contains(flag, FlagNames.Render(e));
     }
 }

@@ -1,3 +1,5 @@
+using Engine.Objectives;
+using Engine.Backends;
 using Engine.Training;
 
 namespace Engine.Tests.Training;
@@ -7,9 +9,9 @@ public static class SmallRuns
 {
     public static TrainOptions Options(string outDir, int steps, int evalEvery = 0) => new()
     {
-        Objective = "clm",
+        Objective = TrainingObjective.Clm,
         Model = "gpt2-tiny",
-        Device = "cpu",
+        Device = DeviceKind.Cpu,
         Out = outDir,
         Layers = 2,
         Dim = 64,

@@ -1,3 +1,6 @@
+using Trainer.Cli;
+using Engine.Objectives;
+using Engine.Backends;
 using Engine.Tests.Support;
 using Engine.Training;
 
@@ -9,8 +12,8 @@ public class SpanTrainingTests
     /// <summary>The default `--objective span` run (t5-tiny, 8 × 128 inputs, 29 targets) cut to 60 steps.</summary>
     static TrainOptions DefaultRun(string outDir, int steps, int evalEvery) => new()
     {
-        Objective = "span",
-        Device = "cpu",
+        Objective = TrainingObjective.Span,
+        Device = DeviceKind.Cpu,
         Out = outDir,
         Settings = new TrainingSettings { Steps = steps, GlobalBatch = 8, MicroBatch = 8, EvalEvery = evalEvery, EvalBatches = 4 },
     };
@@ -41,7 +44,7 @@ public class SpanTrainingTests
         public void OnStep(StepMetrics m) { Losses.Add(m.Loss); if (m.Step == step) source.Cancel(); }
     }
 
-    static TrainOptions Small(string outDir, int steps) => SmallRuns.Options(outDir, steps) with { Objective = "span", Model = "t5-tiny" };
+    static TrainOptions Small(string outDir, int steps) => SmallRuns.Options(outDir, steps) with { Objective = TrainingObjective.Span, Model = "t5-tiny" };
 
     [Fact]
     public void Resume_continues_a_span_run_bit_for_bit()
@@ -54,9 +57,9 @@ public class SpanTrainingTests
         var first = new StopAfter(3, cancel);
         using (var run = TrainingJob.Prepare(Small(temp["interrupted"], steps))) run.Loop.Run(cancel.Token, first);
         var second = new Recorder();
-        using (var run = TrainingJob.Prepare(new TrainOptions { Resume = temp["interrupted"], Device = "cpu" }))
+        using (var run = TrainingJob.Prepare(new TrainOptions { Resume = temp["interrupted"], Device = DeviceKind.Cpu }))
         {
-            Assert.Equal("span", run.Loop.State.Objective);
+            Assert.Equal(TrainingObjective.Span, run.Loop.State.Objective);
             run.Loop.Run(default, second);
         }
         Assert.Equal(straight.Losses, first.Losses.Concat(second.Losses));
@@ -67,6 +70,8 @@ public class SpanTrainingTests
     {
         using var temp = new TempFolder();
         var e = Assert.Throws<EngineException>(() => TrainingJob.Prepare(Small(temp["run"], 1) with { Model = "gpt2-tiny" }));
-        Assert.Contains("--model t5-tiny", e.Message);
+        Assert.Equal(EngineOption.Model, e.Option);
+        Assert.Contains("Model t5-tiny", e.Message);
+        Assert.Contains("--model t5-tiny", FlagNames.Render(e));
     }
 }

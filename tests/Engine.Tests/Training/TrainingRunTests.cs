@@ -1,3 +1,5 @@
+using Trainer.Cli;
+using Engine.Backends;
 using System.Text.Json.Nodes;
 using Engine.Checkpoints;
 using Engine.Tests.Support;
@@ -70,7 +72,7 @@ public class TrainingRunTests
         }
         var second = new Recorder();
         float[] resumedParameters;
-        using (var run = TrainingJob.Prepare(new TrainOptions { Resume = temp["interrupted"], Device = "cpu" }))
+        using (var run = TrainingJob.Prepare(new TrainOptions { Resume = temp["interrupted"], Device = DeviceKind.Cpu }))
         {
             Assert.True(run.Resumed);
             run.Loop.Run(default, second);
@@ -88,7 +90,9 @@ public class TrainingRunTests
         using (var run = TrainingJob.Prepare(SmallRuns.Options(temp["run"], steps: 1))) run.Loop.Run();
         var before = File.ReadAllBytes(Path.Combine(temp["run"], "checkpoint", Checkpoint.WeightsFile));
         var e = Assert.Throws<EngineException>(() => TrainingJob.Prepare(SmallRuns.Options(temp["run"], steps: 1)));
-        Assert.Contains("--resume", e.Message);
+        Assert.Equal(EngineOption.Out, e.Option);
+        Assert.Contains("continue it with Resume", e.Message);
+        Assert.Contains("continue it with --resume", FlagNames.Render(e));
         Assert.Equal(before, File.ReadAllBytes(Path.Combine(temp["run"], "checkpoint", Checkpoint.WeightsFile)));
     }
 
