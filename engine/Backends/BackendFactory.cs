@@ -1,17 +1,39 @@
 using Engine.Backends.Cpu;
 using Engine.Backends.Cuda;
 using Engine.Interop.Cuda;
+using Engine.Precision;
 using Engine.Tensors;
 
 namespace Engine.Backends;
 
-/// <summary>Chooses the backend for a <see cref="DeviceKind"/>.</summary>
+/// <summary>Chooses the backend for a <see cref="DeviceKind"/> and builds the layers a precision needs over it.</summary>
 public static class BackendFactory
 {
     /// <param name="note">Why this backend was chosen, for the run's first lines (naming options by key).</param>
     /// <param name="ordinal">The GPU to use (a distributed launch passes its local rank: one GPU per rank).</param>
-    public static IBackend Create(DeviceKind device, out OptionMessage note, int ordinal = 0)
+    /// <param name="precision">fp32, or a mixed precision: the 16-bit storage layer goes over the device, and a GPU
+    /// is made to read every matrix-product operand in that 16-bit format (tensor cores).</param>
+    public static BackendStack Create(DeviceKind device, out OptionMessage note, int ordinal = 0, PrecisionMode precision = PrecisionMode.Fp32)
     {
+        var backend = CreateDevice(device, out note, ordinal, precision == PrecisionMode.Fp32 ? null : HalfFormats.Of(precision), out var gpu);
+        try
+        {
+            var stack = new BackendStack(backend, gpu, precision);
+            if (precision != PrecisionMode.Fp32)
+            {
+                string name = PrecisionBytes.Name(precision);
+                note += $"; {name} mixed precision: activations and the weights' copy stored in {name}, fp32 arithmetic, master weights and gradients"
+                    + (backend.IsHost ? "" : $", matrix products on {name} tensor cores");
+            }
+            return stack;
+        }
+        catch { backend.Dispose(); throw; }
+    }
+
+    // The one place that knows which backend it made: the stack hands the GPU to what needs it.
+    static IBackend CreateDevice(DeviceKind device, out OptionMessage note, int ordinal, HalfFormat? halfMatmulOperands, out CudaBackend? gpu)
+    {
+        gpu = null;
         switch (device)
         {
             case DeviceKind.Cpu:
@@ -36,7 +58,7 @@ public static class BackendFactory
                     note = OptionMessage.Plain($"device cpu: {probe.Reason} found, but no CUDA kernels beside the engine ({CudaBackend.FatbinName}): build them with `dotnet pwsh build.ps1 kernels` to train on the GPU");
                     return new CpuBackend();
                 }
-                var gpu = new CudaBackend(ordinal);
+                gpu = new CudaBackend(ordinal, halfMatmulOperands: halfMatmulOperands);
                 note = OptionMessage.Plain($"device cuda: {gpu.Description}");
                 return gpu;
             }
@@ -46,7 +68,7 @@ public static class BackendFactory
                 if (!probe.Available) throw new EngineException(EngineOption.Device, $"{EngineOption.Device} cuda: {probe.Reason}; use {EngineOption.Device} cpu or auto");
                 if (!File.Exists(CudaBackend.DefaultFatbinPath()))
                     throw new EngineException(EngineOption.Device, $"{EngineOption.Device} cuda: {CudaBackend.DefaultFatbinPath()} is missing: build the kernels with `dotnet pwsh build.ps1 kernels` (or cmake -S . -B build/kernels && cmake --build build/kernels), then `dotnet build`");
-                var gpu = new CudaBackend(ordinal);
+                gpu = new CudaBackend(ordinal, halfMatmulOperands: halfMatmulOperands);
                 note = OptionMessage.Plain($"device cuda: {gpu.Description}");
                 return gpu;
             }

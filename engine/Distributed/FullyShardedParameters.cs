@@ -19,7 +19,7 @@ namespace Engine.Distributed;
 /// reduce-scatter running until the next unit's gradients leave (or backward ends): one unit of each in flight
 /// beyond <see cref="FsdpOptions.UnitsInFlight"/>. A wrong guess (a validation pass, generation) costs only
 /// the wasted gather: the unit is freed and the needed one gathered on demand, the same on every rank.
-/// Under mixed precision (a <see cref="Backends.Mixed.MixedPrecisionBackend"/> as the compute backend) the shards
+/// Under mixed precision (a compute backend whose <see cref="IBackend.ValueStorage"/> is 16-bit) the shards
 /// are the fp32 master weights and fp32 gradient sums, kept and updated on the fp32 backend underneath, beside a 16-bit
 /// copy of the parameter shard that AdamW writes in the same pass (<see cref="IBackend.AdamWMixed"/>): the gathers move
 /// that copy (half the bytes of fp32) into 16-bit units, which the layers read as they read an unsharded model's
@@ -29,7 +29,6 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
 {
     readonly IBackend compute;
     readonly IBackend shards;
-    readonly Backends.Mixed.MixedPrecisionBackend? mixed;
     readonly ICommunicator group;
     readonly ICommunicator? replicas;
     readonly bool ownsGroup;
@@ -81,7 +80,9 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
     public (long OnDemand, long Ahead, long Wasted) Gathers => (gathersOnDemand, gathersAhead, gathersWasted);
     long gathersOnDemand, gathersAhead, gathersWasted;
 
-    public FullyShardedParameters(IBackend compute, ICommunicator world, ParameterLayout layout, FsdpOptions options)
+    /// <param name="transfers">With CPU offload, how blocks move between the host shards and the device
+    /// (<see cref="OffloadTransfers.For"/> the run's backends); unused without it.</param>
+    public FullyShardedParameters(IBackend compute, ICommunicator world, ParameterLayout layout, FsdpOptions options, OffloadTransfers? transfers = null)
     {
         if (options.UnitsInFlight < 1) throw new ArgumentOutOfRangeException(nameof(options), "at least one unit in flight");
         this.compute = compute; this.layout = layout; this.options = options;
@@ -94,13 +95,13 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
             ownsGroup = true;
         }
         Plan = new ShardPlan(ShardPlan.UnitsOf(layout), group.WorldSize);
-        if (options.CpuOffload) transfers = OffloadTransfers.For(compute);
-        mixed = compute as Backends.Mixed.MixedPrecisionBackend;
-        shards = transfers?.CreateShardBackend() ?? mixed?.Inner ?? compute;
+        if (options.CpuOffload)
+            this.transfers = transfers ?? throw new ArgumentException("CPU offload moves blocks through the run's transfers (OffloadTransfers.For its backends)", nameof(transfers));
+        shards = this.transfers?.CreateShardBackend() ?? compute.Fp32Backend;
         LocalParameters = shards.Allocate<float>(Plan.LocalCount, "parameter shard");
         LocalGradients = shards.Allocate<float>(Plan.LocalCount, "gradient shard");
-        gathered = mixed is null ? StorageFormat.Native : HalfStorage.ForValues(mixed.Precision);
-        if (mixed is not null) localHalf = HalfStorage.Allocate(shards, Plan.LocalCount, gathered, "parameter shard (16-bit copy)");
+        gathered = compute.ValueStorage;
+        if (gathered != StorageFormat.Native) localHalf = HalfStorage.Allocate(shards, Plan.LocalCount, gathered, "parameter shard (16-bit copy)");
         long largestBlock = Plan.BlockSizes.Max();
         scatterBlock = compute.Allocate<float>(largestBlock, "FSDP unit block");
         if (options.CpuOffload)
@@ -273,8 +274,8 @@ public sealed class FullyShardedParameters : IParameterStore, IDisposable
         Plan.TakeShard(full, mine, group.Rank);
         shards.CopyIn<float>(mine, local);
         // New weights: their 16-bit copy follows (as AdamW writes it after every update).
-        if (mixed is not null && local.Address == LocalParameters.Address)
-            shards.CastToHalf(HalfStorage.Bits(localHalf), LocalParameters, HalfFormats.Of(mixed.Precision));
+        if (!localHalf.IsEmpty && local.Address == LocalParameters.Address)
+            shards.CastToHalf(HalfStorage.Bits(localHalf), LocalParameters, HalfStorage.FormatOf(localHalf));
     }
 
     /// <summary>Every unit of a sharded fp32 buffer (the masters, Adam's moments) gathered into full host values, on

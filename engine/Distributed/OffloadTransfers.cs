@@ -14,8 +14,9 @@ namespace Engine.Distributed;
 /// </summary>
 public abstract class OffloadTransfers
 {
-    public static OffloadTransfers For(IBackend compute) =>
-        BackendLayers.Find<CudaBackend>(compute) is { } cuda ? new CudaStreamTransfers(cuda) : new HostCopies(compute);
+    /// <summary>Copies on the GPU's communication stream when the run has a GPU, plain host copies otherwise.</summary>
+    public static OffloadTransfers For(BackendStack backends) =>
+        backends.Gpu is { } cuda ? new CudaStreamTransfers(cuda) : new HostCopies(backends.Compute);
 
     /// <summary>The backend that holds the shards and runs AdamW on them.</summary>
     public abstract CpuBackend CreateShardBackend();

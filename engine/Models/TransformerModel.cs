@@ -1,5 +1,3 @@
-using Engine.Backends;
-using Engine.Backends.Mixed;
 using Engine.Distributed;
 using Engine.Layers;
 using Engine.Tensors;
@@ -31,9 +29,6 @@ public sealed class TransformerModel : IDisposable
     public long ParameterCount => Layout.Count;
     /// <summary>Bytes of the activation arena for the current micro-batch shape (0 before the first step).</summary>
     public long ActivationBytes => Memory.Arena.Bytes;
-    /// <summary>Mixed precision's layer, when the backend has one: the model then computes with a 16-bit copy of
-    /// its weights and activations.</summary>
-    public MixedPrecisionBackend? Mixed { get; }
     /// <summary>How activations (and, unsharded, the weights the layers read) are stored: fp32 or 16 bits.</summary>
     public StorageFormat ValueStorage { get; }
     /// <summary>Under mixed precision without FSDP: the fp32 master weights AdamW updates; <see cref="ModelMemory.Parameters"/>
@@ -51,19 +46,20 @@ public sealed class TransformerModel : IDisposable
         Backend = backend;
         Layout = new ParameterLayout();
         network = CreateNetwork(config, Layout);
-        Mixed = BackendLayers.Find<MixedPrecisionBackend>(backend);
-        ValueStorage = Mixed is null ? StorageFormat.Native : HalfStorage.ForValues(Mixed.Precision);
+        // Mixed precision's layer stores values in 16 bits: the model then computes with a 16-bit copy of its weights.
+        ValueStorage = backend.ValueStorage;
+        bool mixed = ValueStorage != StorageFormat.Native;
         if (shard != null)
         {
             Sharding = shard(Layout);
             Memory = new ModelMemory { Backend = backend, Layout = Layout, Parameters = Sharding.LocalParameters, Gradients = Sharding.LocalGradients, Store = Sharding };
             return;
         }
-        var parameters = HalfStorage.Allocate(backend, Layout.Count, ValueStorage, Mixed is null ? "parameters" : "parameters (16-bit compute copy)");
+        var parameters = HalfStorage.Allocate(backend, Layout.Count, ValueStorage, mixed ? "parameters (16-bit compute copy)" : "parameters");
         // Gradients accumulate in fp32 under mixed precision too (as torch's autocast does): the loss scale is
         // removed before anything rounds them, and data-parallel reductions sum fp32.
         var gradients = backend.Allocate<float>(Layout.Count, "gradients");
-        if (Mixed != null) MasterParameters = Mixed.Inner.Allocate<float>(Layout.Count, "master weights");
+        if (mixed) MasterParameters = backend.Fp32Backend.Allocate<float>(Layout.Count, "master weights");
         Memory = new ModelMemory { Backend = backend, Layout = Layout, Parameters = parameters, Gradients = gradients };
     }
 
@@ -72,10 +68,10 @@ public sealed class TransformerModel : IDisposable
     {
         if (full.Length != Layout.Count) throw new ArgumentException($"{full.Length} values for a model of {Layout.Count} parameters");
         if (Sharding != null) Sharding.LoadFull(full, Memory.Parameters);
-        else if (Mixed != null)
+        else if (!MasterParameters.IsEmpty)
         {
-            Mixed.Inner.CopyIn(full, MasterParameters);
-            Mixed.Inner.CastToHalf(HalfStorage.Bits(Memory.Parameters), MasterParameters, HalfStorage.FormatOf(Memory.Parameters));
+            Backend.Fp32Backend.CopyIn(full, MasterParameters);
+            Backend.Fp32Backend.CastToHalf(HalfStorage.Bits(Memory.Parameters), MasterParameters, HalfStorage.FormatOf(Memory.Parameters));
         }
         else Backend.CopyIn(full, Memory.Parameters);
     }
@@ -85,7 +81,8 @@ public sealed class TransformerModel : IDisposable
     {
         if (full.Length != Layout.Count) throw new ArgumentException($"{full.Length} values for a model of {Layout.Count} parameters");
         if (Sharding != null) Sharding.GatherFull(Memory.Parameters, full);
-        else Backend.CopyOut(Mixed != null ? MasterParameters : Memory.Parameters, full);
+        else if (!MasterParameters.IsEmpty) Backend.Fp32Backend.CopyOut(MasterParameters, full);
+        else Backend.CopyOut(Memory.Parameters, full);
     }
 
     static INetwork CreateNetwork(TransformerConfig config, ParameterLayout layout) => config.Family switch

@@ -67,8 +67,8 @@ public sealed class AdamWOptimizer
     /// its parameters themselves.</summary>
     public static AdamWOptimizer ForModel(TransformerModel model, AdamWSettings settings) =>
         model.Sharding?.CreateOptimizer(settings)
-        ?? (model.Mixed is { } mixed
-            ? new AdamWOptimizer(mixed.Inner, model.Layout, model.MasterParameters, model.Memory.Parameters, model.Memory.Gradients, settings)
+        ?? (!model.MasterParameters.IsEmpty
+            ? new AdamWOptimizer(model.Backend.Fp32Backend, model.Layout, model.MasterParameters, model.Memory.Parameters, model.Memory.Gradients, settings)
             : new AdamWOptimizer(model.Backend, model.Layout, model.Memory.Parameters, model.Memory.Gradients, settings));
 
     public void Update(float learningRate)

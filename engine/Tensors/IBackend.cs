@@ -60,5 +60,17 @@ public partial interface IBackend : IDisposable
     /// takes natively stored slices only.</summary>
     HalfStorageOps NativeHalfStorage => HalfStorageOps.None;
 
+    /// <summary>The 16-bit format this backend reads every matrix-product operand in (given when it is made for a
+    /// mixed precision: tensor cores), or null: operands as stored.</summary>
+    HalfFormat? HalfMatmulOperands => null;
+
+    /// <summary>How a model on this backend stores its values (activations, the weights the layers read): natively,
+    /// or in 16 bits under a mixed-precision layer.</summary>
+    StorageFormat ValueStorage => StorageFormat.Native;
+
+    /// <summary>The backend for state kept in fp32 whatever the precision (master weights, AdamW's moments): this
+    /// one, or the device under a mixed-precision layer.</summary>
+    IBackend Fp32Backend => this;
+
     // The ops are declared in ops/*/*.ops; tools/OpGen writes them into this interface (build/generated/cs/IBackend.Ops.g.cs).
 }

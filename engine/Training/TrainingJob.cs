@@ -71,15 +71,16 @@ public static class TrainingJob
         // ranks see the same answer and fail together.
         if (File.Exists(Path.Combine(outPath, "metrics.jsonl")) || Directory.Exists(Path.Combine(outPath, "checkpoint")))
             throw new EngineException(EngineOption.Out, $"{EngineOption.Out} {outPath} already holds a run: continue it with {EngineOption.Resume} {outPath}, or choose a new {EngineOption.Out}");
-        var backend = CreateBackend(options, settings, launch, out var note);
+        var backends = BackendFactory.Create(options.Device, out var note, launch.LocalRank, settings.Precision);
+        var backend = backends.Compute;
         ICommunicator? comm = null;
         TransformerModel? model = null;
         try
         {
-            comm = CommunicatorFactory.Create(backend, launch, dataParallel: options.Strategy != ParallelStrategy.None);
+            comm = CommunicatorFactory.Create(backends, launch, dataParallel: options.Strategy != ParallelStrategy.None);
             comm.Barrier();
             var folder = RunFolder.For(outPath, writer: comm.Rank == 0);
-            model = CreateModel(config, backend, comm, options);
+            model = CreateModel(config, backends, comm, options);
             Initialization.Initialize(model, new Rng(settings.Seed));
             var optimizer = AdamWOptimizer.ForModel(model, settings.AdamW);
             var objective = CreateObjective(options.Objective, settings, tokenizer, train, validation);
@@ -104,16 +105,17 @@ public static class TrainingJob
         var savedTokenizer = saved.Tokenizer == WordMlmTokenizer.SpecName ? WordMlmTokenizer.Load(checkpoint) : null;
         var (tokenizer, _, train, validation, prompts) = OpenData(saved.Data == EmbeddedData ? null : saved.Data, saved.Objective, savedTokenizer);
         var launch = Launch(options);
-        var backend = CreateBackend(options, settings, launch, out var note);
+        var backends = BackendFactory.Create(options.Device, out var note, launch.LocalRank, settings.Precision);
+        var backend = backends.Compute;
         ICommunicator? comm = null;
         TransformerModel? model = null;
         try
         {
-            comm = CommunicatorFactory.Create(backend, launch, dataParallel: options.Strategy != ParallelStrategy.None);
+            comm = CommunicatorFactory.Create(backends, launch, dataParallel: options.Strategy != ParallelStrategy.None);
             // The run folder is the checkpoint's parent unless the options name another. The checkpoint holds one global data
             // position and full weights, so any world size resumes it.
             var folder = RunFolder.For(options.Out ?? Path.GetDirectoryName(Path.GetFullPath(checkpoint))!, writer: comm.Rank == 0);
-            model = CreateModel(saved.Model, backend, comm, options);
+            model = CreateModel(saved.Model, backends, comm, options);
             Checkpoint.LoadWeights(checkpoint, model);
             var optimizer = AdamWOptimizer.ForModel(model, settings.AdamW);
             // AdamW counts its own updates (bias correction): every step but those fp16 skipped on overflow.
@@ -130,29 +132,11 @@ public static class TrainingJob
     }
 
     /// <summary>The model with every parameter (none, ddp) or this rank's shard of them (fsdp).</summary>
-    static TransformerModel CreateModel(TransformerConfig config, IBackend backend, ICommunicator comm, TrainOptions options) =>
+    static TransformerModel CreateModel(TransformerConfig config, BackendStack backends, ICommunicator comm, TrainOptions options) =>
         options.Strategy == ParallelStrategy.Fsdp
-            ? new TransformerModel(config, backend, layout => new FullyShardedParameters(backend, comm, layout, options.Fsdp))
-            : new TransformerModel(config, backend);
-
-
-
-    /// <summary>The device's backend, under the 16-bit storage layer when the precision is mixed.</summary>
-    static IBackend CreateBackend(TrainOptions options, TrainingSettings settings, LaunchEnvironment launch, out OptionMessage note)
-    {
-        var precision = settings.Precision;
-        var device = BackendFactory.Create(options.Device, out note, launch.LocalRank);
-        if (precision == Precision.PrecisionMode.Fp32) return device;
-        try
-        {
-            var mixed = new Backends.Mixed.MixedPrecisionBackend(device, precision);
-            string name = Precision.PrecisionBytes.Name(precision);
-            note += $"; {name} mixed precision: activations and the weights' copy stored in {name}, fp32 arithmetic, master weights and gradients"
-                + (device.IsHost ? "" : $", matrix products on {name} tensor cores");
-            return mixed;
-        }
-        catch { device.Dispose(); throw; }
-    }
+            ? new TransformerModel(config, backends.Compute, layout => new FullyShardedParameters(backends.Compute, comm, layout, options.Fsdp,
+                options.Fsdp.CpuOffload ? OffloadTransfers.For(backends) : null))
+            : new TransformerModel(config, backends.Compute);
 
     /// <summary>The launch this process belongs to, checked against the strategy.</summary>
     static LaunchEnvironment Launch(TrainOptions options)

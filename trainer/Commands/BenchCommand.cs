@@ -49,11 +49,11 @@ public static class BenchCommand
     const double MiB = 1024.0 * 1024;
 
     /// <summary>", MFU x%" against --peak-tflops or the known GPU's peak at the run's precision; empty when no peak is known.</summary>
-    static string Mfu(double? peakTflops, IBackend device, PrecisionMode precision, double flopsPerSecond)
+    static string Mfu(double? peakTflops, CudaBackend? gpu, PrecisionMode precision, double flopsPerSecond)
     {
         double? peak = peakTflops * 1e12;
         string source = "--peak-tflops";
-        if (peak == null && device is CudaBackend gpu && GpuCatalog.FromDeviceName(gpu.Device.Name) is { } spec)
+        if (peak == null && gpu != null && GpuCatalog.FromDeviceName(gpu.Device.Name) is { } spec)
         {
             peak = spec.PeakFlops(precision);
             source = string.Create(CultureInfo.InvariantCulture, $"{spec.Name} {PrecisionBytes.Name(precision)} peak {peak / 1e12:0.#} TFLOP/s");
@@ -93,16 +93,17 @@ public static class BenchCommand
         var config = Presets.Get(preset);
         if (p.GetValue(f.PadVocab)) config = config.WithVocabPaddedTo(128);
         int B = p.GetValue(f.Batch) ?? 16, T = p.GetValue(f.Seq) ?? 128, steps = p.GetValue(f.Steps) ?? 10, warmup = p.GetValue(f.Warmup) ?? 2;
-        using var device = BackendFactory.Create(p.GetValue(f.Device) ?? DeviceKind.Auto, out var deviceNote);
+        var precision = p.GetValue(f.Precision) ?? PrecisionMode.Fp32;
+        using var backends = BackendFactory.Create(p.GetValue(f.Device) ?? DeviceKind.Auto, out var deviceNote, precision: precision);
+        var device = backends.Device;
         string note = FlagNames.Render(deviceNote);
         // The profiler syncs around every op, so the headline numbers come from an unprofiled pass and the table
-        // from a second pass over the same steps.
+        // from a second pass over the same steps. It times the device's ops, under the 16-bit storage layer.
         bool profile = p.GetValue(f.Profile);
-        var profiler = profile ? new ProfilingBackend(device, device is CudaBackend gpu ? new CudaEventClock(gpu) : new HostOpClock(device)) : null;
-        var precision = p.GetValue(f.Precision) ?? PrecisionMode.Fp32;
+        var profiler = profile ? new ProfilingBackend(device, backends.Gpu is { } gpu ? new CudaEventClock(gpu) : new HostOpClock(device)) : null;
         // Mixed precision's 16-bit storage layer sits on top of the device (not disposed here: the device is, once, by its using).
         IBackend Mixed(IBackend b) => precision == PrecisionMode.Fp32 ? b : new MixedPrecisionBackend(b, precision);
-        IBackend backend = Mixed(device);
+        IBackend backend = backends.Compute;
         // Encoder-decoder models read B × T encoder tokens and B × Td decoder tokens (T5's span shape: 512 in, 114 out).
         bool encoderDecoder = config.Family == ModelFamily.EncoderDecoder;
         int Td = encoderDecoder ? p.GetValue(f.DecoderSeq) ?? 114 : 0;
@@ -120,20 +121,20 @@ public static class BenchCommand
         double median = times[times.Count / 2];
         double flopsPerToken = 6.0 * TransformerModel.LayoutOf(config).Count + 12.0 * config.Layers * T * config.Dim;
         double tokensPerSecond = B * (T + Td) / median;
-        Console.WriteLine(precision == PrecisionMode.Fp32 ? note : $"{note}; {PrecisionBytes.Name(precision)} mixed precision (activations and the weights' copy stored in 16 bits, fp32 arithmetic)");
+        Console.WriteLine(note);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{preset}: {TransformerModel.LayoutOf(config).Count / 1e6:F2}M parameters, batch {B} × {T}{(encoderDecoder ? $" in, {B} × {Td} out" : "")}, {steps} timed steps (median)"));
-        bool emulated = device is CudaBackend && CudaBackend.IsEmulated;
+        bool emulated = backends.Gpu != null && CudaBackend.IsEmulated;
         if (emulated)
             Console.WriteLine($"NOT A SPEED MEASUREMENT: the CUDA device is emulated on the CPU ({Engine.Interop.NativeLibraries.EmulatorVariable}=1, docs/emulator.md); the times below say how fast the emulator runs, nothing about a GPU");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{median * 1000:F1} ms/step, {tokensPerSecond:F0} tokens/s, {flopsPerToken * tokensPerSecond / 1e9:F1} GFLOP/s (model FLOPs: 6N + 12·L·T·d per token){(emulated ? "" : Mfu(p.GetValue(f.PeakTflops), device, precision, flopsPerToken * tokensPerSecond))}"));
+            $"{median * 1000:F1} ms/step, {tokensPerSecond:F0} tokens/s, {flopsPerToken * tokensPerSecond / 1e9:F1} GFLOP/s (model FLOPs: 6N + 12·L·T·d per token){(emulated ? "" : Mfu(p.GetValue(f.PeakTflops), backends.Gpu, precision, flopsPerToken * tokensPerSecond))}"));
         // The planner's prediction for this exact shape beside what the backend allocated (one device): the engine's
         // total (under mixed precision its gradients are fp32, beyond ZeRO's count). Not planned: the fp32 scratch that
         // 16-bit staging widens an op's arguments into (none on a backend with 16-bit kernels for every op, such as
         // CUDA's: the count of staged ops says which case this is).
         var planned = MemoryPlan.Compute(PlannedModel.FromConfig(preset, config), precision, ParallelSetup.Single, B, T);
-        string staging = backend is MixedPrecisionBackend mixed
+        string staging = backends.Mixed is { } mixed
             ? string.Create(CultureInfo.InvariantCulture, $"; not planned: 16-bit staging scratch {mixed.StagingBytes / MiB:F0} MiB ({(double)mixed.StagedOps / (warmup + steps):F0} ops staged through fp32 per step)")
             : "";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

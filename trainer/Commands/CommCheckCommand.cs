@@ -32,10 +32,11 @@ public static class CommCheckCommand
     {
         var launch = LaunchEnvironment.Detect();
         Environment.SetEnvironmentVariable("ENGINE_COMM_TIMEOUT_S", timeout.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        using var backend = BackendFactory.Create(device, out var deviceNote, launch.LocalRank); // one GPU per rank
+        using var backends = BackendFactory.Create(device, out var deviceNote, launch.LocalRank); // one GPU per rank
+        var backend = backends.Compute;
         string note = FlagNames.Render(deviceNote);
         // The transport a data-parallel run would use: NCCL on a GPU even for one process.
-        using var comm = CommunicatorFactory.Create(backend, launch, dataParallel: true);
+        using var comm = CommunicatorFactory.Create(backends, launch, dataParallel: true);
         if (absent == comm.Rank)
         {
             Thread.Sleep(TimeSpan.FromSeconds(timeout + 30)); // the others give up first; mpirun then stops this rank

@@ -19,7 +19,7 @@ public sealed class ModelFolder : IDisposable
     {
         string folder = Checkpoint.Locate(path);
         var config = Checkpoint.ReadModelConfig(folder);
-        var backend = BackendFactory.Create(device, out _);
+        var backend = BackendFactory.Create(device, out _).Compute;
         try
         {
             var model = new TransformerModel(config, backend);

@@ -77,11 +77,11 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// <summary>
-    /// Set by mixed precision (MixedPrecisionBackend), whose operands are all 16-bit values: matrix products then
-    /// read every operand in this format (an fp32-stored one holding such values is cast into scratch first: exact) and let cuBLAS multiply on tensor cores, accumulating in fp32. Null: fp32
-    /// operands and fp32 arithmetic (no TF32).
+    /// Given at construction for mixed precision, whose operands are all 16-bit values: matrix products then read
+    /// every operand in this format (an fp32-stored one holding such values is cast into scratch first: exact) and
+    /// let cuBLAS multiply on tensor cores, accumulating in fp32. Null: fp32 operands and fp32 arithmetic (no TF32).
     /// </summary>
-    public HalfFormat? HalfMatmulOperands { get; set; }
+    public HalfFormat? HalfMatmulOperands { get; }
 
     /// <summary>A matrix as cuBLAS reads it: its address and element type.</summary>
     readonly record struct GemmMatrix(ulong Address, int Type);

@@ -1,6 +1,7 @@
 using Engine.Interop;
 using Engine.Interop.Cublas;
 using Engine.Interop.Cuda;
+using Engine.Precision;
 using Engine.Tensors;
 
 namespace Engine.Backends.Cuda;
@@ -29,8 +30,11 @@ public sealed unsafe partial class CudaBackend : IBackend
     public long PeakAllocatedBytes => peak;
     public CudaDevice Device => device;
 
-    public CudaBackend(int ordinal = 0, string? fatbinPath = null)
+    /// <param name="halfMatmulOperands">Under mixed precision, the 16-bit format every matrix-product operand is read
+    /// in (<see cref="HalfMatmulOperands"/>); null for fp32 runs.</param>
+    public CudaBackend(int ordinal = 0, string? fatbinPath = null, HalfFormat? halfMatmulOperands = null)
     {
+        HalfMatmulOperands = halfMatmulOperands;
         device = CudaDevice.Open(ordinal);
         try
         {

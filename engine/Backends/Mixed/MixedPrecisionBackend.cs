@@ -1,4 +1,3 @@
-using Engine.Backends.Cuda;
 using Engine.Precision;
 using Engine.Tensors;
 
@@ -17,7 +16,7 @@ namespace Engine.Backends.Mixed;
 /// as they are; an op the backend underneath cannot take, or whose values are not all 16-bit, is staged
 /// (<see cref="StagedOps"/> counts them).
 /// </summary>
-public sealed partial class MixedPrecisionBackend : IBackend, IBackendDecorator
+public sealed partial class MixedPrecisionBackend : IBackend
 {
     readonly IBackend inner;
     readonly HalfFormat format;
@@ -32,8 +31,17 @@ public sealed partial class MixedPrecisionBackend : IBackend, IBackendDecorator
         format = HalfFormats.Of(precision);
         storage16 = HalfStorage.StorageOf(format);
         s = new HalfStaging(inner);
-        if (BackendLayers.Find<CudaBackend>(inner) is { } gpu) gpu.HalfMatmulOperands = format;
+        // Matrix products that run on 16-bit storage read every operand in this precision's format, or fp32-stored
+        // operands (the values of 16-bit weights in fp32 scratch) would multiply in fp32: the backend is made so.
+        if ((inner.NativeHalfStorage & HalfStorageOps.Matmul) != 0 && inner.HalfMatmulOperands != format)
+            throw new ArgumentException($"{inner.Name} runs matrix products on 16-bit storage but reads their operands as {inner.HalfMatmulOperands?.ToString() ?? "stored"}, not {format}: make it for this precision (BackendFactory.Create)", nameof(inner));
     }
+
+    /// <summary>Every operand of this layer's matrix products holds values of its precision (16-bit storage, or
+    /// fp32 storage of such values), whether it hands the product over or stages it.</summary>
+    public HalfFormat? HalfMatmulOperands => format;
+    public StorageFormat ValueStorage => storage16;
+    public IBackend Fp32Backend => inner.Fp32Backend;
 
     public PrecisionMode Precision { get; }
     /// <summary>The fp32 backend underneath, for the state mixed precision keeps in fp32.</summary>

@@ -11,11 +11,14 @@ namespace Engine.Backends.Profiling;
 /// starts, so time is charged to the op that queued the work; that costs some speed, so it is only used when a user
 /// asks for a profile. Times go to <see cref="OpTimes"/>, keyed by op name.
 /// </summary>
-public sealed partial class ProfilingBackend(IBackend inner, IOpClock? clock = null) : IBackend, IBackendDecorator
+public sealed partial class ProfilingBackend(IBackend inner, IOpClock? clock = null) : IBackend
 {
     public OpTimes Times { get; } = new();
     public IBackend Inner => inner;
     public HalfStorageOps NativeHalfStorage => inner.NativeHalfStorage;
+    public HalfFormat? HalfMatmulOperands => inner.HalfMatmulOperands;
+    public StorageFormat ValueStorage => inner.ValueStorage;
+    public IBackend Fp32Backend => inner.Fp32Backend;
     readonly IOpClock clock = clock ?? new HostOpClock(inner);
 
     T Timed<T>(string op, Func<T> body)

@@ -48,8 +48,7 @@ public class FlashAttentionTests
     {
         Gpu.Require();
         using var cpu = new CpuBackend();
-        using var gpu = new CudaBackend();
-        if (tensorCores) gpu.HalfMatmulOperands = Engine.Precision.HalfFormat.Bf16;
+        using var gpu = new CudaBackend(halfMatmulOperands: tensorCores ? Engine.Precision.HalfFormat.Bf16 : null);
         var rng = new Random(B * 100 + T);
         float[] Rand(int n)
         {

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Engine.Backends;
 using Engine.Backends.Cpu;
+using Engine.Precision;
 using Engine.Distributed;
 
 namespace Engine.Tests.Distributed;
@@ -143,9 +145,9 @@ public class TcpRendezvousTests
     [Fact]
     public void Torchrun_style_CPU_ranks_are_told_to_launch_with_mpirun()
     {
-        using var backend = new CpuBackend();
+        using var backends = new BackendStack(new CpuBackend(), gpu: null, PrecisionMode.Fp32);
         var launch = new LaunchEnvironment(1, 4, 1, "torchrun", "127.0.0.1", 29500);
-        string message = Assert.Throws<EngineException>(() => CommunicatorFactory.Create(backend, launch)).Message;
+        string message = Assert.Throws<EngineException>(() => CommunicatorFactory.Create(backends, launch)).Message;
         Assert.Contains("CPU ranks join through Open MPI", message);
         Assert.Contains("mpirun -np 4 dotnet trainer.dll", message);
     }

@@ -51,8 +51,9 @@ public class EmulatedDeviceTests
     public void Auto_never_picks_the_emulated_device()
     {
         Assert.SkipUnless(NativeLibraries.EmulatorSelected, $"{NativeLibraries.EmulatorVariable} is not set in this process (a real GPU, or no emulator built)");
-        using var backend = BackendFactory.Create(DeviceKind.Auto, out var note);
-        Assert.Equal("cpu", backend.Name);
+        using var backends = BackendFactory.Create(DeviceKind.Auto, out var note);
+        Assert.Equal("cpu", backends.Compute.Name);
+        Assert.Null(backends.Gpu);
         Assert.Contains(EngineOption.Device, note.Options);
         Assert.Contains("--device cuda", FlagNames.Render(note));
     }

@@ -21,7 +21,7 @@ public class BertTrainingPathTests
         {
             VocabSize = Vocab, PaddedVocabSize = Vocab, PadToken = 0, EndOfTextToken = 2, Layers = 2, Dim = dim, Heads = 2, FeedForwardDim = 4 * dim, MaxPositions = 64,
         };
-        var model = new TransformerModel(config, BackendFactory.Create(DeviceKind.Cpu, out _));
+        var model = new TransformerModel(config, BackendFactory.Create(DeviceKind.Cpu, out _).Compute);
         Initialization.InitializeBert(model, new Rng(11), std);
         return model;
     }

@@ -25,9 +25,14 @@ public class CudaMixedPrecisionTests
     sealed class Pair : IDisposable
     {
         public readonly CpuBackend Cpu = new();
-        public readonly CudaBackend Gpu = new();
+        public readonly CudaBackend Gpu;
         public readonly Random Rng;
-        public Pair(int seed) => Rng = new Random(seed);
+        /// <param name="halfMatmulOperands">The 16-bit operand format the GPU is made for (mixed precision's matrix products).</param>
+        public Pair(int seed, HalfFormat? halfMatmulOperands = null)
+        {
+            Gpu = new CudaBackend(halfMatmulOperands: halfMatmulOperands);
+            Rng = new Random(seed);
+        }
 
         public (Slice<T> C, Slice<T> G) Upload<T>(T[] data) where T : unmanaged
         {
@@ -64,10 +69,10 @@ public class CudaMixedPrecisionTests
         public void Dispose() { Gpu.Dispose(); Cpu.Dispose(); }
     }
 
-    static Pair Open(int seed)
+    static Pair Open(int seed, HalfFormat? halfMatmulOperands = null)
     {
         Gpu.Require();
-        return new Pair(seed);
+        return new Pair(seed, halfMatmulOperands);
     }
 
     [Theory]
@@ -148,14 +153,13 @@ public class CudaMixedPrecisionTests
     [InlineData(HalfFormat.Fp16)]
     public void Matrix_products_on_16_bit_operands_equal_fp32_on_the_same_values(HalfFormat format)
     {
-        using var p = Open(71 + (int)format);
+        using var p = Open(71 + (int)format, halfMatmulOperands: format);
         const int N = 37, C = 70, OC = 45;
         float[] Values(int n) { var a = p.RandomArray(n); StorageRounding.Round(a, format); return a; }
         var x = p.Upload(Values(N * C));
         var w = p.Upload(Values(OC * C));
         var b = p.Upload(Values(OC));
         var y = p.Upload(Enumerable.Repeat(BitConverter.UInt32BitsToSingle(FloatPoison), N * OC).ToArray());
-        p.Gpu.HalfMatmulOperands = format;
         p.Cpu.MatmulForward(y.C, x.C, w.C, b.C, N, C, OC);
         p.Gpu.MatmulForward(y.G, x.G, w.G, b.G, N, C, OC);
         AssertClose(p.Download(y), $"{format} matmul output");

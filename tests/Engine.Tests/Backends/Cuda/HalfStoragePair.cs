@@ -30,7 +30,7 @@ sealed class HalfStoragePair : IDisposable
         Storage = HalfStorage.StorageOf(format);
         var precision = format == HalfFormat.Bf16 ? PrecisionMode.Bf16 : PrecisionMode.Fp16;
         Cpu = new MixedPrecisionBackend(new CpuBackend(), precision);
-        Device = new CudaBackend();
+        Device = new CudaBackend(halfMatmulOperands: format); // made for this precision, as BackendFactory makes it
         Gpu = new MixedPrecisionBackend(Device, precision);
         Rng = new Random(seed);
     }
