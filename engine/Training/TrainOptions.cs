@@ -6,8 +6,11 @@ public sealed record TrainOptions
     public string Objective { get; init; } = "clm";
     /// <summary>A preset name (gpt2-tiny, bert-tiny, …); null = the objective's default (<see cref="Models.Presets.DefaultFor"/>).</summary>
     public string? Model { get; init; }
-    /// <summary>A prepared folder (`trainer prepare`), a .bin shard or a glob; null = the embedded corpus.</summary>
+    /// <summary>A prepared folder (`trainer prepare`), a .bin shard or a glob; null = <see cref="EmbeddedText"/>.</summary>
     public string? Data { get; init; }
+    /// <summary>The text a run without <see cref="Data"/> trains on, and a resumed run that did; called only then. The
+    /// engine has no text of its own to fall back on: the trainer passes its demo corpus here.</summary>
+    public Func<Data.EmbeddedText>? EmbeddedText { get; init; }
     public string Device { get; init; } = "auto";
     /// <summary>none (one process), ddp (replicas, gradients all-reduced) or fsdp (sharded).</summary>
     public string Strategy { get; init; } = "none";

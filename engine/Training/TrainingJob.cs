@@ -1,7 +1,6 @@
 using Engine.Backends;
 using Engine.Checkpoints;
 using Engine.Data;
-using Engine.Data.Corpus;
 using Engine.Distributed;
 using Engine.Models;
 using Engine.Objectives;
@@ -44,10 +43,6 @@ public sealed class PreparedRun : IDisposable
 public static class TrainingJob
 {
     public const string EmbeddedData = "embedded";
-    /// <summary>Lines of the embedded corpus: about 1.3 MB of training text, enough for the default schedule.</summary>
-    const int EmbeddedTrainLines = 20000, EmbeddedValidationLines = 1000;
-    /// <summary>The embedded corpus is one fixed text, whatever --seed says (the seed varies the model, not the data).</summary>
-    const int EmbeddedCorpusSeed = 2026;
 
     public static PreparedRun Prepare(TrainOptions options)
     {
@@ -60,7 +55,7 @@ public static class TrainingJob
     {
         var settings = options.Settings;
         settings.Validate();
-        var (tokenizer, dataName, train, validation, prompts) = OpenData(options.Data, options.Objective);
+        var (tokenizer, dataName, train, validation, prompts) = OpenData(options.Data, options.Objective, options.EmbeddedText);
         var config = BuildConfig(options, tokenizer);
         if (settings.SequenceLength > config.MaxPositions)
             throw new EngineException($"--seq {settings.SequenceLength} exceeds the model's {config.MaxPositions} positions: lower --seq or raise --max-positions");
@@ -101,7 +96,7 @@ public static class TrainingJob
         settings.Validate();
         // A vocabulary saved with the checkpoint is the one the weights were trained with: use it, never a rebuilt one.
         var savedTokenizer = saved.Tokenizer == WordMlmTokenizer.SpecName ? WordMlmTokenizer.Load(checkpoint) : null;
-        var (tokenizer, _, train, validation, prompts) = OpenData(saved.Data == EmbeddedData ? null : saved.Data, saved.Objective, savedTokenizer);
+        var (tokenizer, _, train, validation, prompts) = OpenData(saved.Data == EmbeddedData ? null : saved.Data, saved.Objective, options.EmbeddedText, savedTokenizer);
         var launch = Launch(options);
         var backend = CreateBackend(options, settings, launch, out string note);
         ICommunicator? comm = null;
@@ -221,16 +216,15 @@ public static class TrainingJob
         return config;
     }
 
-    /// <summary>The embedded corpus every run without --data trains on.</summary>
-    public static CorpusSplit EmbeddedCorpus() => PrescriptionCorpus.Generate(EmbeddedCorpusSeed, EmbeddedTrainLines, EmbeddedValidationLines);
-
-    /// <summary>The data and the tokenizer that made it: a prepared folder with meta.json, or the embedded corpus.</summary>
-    /// <param name="saved">For the embedded corpus: the tokenizer a resumed checkpoint holds (null = build it).</param>
-    static (ITokenizer Tokenizer, string Name, TokenDataset Train, TokenDataset Validation, IReadOnlyList<string> Prompts) OpenData(string? path, string objective, ITokenizer? saved = null)
+    /// <summary>The data and the tokenizer that made it: a prepared folder with meta.json, or the embedded text.</summary>
+    /// <param name="embedded">The text a run without a data folder trains on (<see cref="TrainOptions.EmbeddedText"/>).</param>
+    /// <param name="saved">For the embedded text: the tokenizer a resumed checkpoint holds (null = build it).</param>
+    static (ITokenizer Tokenizer, string Name, TokenDataset Train, TokenDataset Validation, IReadOnlyList<string> Prompts) OpenData(string? path, string objective, Func<EmbeddedText>? embedded, ITokenizer? saved = null)
     {
         if (path == null)
         {
-            var corpus = EmbeddedCorpus();
+            var corpus = embedded?.Invoke()
+                ?? throw new EngineException("no --data folder and no embedded text to train on: prepare one with `trainer prepare --input … --tokenizer … --out DIR` and pass --data DIR");
             // mlm on the embedded corpus predicts whole words from the training text's vocabulary (see WordMlmTokenizer
             // for why not bytes); clm expands shorthand byte by byte, span corrupts bytes with sentinels.
             ITokenizer tokenizer = saved ?? objective switch
@@ -240,9 +234,9 @@ public static class TrainingJob
                 _ => new ByteTokenizer(),
             };
             return (tokenizer, EmbeddedData,
-                TokenDataset.FromTokens(tokenizer.Encode(corpus.Train), "embedded prescriptions (train)"),
-                TokenDataset.FromTokens(tokenizer.Encode(corpus.Validation), "embedded prescriptions (validation)"),
-                corpus.HeldOutPrompts);
+                TokenDataset.FromTokens(tokenizer.Encode(corpus.Train), $"{corpus.Name} (train)"),
+                TokenDataset.FromTokens(tokenizer.Encode(corpus.Validation), $"{corpus.Name} (validation)"),
+                corpus.SamplePrompts);
         }
         string full = Path.GetFullPath(path);
         var meta = Directory.Exists(full) ? PreparedDatasetMeta.LoadIfPresent(full) : null;

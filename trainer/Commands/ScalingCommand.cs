@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Engine;
 using Engine.Planning;
+using Trainer.Plots;
 using Trainer.Cli;
 
 namespace Trainer.Commands;
@@ -94,12 +95,13 @@ public static class ScalingCommand
             Objective = objective,
             Device = p.Choice("device", "cpu", Engine.Backends.BackendFactory.Choices),
             Data = p.String("data"),
+            EmbeddedText = EmbeddedCorpus.Text,
             Batch = p.Int("batch", 16, 1),
             Sequence = p.Int("seq", 64, 1),
             LearningRate = (float)p.Double("lr", 3e-3, 0, 10),
         };
         var timer = Stopwatch.StartNew();
-        var runs = ScalingSweep.Run(settings, line => Console.Error.WriteLine(line), cancellation);
+        var runs = ScalingSweep.Run(settings, line => Console.Error.WriteLine(line), cancellation, LossPlot.Write);
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{runs.Count} runs in {timer.Elapsed.TotalMinutes:F1} minutes; runs.csv and runs.json in {Path.GetFullPath(settings.Out)}"));
         return Report(p, ScalingSweep.Points(runs), "sweep", defaultPlot: Path.Combine(settings.Out, "scaling.png"), fitJson: Path.Combine(settings.Out, "fit.json"));
     }

@@ -4,6 +4,7 @@ using Engine.Backends;
 using Engine.Inference;
 using Engine.Models;
 using Engine.Training;
+using Trainer.Plots;
 using Trainer.Cli;
 
 namespace Trainer.Commands;
@@ -158,7 +159,7 @@ public static class TrainCommand
 
     static int Run(ParsedOptions p, CancellationToken cancellation)
     {
-        var options = ToOptions(p);
+        var options = ToOptions(p) with { EmbeddedText = EmbeddedCorpus.Text };
         int sampleTokens = p.Int("sample-tokens", 120, 0);
         using var run = TrainingJob.Prepare(options);
         var c = run.Model.Config;
@@ -189,6 +190,7 @@ public static class TrainCommand
             $"data: {run.Loop.State.Data} (tokenizer {run.Tokenizer.Name}); objective {run.Loop.State.Objective}; batch {s.GlobalBatch} × {s.SequenceLength} tokens ({s.GlobalBatch / (s.MicroBatch * run.Communicator.WorldSize)} micro-batch(es) of {s.MicroBatch} per rank); {s.Steps} steps"));
         Console.WriteLine($"run folder: {run.Folder.Path}{(run.Resumed ? $" (resuming at step {run.Loop.State.Step})" : "")}");
         var summary = run.Loop.Run(cancellation, new ConsoleProgress(s.Steps));
+        LossPlot.Write(run.Folder);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{(summary.Interrupted ? "interrupted" : "done")} at step {summary.Steps}: validation loss {summary.InitialValLoss:F4} → {summary.FinalValLoss:F4}, {summary.TokensPerS:F0} tokens/s, {summary.WallS:F1} s"));
         Console.WriteLine($"checkpoint: {run.Folder.CheckpointPath}  (resume: --resume {run.Folder.Path})");

@@ -11,6 +11,7 @@ public static class SmallRuns
         Model = "gpt2-tiny",
         Device = "cpu",
         Out = outDir,
+        EmbeddedText = Trainer.EmbeddedCorpus.Text,
         Layers = 2,
         Dim = 64,
         Heads = 4,

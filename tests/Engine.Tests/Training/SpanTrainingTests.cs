@@ -12,6 +12,7 @@ public class SpanTrainingTests
         Objective = "span",
         Device = "cpu",
         Out = outDir,
+        EmbeddedText = Trainer.EmbeddedCorpus.Text,
         Settings = new TrainingSettings { Steps = steps, GlobalBatch = 8, MicroBatch = 8, EvalEvery = evalEvery, EvalBatches = 4 },
     };
 
@@ -54,7 +55,7 @@ public class SpanTrainingTests
         var first = new StopAfter(3, cancel);
         using (var run = TrainingJob.Prepare(Small(temp["interrupted"], steps))) run.Loop.Run(cancel.Token, first);
         var second = new Recorder();
-        using (var run = TrainingJob.Prepare(new TrainOptions { Resume = temp["interrupted"], Device = "cpu" }))
+        using (var run = TrainingJob.Prepare(new TrainOptions { Resume = temp["interrupted"], Device = "cpu", EmbeddedText = Trainer.EmbeddedCorpus.Text }))
         {
             Assert.Equal("span", run.Loop.State.Objective);
             run.Loop.Run(default, second);

@@ -1,4 +1,4 @@
-namespace Engine.Data.Corpus;
+namespace Engine.Corpus;
 
 /// <summary>
 /// One medically coherent kind of product, e.g. "oral tablet" or "eye drops": the form, the

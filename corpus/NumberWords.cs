@@ -1,4 +1,4 @@
-namespace Engine.Data.Corpus;
+namespace Engine.Corpus;
 
 /// <summary>
 /// Spells whole numbers in English ("seventy-two"). Expansions always spell numbers out so the

@@ -1,4 +1,4 @@
-namespace Engine.Data.Corpus;
+namespace Engine.Corpus;
 
 /// <summary>
 /// The grammar: every dosing profile the corpus draws from. Read this table to see what the

@@ -44,8 +44,10 @@ public sealed record SweepSettings
     public IReadOnlyList<SweepModel> Models { get; init; } = DefaultModels;
     public string Objective { get; init; } = "clm";
     public string Device { get; init; } = "cpu";
-    /// <summary>A prepared data folder; null = the embedded corpus.</summary>
+    /// <summary>A prepared data folder; null = <see cref="EmbeddedText"/>.</summary>
     public string? Data { get; init; }
+    /// <summary>The text the runs train on without <see cref="Data"/> (<see cref="TrainOptions.EmbeddedText"/>).</summary>
+    public Func<EmbeddedText>? EmbeddedText { get; init; }
     public int Batch { get; init; } = 16;
     public int Sequence { get; init; } = 64;
     public float LearningRate { get; init; } = 3e-3f;
@@ -65,7 +67,8 @@ public sealed record SweepRun(string Name, int Layers, int Dim, int Heads, long 
 /// </summary>
 public static class ScalingSweep
 {
-    public static IReadOnlyList<SweepRun> Run(SweepSettings s, Action<string>? log = null, CancellationToken cancellation = default)
+    /// <param name="finished">Called with each run's folder once it has trained (the trainer draws its loss plot there).</param>
+    public static IReadOnlyList<SweepRun> Run(SweepSettings s, Action<string>? log = null, CancellationToken cancellation = default, Action<RunFolder>? finished = null)
     {
         if (s.Budgets.Count == 0 || s.Models.Count == 0) throw new EngineException("--budgets and --models each need at least one value");
         if (s.Batch < 1 || s.Sequence < 1) throw new EngineException($"--batch and --seq must be positive (got {s.Batch}, {s.Sequence})");
@@ -84,7 +87,7 @@ public static class ScalingSweep
             string name = $"C{budget:0.##e0}-{m}".Replace("+", "");
             var options = new TrainOptions
             {
-                Objective = s.Objective, Model = Presets.Default, Data = s.Data, Device = s.Device,
+                Objective = s.Objective, Model = Presets.Default, Data = s.Data, EmbeddedText = s.EmbeddedText, Device = s.Device,
                 Out = Path.Combine(s.Out, "runs", name),
                 Layers = m.Layers, Dim = m.Dim, Heads = m.Heads, FeedForwardDim = 4 * m.Dim, MaxPositions = s.Sequence,
                 Settings = new TrainingSettings
@@ -98,6 +101,7 @@ public static class ScalingSweep
             if (prepared.Model.ParameterCount != n)
                 throw new InvalidOperationException($"sweep planned {n} parameters for {m} but the engine built {prepared.Model.ParameterCount}");
             var summary = prepared.Loop.Run(cancellation);
+            finished?.Invoke(prepared.Folder);
             double seconds = timer.Elapsed.TotalSeconds;
             var run = new SweepRun(name, m.Layers, m.Dim, m.Heads, n, budget, summary.Tokens, 6.0 * n * summary.Tokens, summary.Steps,
                 summary.FinalTrainLoss, summary.FinalValLoss, seconds, summary.TokensPerS);

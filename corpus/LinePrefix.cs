@@ -1,4 +1,4 @@
-namespace Engine.Data.Corpus;
+namespace Engine.Corpus;
 
 /// <summary>
 /// The label in front of the shorthand. It carries no meaning (the expansion ignores it); it is

@@ -1,4 +1,4 @@
-namespace Engine.Data.Corpus;
+namespace Engine.Corpus;
 
 /// <summary>
 /// Rules that cross slots and hold for every dosing profile. Per-product facts (which routes a

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Engine.Data.Corpus;
+namespace Engine.Corpus;
 
 /// <summary>
 /// How much per dose, as written ("1/2", "1-2", "2.5") and as said ("half a", "one to two",

@@ -1,7 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 
-namespace Engine.Data.Corpus;
+namespace Engine.Corpus;
 
 /// <summary>
 /// Turns shorthand back into a <see cref="Sig"/>. It is a small left-to-right reader rather than a

@@ -1,4 +1,4 @@
-namespace Engine.Data.Corpus;
+namespace Engine.Corpus;
 
 /// <summary>The generated text, ready to be tokenised byte by byte.</summary>
 /// <param name="Train">Training lines, each "shorthand => english\n".</param>

@@ -1,4 +1,4 @@
-namespace Engine.Data.Corpus;
+namespace Engine.Corpus;
 
 /// <summary>
 /// The unit a dose is counted in. Shorthand and English both inflect with the quantity

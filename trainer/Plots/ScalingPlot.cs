@@ -1,4 +1,6 @@
-namespace Engine.Planning;
+using Engine.Planning;
+
+namespace Trainer.Plots;
 
 /// <summary>
 /// scaling.png: loss against model size, one colour per compute budget (the runs, and the fitted law along each

@@ -1,4 +1,4 @@
-namespace Engine.Data.Corpus;
+namespace Engine.Corpus;
 
 /// <summary>
 /// A combination of two parts (by meaning, so aliases count) that never appears in Train. Each

@@ -1,4 +1,4 @@
-namespace Engine.Data.Corpus;
+namespace Engine.Corpus;
 
 /// <summary>
 /// How often. <see cref="IntervalHours"/> is the (approximate) spacing between doses and is used

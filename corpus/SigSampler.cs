@@ -1,4 +1,4 @@
-namespace Engine.Data.Corpus;
+namespace Engine.Corpus;
 
 /// <summary>
 /// Decides, for one slot, whether a candidate part (null = "leave this optional slot empty") may

@@ -1,4 +1,4 @@
-namespace Engine.Data.Corpus;
+namespace Engine.Corpus;
 
 /// <summary>
 /// What a "prn" (as needed) dose is for. Some reasons are abbreviations ("n/v", "sob"), others

@@ -1,4 +1,4 @@
-namespace Engine.Data.Corpus;
+namespace Engine.Corpus;
 
 /// <summary>The positions of a sig line, in the order they are written.</summary>
 public enum SigSlot { Prefix, Quantity, Form, Route, Frequency, Timing, Reason, Duration }

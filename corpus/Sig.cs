@@ -1,6 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 
-namespace Engine.Data.Corpus;
+namespace Engine.Corpus;
 
 /// <summary>
 /// One structured prescription direction. The shorthand and the English are both rendered from

@@ -1,10 +1,20 @@
 using System.Text.Json.Nodes;
+using Engine.Training;
 
-namespace Engine.Training;
+namespace Trainer.Plots;
 
-/// <summary>loss.png: training and validation loss against step, drawn from metrics.jsonl.</summary>
+/// <summary>
+/// loss.png: training and validation loss against step, drawn from metrics.jsonl. Drawn here, after the run, rather
+/// than by the engine, so the engine needs no plotting library; a resumed run's file holds the whole curve.
+/// </summary>
 public static class LossPlot
 {
+    /// <summary>Draws the folder's loss.png; nothing where this rank does not write the folder (no metrics.jsonl).</summary>
+    public static void Write(RunFolder folder)
+    {
+        if (File.Exists(folder.MetricsPath)) Write(folder.MetricsPath, folder.PlotPath);
+    }
+
     public static void Write(string metricsPath, string pngPath)
     {
         var trainX = new List<double>(); var trainY = new List<double>();

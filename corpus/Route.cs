@@ -1,4 +1,4 @@
-namespace Engine.Data.Corpus;
+namespace Engine.Corpus;
 
 /// <summary>
 /// Route of administration. Each route also fixes the verb of the English instruction, because

@@ -1,4 +1,4 @@
-namespace Engine.Data.Corpus;
+namespace Engine.Corpus;
 
 /// <summary>
 /// SplitMix64 random stream. We do not use <see cref="System.Random"/> because its seeded

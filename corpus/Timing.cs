@@ -1,4 +1,4 @@
-namespace Engine.Data.Corpus;
+namespace Engine.Corpus;
 
 /// <summary>
 /// When a dose is taken relative to meals or sleep. "ac &amp; hs" and "pc &amp; hs" are single

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Engine.Data.Corpus;
+namespace Engine.Corpus;
 
 public enum DurationUnit { Days, Weeks, Months }
 
