@@ -75,7 +75,7 @@ public static class TrainingJob
             var folder = RunFolder.For(outPath, writer: comm.Rank == 0);
             model = CreateModel(config, backend, comm, options);
             Initialization.Initialize(model, new Rng(settings.Seed));
-            var optimizer = AdamWOptimizer.ForModel(model, settings.AdamW);
+            var optimizer = model.CreateOptimizer(settings.AdamW);
             var objective = CreateObjective(options.Objective, settings, tokenizer, train, validation);
             var state = new TrainerState { Model = config, Settings = settings, Tokenizer = tokenizer.Name, Objective = options.Objective, Data = dataName };
             return new PreparedRun
@@ -90,7 +90,7 @@ public static class TrainingJob
     static PreparedRun PrepareResume(TrainOptions options)
     {
         string checkpoint = Checkpoint.Locate(options.Resume!);
-        var saved = Checkpoint.ReadState(checkpoint)
+        var saved = TrainerState.Read(checkpoint)
                     ?? throw new EngineException($"--resume {options.Resume}: {checkpoint} has weights but no {Checkpoint.StateFile}; to start a new run from these weights use --model {checkpoint}");
         var settings = options.StepsGiven ? saved.Settings with { Steps = options.Settings.Steps } : saved.Settings;
         settings.Validate();
@@ -109,7 +109,7 @@ public static class TrainingJob
             var folder = RunFolder.For(options.Out ?? Path.GetDirectoryName(Path.GetFullPath(checkpoint))!, writer: comm.Rank == 0);
             model = CreateModel(saved.Model, backend, comm, options);
             Checkpoint.LoadWeights(checkpoint, model);
-            var optimizer = AdamWOptimizer.ForModel(model, settings.AdamW);
+            var optimizer = model.CreateOptimizer(settings.AdamW);
             // AdamW counts its own updates (bias correction): every step but those fp16 skipped on overflow.
             Checkpoint.LoadOptimizer(checkpoint, optimizer, model, saved.Step - (int)saved.SkippedSteps);
             var objective = CreateObjective(saved.Objective, settings, tokenizer, train, validation);

@@ -1,11 +1,18 @@
+using Engine.Checkpoints;
 using Engine.Models;
-using Engine.Training;
 
-namespace Engine.Checkpoints;
+namespace Engine.Training;
 
-/// <summary>Everything besides tensors that a resumed run needs to continue exactly where it stopped.</summary>
+/// <summary>
+/// Everything besides tensors that a resumed run needs to continue exactly where it stopped: a checkpoint's
+/// trainer_state.json. It belongs to training (it holds <see cref="TrainingSettings"/>); the checkpoint folder stores it
+/// without knowing its shape.
+/// </summary>
 public sealed record TrainerState
 {
+    /// <summary>The state saved in a checkpoint folder; null when the folder has none (weights only, or HF's).</summary>
+    public static TrainerState? Read(string checkpointFolder) => Checkpoint.ReadState<TrainerState>(checkpointFolder);
+
     /// <summary>Optimizer steps completed.</summary>
     public int Step { get; init; }
     public required TransformerConfig Model { get; init; }

@@ -1,4 +1,4 @@
-namespace Engine.Training;
+namespace Engine.Objectives;
 
 /// <summary>
 /// One micro-batch as the model consumes it: B×T token ids and one target per output row (−100 = not predicted),
@@ -27,18 +27,4 @@ public sealed record Batch(int[] Tokens, int[] Targets, int B, int T)
     }
 
     public Models.ModelInputs Inputs => new(Tokens, B, T) { AttentionMask = AttentionMask, DecoderTokens = DecoderTokens, DecoderT = DecoderT };
-}
-
-/// <summary>
-/// What an objective supplies to the loop: training micro-batches in a reproducible order with a saveable position,
-/// and a fixed validation set. Objectives (clm, mlm, span) are batch builders behind this interface.
-/// </summary>
-public interface IBatchSource
-{
-    string Objective { get; }
-    Batch NextTrainBatch(int sequences, int T);
-    IReadOnlyList<Batch> ValidationBatches(int sequences, int T, int maxBatches);
-    /// <summary>Position in the training data (and any random state) as plain numbers for the checkpoint.</summary>
-    Dictionary<string, long> SaveState();
-    void RestoreState(IReadOnlyDictionary<string, long> state);
 }

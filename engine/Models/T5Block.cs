@@ -1,6 +1,7 @@
+using Engine.Layers;
 using Engine.Tensors;
 
-namespace Engine.Layers;
+namespace Engine.Models;
 
 /// <summary>
 /// A T5 block, pre-norm with RMSNorm: x + SelfAttention(norm(x)), then (decoder only) + EncDecAttention(norm(·),
@@ -23,7 +24,7 @@ public sealed class T5Block
     /// <summary>Its HF prefix ("transformer.h.3"): the NVTX range Nsight shows around its forward and backward.</summary>
     public string Name { get; }
 
-    public T5Block(ParameterLayout layout, string prefix, Models.TransformerConfig c, bool decoder)
+    public T5Block(ParameterLayout layout, string prefix, TransformerConfig c, bool decoder)
     {
         Name = prefix;
         dim = c.Dim;

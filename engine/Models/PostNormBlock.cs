@@ -1,6 +1,7 @@
+using Engine.Layers;
 using Engine.Tensors;
 
-namespace Engine.Layers;
+namespace Engine.Models;
 
 /// <summary>
 /// A BERT layer (post-LN): h = LN₁(x + attn(x)), out = LN₂(h + mlp(h)). Unlike pre-norm, every residual sum is
@@ -19,7 +20,7 @@ public sealed class PostNormBlock
     /// <summary>Its HF prefix ("transformer.h.3"): the NVTX range Nsight shows around its forward and backward.</summary>
     public string Name { get; }
 
-    public PostNormBlock(ParameterLayout layout, string prefix, Models.TransformerConfig config)
+    public PostNormBlock(ParameterLayout layout, string prefix, TransformerConfig config)
     {
         Name = prefix;
         dim = config.Dim;

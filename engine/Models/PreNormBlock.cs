@@ -1,6 +1,7 @@
+using Engine.Layers;
 using Engine.Tensors;
 
-namespace Engine.Layers;
+namespace Engine.Models;
 
 /// <summary>
 /// A GPT-2 block: x + attn(ln_1(x)), then + mlp(ln_2(·)). Pre-norm keeps the residual stream un-normalised, which is
@@ -17,7 +18,7 @@ public sealed class PreNormBlock
     /// <summary>Its HF prefix ("transformer.h.3"): the NVTX range Nsight shows around its forward and backward.</summary>
     public string Name { get; }
 
-    public PreNormBlock(ParameterLayout layout, string prefix, Models.TransformerConfig config)
+    public PreNormBlock(ParameterLayout layout, string prefix, TransformerConfig config)
     {
         Name = prefix;
         dim = config.Dim;
