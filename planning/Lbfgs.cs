@@ -9,6 +9,11 @@ public sealed record MinimizeResult(double[] X, double Value, int Iterations, in
 /// Limited-memory BFGS (Nocedal and Wright, Numerical Optimization, 2nd ed., algorithm 7.4) with a line search
 /// that enforces the strong Wolfe conditions (their algorithms 3.5 and 3.6, cubic interpolation in the zoom). Small
 /// and dependency-free: the scaling-law fits run it thousands of times on five parameters.
+/// <para>Kept over MathNet.Numerics 5.0.0's LimitedMemoryBfgsMinimizer (same memory and tolerances), compared on the
+/// Approach 3 fit of Chinchilla's 240 runs from the 4500-start grid (2026-12-06, 2 shared cores): both reach the same
+/// optimum (objective 0.00101827401780060, E = 1.81722, A = 477.826, B = 2143.42, α = 0.34731, β = 0.36717), but
+/// MathNet's takes 224 evaluations a start against 149 here, 13.7 s against 9.4 s for the grid, and its line search
+/// throws on 200 of the 4500 starts (on the noise-free synthetic law: 219 vs 158 evaluations, 90 throws).</para>
 /// </summary>
 public static class Lbfgs
 {
