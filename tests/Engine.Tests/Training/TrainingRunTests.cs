@@ -106,4 +106,14 @@ public class TrainingRunTests
         for (int i = 0; i < 3; i++)
             Assert.True(Math.Abs(a.Losses[i] - b.Losses[i]) < 1e-5 * a.Losses[i], $"step {i + 1}: {a.Losses[i]} vs {b.Losses[i]}");
     }
+
+    [Fact]
+    public void Without_data_or_embedded_text_the_run_asks_for_a_prepared_folder()
+    {
+        // The engine ships no text of its own: the trainer hands it the demo corpus (TrainOptions.EmbeddedText).
+        using var temp = new TempFolder();
+        var e = Assert.Throws<EngineException>(() => TrainingJob.Prepare(SmallRuns.Options(temp["run"], steps: 1) with { EmbeddedText = null }));
+        Assert.Contains("trainer prepare", e.Message);
+        Assert.False(Directory.Exists(temp["run"]));
+    }
 }
