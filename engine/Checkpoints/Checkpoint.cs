@@ -50,12 +50,15 @@ public static class Checkpoint
         return new Contents(parameters, m, v, optimizer.Step);
     }
 
+    /// <param name="state">The trainer's state (Engine.Training.TrainerState), written as <see cref="StateFile"/>: the
+    /// checkpoint stores it without knowing its shape, so checkpoints sit below training. Its "model" property must be
+    /// the <see cref="TransformerConfig"/> (<see cref="ReadModelConfig"/> reads it back).</param>
     /// <param name="tokenizer">A tokenizer whose vocabulary was built for this run (<see cref="Tokenizers.WordMlmTokenizer"/>)
     /// is written beside the weights, inside the same atomic swap; named tokenizers need no file.</param>
-    public static void Save(string folder, TransformerModel model, AdamWOptimizer? optimizer, TrainerState state, Tokenizers.ITokenizer? tokenizer = null) =>
+    public static void Save<TState>(string folder, TransformerModel model, AdamWOptimizer? optimizer, TState state, Tokenizers.ITokenizer? tokenizer = null) =>
         Save(folder, model.Config, model.Layout, Capture(model, optimizer), state, tokenizer);
 
-    public static void Save(string folder, TransformerConfig config, ParameterLayout layout, Contents contents, TrainerState state, Tokenizers.ITokenizer? tokenizer = null)
+    public static void Save<TState>(string folder, TransformerConfig config, ParameterLayout layout, Contents contents, TState state, Tokenizers.ITokenizer? tokenizer = null)
     {
         folder = Path.GetFullPath(folder);
         string parent = Path.GetDirectoryName(folder)!;
@@ -102,19 +105,24 @@ public static class Checkpoint
         throw new EngineException(EngineOption.Out, $"checkpoint {path}: holds neither {StateFile} nor {ConfigFile} + {WeightsFile}; pass a run folder ({EngineOption.Out} of a training run) or a model folder");
     }
 
-    public static TrainerState? ReadState(string folder)
+    /// <summary>The trainer's state saved by <see cref="Save{TState}(string, TransformerConfig, ParameterLayout, Contents, TState, Tokenizers.ITokenizer?)"/>;
+    /// null when the folder has no <see cref="StateFile"/>.</summary>
+    public static TState? ReadState<TState>(string folder) where TState : class
     {
         string path = Path.Combine(folder, StateFile);
         if (!File.Exists(path)) return null;
-        try { return JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(path), Json); }
+        try { return JsonSerializer.Deserialize<TState>(File.ReadAllText(path), Json); }
         catch (JsonException e) { throw new EngineException($"checkpoint {path}: unreadable ({e.Message}); the run cannot resume from it"); }
     }
+
+    /// <summary>The part of trainer_state.json a model folder needs: the config the weights were trained with.</summary>
+    sealed record SavedModel(TransformerConfig? Model);
 
     /// <summary>The model config of a folder: ours when trainer_state.json is there (keeps vocabulary padding), else HF's config.json.</summary>
     public static TransformerConfig ReadModelConfig(string folder)
     {
-        var state = ReadState(folder);
-        if (state != null) return state.Model;
+        var state = ReadState<SavedModel>(folder);
+        if (state?.Model != null) return state.Model;
         return HfConfig.Read(Path.Combine(folder, ConfigFile));
     }
 

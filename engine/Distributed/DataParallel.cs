@@ -1,6 +1,5 @@
 using Engine.Layers;
 using Engine.Tensors;
-using Engine.Training;
 
 namespace Engine.Distributed;
 
@@ -34,19 +33,21 @@ public sealed class DataParallel
     public int GlobalMicroBatch(int microBatch) => microBatch * WorldSize;
 
     /// <summary>Micro-steps each rank runs per optimizer step; the global batch must split evenly.</summary>
-    public int AccumulationSteps(TrainingSettings settings)
+    /// <param name="globalBatch">Sequences per optimizer step over all ranks.</param>
+    /// <param name="microBatch">Sequences per forward and backward on one rank.</param>
+    public int AccumulationSteps(int globalBatch, int microBatch)
     {
-        long perStep = (long)settings.MicroBatch * WorldSize;
-        if (settings.GlobalBatch % perStep != 0)
-            throw new EngineException(EngineOption.GlobalBatch, $"{EngineOption.GlobalBatch} {settings.GlobalBatch} does not split over {WorldSize} ranks × {EngineOption.MicroBatch} {settings.MicroBatch}: use a {EngineOption.GlobalBatch} that is a multiple of {perStep}, or a smaller {EngineOption.MicroBatch}");
-        return (int)(settings.GlobalBatch / perStep);
+        long perStep = (long)microBatch * WorldSize;
+        if (globalBatch % perStep != 0)
+            throw new EngineException(EngineOption.GlobalBatch, $"{EngineOption.GlobalBatch} {globalBatch} does not split over {WorldSize} ranks × {EngineOption.MicroBatch} {microBatch}: use a {EngineOption.GlobalBatch} that is a multiple of {perStep}, or a smaller {EngineOption.MicroBatch}");
+        return (int)(globalBatch / perStep);
     }
 
-    /// <summary>This rank's rows of a batch every rank read whole.</summary>
-    public Batch MyRows(Batch global)
+    /// <summary>This rank's block of rows of a batch of <paramref name="globalRows"/> rows that every rank read whole.</summary>
+    public (int First, int Count) MyRows(int globalRows)
     {
-        int rows = global.B / WorldSize;
-        return WorldSize == 1 ? global : global.Rows(Rank * rows, rows);
+        int rows = globalRows / WorldSize;
+        return (Rank * rows, rows);
     }
 
     /// <summary>Call before the backward pass of an optimizer step's last micro-step: its gradients will be summed

@@ -1,5 +1,6 @@
 using Engine.Distributed;
 using Engine.Layers;
+using Engine.Optim;
 using Engine.Tensors;
 
 namespace Engine.Models;
@@ -62,6 +63,15 @@ public sealed class TransformerModel : IDisposable
         if (mixed) MasterParameters = backend.Fp32Backend.Allocate<float>(Layout.Count, "master weights");
         Memory = new ModelMemory { Backend = backend, Layout = Layout, Parameters = parameters, Gradients = gradients };
     }
+
+    /// <summary>The optimizer this model trains with: over its FSDP shard, its fp32 master weights (mixed precision), or
+    /// its parameters themselves. Here rather than in Optim because only the model knows which of the three it holds;
+    /// the optimizer itself sees flat buffers and a layout.</summary>
+    public AdamWOptimizer CreateOptimizer(AdamWSettings settings) =>
+        Sharding?.CreateOptimizer(settings)
+        ?? (!MasterParameters.IsEmpty
+            ? new AdamWOptimizer(Backend.Fp32Backend, Layout, MasterParameters, Memory.Parameters, Memory.Gradients, settings)
+            : new AdamWOptimizer(Backend, Layout, Memory.Parameters, Memory.Gradients, settings));
 
     /// <summary>Sets every parameter from full host values in our layout (a sharded rank keeps its shard).</summary>
     public void CopyParametersIn(ReadOnlySpan<float> full)

@@ -1,5 +1,4 @@
 using Engine.Data;
-using Engine.Training;
 
 namespace Engine.Objectives;
 

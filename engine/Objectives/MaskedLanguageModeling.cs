@@ -1,6 +1,5 @@
 using Engine.Data;
 using Engine.Tokenizers;
-using Engine.Training;
 
 namespace Engine.Objectives;
 

@@ -1,4 +1,3 @@
-using Engine.Models;
 using Engine.Precision;
 using Engine.Tensors;
 
@@ -62,14 +61,6 @@ public sealed class AdamWOptimizer
         HalfStorage.FormatOf(computeCopy); // refuses a compute copy in fp32 storage
         this.master = master;
     }
-
-    /// <summary>The optimizer a model trains with: over its FSDP shard, its fp32 master weights (mixed precision), or
-    /// its parameters themselves.</summary>
-    public static AdamWOptimizer ForModel(TransformerModel model, AdamWSettings settings) =>
-        model.Sharding?.CreateOptimizer(settings)
-        ?? (!model.MasterParameters.IsEmpty
-            ? new AdamWOptimizer(model.Backend.Fp32Backend, model.Layout, model.MasterParameters, model.Memory.Parameters, model.Memory.Gradients, settings)
-            : new AdamWOptimizer(model.Backend, model.Layout, model.Memory.Parameters, model.Memory.Gradients, settings));
 
     public void Update(float learningRate)
     {

@@ -8,7 +8,8 @@ namespace Engine.Training;
 
 /// <summary>
 /// The folder a run leaves: metrics.jsonl (one object per step; validation points carry val_loss), summary.json,
-/// loss.png and checkpoint/. A resumed run appends to the same files.
+/// loss.png and checkpoint/. A resumed run appends to the same files. The engine writes the numbers; loss.png is
+/// drawn from metrics.jsonl by the trainer (Trainer.Plots.LossPlot), so the engine carries no plotting library.
 /// </summary>
 public sealed class RunFolder
 {
@@ -74,6 +75,5 @@ public sealed class RunFolder
     public void Finish(TrainingSummary summary)
     {
         File.WriteAllText(SummaryPath, JsonSerializer.Serialize(summary, Checkpoint.Json));
-        LossPlot.Write(MetricsPath, PlotPath);
     }
 }

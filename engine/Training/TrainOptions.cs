@@ -10,8 +10,11 @@ public sealed record TrainOptions
     public TrainingObjective Objective { get; init; } = TrainingObjective.Clm;
     /// <summary>A preset name (gpt2-tiny, bert-tiny, …); null = the objective's default (<see cref="Models.Presets.DefaultFor"/>).</summary>
     public string? Model { get; init; }
-    /// <summary>A prepared folder (`trainer prepare`), a .bin shard or a glob; null = the embedded corpus.</summary>
+    /// <summary>A prepared folder (`trainer prepare`), a .bin shard or a glob; null = <see cref="EmbeddedText"/>.</summary>
     public string? Data { get; init; }
+    /// <summary>The text a run without <see cref="Data"/> trains on, and a resumed run that did; called only then. The
+    /// engine has no text of its own to fall back on: the trainer passes its demo corpus here.</summary>
+    public Func<Data.EmbeddedText>? EmbeddedText { get; init; }
     public DeviceKind Device { get; init; } = DeviceKind.Auto;
     /// <summary>One process, replicas with gradients all-reduced (ddp) or shards (fsdp).</summary>
     public ParallelStrategy Strategy { get; init; } = ParallelStrategy.None;

@@ -1,7 +1,6 @@
 using Engine.Backends;
 using Engine.Checkpoints;
 using Engine.Data;
-using Engine.Data.Corpus;
 using Engine.Distributed;
 using Engine.Models;
 using Engine.Objectives;
@@ -45,10 +44,6 @@ public sealed class PreparedRun : IDisposable
 public static class TrainingJob
 {
     public const string EmbeddedData = "embedded";
-    /// <summary>Lines of the embedded corpus: about 1.3 MB of training text, enough for the default schedule.</summary>
-    const int EmbeddedTrainLines = 20000, EmbeddedValidationLines = 1000;
-    /// <summary>The embedded corpus is one fixed text, whatever the seed (the seed varies the model, not the data).</summary>
-    const int EmbeddedCorpusSeed = 2026;
 
     public static PreparedRun Prepare(TrainOptions options)
     {
@@ -61,7 +56,7 @@ public static class TrainingJob
     {
         var settings = options.Settings;
         settings.Validate();
-        var (tokenizer, dataName, train, validation, prompts) = OpenData(options.Data, options.Objective);
+        var (tokenizer, dataName, train, validation, prompts) = OpenData(options.Data, options.Objective, options.EmbeddedText);
         var config = BuildConfig(options, tokenizer);
         if (settings.SequenceLength > config.MaxPositions)
             throw new EngineException(EngineOption.SequenceLength, $"{EngineOption.SequenceLength} {settings.SequenceLength} exceeds the model's {config.MaxPositions} positions: lower {EngineOption.SequenceLength} or raise {EngineOption.MaxPositions}");
@@ -82,7 +77,7 @@ public static class TrainingJob
             var folder = RunFolder.For(outPath, writer: comm.Rank == 0);
             model = CreateModel(config, backends, comm, options);
             Initialization.Initialize(model, new Rng(settings.Seed));
-            var optimizer = AdamWOptimizer.ForModel(model, settings.AdamW);
+            var optimizer = model.CreateOptimizer(settings.AdamW);
             var objective = CreateObjective(options.Objective, settings, tokenizer, train, validation);
             var state = new TrainerState { Model = config, Settings = settings, Tokenizer = tokenizer.Name, Objective = options.Objective, Data = dataName };
             return new PreparedRun
@@ -97,13 +92,13 @@ public static class TrainingJob
     static PreparedRun PrepareResume(TrainOptions options)
     {
         string checkpoint = Checkpoint.Locate(options.Resume!);
-        var saved = Checkpoint.ReadState(checkpoint)
+        var saved = TrainerState.Read(checkpoint)
                     ?? throw new EngineException(EngineOption.Resume, $"{EngineOption.Resume} {options.Resume}: {checkpoint} has weights but no {Checkpoint.StateFile}; to start a new run from these weights use {EngineOption.Model} {checkpoint}");
         var settings = options.StepsGiven ? saved.Settings with { Steps = options.Settings.Steps } : saved.Settings;
         settings.Validate();
         // A vocabulary saved with the checkpoint is the one the weights were trained with: use it, never a rebuilt one.
         var savedTokenizer = saved.Tokenizer == WordMlmTokenizer.SpecName ? WordMlmTokenizer.Load(checkpoint) : null;
-        var (tokenizer, _, train, validation, prompts) = OpenData(saved.Data == EmbeddedData ? null : saved.Data, saved.Objective, savedTokenizer);
+        var (tokenizer, _, train, validation, prompts) = OpenData(saved.Data == EmbeddedData ? null : saved.Data, saved.Objective, options.EmbeddedText, savedTokenizer);
         var launch = Launch(options);
         var backends = BackendFactory.Create(options.Device, out var note, launch.LocalRank, settings.Precision);
         var backend = backends.Compute;
@@ -117,7 +112,7 @@ public static class TrainingJob
             var folder = RunFolder.For(options.Out ?? Path.GetDirectoryName(Path.GetFullPath(checkpoint))!, writer: comm.Rank == 0);
             model = CreateModel(saved.Model, backends, comm, options);
             Checkpoint.LoadWeights(checkpoint, model);
-            var optimizer = AdamWOptimizer.ForModel(model, settings.AdamW);
+            var optimizer = model.CreateOptimizer(settings.AdamW);
             // AdamW counts its own updates (bias correction): every step but those fp16 skipped on overflow.
             Checkpoint.LoadOptimizer(checkpoint, optimizer, model, saved.Step - (int)saved.SkippedSteps);
             var objective = CreateObjective(saved.Objective, settings, tokenizer, train, validation);
@@ -210,16 +205,15 @@ public static class TrainingJob
         return config;
     }
 
-    /// <summary>The embedded corpus every run without data of its own trains on.</summary>
-    public static CorpusSplit EmbeddedCorpus() => PrescriptionCorpus.Generate(EmbeddedCorpusSeed, EmbeddedTrainLines, EmbeddedValidationLines);
-
-    /// <summary>The data and the tokenizer that made it: a prepared folder with meta.json, or the embedded corpus.</summary>
-    /// <param name="saved">For the embedded corpus: the tokenizer a resumed checkpoint holds (null = build it).</param>
-    static (ITokenizer Tokenizer, string Name, TokenDataset Train, TokenDataset Validation, IReadOnlyList<string> Prompts) OpenData(string? path, TrainingObjective objective, ITokenizer? saved = null)
+    /// <summary>The data and the tokenizer that made it: a prepared folder with meta.json, or the embedded text.</summary>
+    /// <param name="embedded">The text a run without a data folder trains on (<see cref="TrainOptions.EmbeddedText"/>).</param>
+    /// <param name="saved">For the embedded text: the tokenizer a resumed checkpoint holds (null = build it).</param>
+    static (ITokenizer Tokenizer, string Name, TokenDataset Train, TokenDataset Validation, IReadOnlyList<string> Prompts) OpenData(string? path, TrainingObjective objective, Func<EmbeddedText>? embedded, ITokenizer? saved = null)
     {
         if (path == null)
         {
-            var corpus = EmbeddedCorpus();
+            var corpus = embedded?.Invoke()
+                ?? throw new EngineException(EngineOption.Data, $"no {EngineOption.Data} folder and no embedded text to train on: prepare one with `trainer prepare {EngineOption.Input} … {EngineOption.Tokenizer} … {EngineOption.Out} DIR` and pass {EngineOption.Data} DIR");
             // mlm on the embedded corpus predicts whole words from the training text's vocabulary (see WordMlmTokenizer
             // for why not bytes); clm expands shorthand byte by byte, span corrupts bytes with sentinels.
             ITokenizer tokenizer = saved ?? objective switch
@@ -229,9 +223,9 @@ public static class TrainingJob
                 _ => new ByteTokenizer(),
             };
             return (tokenizer, EmbeddedData,
-                TokenDataset.FromTokens(tokenizer.Encode(corpus.Train), "embedded prescriptions (train)"),
-                TokenDataset.FromTokens(tokenizer.Encode(corpus.Validation), "embedded prescriptions (validation)"),
-                corpus.HeldOutPrompts);
+                TokenDataset.FromTokens(tokenizer.Encode(corpus.Train), $"{corpus.Name} (train)"),
+                TokenDataset.FromTokens(tokenizer.Encode(corpus.Validation), $"{corpus.Name} (validation)"),
+                corpus.SamplePrompts);
         }
         string full = Path.GetFullPath(path);
         var meta = Directory.Exists(full) ? PreparedDatasetMeta.LoadIfPresent(full) : null;

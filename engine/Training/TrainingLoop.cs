@@ -3,6 +3,7 @@ using Engine.Checkpoints;
 using Engine.Distributed;
 using Engine.Interop.Nvtx;
 using Engine.Models;
+using Engine.Objectives;
 using Engine.Optim;
 using Engine.Precision;
 
@@ -42,7 +43,7 @@ public sealed class TrainingLoop
             scaler = new DynamicLossScaler(settings.InitialLossScale);
             if (state.LossScale is float saved) scaler.Restore((saved, state.LossScaleCleanSteps, state.SkippedSteps));
         }
-        parallel.AccumulationSteps(settings); // refuses a global batch that does not split over the ranks, before step 1
+        parallel.AccumulationSteps(settings.GlobalBatch, settings.MicroBatch); // refuses a global batch that does not split over the ranks, before step 1
     }
 
     /// <summary>The state as it stands (step, data position, …): what a checkpoint written now would hold.</summary>
@@ -95,9 +96,9 @@ public sealed class TrainingLoop
             parallel.Sum(stop);
             if (stop[0] > 0) { interrupted = true; break; }
             var timer = Stopwatch.StartNew();
-            var batches = new Batch[parallel.AccumulationSteps(settings)];
+            var batches = new Batch[parallel.AccumulationSteps(settings.GlobalBatch, settings.MicroBatch)];
             for (int i = 0; i < batches.Length; i++)
-                batches[i] = parallel.MyRows(data.NextTrainBatch(parallel.GlobalMicroBatch(settings.MicroBatch), settings.SequenceLength));
+                batches[i] = MyRows(data.NextTrainBatch(parallel.GlobalMicroBatch(settings.MicroBatch), settings.SequenceLength));
             // The loss is the mean over every counted target of the global batch, so each micro-batch's gradient is
             // scaled by 1/(total counted) rather than 1/(its own count): accumulation (and the sum over ranks) then
             // equals one big batch.
@@ -170,6 +171,14 @@ public sealed class TrainingLoop
         };
         folder?.Finish(summary);
         return summary;
+    }
+
+    /// <summary>This rank's rows of a micro-batch every rank read whole (all of it in one process).</summary>
+    Batch MyRows(Batch global)
+    {
+        if (parallel.WorldSize == 1) return global;
+        var (first, count) = parallel.MyRows(global.B);
+        return global.Rows(first, count);
     }
 
     /// <summary>

@@ -67,7 +67,7 @@ public static class BenchCommand
     {
         using var model = new TransformerModel(config, backend);
         Initialization.Initialize(model, new Rng(1));
-        var optimizer = AdamWOptimizer.ForModel(model, new AdamWSettings());
+        var optimizer = model.CreateOptimizer(new AdamWSettings());
         var times = new List<double>();
         float scale = 1f / batch.Targets.Length;
         for (int i = 0; i < warmup + steps && !cancellation.IsCancellationRequested; i++)

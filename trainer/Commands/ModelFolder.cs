@@ -4,6 +4,7 @@ using Engine.Checkpoints;
 using Engine.Models;
 using Engine.Tensors;
 using Engine.Tokenizers;
+using Engine.Training;
 
 namespace Trainer.Commands;
 
@@ -24,7 +25,7 @@ public sealed class ModelFolder : IDisposable
         {
             var model = new TransformerModel(config, backend);
             Checkpoint.LoadWeights(folder, model);
-            return new ModelFolder { Path = folder, Backend = backend, Model = model, State = Checkpoint.ReadState(folder) };
+            return new ModelFolder { Path = folder, Backend = backend, Model = model, State = TrainerState.Read(folder) };
         }
         catch { backend.Dispose(); throw; }
     }

@@ -1,4 +1,4 @@
-using Engine.Data.Corpus;
+using Engine.Corpus;
 using Engine.Inference;
 using Engine.Tokenizers;
 using Engine.Training;

@@ -7,6 +7,7 @@ using Engine;
 using Engine.Planning;
 using System.CommandLine;
 using Trainer.Cli;
+using Trainer.Plots;
 
 namespace Trainer.Commands;
 
@@ -93,12 +94,13 @@ public static class ScalingCommand
                 Objective = Engine.Objectives.TrainingObjective.Clm,
                 Device = p.GetValue(device) ?? Engine.Backends.DeviceKind.Cpu,
                 Data = p.GetValue(data),
+                EmbeddedText = EmbeddedCorpus.Text,
                 Batch = p.GetValue(batch) ?? 16,
                 Sequence = p.GetValue(seq) ?? 64,
                 LearningRate = (float)(p.GetValue(lr) ?? 3e-3),
             };
             var timer = Stopwatch.StartNew();
-            var runs = ScalingSweep.Run(settings, line => Console.Error.WriteLine(line), cancellation);
+            var runs = ScalingSweep.Run(settings, line => Console.Error.WriteLine(line), cancellation, LossPlot.Write);
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{runs.Count} runs in {timer.Elapsed.TotalMinutes:F1} minutes; runs.csv and runs.json in {Path.GetFullPath(settings.Out)}"));
             return Report(report, p, ScalingSweep.Points(runs), "sweep", defaultPlot: Path.Combine(settings.Out, "scaling.png"), fitJson: Path.Combine(settings.Out, "fit.json"));
         });

@@ -8,6 +8,7 @@ using Engine.Inference;
 using Engine.Models;
 using Engine.Objectives;
 using Engine.Training;
+using Trainer.Plots;
 using Trainer.Cli;
 
 namespace Trainer.Commands;
@@ -176,7 +177,7 @@ public static class TrainCommand
 
     static int Run(TrainFlags flags, ParseResult p, CancellationToken cancellation)
     {
-        var options = ToOptions(flags, p);
+        var options = ToOptions(flags, p) with { EmbeddedText = EmbeddedCorpus.Text };
         int sampleTokens = p.GetValue(flags.SampleTokens) ?? 120;
         using var run = TrainingJob.Prepare(options);
         var c = run.Model.Config;
@@ -207,6 +208,7 @@ public static class TrainCommand
             $"data: {run.Loop.State.Data} (tokenizer {run.Tokenizer.Name}); objective {run.Loop.State.Objective.Name()}; batch {s.GlobalBatch} × {s.SequenceLength} tokens ({s.GlobalBatch / (s.MicroBatch * run.Communicator.WorldSize)} micro-batch(es) of {s.MicroBatch} per rank); {s.Steps} steps"));
         Console.WriteLine($"run folder: {run.Folder.Path}{(run.Resumed ? $" (resuming at step {run.Loop.State.Step})" : "")}");
         var summary = run.Loop.Run(cancellation, new ConsoleProgress(s.Steps));
+        LossPlot.Write(run.Folder);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{(summary.Interrupted ? "interrupted" : "done")} at step {summary.Steps}: validation loss {summary.InitialValLoss:F4} → {summary.FinalValLoss:F4}, {summary.TokensPerS:F0} tokens/s, {summary.WallS:F1} s"));
         Console.WriteLine($"checkpoint: {run.Folder.CheckpointPath}  (resume: --resume {run.Folder.Path})");

@@ -87,6 +87,7 @@ public class CommandLineTests
             "--max-positions", "32", "--seq", "32", "--batch", "4", "--steps", "3", "--eval-batches", "1", "--out", temp["run"], "--sample-tokens", "5");
         Assert.True(code == 0, stderr + stdout);
         Assert.Contains("done at step 3", stdout);
+        Assert.True(new FileInfo(Path.Combine(temp["run"], "loss.png")).Length > 1000); // the trainer draws it, not the engine
 
         (code, stdout, stderr) = ConsoleCapture.Run("export", "--checkpoint", temp["run"], "--format", "hf", "--out", temp["hf"]);
         Assert.True(code == 0, stderr);

@@ -1,4 +1,4 @@
-using Engine.Data.Corpus;
+using Engine.Corpus;
 
 namespace Engine.Tests.Corpus;
 

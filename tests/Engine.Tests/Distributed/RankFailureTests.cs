@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Engine.Checkpoints;
+using Engine.Training;
 using Engine.Tests.Support;
 using static Engine.Tests.Distributed.EquivalentRuns;
 
@@ -38,7 +39,7 @@ public class RankFailureTests
         Assert.Contains("rank 1", output); // mpirun names the rank that died
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"the job took {clock.Elapsed.TotalSeconds:F0} s to stop after a rank died");
         string checkpoint = Checkpoint.Locate(run);
-        var state = Checkpoint.ReadState(checkpoint)!;
+        var state = TrainerState.Read(checkpoint)!;
         Assert.True(state.Step >= 1);
         var weights = SafeTensors.Read(Path.Combine(checkpoint, Checkpoint.WeightsFile));
         Assert.NotEmpty(weights);

@@ -21,7 +21,7 @@ public class PlanMeasurementTests
     /// <summary>A few optimizer steps on random tokens: everything training allocates has been allocated.</summary>
     static void Train(TransformerModel model, int B, int T, int steps)
     {
-        var optimizer = AdamWOptimizer.ForModel(model, new AdamWSettings());
+        var optimizer = model.CreateOptimizer(new AdamWSettings());
         var rng = new Rng(2);
         var tokens = new int[B * T]; var targets = new int[B * T];
         for (int step = 0; step < steps; step++)

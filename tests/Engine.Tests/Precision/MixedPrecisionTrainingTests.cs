@@ -98,7 +98,7 @@ public class MixedPrecisionTrainingTests
         using (var cancel = new CancellationTokenSource())
         using (var run = TrainingJob.Prepare(Options(temp["split"], 16, precision, lossScale)))
             Assert.True(run.Loop.Run(cancel.Token, new CancelAfter(8, cancel)).Interrupted);
-        using (var run = TrainingJob.Prepare(new TrainOptions { Resume = temp["split"], Device = DeviceKind.Cpu }))
+        using (var run = TrainingJob.Prepare(new TrainOptions { Resume = temp["split"], Device = DeviceKind.Cpu, EmbeddedText = Trainer.EmbeddedCorpus.Text }))
             run.Loop.Run();
         var a = Steps(temp["straight"]);
         var b = Steps(temp["split"]);

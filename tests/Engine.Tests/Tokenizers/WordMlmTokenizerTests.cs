@@ -110,7 +110,7 @@ public class WordMlmTokenizerTests
     [Fact]
     public void The_embedded_corpus_vocabulary_covers_its_validation_text()
     {
-        var corpus = Engine.Training.TrainingJob.EmbeddedCorpus();
+        var corpus = Trainer.EmbeddedCorpus.Text();
         var tokenizer = WordMlmTokenizer.Build(corpus.Train);
         Assert.InRange(tokenizer.VocabSize, 100, 400);
         Assert.DoesNotContain(WordMlmTokenizer.Unknown, tokenizer.Encode(corpus.Validation));

@@ -27,12 +27,12 @@ public class MlmTrainingTests
     {
         using var temp = new TempFolder();
         var settings = Trainer.Commands.TrainCommand.EmbeddedMlmDefaults with { Steps = ShortenedSteps, EvalEvery = 0 };
-        using var run = TrainingJob.Prepare(new TrainOptions { Objective = TrainingObjective.Mlm, Device = DeviceKind.Cpu, Out = temp["run"], Settings = settings });
+        using var run = TrainingJob.Prepare(new TrainOptions { Objective = TrainingObjective.Mlm, Device = DeviceKind.Cpu, Out = temp["run"], Settings = settings, EmbeddedText = Trainer.EmbeddedCorpus.Text });
         Assert.Equal("bert-tiny", Engine.Models.Presets.DefaultFor(TrainingObjective.Mlm));
         var tokenizer = Assert.IsType<WordMlmTokenizer>(run.Tokenizer);
         var summary = run.Loop.Run();
 
-        double unigram = UnigramEntropy(tokenizer, TrainingJob.EmbeddedCorpus().Validation);
+        double unigram = UnigramEntropy(tokenizer, Trainer.EmbeddedCorpus.Text().Validation);
         Assert.InRange(unigram, 4.0, 5.0);
         // Uniform over the vocabulary at the start (ln 186 ≈ 5.2); the plateau is the unigram entropy (≈ 4.5).
         Assert.InRange(summary.InitialValLoss, Math.Log(tokenizer.VocabSize) - 0.2, Math.Log(tokenizer.VocabSize) + 0.3);
@@ -77,7 +77,7 @@ public class MlmTrainingTests
         var first = new StopAfter(3, cancel);
         using (var run = TrainingJob.Prepare(Options(temp["interrupted"], steps))) run.Loop.Run(cancel.Token, first);
         var second = new Recorder();
-        using (var run = TrainingJob.Prepare(new TrainOptions { Resume = temp["interrupted"], Device = DeviceKind.Cpu }))
+        using (var run = TrainingJob.Prepare(new TrainOptions { Resume = temp["interrupted"], Device = DeviceKind.Cpu, EmbeddedText = Trainer.EmbeddedCorpus.Text }))
         {
             Assert.Equal(TrainingObjective.Mlm, run.Loop.State.Objective);
             run.Loop.Run(default, second);

@@ -13,6 +13,7 @@ public static class SmallRuns
         Model = "gpt2-tiny",
         Device = DeviceKind.Cpu,
         Out = outDir,
+        EmbeddedText = Trainer.EmbeddedCorpus.Text,
         Layers = 2,
         Dim = 64,
         Heads = 4,

@@ -15,6 +15,7 @@ public class SpanTrainingTests
         Objective = TrainingObjective.Span,
         Device = DeviceKind.Cpu,
         Out = outDir,
+        EmbeddedText = Trainer.EmbeddedCorpus.Text,
         Settings = new TrainingSettings { Steps = steps, GlobalBatch = 8, MicroBatch = 8, EvalEvery = evalEvery, EvalBatches = 4 },
     };
 
@@ -57,7 +58,7 @@ public class SpanTrainingTests
         var first = new StopAfter(3, cancel);
         using (var run = TrainingJob.Prepare(Small(temp["interrupted"], steps))) run.Loop.Run(cancel.Token, first);
         var second = new Recorder();
-        using (var run = TrainingJob.Prepare(new TrainOptions { Resume = temp["interrupted"], Device = DeviceKind.Cpu }))
+        using (var run = TrainingJob.Prepare(new TrainOptions { Resume = temp["interrupted"], Device = DeviceKind.Cpu, EmbeddedText = Trainer.EmbeddedCorpus.Text }))
         {
             Assert.Equal(TrainingObjective.Span, run.Loop.State.Objective);
             run.Loop.Run(default, second);

@@ -30,6 +30,8 @@ public class TrainingRunTests
         var s = JsonNode.Parse(File.ReadAllText(run.Folder.SummaryPath))!.AsObject();
         foreach (var key in new[] { "initial_val_loss", "final_val_loss", "final_train_loss", "steps", "tokens", "tokens_per_s", "wall_s", "peak_memory_bytes" })
             Assert.True(s.ContainsKey(key), key);
+        // The engine leaves the numbers; the trainer draws loss.png from them after the run.
+        Trainer.Plots.LossPlot.Write(run.Folder);
         Assert.True(new FileInfo(run.Folder.PlotPath).Length > 1000);
         Assert.True(File.Exists(Path.Combine(run.Folder.CheckpointPath, Checkpoint.WeightsFile)));
         Assert.False(Directory.Exists(run.Folder.CheckpointPath + ".tmp"));
@@ -72,7 +74,7 @@ public class TrainingRunTests
         }
         var second = new Recorder();
         float[] resumedParameters;
-        using (var run = TrainingJob.Prepare(new TrainOptions { Resume = temp["interrupted"], Device = DeviceKind.Cpu }))
+        using (var run = TrainingJob.Prepare(new TrainOptions { Resume = temp["interrupted"], Device = DeviceKind.Cpu, EmbeddedText = Trainer.EmbeddedCorpus.Text }))
         {
             Assert.True(run.Resumed);
             run.Loop.Run(default, second);
@@ -107,5 +109,15 @@ public class TrainingRunTests
         using (var run = TrainingJob.Prepare(split)) run.Loop.Run(default, b);
         for (int i = 0; i < 3; i++)
             Assert.True(Math.Abs(a.Losses[i] - b.Losses[i]) < 1e-5 * a.Losses[i], $"step {i + 1}: {a.Losses[i]} vs {b.Losses[i]}");
+    }
+
+    [Fact]
+    public void Without_data_or_embedded_text_the_run_asks_for_a_prepared_folder()
+    {
+        // The engine ships no text of its own: the trainer hands it the demo corpus (TrainOptions.EmbeddedText).
+        using var temp = new TempFolder();
+        var e = Assert.Throws<EngineException>(() => TrainingJob.Prepare(SmallRuns.Options(temp["run"], steps: 1) with { EmbeddedText = null }));
+        Assert.Contains("trainer prepare", e.Message);
+        Assert.False(Directory.Exists(temp["run"]));
     }
 }

@@ -1,0 +1,20 @@
+using Engine.Corpus;
+using Engine.Data;
+
+namespace Trainer;
+
+/// <summary>The text every run without --data trains on: one fixed draw of the demo prescription corpus.</summary>
+public static class EmbeddedCorpus
+{
+    /// <summary>Lines of the embedded corpus: about 1.3 MB of training text, enough for the default schedule.</summary>
+    const int TrainLines = 20000, ValidationLines = 1000;
+    /// <summary>The embedded corpus is one fixed text, whatever --seed says (the seed varies the model, not the data).</summary>
+    const int Seed = 2026;
+
+    /// <summary>The corpus with its held-out shorthand as the prompts shown after training.</summary>
+    public static EmbeddedText Text()
+    {
+        var corpus = PrescriptionCorpus.Generate(Seed, TrainLines, ValidationLines);
+        return new EmbeddedText("embedded prescriptions", corpus.Train, corpus.Validation, corpus.HeldOutPrompts);
+    }
+}
