@@ -7,7 +7,9 @@ namespace Engine.Planning;
 /// One accelerator as the planner sees it: memory capacity and dense (no 2:4 sparsity) peak matrix throughput per
 /// precision. Planning divides model FLOPs by these peaks, so they must be the dense figures.
 /// </summary>
-public sealed record GpuSpec(string Name, string Description, long MemoryBytes, double PeakTflopsFp32, double PeakTflopsHalf, bool SupportsBf16)
+/// <param name="MemoryBandwidthGBs">Peak memory bandwidth in GB/s (10⁹ bytes), what memory-bound ops are held
+/// against (the trainer's op benchmarks); 0 when unknown.</param>
+public sealed record GpuSpec(string Name, string Description, long MemoryBytes, double PeakTflopsFp32, double PeakTflopsHalf, bool SupportsBf16, double MemoryBandwidthGBs = 0)
 {
     /// <summary>The peak that matters for a run in this precision: tensor-core half precision, or plain fp32.</summary>
     public double PeakFlops(PrecisionMode precision)
@@ -30,6 +32,8 @@ public sealed record GpuSpec(string Name, string Description, long MemoryBytes, 
 ///   glennklockwood.com/garden/processors/h100 and archive-lib.hpctech.co.jp, whose table notes sparsity doubles).
 /// - H200 SXM: the H100's GH100 die with 141 GB HBM3e: 989 TFLOP/s bf16 dense, 67 fp32 (itkb.uw.cz, "NVIDIA H200 vs
 ///   B300", dense figures).
+/// Memory bandwidth (vendor datasheets): V100 SXM2 900 GB/s, A100 SXM4 80 GB 2039 GB/s (HBM2e), H100 SXM5 3350 GB/s
+/// (HBM3), H200 4800 GB/s (HBM3e).
 /// fp32 training here means plain fp32 arithmetic; TF32 tensor cores (A100: 156) would be faster but are a different
 /// numeric format, so the planner does not assume them.
 /// </summary>
@@ -39,10 +43,10 @@ public static class GpuCatalog
 
     static readonly GpuSpec[] Known =
     {
-        new("v100", "NVIDIA V100 SXM2 32 GB", 32 * GiB, 15.7, 125, SupportsBf16: false),
-        new("a100", "NVIDIA A100 SXM4 80 GB", 80 * GiB, 19.5, 312, SupportsBf16: true),
-        new("h100", "NVIDIA H100 SXM5 80 GB", 80 * GiB, 67, 989, SupportsBf16: true),
-        new("h200", "NVIDIA H200 SXM 141 GB", 141 * GiB, 67, 989, SupportsBf16: true),
+        new("v100", "NVIDIA V100 SXM2 32 GB", 32 * GiB, 15.7, 125, SupportsBf16: false, MemoryBandwidthGBs: 900),
+        new("a100", "NVIDIA A100 SXM4 80 GB", 80 * GiB, 19.5, 312, SupportsBf16: true, MemoryBandwidthGBs: 2039),
+        new("h100", "NVIDIA H100 SXM5 80 GB", 80 * GiB, 67, 989, SupportsBf16: true, MemoryBandwidthGBs: 3350),
+        new("h200", "NVIDIA H200 SXM 141 GB", 141 * GiB, 67, 989, SupportsBf16: true, MemoryBandwidthGBs: 4800),
     };
 
     public static IEnumerable<string> Names => Known.Select(g => g.Name);

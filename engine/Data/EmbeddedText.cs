@@ -1,7 +1,7 @@
 namespace Engine.Data;
 
 /// <summary>
-/// Text handed to a run instead of a prepared data folder: what a run without --data trains on. The engine ships no
+/// Text handed to a run instead of a prepared data folder: what a run without a data folder trains on. The engine ships no
 /// text of its own; the trainer hands it the demo prescription corpus (Engine.Corpus).
 /// </summary>
 /// <param name="Name">What messages call it ("embedded prescriptions (train)").</param>

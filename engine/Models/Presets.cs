@@ -93,13 +93,6 @@ public static class Presets
 
     public static IEnumerable<string> Names => All.Keys;
 
-    /// <summary>The preset a run uses when it names no model: each objective trains its own family.</summary>
-    public static string DefaultFor(Objectives.TrainingObjective objective) => objective switch
-    {
-        Objectives.TrainingObjective.Mlm => "bert-tiny",
-        Objectives.TrainingObjective.Span => "t5-tiny",
-        _ => Default,
-    };
     public static string Describe(string name) => All[name].Description;
 
     public static TransformerConfig Get(string name) =>

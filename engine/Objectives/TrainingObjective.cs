@@ -26,4 +26,12 @@ public static class TrainingObjectives
         TrainingObjective.Span => SpanLanguageModeling.Name,
         _ => CausalLanguageModeling.Name,
     };
+
+    /// <summary>The preset a run uses when it names no model: each objective trains its own family.</summary>
+    public static string DefaultPreset(this TrainingObjective objective) => objective switch
+    {
+        TrainingObjective.Mlm => "bert-tiny",
+        TrainingObjective.Span => "t5-tiny",
+        _ => Models.Presets.Default,
+    };
 }

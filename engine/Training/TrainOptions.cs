@@ -8,7 +8,7 @@ namespace Engine.Training;
 public sealed record TrainOptions
 {
     public TrainingObjective Objective { get; init; } = TrainingObjective.Clm;
-    /// <summary>A preset name (gpt2-tiny, bert-tiny, …); null = the objective's default (<see cref="Models.Presets.DefaultFor"/>).</summary>
+    /// <summary>A preset name (gpt2-tiny, bert-tiny, …); null = the objective's default (<see cref="Objectives.TrainingObjectives.DefaultPreset"/>).</summary>
     public string? Model { get; init; }
     /// <summary>A prepared folder (`trainer prepare`), a .bin shard or a glob; null = <see cref="EmbeddedText"/>.</summary>
     public string? Data { get; init; }

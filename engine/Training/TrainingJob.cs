@@ -179,10 +179,10 @@ public static class TrainingJob
 
     static TransformerConfig BuildConfig(TrainOptions o, ITokenizer tokenizer)
     {
-        string name = o.Model ?? Presets.DefaultFor(o.Objective);
+        string name = o.Model ?? o.Objective.DefaultPreset();
         var preset = Presets.Get(name);
         if (preset.Family != FamilyOf(o.Objective))
-            throw new EngineException(EngineOption.Model, $"{EngineOption.Model} {name} is a {preset.Family} model but {EngineOption.Objective} {o.Objective.Name()} trains {FamilyOf(o.Objective)} models: choose {EngineOption.Model} {Presets.DefaultFor(o.Objective)} (or leave {EngineOption.Model} out)");
+            throw new EngineException(EngineOption.Model, $"{EngineOption.Model} {name} is a {preset.Family} model but {EngineOption.Objective} {o.Objective.Name()} trains {FamilyOf(o.Objective)} models: choose {EngineOption.Model} {o.Objective.DefaultPreset()} (or leave {EngineOption.Model} out)");
         var config = preset with
         {
             VocabSize = tokenizer.VocabSize,

@@ -3,6 +3,7 @@ using System.Globalization;
 using Engine.Backends;
 using Engine.Backends.Cuda;
 using Engine.Backends.Mixed;
+using Engine.Backends.Benchmarks;
 using Engine.Backends.Profiling;
 using Engine.Planning;
 using Engine.Precision;
@@ -34,14 +35,16 @@ public static class BenchCommand
         public readonly Flag<bool> PadVocab = Flags.Switch("pad-vocab", "round the vocabulary up to a multiple of 128");
         public readonly Flag<bool> Profile = Flags.Switch("profile", "also print time per op over the timed steps, sorted, with its share of the step");
         public readonly Flag<double?> PeakTflops = Flags.Double("peak-tflops", "TFLOPS", "the device's peak for MFU (default: known GPUs by name, at the run's precision: fp32 runs use the fp32 peak)", null, 1e-6, 1e9);
+        public readonly Flag<string?> Op = Flags.Text("op", "NAME", "time op micro-benchmarks instead of training steps: one op (\"layernorm forward\"), a family (normalization, matmul, …) or all; GB/s and GFLOP/s against the device's peak");
+        public readonly Flag<int?> Repeats = Flags.Int("repeats", "N", "with --op: timed calls per op (the median counts)", "10", 1);
     }
 
     public static TrainerCommand Create()
     {
         var f = new BenchFlags();
         var command = new TrainerCommand("bench", "Measures training-step speed (forward, backward, AdamW) on random tokens.",
-            "trainer bench [--device auto|cpu|cuda] [--model PRESET] [--precision fp32|bf16|fp16] [--batch N] [--seq T] [--steps N] [--warmup N] [--profile] [--peak-tflops TFLOPS]")
-            .With(f.Device, f.Model, f.Precision, f.Batch, f.Seq, f.DecoderSeq, f.Steps, f.Warmup, f.PadVocab, f.Profile, f.PeakTflops);
+            "trainer bench [--device auto|cpu|cuda] [--model PRESET] [--precision fp32|bf16|fp16] [--batch N] [--seq T] [--steps N] [--warmup N] [--profile] [--peak-tflops TFLOPS] [--op NAME|FAMILY|all [--repeats N]]")
+            .With(f.Device, f.Model, f.Precision, f.Batch, f.Seq, f.DecoderSeq, f.Steps, f.Warmup, f.PadVocab, f.Profile, f.PeakTflops, f.Op, f.Repeats);
         command.SetRun((p, cancellation) => Run(f, p, cancellation));
         return command;
     }
@@ -97,6 +100,8 @@ public static class BenchCommand
         using var backends = BackendFactory.Create(p.GetValue(f.Device) ?? DeviceKind.Auto, out var deviceNote, precision: precision);
         var device = backends.Device;
         string note = FlagNames.Render(deviceNote);
+        if (p.GetValue(f.Op) is { } op)
+            return OpBenchReport.Run(backends, note, op, precision, p.GetValue(f.Repeats) ?? 10, OpBenchmarkShape.Default);
         // The profiler syncs around every op, so the headline numbers come from an unprofiled pass and the table
         // from a second pass over the same steps. It times the device's ops, under the 16-bit storage layer.
         bool profile = p.GetValue(f.Profile);

@@ -141,5 +141,5 @@ public sealed partial class MixedPrecisionBackend : IBackend
 
     /// <summary>Never called: mixed precision's master weights are fp32 and updated underneath.</summary>
     public void AdamW(Slice<float> parameters, Slice<float> gradients, Slice<float> m, Slice<float> v, float learningRate, float beta1, float beta2, float epsilon, float weightDecay, int step) =>
-        throw new InvalidOperationException("mixed precision updates its fp32 master weights with AdamWMixed on the inner backend (AdamWOptimizer.ForModel)");
+        throw new InvalidOperationException("mixed precision updates its fp32 master weights with AdamWMixed on the inner backend (TransformerModel.CreateOptimizer)");
 }

@@ -20,6 +20,6 @@ public class BertConfigTests
         Assert.Equal(ModelFamily.EncoderOnly, c.Family);
         Assert.Equal(1e-12, c.LayerNormEpsilon);
         Assert.Equal(2, c.TokenTypes);
-        Assert.Equal("bert-tiny", Presets.DefaultFor(TrainingObjective.Mlm));
+        Assert.Equal("bert-tiny", TrainingObjective.Mlm.DefaultPreset());
     }
 }

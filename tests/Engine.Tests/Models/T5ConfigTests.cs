@@ -31,7 +31,7 @@ public class T5ConfigTests
         Assert.Equal((32, 128), (c.RelativeAttentionBuckets, c.RelativeAttentionMaxDistance));
         Assert.False(c.TiedHead);
         Assert.Equal(64, c.HeadSize);
-        Assert.Equal("t5-tiny", Presets.DefaultFor(TrainingObjective.Span));
+        Assert.Equal("t5-tiny", TrainingObjective.Span.DefaultPreset());
         var layout = TransformerModel.LayoutOf(c);
         Assert.True(layout.Contains("lm_head.weight"));
         Assert.False(layout.Contains("encoder.block.1.layer.0.SelfAttention.relative_attention_bias.weight")); // block 0 only

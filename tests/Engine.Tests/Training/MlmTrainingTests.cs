@@ -28,7 +28,7 @@ public class MlmTrainingTests
         using var temp = new TempFolder();
         var settings = Trainer.Commands.TrainCommand.EmbeddedMlmDefaults with { Steps = ShortenedSteps, EvalEvery = 0 };
         using var run = TrainingJob.Prepare(new TrainOptions { Objective = TrainingObjective.Mlm, Device = DeviceKind.Cpu, Out = temp["run"], Settings = settings, EmbeddedText = Trainer.EmbeddedCorpus.Text });
-        Assert.Equal("bert-tiny", Engine.Models.Presets.DefaultFor(TrainingObjective.Mlm));
+        Assert.Equal("bert-tiny", TrainingObjective.Mlm.DefaultPreset());
         var tokenizer = Assert.IsType<WordMlmTokenizer>(run.Tokenizer);
         var summary = run.Loop.Run();
 
