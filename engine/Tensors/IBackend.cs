@@ -35,26 +35,10 @@ public enum HalfStorageOps
     All = Matmul | Classifier | Normalization | Activation | Elementwise | Embedding | Attention,
 }
 
-public partial interface IBackend : IDisposable
+/// <remarks>Memory, copies and the queue are <see cref="IDeviceMemory"/>; the ops are generated from ops/*/*.ops.</remarks>
+public partial interface IBackend : IDeviceMemory, IDisposable
 {
     string Name { get; }
-    /// <summary>True when slices are host memory the caller may read directly.</summary>
-    bool IsHost { get; }
-
-    /// <summary>Zero-filled memory; the purpose names it in out-of-memory errors.</summary>
-    Slice<T> Allocate<T>(long count, string purpose) where T : unmanaged;
-    /// <summary>Returns memory from <see cref="Allocate{T}"/> (the whole slice it gave).</summary>
-    void Free<T>(Slice<T> slice) where T : unmanaged;
-    /// <summary>Bytes allocated now and at most since the backend was made (the run folder reports the peak).</summary>
-    long AllocatedBytes { get; }
-    long PeakAllocatedBytes { get; }
-
-    void CopyIn<T>(ReadOnlySpan<T> source, Slice<T> destination) where T : unmanaged;
-    void CopyOut<T>(Slice<T> source, Span<T> destination) where T : unmanaged;
-    void Copy<T>(Slice<T> source, Slice<T> destination) where T : unmanaged;
-    void Zero<T>(Slice<T> destination) where T : unmanaged;
-    /// <summary>Waits until queued work is done (a no-op on the CPU).</summary>
-    void Synchronize();
 
     /// <summary>Ops that read and write 16-bit stored slices natively (<see cref="StorageFormat"/>); every other op
     /// takes natively stored slices only.</summary>
