@@ -27,9 +27,7 @@ public sealed class OpBenchmarkContext(IBackend backend, OpBenchmarkShape shape,
         var on = fp32State ? backend.Fp32Backend : backend;
         var slice = on.Allocate<float>(n, "benchmark fp32");
         frees.Add(() => on.Free(slice));
-        var data = new float[n];
-        for (long i = 0; i < n; i++) data[i] = (float)(random.NextDouble() * 2 - 1);
-        on.CopyIn<float>(data, slice);
+        on.CopyIn<float>(RandomValues(n), slice);
         return slice;
     }
 
@@ -56,10 +54,15 @@ public sealed class OpBenchmarkContext(IBackend backend, OpBenchmarkShape shape,
     Slice<float> Filled(Slice<float> slice, long n)
     {
         frees.Add(() => backend.Free(slice));
+        backend.CopyIn<float>(RandomValues(n), slice); // 16-bit storage: rounded on the way in
+        return slice;
+    }
+
+    float[] RandomValues(long n)
+    {
         var data = new float[n];
         for (long i = 0; i < n; i++) data[i] = (float)(random.NextDouble() * 2 - 1);
-        backend.CopyIn<float>(data, slice); // 16-bit storage: rounded on the way in
-        return slice;
+        return data;
     }
 
     public void Dispose()
