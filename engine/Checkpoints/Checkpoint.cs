@@ -37,16 +37,8 @@ public static class Checkpoint
         model.CopyParametersOut(parameters); // under mixed precision the fp32 master weights, not their 16-bit copy
         if (optimizer == null) return new Contents(parameters, null, null, 0);
         var m = new float[model.ParameterCount]; var v = new float[model.ParameterCount];
-        if (model.Sharding is { } sharded)
-        {
-            sharded.GatherFull(optimizer.FirstMoment, m);
-            sharded.GatherFull(optimizer.SecondMoment, v);
-        }
-        else
-        {
-            optimizer.Backend.CopyOut(optimizer.FirstMoment, m);
-            optimizer.Backend.CopyOut(optimizer.SecondMoment, v);
-        }
+        model.ParameterState.GatherOptimizerState(optimizer.FirstMoment, m);
+        model.ParameterState.GatherOptimizerState(optimizer.SecondMoment, v);
         return new Contents(parameters, m, v, optimizer.Step);
     }
 
@@ -143,10 +135,7 @@ public static class Checkpoint
         if (!tensors.TryGetValue("adamw.first_moment", out var m) || !tensors.TryGetValue("adamw.second_moment", out var v) || m.Count != model.ParameterCount || v.Count != model.ParameterCount)
             throw new EngineException($"{path}: optimizer moments missing or of the wrong size for this model");
         foreach (var (values, into) in new[] { (m, optimizer.FirstMoment), (v, optimizer.SecondMoment) })
-        {
-            if (model.Sharding is { } sharded) sharded.LoadFull(values.ToFloats(), into);
-            else optimizer.Backend.CopyIn<float>(values.ToFloats(), into);
-        }
+            model.ParameterState.LoadOptimizerState(values.ToFloats(), into);
         optimizer.Step = step;
     }
 }

@@ -45,6 +45,9 @@ public sealed class ShardPlan
         BlockSizes = blocks; LocalOffsets = offsets; LocalCount = local; LargestUnitPadded = largest;
     }
 
+    /// <summary>Unit u padded to a whole number of blocks: the size of its gathered parameters and open gradients.</summary>
+    public long PaddedCount(int unit) => BlockSizes[unit] * Shards;
+
     /// <summary>The part of unit u that rank r owns, as a range of the full buffer (empty when it is all padding).</summary>
     public (long Start, long Count) Owned(int unit, int rank)
     {

@@ -1,6 +1,6 @@
-using Engine.Distributed;
 using Engine.Layers;
 using Engine.Optim;
+using Engine.Parameters;
 using Engine.Tensors;
 
 namespace Engine.Models;
@@ -32,67 +32,43 @@ public sealed class TransformerModel : IDisposable
     public long ActivationBytes => Memory.Arena.Bytes;
     /// <summary>How activations (and, unsharded, the weights the layers read) are stored: fp32 or 16 bits.</summary>
     public StorageFormat ValueStorage { get; }
-    /// <summary>Under mixed precision without FSDP: the fp32 master weights AdamW updates; <see cref="ModelMemory.Parameters"/>
-    /// is then their 16-bit compute copy. Empty otherwise (fp32, or FSDP, whose shards are the fp32 masters).</summary>
-    public Slice<float> MasterParameters { get; }
-    /// <summary>FSDP's store when this rank holds only a shard of the parameters (then <see cref="ModelMemory.Parameters"/>
-    /// and <see cref="ModelMemory.Gradients"/> are the shards), else null.</summary>
-    public FullyShardedParameters? Sharding { get; }
+    /// <summary>How this model holds its parameters (replicated fp32, mixed with master weights, or an FSDP shard):
+    /// its weights, gradients, master weights, the optimizer over them, and their gathering for checkpoints.</summary>
+    public IParameterState ParameterState { get; }
 
-    /// <param name="shard">Builds FSDP's store from the parameter layout; null = this process holds every parameter.</param>
-    public TransformerModel(TransformerConfig config, IBackend backend, Func<ParameterLayout, FullyShardedParameters>? shard = null)
+    /// <param name="parameters">Builds the parameter state from the parameter layout (FSDP's store, for one); null =
+    /// this process holds every parameter, in fp32 or, when the backend stores values in 16 bits, as a 16-bit copy of
+    /// fp32 master weights (<see cref="WholeParameterStates.For"/>).</param>
+    public TransformerModel(TransformerConfig config, IBackend backend, Func<ParameterLayout, IParameterState>? parameters = null)
     {
         config.Validate();
         Config = config;
         Backend = backend;
         Layout = new ParameterLayout();
         network = CreateNetwork(config, Layout);
-        // Mixed precision's layer stores values in 16 bits: the model then computes with a 16-bit copy of its weights.
+        // Mixed precision's layer stores values in 16 bits: activations are stored so too.
         ValueStorage = backend.ValueStorage;
-        bool mixed = ValueStorage != StorageFormat.Native;
-        if (shard != null)
-        {
-            Sharding = shard(Layout);
-            Memory = new ModelMemory { Backend = backend, Layout = Layout, Parameters = Sharding.LocalParameters, Gradients = Sharding.LocalGradients, Store = Sharding };
-            return;
-        }
-        var parameters = HalfStorage.Allocate(backend, Layout.Count, ValueStorage, mixed ? "parameters (16-bit compute copy)" : "parameters");
-        // Gradients accumulate in fp32 under mixed precision too (as torch's autocast does): the loss scale is
-        // removed before anything rounds them, and data-parallel reductions sum fp32.
-        var gradients = backend.Allocate<float>(Layout.Count, "gradients");
-        if (mixed) MasterParameters = backend.Fp32Backend.Allocate<float>(Layout.Count, "master weights");
-        Memory = new ModelMemory { Backend = backend, Layout = Layout, Parameters = parameters, Gradients = gradients };
+        ParameterState = parameters?.Invoke(Layout) ?? WholeParameterStates.For(backend, Layout);
+        Memory = new ModelMemory { Backend = backend, Layout = Layout, Parameters = ParameterState.Weights, Gradients = ParameterState.Gradients, Store = ParameterState.Store };
     }
 
-    /// <summary>The optimizer this model trains with: over its FSDP shard, its fp32 master weights (mixed precision), or
-    /// its parameters themselves. Here rather than in Optim because only the model knows which of the three it holds;
-    /// the optimizer itself sees flat buffers and a layout.</summary>
-    public AdamWOptimizer CreateOptimizer(AdamWSettings settings) =>
-        Sharding?.CreateOptimizer(settings)
-        ?? (!MasterParameters.IsEmpty
-            ? new AdamWOptimizer(Backend.Fp32Backend, Layout, MasterParameters, Memory.Parameters, Memory.Gradients, settings)
-            : new AdamWOptimizer(Backend, Layout, Memory.Parameters, Memory.Gradients, settings));
+    /// <summary>The optimizer this model trains with, over what its parameter state holds (the weights, the master
+    /// weights, or a shard); the optimizer itself sees flat buffers and segments.</summary>
+    public AdamWOptimizer CreateOptimizer(AdamWSettings settings) => ParameterState.CreateOptimizer(settings);
 
     /// <summary>Sets every parameter from full host values in our layout (a sharded rank keeps its shard).</summary>
     public void CopyParametersIn(ReadOnlySpan<float> full)
     {
         if (full.Length != Layout.Count) throw new ArgumentException($"{full.Length} values for a model of {Layout.Count} parameters");
-        if (Sharding != null) Sharding.LoadFull(full, Memory.Parameters);
-        else if (!MasterParameters.IsEmpty)
-        {
-            Backend.Fp32Backend.CopyIn(full, MasterParameters);
-            Backend.Fp32Backend.CastToHalf(HalfStorage.Bits(Memory.Parameters), MasterParameters, HalfStorage.FormatOf(Memory.Parameters));
-        }
-        else Backend.CopyIn(full, Memory.Parameters);
+        ParameterState.LoadWeights(full);
     }
 
-    /// <summary>Every parameter as full host values; a collective on every rank of a sharded model.</summary>
+    /// <summary>Every parameter as full host values (the master weights under mixed precision); a collective on
+    /// every rank when the parameter state says so (<see cref="IParameterState.IsCollective"/>).</summary>
     public void CopyParametersOut(Span<float> full)
     {
         if (full.Length != Layout.Count) throw new ArgumentException($"{full.Length} values for a model of {Layout.Count} parameters");
-        if (Sharding != null) Sharding.GatherFull(Memory.Parameters, full);
-        else if (!MasterParameters.IsEmpty) Backend.Fp32Backend.CopyOut(MasterParameters, full);
-        else Backend.CopyOut(Memory.Parameters, full);
+        ParameterState.GatherWeights(full);
     }
 
     static INetwork CreateNetwork(TransformerConfig config, ParameterLayout layout) => config.Family switch
@@ -220,7 +196,7 @@ public sealed class TransformerModel : IDisposable
         else if (inputs.DecoderTokens != null)
             throw new EngineException($"decoder inputs given to a {Config.Family} model, which has no decoder");
 
-        Sharding?.BeginForward();
+        ParameterState.BeginForward();
         network.Forward(m, shape, m.Activation(logits));
         last = shape;
         gradientReady = false;
@@ -245,15 +221,11 @@ public sealed class TransformerModel : IDisposable
     {
         if (!gradientReady) throw new InvalidOperationException("Backward needs a Forward with targets and a non-zero gradient scale first");
         network.Backward(Memory, last, Memory.Activation(logits));
-        Sharding?.EndBackward();
+        ParameterState.EndBackward();
         gradientReady = false;
     }
 
-    public void ZeroGradients()
-    {
-        if (Sharding != null) Sharding.ZeroGradients();
-        else Backend.Zero(Memory.Gradients);
-    }
+    public void ZeroGradients() => ParameterState.ZeroGradients();
 
     /// <summary>Copies one output row's logits (the real vocabulary only) after a Forward without gradient.</summary>
     public void ReadLogits(int row, Span<float> destination)
@@ -270,5 +242,5 @@ public sealed class TransformerModel : IDisposable
         return result;
     }
 
-    public void Dispose() => Sharding?.Dispose();
+    public void Dispose() => ParameterState.Dispose();
 }

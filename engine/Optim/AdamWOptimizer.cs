@@ -1,4 +1,3 @@
-using Engine.Precision;
 using Engine.Tensors;
 
 namespace Engine.Optim;
@@ -11,18 +10,16 @@ public sealed record AdamWSettings(float Beta1 = 0.9f, float Beta2 = 0.95f, floa
 /// <summary>
 /// AdamW over a flat parameter buffer: the whole model's, or an FSDP rank's shard. Weight decay applies to tensors
 /// with ≥ 2 dimensions only (matrices and embeddings), never to biases and norm gains. Moments are fp32, in the same
-/// layout as the parameters they follow.
+/// layout as the parameters they follow. What a step writes (fp32 weights, or master weights and their 16-bit copy)
+/// is the <see cref="AdamWWeights"/> given; which one a model trains with is its parameter state's choice.
 /// </summary>
 public sealed class AdamWOptimizer
 {
     readonly IBackend backend;
     readonly IReadOnlyList<OptimizerSegment> segments;
-    readonly Slice<float> parameters, gradients;
-    // Mixed precision: the fp32 weights AdamW updates; `parameters` is then their 16-bit copy, written in the same pass.
-    readonly Slice<float> master;
+    readonly AdamWWeights weights;
+    readonly Slice<float> gradients;
     public AdamWSettings Settings { get; }
-    /// <summary>The fp32 master weights under mixed precision (the model's parameters are their rounded copy); empty in fp32.</summary>
-    public Slice<float> MasterWeights => master;
     public Slice<float> FirstMoment { get; }
     public Slice<float> SecondMoment { get; }
     /// <summary>The backend the moments live on and the update runs on (the CPU when FSDP offloads).</summary>
@@ -30,36 +27,20 @@ public sealed class AdamWOptimizer
     /// <summary>Optimizer steps taken so far (Adam's bias correction uses it).</summary>
     public int Step { get; set; }
 
+    /// <summary>fp32 parameters of a whole model, updated in place.</summary>
     public AdamWOptimizer(IBackend backend, ParameterLayout layout, Slice<float> parameters, Slice<float> gradients, AdamWSettings settings)
-        : this(backend, OptimizerSegment.Of(layout, settings), parameters, gradients, settings) { }
+        : this(backend, OptimizerSegment.Of(layout, settings), new Fp32AdamWWeights(parameters), gradients, settings) { }
 
-    public AdamWOptimizer(IBackend backend, IReadOnlyList<OptimizerSegment> segments, Slice<float> parameters, Slice<float> gradients, AdamWSettings settings)
+    public AdamWOptimizer(IBackend backend, IReadOnlyList<OptimizerSegment> segments, AdamWWeights weights, Slice<float> gradients, AdamWSettings settings)
     {
-        if (parameters.Length != gradients.Length) throw new ArgumentException($"{parameters.Length} parameters but {gradients.Length} gradients");
+        if (weights.Length != gradients.Length) throw new ArgumentException($"{weights.Length} parameters but {gradients.Length} gradients");
         foreach (var s in segments)
-            if (s.Start < 0 || s.Start + s.Count > parameters.Length)
-                throw new ArgumentException($"optimizer segment [{s.Start}, {s.Start + s.Count}) outside a buffer of {parameters.Length}");
-        this.backend = backend; this.segments = segments; this.parameters = parameters; this.gradients = gradients;
+            if (s.Start < 0 || s.Start + s.Count > weights.Length)
+                throw new ArgumentException($"optimizer segment [{s.Start}, {s.Start + s.Count}) outside a buffer of {weights.Length}");
+        this.backend = backend; this.segments = segments; this.weights = weights; this.gradients = gradients;
         Settings = settings;
-        FirstMoment = backend.Allocate<float>(parameters.Length, "AdamW first moments");
-        SecondMoment = backend.Allocate<float>(parameters.Length, "AdamW second moments");
-    }
-
-    /// <summary>
-    /// Mixed precision: the model computes with a 16-bit copy of its weights (<paramref name="computeCopy"/>, 16-bit
-    /// storage), AdamW updates the fp32 master weights and writes the copy from them in the same pass
-    /// (<see cref="IBackend.AdamWMixed"/>). Moments stay fp32.
-    /// </summary>
-    public AdamWOptimizer(IBackend backend, ParameterLayout layout, Slice<float> master, Slice<float> computeCopy, Slice<float> gradients, AdamWSettings settings)
-        : this(backend, OptimizerSegment.Of(layout, settings), master, computeCopy, gradients, settings) { }
-
-    /// <summary>The same over given segments (an FSDP rank's shard: its fp32 masters and their 16-bit copy).</summary>
-    public AdamWOptimizer(IBackend backend, IReadOnlyList<OptimizerSegment> segments, Slice<float> master, Slice<float> computeCopy, Slice<float> gradients, AdamWSettings settings)
-        : this(backend, segments, computeCopy, gradients, settings)
-    {
-        if (master.Length != computeCopy.Length) throw new ArgumentException($"{master.Length} master weights for {computeCopy.Length} parameters");
-        HalfStorage.FormatOf(computeCopy); // refuses a compute copy in fp32 storage
-        this.master = master;
+        FirstMoment = backend.Allocate<float>(weights.Length, "AdamW first moments");
+        SecondMoment = backend.Allocate<float>(weights.Length, "AdamW second moments");
     }
 
     public void Update(float learningRate)
@@ -68,12 +49,8 @@ public sealed class AdamWOptimizer
         foreach (var s in segments)
         {
             float rate = learningRate * s.LearningRateScale, decay = s.Decay ? Settings.WeightDecay : 0f;
-            var (g, m, v) = (gradients.Sub(s.Start, s.Count), FirstMoment.Sub(s.Start, s.Count), SecondMoment.Sub(s.Start, s.Count));
-            if (master.IsEmpty)
-                backend.AdamW(parameters.Sub(s.Start, s.Count), g, m, v, rate, Settings.Beta1, Settings.Beta2, Settings.Epsilon, decay, Step);
-            else
-                backend.AdamWMixed(master.Sub(s.Start, s.Count), HalfStorage.Bits(parameters.Sub(s.Start, s.Count)), HalfStorage.FormatOf(parameters), g, m, v,
-                    rate, Settings.Beta1, Settings.Beta2, Settings.Epsilon, decay, Step);
+            weights.Update(backend, s.Start, s.Count, gradients.Sub(s.Start, s.Count), FirstMoment.Sub(s.Start, s.Count), SecondMoment.Sub(s.Start, s.Count),
+                rate, Settings, decay, Step);
         }
     }
 }

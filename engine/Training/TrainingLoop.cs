@@ -5,6 +5,7 @@ using Engine.Interop.Nvtx;
 using Engine.Models;
 using Engine.Objectives;
 using Engine.Optim;
+using Engine.Parameters;
 using Engine.Precision;
 
 namespace Engine.Training;
@@ -53,8 +54,8 @@ public sealed class TrainingLoop
     {
         validation ??= data.ValidationBatches(settings.MicroBatch, settings.SequenceLength, settings.EvalBatches);
         if (validation.Count == 0) throw new EngineException("the validation split is empty: prepare the data with a validation fraction above 0");
-        // Each rank scores every WorldSize-th batch; the sums travel, so the result is the same on every rank. A
-        // sharded model's forward is a collective, so there every rank runs the same number of forwards: a rank with
+        // Each rank scores every WorldSize-th batch; the sums travel, so the result is the same on every rank. When the
+        // model's forward is a collective (a sharded model), every rank runs the same number of forwards: a rank with
         // no batch left in the last round scores one again and drops the result.
         Span<double> totals = [0, 0];
         int rounds = (validation.Count + parallel.WorldSize - 1) / parallel.WorldSize;
@@ -63,7 +64,7 @@ public sealed class TrainingLoop
             int i = round * parallel.WorldSize + parallel.Rank;
             if (i >= validation.Count)
             {
-                if (model.Sharding != null) model.Forward(validation[0].Inputs, validation[0].Targets);
+                if (model.ParameterState.IsCollective) model.Forward(validation[0].Inputs, validation[0].Targets);
                 continue;
             }
             totals[0] += model.Forward(validation[i].Inputs, validation[i].Targets);
@@ -182,43 +183,26 @@ public sealed class TrainingLoop
     }
 
     /// <summary>
-    /// Takes fp16's loss scale out of the gradients (in fp32, on the optimizer's side), checks them, clips them.
-    /// Returns the global norm before clipping, and whether the step must be skipped: under fp16 an inf or NaN means
-    /// the scale was too large for 16 bits, so the update is dropped and the scale halves.
+    /// Takes fp16's loss scale out of the gradients (in fp32, where the parameter state keeps them), checks them, clips
+    /// them. Returns the global norm before clipping, and whether the step must be skipped: under fp16 an inf or NaN
+    /// means the scale was too large for 16 bits, so the update is dropped and the scale halves.
     /// </summary>
     (double Norm, bool Skip) UnscaleAndClip()
     {
-        var sharded = model.Sharding;
-        Action<float> scale = sharded != null ? sharded.ScaleGradients : factor => optimizer.Backend.Scale(model.Memory.Gradients, factor);
-        bool finite = true;
-        if (scaler != null)
-        {
-            if (sharded != null) scale(1f / scaler.Scale);
-            else finite = optimizer.Backend.UnscaleAndCheckFinite(model.Memory.Gradients, scaler.Scale);
-        }
-        double sumOfSquares = sharded?.GradientSumOfSquares() ?? optimizer.Backend.SumOfSquares(model.Memory.Gradients);
-        // A shard's inf/NaN shows in the group's Σ g², so every rank agrees on skipping.
+        var parameters = model.ParameterState;
+        bool finite = scaler == null || parameters.UnscaleGradients(scaler.Scale);
+        double sumOfSquares = parameters.GradientSumOfSquares();
+        // Gradients held in pieces show a piece's inf/NaN in the global Σ g², so every rank agrees on skipping.
         if (scaler != null && !scaler.Update(finite && double.IsFinite(sumOfSquares))) return (Math.Sqrt(sumOfSquares), true);
-        return (GradientClipping.ClipGlobalNorm(sumOfSquares, scale, settings.ClipNorm), false);
+        return (GradientClipping.ClipGlobalNorm(sumOfSquares, parameters.ScaleGradients, settings.ClipNorm), false);
     }
 
-    ModelStateBytes MeasureModelStates()
-    {
-        var m = model.Memory;
-        long moments = optimizer.FirstMoment.Bytes + optimizer.SecondMoment.Bytes;
-        if (model.Sharding is not { } sharded)
-            return new ModelStateBytes(m.Parameters.Bytes, m.Gradients.Bytes, moments, 0, 0, 0, optimizer.MasterWeights.Bytes);
-        // Under mixed precision the fp32 shard is the master copy and the gathers move its 16-bit copy.
-        long half = sharded.HalfParameterBytes;
-        long parameters = half > 0 ? half : m.Parameters.Bytes, master = half > 0 ? m.Parameters.Bytes : 0;
-        long offloaded = sharded.Options.CpuOffload ? parameters + master + m.Gradients.Bytes + moments : 0;
-        return new ModelStateBytes(parameters, m.Gradients.Bytes, moments, sharded.PeakGatheredParameterBytes, sharded.PeakOpenGradientBytes, offloaded, master);
-    }
+    ModelStateBytes MeasureModelStates() => model.ParameterState.MeasureModelStates(optimizer);
 
     void SaveCheckpoint(double wallSeconds)
     {
-        // A sharded model's weights and moments are gathered by every rank together; rank 0 writes them.
-        if (folder == null && model.Sharding == null) return;
+        // Weights and moments held in pieces are gathered by every rank together; rank 0 writes them.
+        if (folder == null && !model.ParameterState.IsCollective) return;
         var contents = Checkpoint.Capture(model, optimizer);
         if (folder == null) return;
         state = state with { WallSeconds = wallSeconds };

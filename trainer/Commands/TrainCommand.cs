@@ -187,7 +187,7 @@ public static class TrainCommand
             // Ranks other than 0 train silently; rank 0 prints and writes the run folder. A sharded model's forward is
             // a collective, so these ranks also run the sample generation with rank 0 (the same calls), printing nothing.
             var summary0 = run.Loop.Run(cancellation);
-            if (run.Model.Sharding != null && !summary0.Interrupted && sampleTokens > 0)
+            if (run.Model.ParameterState.IsCollective && !summary0.Interrupted && sampleTokens > 0)
             {
                 var console = Console.Out;
                 Console.SetOut(TextWriter.Null);
@@ -199,7 +199,7 @@ public static class TrainCommand
         Console.WriteLine(FlagNames.Render(run.DeviceNote));
         if (run.Communicator.WorldSize > 1)
             Console.WriteLine($"data parallel: {run.Communicator.WorldSize} ranks over {run.Communicator.Transport}, {s.GlobalBatch / run.Communicator.WorldSize} sequences each per step");
-        if (run.Model.Sharding is { } sharded)
+        if (run.Model.ParameterState is FullyShardedParameters sharded)
             Console.WriteLine($"fsdp: parameters, gradients and AdamW moments in {sharded.GroupSize} shards{(sharded.Replicas > 1 ? $", {sharded.Replicas} replica groups (hybrid)" : "")}; " +
                 $"{sharded.Plan.Units.Count} units gathered on use{(sharded.Options.ReshardAfterForward ? "" : ", kept from forward to backward")}{(sharded.Options.Overlap ? ", the next one gathered ahead" : ", no overlap")}{(sharded.Options.CpuOffload ? "; shards and the optimizer step on the host" : "")}");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

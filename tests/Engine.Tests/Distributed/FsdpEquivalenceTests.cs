@@ -2,6 +2,7 @@ using System.Text.Json;
 using Engine.Checkpoints;
 using Engine.Distributed;
 using Engine.Models;
+using Engine.Parameters;
 using Engine.Planning;
 using Engine.Precision;
 using Engine.Tests.Support;

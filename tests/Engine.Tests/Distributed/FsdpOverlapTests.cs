@@ -39,9 +39,9 @@ public class FsdpOverlapTests
         {
             var (inputs, targets) = TinyModels.RandomBatch(config, rng);
             var expected = LossAndGradients(plain, inputs, targets);
-            var before = ahead.Sharding!.Gathers;
+            var before = Sharded(ahead).Gathers;
             var overlapped = LossAndGradients(ahead, inputs, targets);
-            var after = ahead.Sharding.Gathers;
+            var after = Sharded(ahead).Gathers;
             var sequential = LossAndGradients(inTurn, inputs, targets);
             // Overlap only moves when collectives run, not what is added in which order: bit for bit.
             Assert.Equal(sequential.Loss, overlapped.Loss);
@@ -59,15 +59,15 @@ public class FsdpOverlapTests
                 Assert.Equal((0L, gathersPerStep, 0L), (after.OnDemand - before.OnDemand, after.Ahead - before.Ahead, after.Wasted - before.Wasted));
                 // A forward without backward (validation) follows the forward order: ahead too, nothing wasted.
                 ahead.Forward(inputs, targets, 0f);
-                Assert.Equal(0, ahead.Sharding.Gathers.OnDemand - after.OnDemand);
-                Assert.Equal(0, ahead.Sharding.Gathers.Wasted);
+                Assert.Equal(0, Sharded(ahead).Gathers.OnDemand - after.OnDemand);
+                Assert.Equal(0, Sharded(ahead).Gathers.Wasted);
             }
-            Assert.Equal((0L, 0L), (inTurn.Sharding!.Gathers.Ahead, inTurn.Sharding.Gathers.Wasted));
+            Assert.Equal((0L, 0L), (Sharded(inTurn).Gathers.Ahead, Sharded(inTurn).Gathers.Wasted));
         }
         Assert.True(gathersPerStep > 0);
 
         // In flight: at most one unit beyond UnitsInFlight, for parameters and for gradients.
-        var (withOverlap, without) = (ahead.Sharding!, inTurn.Sharding!);
+        var (withOverlap, without) = (Sharded(ahead), Sharded(inTurn));
         long largest = withOverlap.Plan.LargestUnitPadded * sizeof(float);
         int limit = new FsdpOptions().UnitsInFlight;
         Assert.InRange(withOverlap.PeakGatheredParameterBytes, largest, (limit + 1) * largest);
@@ -82,8 +82,9 @@ public class FsdpOverlapTests
         double loss = model.Forward(inputs, targets, 1f / targets.Length);
         model.Backward();
         var gradients = new float[model.ParameterCount];
-        if (model.Sharding is { } sharded) sharded.GatherFull(model.Memory.Gradients, gradients);
-        else model.Backend.CopyOut(model.Memory.Gradients, gradients);
+        model.ParameterState.GatherGradients(gradients);
         return (loss, gradients);
     }
+
+    static FullyShardedParameters Sharded(TransformerModel model) => Assert.IsType<FullyShardedParameters>(model.ParameterState);
 }

@@ -1,6 +1,7 @@
 using Engine.Backends.Cpu;
 using Engine.Backends.Mixed;
 using Engine.Models;
+using Engine.Parameters;
 using Engine.Precision;
 using Engine.Tensors;
 using Engine.Util;
@@ -183,7 +184,7 @@ public class HalfStorageTests
         Initialization.Initialize(full, new Rng(3));
         Initialization.Initialize(half, new Rng(3));
         Assert.Equal(StorageFormat.Bf16, half.Memory.Parameters.Storage);
-        Assert.Equal(2 * half.Memory.Parameters.Bytes, half.MasterParameters.Bytes);
+        Assert.Equal(2 * half.Memory.Parameters.Bytes, Assert.IsType<MixedParameters>(half.ParameterState).Masters.Bytes);
         Assert.True(half.Memory.Gradients.IsNative);
 
         // The master weights are the values given, unrounded; the layers compute with their bf16 rounding.
