@@ -44,7 +44,11 @@ rebuild_engine() {
   dotnet build "$copy/tests/Engine.Tests" -c Release -p:EngineBuildKernels=false > "$work/rebuild.log" 2>&1
 }
 
-KERNEL_TESTS=('*CudaBackendOpTests' '*FlashAttentionTests' '*CudaHalfStorageKernelTests')
+# Every op against the CPU (ops/*/tests/*GpuTests but the mixed-precision ones), flash attention, the 16-bit value kernels.
+KERNEL_TESTS=('*.AttentionGpuTests' '*.ClassifierGpuTests' '*.ElementwiseGpuTests' '*.EmbeddingGpuTests' '*.MatmulGpuTests'
+              '*.NormalizationGpuTests' '*.OptimizerGpuTests' '*FlashAttentionTests' '*.AttentionHalfStorageTests'
+              '*.ClassifierHalfStorageTests' '*.ElementwiseHalfStorageTests' '*.EmbeddingHalfStorageTests'
+              '*.NormalizationHalfStorageTests')
 
 step "the unmodified copy passes the tests the faults are checked with"
 for schedule in forward reverse shuffle:7; do

@@ -1,5 +1,6 @@
 using Engine.Backends.Cpu.Kernels;
 using Engine.Backends.Cpu.Ops;
+using Engine.Tests.Support;
 
 namespace Engine.Tests.Backends.Cpu.Kernels;
 

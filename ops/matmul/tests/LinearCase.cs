@@ -1,4 +1,5 @@
 using Engine.Backends.Cpu.Kernels;
+using Engine.Tests.Support;
 
 namespace Engine.Tests.Backends.Cpu.Kernels;
 

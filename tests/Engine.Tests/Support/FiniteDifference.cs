@@ -1,6 +1,12 @@
 namespace Engine.Tests.Support;
 
-/// <summary>Central finite differences in float64, the yardstick every op's backward is checked against.</summary>
+/// <summary>
+/// Central finite differences in float64, the yardstick every op's backward is checked against (ops/FAMILY/tests/
+/// *GradientTests), in float64 through the same generic code the float32 backend runs. Loss = Σ w·output with random w,
+/// so dOutput = w. Sizes are small and odd on purpose. Tolerance 1e-6: central differences with h = 1e-6 in float64
+/// carry ~1e-9 truncation and rounding error per element, so 1e-6 relative leaves room while still catching any wrong
+/// term (those show up at 1e-2 or worse).
+/// </summary>
 public static class FiniteDifference
 {
     /// <summary>∂loss/∂x[i] ≈ (loss(x + h·eᵢ) − loss(x − h·eᵢ)) / 2h for every i; x is restored afterwards.</summary>

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Engine.Tests.Backends.Cpu.Kernels;
+namespace Engine.Tests.Support;
 
 /// <summary>
 /// A float32 test tensor in native memory, deliberately placed <c>offset</c> floats past a 64-byte boundary:

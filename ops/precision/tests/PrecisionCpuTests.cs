@@ -1,0 +1,81 @@
+using Engine.Backends.Cpu;
+using Engine.Precision;
+using Engine.Tests.Precision;
+using static Engine.Tests.Support.BackendArrays;
+
+namespace Engine.Tests.Backends.Cpu.Ops;
+
+/// <summary>
+/// The CPU twins of the casts and of loss-scale unscaling against the element helpers and the float products they must
+/// agree with bit for bit, on <see cref="Engine.Tests.Support.BackendArrays.N"/> elements (several of ParallelRows' chunks).
+/// </summary>
+public class PrecisionCpuTests
+{
+    [Theory]
+    [InlineData(HalfFormat.Bf16)]
+    [InlineData(HalfFormat.Fp16)]
+    public void Casts_match_the_element_helpers_on_random_and_special_values(HalfFormat format)
+    {
+        using var cpu = new CpuBackend();
+        var x = HalfReference.RandomFloats(new Random(31), N); // every exponent: subnormals, overflow, ±inf
+        x[5] = float.NaN; x[6] = 65520f; x[7] = -1e-45f;
+        var output = Upload(cpu, Enumerable.Repeat((ushort)0xFFFF, N).ToArray());
+        cpu.CastToHalf(output, Upload(cpu, x), format);
+        var bits = Download(cpu, output);
+        for (int i = 0; i < N; i++)
+            Assert.True(HalfFormats.FromFloat(format, x[i]) == bits[i], $"[{i}] {x[i]:R}: 0x{bits[i]:X4}");
+
+        var back = Upload(cpu, Enumerable.Repeat(float.NaN, N).ToArray());
+        cpu.CastFromHalf(back, output, format);
+        var floats = Download(cpu, back);
+        for (int i = 0; i < N; i++)
+            Assert.Equal(BitConverter.SingleToUInt32Bits(HalfFormats.ToFloat(format, bits[i])), BitConverter.SingleToUInt32Bits(floats[i]));
+    }
+
+    [Fact]
+    public void Casts_refuse_slices_of_different_lengths()
+    {
+        using var cpu = new CpuBackend();
+        var e = Assert.Throws<ArgumentException>(() => cpu.CastToHalf(cpu.Allocate<ushort>(3, "t"), cpu.Allocate<float>(4, "t"), HalfFormat.Bf16));
+        Assert.Contains("cast to half", e.Message);
+    }
+
+    [Fact]
+    public void Unscale_multiplies_by_the_reciprocal_and_reports_finite_gradients()
+    {
+        using var cpu = new CpuBackend();
+        var g = RandomArray(N, 51, 65536);
+        var slice = Upload(cpu, g);
+        Assert.True(cpu.UnscaleAndCheckFinite(slice, 65536f));
+        float inverse = 1f / 65536f;
+        AssertSameBits(g.Select(x => x * inverse).ToArray(), Download(cpu, slice), "unscaled gradients");
+
+        var odd = Upload(cpu, g); // a scale that is not a power of two: still the float reciprocal's product
+        Assert.True(cpu.UnscaleAndCheckFinite(odd, 3f));
+        AssertSameBits(g.Select(x => x * (1f / 3f)).ToArray(), Download(cpu, odd), "gradients unscaled by 3");
+    }
+
+    public static TheoryData<int, float> NonFinite() => new()
+    {
+        { 0, float.PositiveInfinity }, { N - 1, float.NegativeInfinity }, { 2 * 16384 + 5, float.NaN }, { 16383, -float.NaN },
+    };
+
+    [Theory]
+    [MemberData(nameof(NonFinite))]
+    public void Unscale_reports_any_inf_or_NaN(int position, float bad)
+    {
+        using var cpu = new CpuBackend();
+        var g = RandomArray(N, 52);
+        g[position] = bad;
+        Assert.False(cpu.UnscaleAndCheckFinite(Upload(cpu, g), 1024f));
+    }
+
+    [Fact]
+    public void Unscale_checks_the_results_so_a_scale_below_one_that_overflows_counts()
+    {
+        using var cpu = new CpuBackend();
+        Assert.False(cpu.UnscaleAndCheckFinite(Upload(cpu, new[] { 1f, float.MaxValue, 2f }), 0.5f));
+        Assert.True(cpu.UnscaleAndCheckFinite(Upload(cpu, new[] { 1f, float.MaxValue / 4, 2f }), 0.5f));
+        Assert.True(cpu.UnscaleAndCheckFinite(cpu.Allocate<float>(0, "empty"), 2f)); // no gradients: nothing to skip
+    }
+}
