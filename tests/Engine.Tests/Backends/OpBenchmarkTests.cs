@@ -13,7 +13,7 @@ public class OpBenchmarkTests
     public void Every_op_family_has_benchmarks()
     {
         var families = OpBenchmarks.All().Select(b => b.Family).Distinct().ToList();
-        Assert.Equal(["attention", "classifier", "elementwise", "embedding", "matmul", "normalization", "optimizer", "precision"], families);
+        Assert.Equal(["attention", "classifier", "elementwise", "embedding", "matmul", "normalization", "optimizer", "precision", "quantization"], families);
         Assert.Equal(OpBenchmarks.All().Count, OpBenchmarks.All().Select(b => b.Benchmark.Name).Distinct().Count());
     }
 

@@ -1,0 +1,114 @@
+using static Engine.Tests.Backends.Cuda.CpuGpuPair;
+
+namespace Engine.Tests.Backends.Cuda;
+
+/// <summary>
+/// The quantization kernels (ops/quantization/quantization.cu) against their CPU twins on fresh random inputs of odd
+/// sizes with the edge cases planted (a zero row, a NaN, exact halves, values past the clamp), outputs poisoned before
+/// the call. Integers and scales come from the same float division and ties-to-even rounding on both sides, so every
+/// result must match bit for bit. Skipped with "no CUDA device" where there is none.
+/// </summary>
+[Trait("Category", "GPU")]
+public class QuantizationGpuTests
+{
+    static void AssertSameBits(float[] cpu, float[] gpu, string what)
+    {
+        for (int i = 0; i < cpu.Length; i++)
+            if (BitConverter.SingleToUInt32Bits(cpu[i]) != BitConverter.SingleToUInt32Bits(gpu[i]))
+                Assert.Fail($"{what}[{i}]: GPU {gpu[i]:R}, CPU {cpu[i]:R}");
+    }
+
+    /// <summary>Random values with a zero row (row 1), a NaN, and exact halves of row 0's step planted.</summary>
+    static float[] Inputs(CpuGpuPair p, int rows, int cols)
+    {
+        var w = p.RandomArray(rows * cols, 4);
+        for (int c = 0; c < cols; c++) w[cols + c] = 0;
+        w[0] = 127f; // row 0: max 127, so its step is exactly 1 and the halves below are exact
+        w[1] = 0.5f; w[2] = 1.5f; w[3] = -2.5f;
+        w[rows * cols - 2] = float.NaN;
+        return w;
+    }
+
+    [Theory]
+    [InlineData(37, 129, 8)]
+    [InlineData(5, 1000, 4)]
+    [InlineData(300, 3, 2)]
+    public void Per_channel_quantize_and_dequantize_match_the_CPU_bit_for_bit(int rows, int cols, int bits)
+    {
+        using var p = Open(rows + cols + bits);
+        var w = p.Upload(Inputs(p, rows, cols));
+        var q = p.Upload(Enumerable.Repeat((sbyte)99, rows * cols).ToArray());
+        var scales = p.Poisoned(rows);
+        p.Cpu.QuantizePerChannel(q.C, scales.C, w.C, rows, cols, bits);
+        p.Gpu.QuantizePerChannel(q.G, scales.G, w.G, rows, cols, bits);
+        var (qc, qg) = p.Download(q);
+        Assert.Equal(qc, qg);
+        AssertSameBits(p.Download(scales).Cpu, p.Download(scales).Gpu, "scales");
+
+        var output = p.Poisoned(rows * cols);
+        p.Cpu.Dequantize(output.C, q.C, scales.C, rows, cols);
+        p.Gpu.Dequantize(output.G, q.G, scales.G, rows, cols);
+        var (oc, og) = p.Download(output);
+        AssertSameBits(oc, og, "dequantized");
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(1001)]
+    [InlineData(300_007)]
+    public void Per_tensor_quantize_matches_the_CPU_bit_for_bit(int n)
+    {
+        using var p = Open(n);
+        var values = p.RandomArray(n, 30);
+        if (n > 10) { values[n / 2] = float.NaN; values[7] = -90.5f; values[8] = 0.5f * 90.5f / 127; }
+        var x = p.Upload(values);
+        var q = p.Upload(Enumerable.Repeat((sbyte)99, n).ToArray());
+        var scale = p.Poisoned(1);
+        p.Cpu.QuantizeInt8PerTensor(q.C, scale.C, x.C);
+        p.Gpu.QuantizeInt8PerTensor(q.G, scale.G, x.G);
+        var (sc, sg) = p.Download(scale);
+        AssertSameBits(sc, sg, "scale");
+        var (qc, qg) = p.Download(q);
+        Assert.Equal(qc, qg);
+    }
+
+    [Theory]
+    [InlineData(8)]
+    [InlineData(4)]
+    [InlineData(2)]
+    public void Fake_quantize_matches_the_CPU_bit_for_bit(int bits)
+    {
+        const int rows = 41, cols = 67;
+        using var p = Open(bits);
+        var input = p.Upload(Inputs(p, rows, cols).Select((v, i) => i % 13 == 5 ? v * 1000 : v).ToArray()); // past the clamp
+        var scaleValues = p.RandomArray(rows, 0.05).Select(MathF.Abs).ToArray();
+        scaleValues[0] = 1f; scaleValues[2] = 0f;
+        var scales = p.Upload(scaleValues);
+        var output = p.Poisoned(rows * cols);
+        p.Cpu.FakeQuantize(output.C, input.C, scales.C, bits, rows, cols);
+        p.Gpu.FakeQuantize(output.G, input.G, scales.G, bits, rows, cols);
+        var (oc, og) = p.Download(output);
+        AssertSameBits(oc, og, "fake quantized"); // the NaN input passes through with its bits
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(100_001)]
+    public void Int4_pack_and_unpack_match_the_CPU(int n)
+    {
+        using var p = Open(n + 1);
+        var q = p.Upload(Enumerable.Range(0, n).Select(_ => (sbyte)p.Rng.Next(-8, 8)).ToArray());
+        var packed = p.Upload(Enumerable.Repeat((byte)0xAA, (n + 1) / 2).ToArray());
+        p.Cpu.PackInt4(packed.C, q.C, n);
+        p.Gpu.PackInt4(packed.G, q.G, n);
+        var (pc, pg) = p.Download(packed);
+        Assert.Equal(pc, pg);
+        var back = p.Upload(Enumerable.Repeat((sbyte)99, n).ToArray());
+        p.Cpu.UnpackInt4(back.C, packed.C, n);
+        p.Gpu.UnpackInt4(back.G, packed.G, n);
+        var (bc, bg) = p.Download(back);
+        Assert.Equal(bc, bg);
+        Assert.Equal(p.Download(q).Cpu, bg);
+    }
+}
