@@ -156,7 +156,7 @@ public sealed class FullyShardedParameters : IParameterState, IParameterStore
     {
         fullValues.Load(full, LocalParameters);
         // New weights: their 16-bit copy follows (as AdamW writes it after every update).
-        if (!localHalf.IsEmpty) shards.CastToHalf(HalfStorage.Bits(localHalf), LocalParameters, HalfStorage.FormatOf(localHalf));
+        if (!localHalf.IsEmpty) HalfStorage.Narrow(shards, LocalParameters, localHalf);
     }
 
     public void GatherWeights(Span<float> full) => fullValues.Gather(LocalParameters, full);
@@ -168,7 +168,7 @@ public sealed class FullyShardedParameters : IParameterState, IParameterStore
     /// under mixed precision; everything on the host counted as offloaded too.</summary>
     public ModelStateBytes MeasureModelStates(AdamWOptimizer optimizer)
     {
-        long moments = optimizer.FirstMoment.Bytes + optimizer.SecondMoment.Bytes;
+        long moments = optimizer.MomentBytes;
         long parameters = localHalf.IsEmpty ? LocalParameters.Bytes : localHalf.Bytes, master = localHalf.IsEmpty ? 0 : LocalParameters.Bytes;
         long offloaded = Options.CpuOffload ? parameters + master + LocalGradients.Bytes + moments : 0;
         return new ModelStateBytes(parameters, LocalGradients.Bytes, moments, PeakGatheredParameterBytes, PeakOpenGradientBytes, offloaded, master);

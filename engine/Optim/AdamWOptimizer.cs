@@ -22,6 +22,8 @@ public sealed class AdamWOptimizer
     public AdamWSettings Settings { get; }
     public Slice<float> FirstMoment { get; }
     public Slice<float> SecondMoment { get; }
+    /// <summary>Bytes of both moments (what a memory report counts for the optimizer).</summary>
+    public long MomentBytes => FirstMoment.Bytes + SecondMoment.Bytes;
     /// <summary>The backend the moments live on and the update runs on (the CPU when FSDP offloads).</summary>
     public IBackend Backend => backend;
     /// <summary>Optimizer steps taken so far (Adam's bias correction uses it).</summary>

@@ -33,12 +33,12 @@ public sealed class MixedParameters : WholeParameters
     {
         base.LoadWeights(full);
         // New masters: their 16-bit copy follows, as AdamW writes it after every update.
-        StateBackend.CastToHalf(HalfStorage.Bits(Weights), Masters, HalfStorage.FormatOf(Weights));
+        HalfStorage.Narrow(StateBackend, Masters, Weights);
     }
 
     public override AdamWOptimizer CreateOptimizer(AdamWSettings settings) =>
         new(StateBackend, OptimizerSegment.Of(Layout, settings), new MasterAdamWWeights(Masters, Weights), Gradients, settings);
 
     public override ModelStateBytes MeasureModelStates(AdamWOptimizer optimizer) =>
-        new(Weights.Bytes, Gradients.Bytes, MomentBytes(optimizer), 0, 0, 0, Masters.Bytes);
+        new(Weights.Bytes, Gradients.Bytes, optimizer.MomentBytes, 0, 0, 0, Masters.Bytes);
 }

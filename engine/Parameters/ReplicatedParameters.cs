@@ -15,5 +15,5 @@ public sealed class ReplicatedParameters(IBackend compute, ParameterLayout layou
     public override AdamWOptimizer CreateOptimizer(AdamWSettings settings) => new(Compute, Layout, Weights, Gradients, settings);
 
     public override ModelStateBytes MeasureModelStates(AdamWOptimizer optimizer) =>
-        new(Weights.Bytes, Gradients.Bytes, MomentBytes(optimizer), 0, 0, 0);
+        new(Weights.Bytes, Gradients.Bytes, optimizer.MomentBytes, 0, 0, 0);
 }

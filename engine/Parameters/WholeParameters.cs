@@ -51,8 +51,6 @@ public abstract class WholeParameters : IParameterState
     public abstract AdamWOptimizer CreateOptimizer(AdamWSettings settings);
     public abstract ModelStateBytes MeasureModelStates(AdamWOptimizer optimizer);
 
-    protected static long MomentBytes(AdamWOptimizer optimizer) => optimizer.FirstMoment.Bytes + optimizer.SecondMoment.Bytes;
-
     /// <summary>Nothing of its own to free: the buffers are the backend's, freed with it.</summary>
     public void Dispose() { }
 }

@@ -29,6 +29,11 @@ public static class HalfStorage
     /// <summary>16-bit memory seen as the float values it holds.</summary>
     public static Slice<float> Values(Slice<ushort> bits, HalfFormat format) => new(bits.Address, bits.Length, StorageOf(format));
 
+    /// <summary>fp32 values rounded (nearest even) into a 16-bit stored slice of the same length, on the backend's
+    /// cast: a master weight's compute copy, a staged op's output.</summary>
+    public static void Narrow(IBackend backend, Slice<float> fp32, Slice<float> stored) =>
+        backend.CastToHalf(Bits(stored), fp32, FormatOf(stored));
+
     /// <summary>Zero-filled float values in the given storage (2 bytes each when 16-bit).</summary>
     public static Slice<float> Allocate(IBackend backend, long count, StorageFormat storage, string purpose) =>
         storage == StorageFormat.Native ? backend.Allocate<float>(count, purpose)

@@ -93,7 +93,7 @@ sealed class HalfStaging(IBackend inner)
     public void Finish()
     {
         foreach (var (stored, wide) in writeBacks)
-            inner.CastToHalf(HalfStorage.Bits(stored), wide.Sub(0, stored.Length), HalfStorage.FormatOf(stored));
+            HalfStorage.Narrow(inner, wide.Sub(0, stored.Length), stored);
         Discard();
     }
 

@@ -121,11 +121,7 @@ public sealed partial class MixedPrecisionBackend : IBackend
     {
         if (Direct(HalfStorageOps.Normalization | HalfStorageOps.Elementwise, [residual, output, a, b, weight, bias], fp32: [mean, rstd]))
             inner.ResidualLayerNormForward(residual, output, mean, rstd, a, b, weight, bias, N, C, epsilon);
-        else
-        {
-            Add(residual, a, b);
-            LayerNormForward(output, mean, rstd, residual, weight, bias, N, C, epsilon);
-        }
+        else OpDefinitions.ResidualLayerNormForward(this, residual, output, mean, rstd, a, b, weight, bias, N, C, epsilon);
     }
 
     /// <summary>The logits are read, or (with a gradient scale) overwritten by the dlogits: staged as one or the other.</summary>
