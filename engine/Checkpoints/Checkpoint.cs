@@ -119,23 +119,42 @@ public static class Checkpoint
     }
 
     /// <summary>Loads weights into a model built from <see cref="ReadModelConfig"/>.</summary>
-    public static void LoadWeights(string folder, TransformerModel model)
+    /// <param name="stepsMayBeMissing">The model adds quantization-aware training to weights trained without it: its
+    /// learnt steps stay 0 until calibrated.</param>
+    public static void LoadWeights(string folder, TransformerModel model, bool stepsMayBeMissing = false)
     {
         string path = Path.Combine(folder, WeightsFile);
         var tensors = SafeTensors.Read(path);
-        if (model.Config.Family == ModelFamily.DecoderOnly) HfGpt2.LoadInto(model, tensors, path);
-        else HfWeights.LoadInto(model, tensors, path);
+        if (model.Config.Family == ModelFamily.DecoderOnly) HfGpt2.LoadInto(model, tensors, path, stepsMayBeMissing);
+        else HfWeights.LoadInto(model, tensors, path, stepsMayBeMissing: stepsMayBeMissing);
     }
 
     /// <summary>Loads AdamW's moments (full, our layout) into the optimizer: all of them, or a sharded rank's shard.</summary>
-    public static void LoadOptimizer(string folder, AdamWOptimizer optimizer, TransformerModel model, int step)
+    /// <param name="savedLayout">The layout the moments were saved in when it differs from the model's (quantization-aware
+    /// training added learnt steps): each tensor's moments move to its place in the model's layout, new tensors start at 0.</param>
+    public static void LoadOptimizer(string folder, AdamWOptimizer optimizer, TransformerModel model, int step, ParameterLayout? savedLayout = null)
     {
         string path = Path.Combine(folder, OptimizerFile);
         var tensors = SafeTensors.Read(path);
-        if (!tensors.TryGetValue("adamw.first_moment", out var m) || !tensors.TryGetValue("adamw.second_moment", out var v) || m.Count != model.ParameterCount || v.Count != model.ParameterCount)
+        long expected = savedLayout?.Count ?? model.ParameterCount;
+        if (!tensors.TryGetValue("adamw.first_moment", out var m) || !tensors.TryGetValue("adamw.second_moment", out var v) || m.Count != expected || v.Count != expected)
             throw new EngineException($"{path}: optimizer moments missing or of the wrong size for this model");
         foreach (var (values, into) in new[] { (m, optimizer.FirstMoment), (v, optimizer.SecondMoment) })
-            model.ParameterState.LoadOptimizerState(values.ToFloats(), into);
+            model.ParameterState.LoadOptimizerState(savedLayout == null ? values.ToFloats() : MoveByName(values.ToFloats(), savedLayout, model.Layout), into);
         optimizer.Step = step;
+    }
+
+    /// <summary>Values of one layout placed in another by tensor name; tensors the first lacks are 0.</summary>
+    static float[] MoveByName(float[] values, ParameterLayout from, ParameterLayout to)
+    {
+        var moved = new float[to.Count];
+        foreach (var p in to.Tensors)
+            if (from.Contains(p.Name))
+            {
+                var source = from[p.Name];
+                if (source.Count != p.Count) throw new EngineException($"tensor {p.Name}: {source.Count} saved values for {p.Count} parameters");
+                values.AsSpan((int)source.Offset, (int)source.Count).CopyTo(moved.AsSpan((int)p.Offset));
+            }
+        return moved;
     }
 }

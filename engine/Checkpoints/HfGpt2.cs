@@ -56,8 +56,8 @@ public static class HfGpt2
     };
 
     /// <summary>Copies HF tensors into the flat parameter buffer; GPT-2 files may omit the "transformer." prefix.</summary>
-    public static void LoadInto(TransformerModel model, IReadOnlyDictionary<string, SafeTensor> tensors, string source) =>
-        HfWeights.LoadInto(model, tensors, source, name => name.StartsWith("transformer.") ? name["transformer.".Length..] : null);
+    public static void LoadInto(TransformerModel model, IReadOnlyDictionary<string, SafeTensor> tensors, string source, bool stepsMayBeMissing = false) =>
+        HfWeights.LoadInto(model, tensors, source, name => name.StartsWith("transformer.") ? name["transformer.".Length..] : null, stepsMayBeMissing);
 
     public static void CopyFromHf(SafeTensor t, ParameterInfo p, Span<float> dest, string source) => HfWeights.CopyFromHf(t, p, dest, source);
 }

@@ -11,13 +11,18 @@ public static class HfWeights
 {
     /// <summary>Copies HF tensors into the flat buffer, checking every name and shape.</summary>
     /// <param name="alternativeName">Another name a checkpoint may use for a tensor (e.g. GPT-2 without "transformer."), or null.</param>
-    public static void LoadInto(TransformerModel model, IReadOnlyDictionary<string, SafeTensor> tensors, string source, Func<string, string?>? alternativeName = null)
+    /// <param name="stepsMayBeMissing">Quantization-aware training starting from weights trained without it: learnt
+    /// steps the file lacks stay 0 (the training loop calibrates them).</param>
+    public static void LoadInto(TransformerModel model, IReadOnlyDictionary<string, SafeTensor> tensors, string source, Func<string, string?>? alternativeName = null, bool stepsMayBeMissing = false)
     {
         var host = new float[model.ParameterCount];
         foreach (var p in model.Layout.Tensors)
         {
             if (!tensors.TryGetValue(p.Name, out var t) && (alternativeName?.Invoke(p.Name) is not { } other || !tensors.TryGetValue(other, out t)))
+            {
+                if (stepsMayBeMissing && QuantizationScheme.IsStep(p.Name)) continue;
                 throw new EngineException($"{source}: tensor {p.Name} is missing: the file is not a {Describe(model.Config.Family)} checkpoint of this shape");
+            }
             CopyFromHf(t, p, host.AsSpan((int)p.Offset, (int)p.Count), source);
         }
         model.CopyParametersIn(host);

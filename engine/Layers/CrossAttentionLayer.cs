@@ -38,6 +38,9 @@ public sealed class CrossAttentionLayer
         dQuery = plan.AddShared("grad.cross_q", Nq * Inner);
         dKeyValue = plan.AddShared("grad.cross_kv", Nk * 2 * Inner);
         dAttended = plan.AddShared(GradientScratch.AttentionOut, Nq * Inner);
+        query.Plan(plan, B * Tq);
+        keyValue.Plan(plan, B * Tk);
+        output.Plan(plan, B * Tq);
     }
 
     public Slice<float> Forward(ModelMemory m, Slice<float> input, Slice<float> encoderOutput, int B, int Tq, int Tk, Slice<int> keyMask)

@@ -2,13 +2,20 @@ using Engine.Tensors;
 
 namespace Engine.Layers;
 
-/// <summary>y = x·Wᵀ + b with W stored (out, in). Owns parameters only; callers own the activations.</summary>
+/// <summary>
+/// y = x·Wᵀ + b with W stored (out, in). Owns parameters only; callers own the activations. When the layout asks for
+/// quantization-aware training (<see cref="ParameterLayout.Quantization"/>) the layer also owns learnt steps: one per
+/// output channel for the weight and one for its input, and forward multiplies fake-quantized copies
+/// (<see cref="LinearQuantization"/>).
+/// </summary>
 public sealed class LinearLayer
 {
     public ParameterInfo Weight { get; }
     public ParameterInfo? Bias { get; }
     public int In { get; }
     public int Out { get; }
+    /// <summary>Quantization-aware training's steps and scratch; null for a plain layer.</summary>
+    public LinearQuantization? Quantization { get; }
 
     /// <param name="hfConv1D">GPT-2 stores this weight (in, out) in its checkpoints.</param>
     public LinearLayer(ParameterLayout layout, string prefix, int inFeatures, int outFeatures, bool bias, bool hfConv1D)
@@ -16,11 +23,12 @@ public sealed class LinearLayer
         In = inFeatures; Out = outFeatures;
         Weight = layout.Add(prefix + ".weight", new[] { outFeatures, inFeatures }, hfConv1D);
         if (bias) Bias = layout.Add(prefix + ".bias", new[] { outFeatures });
+        if (layout.Quantization is { } scheme) Quantization = LinearQuantization.Register(layout, scheme, new[] { prefix }, outFeatures, inFeatures);
     }
 
-    LinearLayer(ParameterInfo weight, ParameterInfo? bias, int inFeatures, int outFeatures)
+    LinearLayer(ParameterInfo weight, ParameterInfo? bias, int inFeatures, int outFeatures, LinearQuantization? quantization)
     {
-        Weight = weight; Bias = bias; In = inFeatures; Out = outFeatures;
+        Weight = weight; Bias = bias; In = inFeatures; Out = outFeatures; Quantization = quantization;
     }
 
     /// <summary>
@@ -35,12 +43,35 @@ public sealed class LinearLayer
         int total = outEach * prefixes.Count;
         var weight = new ParameterInfo(string.Join("+", weights.Select(w => w.Name)), new[] { total, inFeatures }, weights[0].Offset, false, true);
         var fusedBias = biases == null ? null : new ParameterInfo(string.Join("+", biases.Select(b => b.Name)), new[] { total }, biases[0].Offset, false, false);
-        return new LinearLayer(weight, fusedBias, inFeatures, total);
+        var quantization = layout.Quantization is { } scheme ? LinearQuantization.Register(layout, scheme, prefixes, outEach, inFeatures) : null;
+        return new LinearLayer(weight, fusedBias, inFeatures, total, quantization);
     }
 
-    public void Forward(ModelMemory m, Slice<float> output, Slice<float> input, int N) =>
-        m.Backend.MatmulForward(output, input, m.Parameter(Weight), Bias is null ? default : m.Parameter(Bias), N, In, Out);
+    /// <summary>Registers the layer's temporaries (quantization-aware training's fake-quantized copies) for N rows.</summary>
+    public void Plan(ActivationPlan plan, int N) => Quantization?.Plan(plan, N, In, Out);
 
-    public void Backward(ModelMemory m, Slice<float> dInput, Slice<float> dOutput, Slice<float> input, int N) =>
-        m.Backend.MatmulBackward(dInput, m.Gradient(Weight), Bias is null ? default : m.Gradient(Bias), dOutput, input, m.Parameter(Weight), N, In, Out);
+    public void Forward(ModelMemory m, Slice<float> output, Slice<float> input, int N)
+    {
+        var bias = Bias is null ? default : m.Parameter(Bias);
+        if (Quantization is not { } q || m.QuantizerStatistics is not null)
+        {
+            // A calibration pass (before the steps exist) records the inputs and multiplies the values as they are.
+            if (Quantization?.InputStep is { } step) m.QuantizerStatistics!.RecordInput(m.Backend, step, input);
+            m.Backend.MatmulForward(output, input, m.Parameter(Weight), bias, N, In, Out);
+            return;
+        }
+        var (x, w) = q.FakeQuantized(m, Weight, input, N, In, Out);
+        m.Backend.MatmulForward(output, x, w, bias, N, In, Out);
+    }
+
+    public void Backward(ModelMemory m, Slice<float> dInput, Slice<float> dOutput, Slice<float> input, int N)
+    {
+        var dBias = Bias is null ? default : m.Gradient(Bias);
+        if (Quantization is not { } q)
+        {
+            m.Backend.MatmulBackward(dInput, m.Gradient(Weight), dBias, dOutput, input, m.Parameter(Weight), N, In, Out);
+            return;
+        }
+        q.Backward(m, Weight, dInput, dBias, dOutput, input, N, In, Out);
+    }
 }

@@ -55,6 +55,8 @@ public sealed class MlpLayer
         output = plan.Add(name + ".out", (long)N * project.Out);
         dPre = plan.AddShared(GradientScratch.Hidden, (long)N * Hidden);
         dAct = plan.AddShared(GradientScratch.HiddenActivated, (long)N * Activated);
+        expand.Plan(plan, N);
+        project.Plan(plan, N);
     }
 
     public Slice<float> Forward(ModelMemory m, Slice<float> input, int N)

@@ -58,6 +58,10 @@ public sealed class ModelMemory
     /// <summary>Set by DDP while the backward pass whose gradients it reduces runs; null otherwise.</summary>
     public IGradientObserver? GradientObserver { get; set; }
 
+    /// <summary>Set while a calibration pass records the quantized layers' inputs (quantization-aware training's first
+    /// step); null otherwise.</summary>
+    public QuantizerStatistics? QuantizerStatistics { get; set; }
+
     public Slice<float> Parameter(ParameterInfo p) => Store is null ? Parameters.Sub(p.Offset, p.Count) : Store.Parameter(p);
 
     public Slice<float> Gradient(ParameterInfo p)

@@ -54,6 +54,8 @@ public sealed class SelfAttentionLayer
         output = plan.Add(name + ".out", N * outputProjection.Out);
         dQkv = plan.AddShared(GradientScratch.Qkv, N * 3 * Inner);
         dAttended = plan.AddShared(GradientScratch.AttentionOut, N * Inner);
+        qkvProjection.Plan(plan, B * T);
+        outputProjection.Plan(plan, B * T);
     }
 
     /// <param name="keyMask">(B, T) with 0 at padding keys, or empty.</param>

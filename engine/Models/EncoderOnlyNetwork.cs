@@ -40,6 +40,7 @@ public sealed class EncoderOnlyNetwork : INetwork
         embeddingNorm.Plan(plan, "embeddings.norm", (int)N);
         for (int l = 0; l < blocks.Length; l++) blocks[l].Plan(plan, $"layer.{l}", shape.B, shape.T);
         headHidden = plan.Add("head.dense", N * C);
+        headTransform.Plan(plan, (int)N);
         headActivated = plan.Add("head.gelu", N * C);
         headNorm.Plan(plan, "head.norm", (int)N);
         dResidual = plan.AddShared(GradientScratch.Residual, N * C);

@@ -1,3 +1,4 @@
+using Engine.Tensors;
 using Engine.Util;
 
 namespace Engine.Models;
@@ -5,7 +6,9 @@ namespace Engine.Models;
 /// <summary>
 /// GPT-2's initialisation as HF's GPT2PreTrainedModel does it: weights and embeddings N(0, 0.02), residual output
 /// projections (c_proj) N(0, 0.02/√(2·layers)) so the residual stream's variance does not grow with depth, biases 0,
-/// LayerNorm gains 1. Padded vocabulary rows stay 0.
+/// LayerNorm gains 1. Padded vocabulary rows stay 0. Learnt quantization steps (quantization-aware training) stay 0
+/// here in every family and take no random draws, so a model's weights are the same with and without them; the first
+/// training step calibrates them (Engine.Training.QuantizerCalibration).
 /// </summary>
 public static class Initialization
 {
@@ -17,7 +20,7 @@ public static class Initialization
         foreach (var p in model.Layout.Tensors)
         {
             var values = host.AsSpan((int)p.Offset, (int)p.Count);
-            if (p.Name.EndsWith(".bias")) continue;
+            if (p.Name.EndsWith(".bias") || QuantizationScheme.IsStep(p.Name)) continue;
             if (p.Name.Contains(".ln_")) { values.Fill(1f); continue; }
             double s = p.Name.EndsWith("c_proj.weight") ? residualStd : std;
             long real = p.VocabularyRows ? p.Count / p.Shape[0] * c.VocabSize : p.Count;
@@ -37,6 +40,7 @@ public static class Initialization
         foreach (var p in model.Layout.Tensors)
         {
             var values = host.AsSpan((int)p.Offset, (int)p.Count);
+            if (QuantizationScheme.IsStep(p.Name)) continue;
             if (p.Shape.Length == 1)
             {
                 if (p.Name.EndsWith("LayerNorm.weight")) values.Fill(1f);
@@ -62,6 +66,7 @@ public static class Initialization
         foreach (var p in model.Layout.Tensors)
         {
             var values = host.AsSpan((int)p.Offset, (int)p.Count);
+            if (QuantizationScheme.IsStep(p.Name)) continue;
             if (p.Shape.Length == 1) { values.Fill(1f); continue; }
             string last = p.Name.Split('.')[^2];
             double std = last switch

@@ -42,6 +42,10 @@ public sealed record TransformerConfig
     /// <summary>T5: the id the decoder starts from (decoder_start_token_id; the padding id in every T5).</summary>
     public int DecoderStartToken { get; init; }
 
+    /// <summary>Quantization-aware training: the linear layers fake-quantize their weights (and inputs) with learnt
+    /// steps (<see cref="Tensors.QuantizationScheme"/>); null = plain fp32 layers.</summary>
+    public Tensors.QuantizationScheme? Qat { get; init; }
+
     public int DecoderLayerCount => DecoderLayers > 0 ? DecoderLayers : Layers;
     public int HeadSize => HeadDim > 0 ? HeadDim : Dim / Heads;
     /// <summary>Width of the attention's q, k, v (heads · head size).</summary>
@@ -75,6 +79,7 @@ public sealed record TransformerConfig
             throw new EngineException($"relative_attention_max_distance {RelativeAttentionMaxDistance} must be at least half the buckets ({RelativeAttentionBuckets / 2})");
         if (Family == ModelFamily.EncoderDecoder && (DecoderStartToken < 0 || DecoderStartToken >= VocabSize))
             throw new EngineException($"decoder start token {DecoderStartToken} is outside the vocabulary of {VocabSize}");
+        Qat?.Validate();
         if (Family == ModelFamily.EncoderOnly && TokenTypes <= 0)
             throw new EngineException("an encoder-only (BERT) model needs a token-type table (type_vocab_size ≥ 1)");
     }

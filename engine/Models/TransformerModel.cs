@@ -44,7 +44,9 @@ public sealed class TransformerModel : IDisposable
         config.Validate();
         Config = config;
         Backend = backend;
-        Layout = new ParameterLayout();
+        if (config.Qat != null && backend.ValueStorage != StorageFormat.Native)
+            throw new EngineException(EngineOption.Precision, $"quantization-aware training ({config.Qat}) runs in fp32: use {EngineOption.Precision} fp32");
+        Layout = new ParameterLayout { Quantization = config.Qat };
         network = CreateNetwork(config, Layout);
         // Mixed precision's layer stores values in 16 bits: activations are stored so too.
         ValueStorage = backend.ValueStorage;
@@ -82,7 +84,7 @@ public sealed class TransformerModel : IDisposable
     /// <summary>The parameter map of a config without allocating anything (the planner uses it).</summary>
     public static ParameterLayout LayoutOf(TransformerConfig config)
     {
-        var layout = new ParameterLayout();
+        var layout = new ParameterLayout { Quantization = config.Qat };
         CreateNetwork(config, layout);
         return layout;
     }
@@ -103,7 +105,7 @@ public sealed class TransformerModel : IDisposable
     public static ActivationPlan PlanActivationsOf(TransformerConfig config, int B, int T, int decoderT = 0, StorageFormat values = StorageFormat.Native)
     {
         config.Validate();
-        var network = CreateNetwork(config, new ParameterLayout());
+        var network = CreateNetwork(config, new ParameterLayout { Quantization = config.Qat });
         return PlanActivations(config, network, new ModelShape(B, T, decoderT), values, out _, out _);
     }
 

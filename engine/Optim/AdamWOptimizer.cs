@@ -5,7 +5,10 @@ namespace Engine.Optim;
 /// <summary>AdamW hyper-parameters; defaults are GPT-2/nanoGPT's pre-training recipe.</summary>
 /// <param name="PositionBiasLearningRateScale">Multiplies the learning rate of T5's relative position bias tables
 /// (<see cref="OptimizerSegment.LearningRateScaleOf"/>); 1 = the same rate as every other tensor.</param>
-public sealed record AdamWSettings(float Beta1 = 0.9f, float Beta2 = 0.95f, float Epsilon = 1e-8f, float WeightDecay = 0.1f, float PositionBiasLearningRateScale = 1f);
+/// <param name="QuantizerStepLearningRateScale">Multiplies the learning rate of quantization-aware training's learnt
+/// steps (<see cref="OptimizerSegment.LearningRateScaleOf"/>).</param>
+public sealed record AdamWSettings(float Beta1 = 0.9f, float Beta2 = 0.95f, float Epsilon = 1e-8f, float WeightDecay = 0.1f, float PositionBiasLearningRateScale = 1f,
+    float QuantizerStepLearningRateScale = 0.01f);
 
 /// <summary>
 /// AdamW over a flat parameter buffer: the whole model's, or an FSDP rank's shard. Weight decay applies to tensors

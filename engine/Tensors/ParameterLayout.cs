@@ -24,6 +24,10 @@ public sealed class ParameterLayout
     readonly List<ParameterInfo> tensors = new();
     readonly Dictionary<string, ParameterInfo> byName = new();
 
+    /// <summary>Quantization-aware training: every linear layer registers its learnt steps beside its weight. Null =
+    /// none (the layers are plain).</summary>
+    public QuantizationScheme? Quantization { get; init; }
+
     public IReadOnlyList<ParameterInfo> Tensors => tensors;
     public long Count { get; private set; }
 

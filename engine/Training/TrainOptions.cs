@@ -30,6 +30,9 @@ public sealed record TrainOptions
     public int? Heads { get; init; }
     public int? FeedForwardDim { get; init; }
     public int? MaxPositions { get; init; }
+    /// <summary>Quantization-aware training of every linear layer (w8a8, w4a8, w8); null = none. With
+    /// <see cref="Resume"/> of a run trained without it, QAT fine-tunes that run from where it stopped.</summary>
+    public Tensors.QuantizationScheme? Qat { get; init; }
     /// <summary>Steps given explicitly when resuming (extends or shortens the saved schedule).</summary>
     public bool StepsGiven { get; init; }
 }

@@ -57,7 +57,8 @@ public static class TrainingJob
         var settings = options.Settings;
         settings.Validate();
         var (tokenizer, dataName, train, validation, prompts) = OpenData(options.Data, options.Objective, options.EmbeddedText);
-        var config = BuildConfig(options, tokenizer);
+        var config = BuildConfig(options, tokenizer) with { Qat = options.Qat };
+        CheckQat(config.Qat, settings);
         if (settings.SequenceLength > config.MaxPositions)
             throw new EngineException(EngineOption.SequenceLength, $"{EngineOption.SequenceLength} {settings.SequenceLength} exceeds the model's {config.MaxPositions} positions: lower {EngineOption.SequenceLength} or raise {EngineOption.MaxPositions}");
         var launch = Launch(options);
@@ -83,10 +84,33 @@ public static class TrainingJob
             return new PreparedRun
             {
                 Backend = backend, Model = model, Tokenizer = tokenizer, Folder = folder, DeviceNote = note, SamplePrompts = prompts, Communicator = comm,
-                Loop = new TrainingLoop(model, optimizer, objective, state, comm.Rank == 0 ? folder : null, tokenizer, comm),
+                Loop = new TrainingLoop(model, optimizer, objective, state, comm.Rank == 0 ? folder : null, tokenizer, comm, calibrateQuantizers: config.Qat != null),
             };
         }
         catch { model?.Dispose(); comm?.Dispose(); backend.Dispose(); throw; }
+    }
+
+    /// <summary>Quantization-aware training multiplies fake-quantized fp32 values (its ops read and write fp32).</summary>
+    static void CheckQat(Tensors.QuantizationScheme? qat, TrainingSettings settings)
+    {
+        if (qat == null) return;
+        qat.Validate();
+        if (settings.Precision != Precision.PrecisionMode.Fp32)
+            throw new EngineException(EngineOption.Qat, $"{EngineOption.Qat} {qat} trains in fp32 (its fake quantization reads and writes fp32 values): drop {EngineOption.Precision} {settings.Precision.ToString().ToLowerInvariant()} or {EngineOption.Qat}");
+    }
+
+    /// <summary>
+    /// The config a resumed run trains: the checkpoint's, plus quantization-aware training when asked for and the
+    /// checkpoint was trained without it (QAT fine-tuning of a pre-trained run). A different scheme than the
+    /// checkpoint's is refused: its learnt steps belong to its own bit widths.
+    /// </summary>
+    static (TransformerConfig Config, bool AddsQat) ResumedConfig(TransformerConfig saved, TrainOptions options, TrainingSettings settings)
+    {
+        if (options.Qat is not { } qat || saved.Qat == qat) { CheckQat(saved.Qat, settings); return (saved, false); }
+        if (saved.Qat != null)
+            throw new EngineException(EngineOption.Qat, $"{EngineOption.Resume} {options.Resume}: the run trains with {EngineOption.Qat} {saved.Qat}, not {qat}: leave {EngineOption.Qat} out to continue it");
+        CheckQat(qat, settings);
+        return (saved with { Qat = qat }, true);
     }
 
     static PreparedRun PrepareResume(TrainOptions options)
@@ -110,17 +134,18 @@ public static class TrainingJob
             // The run folder is the checkpoint's parent unless the options name another. The checkpoint holds one global data
             // position and full weights, so any world size resumes it.
             var folder = RunFolder.For(options.Out ?? Path.GetDirectoryName(Path.GetFullPath(checkpoint))!, writer: comm.Rank == 0);
-            model = CreateModel(saved.Model, backends, comm, options);
-            Checkpoint.LoadWeights(checkpoint, model);
+            var (config, addsQat) = ResumedConfig(saved.Model, options, settings);
+            model = CreateModel(config, backends, comm, options);
+            Checkpoint.LoadWeights(checkpoint, model, stepsMayBeMissing: addsQat);
             var optimizer = model.CreateOptimizer(settings.AdamW);
             // AdamW counts its own updates (bias correction): every step but those fp16 skipped on overflow.
-            Checkpoint.LoadOptimizer(checkpoint, optimizer, model, saved.Step - (int)saved.SkippedSteps);
+            Checkpoint.LoadOptimizer(checkpoint, optimizer, model, saved.Step - (int)saved.SkippedSteps, addsQat ? TransformerModel.LayoutOf(saved.Model) : null);
             var objective = CreateObjective(saved.Objective, settings, tokenizer, train, validation);
             objective.RestoreState(saved.DataState);
             return new PreparedRun
             {
                 Backend = backend, Model = model, Tokenizer = tokenizer, Folder = folder, DeviceNote = note, SamplePrompts = prompts, Resumed = true, Communicator = comm,
-                Loop = new TrainingLoop(model, optimizer, objective, saved with { Settings = settings }, comm.Rank == 0 ? folder : null, tokenizer, comm),
+                Loop = new TrainingLoop(model, optimizer, objective, saved with { Settings = settings, Model = config }, comm.Rank == 0 ? folder : null, tokenizer, comm, calibrateQuantizers: addsQat),
             };
         }
         catch { model?.Dispose(); comm?.Dispose(); backend.Dispose(); throw; }

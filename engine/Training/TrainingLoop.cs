@@ -29,14 +29,19 @@ public sealed class TrainingLoop
     IReadOnlyList<Batch>? validation;
 
     readonly Tokenizers.ITokenizer? tokenizer;
+    /// <summary>Quantization-aware training's steps still need their first values (<see cref="QuantizerCalibration"/>).</summary>
+    bool calibrateQuantizers;
     /// <summary>fp16's dynamic loss scaling; null in fp32 and bf16 (bf16 has fp32's range).</summary>
     readonly DynamicLossScaler? scaler;
 
     /// <param name="tokenizer">Saved beside the weights when it has files of its own (a built vocabulary).</param>
     /// <param name="communicator">The ranks of a data-parallel run; null = one process.</param>
-    public TrainingLoop(TransformerModel model, AdamWOptimizer optimizer, IBatchSource data, TrainerState state, RunFolder? folder, Tokenizers.ITokenizer? tokenizer = null, ICommunicator? communicator = null)
+    /// <param name="calibrateQuantizers">The model's quantization-aware training steps have no values yet (a fresh QAT
+    /// run, or QAT starting from a checkpoint without it): calibrate them on the first micro-batch before anything else.</param>
+    public TrainingLoop(TransformerModel model, AdamWOptimizer optimizer, IBatchSource data, TrainerState state, RunFolder? folder, Tokenizers.ITokenizer? tokenizer = null, ICommunicator? communicator = null, bool calibrateQuantizers = false)
     {
         this.model = model; this.optimizer = optimizer; this.data = data; this.state = state; this.folder = folder; this.tokenizer = tokenizer;
+        this.calibrateQuantizers = calibrateQuantizers;
         settings = state.Settings;
         parallel = new DataParallel(communicator ?? new SingleProcessCommunicator(model.Backend), model.Layout);
         if (settings.Precision == PrecisionMode.Fp16)
@@ -79,6 +84,7 @@ public sealed class TrainingLoop
         observer = progress ?? new SilentObserver();
         var wall = Stopwatch.StartNew();
         double previousWall = state.WallSeconds;
+        if (calibrateQuantizers) CalibrateQuantizers();
         if (state.Step == 0 || double.IsNaN(state.InitialValLoss))
         {
             double initial = Validate();
@@ -172,6 +178,18 @@ public sealed class TrainingLoop
         };
         folder?.Finish(summary);
         return summary;
+    }
+
+    /// <summary>Calibrates on the global batch the next step trains on (this rank's rows of each micro-batch), read
+    /// ahead and put back, so the data position (and the run's bits) are as they would be without it.</summary>
+    void CalibrateQuantizers()
+    {
+        var position = data.SaveState();
+        var batches = Enumerable.Range(0, parallel.AccumulationSteps(settings.GlobalBatch, settings.MicroBatch))
+            .Select(_ => MyRows(data.NextTrainBatch(parallel.GlobalMicroBatch(settings.MicroBatch), settings.SequenceLength)).Inputs).ToList();
+        data.RestoreState(position);
+        QuantizerCalibration.Calibrate(model, batches, values => parallel.Sum(values));
+        calibrateQuantizers = false;
     }
 
     /// <summary>This rank's rows of a micro-batch every rank read whole (all of it in one process).</summary>

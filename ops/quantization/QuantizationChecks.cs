@@ -21,6 +21,20 @@ public static class QuantizationChecks
         SliceChecks.SameLength(op, "the scale", scales, "one", 1);
     }
 
+    /// <summary>LSQ's backward: values and their gradients rows·cols each (the input's gradient may be empty), steps
+    /// and their gradients one per row.</summary>
+    public static void Backward(string op, long dInput, long dSteps, long dOutput, long input, long steps, int rows, int cols)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfNegative(cols);
+        long n = (long)rows * cols;
+        if (dInput != 0) SliceChecks.SameLength(op, "the input's gradient", dInput, "rows·cols", n);
+        SliceChecks.SameLength(op, "the output's gradient", dOutput, "rows·cols", n);
+        SliceChecks.SameLength(op, "the input", input, "rows·cols", n);
+        SliceChecks.SameLength(op, "the steps", steps, "rows", rows);
+        SliceChecks.SameLength(op, "the steps' gradient", dSteps, "rows", rows);
+    }
+
     /// <summary>int4 packing: n values and (n + 1) / 2 bytes.</summary>
     public static void Int4(string op, long values, long bytes, long n)
     {

@@ -35,6 +35,7 @@ public static class FlagNames
         EngineOption.NoiseDensity => "noise-density",
         EngineOption.MeanSpanLength => "mean-span",
         EngineOption.Precision => "precision",
+        EngineOption.Qat => "qat",
         EngineOption.InitialLossScale => "loss-scale",
         EngineOption.Layers => "layers",
         EngineOption.Dim => "dim",

@@ -27,6 +27,7 @@ public static class TrainCommand
         public readonly Flag<DeviceKind?> Device = Flags.Choice("device", ChoiceNames.Devices, "where to train", "auto");
         public readonly Flag<ParallelStrategy?> Strategy = Flags.Choice("strategy", ChoiceNames.Strategies, "one process, or data-parallel over the ranks of an mpirun launch (ddp: replicas; fsdp: sharded)", "none");
         public readonly Flag<PrecisionMode?> Precision = Flags.Choice("precision", ChoiceNames.Precisions, "number format: fp32, or mixed precision with weights and activations stored in 16 bits, fp32 arithmetic, gradients and master weights (fp16 with dynamic loss scaling)", "fp32");
+        public readonly Flag<string?> Qat = Flags.Word("qat", Engine.Tensors.QuantizationScheme.Names, "quantization-aware training: every linear layer multiplies fake-quantized weights (per-channel steps) and inputs (one step), both steps learnt (LSQ); w8a8 = int8 weights and inputs, w4a8 = int4 weights, w8 = weights only. fp32 only; with --resume of a run trained without it, fine-tunes that run");
         public readonly Flag<double?> LossScale = Flags.Double("loss-scale", "S", "fp16: the dynamic loss scale to start from (halves on overflow, doubles after 2000 clean steps)", "65536", 1, 1e38);
         public readonly Flag<string?> ReshardAfterForward = Flags.Word("reshard-after-forward", ChoiceNames.Booleans.Keys.ToList(), "fsdp: free gathered parameters after each unit's forward (false keeps them for backward: less traffic, more memory)", "true");
         public readonly Flag<int?> ShardingFactor = Flags.Int("sharding-factor", "F", "fsdp: ranks per sharding group; groups hold replicas (hybrid sharding)", "the world size", 1);
@@ -41,6 +42,7 @@ public static class TrainCommand
         public readonly Flag<int?> Warmup = Flags.Int("warmup", "N", "linear warmup steps", Defaults.WarmupSteps.ToString(CultureInfo.InvariantCulture) + " (embedded mlm: 30)", 0);
         public readonly Flag<double?> WeightDecay = Flags.Double("weight-decay", "W", "AdamW decoupled weight decay (matrices and embeddings only)", "0.1", 0, 10);
         public readonly Flag<double?> PositionBiasLrScale = Flags.Double("position-bias-lr-scale", "S", "T5: multiply the learning rate of the relative position bias tables by S (scalars Adam moves by about the rate per step)", "1 (embedded span: 100)", 0, 1e6);
+        public readonly Flag<double?> QatStepLrScale = Flags.Double("qat-step-lr-scale", "S", "--qat: multiply the learning rate of the learnt quantization steps by S (Adam moves a scalar by about the rate; a weight step is about 0.002)", "0.01", 0, 1e6);
         public readonly Flag<double?> Clip = Flags.Double("clip", "NORM", "global gradient-norm clip (0 = off)", "1.0", 0);
         public readonly Flag<int?> EvalEvery = Flags.Int("eval-every", "N", "validate every N steps (0 = only at the end)", "100", 0);
         public readonly Flag<int?> EvalBatches = Flags.Int("eval-batches", "N", "micro-batches in the validation set", "8", 1);
@@ -62,8 +64,8 @@ public static class TrainCommand
 
         public Option[] All => new Option[]
         {
-            Objective, Model, Data, Device, Strategy, Precision, LossScale, ReshardAfterForward, ShardingFactor, CpuOffload, FsdpOverlap,
-            Steps, Batch, MicroBatch, Seq, Lr, MinLrRatio, Warmup, WeightDecay, PositionBiasLrScale, Clip, EvalEvery, EvalBatches,
+            Objective, Model, Data, Device, Strategy, Precision, Qat, LossScale, ReshardAfterForward, ShardingFactor, CpuOffload, FsdpOverlap,
+            Steps, Batch, MicroBatch, Seq, Lr, MinLrRatio, Warmup, WeightDecay, PositionBiasLrScale, QatStepLrScale, Clip, EvalEvery, EvalBatches,
             CheckpointEvery, Seed, Out, Resume, PadVocab, Layers, Dim, Heads, FfnDim, MaxPositions, MaskProb, WholeWord, NoiseDensity,
             MeanSpan, SampleTokens,
         };
@@ -137,6 +139,7 @@ public static class TrainCommand
             {
                 WeightDecay = (float)(p.GetValue(f.WeightDecay) ?? Defaults.AdamW.WeightDecay),
                 PositionBiasLearningRateScale = (float)(p.GetValue(f.PositionBiasLrScale) ?? d.AdamW.PositionBiasLearningRateScale),
+                QuantizerStepLearningRateScale = (float)(p.GetValue(f.QatStepLrScale) ?? d.AdamW.QuantizerStepLearningRateScale),
             },
             ClipNorm = p.GetValue(f.Clip) ?? Defaults.ClipNorm,
             EvalEvery = p.GetValue(f.EvalEvery) ?? Defaults.EvalEvery,
@@ -172,6 +175,7 @@ public static class TrainCommand
             FeedForwardDim = p.GetValue(f.FfnDim),
             MaxPositions = p.GetValue(f.MaxPositions),
             StepsGiven = p.Has(f.Steps),
+            Qat = p.GetValue(f.Qat) is { } qat ? Engine.Tensors.QuantizationScheme.Parse(qat) : null,
         };
     }
 

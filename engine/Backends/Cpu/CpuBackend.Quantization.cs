@@ -32,6 +32,13 @@ public sealed unsafe partial class CpuBackend
         Quantization.FakeQuantizeRows(output.Pointer, input.Pointer, scales.Pointer, rows, cols, qmax);
     }
 
+    public void FakeQuantizeBackward(Slice<float> dInput, Slice<float> dSteps, Slice<float> dOutput, Slice<float> input, Slice<float> steps, int bits, int rows, int cols, float stepGradientScale)
+    {
+        int qmax = Quantization.MaxLevel(bits);
+        QuantizationChecks.Backward("fake quantize backward", dInput.Length, dSteps.Length, dOutput.Length, input.Length, steps.Length, rows, cols);
+        Lsq.Backward(dInput.IsEmpty ? null : dInput.Pointer, dSteps.Pointer, dOutput.Pointer, input.Pointer, steps.Pointer, rows, cols, qmax, stepGradientScale);
+    }
+
     public void PackInt4(Slice<byte> packed, Slice<sbyte> q, long n)
     {
         QuantizationChecks.Int4("pack int4", q.Length, packed.Length, n);

@@ -43,6 +43,21 @@ public sealed unsafe partial class CudaBackend
         if (n > 0) LaunchFakeQuantizeRows(Elementwise(n), Ptr(output), Ptr(input), Ptr(scales), rows, cols, qmax);
     }
 
+    public void FakeQuantizeBackward(Slice<float> dInput, Slice<float> dSteps, Slice<float> dOutput, Slice<float> input, Slice<float> steps, int bits, int rows, int cols, float stepGradientScale)
+    {
+        int qmax = Quantization.MaxLevel(bits);
+        QuantizationChecks.Backward("fake quantize backward", dInput.Length, dSteps.Length, dOutput.Length, input.Length, steps.Length, rows, cols);
+        if (rows == 0) return;
+        // One block of 256 threads per (row, chunk of Lsq.Chunk columns), its double tree in dynamic shared memory; the
+        // chunks' sums then meet in order, one thread per row.
+        int chunks = Lsq.Chunks(cols);
+        long blocks = (long)rows * chunks;
+        ulong partials = Scratch("lsq.partials", blocks * sizeof(double));
+        LaunchFakeQuantizeBackwardPartial(new((uint)Math.Min(blocks, 65535), 1, Threads, SharedBytes: (int)Threads * sizeof(double)),
+            dInput.IsEmpty ? 0 : Ptr(dInput), partials, Ptr(dOutput), Ptr(input), Ptr(steps), rows, cols, chunks, qmax);
+        LaunchFakeQuantizeStepFinish(Elementwise(rows), Ptr(dSteps), partials, rows, chunks, stepGradientScale);
+    }
+
     public void PackInt4(Slice<byte> packed, Slice<sbyte> q, long n)
     {
         QuantizationChecks.Int4("pack int4", q.Length, packed.Length, n);

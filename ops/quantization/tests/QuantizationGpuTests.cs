@@ -112,3 +112,38 @@ public class QuantizationGpuTests
         Assert.Equal(p.Download(q).Cpu, bg);
     }
 }
+
+/// <summary>
+/// LSQ's backward kernels against the CPU twin: the values' gradient is elementwise (bit for bit); the steps' is a
+/// double sum per (row, 4096-column chunk), a tree on the GPU and a loop on the CPU, then the chunks in order on both:
+/// equal to double rounding, so within 1e-6 relative once rounded to float and added.
+/// </summary>
+[Trait("Category", "GPU")]
+public class LsqGpuTests
+{
+    [Theory]
+    [InlineData(37, 129, 8)]
+    [InlineData(1, 9000, 8)]
+    [InlineData(5, 4097, 4)]
+    public void Fake_quantize_backward_matches_the_CPU(int rows, int cols, int bits)
+    {
+        using var p = Open(rows * 7 + cols + bits);
+        var xValues = p.RandomArray(rows * cols, 3);
+        xValues[1] = float.NaN;
+        var x = p.Upload(xValues);
+        var dOut = p.Upload(p.RandomArray(rows * cols, 1));
+        var stepValues = Enumerable.Range(0, rows).Select(r => 0.02f * (1 + r % 5)).ToArray();
+        if (rows > 2) stepValues[2] = 0f;
+        var steps = p.Upload(stepValues);
+        var dInput = p.Upload(p.RandomArray(rows * cols, 1));
+        var dSteps = p.Upload(p.RandomArray(rows, 1));
+        float g = Engine.Layers.LinearQuantization.StepGradientScale(cols, bits);
+        p.Cpu.FakeQuantizeBackward(dInput.C, dSteps.C, dOut.C, x.C, steps.C, bits, rows, cols, g);
+        p.Gpu.FakeQuantizeBackward(dInput.G, dSteps.G, dOut.G, x.G, steps.G, bits, rows, cols, g);
+        var (ic, ig) = p.Download(dInput);
+        Assert.Equal(ic, ig);
+        var (sc, sg) = p.Download(dSteps);
+        for (int r = 0; r < rows; r++)
+            Assert.True(Math.Abs(sc[r] - sg[r]) <= 1e-6 * Math.Abs(sc[r]) + 1e-9, $"step {r}: GPU {sg[r]:R}, CPU {sc[r]:R}");
+    }
+}

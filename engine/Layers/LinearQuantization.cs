@@ -1,0 +1,86 @@
+using Engine.Tensors;
+
+namespace Engine.Layers;
+
+/// <summary>
+/// Quantization-aware training of one linear layer (LSQ, Esser et al. 2019): forward multiplies the fake-quantized
+/// input (one learnt step for the tensor) by the fake-quantized weight (one learnt step per output channel); backward
+/// recomputes both (nothing is saved between the passes), multiplies back through them and hands the products'
+/// gradients to <see cref="IBackend.FakeQuantizeBackward"/>, which passes them straight through inside the clip range
+/// and gives the steps theirs, scaled by g = 1/√(N·Qp) with N the values a step covers per row: the layer's inputs
+/// per token for the input step, the weights of one output channel for a weight step.
+/// The copies live in shared regions of the activation arena that every layer reuses in turn.
+/// </summary>
+public sealed class LinearQuantization
+{
+    const string InputScratch = "qat.input", WeightScratch = "qat.weight", InputGradientScratch = "qat.input_grad", WeightGradientScratch = "qat.weight_grad";
+
+    public QuantizationScheme Scheme { get; }
+    /// <summary>(out) steps, one per output channel, in the weight's row order.</summary>
+    public ParameterInfo WeightStep { get; }
+    /// <summary>The input's one step; null when the scheme keeps inputs in fp32 (w8, w4).</summary>
+    public ParameterInfo? InputStep { get; }
+    int input, weight, inputGradient, weightGradient;
+
+    LinearQuantization(QuantizationScheme scheme, ParameterInfo weightStep, ParameterInfo? inputStep)
+    {
+        Scheme = scheme; WeightStep = weightStep; InputStep = inputStep;
+    }
+
+    /// <summary>
+    /// Registers the steps after the layer's weights and biases: PREFIX.weight_step (outEach) for each HF layer the
+    /// linear layer fuses, back to back so they read as one (k·outEach) vector, then one PREFIX.input_step under the
+    /// first prefix (the fused layers read the same input).
+    /// </summary>
+    public static LinearQuantization Register(ParameterLayout layout, QuantizationScheme scheme, IReadOnlyList<string> prefixes, int outEach, int inFeatures)
+    {
+        var steps = prefixes.Select(p => layout.Add(p + QuantizationScheme.WeightStepSuffix, new[] { outEach })).ToList();
+        var weightStep = steps.Count == 1 ? steps[0]
+            : new ParameterInfo(string.Join("+", steps.Select(s => s.Name)), new[] { outEach * steps.Count }, steps[0].Offset, false, false);
+        var inputStep = scheme.QuantizesInputs ? layout.Add(prefixes[0] + QuantizationScheme.InputStepSuffix, new[] { 1 }) : null;
+        return new LinearQuantization(scheme, weightStep, inputStep);
+    }
+
+    public void Plan(ActivationPlan plan, int N, int In, int Out)
+    {
+        weight = plan.AddShared(WeightScratch, (long)Out * In);
+        weightGradient = plan.AddShared(WeightGradientScratch, (long)Out * In);
+        if (InputStep is null) return;
+        input = plan.AddShared(InputScratch, (long)N * In);
+        inputGradient = plan.AddShared(InputGradientScratch, (long)N * In);
+    }
+
+    /// <summary>The fake-quantized input (the input itself when inputs stay fp32) and weight.</summary>
+    public (Slice<float> Input, Slice<float> Weight) FakeQuantized(ModelMemory m, ParameterInfo weightInfo, Slice<float> x, int N, int In, int Out)
+    {
+        var w = m.Activation(weight).Sub(0, (long)Out * In);
+        m.Backend.FakeQuantize(w, m.Parameter(weightInfo), m.Parameter(WeightStep), Scheme.WeightBits, Out, In);
+        if (InputStep is null) return (x, w);
+        var xq = m.Activation(input).Sub(0, (long)N * In);
+        m.Backend.FakeQuantize(xq, x, m.Parameter(InputStep), Scheme.ActivationBits, 1, checked(N * In));
+        return (xq, w);
+    }
+
+    public void Backward(ModelMemory m, ParameterInfo weightInfo, Slice<float> dInput, Slice<float> dBias, Slice<float> dOutput, Slice<float> x, int N, int In, int Out)
+    {
+        var (xq, wq) = FakeQuantized(m, weightInfo, x, N, In, Out);
+        var dWq = m.Activation(weightGradient).Sub(0, (long)Out * In);
+        m.Backend.Zero(dWq);
+        var dXq = dInput;
+        if (InputStep != null)
+        {
+            dXq = m.Activation(inputGradient).Sub(0, (long)N * In);
+            m.Backend.Zero(dXq);
+        }
+        m.Backend.MatmulBackward(dXq, dWq, dBias, dOutput, xq, wq, N, In, Out);
+        m.Backend.FakeQuantizeBackward(m.Gradient(weightInfo), m.Gradient(WeightStep), dWq, m.Parameter(weightInfo), m.Parameter(WeightStep),
+            Scheme.WeightBits, Out, In, StepGradientScale(In, Scheme.WeightBits));
+        if (InputStep != null)
+            m.Backend.FakeQuantizeBackward(dInput, m.Gradient(InputStep), dXq, x, m.Parameter(InputStep),
+                Scheme.ActivationBits, 1, checked(N * In), StepGradientScale(In, Scheme.ActivationBits));
+    }
+
+    /// <summary>LSQ's g = 1/√(N·Qp).</summary>
+    public static float StepGradientScale(int valuesPerStep, int bits) =>
+        (float)(1.0 / Math.Sqrt((double)valuesPerStep * ((1 << (bits - 1)) - 1)));
+}
