@@ -57,7 +57,8 @@ public sealed class LinearQuantization
         m.Backend.FakeQuantize(w, m.Parameter(weightInfo), m.Parameter(WeightStep), Scheme.WeightBits, Out, In);
         if (InputStep is null) return (x, w);
         var xq = m.Activation(input).Sub(0, (long)N * In);
-        m.Backend.FakeQuantize(xq, x, m.Parameter(InputStep), Scheme.ActivationBits, 1, checked(N * In));
+        // Callers may hand a buffer planned for a longer sequence (T5's decoder): the first N rows are this pass's.
+        m.Backend.FakeQuantize(xq, x.Sub(0, (long)N * In), m.Parameter(InputStep), Scheme.ActivationBits, 1, checked(N * In));
         return (xq, w);
     }
 
@@ -76,7 +77,7 @@ public sealed class LinearQuantization
         m.Backend.FakeQuantizeBackward(m.Gradient(weightInfo), m.Gradient(WeightStep), dWq, m.Parameter(weightInfo), m.Parameter(WeightStep),
             Scheme.WeightBits, Out, In, StepGradientScale(In, Scheme.WeightBits));
         if (InputStep != null)
-            m.Backend.FakeQuantizeBackward(dInput, m.Gradient(InputStep), dXq, x, m.Parameter(InputStep),
+            m.Backend.FakeQuantizeBackward(dInput.IsEmpty ? dInput : dInput.Sub(0, (long)N * In), m.Gradient(InputStep), dXq, x.Sub(0, (long)N * In), m.Parameter(InputStep),
                 Scheme.ActivationBits, 1, checked(N * In), StepGradientScale(In, Scheme.ActivationBits));
     }
 

@@ -29,6 +29,19 @@ public class DdpEquivalenceTests
         }
     }
 
+    /// <summary>Quantization-aware training: the steps' gradients are summed with the weights', and calibration adds the
+    /// ranks' input statistics over the first global batch, so two replicas start from and learn the same steps.</summary>
+    [Fact]
+    public void QAT_replicas_train_like_one_process()
+    {
+        using var temp = new TempFolder();
+        var (exit, output) = Single(Args("clm", temp["one"], 10, "--qat", "w4a8"));
+        Assert.True(exit == 0, output);
+        (exit, output) = Mpi.Run(2, Args("clm", temp["ddp"], 10, "--strategy", "ddp", "--qat", "w4a8"));
+        Assert.True(exit == 0, output);
+        AssertSameRun(temp["one"], temp["ddp"], "ddp w4a8");
+    }
+
     [Fact]
     public void Mixed_precision_replicas_train_like_one_process()
     {
