@@ -94,8 +94,17 @@ public static class SafeTensors
         return values;
     }
 
-    /// <summary>A tensor to write: float32 or int64 data with a shape.</summary>
-    public sealed record Entry(string Name, long[] Shape, float[]? Floats = null, long[]? Longs = null);
+    /// <summary>A tensor to write: float32, int64, int8 or uint8 data (exactly one) with a shape.</summary>
+    public sealed record Entry(string Name, long[] Shape, float[]? Floats = null, long[]? Longs = null, sbyte[]? Int8s = null, byte[]? Bytes = null)
+    {
+        public string DType => Floats != null ? "F32" : Longs != null ? "I64" : Int8s != null ? "I8" : "U8";
+
+        public long ByteCount => Floats != null ? Floats.LongLength * 4 : Longs != null ? Longs.LongLength * 8 : Int8s != null ? Int8s.LongLength : Bytes!.LongLength;
+
+        public ReadOnlySpan<byte> Data => Floats != null ? System.Runtime.InteropServices.MemoryMarshal.AsBytes(Floats.AsSpan())
+            : Longs != null ? System.Runtime.InteropServices.MemoryMarshal.AsBytes(Longs.AsSpan())
+            : Int8s != null ? System.Runtime.InteropServices.MemoryMarshal.AsBytes(Int8s.AsSpan()) : Bytes;
+    }
 
     /// <summary>Writes to a temporary file beside the target, then renames: a crash never leaves a broken file.</summary>
     public static void Write(string path, IEnumerable<Entry> tensors, IReadOnlyDictionary<string, string>? metadata = null)
@@ -111,10 +120,10 @@ public static class SafeTensors
         long offset = 0;
         foreach (var t in list)
         {
-            long bytes = t.Floats != null ? t.Floats.LongLength * 4 : t.Longs!.LongLength * 8;
+            long bytes = t.ByteCount;
             header[t.Name] = new JsonObject
             {
-                ["dtype"] = t.Floats != null ? "F32" : "I64",
+                ["dtype"] = t.DType,
                 ["shape"] = new JsonArray(t.Shape.Select(d => (JsonNode)d).ToArray()),
                 ["data_offsets"] = new JsonArray(offset, offset + bytes),
             };
@@ -130,11 +139,7 @@ public static class SafeTensors
             stream.Write(lengthBytes);
             stream.Write(headerBytes);
             for (int i = 0; i < pad; i++) stream.WriteByte((byte)' ');
-            foreach (var t in list)
-            {
-                if (t.Floats != null) stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(t.Floats.AsSpan()));
-                else stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(t.Longs!.AsSpan()));
-            }
+            foreach (var t in list) stream.Write(t.Data);
             stream.Flush(flushToDisk: true);
         }
         File.Move(temporary, path, overwrite: true);

@@ -53,6 +53,11 @@ public sealed class LinearLayer
     public void Forward(ModelMemory m, Slice<float> output, Slice<float> input, int N)
     {
         var bias = Bias is null ? default : m.Parameter(Bias);
+        if (m.QuantizedLinears?.Find(Weight) is { } int8)
+        {
+            m.QuantizedLinears.Forward(int8, output, input, bias, N, In, Out);
+            return;
+        }
         if (Quantization is not { } q || m.QuantizerStatistics is not null)
         {
             // A calibration pass (before the steps exist) records the inputs and multiplies the values as they are.
@@ -66,6 +71,8 @@ public sealed class LinearLayer
 
     public void Backward(ModelMemory m, Slice<float> dInput, Slice<float> dOutput, Slice<float> input, int N)
     {
+        if (m.QuantizedLinears != null)
+            throw new EngineException("a post-training quantized model (trainer quantize) runs forward only: train from the checkpoint it was made from, with --qat to learn its steps");
         var dBias = Bias is null ? default : m.Gradient(Bias);
         if (Quantization is not { } q)
         {

@@ -58,6 +58,10 @@ public sealed class ModelMemory
     /// <summary>Set by DDP while the backward pass whose gradients it reduces runs; null otherwise.</summary>
     public IGradientObserver? GradientObserver { get; set; }
 
+    /// <summary>A post-training quantized model's int8 linear layers (`trainer quantize`); null = the layers multiply
+    /// their fp32 weights.</summary>
+    public QuantizedLinears? QuantizedLinears { get; set; }
+
     /// <summary>Set while a calibration pass records the quantized layers' inputs (quantization-aware training's first
     /// step); null otherwise.</summary>
     public QuantizerStatistics? QuantizerStatistics { get; set; }

@@ -57,6 +57,12 @@ public static unsafe class Quantization
         });
     }
 
+    public static void QuantizeWithScales(sbyte* q, float* x, float* scales, int rows, int cols, int qmax) =>
+        ParallelRows.ForChunks((long)rows * cols, (start, end) =>
+        {
+            for (long i = start; i < end; i++) q[i] = (sbyte)Level(x[i], scales[i / cols], qmax);
+        });
+
     public static void DequantizeRows(float* output, sbyte* q, float* scales, int rows, int cols) =>
         ParallelRows.For(rows, r =>
         {

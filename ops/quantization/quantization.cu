@@ -76,6 +76,13 @@ __device__ __forceinline__ void quantize_tensor(signed char* q, const float* x, 
     for (long i = global_thread_index(); i < n; i += grid_stride()) q[i] = (signed char)level(x[i], s, (float)qmax);
 }
 
+__device__ __forceinline__ void quantize_with_scales(signed char* q, const float* x, const float* scales, int rows,
+                                                    int cols, int qmax) {
+    const long n = (long)rows * cols;
+    for (long i = global_thread_index(); i < n; i += grid_stride())
+        q[i] = (signed char)level(x[i], scales[i / cols], (float)qmax);
+}
+
 __device__ __forceinline__ void dequantize_rows(float* out, const signed char* q, const float* scales, int rows,
                                                 int cols) {
     const long n = (long)rows * cols;

@@ -19,6 +19,13 @@ public sealed unsafe partial class CpuBackend
         Quantization.QuantizeTensor(q.Pointer, scale.Pointer, x.Pointer, x.Length, 127);
     }
 
+    public void QuantizeWithScales(Slice<sbyte> q, Slice<float> x, Slice<float> scales, int bits, int rows, int cols)
+    {
+        int qmax = Quantization.MaxLevel(bits);
+        QuantizationChecks.Matrix("quantize with scales", q.Length, x.Length, scales.Length, rows, cols);
+        Quantization.QuantizeWithScales(q.Pointer, x.Pointer, scales.Pointer, rows, cols, qmax);
+    }
+
     public void Dequantize(Slice<float> output, Slice<sbyte> q, Slice<float> scales, int rows, int cols)
     {
         QuantizationChecks.Matrix("dequantize", q.Length, output.Length, scales.Length, rows, cols);

@@ -28,6 +28,14 @@ public sealed unsafe partial class CudaBackend
         if (x.Length > 0) LaunchQuantizeTensor(Elementwise(x.Length), Ptr(q), Ptr(x), Ptr(scale), x.Length, 127);
     }
 
+    public void QuantizeWithScales(Slice<sbyte> q, Slice<float> x, Slice<float> scales, int bits, int rows, int cols)
+    {
+        int qmax = Quantization.MaxLevel(bits);
+        QuantizationChecks.Matrix("quantize with scales", q.Length, x.Length, scales.Length, rows, cols);
+        long n = (long)rows * cols;
+        if (n > 0) LaunchQuantizeWithScales(Elementwise(n), Ptr(q), Ptr(x), Ptr(scales), rows, cols, qmax);
+    }
+
     public void Dequantize(Slice<float> output, Slice<sbyte> q, Slice<float> scales, int rows, int cols)
     {
         QuantizationChecks.Matrix("dequantize", q.Length, output.Length, scales.Length, rows, cols);

@@ -154,3 +154,29 @@ public class QuantizationCpuTests
         Assert.Throws<ArgumentException>(() => cpu.PackInt4(cpu.Allocate<byte>(3, "t"), cpu.Allocate<sbyte>(7, "t"), 7));
     }
 }
+
+/// <summary>Quantizing with given scales gives the levels FakeQuantize multiplies back: level · scale = fake-quantized.</summary>
+public class QuantizeWithScalesCpuTests
+{
+    [Theory]
+    [InlineData(8)]
+    [InlineData(4)]
+    public void The_levels_times_the_scales_are_the_fake_quantized_values(int bits)
+    {
+        const int rows = 13, cols = 77;
+        using var cpu = new CpuBackend();
+        var x = RandomArray(rows * cols, bits, 2);
+        var scales = Enumerable.Range(0, rows).Select(r => 0.003f * (r + 1)).ToArray();
+        var q = Upload(cpu, new sbyte[rows * cols]);
+        var fake = Upload(cpu, new float[rows * cols]);
+        cpu.QuantizeWithScales(q, Upload(cpu, x), Upload(cpu, scales), bits, rows, cols);
+        cpu.FakeQuantize(fake, Upload(cpu, x), Upload(cpu, scales), bits, rows, cols);
+        var (levels, expected) = (Download(cpu, q), Download(cpu, fake));
+        int qmax = (1 << (bits - 1)) - 1;
+        for (int i = 0; i < levels.Length; i++)
+        {
+            Assert.InRange(levels[i], -qmax, qmax);
+            Assert.Equal(expected[i], levels[i] * scales[i / cols]);
+        }
+    }
+}

@@ -147,3 +147,28 @@ public class LsqGpuTests
             Assert.True(Math.Abs(sc[r] - sg[r]) <= 1e-6 * Math.Abs(sc[r]) + 1e-9, $"step {r}: GPU {sg[r]:R}, CPU {sc[r]:R}");
     }
 }
+
+/// <summary>Quantizing with given scales (QAT's learnt steps) on the GPU against the CPU: the same levels, bit for bit.</summary>
+[Trait("Category", "GPU")]
+public class QuantizeWithScalesGpuTests
+{
+    [Theory]
+    [InlineData(37, 129, 8)]
+    [InlineData(1, 70_001, 8)]
+    [InlineData(9, 64, 4)]
+    public void Levels_for_given_scales_match_the_CPU(int rows, int cols, int bits)
+    {
+        using var p = Open(rows + cols);
+        var values = p.RandomArray(rows * cols, 3);
+        values[2] = float.NaN; values[3] = 1e6f;
+        var x = p.Upload(values);
+        var scaleValues = Enumerable.Range(0, rows).Select(r => 0.01f * (r + 1)).ToArray();
+        if (rows > 1) scaleValues[1] = 0f;
+        var scales = p.Upload(scaleValues);
+        var q = p.Upload(Enumerable.Repeat((sbyte)99, rows * cols).ToArray());
+        p.Cpu.QuantizeWithScales(q.C, x.C, scales.C, bits, rows, cols);
+        p.Gpu.QuantizeWithScales(q.G, x.G, scales.G, bits, rows, cols);
+        var (qc, qg) = p.Download(q);
+        Assert.Equal(qc, qg);
+    }
+}
