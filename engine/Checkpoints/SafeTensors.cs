@@ -94,8 +94,8 @@ public static class SafeTensors
         return values;
     }
 
-    /// <summary>A tensor to write: float32 or int64 data with a shape.</summary>
-    public sealed record Entry(string Name, long[] Shape, float[]? Floats = null, long[]? Longs = null);
+    /// <summary>A tensor to write: float32, int64 or uint8 data with a shape.</summary>
+    public sealed record Entry(string Name, long[] Shape, float[]? Floats = null, long[]? Longs = null, byte[]? Bytes = null);
 
     /// <summary>Writes to a temporary file beside the target, then renames: a crash never leaves a broken file.</summary>
     public static void Write(string path, IEnumerable<Entry> tensors, IReadOnlyDictionary<string, string>? metadata = null)
@@ -111,10 +111,10 @@ public static class SafeTensors
         long offset = 0;
         foreach (var t in list)
         {
-            long bytes = t.Floats != null ? t.Floats.LongLength * 4 : t.Longs!.LongLength * 8;
+            long bytes = t.Floats != null ? t.Floats.LongLength * 4 : t.Bytes != null ? t.Bytes.LongLength : t.Longs!.LongLength * 8;
             header[t.Name] = new JsonObject
             {
-                ["dtype"] = t.Floats != null ? "F32" : "I64",
+                ["dtype"] = t.Floats != null ? "F32" : t.Bytes != null ? "U8" : "I64",
                 ["shape"] = new JsonArray(t.Shape.Select(d => (JsonNode)d).ToArray()),
                 ["data_offsets"] = new JsonArray(offset, offset + bytes),
             };
@@ -133,6 +133,7 @@ public static class SafeTensors
             foreach (var t in list)
             {
                 if (t.Floats != null) stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(t.Floats.AsSpan()));
+                else if (t.Bytes != null) stream.Write(t.Bytes);
                 else stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(t.Longs!.AsSpan()));
             }
             stream.Flush(flushToDisk: true);

@@ -36,6 +36,7 @@ public static class FlagNames
         EngineOption.MeanSpanLength => "mean-span",
         EngineOption.Precision => "precision",
         EngineOption.InitialLossScale => "loss-scale",
+        EngineOption.Optimizer => "optimizer",
         EngineOption.Layers => "layers",
         EngineOption.Dim => "dim",
         EngineOption.Heads => "heads",

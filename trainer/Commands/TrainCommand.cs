@@ -27,6 +27,7 @@ public static class TrainCommand
         public readonly Flag<DeviceKind?> Device = Flags.Choice("device", ChoiceNames.Devices, "where to train", "auto");
         public readonly Flag<ParallelStrategy?> Strategy = Flags.Choice("strategy", ChoiceNames.Strategies, "one process, or data-parallel over the ranks of an mpirun launch (ddp: replicas; fsdp: sharded)", "none");
         public readonly Flag<PrecisionMode?> Precision = Flags.Choice("precision", ChoiceNames.Precisions, "number format: fp32, or mixed precision with weights and activations stored in 16 bits, fp32 arithmetic, gradients and master weights (fp16 with dynamic loss scaling)", "fp32");
+        public readonly Flag<Engine.Optim.OptimizerKind?> Optimizer = Flags.Choice("optimizer", ChoiceNames.Optimizers, "AdamW's moments: fp32 (8 bytes per parameter), or adamw8bit: 8-bit block-wise quantized (about 2 bytes; tensors under 4096 elements keep fp32); a resumed run keeps its checkpoint's", "adamw");
         public readonly Flag<double?> LossScale = Flags.Double("loss-scale", "S", "fp16: the dynamic loss scale to start from (halves on overflow, doubles after 2000 clean steps)", "65536", 1, 1e38);
         public readonly Flag<string?> ReshardAfterForward = Flags.Word("reshard-after-forward", ChoiceNames.Booleans.Keys.ToList(), "fsdp: free gathered parameters after each unit's forward (false keeps them for backward: less traffic, more memory)", "true");
         public readonly Flag<int?> ShardingFactor = Flags.Int("sharding-factor", "F", "fsdp: ranks per sharding group; groups hold replicas (hybrid sharding)", "the world size", 1);
@@ -62,7 +63,7 @@ public static class TrainCommand
 
         public Option[] All => new Option[]
         {
-            Objective, Model, Data, Device, Strategy, Precision, LossScale, ReshardAfterForward, ShardingFactor, CpuOffload, FsdpOverlap,
+            Objective, Model, Data, Device, Strategy, Precision, Optimizer, LossScale, ReshardAfterForward, ShardingFactor, CpuOffload, FsdpOverlap,
             Steps, Batch, MicroBatch, Seq, Lr, MinLrRatio, Warmup, WeightDecay, PositionBiasLrScale, Clip, EvalEvery, EvalBatches,
             CheckpointEvery, Seed, Out, Resume, PadVocab, Layers, Dim, Heads, FfnDim, MaxPositions, MaskProb, WholeWord, NoiseDensity,
             MeanSpan, SampleTokens,
@@ -137,6 +138,7 @@ public static class TrainCommand
             {
                 WeightDecay = (float)(p.GetValue(f.WeightDecay) ?? Defaults.AdamW.WeightDecay),
                 PositionBiasLearningRateScale = (float)(p.GetValue(f.PositionBiasLrScale) ?? d.AdamW.PositionBiasLearningRateScale),
+                Optimizer = p.GetValue(f.Optimizer) ?? Engine.Optim.OptimizerKind.AdamW,
             },
             ClipNorm = p.GetValue(f.Clip) ?? Defaults.ClipNorm,
             EvalEvery = p.GetValue(f.EvalEvery) ?? Defaults.EvalEvery,
@@ -172,6 +174,7 @@ public static class TrainCommand
             FeedForwardDim = p.GetValue(f.FfnDim),
             MaxPositions = p.GetValue(f.MaxPositions),
             StepsGiven = p.Has(f.Steps),
+            OptimizerGiven = p.Has(f.Optimizer),
         };
     }
 
