@@ -31,14 +31,18 @@ public static class MemoryPlan
     /// <summary>The micro-batch search stops here: B·T must stay within the engine's int row counts.</summary>
     public const int MaxMicroBatchSearched = 1 << 16;
 
-    public static MemoryBreakdown Compute(PlannedModel model, PrecisionMode precision, ParallelSetup parallel, int microBatch, int sequence)
+    /// <param name="optimizerKind">AdamW's moments: fp32 (<see cref="PrecisionBytes.Optimizer"/> bytes per parameter) or 8-bit
+    /// (<see cref="EightBitOptimizerBytes"/>).</param>
+    public static MemoryBreakdown Compute(PlannedModel model, PrecisionMode precision, ParallelSetup parallel, int microBatch, int sequence,
+        Engine.Optim.OptimizerKind optimizerKind = Engine.Optim.OptimizerKind.AdamW)
     {
         double n = model.Parameters;
         double shards = parallel.ShardingFactor;
         int stage = parallel.ZeroStage;
         double weights = n * PrecisionBytes.Weight(precision) / (stage >= 3 ? shards : 1);
         double gradients = n * PrecisionBytes.Gradient(precision) / (stage >= 2 ? shards : 1);
-        double optimizer = n * PrecisionBytes.Optimizer(precision) / (stage >= 1 ? shards : 1);
+        double optimizerStates = optimizerKind == Engine.Optim.OptimizerKind.AdamW8Bit ? EightBitOptimizerBytes(model) : n * PrecisionBytes.Optimizer(precision);
+        double optimizer = optimizerStates / (stage >= 1 ? shards : 1);
         double master = n * PrecisionBytes.Master(precision) / (stage >= 1 ? shards : 1);
         double offloaded = 0;
         if (parallel.CpuOffload)
@@ -108,9 +112,10 @@ public static class MemoryPlan
     }
 
     /// <summary>The largest micro-batch whose engine total fits in the GPU's memory (0 when not even one sequence fits).</summary>
-    public static int LargestMicroBatch(PlannedModel model, PrecisionMode precision, ParallelSetup parallel, int sequence, long gpuBytes)
+    public static int LargestMicroBatch(PlannedModel model, PrecisionMode precision, ParallelSetup parallel, int sequence, long gpuBytes,
+        Engine.Optim.OptimizerKind optimizerKind = Engine.Optim.OptimizerKind.AdamW)
     {
-        bool Fits(int b) => Compute(model, precision, parallel, b, sequence).EngineTotal <= gpuBytes;
+        bool Fits(int b) => Compute(model, precision, parallel, b, sequence, optimizerKind).EngineTotal <= gpuBytes;
         if (!Fits(1)) return 0;
         int high = Math.Max(1, Math.Min(MaxMicroBatchSearched, int.MaxValue / 8 / sequence));
         if (Fits(high)) return high;
@@ -121,5 +126,25 @@ public static class MemoryPlan
             if (Fits(mid)) low = mid; else high = mid;
         }
         return low;
+    }
+
+    /// <summary>
+    /// 8-bit AdamW's state for the whole model (<see cref="Engine.Optim.BlockwiseMoments"/>), counted over the model's
+    /// own tensors: 2 bytes per element of a tensor with ≥ 4096 elements (one code per moment) plus 8 bytes per block
+    /// of 2048 (one fp32 absmax per moment), 8 bytes per element of smaller tensors (fp32 moments), and the two
+    /// 256-entry maps. With only a parameter count (a GPT shape assumed) the same sum runs over the assumed shape's
+    /// tensors, scaled to the count. Sharded, it is divided by the shards: an FSDP rank's pieces may split a block in
+    /// two, adding at most 8 bytes per piece, which this leaves out.
+    /// </summary>
+    public static double EightBitOptimizerBytes(PlannedModel model)
+    {
+        var layout = TransformerModel.LayoutOf(model.Config);
+        double bytes = 0;
+        foreach (var t in layout.Tensors)
+            bytes += t.Count >= Engine.Optim.BlockwiseMoments.MinQuantizedTensor
+                ? 2.0 * t.Count + 8.0 * ((t.Count + Engine.Backends.Cpu.Ops.AdamW8Bit.BlockSize - 1) / Engine.Backends.Cpu.Ops.AdamW8Bit.BlockSize)
+                : 8.0 * t.Count;
+        if (model.ShapeAssumed && layout.Count > 0) bytes *= (double)model.Parameters / layout.Count;
+        return bytes + 2.0 * Engine.Backends.Cpu.Ops.DynamicQuantizationMap.Size * sizeof(float);
     }
 }

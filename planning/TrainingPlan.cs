@@ -6,6 +6,8 @@ public sealed record PlanRequest
 {
     public required PlannedModel Model { get; init; }
     public PrecisionMode Precision { get; init; } = PrecisionMode.Bf16;
+    /// <summary>AdamW's moments: fp32, or 8-bit block-wise quantized.</summary>
+    public Engine.Optim.OptimizerKind Optimizer { get; init; } = Engine.Optim.OptimizerKind.AdamW;
     public ParallelSetup Parallel { get; init; } = ParallelSetup.Single;
     public int MicroBatch { get; init; } = 8;
     /// <summary>Sequences per optimizer step over all GPUs; null = one micro-batch per GPU.</summary>
@@ -41,9 +43,9 @@ public sealed record TrainingPlan(PlanRequest Request, MemoryBreakdown Memory, b
         if (global % (r.MicroBatch * replicas) != 0)
             throw new EngineException(EngineOption.GlobalBatch, $"{EngineOption.GlobalBatch} {global} is not a multiple of {EngineOption.MicroBatch} {r.MicroBatch} × {EngineOption.Gpus} {replicas} = {r.MicroBatch * replicas}: each GPU runs whole micro-batches (e.g. {EngineOption.GlobalBatch} {Math.Max(1, global / (r.MicroBatch * replicas)) * r.MicroBatch * replicas})");
 
-        var memory = MemoryPlan.Compute(r.Model, r.Precision, r.Parallel, r.MicroBatch, r.Sequence);
+        var memory = MemoryPlan.Compute(r.Model, r.Precision, r.Parallel, r.MicroBatch, r.Sequence, r.Optimizer);
         bool fits = memory.EngineTotal <= r.Gpu.MemoryBytes;
-        int largest = MemoryPlan.LargestMicroBatch(r.Model, r.Precision, r.Parallel, r.Sequence, r.Gpu.MemoryBytes);
+        int largest = MemoryPlan.LargestMicroBatch(r.Model, r.Precision, r.Parallel, r.Sequence, r.Gpu.MemoryBytes, r.Optimizer);
 
         double n = r.Model.Parameters;
         double ruleTokens = ChinchillaLaw.TokensPerParameterRule * n;

@@ -29,13 +29,16 @@ public static class Checkpoint
     /// Full host copies of what a checkpoint holds, in our flat layout whatever the world size (so N ranks' checkpoint
     /// resumes on M). Taking one from a sharded model is a collective: every rank of the run must call it.
     /// </summary>
-    public sealed record Contents(float[] Parameters, float[]? FirstMoment, float[]? SecondMoment, int OptimizerStep);
+    /// <param name="EightBit">8-bit AdamW's moments (then FirstMoment and SecondMoment are null).</param>
+    public sealed record Contents(float[] Parameters, float[]? FirstMoment, float[]? SecondMoment, int OptimizerStep,
+        (EightBitCheckpoint.Moment First, EightBitCheckpoint.Moment Second)? EightBit = null);
 
     public static Contents Capture(TransformerModel model, AdamWOptimizer? optimizer)
     {
         var parameters = new float[model.ParameterCount];
         model.CopyParametersOut(parameters); // under mixed precision the fp32 master weights, not their 16-bit copy
         if (optimizer == null) return new Contents(parameters, null, null, 0);
+        if (optimizer.EightBit != null) return new Contents(parameters, null, null, optimizer.Step, EightBitCheckpoint.Capture(model, optimizer));
         var m = new float[model.ParameterCount]; var v = new float[model.ParameterCount];
         model.ParameterState.GatherOptimizerState(optimizer.FirstMoment, m);
         model.ParameterState.GatherOptimizerState(optimizer.SecondMoment, v);
@@ -65,6 +68,9 @@ public static class Checkpoint
                 new SafeTensors.Entry("adamw.first_moment", new[] { m.LongLength }, m),
                 new SafeTensors.Entry("adamw.second_moment", new[] { v.LongLength }, v),
             }, new Dictionary<string, string> { ["step"] = contents.OptimizerStep.ToString() });
+        else if (contents.EightBit is var (first, second))
+            SafeTensors.Write(Path.Combine(temporary, OptimizerFile), EightBitCheckpoint.Entries(layout, first, second),
+                new Dictionary<string, string> { ["step"] = contents.OptimizerStep.ToString(), ["optimizer"] = EightBitCheckpoint.Kind });
         if (tokenizer is Tokenizers.WordMlmTokenizer words) words.Save(temporary);
         File.WriteAllText(Path.Combine(temporary, StateFile), JsonSerializer.Serialize(state, Json));
         if (Directory.Exists(previous)) Directory.Delete(previous, recursive: true);
@@ -136,6 +142,18 @@ public static class Checkpoint
     {
         string path = Path.Combine(folder, OptimizerFile);
         var tensors = SafeTensors.Read(path);
+        // A checkpoint resumes with the optimizer it was written by: converting would change the run it continues.
+        bool eightBit = EightBitCheckpoint.Holds(tensors);
+        if (eightBit != (optimizer.EightBit != null))
+            throw new EngineException(EngineOption.Optimizer, $"{path} holds {(eightBit ? "8-bit" : "fp32")} AdamW moments ({EngineOption.Optimizer} {(eightBit ? "adamw8bit" : "adamw")}) but this run uses {EngineOption.Optimizer} {(eightBit ? "adamw" : "adamw8bit")}: resume with {EngineOption.Optimizer} {(eightBit ? "adamw8bit" : "adamw")}, or leave {EngineOption.Optimizer} out");
+        if (eightBit)
+        {
+            if (savedLayout != null)
+                throw new EngineException(EngineOption.Qat, $"{path} holds 8-bit AdamW moments, which do not move to the layout {EngineOption.Qat} adds (its learnt steps): start quantization-aware training from a run trained with {EngineOption.Optimizer} adamw");
+            EightBitCheckpoint.Load(path, tensors, optimizer, model);
+            optimizer.Step = step;
+            return;
+        }
         long expected = savedLayout?.Count ?? model.ParameterCount;
         if (!tensors.TryGetValue("adamw.first_moment", out var m) || !tensors.TryGetValue("adamw.second_moment", out var v) || m.Count != expected || v.Count != expected)
             throw new EngineException($"{path}: optimizer moments missing or of the wrong size for this model");

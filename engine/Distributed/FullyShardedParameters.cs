@@ -93,7 +93,7 @@ public sealed class FullyShardedParameters : IParameterState, IParameterStore
     /// precision on the fp32 masters, writing their 16-bit copy in the same pass.</summary>
     public AdamWOptimizer CreateOptimizer(AdamWSettings settings)
     {
-        var segments = Plan.LocalSegments(layout, group.Rank, settings);
+        var segments = Plan.LocalPieces(layout, group.Rank, settings);
         AdamWWeights weights = localHalf.IsEmpty ? new Fp32AdamWWeights(LocalParameters) : new MasterAdamWWeights(LocalParameters, localHalf);
         return new AdamWOptimizer(shards, segments, weights, LocalGradients, settings);
     }

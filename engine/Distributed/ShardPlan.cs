@@ -86,7 +86,12 @@ public sealed class ShardPlan
     /// The AdamW segments of rank <paramref name="rank"/>'s shard: the parts of each tensor it owns, in local
     /// coordinates, neighbours with the same weight-decay setting merged (padding is in no segment, so it stays 0).
     /// </summary>
-    public IReadOnlyList<Optim.OptimizerSegment> LocalSegments(ParameterLayout layout, int rank, Optim.AdamWSettings settings)
+    public IReadOnlyList<Optim.OptimizerSegment> LocalSegments(ParameterLayout layout, int rank, Optim.AdamWSettings settings) =>
+        Optim.OptimizerSegment.Merge(LocalPieces(layout, rank, settings));
+
+    /// <summary>The pieces of tensors rank <paramref name="rank"/>'s shard holds, in local coordinates, one per
+    /// (unit, tensor) and not merged: each knows where it starts in its tensor (8-bit AdamW's blocks follow it).</summary>
+    public IReadOnlyList<Optim.OptimizerSegment> LocalPieces(ParameterLayout layout, int rank, Optim.AdamWSettings settings)
     {
         var segments = new List<Optim.OptimizerSegment>();
         for (int u = 0; u < Units.Count; u++)
@@ -97,10 +102,11 @@ public sealed class ShardPlan
             {
                 long from = Math.Max(start, t.Offset), to = Math.Min(end, t.Offset + t.Count);
                 if (from >= to) continue;
-                segments.Add(new Optim.OptimizerSegment(LocalOffsets[u] + from - start, to - from, t.Decay, Optim.OptimizerSegment.LearningRateScaleOf(t, settings)));
+                segments.Add(new Optim.OptimizerSegment(LocalOffsets[u] + from - start, to - from, t.Decay, Optim.OptimizerSegment.LearningRateScaleOf(t, settings),
+                    from - t.Offset, t.Count));
             }
         }
-        return Optim.OptimizerSegment.Merge(segments);
+        return segments;
     }
 
     static readonly Regex LayerPrefix = new(@"^(.*?\.(?:h|layer|block)\.\d+)\.", RegexOptions.CultureInvariant);

@@ -16,6 +16,11 @@ public abstract class AdamWWeights
     /// <summary>One AdamW step over elements [start, start + count) of these weights.</summary>
     public abstract void Update(IBackend backend, long start, long count, Slice<float> gradients, Slice<float> firstMoment, Slice<float> secondMoment,
         float learningRate, AdamWSettings settings, float weightDecay, int step);
+
+    /// <summary>One 8-bit AdamW step over elements [start, start + count): one quantized piece of
+    /// <paramref name="moments"/>.</summary>
+    public abstract void Update8Bit(IBackend backend, long start, long count, Slice<float> gradients, BlockwiseMoments moments, BlockwiseMoments.Piece piece,
+        float learningRate, AdamWSettings settings, float weightDecay, int step);
 }
 
 /// <summary>fp32 weights AdamW updates in place (fp32 training; an fp32 FSDP shard).</summary>
@@ -26,6 +31,12 @@ public sealed class Fp32AdamWWeights(Slice<float> values) : AdamWWeights
     public override void Update(IBackend backend, long start, long count, Slice<float> g, Slice<float> m, Slice<float> v,
         float learningRate, AdamWSettings settings, float weightDecay, int step) =>
         backend.AdamW(values.Sub(start, count), g, m, v, learningRate, settings.Beta1, settings.Beta2, settings.Epsilon, weightDecay, step);
+
+    public override void Update8Bit(IBackend backend, long start, long count, Slice<float> g, BlockwiseMoments q, BlockwiseMoments.Piece p,
+        float learningRate, AdamWSettings settings, float weightDecay, int step) =>
+        backend.AdamW8Bit(values.Sub(start, count), g, q.FirstCodes.Sub(p.StateOffset, count), q.SecondCodes.Sub(p.StateOffset, count),
+            q.FirstAbsmax.Sub(p.AbsmaxOffset, p.Blocks), q.SecondAbsmax.Sub(p.AbsmaxOffset, p.Blocks), q.SignedMap, q.UnsignedMap, p.FirstBlock,
+            learningRate, settings.Beta1, settings.Beta2, settings.Epsilon, weightDecay, step);
 }
 
 /// <summary>
@@ -49,5 +60,12 @@ public sealed class MasterAdamWWeights : AdamWWeights
     public override void Update(IBackend backend, long start, long count, Slice<float> g, Slice<float> m, Slice<float> v,
         float learningRate, AdamWSettings settings, float weightDecay, int step) =>
         backend.AdamWMixed(master.Sub(start, count), HalfStorage.Bits(computeCopy.Sub(start, count)), HalfStorage.FormatOf(computeCopy), g, m, v,
+            learningRate, settings.Beta1, settings.Beta2, settings.Epsilon, weightDecay, step);
+
+    public override void Update8Bit(IBackend backend, long start, long count, Slice<float> g, BlockwiseMoments q, BlockwiseMoments.Piece p,
+        float learningRate, AdamWSettings settings, float weightDecay, int step) =>
+        backend.AdamW8BitMixed(master.Sub(start, count), HalfStorage.Bits(computeCopy.Sub(start, count)), HalfStorage.FormatOf(computeCopy), g,
+            q.FirstCodes.Sub(p.StateOffset, count), q.SecondCodes.Sub(p.StateOffset, count),
+            q.FirstAbsmax.Sub(p.AbsmaxOffset, p.Blocks), q.SecondAbsmax.Sub(p.AbsmaxOffset, p.Blocks), q.SignedMap, q.UnsignedMap, p.FirstBlock,
             learningRate, settings.Beta1, settings.Beta2, settings.Epsilon, weightDecay, step);
 }

@@ -5,13 +5,20 @@ namespace Engine.Optim;
 /// <summary>
 /// A range of the buffer AdamW updates with one weight-decay setting and one learning-rate multiplier. One process
 /// updates the whole flat buffer (<see cref="Of"/>); an FSDP rank updates the parts of tensors its shard holds
-/// (<see cref="Distributed.ShardPlan.LocalSegments"/>).
+/// (<see cref="Distributed.ShardPlan.LocalSegments"/>). A piece of one tensor (<see cref="Pieces"/>,
+/// <see cref="Distributed.ShardPlan.LocalPieces"/>) also says where it lies in its tensor: 8-bit AdamW needs that to
+/// lay its quantization blocks on the tensor's grid; merged segments span tensors and leave TensorCount 0.
 /// </summary>
-public readonly record struct OptimizerSegment(long Start, long Count, bool Decay, float LearningRateScale = 1f)
+/// <param name="OffsetInTensor">Where the piece starts inside its tensor (0 for a whole tensor).</param>
+/// <param name="TensorCount">Elements of the whole tensor the piece belongs to; 0 for a merged segment.</param>
+public readonly record struct OptimizerSegment(long Start, long Count, bool Decay, float LearningRateScale = 1f, long OffsetInTensor = 0, long TensorCount = 0)
 {
     /// <summary>The whole flat buffer: runs of neighbouring tensors with the same settings (one call each).</summary>
-    public static IReadOnlyList<OptimizerSegment> Of(ParameterLayout layout, AdamWSettings settings) =>
-        Merge(layout.Tensors.Select(t => new OptimizerSegment(t.Offset, t.Count, t.Decay, LearningRateScaleOf(t, settings))));
+    public static IReadOnlyList<OptimizerSegment> Of(ParameterLayout layout, AdamWSettings settings) => Merge(Pieces(layout, settings));
+
+    /// <summary>The whole flat buffer, one piece per tensor (not merged).</summary>
+    public static IReadOnlyList<OptimizerSegment> Pieces(ParameterLayout layout, AdamWSettings settings) =>
+        layout.Tensors.Select(t => new OptimizerSegment(t.Offset, t.Count, t.Decay, LearningRateScaleOf(t, settings), 0, t.Count)).ToList();
 
     /// <summary>
     /// T5's relative position bias tables get <see cref="AdamWSettings.PositionBiasLearningRateScale"/>: each entry is
@@ -38,7 +45,7 @@ public readonly record struct OptimizerSegment(long Start, long Count, bool Deca
         {
             if (s.Count == 0) continue;
             if (merged.Count > 0 && merged[^1].Decay == s.Decay && merged[^1].LearningRateScale == s.LearningRateScale && merged[^1].Start + merged[^1].Count == s.Start)
-                merged[^1] = merged[^1] with { Count = merged[^1].Count + s.Count };
+                merged[^1] = merged[^1] with { Count = merged[^1].Count + s.Count, OffsetInTensor = 0, TensorCount = 0 };
             else merged.Add(s);
         }
         return merged;

@@ -37,7 +37,7 @@ public sealed class MixedParameters : WholeParameters
     }
 
     public override AdamWOptimizer CreateOptimizer(AdamWSettings settings) =>
-        new(StateBackend, OptimizerSegment.Of(Layout, settings), new MasterAdamWWeights(Masters, Weights), Gradients, settings);
+        new(StateBackend, OptimizerSegment.Pieces(Layout, settings), new MasterAdamWWeights(Masters, Weights), Gradients, settings);
 
     public override ModelStateBytes MeasureModelStates(AdamWOptimizer optimizer) =>
         new(Weights.Bytes, Gradients.Bytes, optimizer.MomentBytes, 0, 0, 0, Masters.Bytes);

@@ -35,4 +35,7 @@ public sealed record TrainOptions
     public Tensors.QuantizationScheme? Qat { get; init; }
     /// <summary>Steps given explicitly when resuming (extends or shortens the saved schedule).</summary>
     public bool StepsGiven { get; init; }
+    /// <summary>The optimizer (<see cref="Optim.AdamWSettings.Optimizer"/>) given explicitly: resuming refuses one that
+    /// differs from the checkpoint's rather than convert its moments.</summary>
+    public bool OptimizerGiven { get; init; }
 }

@@ -119,6 +119,8 @@ public static class TrainingJob
         var saved = TrainerState.Read(checkpoint)
                     ?? throw new EngineException(EngineOption.Resume, $"{EngineOption.Resume} {options.Resume}: {checkpoint} has weights but no {Checkpoint.StateFile}; to start a new run from these weights use {EngineOption.Model} {checkpoint}");
         var settings = options.StepsGiven ? saved.Settings with { Steps = options.Settings.Steps } : saved.Settings;
+        if (options.OptimizerGiven && options.Settings.AdamW.Optimizer != saved.Settings.AdamW.Optimizer)
+            throw new EngineException(EngineOption.Optimizer, $"{EngineOption.Resume} {options.Resume}: the run was trained with {EngineOption.Optimizer} {OptimizerName(saved.Settings.AdamW.Optimizer)}, not {OptimizerName(options.Settings.AdamW.Optimizer)}; its moments resume only as they were saved: leave {EngineOption.Optimizer} out (or give {OptimizerName(saved.Settings.AdamW.Optimizer)})");
         settings.Validate();
         // A vocabulary saved with the checkpoint is the one the weights were trained with: use it, never a rebuilt one.
         var savedTokenizer = saved.Tokenizer == WordMlmTokenizer.SpecName ? WordMlmTokenizer.Load(checkpoint) : null;
@@ -177,6 +179,9 @@ public static class TrainingJob
                 throw new EngineException(EngineOption.Strategy, $"{EngineOption.Strategy} {(int)options.Strategy} is not one of none, ddp, fsdp");
         }
     }
+
+    /// <summary>An optimizer as the flag spells it (adamw, adamw8bit).</summary>
+    static string OptimizerName(OptimizerKind kind) => kind == OptimizerKind.AdamW8Bit ? "adamw8bit" : "adamw";
 
     /// <summary>A strategy as messages write it (none, ddp, fsdp).</summary>
     static string Named(ParallelStrategy strategy) => strategy.ToString().ToLowerInvariant();

@@ -31,6 +31,11 @@ public static class ChoiceNames
         ["fp32"] = PrecisionMode.Fp32, ["bf16"] = PrecisionMode.Bf16, ["fp16"] = PrecisionMode.Fp16,
     };
 
+    public static readonly IReadOnlyDictionary<string, Engine.Optim.OptimizerKind> Optimizers = new Dictionary<string, Engine.Optim.OptimizerKind>
+    {
+        ["adamw"] = Engine.Optim.OptimizerKind.AdamW, ["adamw8bit"] = Engine.Optim.OptimizerKind.AdamW8Bit,
+    };
+
     /// <summary>
     /// `trainer plan` reads its strategy and precision as it always has: trimmed, in any case, and a word outside the
     /// table is an error of the plan (exit 1, "--precision fp8: choose fp32, bf16 or fp16"), not of the command line.

@@ -37,6 +37,7 @@ public static class FlagNames
         EngineOption.Precision => "precision",
         EngineOption.Qat => "qat",
         EngineOption.InitialLossScale => "loss-scale",
+        EngineOption.Optimizer => "optimizer",
         EngineOption.Layers => "layers",
         EngineOption.Dim => "dim",
         EngineOption.Heads => "heads",

@@ -30,6 +30,7 @@ public static class PlanCommand
         public readonly Flag<int?> MicroBatch = Flags.Int("micro-batch", "B", "sequences per GPU per forward/backward", "8", 1);
         public readonly Flag<int?> Batch = Flags.Int("batch", "N", "sequences per optimizer step over all GPUs", "micro-batch × gpus", 1);
         public readonly Flag<string?> Precision = Flags.Text("precision", "fp32|bf16|fp16", "fp32 throughout, or mixed precision with fp32 master weights", "bf16");
+        public readonly Flag<string?> Optimizer = Flags.Text("optimizer", "adamw|adamw8bit", "AdamW's moments: fp32 (8 B/param), or 8-bit block-wise quantized (≈2 B/param; tensors under 4096 elements keep fp32)", "adamw");
         public readonly Flag<string?> Strategy = Flags.Text("strategy", "none|ddp|fsdp", "none: 1 GPU; ddp: replicate (ZeRO-0, or 1/2 with --zero-stage); fsdp: ZeRO-3 (or 2)", "none, ddp when --gpus > 1");
         public readonly Flag<int?> ZeroStage = Flags.Int("zero-stage", "0-3", "ZeRO stage: 1 shards optimizer states, 2 also gradients, 3 also weights", "ddp 0, fsdp 3");
         public readonly Flag<int?> Gpus = Flags.Int("gpus", "N", "data-parallel GPUs", "1", 1);
@@ -48,7 +49,7 @@ public static class PlanCommand
 
         public Option[] All => new Option[]
         {
-            Model, Params, Layers, Dim, Heads, Vocab, Seq, MicroBatch, Batch, Precision, Strategy, ZeroStage, Gpus, ShardingFactor, CpuOffload,
+            Model, Params, Layers, Dim, Heads, Vocab, Seq, MicroBatch, Batch, Precision, Optimizer, Strategy, ZeroStage, Gpus, ShardingFactor, CpuOffload,
             Tokens, ComputeBudget, Gpu, GpuMemory, Mfu, GpusPerNode, NvlinkGbs, NetworkGbits, PricePerGpuHour, Json,
         };
     }
@@ -57,7 +58,7 @@ public static class PlanCommand
     {
         var f = new PlanFlags();
         var command = new TrainerCommand("plan", "Plans a training run: memory per GPU, FLOPs, GPU-hours and cost, Chinchilla compute-optimal sizes.",
-            "trainer plan (--model PRESET | --params N | --layers L --dim D [--heads H]) [--tokens D | --compute-budget C] [--precision fp32|bf16|fp16] [--strategy none|ddp|fsdp] [--gpus N] [--gpu v100|a100|h100|h200|TFLOPS] [--json]",
+            "trainer plan (--model PRESET | --params N | --layers L --dim D [--heads H]) [--tokens D | --compute-budget C] [--precision fp32|bf16|fp16] [--optimizer adamw|adamw8bit] [--strategy none|ddp|fsdp] [--gpus N] [--gpu v100|a100|h100|h200|TFLOPS] [--json]",
             "Memory in GB = 10^9 bytes. Mixed precision holds 16 bytes per parameter (2 half weights + 2 half gradients + 12 of fp32 Adam m, v and master copy), as in the ZeRO paper; see docs/planning.md.")
             .With(f.All);
         command.SetRun((p, _) =>
@@ -85,6 +86,7 @@ public static class PlanCommand
         {
             Model = model,
             Precision = ChoiceNames.ForPlan(ChoiceNames.Precisions, p.GetValue(f.Precision) ?? "bf16", "--precision"),
+            Optimizer = ChoiceNames.ForPlan(ChoiceNames.Optimizers, p.GetValue(f.Optimizer) ?? "adamw", "--optimizer"),
             Parallel = parallel,
             MicroBatch = p.GetValue(f.MicroBatch) ?? 8,
             GlobalBatch = p.GetValue(f.Batch),
@@ -177,7 +179,8 @@ public static class PlanCommand
         void Row(string name, double bytes) => text.AppendLine($"  {name,-44} {Gb(bytes),9}");
         Row($"weights ({PrecisionBytes.Weight(r.Precision)} B/param{Sharded(r.Parallel.ZeroStage >= 3)})", m.Weights);
         Row($"gradients ({PrecisionBytes.Gradient(r.Precision)} B/param{Sharded(r.Parallel.ZeroStage >= 2)})", m.Gradients);
-        Row($"optimizer states (Adam m, v: 8 B/param{Sharded(r.Parallel.ZeroStage >= 1)})", m.Optimizer);
+        Row(r.Optimizer == Engine.Optim.OptimizerKind.AdamW8Bit ? $"optimizer states (8-bit Adam m, v: ≈2 B/param{Sharded(r.Parallel.ZeroStage >= 1)})"
+            : $"optimizer states (Adam m, v: 8 B/param{Sharded(r.Parallel.ZeroStage >= 1)})", m.Optimizer);
         Row($"master weights ({PrecisionBytes.Master(r.Precision)} B/param{Sharded(r.Parallel.ZeroStage >= 1)})", m.MasterWeights);
         Row($"activations (engine plan, {r.MicroBatch} × {r.Sequence})", m.Activations);
         Row("temporaries", m.Temporaries);
@@ -248,7 +251,7 @@ public static class PlanCommand
             ["batch"] = plan.GlobalBatch,
             ["bytes_per_gpu"] = new JsonObject
             {
-                ["weights"] = m.Weights, ["gradients"] = m.Gradients, ["optimizer"] = m.Optimizer, ["master_weights"] = m.MasterWeights,
+                ["weights"] = m.Weights, ["gradients"] = m.Gradients, ["optimizer"] = m.Optimizer, ["optimizer_kind"] = r.Optimizer == Engine.Optim.OptimizerKind.AdamW8Bit ? "adamw8bit" : "adamw", ["master_weights"] = m.MasterWeights,
                 ["activations"] = m.Activations, ["temporaries"] = m.Temporaries, ["model_states"] = m.ModelStates, ["total"] = m.Total,
                 ["host_offloaded"] = m.HostOffloaded,
             },

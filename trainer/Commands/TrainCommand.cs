@@ -28,6 +28,7 @@ public static class TrainCommand
         public readonly Flag<ParallelStrategy?> Strategy = Flags.Choice("strategy", ChoiceNames.Strategies, "one process, or data-parallel over the ranks of an mpirun launch (ddp: replicas; fsdp: sharded)", "none");
         public readonly Flag<PrecisionMode?> Precision = Flags.Choice("precision", ChoiceNames.Precisions, "number format: fp32, or mixed precision with weights and activations stored in 16 bits, fp32 arithmetic, gradients and master weights (fp16 with dynamic loss scaling)", "fp32");
         public readonly Flag<string?> Qat = Flags.Word("qat", Engine.Tensors.QuantizationScheme.Names, "quantization-aware training: every linear layer multiplies fake-quantized weights (per-channel steps) and inputs (one step), both steps learnt (LSQ); w8a8 = int8 weights and inputs, w4a8 = int4 weights, w8 = weights only. fp32 only; with --resume of a run trained without it, fine-tunes that run");
+        public readonly Flag<Engine.Optim.OptimizerKind?> Optimizer = Flags.Choice("optimizer", ChoiceNames.Optimizers, "AdamW's moments: fp32 (8 bytes per parameter), or adamw8bit: 8-bit block-wise quantized (about 2 bytes; tensors under 4096 elements keep fp32); a resumed run keeps its checkpoint's", "adamw");
         public readonly Flag<double?> LossScale = Flags.Double("loss-scale", "S", "fp16: the dynamic loss scale to start from (halves on overflow, doubles after 2000 clean steps)", "65536", 1, 1e38);
         public readonly Flag<string?> ReshardAfterForward = Flags.Word("reshard-after-forward", ChoiceNames.Booleans.Keys.ToList(), "fsdp: free gathered parameters after each unit's forward (false keeps them for backward: less traffic, more memory)", "true");
         public readonly Flag<int?> ShardingFactor = Flags.Int("sharding-factor", "F", "fsdp: ranks per sharding group; groups hold replicas (hybrid sharding)", "the world size", 1);
@@ -64,7 +65,7 @@ public static class TrainCommand
 
         public Option[] All => new Option[]
         {
-            Objective, Model, Data, Device, Strategy, Precision, Qat, LossScale, ReshardAfterForward, ShardingFactor, CpuOffload, FsdpOverlap,
+            Objective, Model, Data, Device, Strategy, Precision, Qat, Optimizer, LossScale, ReshardAfterForward, ShardingFactor, CpuOffload, FsdpOverlap,
             Steps, Batch, MicroBatch, Seq, Lr, MinLrRatio, Warmup, WeightDecay, PositionBiasLrScale, QatStepLrScale, Clip, EvalEvery, EvalBatches,
             CheckpointEvery, Seed, Out, Resume, PadVocab, Layers, Dim, Heads, FfnDim, MaxPositions, MaskProb, WholeWord, NoiseDensity,
             MeanSpan, SampleTokens,
@@ -140,6 +141,7 @@ public static class TrainCommand
                 WeightDecay = (float)(p.GetValue(f.WeightDecay) ?? Defaults.AdamW.WeightDecay),
                 PositionBiasLearningRateScale = (float)(p.GetValue(f.PositionBiasLrScale) ?? d.AdamW.PositionBiasLearningRateScale),
                 QuantizerStepLearningRateScale = (float)(p.GetValue(f.QatStepLrScale) ?? d.AdamW.QuantizerStepLearningRateScale),
+                Optimizer = p.GetValue(f.Optimizer) ?? Engine.Optim.OptimizerKind.AdamW,
             },
             ClipNorm = p.GetValue(f.Clip) ?? Defaults.ClipNorm,
             EvalEvery = p.GetValue(f.EvalEvery) ?? Defaults.EvalEvery,
@@ -176,6 +178,7 @@ public static class TrainCommand
             MaxPositions = p.GetValue(f.MaxPositions),
             StepsGiven = p.Has(f.Steps),
             Qat = p.GetValue(f.Qat) is { } qat ? Engine.Tensors.QuantizationScheme.Parse(qat) : null,
+            OptimizerGiven = p.Has(f.Optimizer),
         };
     }
 

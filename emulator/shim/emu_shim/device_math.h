@@ -36,3 +36,12 @@ inline double min(float a, double b) { return fmin(a, b); }
 inline double max(float a, double b) { return fmax(a, b); }
 inline double min(double a, float b) { return fmin(a, b); }
 inline double max(double a, float b) { return fmax(a, b); }
+
+// CUDA's round-to-nearest arithmetic intrinsics: nvcc never fuses them into an FMA, which is what kernels that must
+// match a CPU twin bit for bit use them for (adamw8bit.cu). Kernels are compiled with -ffp-contract=off here, so the
+// plain operators already round each result.
+inline float __fadd_rn(float a, float b) { return a + b; }
+inline float __fsub_rn(float a, float b) { return a - b; }
+inline float __fmul_rn(float a, float b) { return a * b; }
+inline float __fdiv_rn(float a, float b) { return a / b; }
+inline float __fsqrt_rn(float a) { return sqrtf(a); }
