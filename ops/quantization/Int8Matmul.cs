@@ -38,9 +38,11 @@ public static unsafe class Int8Matmul
         set => chosen = value;
     }
 
-    static Int8GemmPath FromEnvironment()
+    static Int8GemmPath FromEnvironment() => Parse(Environment.GetEnvironmentVariable(Variable));
+
+    /// <summary>ENGINE_INT8_GEMM's value as a path (unset or blank: Auto); anything else is an error naming the choices.</summary>
+    public static Int8GemmPath Parse(string? text)
     {
-        string? text = Environment.GetEnvironmentVariable(Variable);
         if (string.IsNullOrWhiteSpace(text)) return Int8GemmPath.Auto;
         return text.Trim().ToLowerInvariant() switch
         {
@@ -62,13 +64,18 @@ public static unsafe class Int8Matmul
 
     /// <summary>The concrete path for a request: Auto picks the best; a forced path this CPU lacks is an error, never a
     /// silent fallback (a benchmark or comparison would otherwise measure another kernel than it names).</summary>
-    public static Int8GemmPath Resolve(Int8GemmPath requested)
+    public static Int8GemmPath Resolve(Int8GemmPath requested) => Resolve(requested, IsSupported);
+
+    /// <summary><see cref="Resolve(Int8GemmPath)"/> for a CPU that runs what <paramref name="supported"/> says (tests
+    /// ask for a CPU without AVX2 or VNNI this way).</summary>
+    public static Int8GemmPath Resolve(Int8GemmPath requested, Func<Int8GemmPath, bool> supported)
     {
         if (requested == Int8GemmPath.Auto)
-            return AvxVnni.IsSupported ? Int8GemmPath.Vnni : Avx2.IsSupported ? Int8GemmPath.Avx2 : Int8GemmPath.Scalar;
-        if (IsSupported(requested)) return requested;
+            return supported(Int8GemmPath.Vnni) ? Int8GemmPath.Vnni : supported(Int8GemmPath.Avx2) ? Int8GemmPath.Avx2 : Int8GemmPath.Scalar;
+        if (supported(requested)) return requested;
         string needs = requested == Int8GemmPath.Vnni ? "AVX-VNNI (vpdpbusd)" : "AVX2";
-        throw new EngineException($"the int8 matrix product's {requested.ToString().ToLowerInvariant()} path ({Variable} or Int8Matmul.Path) needs {needs}, which this CPU lacks: use auto (the best this CPU has), {(requested == Int8GemmPath.Vnni && Avx2.IsSupported ? "avx2 or " : "")}scalar");
+        string instead = requested == Int8GemmPath.Vnni && supported(Int8GemmPath.Avx2) ? "avx2 or scalar" : "scalar";
+        throw new EngineException($"the int8 matrix product's {requested.ToString().ToLowerInvariant()} path ({Variable} or Int8Matmul.Path) needs {needs}, which this CPU lacks: use auto (the best this CPU has) or {instead}");
     }
 
     /// <summary>output (N×M) = a (N×K) · b (M×K)ᵀ in int32 on the path <see cref="Path"/> names.</summary>
