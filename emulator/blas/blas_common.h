@@ -23,7 +23,7 @@ enum Status : int {
 };
 
 // cudaDataType (library_types.h) and cublasComputeType_t values that the emulator knows.
-enum : int { DataR32F = 0, DataR16F = 2, DataR16BF = 14 };
+enum : int { DataR32F = 0, DataR16F = 2, DataR8I = 3, DataR32I = 10, DataR16BF = 14 };
 enum : int {
     Compute16F = 64, Compute16FPedantic = 65, Compute32F = 68, Compute32FPedantic = 69, Compute64F = 70,
     Compute64FPedantic = 71, Compute32I = 72, Compute32IPedantic = 73, Compute32FFast16F = 74,

@@ -45,6 +45,9 @@ struct StridedGemm {
     int m, n, k;
     float alpha, beta;
     bool tf32;
+    // The int8 GEMM (CUDA_R_8I in, CUDA_R_32I out, COMPUTE_32I): int32 scales, exact wrapping sums.
+    bool integer;
+    int32_t int_alpha, int_beta;
     Operand a, b;
     void* c;
     Element c_type;
@@ -63,8 +66,29 @@ void batched_span(int64_t rows, int64_t cols, int64_t ld, Element type, int64_t 
     *bytes = one == 0 ? 0 : uint64_t((last < 0 ? -last : last)) + one;
 }
 
+// The int8 product of each batch, then C = alpha·product + beta·C in int32, wrapping (alpha and beta are 0 or 1).
+int run_int8(const StridedGemm& g) {
+    std::vector<int32_t> product(size_t(g.m) * g.n);
+    for (int batch = 0; batch < g.batches; ++batch) {
+        Operand a = g.a, b = g.b;
+        a.data = static_cast<const int8_t*>(a.data) + batch * g.stride_a;
+        b.data = static_cast<const int8_t*>(b.data) + batch * g.stride_b;
+        int32_t* c = static_cast<int32_t*>(g.c) + batch * g.stride_c;
+        if (g.k > 0 && g.int_alpha != 0) multiply_int8(g.m, g.n, g.k, a, b, product.data());
+        else std::fill(product.begin(), product.end(), 0);
+        for (int j = 0; j < g.n; ++j)
+            for (int i = 0; i < g.m; ++i) {
+                size_t at = size_t(j) * g.ldc + i;
+                uint32_t value = uint32_t(g.int_alpha) * uint32_t(product[size_t(j) * g.m + i]);
+                if (g.int_beta != 0) value += uint32_t(g.int_beta) * uint32_t(c[at]);  // beta = 0 never reads C
+                c[at] = int32_t(value);
+            }
+    }
+    return CudaSuccess;
+}
+
 int run_strided(const char* call, const StridedGemm& g, std::string& message) {
-    bool reads_ab = g.k > 0 && g.alpha != 0.0f;
+    bool reads_ab = g.k > 0 && (g.integer ? g.int_alpha != 0 : g.alpha != 0.0f);
     int64_t first;
     uint64_t bytes;
     if (reads_ab) {
@@ -76,6 +100,7 @@ int run_strided(const char* call, const StridedGemm& g, std::string& message) {
     batched_span(g.m, g.n, g.ldc, g.c_type, g.stride_c, g.batches, &first, &bytes);
     if (!check_operand(call, "C", g.c, uint64_t(first), bytes, message)) return CudaErrorIllegalAddress;
 
+    if (g.integer) return run_int8(g);
     std::vector<float> product(size_t(g.m) * g.n);
     for (int batch = 0; batch < g.batches; ++batch) {
         Operand a = g.a, b = g.b;
@@ -94,6 +119,44 @@ int run_strided(const char* call, const StridedGemm& g, std::string& message) {
             }
     }
     return CudaSuccess;
+}
+
+// cuBLAS's int8 GemmEx, after gemm's shared checks: A and B CUDA_R_8I, C CUDA_R_32I under CUBLAS_COMPUTE_32I[_PEDANTIC]
+// with int32 alpha and beta, and the rules the cuBLAS documentation gives this path: alpha and beta 0 or 1, A and B
+// 32-bit aligned, lda and ldb multiples of 4. cuBLAS also runs int8 in, fp32 out under COMPUTE_32F, which the emulator
+// does not: refused as not emulated rather than computed some other way.
+int gemm_int8(const char* call, const Handle& handle, int trans_a, int trans_b, int m, int n, int k, const void* alpha,
+              const void* a, int a_type, int lda, int64_t stride_a, const void* b, int b_type, int ldb, int64_t stride_b,
+              const void* beta, void* c, int c_type, int ldc, int64_t stride_c, int batches, int compute) {
+    char reason[240];
+    auto refuse = [&](int status) { return fail(call, status, reason); };
+    if (a_type != DataR8I || b_type != DataR8I || c_type != DataR32I || (compute != Compute32I && compute != Compute32IPedantic)) {
+        std::snprintf(reason, sizeof reason, "A type %d, B type %d, C type %d under compute type %d: the int8 GEMM is "
+                      "CUDA_R_8I A and B, CUDA_R_32I C under CUBLAS_COMPUTE_32I (int8 in, fp32 out is not emulated)",
+                      a_type, b_type, c_type, compute);
+        return refuse(StatusNotSupported);
+    }
+    int32_t int_alpha = *static_cast<const int32_t*>(alpha), int_beta = *static_cast<const int32_t*>(beta);
+    if ((int_alpha != 0 && int_alpha != 1) || (int_beta != 0 && int_beta != 1)) {
+        std::snprintf(reason, sizeof reason, "int8 GEMM with alpha %d, beta %d: only 0 and 1 are supported", int_alpha, int_beta);
+        return refuse(StatusNotSupported);
+    }
+    if (reinterpret_cast<uintptr_t>(a) % 4 != 0 || reinterpret_cast<uintptr_t>(b) % 4 != 0 || lda % 4 != 0 || ldb % 4 != 0) {
+        std::snprintf(reason, sizeof reason, "int8 GEMM needs A and B 4-byte aligned (A %% 4 = %d, B %% 4 = %d) and lda, ldb "
+                      "multiples of 4 (lda %d, ldb %d)", int(reinterpret_cast<uintptr_t>(a) % 4),
+                      int(reinterpret_cast<uintptr_t>(b) % 4), lda, ldb);
+        return refuse(StatusNotSupported);
+    }
+    if (m == 0 || n == 0 || batches == 0) return StatusSuccess;
+    StridedGemm g{m, n, k, 0.0f, 0.0f, false, true, int_alpha, int_beta,
+                  Operand{a, Element::I8, lda, trans_a != OpN}, Operand{b, Element::I8, ldb, trans_b != OpN}, c, Element::I32, ldc,
+                  stride_a, stride_b, stride_c, batches};
+    int queued = emu::enqueue(handle.stream, call, [g, call](std::string& message) { return run_strided(call, g, message); });
+    if (queued != CudaSuccess) {
+        std::snprintf(reason, sizeof reason, "the stream refused the work (CUresult %d)", queued);
+        return refuse(StatusExecutionFailed);
+    }
+    return StatusSuccess;
 }
 
 int gemm(const char* call, void* raw_handle, int trans_a, int trans_b, int m, int n, int k, const void* alpha,
@@ -131,6 +194,9 @@ int gemm(const char* call, void* raw_handle, int trans_a, int trans_b, int m, in
         std::snprintf(reason, sizeof reason, "unknown compute type %d", compute);
         return invalid(StatusInvalidValue);
     }
+    if (compute == Compute32I || compute == Compute32IPedantic || a_type == DataR8I || b_type == DataR8I)
+        return gemm_int8(call, handle, trans_a, trans_b, m, n, k, alpha, a, a_type, lda, stride_a, b, b_type, ldb,
+                         stride_b, beta, c, c_type, ldc, stride_c, batches, compute);
     bool tf32 = false;
     Element a_element, b_element, c_element;
     if (a_type != b_type || !element_of(a_type, &a_element) || !element_of(b_type, &b_element) ||
@@ -142,7 +208,7 @@ int gemm(const char* call, void* raw_handle, int trans_a, int trans_b, int m, in
     if (m == 0 || n == 0 || batches == 0) return StatusSuccess;
 
     // Pointer mode host: alpha and beta are read now, as cuBLAS reads host scalars at the call.
-    StridedGemm g{m, n, k, *static_cast<const float*>(alpha), *static_cast<const float*>(beta), tf32,
+    StridedGemm g{m, n, k, *static_cast<const float*>(alpha), *static_cast<const float*>(beta), tf32, false, 0, 0,
                   Operand{a, a_element, lda, ta}, Operand{b, b_element, ldb, tb}, c, c_element, ldc,
                   stride_a, stride_b, stride_c, batches};
     int queued = emu::enqueue(handle.stream, call, [g, call](std::string& message) { return run_strided(call, g, message); });

@@ -13,6 +13,8 @@ float load_element(const void* base, Element type, size_t index) {
         case Element::F32: return static_cast<const float*>(base)[index];
         case Element::F16: return numeric::half_to_float(static_cast<const uint16_t*>(base)[index]);
         case Element::BF16: return numeric::bf16_to_float(static_cast<const uint16_t*>(base)[index]);
+        case Element::I8: return static_cast<const int8_t*>(base)[index];
+        case Element::I32: return float(static_cast<const int32_t*>(base)[index]);
     }
     return 0;
 }
@@ -22,6 +24,7 @@ void store_element(void* base, Element type, size_t index, float value) {
         case Element::F32: static_cast<float*>(base)[index] = value; break;
         case Element::F16: static_cast<uint16_t*>(base)[index] = numeric::float_to_half(value); break;
         case Element::BF16: static_cast<uint16_t*>(base)[index] = numeric::float_to_bf16(value); break;
+        case Element::I8: case Element::I32: break;  // integers go through multiply_int8's caller, never as floats
     }
 }
 
@@ -101,6 +104,22 @@ void multiply(int m, int n, int k, float alpha, const Operand& a, const Operand&
     }
     multiply_columns(m, k_padded, alpha, a_rows.data(), b_cols.data(), 0, int(n / workers), product);
     for (auto& t : threads) t.join();
+}
+
+void multiply_int8(int m, int n, int k, const Operand& a, const Operand& b, int32_t* product) {
+    const int8_t* pa = static_cast<const int8_t*>(a.data);
+    const int8_t* pb = static_cast<const int8_t*>(b.data);
+    // op(A)[i, p] is A[p + i·lda] when transposed, else A[i + p·lda]; op(B)[p, j] likewise.
+    for (int j = 0; j < n; ++j)
+        for (int i = 0; i < m; ++i) {
+            uint32_t sum = 0;
+            for (int p = 0; p < k; ++p) {
+                int32_t x = pa[a.transposed ? size_t(i) * a.ld + p : size_t(p) * a.ld + i];
+                int32_t y = pb[b.transposed ? size_t(p) * b.ld + j : size_t(j) * b.ld + p];
+                sum += uint32_t(x * y);
+            }
+            product[size_t(j) * m + i] = int32_t(sum);
+        }
 }
 
 }  // namespace emu::blas

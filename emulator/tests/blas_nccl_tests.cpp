@@ -205,6 +205,61 @@ void test_gemm() {
     EXPECT(cublasSetStream_v2(handle, nullptr) == 1, "destroyed handle set stream");
 }
 
+// int8 GemmEx (CUDA_R_8I in, CUDA_R_32I out, COMPUTE_32I) against an int64 loop, every op(A)/op(B) form, values
+// including −128 and 127, sums that wrap int32 included (exact modulo 2^32, like the hardware); then its refusals.
+void test_gemm_int8() {
+    void* handle = nullptr;
+    EXPECT(cublasCreate_v2(&handle) == 0, "cublasCreate");
+    auto byte = [] {
+        rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+        int v = int((rng_state >> 33) % 256) - 128;
+        return int8_t(v);
+    };
+    for (int ta = 0; ta < 2; ++ta)
+        for (int tb = 0; tb < 2; ++tb)
+            for (int m : {4, 8, 20})
+                for (int n : {1, 3, 17})
+                    for (int k : {4, 12, 36}) {
+                        int lda = ((ta ? k : m) + 3) / 4 * 4 + 4, ldb = ((tb ? n : k) + 3) / 4 * 4 + 4, ldc = m + 1;  // the path's rule: multiples of 4
+                        std::vector<int8_t> A(size_t(lda) * (ta ? m : k)), B(size_t(ldb) * (tb ? k : n));
+                        for (auto& v : A) v = byte();
+                        for (auto& v : B) v = byte();
+                        A[0] = -128; B[0] = -128; A[1] = 127;
+                        std::vector<int32_t> C(size_t(ldc) * n, 0x7F7F7F7F), before = C;
+                        int32_t alpha = 1, beta = (m + n) % 2;
+                        int status = cublasGemmEx(handle, ta, tb, m, n, k, &alpha, A.data(), 3, lda, B.data(), 3, ldb, &beta, C.data(), 10, ldc, 72, -1);
+                        EXPECT(status == 0 && emu_test::last_result == 0, "int8 GemmEx status %d work %d", status, emu_test::last_result);
+                        for (int j = 0; j < n; ++j)
+                            for (int i = 0; i < m; ++i) {
+                                int64_t want = 0;
+                                for (int p = 0; p < k; ++p)
+                                    want += int64_t(A[ta ? size_t(i) * lda + p : size_t(p) * lda + i]) * B[tb ? size_t(p) * ldb + j : size_t(j) * ldb + p];
+                                if (beta) want += before[size_t(j) * ldc + i];
+                                int32_t got = C[size_t(j) * ldc + i];
+                                EXPECT(got == int32_t(uint32_t(uint64_t(want))), "int8 GemmEx t=%d%d m=%d n=%d k=%d: C[%d,%d]=%d want %lld", ta, tb, m, n, k, i, j, got, (long long)want);
+                            }
+                        for (int j = 0; j < n; ++j) EXPECT(C[size_t(j) * ldc + m] == 0x7F7F7F7F, "int8 GemmEx wrote C padding");
+                    }
+    // int32 wraps: 4 products of 127·127 added to INT32_MAX − 1 (beta = 1) come back modulo 2^32.
+    {
+        std::vector<int8_t> A(4, 127), B(4, 127);
+        std::vector<int32_t> C(4, INT32_MAX - 1);
+        int32_t alpha = 1, beta = 1;
+        EXPECT(cublasGemmEx(handle, 1, 0, 1, 1, 4, &alpha, A.data(), 3, 4, B.data(), 3, 4, &beta, C.data(), 10, 4, 72, -1) == 0, "wrap call");
+        EXPECT(C[0] == int32_t(uint32_t(INT32_MAX - 1) + 4u * 127u * 127u), "int32 wrap: %d", C[0]);
+    }
+    std::vector<int8_t> a(64, 1), b(64, 1);
+    std::vector<int32_t> c(64, 0);
+    int32_t one = 1, zero = 0, two = 2;
+    EXPECT(cublasGemmEx(handle, 1, 0, 4, 4, 4, &two, a.data(), 3, 4, b.data(), 3, 4, &zero, c.data(), 10, 4, 72, -1) == 15, "int8 alpha 2 NOT_SUPPORTED");
+    EXPECT(cublasGemmEx(handle, 1, 0, 4, 4, 6, &one, a.data(), 3, 6, b.data(), 3, 6, &zero, c.data(), 10, 4, 72, -1) == 15, "int8 lda 6 NOT_SUPPORTED");
+    EXPECT(cublasGemmEx(handle, 1, 0, 4, 4, 4, &one, a.data() + 1, 3, 4, b.data(), 3, 4, &zero, c.data(), 10, 4, 72, -1) == 15, "int8 unaligned A NOT_SUPPORTED");
+    EXPECT(cublasGemmEx(handle, 1, 0, 4, 4, 4, &one, a.data(), 3, 4, b.data(), 3, 4, &zero, c.data(), 0, 4, 72, -1) == 15, "int8 in, fp32 C NOT_SUPPORTED");
+    EXPECT(cublasGemmEx(handle, 1, 0, 4, 4, 4, &one, a.data(), 3, 4, b.data(), 3, 4, &zero, c.data(), 10, 4, 68, -1) == 15, "int8 under COMPUTE_32F NOT_SUPPORTED");
+    EXPECT(cublasGemmEx(handle, 1, 0, 4, 4, 4, &one, a.data(), 0, 4, b.data(), 0, 4, &zero, c.data(), 0, 4, 72, -1) == 15, "fp32 under COMPUTE_32I NOT_SUPPORTED");
+    EXPECT(cublasDestroy_v2(handle) == 0, "cublasDestroy");
+}
+
 void test_lt() {
     void *lt, *desc, *la, *lb, *lc, *pref;
     int m = 6, n = 5, k = 7;
@@ -491,6 +546,7 @@ void test_nccl_failures() {
 
 int main() {
     test_gemm();
+    test_gemm_int8();
     std::printf("gemm: %d failures so far\n", failures);
     test_lt();
     test_nccl_single();

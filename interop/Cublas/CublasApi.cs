@@ -74,9 +74,9 @@ public struct CublasLtHeuristicResult
 public static class CublasConstants
 {
     // cudaDataType
-    public const int R32F = 0, R16F = 2, R16BF = 14;
+    public const int R32F = 0, R16F = 2, R8I = 3, R32I = 10, R16BF = 14;
     // cublasComputeType_t
-    public const int Compute32F = 68, Compute32FPedantic = 69, Compute32FFastTF32 = 77;
+    public const int Compute32F = 68, Compute32FPedantic = 69, Compute32I = 72, Compute32FFastTF32 = 77;
     // cublasOperation_t, cublasGemmAlgo_t, cublasMath_t
     public const int OpN = 0, OpT = 1, GemmDefault = -1, DefaultMath = 0, PedanticMath = 2, Tf32TensorOpMath = 3;
     // cublasLtMatmulDescAttributes_t

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <math.h>  // the C++ <math.h>: <cmath> plus its names in the global namespace (isfinite, isnan …)
+#include <stdint.h>
 
 
 inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
@@ -45,3 +46,15 @@ inline float __fsub_rn(float a, float b) { return a - b; }
 inline float __fmul_rn(float a, float b) { return a * b; }
 inline float __fdiv_rn(float a, float b) { return a / b; }
 inline float __fsqrt_rn(float a) { return sqrtf(a); }
+
+// c + the dot product of a's and b's four signed bytes, wrapping modulo 2^32 as the sm_61+ instruction does
+// (unsigned arithmetic: signed overflow would be undefined in C++).
+inline int __dp4a(int a, int b, int c) {
+    uint32_t sum = static_cast<uint32_t>(c);
+    for (int i = 0; i < 4; ++i) {
+        int32_t x = static_cast<int8_t>(static_cast<uint32_t>(a) >> (8 * i));
+        int32_t y = static_cast<int8_t>(static_cast<uint32_t>(b) >> (8 * i));
+        sum += static_cast<uint32_t>(x * y);
+    }
+    return static_cast<int>(sum);
+}
