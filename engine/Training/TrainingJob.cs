@@ -116,6 +116,8 @@ public static class TrainingJob
     static PreparedRun PrepareResume(TrainOptions options)
     {
         string checkpoint = Checkpoint.Locate(options.Resume!);
+        if (QuantizedModels.QuantizedModelFolder.SchemeOf(checkpoint) is { } quantized)
+            throw new EngineException(EngineOption.Resume, $"{EngineOption.Resume} {options.Resume}: a quantized model ({quantized}, made by `trainer quantize`) runs forward only (eval, generate, fill-mask, infill): resume the run it was made from, adding {EngineOption.Qat} {quantized} to train with quantization");
         var saved = TrainerState.Read(checkpoint)
                     ?? throw new EngineException(EngineOption.Resume, $"{EngineOption.Resume} {options.Resume}: {checkpoint} has weights but no {Checkpoint.StateFile}; to start a new run from these weights use {EngineOption.Model} {checkpoint}");
         var settings = options.StepsGiven ? saved.Settings with { Steps = options.Settings.Steps } : saved.Settings;

@@ -3,7 +3,7 @@ using Engine.Backends;
 using Engine.Checkpoints;
 using Engine.Layers;
 using Engine.Models;
-using Engine.Quantization;
+using Engine.QuantizedModels;
 using Engine.Tensors;
 using Engine.Tokenizers;
 using Engine.Training;

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Engine.Quantization;
+using Engine.QuantizedModels;
 using Trainer.Cli;
 
 namespace Trainer.Commands;

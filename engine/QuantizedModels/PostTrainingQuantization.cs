@@ -5,7 +5,7 @@ using Engine.Checkpoints;
 using Engine.Models;
 using Engine.Tensors;
 
-namespace Engine.Quantization;
+namespace Engine.QuantizedModels;
 
 /// <summary>What `trainer quantize` wrote: the quantized matrices' bytes before and after, the rest, the file.</summary>
 public sealed record QuantizeReport(QuantizationScheme Scheme, bool LearntSteps, int Matrices, long MatrixFp32Bytes, long MatrixQuantizedBytes, long OtherBytes, long FileBytes, long SourceFileBytes);

@@ -4,7 +4,7 @@ using Engine.Layers;
 using Engine.Models;
 using Engine.Tensors;
 
-namespace Engine.Quantization;
+namespace Engine.QuantizedModels;
 
 /// <summary>
 /// A model folder written by `trainer quantize` (<see cref="PostTrainingQuantization"/>): config.json with a
