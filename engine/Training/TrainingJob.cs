@@ -155,6 +155,24 @@ public static class TrainingJob
         catch { model?.Dispose(); comm?.Dispose(); backend.Dispose(); throw; }
     }
 
+    /// <summary>A trained model's own held-out data: the validation batches its run scored and the held-out prompts
+    /// of the embedded corpus (empty for a prepared folder).</summary>
+    public sealed record HeldOut(ITokenizer Tokenizer, IReadOnlyList<Batch> Validation, IReadOnlyList<string> Prompts);
+
+    /// <summary>
+    /// Rebuilds the validation split a run in <paramref name="folder"/> (a checkpoint, or a quantized copy of one)
+    /// scored, exactly as its training loop did, so another model of the same run (quantized, fine-tuned) is scored
+    /// on the same batches.
+    /// </summary>
+    public static HeldOut OpenValidation(string folder, TrainerState saved, Func<EmbeddedText>? embedded)
+    {
+        var savedTokenizer = saved.Tokenizer == WordMlmTokenizer.SpecName ? WordMlmTokenizer.Load(folder) : null;
+        var (tokenizer, _, train, validation, prompts) = OpenData(saved.Data == EmbeddedData ? null : saved.Data, saved.Objective, embedded, savedTokenizer);
+        var s = saved.Settings;
+        var objective = CreateObjective(saved.Objective, s, tokenizer, train, validation);
+        return new HeldOut(tokenizer, objective.ValidationBatches(s.MicroBatch, s.SequenceLength, s.EvalBatches), prompts);
+    }
+
     /// <summary>The model with every parameter (none, ddp) or this rank's shard of them (fsdp).</summary>
     static TransformerModel CreateModel(TransformerConfig config, BackendStack backends, ICommunicator comm, TrainOptions options) =>
         options.Strategy == ParallelStrategy.Fsdp

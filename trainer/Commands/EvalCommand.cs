@@ -14,7 +14,8 @@ public static class EvalCommand
     sealed class EvalFlags
     {
         public readonly Flag<string?> Model = Flags.Text("model", "DIR", "model folder: a run folder, a checkpoint folder or an HF checkpoint folder");
-        public readonly Flag<string?> Batch = Flags.Text("batch", "FILE", "safetensors with input_ids [B, T] and optionally attention_mask, token_type_ids, labels (T5: labels [B, Td], decoder_input_ids)");
+        public readonly Flag<string?> Batch = Flags.Text("batch", "FILE", "safetensors with input_ids [B, T] and optionally attention_mask, token_type_ids, labels (T5: labels [B, Td], decoder_input_ids)", "the run's own validation split and held-out sample (a folder of ours)");
+        public readonly Flag<int?> SampleTokens = Flags.Int("sample-tokens", "N", "without --batch: tokens of the held-out sample (0 = none)", "120", 0);
         public readonly Flag<bool> Json = Flags.Switch("json", "print one line {\"loss\": …, \"tokens\": …}");
         public readonly Flag<DeviceKind?> Device = Flags.Choice("device", ChoiceNames.Devices, "where to run", "auto");
     }
@@ -24,19 +25,20 @@ public static class EvalCommand
         var flags = new EvalFlags();
         var command = new TrainerCommand("eval",
             "Evaluates a model folder (HF or ours: GPT-2, BERT or T5) on a safetensors batch and prints the mean loss.",
-            "trainer eval --model DIR --batch FILE.safetensors [--json] [--device auto|cpu|cuda]",
+            "trainer eval --model DIR [--batch FILE.safetensors] [--json] [--device auto|cpu|cuda]",
             "As in HF's GPT2LMHeadModel, labels (default: input_ids, with padding as -100) are shifted inside: position t predicts label t+1. " +
             "For BERT (BertForMaskedLM) labels are required and not shifted: position t predicts label t (-100 = not predicted); attention_mask hides padding keys. " +
-            "For T5 (T5ForConditionalGeneration) labels [B, Td] are required; the decoder reads decoder_input_ids, or the labels shifted right after decoder_start_token_id (-100 read as pad).")
-            .With(flags.Model, flags.Batch, flags.Json, flags.Device);
+            "For T5 (T5ForConditionalGeneration) labels [B, Td] are required; the decoder reads decoder_input_ids, or the labels shifted right after decoder_start_token_id (-100 read as pad). " +
+            "Without --batch, a folder of ours (a run, a checkpoint, or `trainer quantize`'s copy of one) is scored on the run's own validation split, as training scored it, and its held-out sample printed.")
+            .With(flags.Model, flags.Batch, flags.Json, flags.Device, flags.SampleTokens);
         command.SetRun((p, _) => Run(flags, p));
         return command;
     }
 
     static int Run(EvalFlags f, ParseResult p)
     {
-        string batchPath = p.Need(f.Batch);
         using var folder = ModelFolder.Open(p.Need(f.Model), p.GetValue(f.Device) ?? DeviceKind.Auto);
+        if (p.GetValue(f.Batch) is not { } batchPath) return RunValidation(folder, p.GetValue(f.Json), p.GetValue(f.SampleTokens) ?? 120);
         var (inputs, targets) = folder.Model.Config.Family switch
         {
             Engine.Models.ModelFamily.EncoderOnly => ReadMaskedBatch(batchPath),
@@ -49,6 +51,26 @@ public static class EvalCommand
         double loss = folder.Model.Forward(inputs, targets) / counted;
         if (p.GetValue(f.Json)) Console.WriteLine(new JsonObject { ["loss"] = loss, ["tokens"] = counted }.ToJsonString());
         else Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"loss {loss:F6} over {counted} predicted tokens ({B} × {T})"));
+        return 0;
+    }
+
+    /// <summary>The run's validation loss (the number its training printed) and its held-out sample.</summary>
+    static int RunValidation(ModelFolder folder, bool json, int sampleTokens)
+    {
+        var state = folder.State ?? throw new EngineException($"--model {folder.Path}: no {Checkpoint.StateFile} (an HF folder): pass --batch FILE to score it");
+        var heldOut = Engine.Training.TrainingJob.OpenValidation(folder.Path, state, EmbeddedCorpus.Text);
+        double loss = 0;
+        long counted = 0;
+        foreach (var batch in heldOut.Validation)
+        {
+            loss += folder.Model.Forward(batch.Inputs, batch.Targets);
+            counted += batch.CountedTargets;
+        }
+        loss /= counted;
+        string what = folder.QuantizedLinears is { } q ? $"{q.Scheme} quantized model" : folder.Model.Config.Qat is { } qat ? $"QAT {qat} model (fake-quantized)" : "model";
+        if (json) Console.WriteLine(new JsonObject { ["loss"] = loss, ["tokens"] = counted }.ToJsonString());
+        else Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"validation loss {loss:F6} over {counted} predicted tokens ({heldOut.Validation.Count} batches of the run's validation split; {what})"));
+        if (sampleTokens > 0 && !json) Samples.Print(new Samples.Subject(folder.Model, heldOut.Tokenizer, heldOut.Prompts, folder.Path), sampleTokens, state.Settings.Seed);
         return 0;
     }
 

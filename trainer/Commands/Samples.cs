@@ -8,7 +8,13 @@ namespace Trainer.Commands;
 /// <summary>The sample printed after training: for the embedded corpus, held-out shorthand the model never saw, expanded.</summary>
 public static class Samples
 {
-    public static void Print(PreparedRun run, int maxTokens, ulong seed)
+    public static void Print(PreparedRun run, int maxTokens, ulong seed) =>
+        Print(new Subject(run.Model, run.Tokenizer, run.SamplePrompts, run.Folder.Path), maxTokens, seed);
+
+    /// <summary>What a sample runs on: a model, its tokenizer, the held-out prompts, the folder to suggest.</summary>
+    public sealed record Subject(Engine.Models.TransformerModel Model, ITokenizer Tokenizer, IReadOnlyList<string> SamplePrompts, string FolderPath);
+
+    public static void Print(Subject run, int maxTokens, ulong seed)
     {
         if (run.Tokenizer is IMaskingTokenizer masking && run.Model.Config.Family == Engine.Models.ModelFamily.EncoderOnly)
         {
@@ -48,7 +54,7 @@ public static class Samples
     /// of the word) and the model fills it in from the shorthand and the rest of the line; then the plain-English
     /// prompt the README suggests, with its top predictions.
     /// </summary>
-    static void PrintFillMask(PreparedRun run, IMaskingTokenizer tokenizer)
+    static void PrintFillMask(Subject run, IMaskingTokenizer tokenizer)
     {
         string mask = tokenizer.SpecialText(tokenizer.MaskToken);
         var lines = run.SamplePrompts.Count > 0
@@ -88,14 +94,14 @@ public static class Samples
                 FillMaskCommand.Print(tokenizer, promptIds, Engine.Inference.MaskFiller.Predict(run.Model, tokenizer, promptIds, 5));
             }
         }
-        Console.WriteLine($"try: dotnet run --project trainer -- fill-mask --checkpoint {run.Folder.Path} --text \"take one {mask} by mouth\"");
+        Console.WriteLine($"try: dotnet run --project trainer -- fill-mask --checkpoint {run.FolderPath} --text \"take one {mask} by mouth\"");
     }
 
     /// <summary>
     /// Span sample: in held-out lines, the longest word of the English expansion is replaced by &lt;extra_id_0&gt; and the
     /// model writes it back from the shorthand and the rest of the line.
     /// </summary>
-    static void PrintInfill(PreparedRun run, ISpanTokenizer tokenizer)
+    static void PrintInfill(Subject run, ISpanTokenizer tokenizer)
     {
         var lines = run.SamplePrompts.Take(5).Select(p => p + " " + PrescriptionCorpus.Expand(p)).ToList();
         if (lines.Count == 0) lines.Add("take one tablet by mouth twice daily");
@@ -116,6 +122,6 @@ public static class Samples
             Console.WriteLine($"  → {infill.Filled}{(ok ? "" : $"   (expected: {word})")}");
         }
         Console.WriteLine($"{correct}/{lines.Count} filled exactly");
-        Console.WriteLine($"try: dotnet run --project trainer -- infill --checkpoint {run.Folder.Path} --text \"take one <extra_id_0> by mouth\"");
+        Console.WriteLine($"try: dotnet run --project trainer -- infill --checkpoint {run.FolderPath} --text \"take one <extra_id_0> by mouth\"");
     }
 }

@@ -155,6 +155,17 @@ public class PostTrainingQuantizationTests
         Assert.Contains("× smaller", stdout);
         (code, stdout, stderr) = ConsoleCapture.Run("generate", "--checkpoint", temp["int8"], "--prompt", "take one tab", "--max-tokens", "8", "--device", "cpu");
         Assert.True(code == 0, stderr + stdout);
+        // eval without --batch scores the run's own validation split: the run's final validation loss for its
+        // checkpoint, and a number beside it for the int8 copy.
+        double final = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(run, "summary.json")))!["final_val_loss"]!.GetValue<double>();
+        foreach (var folder in new[] { run, temp["int8"] })
+        {
+            (code, stdout, stderr) = ConsoleCapture.Run("eval", "--model", folder, "--json", "--device", "cpu");
+            Assert.True(code == 0, stderr + stdout);
+            double loss = System.Text.Json.Nodes.JsonNode.Parse(stdout)!["loss"]!.GetValue<double>();
+            if (folder == run) Assert.Equal(final, loss, 10);
+            else Assert.True(Math.Abs(loss - final) < 0.02 * final, $"int8 {loss} vs fp32 {final}");
+        }
         (code, _, stderr) = ConsoleCapture.Run("quantize", "--checkpoint", run, "--bits", "6", "--out", temp["int6"]);
         Assert.Equal(2, code);
         Assert.Contains("--bits", stderr);
