@@ -15,12 +15,13 @@ public class GpuTrainingRunTests
         public void OnStep(StepMetrics m) => Losses.Add(m.Loss);
     }
 
-    static List<double> Losses(string device, string outDir, string strategy = "none", bool cpuOffload = false, string precision = "fp32")
+    static List<double> Losses(string device, string outDir, string strategy = "none", bool cpuOffload = false, string precision = "fp32", string? qat = null)
     {
         var recorder = new Recorder();
         var options = SmallRuns.Options(outDir, steps: 20);
         using var run = TrainingJob.Prepare(options with
         {
+            Qat = qat == null ? null : Engine.Tensors.QuantizationScheme.Parse(qat),
             Device = ChoiceNames.Devices[device], Strategy = ChoiceNames.Strategies[strategy], Fsdp = new Engine.Distributed.FsdpOptions(CpuOffload: cpuOffload),
             Settings = options.Settings with { Precision = ChoiceNames.Precisions[precision] },
         });
@@ -41,6 +42,22 @@ public class GpuTrainingRunTests
         Assert.Equal(20, gpu.Count);
         for (int i = 0; i < cpu.Count; i++)
             Assert.True(Math.Abs(gpu[i] - cpu[i]) <= 1e-4 * cpu[i], $"step {i + 1}: GPU loss {gpu[i]:R} vs CPU {cpu[i]:R}");
+    }
+
+    /// <summary>Quantization-aware training on the GPU (fake quantization, LSQ's backward) against the CPU's: the levels
+    /// are computed by the same float division and rounding on both, so the runs agree as fp32 runs do.</summary>
+    [Theory]
+    [InlineData("w8a8")]
+    [InlineData("w4a8")]
+    public void Twenty_QAT_steps_on_the_GPU_follow_the_CPU_run(string qat)
+    {
+        Gpu.Require();
+        using var temp = new TempFolder();
+        var cpu = Losses("cpu", temp["cpu"], qat: qat);
+        var gpu = Losses("cuda", temp["gpu"], qat: qat);
+        Assert.Equal(20, gpu.Count);
+        for (int i = 0; i < cpu.Count; i++)
+            Assert.True(Math.Abs(gpu[i] - cpu[i]) <= 1e-4 * cpu[i], $"{qat}, step {i + 1}: GPU loss {gpu[i]:R} vs CPU {cpu[i]:R}");
     }
 
     /// <summary>bf16 and fp16 on the GPU (values rounded by a kernel, matrix products on tensor cores) against the
