@@ -168,4 +168,20 @@ public class QatTrainingTests
         Assert.Contains("the run trains with --qat w8a8, not w8", FlagNames.Render(e));
         Assert.Equal(before, File.ReadAllBytes(Path.Combine(temp["run"], "checkpoint", Checkpoint.WeightsFile)));
     }
+
+    [Fact]
+    public void The_command_line_explains_qat_and_refuses_bad_schemes_by_flag()
+    {
+        using var temp = new TempFolder();
+        var help = Engine.Tests.Cli.ConsoleCapture.Run("train", "--help").Out;
+        Assert.Contains("--qat", help);
+        Assert.Contains("--qat-step-lr-scale", help);
+        var (code, _, stderr) = Engine.Tests.Cli.ConsoleCapture.Run("--qat", "w3a8", "--steps", "1", "--out", temp["a"]);
+        Assert.Equal(2, code);
+        Assert.Contains("--qat: 'w3a8' is not one of w8a8, w4a8, w8, w4", stderr);
+        (code, _, stderr) = Engine.Tests.Cli.ConsoleCapture.Run("--qat", "w8a8", "--precision", "bf16", "--steps", "1", "--device", "cpu", "--out", temp["b"]);
+        Assert.Equal(1, code);
+        Assert.Contains("--qat w8a8 trains in fp32", stderr);
+        Assert.False(Directory.Exists(temp["a"]) || Directory.Exists(temp["b"]));
+    }
 }
