@@ -79,12 +79,24 @@ public static class Checkpoint
         if (Directory.Exists(previous)) Directory.Delete(previous, recursive: true);
     }
 
-    /// <summary>config.json + model.safetensors: the part HF transformers loads (also what `export` writes).</summary>
+    /// <summary>config.json + model.safetensors: the part HF transformers loads (what `export` writes). A model
+    /// trained with quantization-aware training exports its fp32 weights, without the learnt steps HF has no place for.</summary>
     public static void WriteModelFiles(string folder, TransformerModel model)
     {
         var parameters = new float[model.ParameterCount];
         model.CopyParametersOut(parameters);
-        WriteModelFiles(folder, model.Config, model.Layout, parameters);
+        var (config, layout, values) = WithoutQuantizerSteps(model.Config, model.Layout, parameters);
+        WriteModelFiles(folder, config, layout, values);
+    }
+
+    /// <summary>A model's config, layout and flat values without quantization-aware training's steps (as they are
+    /// when it has none).</summary>
+    public static (TransformerConfig Config, ParameterLayout Layout, float[] Values) WithoutQuantizerSteps(TransformerConfig config, ParameterLayout layout, float[] values)
+    {
+        if (config.Qat == null) return (config, layout, values);
+        var plain = config with { Qat = null };
+        var plainLayout = TransformerModel.LayoutOf(plain);
+        return (plain, plainLayout, MoveByName(values, layout, plainLayout));
     }
 
     static void WriteModelFiles(string folder, TransformerConfig config, ParameterLayout layout, float[] parameters)

@@ -70,11 +70,7 @@ public static class PostTrainingQuantization
             }
         }
         var quantized = entries.Select(e => e.Name).ToHashSet();
-        var plainConfig = config with { Qat = null };
-        var plainLayout = TransformerModel.LayoutOf(plainConfig);
-        var plainValues = new float[plainLayout.Count];
-        foreach (var p in plainLayout.Tensors)
-            values.AsSpan((int)model.Layout[p.Name].Offset, (int)p.Count).CopyTo(plainValues.AsSpan((int)p.Offset));
+        var (plainConfig, plainLayout, plainValues) = Checkpoint.WithoutQuantizerSteps(config, model.Layout, values);
         var others = HfWeights.ExportFrom(plainConfig, plainLayout, plainValues).Where(e => !quantized.Contains(e.Name)).ToList();
         entries.AddRange(others);
 

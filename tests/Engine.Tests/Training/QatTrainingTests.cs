@@ -184,4 +184,19 @@ public class QatTrainingTests
         Assert.Contains("--qat w8a8 trains in fp32", stderr);
         Assert.False(Directory.Exists(temp["a"]) || Directory.Exists(temp["b"]));
     }
+
+    [Fact]
+    public void Export_of_a_QAT_run_is_a_plain_HF_folder()
+    {
+        using var temp = new TempFolder();
+        using (var run = TrainingJob.Prepare(Options(temp["run"], 2, TrainingObjective.Clm, W8A8))) run.Loop.Run();
+        var (code, stdout, stderr) = Engine.Tests.Cli.ConsoleCapture.Run("export", "--checkpoint", temp["run"], "--format", "hf", "--out", temp["hf"]);
+        Assert.True(code == 0, stderr + stdout);
+        var exported = SafeTensors.Read(Path.Combine(temp["hf"], Checkpoint.WeightsFile));
+        var trained = SafeTensors.Read(Path.Combine(temp["run"], "checkpoint", Checkpoint.WeightsFile));
+        Assert.DoesNotContain(exported.Keys, QuantizationScheme.IsStep);
+        Assert.Equal(trained.Keys.Where(k => !QuantizationScheme.IsStep(k)).Order(), exported.Keys.Order());
+        Assert.Equal(trained["transformer.h.0.mlp.c_fc.weight"].Values, exported["transformer.h.0.mlp.c_fc.weight"].Values);
+        Assert.Null(HfConfig.Read(Path.Combine(temp["hf"], Checkpoint.ConfigFile)).Qat);
+    }
 }
