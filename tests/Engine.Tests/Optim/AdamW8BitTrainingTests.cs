@@ -21,18 +21,6 @@ public class AdamW8BitTrainingTests
         return o with { Settings = o.Settings with { AdamW = o.Settings.AdamW with { Optimizer = OptimizerKind.AdamW8Bit } } };
     }
 
-    sealed class Recorder : ITrainingObserver
-    {
-        public List<double> Losses { get; } = new();
-        public void OnStep(StepMetrics m) => Losses.Add(m.Loss);
-    }
-
-    sealed class StopAfter(int step, CancellationTokenSource source) : ITrainingObserver
-    {
-        public List<double> Losses { get; } = new();
-        public void OnStep(StepMetrics m) { Losses.Add(m.Loss); if (m.Step == step) source.Cancel(); }
-    }
-
     static float[] Parameters(PreparedRun run)
     {
         var values = new float[run.Model.ParameterCount];

@@ -9,12 +9,6 @@ namespace Engine.Tests.Training;
 [Trait("Category", "GPU")]
 public class GpuTrainingRunTests
 {
-    sealed class Recorder : ITrainingObserver
-    {
-        public List<double> Losses { get; } = new();
-        public void OnStep(StepMetrics m) => Losses.Add(m.Loss);
-    }
-
     static List<double> Losses(string device, string outDir, string strategy = "none", bool cpuOffload = false, string precision = "fp32", string? qat = null)
     {
         var recorder = new Recorder();

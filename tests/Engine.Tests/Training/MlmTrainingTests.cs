@@ -54,18 +54,6 @@ public class MlmTrainingTests
         return -words.GroupBy(id => id).Sum(g => { double p = (double)g.Count() / words.Length; return p * Math.Log(p); });
     }
 
-    sealed class Recorder : ITrainingObserver
-    {
-        public List<double> Losses { get; } = new();
-        public void OnStep(StepMetrics m) => Losses.Add(m.Loss);
-    }
-
-    sealed class StopAfter(int step, CancellationTokenSource source) : ITrainingObserver
-    {
-        public List<double> Losses { get; } = new();
-        public void OnStep(StepMetrics m) { Losses.Add(m.Loss); if (m.Step == step) source.Cancel(); }
-    }
-
     [Fact]
     public void Resume_continues_an_mlm_run_bit_for_bit()
     {

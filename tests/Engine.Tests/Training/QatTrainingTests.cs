@@ -25,12 +25,6 @@ public class QatTrainingTests
         Qat = qat,
     };
 
-    sealed class Recorder : ITrainingObserver
-    {
-        public List<double> Losses { get; } = new();
-        public void OnStep(StepMetrics m) => Losses.Add(m.Loss);
-    }
-
     static float[] Parameters(PreparedRun run)
     {
         var values = new float[run.Model.ParameterCount];
@@ -83,13 +77,6 @@ public class QatTrainingTests
         float inputStep = after[layout["transformer.h.0.attn.c_attn.input_step"].Offset];
         Assert.InRange(inputStep, 0.02f, 0.5f);
         Assert.All(before.Where((_, i) => layout.Tensors.Any(p => QuantizationScheme.IsStep(p.Name) && i >= p.Offset && i < p.Offset + p.Count)), v => Assert.Equal(0f, v));
-    }
-
-    /// <summary>Stops the loop after a given step, as Ctrl-C does.</summary>
-    sealed class StopAfter(int step, CancellationTokenSource source) : ITrainingObserver
-    {
-        public List<double> Losses { get; } = new();
-        public void OnStep(StepMetrics m) { Losses.Add(m.Loss); if (m.Step == step) source.Cancel(); }
     }
 
     static TrainOptions Resume(string folder, QuantizationScheme? qat = null, int? steps = null) => new()

@@ -33,18 +33,6 @@ public class SpanTrainingTests
         Assert.True(summary.FinalValLoss < 3.5, $"validation loss {summary.InitialValLoss:F3} → {summary.FinalValLoss:F3}");
     }
 
-    sealed class Recorder : ITrainingObserver
-    {
-        public List<double> Losses { get; } = new();
-        public void OnStep(StepMetrics m) => Losses.Add(m.Loss);
-    }
-
-    sealed class StopAfter(int step, CancellationTokenSource source) : ITrainingObserver
-    {
-        public List<double> Losses { get; } = new();
-        public void OnStep(StepMetrics m) { Losses.Add(m.Loss); if (m.Step == step) source.Cancel(); }
-    }
-
     static TrainOptions Small(string outDir, int steps) => SmallRuns.Options(outDir, steps) with { Objective = TrainingObjective.Span, Model = "t5-tiny" };
 
     [Fact]

@@ -37,19 +37,6 @@ public class TrainingRunTests
         Assert.False(Directory.Exists(run.Folder.CheckpointPath + ".tmp"));
     }
 
-    /// <summary>Stops the loop after a given step, as Ctrl-C does.</summary>
-    sealed class StopAfter(int step, CancellationTokenSource source) : ITrainingObserver
-    {
-        public List<double> Losses { get; } = new();
-        public void OnStep(StepMetrics m) { Losses.Add(m.Loss); if (m.Step == step) source.Cancel(); }
-    }
-
-    sealed class Recorder : ITrainingObserver
-    {
-        public List<double> Losses { get; } = new();
-        public void OnStep(StepMetrics m) => Losses.Add(m.Loss);
-    }
-
     [Fact]
     public void Resume_continues_the_same_run_bit_for_bit()
     {
