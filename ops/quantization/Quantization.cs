@@ -71,15 +71,14 @@ public static unsafe class Quantization
             for (long i = start; i < start + cols; i++) output[i] = q[i] * s;
         });
 
-    /// <summary>output = level(x, s_r)·s_r per row r; a NaN x passes through unchanged.</summary>
+    /// <summary>output = level(x, s_r)·s_r per row r; a NaN x passes through unchanged. Threads split the elements,
+    /// not the rows: quantization-aware training calls it with one row (a whole activation tensor, one step).</summary>
     public static void FakeQuantizeRows(float* output, float* input, float* scales, int rows, int cols, int qmax) =>
-        ParallelRows.For(rows, r =>
+        ParallelRows.ForChunks((long)rows * cols, (start, end) =>
         {
-            float s = scales[r];
-            long start = (long)r * cols;
-            for (long i = start; i < start + cols; i++)
+            for (long i = start; i < end; i++)
             {
-                float v = input[i];
+                float v = input[i], s = scales[i / cols];
                 output[i] = float.IsNaN(v) ? v : Level(v, s, qmax) * s;
             }
         });
