@@ -28,7 +28,8 @@ public static unsafe class Int8WeightMatmul
         sbyte* packed = (sbyte*)NativeMemory.AlignedAlloc((nuint)((long)panels * K * NR + 64), 64);
         try
         {
-            for (int p = 0; p < panels; p++)
+            bool parallel = (long)N * K * M >= ParallelWork;
+            Action<int> pack = p =>
             {
                 sbyte* panel = packed + (long)p * K * NR;
                 for (int c = 0; c < NR; c++)
@@ -37,7 +38,9 @@ public static unsafe class Int8WeightMatmul
                     if (m < M) for (int k = 0; k < K; k++) panel[(long)k * NR + c] = q[(long)m * K + k];
                     else for (int k = 0; k < K; k++) panel[(long)k * NR + c] = 0;
                 }
-            }
+            };
+            if (parallel) ParallelRows.For(panels, pack);
+            else for (int p = 0; p < panels; p++) pack(p);
             int blocks = (N + RowBlock - 1) / RowBlock;
             Action<int> block = bl =>
             {
@@ -50,7 +53,7 @@ public static unsafe class Int8WeightMatmul
                             scales + p * NR, bias == null ? null : bias + p * NR, Math.Min(NR, M - p * NR));
                     }
             };
-            if ((long)N * K * M < ParallelWork) for (int b = 0; b < blocks; b++) block(b);
+            if (!parallel) for (int b = 0; b < blocks; b++) block(b);
             else ParallelRows.For(blocks, block);
         }
         finally
