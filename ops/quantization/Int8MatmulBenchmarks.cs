@@ -9,15 +9,17 @@ namespace Engine.Backends.Benchmarks.Families;
 /// Int8Matmul on the backend (CPU: the best path; CUDA: cuBLAS's int8 GEMM), each CPU path forced (named "cpu …": they
 /// run on the host whatever the backend, to compare the kernels), the w8a8 epilogue, and weight-only int8 beside the
 /// fp32 MatmulForward of the same shape. Flops count 2·N·K·M multiply-adds (integer ones for int8: the rate is GOP/s).
-/// `trainer bench --op Int8Matmul` runs the family.
+/// They belong to the quantization family (its folder) and share the group Int8Matmul, which selects them together.
 /// </summary>
 public sealed class Int8MatmulBenchmarks : OpBenchmarkFamily
 {
-    public override string Family => "Int8Matmul";
+    public override string Family => "quantization";
+
+    public const string Group = "Int8Matmul";
 
     public override IEnumerable<OpBenchmark> Benchmarks()
     {
-        yield return new("int8 matmul", c =>
+        yield return new("int8 matmul", Group: Group, Prepare: c =>
         {
             var (fp32, N, K, M) = Shape(c);
             var (o, a, b) = (c.Zeros<int>((long)N * M, fp32State: true), Int8(c, (long)N * K), Int8(c, (long)M * K));
@@ -25,15 +27,15 @@ public sealed class Int8MatmulBenchmarks : OpBenchmarkFamily
         });
         // Only the paths this CPU runs: a forced path it lacks is an error by design (Int8Matmul.Resolve).
         foreach (var path in new[] { Int8GemmPath.Scalar, Int8GemmPath.Avx2, Int8GemmPath.Vnni }.Where(Int8Matmul.IsSupported))
-            yield return new($"int8 matmul cpu {path.ToString().ToLowerInvariant()}", c => HostPath(c, path));
-        yield return new("int8 matmul dequantize", c =>
+            yield return new($"int8 matmul cpu {path.ToString().ToLowerInvariant()}", c => HostPath(c, path), Group);
+        yield return new("int8 matmul dequantize", Group: Group, Prepare: c =>
         {
             var (fp32, N, _, M) = Shape(c);
             var (o, acc, scale, scales, bias) = (c.Zeros<float>((long)N * M, fp32State: true), c.Zeros<int>((long)N * M, fp32State: true),
                 c.Fp32(1, fp32State: true), c.Fp32(M, fp32State: true), c.Fp32(M, fp32State: true));
             return new(() => fp32.Int8MatmulDequantize(o, acc, scale, scales, bias, N, M), Bytes: 8.0 * N * M, Flops: 0);
         });
-        yield return new("matmul int8 weights", c =>
+        yield return new("matmul int8 weights", Group: Group, Prepare: c =>
         {
             var (fp32, N, K, M) = Shape(c);
             var (o, x, q, scales, bias) = (c.Zeros<float>((long)N * M, fp32State: true), c.Fp32((long)N * K, fp32State: true),
@@ -41,7 +43,7 @@ public sealed class Int8MatmulBenchmarks : OpBenchmarkFamily
             return new(() => fp32.MatmulInt8Weights(o, x, q, scales, bias, N, K, M),
                 Bytes: 4.0 * N * K + (double)M * K + 4.0 * N * M, Flops: 2.0 * N * K * M);
         });
-        yield return new("matmul fp32 (int8 shape)", c =>
+        yield return new("matmul fp32 (int8 shape)", Group: Group, Prepare: c =>
         {
             var (fp32, N, K, M) = Shape(c);
             var (o, x, w, bias) = (c.Zeros<float>((long)N * M, fp32State: true), c.Fp32((long)N * K, fp32State: true),
