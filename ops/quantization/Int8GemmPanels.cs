@@ -28,33 +28,41 @@ static unsafe class Int8GemmPanels
         try
         {
             // Panel p, step s, column c, byte j holds b[16p + c, 4s + j]; sums[m] = Σ_k b[m,k] for the u8 correction.
-            For(panels, (long)M * K, p =>
+            For(panels, (long)N * K * M, p =>
             {
                 byte* panel = packed + (long)p * steps * NR * 4;
                 for (int c = 0; c < NR; c++)
                 {
-                    int m = p * NR + c, sum = 0;
+                    int m = p * NR + c;
                     sbyte* row = b + (long)m * K;
-                    int real = m < M ? K : 0; // a padding column is all zeros
-                    for (int k = 0; k < real; k++)
-                    {
-                        panel[(long)(k >> 2) * NR * 4 + c * 4 + (k & 3)] = (byte)row[k];
-                        sum += row[k];
-                    }
-                    for (int k = real; k < steps * 4; k++) panel[(long)(k >> 2) * NR * 4 + c * 4 + (k & 3)] = 0;
-                    sums[m] = sum;
+                    int real = m < M ? K : 0, whole = real / 4; // a padding column is all zeros
+                    for (int st = 0; st < whole; st++) *(int*)(panel + (long)st * NR * 4 + c * 4) = *(int*)(row + 4 * st);
+                    for (int k = whole * 4; k < steps * 4; k++) panel[(long)(k >> 2) * NR * 4 + c * 4 + (k & 3)] = k < real ? (byte)row[k] : (byte)0;
                 }
+                // The column sums by the same instruction: Σ 1·b over each column's 4-byte groups.
+                var ones = Vector256.Create((byte)1);
+                Vector256<int> low = default, high = default;
+                for (int st = 0; st < steps; st++)
+                {
+                    low = AvxVnni.MultiplyWideningAndAdd(low, ones, Vector256.Load((sbyte*)panel + (long)st * NR * 4));
+                    high = AvxVnni.MultiplyWideningAndAdd(high, ones, Vector256.Load((sbyte*)panel + (long)st * NR * 4 + 32));
+                }
+                low.Store(sums + p * NR);
+                high.Store(sums + p * NR + 8);
             });
             RowBlocks(N, (long)N * K * M, steps * 4, (rows, count, buffer) =>
             {
                 byte* aPacked = (byte*)buffer;
                 // a + 128 as u8: the xor flips the sign bit (two's complement). Padding k: 0 (b's padding is 0 there).
                 int ld = steps * 4;
+                var flip = Vector256.Create((byte)0x80);
                 for (int r = 0; r < count; r++)
                 {
-                    sbyte* src = a + (long)(rows + r) * K;
+                    byte* src = (byte*)(a + (long)(rows + r) * K);
                     byte* dst = aPacked + (long)r * ld;
-                    for (int k = 0; k < ld; k++) dst[k] = k < K ? (byte)(src[k] ^ unchecked((sbyte)0x80)) : (byte)0;
+                    int k = 0;
+                    for (; k + 32 <= K; k += 32) (Vector256.Load(src + k) ^ flip).Store(dst + k);
+                    for (; k < ld; k++) dst[k] = k < K ? (byte)(src[k] ^ 0x80) : (byte)0;
                 }
                 for (int p = 0; p < panels; p++)
                 {
@@ -77,11 +85,15 @@ static unsafe class Int8GemmPanels
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void TileVnni(int* output, int ldo, byte* a, int lda, int rows, byte* b, int steps, int* sums, int cols)
     {
+        // The tile goes through this stack buffer, and nothing is called while the accumulators are live: a value live
+        // across a call is spilled by the JIT at every definition, i.e. 12 stores in the inner loop.
+        int* tile = stackalloc int[MR * NR];
         byte* a0 = a, a1 = rows > 1 ? a + lda : a, a2 = rows > 2 ? a + 2 * lda : a;
         byte* a3 = rows > 3 ? a + 3 * lda : a, a4 = rows > 4 ? a + 4 * lda : a, a5 = rows > 5 ? a + 5 * lda : a;
         Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<int> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int s = 0, k = 0; s < steps; s++, k += 4, b += NR * 4)
+        byte* end = b + (long)steps * NR * 4;
+        for (nint k = 0; b < end; k += 4, b += NR * 4)
         {
             var b0 = Vector256.Load((sbyte*)b);
             var b1 = Vector256.Load((sbyte*)b + 32);
@@ -100,12 +112,10 @@ static unsafe class Int8GemmPanels
         }
         var s0 = Vector256.Load(sums) << 7;
         var s1 = Vector256.Load(sums + 8) << 7;
-        Store(output, c00 - s0, c01 - s1, cols);
-        if (rows > 1) Store(output + ldo, c10 - s0, c11 - s1, cols);
-        if (rows > 2) Store(output + 2L * ldo, c20 - s0, c21 - s1, cols);
-        if (rows > 3) Store(output + 3L * ldo, c30 - s0, c31 - s1, cols);
-        if (rows > 4) Store(output + 4L * ldo, c40 - s0, c41 - s1, cols);
-        if (rows > 5) Store(output + 5L * ldo, c50 - s0, c51 - s1, cols);
+        (c00 - s0).Store(tile); (c01 - s1).Store(tile + 8); (c10 - s0).Store(tile + 16); (c11 - s1).Store(tile + 24);
+        (c20 - s0).Store(tile + 32); (c21 - s1).Store(tile + 40); (c30 - s0).Store(tile + 48); (c31 - s1).Store(tile + 56);
+        (c40 - s0).Store(tile + 64); (c41 - s1).Store(tile + 72); (c50 - s0).Store(tile + 80); (c51 - s1).Store(tile + 88);
+        CopyOut(output, ldo, tile, rows, cols);
     }
 
     public static void MultiplyAvx2(int* output, sbyte* a, sbyte* b, int N, int K, int M)
@@ -115,16 +125,21 @@ static unsafe class Int8GemmPanels
         try
         {
             // Panel p, step s, column c, half j holds b[16p + c, 2s + j] widened to int16.
-            For(panels, (long)M * K, p =>
+            For(panels, (long)N * K * M, p =>
             {
                 short* panel = packed + (long)p * steps * NR * 2;
                 for (int c = 0; c < NR; c++)
                 {
                     int m = p * NR + c;
                     sbyte* row = b + (long)m * K;
-                    int real = m < M ? K : 0; // a padding column is all zeros
-                    for (int k = 0; k < real; k++) panel[(long)(k >> 1) * NR * 2 + c * 2 + (k & 1)] = row[k];
-                    for (int k = real; k < steps * 2; k++) panel[(long)(k >> 1) * NR * 2 + c * 2 + (k & 1)] = 0;
+                    int real = m < M ? K : 0, whole = real / 2; // a padding column is all zeros
+                    for (int st = 0; st < whole; st++)
+                    {
+                        short* pair = panel + (long)st * NR * 2 + c * 2;
+                        pair[0] = row[2 * st];
+                        pair[1] = row[2 * st + 1];
+                    }
+                    for (int k = whole * 2; k < steps * 2; k++) panel[(long)(k >> 1) * NR * 2 + c * 2 + (k & 1)] = k < real ? row[k] : (short)0;
                 }
             });
             RowBlocks(N, (long)N * K * M, steps * 2 * sizeof(short), (rows, count, buffer) =>
@@ -135,7 +150,9 @@ static unsafe class Int8GemmPanels
                 {
                     sbyte* src = a + (long)(rows + r) * K;
                     short* dst = aPacked + (long)r * ld;
-                    for (int k = 0; k < ld; k++) dst[k] = k < K ? src[k] : (short)0;
+                    int k = 0;
+                    for (; k + 16 <= K; k += 16) Avx2.ConvertToVector256Int16(src + k).Store(dst + k); // vpmovsxbw
+                    for (; k < ld; k++) dst[k] = k < K ? src[k] : (short)0;
                 }
                 for (int p = 0; p < panels; p++)
                 {
@@ -152,15 +169,18 @@ static unsafe class Int8GemmPanels
         }
     }
 
-    /// <summary>Up to 6 rows × 16 columns: vpmaddwd of a's broadcast k pair against 8 columns' pairs, added in int32.</summary>
+    /// <summary>Up to 6 rows × 16 columns: vpmaddwd of a's broadcast k pair against 8 columns' pairs, added in int32
+    /// (through a stack buffer, as <see cref="TileVnni"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void TileAvx2(int* output, int ldo, short* a, int lda, int rows, short* b, int steps, int cols)
     {
+        int* tile = stackalloc int[MR * NR];
         short* a0 = a, a1 = rows > 1 ? a + lda : a, a2 = rows > 2 ? a + 2 * lda : a;
         short* a3 = rows > 3 ? a + 3 * lda : a, a4 = rows > 4 ? a + 4 * lda : a, a5 = rows > 5 ? a + 5 * lda : a;
         Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<int> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int s = 0, k = 0; s < steps; s++, k += 2, b += NR * 2)
+        short* end = b + (long)steps * NR * 2;
+        for (nint k = 0; b < end; k += 2, b += NR * 2)
         {
             var b0 = Vector256.Load(b);
             var b1 = Vector256.Load(b + 16);
@@ -177,28 +197,25 @@ static unsafe class Int8GemmPanels
             x = Vector256.Create(*(int*)(a5 + k)).AsInt16();
             c50 += Avx2.MultiplyAddAdjacent(x, b0); c51 += Avx2.MultiplyAddAdjacent(x, b1);
         }
-        Store(output, c00, c01, cols);
-        if (rows > 1) Store(output + ldo, c10, c11, cols);
-        if (rows > 2) Store(output + 2L * ldo, c20, c21, cols);
-        if (rows > 3) Store(output + 3L * ldo, c30, c31, cols);
-        if (rows > 4) Store(output + 4L * ldo, c40, c41, cols);
-        if (rows > 5) Store(output + 5L * ldo, c50, c51, cols);
+        c00.Store(tile); c01.Store(tile + 8); c10.Store(tile + 16); c11.Store(tile + 24);
+        c20.Store(tile + 32); c21.Store(tile + 40); c30.Store(tile + 48); c31.Store(tile + 56);
+        c40.Store(tile + 64); c41.Store(tile + 72); c50.Store(tile + 80); c51.Store(tile + 88);
+        CopyOut(output, ldo, tile, rows, cols);
     }
 
-    /// <summary>One tile row's 16 columns, or its first <paramref name="cols"/> at the matrix's right edge.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Store(int* output, Vector256<int> low, Vector256<int> high, int cols)
+    /// <summary>The tile's first <paramref name="rows"/> rows and <paramref name="cols"/> columns into the output.</summary>
+    static void CopyOut(int* output, int ldo, int* tile, int rows, int cols)
     {
-        if (cols == NR)
+        for (int r = 0; r < rows; r++)
         {
-            low.Store(output);
-            high.Store(output + 8);
-            return;
+            int* src = tile + r * NR, dst = output + (long)r * ldo;
+            if (cols == NR)
+            {
+                Vector256.Load(src).Store(dst);
+                Vector256.Load(src + 8).Store(dst + 8);
+            }
+            else for (int c = 0; c < cols; c++) dst[c] = src[c];
         }
-        int* tail = stackalloc int[NR];
-        low.Store(tail);
-        high.Store(tail + 8);
-        for (int c = 0; c < cols; c++) output[c] = tail[c];
     }
 
     /// <summary>body(i) for i in [0, count), in parallel only when the work pays for the threads.</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
 namespace Engine.Backends.Cpu.Ops;
@@ -112,15 +113,32 @@ public static unsafe class Int8Matmul
     /// step rounded to fp32 (the CUDA kernel spells the same steps with __fmul_rn/__fadd_rn, so no fused multiply-add
     /// changes a bit). An empty bias adds nothing.
     /// </summary>
-    public static void Dequantize(float* output, int* acc, float inputScale, float* weightScales, float* bias, int N, int M) =>
-        ParallelRows.For(N, n =>
+    public static void Dequantize(float* output, int* acc, float inputScale, float* weightScales, float* bias, int N, int M)
+    {
+        // Rows in blocks of at least 64K outputs (an epilogue row is too little work to hand to a thread); within a row,
+        // 8 columns at a time: vcvtdq2ps, vmulps and vaddps round each lane exactly as the scalar steps do.
+        int rowsPerBlock = Math.Max(1, (1 << 16) / Math.Max(1, M));
+        ParallelRows.ForBlocks(N, rowsPerBlock, (first, end) =>
         {
-            long row = (long)n * M;
-            for (int m = 0; m < M; m++)
+            for (int n = first; n < end; n++)
             {
-                float scale = inputScale * weightScales[m];
-                float v = acc[row + m] * scale;
-                output[row + m] = bias == null ? v : v + bias[m];
+                long row = (long)n * M;
+                int m = 0;
+                if (Vector256.IsHardwareAccelerated)
+                    for (; m + 8 <= M; m += 8)
+                    {
+                        var scale = Vector256.Create(inputScale) * Vector256.Load(weightScales + m);
+                        var v = Vector256.ConvertToSingle(Vector256.Load(acc + row + m)) * scale;
+                        if (bias != null) v += Vector256.Load(bias + m);
+                        v.Store(output + row + m);
+                    }
+                for (; m < M; m++)
+                {
+                    float scale = inputScale * weightScales[m];
+                    float v = acc[row + m] * scale;
+                    output[row + m] = bias == null ? v : v + bias[m];
+                }
             }
         });
+    }
 }

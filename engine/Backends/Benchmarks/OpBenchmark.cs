@@ -5,7 +5,9 @@ namespace Engine.Backends.Benchmarks;
 /// backend and returns the call to time with what one call moves and computes. Each op family declares its own in
 /// ops/FAMILY/ (an <see cref="OpBenchmarkFamily"/>), beside its kernels.
 /// </summary>
-public sealed record OpBenchmark(string Name, Func<OpBenchmarkContext, OpBenchmarkCall> Prepare);
+/// <param name="Group">A name several benchmarks of a family share (an op and its variants: Int8Matmul on the backend and
+/// on each CPU path), which selects them together; null: none.</param>
+public sealed record OpBenchmark(string Name, Func<OpBenchmarkContext, OpBenchmarkCall> Prepare, string? Group = null);
 
 /// <summary>One call of a benchmarked op: the call, the bytes it reads and writes in memory, the floating-point
 /// operations it does (0 for a memory-bound op whose FLOPs mean nothing).</summary>

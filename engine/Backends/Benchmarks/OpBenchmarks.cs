@@ -22,14 +22,16 @@ public static class OpBenchmarks
             .SelectMany(f => f.Benchmarks().Select(b => (f.Family, b)))
             .ToList();
 
-    /// <summary>The benchmarks a name selects: one benchmark by its name, a family's by the family name, or all.</summary>
+    /// <summary>The benchmarks a name selects: one benchmark by its name, a family's by the family name, a group's by
+    /// the group name, or all.</summary>
     public static IReadOnlyList<(string Family, OpBenchmark Benchmark)> Select(string name)
     {
         var all = All();
         if (name == "all") return all;
-        var chosen = all.Where(b => b.Benchmark.Name == name || b.Family == name).ToList();
+        var chosen = all.Where(b => b.Benchmark.Name == name || b.Family == name || b.Benchmark.Group == name).ToList();
+        var groups = all.Select(b => b.Benchmark.Group).OfType<string>().Distinct().ToList();
         return chosen.Count > 0 ? chosen
-            : throw new EngineException($"no op benchmark '{name}': the ops are {string.Join(", ", all.Select(b => b.Benchmark.Name))}; the families {string.Join(", ", all.Select(b => b.Family).Distinct())}; or all");
+            : throw new EngineException($"no op benchmark '{name}': the ops are {string.Join(", ", all.Select(b => b.Benchmark.Name))}; the families {string.Join(", ", all.Select(b => b.Family).Distinct())}{(groups.Count > 0 ? $"; the groups {string.Join(", ", groups)}" : "")}; or all");
     }
 
     /// <summary>Times one benchmark: a warm-up call (JIT, scratch buffers, lazy module loads), then

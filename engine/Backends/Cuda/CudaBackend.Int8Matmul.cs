@@ -38,7 +38,7 @@ public sealed unsafe partial class CudaBackend
                 CublasConstants.Compute32I, CublasConstants.GemmDefault), $"cublasGemmEx (int8 matmul, {M}×{N}×{K})");
             return;
         }
-        LaunchInt8Matmul(new(TilesOf(M), TilesOf(N), Int8TileThreads, SharedBytes: Int8SharedBytes), o, pa, pb, N, K, M);
+        LaunchInt8Matmul(TileGrid("int8 matmul", N, M, Int8SharedBytes), o, pa, pb, N, K, M);
     }
 
     public void Int8MatmulDequantize(Slice<float> output, Slice<int> accumulators, Slice<float> inputScale, Slice<float> weightScales, Slice<float> bias, int N, int M)
@@ -54,9 +54,18 @@ public sealed unsafe partial class CudaBackend
         Int8MatmulChecks.Product("matmul int8 weights", output.Length, input.Length, weights.Length, N, K, M);
         Int8MatmulChecks.Columns("matmul int8 weights", scales.Length, bias.Length, M);
         if (N == 0 || M == 0) return;
-        LaunchMatmulInt8Weights(new(TilesOf(M), TilesOf(N), Int8TileThreads, SharedBytes: WeightOnlySharedBytes),
+        LaunchMatmulInt8Weights(TileGrid("matmul int8 weights", N, M, WeightOnlySharedBytes),
             Ptr(output), Ptr(input), Ptr(weights), Ptr(scales), Ptr(bias), N, K, M);
     }
 
     static uint TilesOf(int n) => (uint)((n + Int8TileSize - 1) / Int8TileSize);
+
+    /// <summary>The kernels' grid: M's tiles in x, N's in y, which CUDA caps at 65 535 (N ≤ 4 194 240 rows).</summary>
+    static KernelLaunch TileGrid(string op, int N, int M, int sharedBytes)
+    {
+        uint rowTiles = TilesOf(N);
+        if (rowTiles > 65535)
+            throw new EngineException($"{op}: {N} rows need {rowTiles} tiles of {Int8TileSize}, more than the grid's 65 535: multiply the rows in parts");
+        return new(TilesOf(M), rowTiles, Int8TileThreads, SharedBytes: sharedBytes);
+    }
 }

@@ -213,11 +213,14 @@ public class Int8MatmulCpuTests
             }
     }
 
-    [Fact]
-    public unsafe void Weight_only_vector_tile_and_scalar_loop_give_the_same_bits()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public unsafe void Weight_only_vector_tiles_and_scalar_loop_give_the_same_bits(bool wide)
     {
-        // Both are one fused multiply-add chain per output in k order, then the scale and the bias: the same roundings.
+        // All are one fused multiply-add chain per output in k order, then the scale and the bias: the same roundings.
         Assert.SkipUnless(Int8WeightMatmul.Vectorized, "this CPU lacks AVX2/FMA: only the scalar loop runs");
+        Assert.SkipWhen(wide && !System.Runtime.Intrinsics.X86.Avx512F.IsSupported, "this CPU lacks AVX-512F: the 512-bit tile does not run");
         const int N = 61, K = 203, M = 35;
         var rng = new Random(5);
         var x = RandomArray(N * K, 6, 2);
@@ -228,9 +231,9 @@ public class Int8MatmulCpuTests
         fixed (float* px = x, ps = scales, pbias = bias, pv = vector, psc = scalar)
         fixed (sbyte* pq = q)
         {
-            Int8WeightMatmul.Multiply(pv, px, pq, ps, pbias, N, K, M);
+            Int8WeightMatmul.Multiply(pv, px, pq, ps, pbias, N, K, M, wide);
             Int8WeightMatmul.Scalar(psc, px, pq, ps, pbias, N, K, M);
         }
-        AssertSameBits(scalar, vector, "vector tile");
+        AssertSameBits(scalar, vector, wide ? "512-bit tile" : "256-bit tile");
     }
 }
