@@ -72,7 +72,7 @@ public sealed class LinearLayer
     public void Backward(ModelMemory m, Slice<float> dInput, Slice<float> dOutput, Slice<float> input, int N)
     {
         if (m.QuantizedLinears != null)
-            throw new EngineException("a post-training quantized model (trainer quantize) runs forward only: train from the checkpoint it was made from, with --qat to learn its steps");
+            throw new EngineException(EngineOption.Qat, $"a post-training quantized model runs forward only: train from the checkpoint it was made from, with {EngineOption.Qat} to learn its steps");
         var dBias = Bias is null ? default : m.Gradient(Bias);
         if (Quantization is not { } q)
         {

@@ -24,17 +24,17 @@ public static class PostTrainingQuantization
     {
         string folder = Checkpoint.Locate(checkpoint);
         if (QuantizedModelFolder.SchemeOf(folder) != null)
-            throw new EngineException(EngineOption.Model, $"--checkpoint {checkpoint}: already quantized; quantize the checkpoint it was made from");
+            throw new EngineException(EngineOption.Checkpoint, $"{EngineOption.Checkpoint} {checkpoint}: already quantized; quantize the checkpoint it was made from");
         var config = Checkpoint.ReadModelConfig(folder);
         var qat = config.Qat;
-        if (bits is not null and not 8 and not 4) throw new EngineException($"--bits {bits}: choose 8 or 4");
+        if (bits is not null and not 8 and not 4) throw new EngineException(EngineOption.Bits, $"{EngineOption.Bits} {bits}: choose 8 or 4");
         if (qat != null && bits != null && bits != qat.WeightBits)
-            throw new EngineException($"--bits {bits}: {checkpoint} learnt {qat.WeightBits}-bit weight steps with --qat {qat}; quantize it with --bits {qat.WeightBits} (or leave --bits out)");
+            throw new EngineException(EngineOption.Bits, $"{EngineOption.Bits} {bits}: {checkpoint} learnt {qat.WeightBits}-bit weight steps with {EngineOption.Qat} {qat}; quantize it with {EngineOption.Bits} {qat.WeightBits} (or leave {EngineOption.Bits} out)");
         bool inputsFp32 = weightOnly ?? (qat != null && !qat.QuantizesInputs);
         var scheme = new QuantizationScheme(bits ?? qat?.WeightBits ?? 8, inputsFp32 ? 0 : 8);
         string full = Path.GetFullPath(outFolder);
         if (Directory.Exists(full) && Directory.EnumerateFileSystemEntries(full).Any())
-            throw new EngineException($"--out {outFolder}: the folder exists and is not empty; choose a new one (nothing was written)");
+            throw new EngineException(EngineOption.Out, $"{EngineOption.Out} {outFolder}: the folder exists and is not empty; choose a new one (nothing was written)");
 
         using var cpu = new CpuBackend();
         using var model = new TransformerModel(config, cpu);
@@ -55,7 +55,7 @@ public static class PostTrainingQuantization
             var (levels, scales) = Quantize(cpu, values, weight, qat != null ? model.Layout[prefix + QuantizationScheme.WeightStepSuffix] : null, scheme.WeightBits);
             if (scheme.WeightBits == 4)
             {
-                if (cols % 2 != 0) throw new EngineException($"{prefix}.weight has {cols} columns: int4 packs two a byte per row and needs an even width; use --bits 8");
+                if (cols % 2 != 0) throw new EngineException(EngineOption.Bits, $"{prefix}.weight has {cols} columns: int4 packs two a byte per row and needs an even width; use {EngineOption.Bits} 8");
                 entries.Add(new SafeTensors.Entry(weight.Name, new long[] { rows, cols / 2 }, Bytes: Pack(levels)));
             }
             else entries.Add(new SafeTensors.Entry(weight.Name, new long[] { rows, cols }, Int8s: levels));

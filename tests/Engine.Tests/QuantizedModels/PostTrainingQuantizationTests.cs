@@ -114,14 +114,15 @@ public class PostTrainingQuantizationTests
         using var temp = new TempFolder();
         string qat = Train(temp, "qat", 2, QuantizationScheme.Parse("w8a8"));
         var e = Assert.Throws<EngineException>(() => PostTrainingQuantization.Write(qat, temp["out4"], 4, null));
-        Assert.Contains("--bits 4", e.Message);
-        Assert.Contains("--qat w8a8", e.Message);
+        Assert.Equal(EngineOption.Bits, e.Option);
+        Assert.Contains("--bits 4", Trainer.Cli.FlagNames.Render(e));
+        Assert.Contains("--qat w8a8", Trainer.Cli.FlagNames.Render(e));
         Assert.False(Directory.Exists(temp["out4"]));
 
         Directory.CreateDirectory(temp["busy"]);
         File.WriteAllText(Path.Combine(temp["busy"], "keep.txt"), "mine");
         e = Assert.Throws<EngineException>(() => PostTrainingQuantization.Write(qat, temp["busy"], null, null));
-        Assert.Contains("--out", e.Message);
+        Assert.Contains("--out", Trainer.Cli.FlagNames.Render(e));
         Assert.Equal(new[] { "keep.txt" }, Directory.GetFiles(temp["busy"]).Select(Path.GetFileName));
 
         PostTrainingQuantization.Write(qat, temp["int8"], null, null);
