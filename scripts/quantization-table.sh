@@ -4,15 +4,16 @@
 # int4 w4a8); quantization-aware training w8a8 and w4a8 fine-tuned from each fp32 run (FT more steps, the schedule
 # extended), then quantized. Every model is scored by `trainer eval --model DIR` on its run's own validation split,
 # with the held-out sample the default runs print. Prints one markdown table per objective.
-# Usage: scripts/quantization-table.sh [WORK_DIR] [FINE_TUNE_STEPS]   (about 35 minutes on 2 cores)
+# Usage: scripts/quantization-table.sh [WORK_DIR] [FINE_TUNE_STEPS]   (about 45 minutes on 2 cores)
+# Steps whose output is already in WORK_DIR are not run again: a stopped run continues where it was.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-/tmp/quantization-table}
 FT=${2:-150}
 dotnet build -c Release trainer >/dev/null
-rm -rf "$WORK"; mkdir -p "$WORK"
+mkdir -p "$WORK"
 # A copy of the build, so rebuilding the repository while this runs does not swap assemblies under it.
-cp -r trainer/bin/Release/net10.0 "$WORK/bin"
+[ -d "$WORK/bin" ] || cp -r trainer/bin/Release/net10.0 "$WORK/bin"
 T="dotnet $WORK/bin/trainer.dll"
 
 json() { python3 -c "import json,sys; d=json.load(open('$1')); print($2)"; }
@@ -25,7 +26,8 @@ row() { # name folder summary-for-optimizer-and-speed
   loss=$(echo "$out" | sed -n 's/^validation loss \([0-9.]*\).*/\1/p')
   score=$(echo "$out" | grep -Eo '[0-9]+/[0-9]+ (expanded|filled) exactly' | cut -d' ' -f1)
   local model_file
-  model_file=$(ls "$folder"/model.safetensors "$folder"/checkpoint/model.safetensors 2>/dev/null | head -1)
+  model_file=$folder/model.safetensors
+  [ -f "$model_file" ] || model_file=$folder/checkpoint/model.safetensors
   local opt="" speed=""
   if [ -n "$summary" ]; then
     opt=$(json "$summary" "'%.2f' % (d['model_states']['optimizer']/1e6)")
@@ -36,21 +38,31 @@ row() { # name folder summary-for-optimizer-and-speed
 
 for objective in clm mlm span; do
   R="$WORK/$objective"
-  $T --objective $objective --device cpu --out "$R-fp32" --sample-tokens 0 >/dev/null
-  $T --objective $objective --device cpu --optimizer adamw8bit --out "$R-adamw8bit" --sample-tokens 0 >/dev/null
+  train() { # folder, then the flags; skipped when the folder holds a finished run
+    local folder=$1; shift
+    [ -f "$folder/summary.json" ] || { rm -rf "$folder"; $T "$@" --device cpu --out "$folder" --sample-tokens 0 >/dev/null; }
+  }
+  finetune() { # from-folder to-folder steps, then the flags
+    local from=$1 to=$2 total=$3; shift 3
+    if [ "$(json "$to/summary.json" "d['steps']" 2>/dev/null)" != "$total" ]; then
+      rm -rf "$to"; cp -r "$from" "$to"
+      $T --resume "$to" --steps "$total" --device cpu --sample-tokens 0 "$@" >/dev/null
+    fi
+  }
+  quantize() { [ -f "$2/model.safetensors" ] || { rm -rf "$2"; $T quantize --checkpoint "$1" --out "$2" "${@:3}" >/dev/null; }; }
+  train "$R-fp32" --objective $objective
+  train "$R-adamw8bit" --objective $objective --optimizer adamw8bit
   steps=$(json "$R-fp32/summary.json" "d['steps']")
   # The reference for QAT: the fp32 run given the same extra steps.
-  cp -r "$R-fp32" "$R-fp32-ft"
-  $T --resume "$R-fp32-ft" --steps $((steps + FT)) --device cpu --sample-tokens 0 >/dev/null
+  finetune "$R-fp32" "$R-fp32-ft" $((steps + FT))
   for scheme in w8a8 w4a8; do
-    cp -r "$R-fp32" "$R-qat-$scheme"
-    $T --resume "$R-qat-$scheme" --qat $scheme --steps $((steps + FT)) --device cpu --sample-tokens 0 >/dev/null
-    $T quantize --checkpoint "$R-qat-$scheme" --out "$R-qat-$scheme-int" >/dev/null
+    finetune "$R-fp32" "$R-qat-$scheme" $((steps + FT)) --qat $scheme
+    quantize "$R-qat-$scheme" "$R-qat-$scheme-int"
   done
-  $T quantize --checkpoint "$R-fp32" --out "$R-ptq-w8a8" >/dev/null
-  $T quantize --checkpoint "$R-fp32" --weight-only --out "$R-ptq-w8" >/dev/null
-  $T quantize --checkpoint "$R-fp32" --bits 4 --out "$R-ptq-w4a8" >/dev/null
-  $T quantize --checkpoint "$R-fp32" --bits 4 --weight-only --out "$R-ptq-w4" >/dev/null
+  quantize "$R-fp32" "$R-ptq-w8a8"
+  quantize "$R-fp32" "$R-ptq-w8" --weight-only
+  quantize "$R-fp32" "$R-ptq-w4a8" --bits 4
+  quantize "$R-fp32" "$R-ptq-w4" --bits 4 --weight-only
   echo
   echo "### $objective ($steps steps; QAT: $FT more steps from the fp32 checkpoint)"
   echo
