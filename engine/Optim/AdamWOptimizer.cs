@@ -5,11 +5,12 @@ namespace Engine.Optim;
 /// <summary>AdamW hyper-parameters; defaults are GPT-2/nanoGPT's pre-training recipe.</summary>
 /// <param name="PositionBiasLearningRateScale">Multiplies the learning rate of T5's relative position bias tables
 /// (<see cref="OptimizerSegment.LearningRateScaleOf"/>); 1 = the same rate as every other tensor.</param>
-/// <param name="QuantizerStepLearningRateScale">Multiplies the learning rate of quantization-aware training's learnt
-/// steps (<see cref="OptimizerSegment.LearningRateScaleOf"/>).</param>
+/// <param name="WeightStepLearningRateScale">Multiplies the learning rate of quantization-aware training's learnt
+/// weight steps (<see cref="OptimizerSegment.LearningRateScaleOf"/>).</param>
+/// <param name="InputStepLearningRateScale">The same for its learnt input steps.</param>
 /// <param name="Optimizer">fp32 moments, or 8-bit block-wise quantized ones (<see cref="BlockwiseMoments"/>).</param>
 public sealed record AdamWSettings(float Beta1 = 0.9f, float Beta2 = 0.95f, float Epsilon = 1e-8f, float WeightDecay = 0.1f, float PositionBiasLearningRateScale = 1f,
-    float QuantizerStepLearningRateScale = 0.01f, OptimizerKind Optimizer = OptimizerKind.AdamW);
+    float WeightStepLearningRateScale = 0.1f, float InputStepLearningRateScale = 1f, OptimizerKind Optimizer = OptimizerKind.AdamW);
 
 /// <summary>
 /// AdamW over a flat parameter buffer: the whole model's, or an FSDP rank's shard. Weight decay applies to tensors

@@ -65,7 +65,7 @@ public static class PostTrainingQuantization
             if (qat?.QuantizesInputs == true && !inputsFp32 && model.Layout.Contains(prefix + QuantizationScheme.InputStepSuffix))
             {
                 entries.Add(new SafeTensors.Entry(prefix + QuantizedModelFolder.InputScaleSuffix, new long[] { 1 },
-                    new[] { values[model.Layout[prefix + QuantizationScheme.InputStepSuffix].Offset] }));
+                    new[] { MathF.Abs(values[model.Layout[prefix + QuantizationScheme.InputStepSuffix].Offset]) }));
                 quantizedBytes += 4;
             }
         }
@@ -116,7 +116,9 @@ public static class PostTrainingQuantization
             cpu.CopyIn<float>(values.AsSpan((int)weight.Offset, (int)weight.Count), w);
             if (learntSteps != null)
             {
-                cpu.CopyIn<float>(values.AsSpan((int)learntSteps.Offset, rows), s);
+                // A learnt step may have crossed zero: s·rint(x/s) is even in s, so |s| quantizes to the same values
+                // and keeps the file's scales positive.
+                cpu.CopyIn<float>(values.AsSpan((int)learntSteps.Offset, rows).ToArray().Select(MathF.Abs).ToArray(), s);
                 cpu.QuantizeWithScales(q, w, s, bits, rows, cols);
             }
             else cpu.QuantizePerChannel(q, s, w, rows, cols, bits);

@@ -139,6 +139,16 @@ public static class TrainingJob
             // position and full weights, so any world size resumes it.
             var folder = RunFolder.For(options.Out ?? Path.GetDirectoryName(Path.GetFullPath(checkpoint))!, writer: comm.Rank == 0);
             var (config, addsQat) = ResumedConfig(saved.Model, options, settings);
+            // QAT starting here: its steps' rates are this command's (the checkpoint's run had no steps).
+            if (addsQat)
+                settings = settings with
+                {
+                    AdamW = settings.AdamW with
+                    {
+                        WeightStepLearningRateScale = options.Settings.AdamW.WeightStepLearningRateScale,
+                        InputStepLearningRateScale = options.Settings.AdamW.InputStepLearningRateScale,
+                    },
+                };
             model = CreateModel(config, backends, comm, options);
             Checkpoint.LoadWeights(checkpoint, model, stepsMayBeMissing: addsQat);
             var optimizer = model.CreateOptimizer(settings.AdamW);

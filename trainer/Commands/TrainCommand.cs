@@ -43,7 +43,8 @@ public static class TrainCommand
         public readonly Flag<int?> Warmup = Flags.Int("warmup", "N", "linear warmup steps", Defaults.WarmupSteps.ToString(CultureInfo.InvariantCulture) + " (embedded mlm: 30)", 0);
         public readonly Flag<double?> WeightDecay = Flags.Double("weight-decay", "W", "AdamW decoupled weight decay (matrices and embeddings only)", "0.1", 0, 10);
         public readonly Flag<double?> PositionBiasLrScale = Flags.Double("position-bias-lr-scale", "S", "T5: multiply the learning rate of the relative position bias tables by S (scalars Adam moves by about the rate per step)", "1 (embedded span: 100)", 0, 1e6);
-        public readonly Flag<double?> QatStepLrScale = Flags.Double("qat-step-lr-scale", "S", "--qat: multiply the learning rate of the learnt quantization steps by S (Adam moves a scalar by about the rate; a weight step is about 0.002)", "0.01", 0, 1e6);
+        public readonly Flag<double?> QatWeightStepLrScale = Flags.Double("qat-weight-step-lr-scale", "S", "--qat: multiply the learning rate of the learnt weight steps by S (Adam moves a scalar by about the rate; a weight step is about 0.002)", "0.1", 0, 1e6);
+        public readonly Flag<double?> QatInputStepLrScale = Flags.Double("qat-input-step-lr-scale", "S", "--qat: multiply the learning rate of the learnt input steps by S (an input step is about 0.1)", "1", 0, 1e6);
         public readonly Flag<double?> Clip = Flags.Double("clip", "NORM", "global gradient-norm clip (0 = off)", "1.0", 0);
         public readonly Flag<int?> EvalEvery = Flags.Int("eval-every", "N", "validate every N steps (0 = only at the end)", "100", 0);
         public readonly Flag<int?> EvalBatches = Flags.Int("eval-batches", "N", "micro-batches in the validation set", "8", 1);
@@ -66,7 +67,7 @@ public static class TrainCommand
         public Option[] All => new Option[]
         {
             Objective, Model, Data, Device, Strategy, Precision, Qat, Optimizer, LossScale, ReshardAfterForward, ShardingFactor, CpuOffload, FsdpOverlap,
-            Steps, Batch, MicroBatch, Seq, Lr, MinLrRatio, Warmup, WeightDecay, PositionBiasLrScale, QatStepLrScale, Clip, EvalEvery, EvalBatches,
+            Steps, Batch, MicroBatch, Seq, Lr, MinLrRatio, Warmup, WeightDecay, PositionBiasLrScale, QatWeightStepLrScale, QatInputStepLrScale, Clip, EvalEvery, EvalBatches,
             CheckpointEvery, Seed, Out, Resume, PadVocab, Layers, Dim, Heads, FfnDim, MaxPositions, MaskProb, WholeWord, NoiseDensity,
             MeanSpan, SampleTokens,
         };
@@ -140,7 +141,8 @@ public static class TrainCommand
             {
                 WeightDecay = (float)(p.GetValue(f.WeightDecay) ?? Defaults.AdamW.WeightDecay),
                 PositionBiasLearningRateScale = (float)(p.GetValue(f.PositionBiasLrScale) ?? d.AdamW.PositionBiasLearningRateScale),
-                QuantizerStepLearningRateScale = (float)(p.GetValue(f.QatStepLrScale) ?? d.AdamW.QuantizerStepLearningRateScale),
+                WeightStepLearningRateScale = (float)(p.GetValue(f.QatWeightStepLrScale) ?? d.AdamW.WeightStepLearningRateScale),
+                InputStepLearningRateScale = (float)(p.GetValue(f.QatInputStepLrScale) ?? d.AdamW.InputStepLearningRateScale),
                 Optimizer = p.GetValue(f.Optimizer) ?? Engine.Optim.OptimizerKind.AdamW,
             },
             ClipNorm = p.GetValue(f.Clip) ?? Defaults.ClipNorm,

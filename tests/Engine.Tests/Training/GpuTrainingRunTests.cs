@@ -38,8 +38,12 @@ public class GpuTrainingRunTests
             Assert.True(Math.Abs(gpu[i] - cpu[i]) <= 1e-4 * cpu[i], $"step {i + 1}: GPU loss {gpu[i]:R} vs CPU {cpu[i]:R}");
     }
 
-    /// <summary>Quantization-aware training on the GPU (fake quantization, LSQ's backward) against the CPU's: the levels
-    /// are computed by the same float division and rounding on both, so the runs agree as fp32 runs do.</summary>
+    /// <summary>
+    /// Quantization-aware training on the GPU (fake quantization, LSQ's backward) against the CPU's. The levels come
+    /// from the same float division and rounding on both, but the matrix products sum in other orders, and an input
+    /// that this moves across a level boundary moves by a whole step (1/255 of its range at 8 bits), which the learnt
+    /// steps then follow: within 1e-3 relative at every step (measured: 2e-4 at step 7 of w8a8), ten times fp32's bound.
+    /// </summary>
     [Theory]
     [InlineData("w8a8")]
     [InlineData("w4a8")]
@@ -51,7 +55,7 @@ public class GpuTrainingRunTests
         var gpu = Losses("cuda", temp["gpu"], qat: qat);
         Assert.Equal(20, gpu.Count);
         for (int i = 0; i < cpu.Count; i++)
-            Assert.True(Math.Abs(gpu[i] - cpu[i]) <= 1e-4 * cpu[i], $"{qat}, step {i + 1}: GPU loss {gpu[i]:R} vs CPU {cpu[i]:R}");
+            Assert.True(Math.Abs(gpu[i] - cpu[i]) <= 1e-3 * cpu[i], $"{qat}, step {i + 1}: GPU loss {gpu[i]:R} vs CPU {cpu[i]:R}");
     }
 
     /// <summary>bf16 and fp16 on the GPU (values rounded by a kernel, matrix products on tensor cores) against the

@@ -49,9 +49,11 @@ public class QatTrainingTests
         var summary = run.Loop.Run();
         Assert.True(summary.FinalValLoss < summary.InitialValLoss - 0.5, $"{objective} {scheme}: validation loss {summary.InitialValLoss:F3} → {summary.FinalValLoss:F3}");
 
+        // Learnt and saved: finite and non-zero. Not necessarily positive: Adam moves a small step by about the rate,
+        // and s·rint(x/s) is even in s, so a step that crossed zero quantizes as its magnitude does.
         var saved = SafeTensors.Read(Path.Combine(run.Folder.CheckpointPath, Checkpoint.WeightsFile));
         foreach (var p in steps)
-            Assert.All(saved[p.Name].Values, v => Assert.True(double.IsFinite(v) && v > 0, $"{p.Name}: {v}"));
+            Assert.All(saved[p.Name].Values, v => Assert.True(double.IsFinite(v) && v != 0, $"{p.Name}: {v}"));
         Assert.Equal(qat, Checkpoint.ReadModelConfig(run.Folder.CheckpointPath).Qat);
     }
 
@@ -135,7 +137,7 @@ public class QatTrainingTests
         Assert.Equal(W4A8, Checkpoint.ReadModelConfig(Path.Combine(temp["run"], "checkpoint")).Qat);
         var steps = SafeTensors.Read(Path.Combine(temp["run"], "checkpoint", Checkpoint.WeightsFile)).Where(kv => QuantizationScheme.IsStep(kv.Key)).ToList();
         Assert.NotEmpty(steps);
-        Assert.All(steps, kv => Assert.All(kv.Value.Values, v => Assert.True(v > 0, kv.Key)));
+        Assert.All(steps, kv => Assert.All(kv.Value.Values, v => Assert.True(double.IsFinite(v) && v != 0, kv.Key)));
     }
 
     [Fact]
@@ -162,7 +164,8 @@ public class QatTrainingTests
         using var temp = new TempFolder();
         var help = Engine.Tests.Cli.ConsoleCapture.Run("train", "--help").Out;
         Assert.Contains("--qat", help);
-        Assert.Contains("--qat-step-lr-scale", help);
+        Assert.Contains("--qat-weight-step-lr-scale", help);
+        Assert.Contains("--qat-input-step-lr-scale", help);
         var (code, _, stderr) = Engine.Tests.Cli.ConsoleCapture.Run("--qat", "w3a8", "--steps", "1", "--out", temp["a"]);
         Assert.Equal(2, code);
         Assert.Contains("--qat: 'w3a8' is not one of w8a8, w4a8, w8, w4", stderr);
