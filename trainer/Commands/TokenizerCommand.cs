@@ -77,10 +77,18 @@ public static class TokenizerCommand
         return command;
     }
 
+    /// <summary>A column's heading: the name, a folder's name, or a file with its folder ("bpe/vocab.json").</summary>
+    static string Label(string spec)
+    {
+        string trimmed = spec.TrimEnd('/', '\\');
+        if (!File.Exists(trimmed)) return Path.GetFileName(trimmed) is { Length: > 0 } name ? name : spec;
+        return Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(trimmed))) + "/" + Path.GetFileName(trimmed);
+    }
+
     public static string Table(IReadOnlyList<TokenizerFertility> rows, IReadOnlyList<string> specs, int documents)
     {
         string F(double x, string format) => x.ToString(format, CultureInfo.InvariantCulture);
-        int width = Math.Max(12, specs.Max(s => Path.GetFileName(s.TrimEnd('/', '\\')).Length) + 2);
+        int width = Math.Max(12, specs.Max(s => Label(s).Length) + 2);
         var text = new StringBuilder();
         text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{documents:N0} document(s), {rows[0].Words:N0} words, {rows[0].Bytes:N0} bytes"));
         void Row(string label, Func<int, string> cell)
@@ -89,7 +97,7 @@ public static class TokenizerCommand
             for (int i = 0; i < rows.Count; i++) text.Append(cell(i).PadLeft(width));
             text.AppendLine();
         }
-        Row("tokenizer", i => Path.GetFileName(specs[i].TrimEnd('/', '\\')));
+        Row("tokenizer", i => Label(specs[i]));
         Row("vocabulary", i => F(rows[i].VocabSize, "N0"));
         Row("tokens", i => F(rows[i].Tokens, "N0"));
         Row("tokens per word", i => F(rows[i].TokensPerWord, "F3"));
