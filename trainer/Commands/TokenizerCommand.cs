@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Engine.Data;
 using Engine.Tokenizers;
+using Engine.TokenizerTraining;
 using Trainer.Cli;
 
 namespace Trainer.Commands;

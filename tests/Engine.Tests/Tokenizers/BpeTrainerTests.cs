@@ -2,6 +2,7 @@ using System.Text;
 using Engine.Corpus;
 using Engine.Tests.Cli;
 using Engine.Tokenizers;
+using Engine.TokenizerTraining;
 using TempFolder = Engine.Tests.Support.TempFolder;
 
 namespace Engine.Tests.Tokenizers;

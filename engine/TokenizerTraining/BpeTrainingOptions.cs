@@ -1,4 +1,6 @@
-namespace Engine.Tokenizers;
+using Engine.Tokenizers;
+
+namespace Engine.TokenizerTraining;
 
 /// <summary>What <see cref="BpeTrainer"/> learns from and where it writes (the keys of its errors are these properties).</summary>
 public sealed record BpeTrainingOptions

@@ -1,8 +1,9 @@
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Engine.Tokenizers;
 
-namespace Engine.Tokenizers;
+namespace Engine.TokenizerTraining;
 
 /// <summary>
 /// Writes a learnt vocabulary in HuggingFace's two layouts: tokenizer.json (model BPE, pre-tokenizer and decoder

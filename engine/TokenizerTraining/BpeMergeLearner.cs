@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using System.Text;
+using Engine.Tokenizers;
 
-namespace Engine.Tokenizers;
+namespace Engine.TokenizerTraining;
 
 /// <summary>
 /// Learns byte-level BPE merges from word counts, incrementally: the count of every adjacent symbol pair (weighted by

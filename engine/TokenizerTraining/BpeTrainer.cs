@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using Engine.Data;
+using Engine.Tokenizers;
 
-namespace Engine.Tokenizers;
+namespace Engine.TokenizerTraining;
 
 /// <summary>What a training run learnt and wrote.</summary>
 public sealed record BpeTrainingSummary(BpeVocabulary Vocabulary, long Characters, long Words, int DistinctWords, IReadOnlyList<string> Files, TimeSpan Elapsed);

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
+using Engine.Tokenizers;
 
-namespace Engine.Tokenizers;
+namespace Engine.TokenizerTraining;
 
 /// <summary>
 /// The word counts BPE training learns from: text split by GPT-2's pre-tokenisation regex (a word keeps its leading

@@ -1,4 +1,4 @@
-namespace Engine.Tokenizers;
+namespace Engine.TokenizerTraining;
 
 /// <summary>
 /// A learnt byte-level BPE: tokens by id in the byte-level alphabet (ids 0–255 are the bytes themselves, then one per
