@@ -190,6 +190,12 @@ public class BpeTrainerTests
         Assert.Contains("--vocab-size 200 is too small", stderr);
         Assert.False(Directory.Exists(temp["small"]));
 
+        // `tokenizer train`'s help is its own, without the root's list of commands that `train` (the root's) prints.
+        (code, stdout, _) = ConsoleCapture.Run("tokenizer", "train", "--help");
+        Assert.Equal(0, code);
+        Assert.Contains("--vocab-size N", stdout);
+        Assert.DoesNotContain("Commands: train (default)", stdout);
+
         (code, stdout, stderr) = ConsoleCapture.Run("tokenizer", "stats", "--tokenizer", "byte", "--tokenizer", temp["tok"], "--input", temp["text.txt"]);
         Assert.True(code == 0, stderr);
         // 16 words, 95 bytes; the trained tokenizer spells each word as one token.
