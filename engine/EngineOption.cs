@@ -20,6 +20,8 @@ public enum EngineOption
     Layers, Dim, Heads, FeedForwardDim, MaxPositions, VocabSize,
     // Preparing data (DatasetPreparer) and using a trained model (SamplingSettings, fill-in).
     Input, Tokenizer, Text, MaxNewTokens, Temperature, TopK,
+    // Training a tokenizer (BpeTrainingOptions).
+    TokenizerVocabSize, SpecialTokens,
     // Post-training quantization (PostTrainingQuantization.Write's arguments).
     Checkpoint, Bits, WeightOnly,
     // Planning and scaling laws.

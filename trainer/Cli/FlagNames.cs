@@ -50,6 +50,8 @@ public static class FlagNames
         EngineOption.Input => "input",
         EngineOption.Tokenizer => "tokenizer",
         EngineOption.Text => "text",
+        EngineOption.TokenizerVocabSize => "vocab-size",
+        EngineOption.SpecialTokens => "special",
         EngineOption.MaxNewTokens => "max-tokens",
         EngineOption.Temperature => "temperature",
         EngineOption.TopK => "top-k",

@@ -50,7 +50,8 @@ public sealed class HelpPrinter(IReadOnlyList<TrainerCommand> subcommands) : Sys
     {
         var command = (TrainerCommand)result.CommandResult.Command;
         Console.WriteLine(HelpText.For(command));
-        if (command.Name is "trainer" or "train") Console.WriteLine(HelpText.CommandList(subcommands));
+        // The root and `train` (Path "train"), not another command's subcommand that is also called train (`tokenizer train`).
+        if (command.Path == "train") Console.WriteLine(HelpText.CommandList(subcommands));
         return 0;
     }
 }
