@@ -37,7 +37,7 @@ public sealed class MixedBatchSource : IBatchSource
         var slots = new int[sequences];
         var rows = new int[sources.Count];
         for (int row = 0; row < sequences; row++) rows[slots[row] = schedule.Next()]++;
-        // One source: its batch as it is, so a run with one --data folder is bit for bit the plain run.
+        // One source: its batch as it is, so a run on one folder, weighted or not, is bit for bit the plain run.
         if (sources.Count == 1) return sources[0].Data.NextTrainBatch(sequences, T);
         var parts = new Batch?[sources.Count];
         for (int i = 0; i < parts.Length; i++)
