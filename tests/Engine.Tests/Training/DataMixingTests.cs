@@ -76,6 +76,29 @@ public class DataMixingTests : IClassFixture<DataMixingTests.Folders>
     }
 
     [Fact]
+    public void A_mixed_span_batch_keeps_each_rows_decoder_inputs_and_mask()
+    {
+        // Span batches carry decoder inputs (and a mask when a row is padded): dealt with their rows, a mixed batch's
+        // row is exactly the row its source gives alone.
+        var tokenizer = new ByteSpanTokenizer();
+        static TokenDataset Text(string text, ByteSpanTokenizer t) => TokenDataset.FromTokens(t.Encode(text), "text");
+        var a = Text(Trainer.EmbeddedCorpus.Text().Train[..20_000], tokenizer);
+        var b = Text(MixingFolders.GeneratedEnglish(20_000), tokenizer);
+        SpanLanguageModeling Span(TokenDataset data, ulong seed) => new(data, data, tokenizer, 32, 0.15, 3, seed);
+        var mixture = new MixedBatchSource([new("a", 1, Span(a, 1)), new("b", 1, Span(b, 2))]);
+        var mixed = mixture.NextTrainBatch(4, 32);
+        // 1:1 alternates a, b, a, b.
+        var alone = Batch.Interleave([Span(a, 1).NextTrainBatch(2, 32), Span(b, 2).NextTrainBatch(2, 32)], [0, 1, 0, 1]);
+        Assert.NotNull(mixed.DecoderTokens);
+        Assert.Equal(alone.Tokens, mixed.Tokens);
+        Assert.Equal(alone.Targets, mixed.Targets);
+        Assert.Equal(alone.DecoderTokens, mixed.DecoderTokens);
+        Assert.Equal(alone.AttentionMask, mixed.AttentionMask);
+        Assert.Equal(Span(a, 1).NextTrainBatch(2, 32).DecoderTokens!.AsSpan(0, mixed.DecoderT).ToArray(), mixed.DecoderTokens!.AsSpan(0, mixed.DecoderT).ToArray());
+        Assert.Equal(Span(b, 2).NextTrainBatch(2, 32).Targets.AsSpan(0, mixed.DecoderT).ToArray(), mixed.Targets.AsSpan(mixed.DecoderT, mixed.DecoderT).ToArray());
+    }
+
+    [Fact]
     public void Tokens_per_source_follow_the_weights_exactly()
     {
         using var temp = new TempFolder();
@@ -118,7 +141,8 @@ public class DataMixingTests : IClassFixture<DataMixingTests.Folders>
     {
         using var temp = new TempFolder();
         const int steps = 6;
-        DataSource[] sources = [new(data.Rx, 3), new(data.Prose, 1)];
+        // 2:1 deals a, b, a; stopping after 16 sequences stops inside that cycle, so the schedule's counts must be restored.
+        DataSource[] sources = [new(data.Rx, 2), new(data.Prose, 1)];
         var straight = new Recorder();
         float[] straightParameters;
         using (var run = TrainingJob.Prepare(MixingFolders.Run(temp["straight"], steps, sources)))
@@ -127,13 +151,13 @@ public class DataMixingTests : IClassFixture<DataMixingTests.Folders>
             straightParameters = Parameters(run);
         }
         using var cancel = new CancellationTokenSource();
-        var first = new StopAfter(3, cancel);
+        var first = new StopAfter(2, cancel);
         using (var run = TrainingJob.Prepare(MixingFolders.Run(temp["interrupted"], steps, sources)))
             Assert.True(run.Loop.Run(cancel.Token, first).Interrupted);
-        // The checkpoint holds both sources' positions and the schedule's counts.
+        // The checkpoint holds both sources' positions and the schedule's counts: 5 cycles of a, b, a and one more a.
         var saved = TrainerState.Read(Path.Combine(temp["interrupted"], "checkpoint"))!;
-        Assert.Equal(3 * 6L, saved.DataState["mix.sequences.0"]);
-        Assert.Equal(3 * 2L, saved.DataState["mix.sequences.1"]);
+        Assert.Equal(11L, saved.DataState["mix.sequences.0"]);
+        Assert.Equal(5L, saved.DataState["mix.sequences.1"]);
         Assert.True(saved.DataState.ContainsKey("source1.position"));
         var second = new Recorder();
         float[] resumedParameters;
@@ -145,7 +169,28 @@ public class DataMixingTests : IClassFixture<DataMixingTests.Folders>
         Assert.Equal(straight.Losses, first.Losses.Concat(second.Losses));
         Assert.Equal(straightParameters, resumedParameters);
         var last = Lines(temp["interrupted"]).Last(l => l.ContainsKey("loss"));
-        Assert.Equal(steps * 6L * 64, last["tokens_by_source"]!["rx"]!.GetValue<long>());
+        Assert.Equal(steps * 8L * 2 / 3 * 64, last["tokens_by_source"]!["rx"]!.GetValue<long>());
+    }
+
+    /// <summary>mlm masks each source's rows with its own seed and position; the checkpoint holds both, so a resumed
+    /// mixture masks exactly as the uninterrupted one.</summary>
+    [Fact]
+    public void A_masked_lm_mixture_resumes_bit_for_bit()
+    {
+        using var temp = new TempFolder();
+        string rx = data.Prepare("rx-mlm", Trainer.EmbeddedCorpus.Text().Train[..30_000], new ByteMlmTokenizer());
+        string prose = data.Prepare("prose-mlm-resume", MixingFolders.GeneratedEnglish(20_000), new ByteMlmTokenizer());
+        // 2:1 with 8 sequences a step: the stop after step 1 falls inside the schedule's a, b, a cycle.
+        TrainOptions Options(string run) => MixingFolders.Run(run, 4, [new(rx, 2), new(prose, 1)]) with { Objective = TrainingObjective.Mlm, Model = "bert-tiny" };
+        var straight = new Recorder();
+        using (var run = TrainingJob.Prepare(Options(temp["straight"]))) run.Loop.Run(default, straight);
+        using var cancel = new CancellationTokenSource();
+        var first = new StopAfter(1, cancel);
+        using (var run = TrainingJob.Prepare(Options(temp["interrupted"]))) run.Loop.Run(cancel.Token, first);
+        var second = new Recorder();
+        using (var run = TrainingJob.Prepare(new TrainOptions { Resume = temp["interrupted"], Device = DeviceKind.Cpu })) run.Loop.Run(default, second);
+        Assert.Equal(4, straight.Losses.Count);
+        Assert.Equal(straight.Losses, first.Losses.Concat(second.Losses));
     }
 
     [Fact]
