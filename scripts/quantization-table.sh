@@ -63,6 +63,8 @@ for objective in clm mlm span; do
   quantize "$R-fp32" "$R-ptq-w8" --weight-only
   quantize "$R-fp32" "$R-ptq-w4a8" --bits 4
   quantize "$R-fp32" "$R-ptq-w4" --bits 4 --weight-only
+  # PTQ of the fp32 run given QAT's extra steps: the gap QAT must close, at the same training compute.
+  quantize "$R-fp32-ft" "$R-fp32-ft-ptq-w4a8" --bits 4
   echo
   echo "### $objective ($steps steps; QAT: $FT more steps from the fp32 checkpoint)"
   echo
@@ -74,6 +76,7 @@ for objective in clm mlm span; do
   row "PTQ int4 w4a8" "$R-ptq-w4a8" ""
   row "PTQ int4 w4 (weight-only)" "$R-ptq-w4" ""
   row "fp32 + $FT steps (QAT's reference)" "$R-fp32-ft" "$R-fp32-ft/summary.json"
+  row "fp32 + $FT steps → PTQ int4 w4a8" "$R-fp32-ft-ptq-w4a8" ""
   row "QAT w8a8 (fake-quantized)" "$R-qat-w8a8" "$R-qat-w8a8/summary.json"
   row "QAT w8a8 → int8" "$R-qat-w8a8-int" ""
   row "QAT w4a8 (fake-quantized)" "$R-qat-w4a8" "$R-qat-w4a8/summary.json"

@@ -12,4 +12,7 @@ public interface IBatchSource
     /// <summary>Position in the training data (and any random state) as plain numbers for the checkpoint.</summary>
     Dictionary<string, long> SaveState();
     void RestoreState(IReadOnlyDictionary<string, long> state);
+    /// <summary>Sequences drawn so far from each named source of a mixture (<see cref="MixedBatchSource"/>); null for a
+    /// source that is not one (the embedded corpus).</summary>
+    IReadOnlyDictionary<string, long>? SequencesBySource => null;
 }

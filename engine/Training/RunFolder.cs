@@ -57,6 +57,8 @@ public sealed class RunFolder
             ["step_s"] = Math.Round(m.StepSeconds, 4),
         };
         if (m.ValidationLoss is double v) line["val_loss"] = Finite(v);
+        if (m.ValidationLossBySet is { } sets) line["val_loss_by_set"] = BySet(sets);
+        if (m.TokensBySource is { } sources) line["tokens_by_source"] = new JsonObject(sources.Select(s => KeyValuePair.Create(s.Key, (JsonNode?)s.Value)));
         if (m.LossScale is float scale)
         {
             line["loss_scale"] = scale;
@@ -67,8 +69,14 @@ public sealed class RunFolder
     }
 
     /// <summary>The validation loss before training (step 0).</summary>
-    public void AppendValidation(int step, double loss) =>
-        File.AppendAllText(MetricsPath, new JsonObject { ["step"] = step, ["val_loss"] = Finite(loss) }.ToJsonString() + "\n");
+    public void AppendValidation(int step, double loss, IReadOnlyDictionary<string, double>? bySet = null)
+    {
+        var line = new JsonObject { ["step"] = step, ["val_loss"] = Finite(loss) };
+        if (bySet != null) line["val_loss_by_set"] = BySet(bySet);
+        File.AppendAllText(MetricsPath, line.ToJsonString() + "\n");
+    }
+
+    static JsonObject BySet(IReadOnlyDictionary<string, double> losses) => new(losses.Select(l => KeyValuePair.Create(l.Key, Finite(l.Value))));
 
     static JsonNode? Finite(double x) => double.IsFinite(x) ? JsonValue.Create(x) : JsonValue.Create(x.ToString(CultureInfo.InvariantCulture));
 

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Engine.Parameters;
 
 namespace Engine.Training;
@@ -6,8 +7,11 @@ namespace Engine.Training;
 /// <param name="LossScale">fp16's loss scale during the step (null in fp32 and bf16).</param>
 /// <param name="Skipped">The step's gradients overflowed (inf/NaN after unscaling): no update was made.</param>
 /// <param name="SkippedSteps">Steps skipped so far in the run (fp16).</param>
+/// <param name="TokensBySource">Tokens each training source (by folder name) has given so far; null for the embedded text.</param>
+/// <param name="ValidationLossBySet">At an evaluation: the loss on each named validation set (<see cref="TrainOptions.EvalData"/>).</param>
 public sealed record StepMetrics(int Step, int TotalSteps, double Loss, float LearningRate, double GradNorm, double TokensPerSecond, double StepSeconds, double? ValidationLoss,
-    float? LossScale = null, bool Skipped = false, long SkippedSteps = 0);
+    float? LossScale = null, bool Skipped = false, long SkippedSteps = 0,
+    IReadOnlyDictionary<string, long>? TokensBySource = null, IReadOnlyDictionary<string, double>? ValidationLossBySet = null);
 
 /// <summary>Receives progress from the loop: the command line draws a live line, tests record.</summary>
 public interface ITrainingObserver
@@ -36,4 +40,10 @@ public sealed record TrainingSummary
     public bool Interrupted { get; init; }
     /// <summary>Rank 0's model states: what the strategy left on it (a shard under FSDP, everything otherwise).</summary>
     public ModelStateBytes? ModelStates { get; init; }
+    /// <summary>Tokens each training source gave over the whole run; absent for the embedded text.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, long>? TokensBySource { get; init; }
+    /// <summary>The last validation loss on each named set; absent without any.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, double>? FinalValLossBySet { get; init; }
 }

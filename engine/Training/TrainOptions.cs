@@ -12,6 +12,12 @@ public sealed record TrainOptions
     public string? Model { get; init; }
     /// <summary>A prepared folder (`trainer prepare`), a .bin shard or a glob; null = <see cref="EmbeddedText"/>.</summary>
     public string? Data { get; init; }
+    /// <summary>Several prepared folders mixed by weight (each batch's sequences drawn from them in proportion,
+    /// <see cref="Objectives.SourceSchedule"/>); the run's validation loss is the first's. Give this or <see cref="Data"/>
+    /// (one folder, weight 1), not both; empty with <see cref="Data"/> null = <see cref="EmbeddedText"/>.</summary>
+    public IReadOnlyList<DataSource> DataSources { get; init; } = [];
+    /// <summary>Named sets whose validation splits are scored at every evaluation besides the run's own.</summary>
+    public IReadOnlyList<EvalDataSet> EvalData { get; init; } = [];
     /// <summary>The text a run without <see cref="Data"/> trains on, and a resumed run that did; called only then. The
     /// engine has no text of its own to fall back on: the trainer passes its demo corpus here.</summary>
     public Func<Data.EmbeddedText>? EmbeddedText { get; init; }

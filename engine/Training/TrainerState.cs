@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Engine.Checkpoints;
 using Engine.Models;
 using Engine.Objectives;
@@ -23,6 +24,13 @@ public sealed record TrainerState
     public required TrainingObjective Objective { get; init; }
     /// <summary>Where the training data came from: a prepared folder or "embedded".</summary>
     public required string Data { get; init; }
+    /// <summary>Every training source with its weight when the run trains on prepared folders (the first is <see cref="Data"/>);
+    /// null for the embedded text, and in checkpoints made before mixtures (then <see cref="Data"/> alone, weight 1).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<DataSource>? Sources { get; init; }
+    /// <summary>The named validation sets the run scores besides its own; null = none.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<EvalDataSet>? EvalSets { get; init; }
     public Dictionary<string, long> DataState { get; init; } = new();
     public double InitialValLoss { get; init; } = double.NaN;
     public long TokensSeen { get; init; }

@@ -56,7 +56,12 @@ public static class TrainingJob
     {
         var settings = options.Settings;
         settings.Validate();
-        var (tokenizer, dataName, train, validation, prompts) = OpenData(options.Data, options.Objective, options.EmbeddedText);
+        if (options.Data != null && options.DataSources.Count > 0)
+            throw new EngineException(EngineOption.Data, $"give one folder as {nameof(TrainOptions.Data)} or several as {nameof(TrainOptions.DataSources)}, not both");
+        var sources = options.DataSources.Count > 0 ? options.DataSources : options.Data != null ? [new DataSource(options.Data)] : null;
+        var data = OpenRunData(sources, options.Objective, options.EmbeddedText);
+        var tokenizer = data.Tokenizer;
+        var evalSets = TrainingData.OpenEvalSets(options.EvalData, tokenizer);
         var config = BuildConfig(options, tokenizer) with { Qat = options.Qat };
         CheckQat(config.Qat, settings);
         if (settings.SequenceLength > config.MaxPositions)
@@ -79,12 +84,17 @@ public static class TrainingJob
             model = CreateModel(config, backends, comm, options);
             Initialization.Initialize(model, new Rng(settings.Seed));
             var optimizer = model.CreateOptimizer(settings.AdamW);
-            var objective = CreateObjective(options.Objective, settings, tokenizer, train, validation);
-            var state = new TrainerState { Model = config, Settings = settings, Tokenizer = tokenizer.Name, Objective = options.Objective, Data = dataName };
+            var objective = CreateTrainingSource(options.Objective, settings, data);
+            var state = new TrainerState
+            {
+                Model = config, Settings = settings, Tokenizer = tokenizer.Name, Objective = options.Objective, Data = data.Name,
+                Sources = data.Mixture, EvalSets = options.EvalData.Count > 0 ? options.EvalData.Select(e => e with { Path = Path.GetFullPath(e.Path) }).ToList() : null,
+            };
             return new PreparedRun
             {
-                Backend = backend, Model = model, Tokenizer = tokenizer, Folder = folder, DeviceNote = note, SamplePrompts = prompts, Communicator = comm,
-                Loop = new TrainingLoop(model, optimizer, objective, state, comm.Rank == 0 ? folder : null, tokenizer, comm, calibrateQuantizers: config.Qat != null),
+                Backend = backend, Model = model, Tokenizer = tokenizer, Folder = folder, DeviceNote = note, SamplePrompts = data.Prompts, Communicator = comm,
+                Loop = new TrainingLoop(model, optimizer, objective, state, comm.Rank == 0 ? folder : null, tokenizer, comm, calibrateQuantizers: config.Qat != null,
+                    evalSets: CreateEvalSources(options.Objective, settings, tokenizer, evalSets)),
             };
         }
         catch { model?.Dispose(); comm?.Dispose(); backend.Dispose(); throw; }
@@ -126,7 +136,13 @@ public static class TrainingJob
         settings.Validate();
         // A vocabulary saved with the checkpoint is the one the weights were trained with: use it, never a rebuilt one.
         var savedTokenizer = saved.Tokenizer == WordMlmTokenizer.SpecName ? WordMlmTokenizer.Load(checkpoint) : null;
-        var (tokenizer, _, train, validation, prompts) = OpenData(saved.Data == EmbeddedData ? null : saved.Data, saved.Objective, options.EmbeddedText, savedTokenizer);
+        // Checkpoints from before mixtures name one folder (weight 1).
+        var sources = saved.Sources ?? (saved.Data == EmbeddedData ? null : [new DataSource(saved.Data)]);
+        var data = OpenRunData(sources, saved.Objective, options.EmbeddedText, savedTokenizer);
+        var tokenizer = data.Tokenizer;
+        // The run's own sets, unless the options name others (a resumed run may start scoring new sets).
+        var evalData = options.EvalData.Count > 0 ? options.EvalData : saved.EvalSets ?? [];
+        var evalSets = TrainingData.OpenEvalSets(evalData, tokenizer);
         var launch = Launch(options);
         var backends = BackendFactory.Create(options.Device, out var note, launch.LocalRank, settings.Precision);
         var backend = backends.Compute;
@@ -154,12 +170,18 @@ public static class TrainingJob
             var optimizer = model.CreateOptimizer(settings.AdamW);
             // AdamW counts its own updates (bias correction): every step but those fp16 skipped on overflow.
             Checkpoint.LoadOptimizer(checkpoint, optimizer, model, saved.Step - (int)saved.SkippedSteps, addsQat ? TransformerModel.LayoutOf(saved.Model) : null);
-            var objective = CreateObjective(saved.Objective, settings, tokenizer, train, validation);
+            var objective = CreateTrainingSource(saved.Objective, settings, data);
             objective.RestoreState(saved.DataState);
+            var state = saved with
+            {
+                Settings = settings, Model = config,
+                EvalSets = evalData.Count > 0 ? evalData.Select(e => e with { Path = Path.GetFullPath(e.Path) }).ToList() : null,
+            };
             return new PreparedRun
             {
-                Backend = backend, Model = model, Tokenizer = tokenizer, Folder = folder, DeviceNote = note, SamplePrompts = prompts, Resumed = true, Communicator = comm,
-                Loop = new TrainingLoop(model, optimizer, objective, saved with { Settings = settings, Model = config }, comm.Rank == 0 ? folder : null, tokenizer, comm, calibrateQuantizers: addsQat),
+                Backend = backend, Model = model, Tokenizer = tokenizer, Folder = folder, DeviceNote = note, SamplePrompts = data.Prompts, Resumed = true, Communicator = comm,
+                Loop = new TrainingLoop(model, optimizer, objective, state, comm.Rank == 0 ? folder : null, tokenizer, comm, calibrateQuantizers: addsQat,
+                    evalSets: CreateEvalSources(saved.Objective, settings, tokenizer, evalSets)),
             };
         }
         catch { model?.Dispose(); comm?.Dispose(); backend.Dispose(); throw; }
@@ -215,6 +237,39 @@ public static class TrainingJob
 
     /// <summary>A strategy as messages write it (none, ddp, fsdp).</summary>
     static string Named(ParallelStrategy strategy) => strategy.ToString().ToLowerInvariant();
+
+    /// <summary>The data a run trains on: the embedded text (one source, no mixture) or prepared folders.</summary>
+    /// <param name="Mixture">The folders and weights as the checkpoint records them; null for the embedded text.</param>
+    sealed record RunData(ITokenizer Tokenizer, string Name, IReadOnlyList<OpenedSource> Sources, IReadOnlyList<string> Prompts, IReadOnlyList<DataSource>? Mixture);
+
+    /// <summary>Opens the run's training data: <paramref name="sources"/> (null = the embedded text).</summary>
+    static RunData OpenRunData(IReadOnlyList<DataSource>? sources, TrainingObjective objective, Func<EmbeddedText>? embedded, ITokenizer? saved = null)
+    {
+        if (sources == null)
+        {
+            var (tokenizer, name, train, validation, prompts) = OpenData(null, objective, embedded, saved);
+            return new RunData(tokenizer, name, [new OpenedSource(name, name, 1, train, validation)], prompts, null);
+        }
+        var (tok, opened) = TrainingData.OpenSources(sources);
+        return new RunData(tok, opened[0].Path, opened, [], opened.Select(o => new DataSource(o.Path, o.Weight)).ToList());
+    }
+
+    /// <summary>
+    /// The embedded text's objective as it always was; prepared folders behind a <see cref="MixedBatchSource"/> (with
+    /// one folder it hands out that folder's batches unchanged). Each source masks or corrupts with its own seed, so two
+    /// sources never share a pattern at the same position; the first keeps the run's seed, as a one-folder run always did.
+    /// </summary>
+    static IBatchSource CreateTrainingSource(TrainingObjective objective, TrainingSettings settings, RunData data)
+    {
+        if (data.Mixture == null) return CreateObjective(objective, settings, data.Tokenizer, data.Sources[0].Train, data.Sources[0].Validation!);
+        return new MixedBatchSource(data.Sources.Select((s, i) => new MixedBatchSource.Source(s.Name, s.Weight,
+            // A source after the first is never validated (the run scores the first's split): its train split stands in.
+            CreateObjective(objective, settings with { Seed = settings.Seed + (ulong)i * 0x9E3779B97F4A7C15UL }, data.Tokenizer, s.Train, s.Validation ?? s.Train))).ToList());
+    }
+
+    /// <summary>An objective per named validation set, scoring its validation split as the run scores its own.</summary>
+    static IReadOnlyList<(string Name, IBatchSource Data)> CreateEvalSources(TrainingObjective objective, TrainingSettings settings, ITokenizer tokenizer, IReadOnlyList<(string Name, TokenDataset Validation)> sets) =>
+        sets.Select(s => (s.Name, CreateObjective(objective, settings, tokenizer, s.Validation, s.Validation))).ToList();
 
     static IBatchSource CreateObjective(TrainingObjective objective, TrainingSettings settings, ITokenizer tokenizer, TokenDataset train, TokenDataset validation) => objective switch
     {

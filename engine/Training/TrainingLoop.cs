@@ -27,6 +27,9 @@ public sealed class TrainingLoop
     ITrainingObserver observer = new SilentObserver();
     TrainerState state;
     IReadOnlyList<Batch>? validation;
+    /// <summary>The named validation sets scored beside the run's own at every evaluation, and their batches once built.</summary>
+    readonly IReadOnlyList<(string Name, IBatchSource Data)> evalSets;
+    IReadOnlyList<Batch>[]? evalBatches;
 
     readonly Tokenizers.ITokenizer? tokenizer;
     /// <summary>Quantization-aware training's steps still need their first values (<see cref="QuantizerCalibration"/>).</summary>
@@ -38,8 +41,11 @@ public sealed class TrainingLoop
     /// <param name="communicator">The ranks of a data-parallel run; null = one process.</param>
     /// <param name="calibrateQuantizers">The model's quantization-aware training steps have no values yet (a fresh QAT
     /// run, or QAT starting from a checkpoint without it): calibrate them on the first micro-batch before anything else.</param>
-    public TrainingLoop(TransformerModel model, AdamWOptimizer optimizer, IBatchSource data, TrainerState state, RunFolder? folder, Tokenizers.ITokenizer? tokenizer = null, ICommunicator? communicator = null, bool calibrateQuantizers = false)
+    /// <param name="evalSets">Named validation sets scored at every evaluation besides the run's own (their validation batches).</param>
+    public TrainingLoop(TransformerModel model, AdamWOptimizer optimizer, IBatchSource data, TrainerState state, RunFolder? folder, Tokenizers.ITokenizer? tokenizer = null, ICommunicator? communicator = null, bool calibrateQuantizers = false,
+        IReadOnlyList<(string Name, IBatchSource Data)>? evalSets = null)
     {
+        this.evalSets = evalSets ?? [];
         this.model = model; this.optimizer = optimizer; this.data = data; this.state = state; this.folder = folder; this.tokenizer = tokenizer;
         this.calibrateQuantizers = calibrateQuantizers;
         settings = state.Settings;
@@ -59,6 +65,20 @@ public sealed class TrainingLoop
     {
         validation ??= data.ValidationBatches(settings.MicroBatch, settings.SequenceLength, settings.EvalBatches);
         if (validation.Count == 0) throw new EngineException("the validation split is empty: prepare the data with a validation fraction above 0");
+        return Score(validation);
+    }
+
+    /// <summary>The loss on each named validation set (same batch size and count as the run's own); null without any.</summary>
+    public IReadOnlyDictionary<string, double>? ValidateSets()
+    {
+        if (evalSets.Count == 0) return null;
+        evalBatches ??= evalSets.Select(s => s.Data.ValidationBatches(settings.MicroBatch, settings.SequenceLength, settings.EvalBatches)).ToArray();
+        return evalSets.Select((s, i) => (s.Name, Loss: Score(evalBatches[i]))).ToDictionary(p => p.Name, p => p.Loss);
+    }
+
+    /// <summary>The mean loss over every counted target of the batches.</summary>
+    double Score(IReadOnlyList<Batch> validation)
+    {
         // Each rank scores every WorldSize-th batch; the sums travel, so the result is the same on every rank. When the
         // model's forward is a collective (a sharded model), every rank runs the same number of forwards: a rank with
         // no batch left in the last round scores one again and drops the result.
@@ -90,9 +110,10 @@ public sealed class TrainingLoop
             double initial = Validate();
             state = state with { InitialValLoss = initial };
             observer.OnValidation(state.Step, initial);
-            folder?.AppendValidation(state.Step, initial);
+            folder?.AppendValidation(state.Step, initial, ValidateSets());
         }
         double lastTrainLoss = double.NaN, lastValLoss = double.NaN;
+        IReadOnlyDictionary<string, double>? lastSetLosses = null;
         bool interrupted = false;
         long tokensThisRun = 0;
         double trainSeconds = 0;
@@ -143,21 +164,24 @@ public sealed class TrainingLoop
             if (scaler != null) state = state with { LossScale = scaler.Scale, LossScaleCleanSteps = scaler.CleanSteps, SkippedSteps = scaler.SkippedSteps };
 
             double? valLoss = null;
+            IReadOnlyDictionary<string, double>? setLosses = null;
             bool last = step + 1 == settings.Steps;
             if (last || settings.EvalEvery > 0 && (step + 1) % settings.EvalEvery == 0)
             {
                 using (Nvtx.Range("validation")) valLoss = lastValLoss = Validate();
+                using (Nvtx.Range("validation sets")) setLosses = lastSetLosses = ValidateSets();
                 observer.OnValidation(step + 1, valLoss.Value);
             }
             var metrics = new StepMetrics(step + 1, settings.Steps, lastTrainLoss, lr, gradNorm, tokens / seconds, seconds, valLoss,
-                LossScale: lossScale, Skipped: skipped, SkippedSteps: scaler?.SkippedSteps ?? 0);
+                LossScale: lossScale, Skipped: skipped, SkippedSteps: scaler?.SkippedSteps ?? 0,
+                TokensBySource: TokensBySource(), ValidationLossBySet: setLosses);
             folder?.AppendStep(metrics);
             observer.OnStep(metrics);
             if (!double.IsFinite(lastTrainLoss))
                 throw new EngineException(EngineOption.LearningRate, $"step {step + 1}: the loss is {lastTrainLoss}; lower {EngineOption.LearningRate} (now {settings.LearningRate}) or check the data");
             if (!last && settings.CheckpointEvery > 0 && (step + 1) % settings.CheckpointEvery == 0) SaveCheckpoint(previousWall + wall.Elapsed.TotalSeconds);
         }
-        if (double.IsNaN(lastValLoss)) lastValLoss = Validate();
+        if (double.IsNaN(lastValLoss)) { lastValLoss = Validate(); lastSetLosses = ValidateSets(); }
         SaveCheckpoint(previousWall + wall.Elapsed.TotalSeconds);
         var summary = new TrainingSummary
         {
@@ -175,6 +199,8 @@ public sealed class TrainingLoop
             Objective = data.Objective,
             Interrupted = interrupted,
             ModelStates = MeasureModelStates(),
+            TokensBySource = TokensBySource(),
+            FinalValLossBySet = lastSetLosses,
         };
         folder?.Finish(summary);
         return summary;
@@ -191,6 +217,11 @@ public sealed class TrainingLoop
         QuantizerCalibration.Calibrate(model, batches, values => parallel.Sum(values));
         calibrateQuantizers = false;
     }
+
+    /// <summary>Tokens each source of a mixture has given so far: its sequences × the sequence length (so they add up to
+    /// the run's tokens); null for the embedded text.</summary>
+    IReadOnlyDictionary<string, long>? TokensBySource() =>
+        data.SequencesBySource?.ToDictionary(s => s.Key, s => s.Value * settings.SequenceLength);
 
     /// <summary>This rank's rows of a micro-batch every rank read whole (all of it in one process).</summary>
     Batch MyRows(Batch global)

@@ -13,6 +13,7 @@ public static class FlagNames
         EngineOption.Objective => "objective",
         EngineOption.Model => "model",
         EngineOption.Data => "data",
+        EngineOption.EvalData => "eval-data",
         EngineOption.Device => "device",
         EngineOption.Strategy => "strategy",
         EngineOption.Out => "out",

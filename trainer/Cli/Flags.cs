@@ -67,6 +67,35 @@ public static class Flags
         Description = help, HelpName = value, DefaultText = defaultText, Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true,
     };
 
+    /// <summary>
+    /// A flag that may be given several times, one value each (--data a:3 --data b:1), every value converted and checked
+    /// while parsing; absent reads as an empty array.
+    /// </summary>
+    public static Flag<T[]> Each<T>(string name, string value, string help, Func<string, (T? Value, string? Error)> convert, string? defaultText = null)
+    {
+        var flag = new Flag<T[]>(name)
+        {
+            Description = help, HelpName = value, DefaultText = defaultText,
+            Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false,
+        };
+        flag.CustomParser = result =>
+        {
+            var values = new List<T>();
+            foreach (var token in result.Tokens)
+            {
+                var (converted, error) = convert(token.Value);
+                if (error != null) { result.AddError(error); return []; }
+                values.Add(converted!);
+            }
+            return values.ToArray();
+        };
+        flag.Validators.Add(result =>
+        {
+            if (result.IdentifierTokenCount > result.Tokens.Count) result.AddError($"--{name} needs a value ({value})");
+        });
+        return flag;
+    }
+
     static Flag<T> Single<T>(string name, string value, string help, string? defaultText, Func<string, (T? Value, string? Error)> convert)
     {
         // One value after each occurrence; the flag may be given again, and the last one counts (a shell alias or a

@@ -23,7 +23,8 @@ public static class TrainCommand
     {
         public readonly Flag<TrainingObjective?> Objective = Flags.Choice("objective", ChoiceNames.Objectives, "what to learn: clm = next token (GPT), mlm = masked tokens (BERT), span = dropped spans (T5)", "clm");
         public readonly Flag<string?> Model = Flags.Text("model", "PRESET", $"model size: {string.Join(", ", Presets.Names)}", $"{Presets.Default}; bert-tiny for mlm, t5-tiny for span");
-        public readonly Flag<string?> Data = Flags.Text("data", "PATH", "a folder made by `trainer prepare`; without it, the embedded prescription-shorthand corpus");
+        public readonly Flag<Engine.Training.DataSource[]> Data = Flags.Each<Engine.Training.DataSource>("data", "DIR[:WEIGHT]", "a folder made by `trainer prepare`; repeat to mix several made with the same tokenizer, each batch's sequences drawn from them in proportion to the weights (default 1; e.g. --data web:3 --data code:1); validation loss is the first's. Without it, the embedded prescription-shorthand corpus", DataFlagValues.Source);
+        public readonly Flag<Engine.Training.EvalDataSet[]> EvalData = Flags.Each<Engine.Training.EvalDataSet>("eval-data", "NAME=DIR", "also score the validation split of a prepared folder at every evaluation, recorded under NAME (metrics.jsonl's val_loss_by_set, summary.json, loss.png); repeatable", DataFlagValues.EvalSet);
         public readonly Flag<DeviceKind?> Device = Flags.Choice("device", ChoiceNames.Devices, "where to train", "auto");
         public readonly Flag<ParallelStrategy?> Strategy = Flags.Choice("strategy", ChoiceNames.Strategies, "one process, or data-parallel over the ranks of an mpirun launch (ddp: replicas; fsdp: sharded)", "none");
         public readonly Flag<PrecisionMode?> Precision = Flags.Choice("precision", ChoiceNames.Precisions, "number format: fp32, or mixed precision with weights and activations stored in 16 bits, fp32 arithmetic, gradients and master weights (fp16 with dynamic loss scaling)", "fp32");
@@ -66,7 +67,7 @@ public static class TrainCommand
 
         public Option[] All => new Option[]
         {
-            Objective, Model, Data, Device, Strategy, Precision, Qat, Optimizer, LossScale, ReshardAfterForward, ShardingFactor, CpuOffload, FsdpOverlap,
+            Objective, Model, Data, EvalData, Device, Strategy, Precision, Qat, Optimizer, LossScale, ReshardAfterForward, ShardingFactor, CpuOffload, FsdpOverlap,
             Steps, Batch, MicroBatch, Seq, Lr, MinLrRatio, Warmup, WeightDecay, PositionBiasLrScale, QatWeightStepLrScale, QatInputStepLrScale, Clip, EvalEvery, EvalBatches,
             CheckpointEvery, Seed, Out, Resume, PadVocab, Layers, Dim, Heads, FfnDim, MaxPositions, MaskProb, WholeWord, NoiseDensity,
             MeanSpan, SampleTokens,
@@ -74,7 +75,7 @@ public static class TrainCommand
     }
 
     public const string Summary = "Pre-trains a transformer language model (the root command: `trainer --objective clm …` is `trainer train …`).";
-    const string Usage = "dotnet run --project trainer -- --objective clm [--model PRESET] [--data PATH] [--device auto|cpu|cuda] [--steps N] [--batch N] [--micro-batch N] [--seq T] [--lr LR] [--seed S] [--out DIR] [--resume DIR]";
+    const string Usage = "dotnet run --project trainer -- --objective clm [--model PRESET] [--data DIR[:WEIGHT]]... [--eval-data NAME=DIR]... [--device auto|cpu|cuda] [--steps N] [--batch N] [--micro-batch N] [--seq T] [--lr LR] [--seed S] [--out DIR] [--resume DIR]";
     const string Epilog = "Ctrl-C saves a checkpoint and exits; --resume DIR continues it bit for bit on the CPU.";
 
     /// <summary>The train command: `trainer train …`, or the root itself (<paramref name="name"/> "trainer").</summary>
@@ -161,7 +162,8 @@ public static class TrainCommand
         {
             Objective = objective,
             Model = p.GetValue(f.Model),
-            Data = p.GetValue(f.Data),
+            DataSources = p.GetValue(f.Data) ?? [],
+            EvalData = p.GetValue(f.EvalData) ?? [],
             Device = p.GetValue(f.Device) ?? DeviceKind.Auto,
             Strategy = p.GetValue(f.Strategy) ?? ParallelStrategy.None,
             Fsdp = new FsdpOptions(
@@ -183,6 +185,11 @@ public static class TrainCommand
             OptimizerGiven = p.Has(f.Optimizer),
         };
     }
+
+    /// <summary>The run's data as the start of a run prints it: a folder, or each source of a mixture with its weight.</summary>
+    static string DataLine(TrainerState state) => state.Sources is { Count: > 1 } sources
+        ? string.Join(" + ", sources.Select(s => string.Create(CultureInfo.InvariantCulture, $"{DataSource.NameOf(s.Path)} ×{s.Weight}"))) + $" (validation: {DataSource.NameOf(sources[0].Path)})"
+        : state.Data;
 
     static int Run(TrainFlags flags, ParseResult p, CancellationToken cancellation)
     {
@@ -214,7 +221,7 @@ public static class TrainCommand
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"model: {c.Layers} layers, width {c.Dim}, {c.Heads} heads, vocabulary {c.VocabSize}{(c.PaddedVocabSize != c.VocabSize ? $" (padded to {c.PaddedVocabSize})" : "")}: {run.Model.ParameterCount / 1e6:F2}M parameters"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"data: {run.Loop.State.Data} (tokenizer {run.Tokenizer.Name}); objective {run.Loop.State.Objective.Name()}; batch {s.GlobalBatch} × {s.SequenceLength} tokens ({s.GlobalBatch / (s.MicroBatch * run.Communicator.WorldSize)} micro-batch(es) of {s.MicroBatch} per rank); {s.Steps} steps"));
+            $"data: {DataLine(run.Loop.State)} (tokenizer {run.Tokenizer.Name}); objective {run.Loop.State.Objective.Name()}; batch {s.GlobalBatch} × {s.SequenceLength} tokens ({s.GlobalBatch / (s.MicroBatch * run.Communicator.WorldSize)} micro-batch(es) of {s.MicroBatch} per rank); {s.Steps} steps"));
         Console.WriteLine($"run folder: {run.Folder.Path}{(run.Resumed ? $" (resuming at step {run.Loop.State.Step})" : "")}");
         var summary = run.Loop.Run(cancellation, new ConsoleProgress(s.Steps));
         LossPlot.Write(run.Folder);
