@@ -67,7 +67,7 @@ public sealed class Gpt2FilesFixture : IDisposable
             if (line.Length == 0 || line.StartsWith("Capacity:", StringComparison.Ordinal)) continue;
             string[] parts = line.Split(' ');
             int rank = parts.Length > 1 ? int.Parse(parts[1]) : nextRank;
-            vocab[ByteLevelAlphabet.Encode(Convert.FromBase64String(parts[0]))] = rank;
+            vocab[Engine.Tokenizers.ByteLevelSymbols.Spell(Convert.FromBase64String(parts[0]))] = rank;
             nextRank = rank + 1;
         }
         return vocab;

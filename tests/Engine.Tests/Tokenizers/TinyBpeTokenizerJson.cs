@@ -14,7 +14,7 @@ internal static class TinyBpeTokenizerJson
     public static string Build(string modelType, bool withEndOfText)
     {
         var vocab = new Dictionary<string, int>();
-        for (int b = 0; b < 256; b++) vocab[ByteLevelAlphabet.CharOfByte[b].ToString()] = b;
+        for (int b = 0; b < 256; b++) vocab[Engine.Tokenizers.ByteLevelSymbols.Of((byte)b).ToString()] = b;
         vocab["he"] = 256;
         vocab["Ġt"] = 257;
         vocab["Ġthe"] = 258;
