@@ -83,5 +83,5 @@ public sealed class LinearQuantization
 
     /// <summary>LSQ's g = 1/√(N·Qp).</summary>
     public static float StepGradientScale(int valuesPerStep, int bits) =>
-        (float)(1.0 / Math.Sqrt((double)valuesPerStep * ((1 << (bits - 1)) - 1)));
+        (float)(1.0 / Math.Sqrt((double)valuesPerStep * QuantizationScheme.MaxLevel(bits)));
 }

@@ -17,6 +17,11 @@ public sealed record QuantizationScheme(int WeightBits, int ActivationBits)
     /// <summary>The schemes the engine trains and ships, by name.</summary>
     public static readonly IReadOnlyList<string> Names = ["w8a8", "w4a8", "w8", "w4"];
 
+    /// <summary>Qp = 2^(bits−1) − 1, the largest level of a symmetric <paramref name="bits"/>-bit quantizer (2..8).</summary>
+    public static int MaxLevel(int bits) =>
+        bits is >= 2 and <= 8 ? (1 << (bits - 1)) - 1
+            : throw new ArgumentOutOfRangeException(nameof(bits), bits, "the bit width must be in 2..8");
+
     [JsonIgnore] public bool QuantizesInputs => ActivationBits > 0;
 
     [JsonIgnore] public string Name => QuantizesInputs ? $"w{WeightBits}a{ActivationBits}" : $"w{WeightBits}";

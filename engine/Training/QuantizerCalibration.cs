@@ -57,5 +57,5 @@ public static class QuantizerCalibration
 
     /// <summary>2·mean|x|/√Qp, at least <see cref="SmallestStep"/>.</summary>
     public static float InitialStep(double meanAbsolute, int bits) =>
-        Math.Max(SmallestStep, (float)(2 * meanAbsolute / Math.Sqrt((1 << (bits - 1)) - 1)));
+        Math.Max(SmallestStep, (float)(2 * meanAbsolute / Math.Sqrt(QuantizationScheme.MaxLevel(bits))));
 }

@@ -7,11 +7,6 @@ namespace Engine.Backends.Cpu.Ops;
 /// </summary>
 public static unsafe class Quantization
 {
-    /// <summary>Qp = 2^(bits−1) − 1, the largest level of a symmetric <paramref name="bits"/>-bit quantizer (2..8).</summary>
-    public static int MaxLevel(int bits) =>
-        bits is >= 2 and <= 8 ? (1 << (bits - 1)) - 1
-            : throw new ArgumentOutOfRangeException(nameof(bits), bits, "the bit width must be in 2..8");
-
     /// <summary>The level of x for the scale s, as a float (0 for a zero scale or a NaN x).</summary>
     public static float Level(float x, float s, float qmax)
     {

@@ -8,7 +8,7 @@ public sealed unsafe partial class CpuBackend
 {
     public void QuantizePerChannel(Slice<sbyte> q, Slice<float> scales, Slice<float> weights, int rows, int cols, int bits)
     {
-        int qmax = Quantization.MaxLevel(bits);
+        int qmax = QuantizationScheme.MaxLevel(bits);
         QuantizationChecks.Matrix("quantize per channel", q.Length, weights.Length, scales.Length, rows, cols);
         Quantization.QuantizeRows(q.Pointer, scales.Pointer, weights.Pointer, rows, cols, qmax);
     }
@@ -21,7 +21,7 @@ public sealed unsafe partial class CpuBackend
 
     public void QuantizeWithScales(Slice<sbyte> q, Slice<float> x, Slice<float> scales, int bits, int rows, int cols)
     {
-        int qmax = Quantization.MaxLevel(bits);
+        int qmax = QuantizationScheme.MaxLevel(bits);
         QuantizationChecks.Matrix("quantize with scales", q.Length, x.Length, scales.Length, rows, cols);
         Quantization.QuantizeWithScales(q.Pointer, x.Pointer, scales.Pointer, rows, cols, qmax);
     }
@@ -34,14 +34,14 @@ public sealed unsafe partial class CpuBackend
 
     public void FakeQuantize(Slice<float> output, Slice<float> input, Slice<float> scales, int bits, int rows, int cols)
     {
-        int qmax = Quantization.MaxLevel(bits);
+        int qmax = QuantizationScheme.MaxLevel(bits);
         QuantizationChecks.Matrix("fake quantize", output.Length, input.Length, scales.Length, rows, cols);
         Quantization.FakeQuantizeRows(output.Pointer, input.Pointer, scales.Pointer, rows, cols, qmax);
     }
 
     public void FakeQuantizeBackward(Slice<float> dInput, Slice<float> dSteps, Slice<float> dOutput, Slice<float> input, Slice<float> steps, int bits, int rows, int cols, float stepGradientScale)
     {
-        int qmax = Quantization.MaxLevel(bits);
+        int qmax = QuantizationScheme.MaxLevel(bits);
         QuantizationChecks.Backward("fake quantize backward", dInput.Length, dSteps.Length, dOutput.Length, input.Length, steps.Length, rows, cols);
         Lsq.Backward(dInput.IsEmpty ? null : dInput.Pointer, dSteps.Pointer, dOutput.Pointer, input.Pointer, steps.Pointer, rows, cols, qmax, stepGradientScale);
     }

@@ -12,7 +12,7 @@ public sealed unsafe partial class CudaBackend
 
     public void QuantizePerChannel(Slice<sbyte> q, Slice<float> scales, Slice<float> weights, int rows, int cols, int bits)
     {
-        int qmax = Quantization.MaxLevel(bits);
+        int qmax = QuantizationScheme.MaxLevel(bits);
         QuantizationChecks.Matrix("quantize per channel", q.Length, weights.Length, scales.Length, rows, cols);
         if (rows == 0) return;
         // One block of 256 threads per row, its max tree in 256 floats of dynamic shared memory.
@@ -30,7 +30,7 @@ public sealed unsafe partial class CudaBackend
 
     public void QuantizeWithScales(Slice<sbyte> q, Slice<float> x, Slice<float> scales, int bits, int rows, int cols)
     {
-        int qmax = Quantization.MaxLevel(bits);
+        int qmax = QuantizationScheme.MaxLevel(bits);
         QuantizationChecks.Matrix("quantize with scales", q.Length, x.Length, scales.Length, rows, cols);
         long n = (long)rows * cols;
         if (n > 0) LaunchQuantizeWithScales(Elementwise(n), Ptr(q), Ptr(x), Ptr(scales), rows, cols, qmax);
@@ -45,7 +45,7 @@ public sealed unsafe partial class CudaBackend
 
     public void FakeQuantize(Slice<float> output, Slice<float> input, Slice<float> scales, int bits, int rows, int cols)
     {
-        int qmax = Quantization.MaxLevel(bits);
+        int qmax = QuantizationScheme.MaxLevel(bits);
         QuantizationChecks.Matrix("fake quantize", output.Length, input.Length, scales.Length, rows, cols);
         long n = (long)rows * cols;
         if (n > 0) LaunchFakeQuantizeRows(Elementwise(n), Ptr(output), Ptr(input), Ptr(scales), rows, cols, qmax);
@@ -53,7 +53,7 @@ public sealed unsafe partial class CudaBackend
 
     public void FakeQuantizeBackward(Slice<float> dInput, Slice<float> dSteps, Slice<float> dOutput, Slice<float> input, Slice<float> steps, int bits, int rows, int cols, float stepGradientScale)
     {
-        int qmax = Quantization.MaxLevel(bits);
+        int qmax = QuantizationScheme.MaxLevel(bits);
         QuantizationChecks.Backward("fake quantize backward", dInput.Length, dSteps.Length, dOutput.Length, input.Length, steps.Length, rows, cols);
         if (rows == 0) return;
         // One block of 256 threads per (row, chunk of Lsq.Chunk columns), its double tree in dynamic shared memory; the
