@@ -134,8 +134,7 @@ public static class TrainingJob
         if (options.OptimizerGiven && options.Settings.AdamW.Optimizer != saved.Settings.AdamW.Optimizer)
             throw new EngineException(EngineOption.Optimizer, $"{EngineOption.Resume} {options.Resume}: the run was trained with {EngineOption.Optimizer} {OptimizerName(saved.Settings.AdamW.Optimizer)}, not {OptimizerName(options.Settings.AdamW.Optimizer)}; its moments resume only as they were saved: leave {EngineOption.Optimizer} out (or give {OptimizerName(saved.Settings.AdamW.Optimizer)})");
         settings.Validate();
-        // A vocabulary saved with the checkpoint is the one the weights were trained with: use it, never a rebuilt one.
-        var savedTokenizer = saved.Tokenizer == WordMlmTokenizer.SpecName ? WordMlmTokenizer.Load(checkpoint) : null;
+        var savedTokenizer = SavedTokenizer(saved, checkpoint);
         // Checkpoints from before mixtures name one folder (weight 1).
         var sources = saved.Sources ?? (saved.Data == EmbeddedData ? null : [new DataSource(saved.Data)]);
         var data = OpenRunData(sources, saved.Objective, options.EmbeddedText, savedTokenizer);
@@ -198,12 +197,16 @@ public static class TrainingJob
     /// </summary>
     public static HeldOut OpenValidation(string folder, TrainerState saved, Func<EmbeddedText>? embedded)
     {
-        var savedTokenizer = saved.Tokenizer == WordMlmTokenizer.SpecName ? WordMlmTokenizer.Load(folder) : null;
-        var (tokenizer, _, train, validation, prompts) = OpenData(saved.Data == EmbeddedData ? null : saved.Data, saved.Objective, embedded, savedTokenizer);
+        var (tokenizer, _, train, validation, prompts) = OpenData(saved.Data == EmbeddedData ? null : saved.Data, saved.Objective, embedded, SavedTokenizer(saved, folder));
         var s = saved.Settings;
         var objective = CreateObjective(saved.Objective, s, tokenizer, train, validation);
         return new HeldOut(tokenizer, objective.ValidationBatches(s.MicroBatch, s.SequenceLength, s.EvalBatches), prompts);
     }
+
+    /// <summary>A vocabulary saved with a checkpoint is the one its weights were trained with: use it, never a rebuilt
+    /// one (null: the run's tokenizer has no files of its own).</summary>
+    static ITokenizer? SavedTokenizer(TrainerState saved, string folder) =>
+        saved.Tokenizer == WordMlmTokenizer.SpecName ? WordMlmTokenizer.Load(folder) : null;
 
     /// <summary>The model with every parameter (none, ddp) or this rank's shard of them (fsdp).</summary>
     static TransformerModel CreateModel(TransformerConfig config, BackendStack backends, ICommunicator comm, TrainOptions options) =>
