@@ -48,8 +48,8 @@ public static class Checkpoint
     /// <param name="state">The trainer's state (Engine.Training.TrainerState), written as <see cref="StateFile"/>: the
     /// checkpoint stores it without knowing its shape, so checkpoints sit below training. Its "model" property must be
     /// the <see cref="TransformerConfig"/> (<see cref="ReadModelConfig"/> reads it back).</param>
-    /// <param name="tokenizer">A tokenizer whose vocabulary was built for this run (<see cref="Tokenizers.WordMlmTokenizer"/>)
-    /// is written beside the weights, inside the same atomic swap; named tokenizers need no file.</param>
+    /// <param name="tokenizer">A tokenizer made for this run (<see cref="Tokenizers.ICheckpointTokenizer"/>: a word
+    /// vocabulary, a grown BPE) is written beside the weights, inside the same atomic swap; named tokenizers need no file.</param>
     public static void Save<TState>(string folder, TransformerModel model, AdamWOptimizer? optimizer, TState state, Tokenizers.ITokenizer? tokenizer = null) =>
         Save(folder, model.Config, model.Layout, Capture(model, optimizer), state, tokenizer);
 
@@ -71,7 +71,7 @@ public static class Checkpoint
         else if (contents.EightBit is var (first, second))
             SafeTensors.Write(Path.Combine(temporary, OptimizerFile), EightBitCheckpoint.Entries(layout, first, second),
                 new Dictionary<string, string> { ["step"] = contents.OptimizerStep.ToString(), ["optimizer"] = EightBitCheckpoint.Kind });
-        if (tokenizer is Tokenizers.WordMlmTokenizer words) words.Save(temporary);
+        if (tokenizer is Tokenizers.ICheckpointTokenizer own) own.Save(temporary);
         File.WriteAllText(Path.Combine(temporary, StateFile), JsonSerializer.Serialize(state, Json));
         if (Directory.Exists(previous)) Directory.Delete(previous, recursive: true);
         if (Directory.Exists(folder)) Directory.Move(folder, previous);
@@ -145,6 +145,15 @@ public static class Checkpoint
         var tensors = SafeTensors.Read(path);
         if (model.Config.Family == ModelFamily.DecoderOnly) HfGpt2.LoadInto(model, tensors, path, stepsMayBeMissing);
         else HfWeights.LoadInto(model, tensors, path, stepsMayBeMissing: stepsMayBeMissing);
+    }
+
+    /// <summary>A folder's weights as the flat values of <paramref name="layout"/> (a model grown from the folder's:
+    /// vocabulary rows the folder lacks stay 0, and so do learnt steps when <paramref name="stepsMayBeMissing"/>).</summary>
+    public static float[] ReadWeights(string folder, ParameterLayout layout, ModelFamily family, bool stepsMayBeMissing = false)
+    {
+        string path = Path.Combine(folder, WeightsFile);
+        var tensors = SafeTensors.Read(path);
+        return HfWeights.Read(layout, family, tensors, path, family == ModelFamily.DecoderOnly ? HfGpt2.AlternativeName : null, stepsMayBeMissing);
     }
 
     /// <summary>Loads AdamW's moments (full, our layout) into the optimizer: all of them, or a sharded rank's shard.</summary>

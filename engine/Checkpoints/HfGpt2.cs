@@ -57,7 +57,10 @@ public static class HfGpt2
 
     /// <summary>Copies HF tensors into the flat parameter buffer; GPT-2 files may omit the "transformer." prefix.</summary>
     public static void LoadInto(TransformerModel model, IReadOnlyDictionary<string, SafeTensor> tensors, string source, bool stepsMayBeMissing = false) =>
-        HfWeights.LoadInto(model, tensors, source, name => name.StartsWith("transformer.") ? name["transformer.".Length..] : null, stepsMayBeMissing);
+        HfWeights.LoadInto(model, tensors, source, AlternativeName, stepsMayBeMissing);
+
+    /// <summary>The name a GPT-2 file may give a tensor instead of ours (without "transformer."), or null.</summary>
+    public static string? AlternativeName(string name) => name.StartsWith("transformer.") ? name["transformer.".Length..] : null;
 
     public static void CopyFromHf(SafeTensor t, ParameterInfo p, Span<float> dest, string source) => HfWeights.CopyFromHf(t, p, dest, source);
 }

@@ -13,19 +13,24 @@ public static class HfWeights
     /// <param name="alternativeName">Another name a checkpoint may use for a tensor (e.g. GPT-2 without "transformer."), or null.</param>
     /// <param name="stepsMayBeMissing">Quantization-aware training starting from weights trained without it: learnt
     /// steps the file lacks stay 0 (the training loop calibrates them).</param>
-    public static void LoadInto(TransformerModel model, IReadOnlyDictionary<string, SafeTensor> tensors, string source, Func<string, string?>? alternativeName = null, bool stepsMayBeMissing = false)
+    public static void LoadInto(TransformerModel model, IReadOnlyDictionary<string, SafeTensor> tensors, string source, Func<string, string?>? alternativeName = null, bool stepsMayBeMissing = false) =>
+        model.CopyParametersIn(Read(model.Layout, model.Config.Family, tensors, source, alternativeName, stepsMayBeMissing));
+
+    /// <summary>HF tensors as the flat values of <paramref name="layout"/>, checking every name and shape (rows of a
+    /// vocabulary table the file lacks stay 0).</summary>
+    public static float[] Read(ParameterLayout layout, ModelFamily family, IReadOnlyDictionary<string, SafeTensor> tensors, string source, Func<string, string?>? alternativeName = null, bool stepsMayBeMissing = false)
     {
-        var host = new float[model.ParameterCount];
-        foreach (var p in model.Layout.Tensors)
+        var host = new float[layout.Count];
+        foreach (var p in layout.Tensors)
         {
             if (!tensors.TryGetValue(p.Name, out var t) && (alternativeName?.Invoke(p.Name) is not { } other || !tensors.TryGetValue(other, out t)))
             {
                 if (stepsMayBeMissing && QuantizationScheme.IsStep(p.Name)) continue;
-                throw new EngineException($"{source}: tensor {p.Name} is missing: the file is not a {Describe(model.Config.Family)} checkpoint of this shape");
+                throw new EngineException($"{source}: tensor {p.Name} is missing: the file is not a {Describe(family)} checkpoint of this shape");
             }
             CopyFromHf(t, p, host.AsSpan((int)p.Offset, (int)p.Count), source);
         }
-        model.CopyParametersIn(host);
+        return host;
     }
 
     static string Describe(ModelFamily family) => family switch

@@ -73,6 +73,20 @@ public sealed class TokenDataset
         return new TokenDataset(name, tokens, [new TokenDatasetShard(name, 0, tokens.Length)], meta: null);
     }
 
+    /// <summary>The same tokens in another vocabulary's ids: token t becomes <paramref name="ids"/>[t] (data prepared
+    /// with a domain tokenizer, read by a model whose vocabulary grew with that tokenizer's tokens).</summary>
+    public TokenDataset Remapped(int[] ids)
+    {
+        var mapped = new int[_tokens.Length];
+        for (int i = 0; i < mapped.Length; i++)
+        {
+            int id = ids[_tokens[i]];
+            if (id < 0) throw new DataFormatException($"tokens {Name}: token id {_tokens[i]} at position {i} has no token in the run's vocabulary");
+            mapped[i] = id;
+        }
+        return new TokenDataset(Name, mapped, Shards, Meta);
+    }
+
     public int this[long index] => _tokens[index];
 
     /// <summary>Copies <c>destination.Length</c> tokens starting at <paramref name="start"/> (no wrap-around).</summary>

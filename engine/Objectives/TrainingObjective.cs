@@ -27,6 +27,14 @@ public static class TrainingObjectives
         _ => CausalLanguageModeling.Name,
     };
 
+    /// <summary>The family each objective trains.</summary>
+    public static Models.ModelFamily Family(this TrainingObjective objective) => objective switch
+    {
+        TrainingObjective.Mlm => Models.ModelFamily.EncoderOnly,
+        TrainingObjective.Span => Models.ModelFamily.EncoderDecoder,
+        _ => Models.ModelFamily.DecoderOnly,
+    };
+
     /// <summary>The preset a run uses when it names no model: each objective trains its own family.</summary>
     public static string DefaultPreset(this TrainingObjective objective) => objective switch
     {

@@ -31,18 +31,19 @@ public static class BpeFilesWriter
         return [tokenizer, vocab, merges];
     }
 
-    static byte[] TokenizerJsonBytes(BpeVocabulary vocabulary) => Json(Indented, w =>
+    /// <summary>The tokenizer.json <see cref="Write"/> writes, as bytes.</summary>
+    public static byte[] TokenizerJsonBytes(BpeVocabulary vocabulary) => Json(Indented, w =>
     {
         w.WriteStartObject();
         w.WriteString("version", "1.0");
         w.WriteNull("truncation");
         w.WriteNull("padding");
         w.WriteStartArray("added_tokens");
-        for (int i = 0; i < vocabulary.SpecialTokens.Count; i++)
+        foreach (string special in vocabulary.SpecialTokens)
         {
             w.WriteStartObject();
-            w.WriteNumber("id", vocabulary.FirstSpecialId + i);
-            w.WriteString("content", vocabulary.SpecialTokens[i]);
+            w.WriteNumber("id", vocabulary.IdOf(special));
+            w.WriteString("content", special);
             w.WriteBoolean("single_word", false);
             w.WriteBoolean("lstrip", false);
             w.WriteBoolean("rstrip", false);

@@ -7,13 +7,16 @@ namespace Engine.Tokenizers;
 /// A byte-level BPE tokenizer loaded from HuggingFace files — a domain tokenizer trained with the "tokenizers" library,
 /// or a published model's tokenizer.json — run by Microsoft.ML.Tokenizers' BpeTokenizer.
 /// </summary>
-public sealed class BpeFileTokenizer : ITokenizer
+public sealed class BpeFileTokenizer : IByteLevelVocabulary
 {
     /// <summary>Names documents are separated with, in order of preference; the first one the file defines is used.</summary>
     public static readonly IReadOnlyList<string> EndOfTextCandidates =
         ["<|endoftext|>", "<|end_of_text|>", "</s>", "<eos>", "<|eos|>"];
 
     private readonly BpeTokenizer _tokenizer;
+
+    /// <summary>What the file says (vocabulary, merges, added tokens, split rule).</summary>
+    internal BpeModelDefinition Definition { get; }
 
     public string Name { get; }
     public int VocabSize { get; }
@@ -25,6 +28,7 @@ public sealed class BpeFileTokenizer : ITokenizer
     private BpeFileTokenizer(string name, BpeModelDefinition definition)
     {
         Name = name;
+        Definition = definition;
         VocabSize = Math.Max(definition.Vocabulary.Values.Max(), definition.AddedTokens.Count == 0 ? 0 : definition.AddedTokens.Values.Max()) + 1;
         (EndOfTextToken, EndOfText) = FindEndOfText(definition);
 
@@ -71,6 +75,19 @@ public sealed class BpeFileTokenizer : ITokenizer
             ? new BpeFileTokenizer(fullPath, HuggingFaceBpeFiles.ReadTokenizerJson(fullPath))
             : FromVocabJson(fullPath, fullPath);
     }
+
+    public string?[] SpellingsById()
+    {
+        var spellings = new string?[VocabSize];
+        foreach (var (spelling, id) in Definition.Vocabulary) spellings[id] = spelling;
+        foreach (var (text, id) in Definition.AddedTokens) spellings[id] = text;
+        return spellings;
+    }
+
+    public IReadOnlySet<int> SpecialIds => Definition.AddedTokens.Values.ToHashSet();
+
+    /// <summary>A tokenizer from a definition already read (a grown vocabulary, <see cref="ExtendedTokenizer"/>).</summary>
+    internal static BpeFileTokenizer FromDefinition(string name, BpeModelDefinition definition) => new(name, definition);
 
     public int[] Encode(string text) => _tokenizer.EncodeToIds(text).ToArray();
 

@@ -21,6 +21,20 @@ public static class ByteLevelSymbols
         return new string(chars);
     }
 
+    /// <summary>The bytes a byte-level spelling stands for; null when a character is not one of the 256 symbols
+    /// (a special token's literal text).</summary>
+    public static byte[]? TryUnspell(string spelling)
+    {
+        var bytes = new byte[spelling.Length];
+        for (int i = 0; i < spelling.Length; i++)
+        {
+            int b = Array.IndexOf(CharOfByte, spelling[i]);
+            if (b < 0) return null;
+            bytes[i] = (byte)b;
+        }
+        return bytes;
+    }
+
     static char[] Build()
     {
         var table = new char[256];

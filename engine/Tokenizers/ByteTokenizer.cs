@@ -6,7 +6,7 @@ namespace Engine.Tokenizers;
 /// The simplest tokenizer that covers every text: one token per UTF-8 byte (ids 0..255) plus end-of-text (256).
 /// Useful for tiny models and tests because it needs no vocabulary file and never meets an unknown character.
 /// </summary>
-public sealed class ByteTokenizer : ITokenizer
+public sealed class ByteTokenizer : IByteLevelVocabulary
 {
     public const string SpecName = "byte";
     public const int EndOfTextId = 256;
@@ -17,6 +17,16 @@ public sealed class ByteTokenizer : ITokenizer
     public string Name => SpecName;
     public int VocabSize => EndOfTextId + 1;
     public int EndOfText => EndOfTextId;
+
+    public string?[] SpellingsById()
+    {
+        var spellings = new string?[VocabSize];
+        for (int b = 0; b < 256; b++) spellings[b] = ByteLevelSymbols.Of((byte)b).ToString();
+        spellings[EndOfTextId] = EndOfTextText;
+        return spellings;
+    }
+
+    public IReadOnlySet<int> SpecialIds { get; } = new HashSet<int> { EndOfTextId };
 
     public int[] Encode(string text)
     {

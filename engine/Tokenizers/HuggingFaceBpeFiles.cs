@@ -13,6 +13,18 @@ internal static class HuggingFaceBpeFiles
     public static BpeModelDefinition ReadTokenizerJson(string path)
     {
         using JsonDocument document = ParseJsonFile(path);
+        return ReadTokenizerJson(path, document);
+    }
+
+    /// <summary>A tokenizer.json held in memory (<paramref name="path"/> names it in errors).</summary>
+    public static BpeModelDefinition ReadTokenizerJson(string path, byte[] utf8)
+    {
+        using JsonDocument document = JsonDocument.Parse(utf8);
+        return ReadTokenizerJson(path, document);
+    }
+
+    static BpeModelDefinition ReadTokenizerJson(string path, JsonDocument document)
+    {
         JsonElement root = document.RootElement;
         if (!root.TryGetProperty("model", out JsonElement model) || model.ValueKind != JsonValueKind.Object)
             throw Fail(path, "has no \"model\" object: not a HuggingFace tokenizer.json");

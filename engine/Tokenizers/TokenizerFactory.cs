@@ -8,7 +8,18 @@ public static class TokenizerFactory
 
     /// <summary>The tokenizer a checkpoint records, reading files the checkpoint keeps (a word vocabulary) from its folder.</summary>
     public static ITokenizer Resolve(string spec, string checkpointFolder) =>
-        spec.Equals(WordMlmTokenizer.SpecName, StringComparison.OrdinalIgnoreCase) ? WordMlmTokenizer.Load(checkpointFolder) : Resolve(spec);
+        IsKeptInCheckpoint(spec) ? LoadFromCheckpoint(spec, checkpointFolder) : Resolve(spec);
+
+    /// <summary>Whether <paramref name="spec"/> names a tokenizer made for one run (<see cref="ICheckpointTokenizer"/>),
+    /// whose files are in the run's checkpoints.</summary>
+    public static bool IsKeptInCheckpoint(string spec) =>
+        spec.Equals(WordMlmTokenizer.SpecName, StringComparison.OrdinalIgnoreCase) || spec.Equals(ExtendedTokenizer.SpecName, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>A run's own tokenizer from a checkpoint folder.</summary>
+    public static ICheckpointTokenizer LoadFromCheckpoint(string spec, string checkpointFolder) =>
+        spec.Equals(WordMlmTokenizer.SpecName, StringComparison.OrdinalIgnoreCase) ? WordMlmTokenizer.Load(checkpointFolder)
+        : spec.Equals(ExtendedTokenizer.SpecName, StringComparison.OrdinalIgnoreCase) ? ExtendedTokenizer.Load(checkpointFolder)
+        : throw new TokenizerException($"tokenizer '{spec}' is not one a checkpoint keeps ({WordMlmTokenizer.SpecName}, {ExtendedTokenizer.SpecName})");
 
     public static ITokenizer Resolve(string spec)
     {
@@ -18,8 +29,8 @@ public static class TokenizerFactory
         if (spec.Equals(ByteTokenizer.SpecName, StringComparison.OrdinalIgnoreCase)) return new ByteTokenizer();
         if (spec.Equals(ByteMlmTokenizer.SpecName, StringComparison.OrdinalIgnoreCase)) return new ByteMlmTokenizer();
         if (spec.Equals(ByteSpanTokenizer.SpecName, StringComparison.OrdinalIgnoreCase)) return new ByteSpanTokenizer();
-        if (spec.Equals(WordMlmTokenizer.SpecName, StringComparison.OrdinalIgnoreCase))
-            throw new TokenizerException($"tokenizer '{spec}' is a vocabulary built for one run: it is read from the {WordMlmTokenizer.VocabularyFile} of that run's checkpoint folder, so pass the folder");
+        if (IsKeptInCheckpoint(spec))
+            throw new TokenizerException($"tokenizer '{spec}' is a vocabulary made for one run: it is read from that run's checkpoint folder, so pass the folder");
         if (File.Exists(spec) || Directory.Exists(spec)) return BpeFileTokenizer.Load(spec);
         throw new TokenizerException($"tokenizer '{spec}': not a known name nor an existing file or folder; choose {Choices}");
     }

@@ -13,7 +13,7 @@ namespace Engine.Tokenizers;
 /// predicted from which other words share its line, which attention finds at once. The vocabulary travels with the
 /// checkpoint as vocab.txt (one token a line, BERT's format) so fill-mask reloads exactly these ids.</para>
 /// </summary>
-public sealed class WordMlmTokenizer : IMaskingTokenizer
+public sealed class WordMlmTokenizer : IMaskingTokenizer, ICheckpointTokenizer
 {
     public const string SpecName = "word-mlm";
     public const string VocabularyFile = "vocab.txt";

@@ -29,6 +29,12 @@ public sealed record TrainOptions
     public TrainingSettings Settings { get; init; } = new();
     public string? Out { get; init; }
     public string? Resume { get; init; }
+    /// <summary>Continued pre-training: a new run starts from this folder's weights (an HF GPT-2, BERT or T5 folder,
+    /// or one of our runs or checkpoints), with a fresh optimizer and schedule and the model's shape (<see cref="InitialModel"/>).</summary>
+    public string? InitFrom { get; init; }
+    /// <summary>With <see cref="InitFrom"/>: a domain tokenizer whose tokens the model lacks are appended to its
+    /// vocabulary, each new row starting as the mean of its old pieces' rows (<see cref="TokenizerTraining.VocabularyExtension"/>).</summary>
+    public string? ExtendVocab { get; init; }
     /// <summary>Round the vocabulary up to a multiple of 128 (50257 → 50304) for faster matrix products.</summary>
     public bool PadVocab { get; init; }
     public int? Layers { get; init; }

@@ -31,6 +31,10 @@ public sealed record TrainerState
     /// <summary>The named validation sets the run scores besides its own; null = none.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<EvalDataSet>? EvalSets { get; init; }
+    /// <summary>The folder whose weights started the run (<see cref="TrainOptions.InitFrom"/>); null for a run from scratch.</summary>
+    public string? InitFrom { get; init; }
+    /// <summary>The tokenizer whose tokens grew the model's vocabulary (<see cref="TrainOptions.ExtendVocab"/>); null when none did.</summary>
+    public string? ExtendVocab { get; init; }
     public Dictionary<string, long> DataState { get; init; } = new();
     public double InitialValLoss { get; init; } = double.NaN;
     public long TokensSeen { get; init; }

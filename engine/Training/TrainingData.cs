@@ -14,8 +14,9 @@ sealed record OpenedSource(string Name, string Path, double Weight, TokenDataset
 /// </summary>
 static class TrainingData
 {
-    /// <summary>The sources with the tokenizer they were all prepared with (the first source's).</summary>
-    public static (ITokenizer Tokenizer, IReadOnlyList<OpenedSource> Sources) OpenSources(IReadOnlyList<DataSource> sources)
+    /// <summary>The sources with the tokenizer they were all prepared with (the first source's); or, given the
+    /// <paramref name="vocabulary"/> of a grown model, in its ids with its tokenizer.</summary>
+    public static (ITokenizer Tokenizer, IReadOnlyList<OpenedSource> Sources) OpenSources(IReadOnlyList<DataSource> sources, RunVocabulary? vocabulary = null)
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
         PreparedDatasetMeta? first = null;
@@ -29,20 +30,23 @@ static class TrainingData
             string name = DataSource.NameOf(full);
             if (!names.Add(name))
                 throw new EngineException(EngineOption.Data, $"{EngineOption.Data} {source.Path}: another source is also named '{name}'; sources are reported by folder name, so give each {EngineOption.Data} folder its own name");
-            if (first != null && meta.Tokenizer != first.Tokenizer)
+            if (vocabulary == null && first != null && meta.Tokenizer != first.Tokenizer)
                 throw new EngineException(EngineOption.Data, $"{EngineOption.Data} {source.Path}: prepared with tokenizer '{meta.Tokenizer}', but {EngineOption.Data} {sources[0].Path} with '{first.Tokenizer}'; every source of a run must be prepared with the same tokenizer");
             first ??= meta;
-            tokenizer ??= TokenizerFactory.Resolve(meta.Tokenizer);
-            var train = OpenSplit(source.Path, full, meta, tokenizer, DatasetPreparer.TrainSplit, EngineOption.Data);
+            var prepared = vocabulary == null ? tokenizer ??= TokenizerFactory.Resolve(meta.Tokenizer) : TokenizerFactory.Resolve(meta.Tokenizer);
+            var ids = vocabulary?.IdsFor(prepared, EngineOption.Data, source.Path);
+            var train = InRunIds(OpenSplit(source.Path, full, meta, prepared, DatasetPreparer.TrainSplit, EngineOption.Data), ids);
             // The run's validation loss is the first source's; the others' validation splits are not read.
-            var validation = opened.Count == 0 ? OpenSplit(source.Path, full, meta, tokenizer, DatasetPreparer.ValSplit, EngineOption.Data) : null;
+            var validation = opened.Count == 0 ? InRunIds(OpenSplit(source.Path, full, meta, prepared, DatasetPreparer.ValSplit, EngineOption.Data), ids) : null;
             opened.Add(new OpenedSource(name, full, source.Weight, train, validation));
         }
-        return (tokenizer!, opened);
+        return (vocabulary?.Tokenizer ?? tokenizer!, opened);
     }
 
+    static TokenDataset InRunIds(TokenDataset data, int[]? ids) => ids == null ? data : data.Remapped(ids);
+
     /// <summary>The validation split of each named set, checked against the run's tokenizer.</summary>
-    public static IReadOnlyList<(string Name, TokenDataset Validation)> OpenEvalSets(IReadOnlyList<EvalDataSet> sets, ITokenizer tokenizer)
+    public static IReadOnlyList<(string Name, TokenDataset Validation)> OpenEvalSets(IReadOnlyList<EvalDataSet> sets, ITokenizer tokenizer, RunVocabulary? vocabulary = null)
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
         var opened = new List<(string, TokenDataset)>();
@@ -53,6 +57,13 @@ static class TrainingData
             if (!names.Add(set.Name))
                 throw new EngineException(EngineOption.EvalData, $"{EngineOption.EvalData} {set.Name}={set.Path}: the name '{set.Name}' is given twice; name each set once");
             var (full, meta) = Describe(set.Path, EngineOption.EvalData);
+            if (vocabulary != null)
+            {
+                var prepared = TokenizerFactory.Resolve(meta.Tokenizer);
+                var ids = vocabulary.IdsFor(prepared, EngineOption.EvalData, $"{set.Name}={set.Path}");
+                opened.Add((set.Name, InRunIds(OpenSplit(set.Path, full, meta, prepared, DatasetPreparer.ValSplit, EngineOption.EvalData), ids)));
+                continue;
+            }
             if (meta.Tokenizer != tokenizer.Name)
                 throw new EngineException(EngineOption.EvalData, $"{EngineOption.EvalData} {set.Name}={set.Path}: prepared with tokenizer '{meta.Tokenizer}', but the run trains with '{tokenizer.Name}'; prepare it with the run's tokenizer");
             opened.Add((set.Name, OpenSplit(set.Path, full, meta, tokenizer, DatasetPreparer.ValSplit, EngineOption.EvalData)));

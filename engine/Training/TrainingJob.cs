@@ -49,6 +49,10 @@ public static class TrainingJob
     {
         if (!Enum.IsDefined(options.Objective))
             throw new EngineException(EngineOption.Objective, $"{EngineOption.Objective} {(int)options.Objective}: choose clm, mlm or span");
+        if (options.Resume != null && options.InitFrom != null)
+            throw new EngineException(EngineOption.InitFrom, $"{EngineOption.InitFrom} starts a new run from a model's weights and {EngineOption.Resume} continues a run where it stopped: give one of them");
+        if (options.ExtendVocab != null && options.InitFrom == null)
+            throw new EngineException(EngineOption.ExtendVocab, $"{EngineOption.ExtendVocab} grows the vocabulary of the model a run starts from: add {EngineOption.InitFrom} DIR (a trained model's folder)");
         return options.Resume != null ? PrepareResume(options) : PrepareFresh(options);
     }
 
@@ -59,10 +63,13 @@ public static class TrainingJob
         if (options.Data != null && options.DataSources.Count > 0)
             throw new EngineException(EngineOption.Data, $"give one folder as {nameof(TrainOptions.Data)} or several as {nameof(TrainOptions.DataSources)}, not both");
         var sources = options.DataSources.Count > 0 ? options.DataSources : options.Data != null ? [new DataSource(options.Data)] : null;
-        var data = OpenRunData(sources, options.Objective, options.EmbeddedText);
+        var initial = options.InitFrom != null ? InitialModel.Open(options) : null;
+        // The embedded text is tokenized as the starting model reads (when its folder tells).
+        var data = OpenRunData(sources, options.Objective, options.EmbeddedText, initial?.Vocabulary?.Tokenizer ?? initial?.Tokenizer, initial?.Vocabulary);
         var tokenizer = data.Tokenizer;
-        var evalSets = TrainingData.OpenEvalSets(options.EvalData, tokenizer);
-        var config = BuildConfig(options, tokenizer) with { Qat = options.Qat };
+        initial?.CheckDataTokenizer(tokenizer, sources == null ? "the embedded text" : $"{EngineOption.Data} {sources[0].Path}");
+        var evalSets = TrainingData.OpenEvalSets(options.EvalData, tokenizer, initial?.Vocabulary);
+        var config = initial?.Config ?? BuildConfig(options, tokenizer) with { Qat = options.Qat };
         CheckQat(config.Qat, settings);
         if (settings.SequenceLength > config.MaxPositions)
             throw new EngineException(EngineOption.SequenceLength, $"{EngineOption.SequenceLength} {settings.SequenceLength} exceeds the model's {config.MaxPositions} positions: lower {EngineOption.SequenceLength} or raise {EngineOption.MaxPositions}");
@@ -82,12 +89,14 @@ public static class TrainingJob
             comm.Barrier();
             var folder = RunFolder.For(outPath, writer: comm.Rank == 0);
             model = CreateModel(config, backends, comm, options);
-            Initialization.Initialize(model, new Rng(settings.Seed));
+            if (initial != null) initial.LoadInto(model);
+            else Initialization.Initialize(model, new Rng(settings.Seed));
             var optimizer = model.CreateOptimizer(settings.AdamW);
             var objective = CreateTrainingSource(options.Objective, settings, data);
             var state = new TrainerState
             {
                 Model = config, Settings = settings, Tokenizer = tokenizer.Name, Objective = options.Objective, Data = data.Name,
+                InitFrom = initial?.Folder, ExtendVocab = options.ExtendVocab,
                 Sources = data.Mixture, EvalSets = options.EvalData.Count > 0 ? options.EvalData.Select(e => e with { Path = Path.GetFullPath(e.Path) }).ToList() : null,
             };
             return new PreparedRun
@@ -135,13 +144,14 @@ public static class TrainingJob
             throw new EngineException(EngineOption.Optimizer, $"{EngineOption.Resume} {options.Resume}: the run was trained with {EngineOption.Optimizer} {OptimizerName(saved.Settings.AdamW.Optimizer)}, not {OptimizerName(options.Settings.AdamW.Optimizer)}; its moments resume only as they were saved: leave {EngineOption.Optimizer} out (or give {OptimizerName(saved.Settings.AdamW.Optimizer)})");
         settings.Validate();
         var savedTokenizer = SavedTokenizer(saved, checkpoint);
+        var vocabulary = savedTokenizer is ExtendedTokenizer grown ? new RunVocabulary(grown) : null;
         // Checkpoints from before mixtures name one folder (weight 1).
         var sources = saved.Sources ?? (saved.Data == EmbeddedData ? null : [new DataSource(saved.Data)]);
-        var data = OpenRunData(sources, saved.Objective, options.EmbeddedText, savedTokenizer);
+        var data = OpenRunData(sources, saved.Objective, options.EmbeddedText, savedTokenizer, vocabulary);
         var tokenizer = data.Tokenizer;
         // The run's own sets, unless the options name others (a resumed run may start scoring new sets).
         var evalData = options.EvalData.Count > 0 ? options.EvalData : saved.EvalSets ?? [];
-        var evalSets = TrainingData.OpenEvalSets(evalData, tokenizer);
+        var evalSets = TrainingData.OpenEvalSets(evalData, tokenizer, vocabulary);
         var launch = Launch(options);
         var backends = BackendFactory.Create(options.Device, out var note, launch.LocalRank, settings.Precision);
         var backend = backends.Compute;
@@ -197,7 +207,9 @@ public static class TrainingJob
     /// </summary>
     public static HeldOut OpenValidation(string folder, TrainerState saved, Func<EmbeddedText>? embedded)
     {
-        var (tokenizer, _, train, validation, prompts) = OpenData(saved.Data == EmbeddedData ? null : saved.Data, saved.Objective, embedded, SavedTokenizer(saved, folder));
+        var savedTokenizer = SavedTokenizer(saved, folder);
+        var (tokenizer, _, train, validation, prompts) = OpenData(saved.Data == EmbeddedData ? null : saved.Data, saved.Objective, embedded, savedTokenizer,
+            savedTokenizer is ExtendedTokenizer grown ? new RunVocabulary(grown) : null);
         var s = saved.Settings;
         var objective = CreateObjective(saved.Objective, s, tokenizer, train, validation);
         return new HeldOut(tokenizer, objective.ValidationBatches(s.MicroBatch, s.SequenceLength, s.EvalBatches), prompts);
@@ -206,7 +218,7 @@ public static class TrainingJob
     /// <summary>A vocabulary saved with a checkpoint is the one its weights were trained with: use it, never a rebuilt
     /// one (null: the run's tokenizer has no files of its own).</summary>
     static ITokenizer? SavedTokenizer(TrainerState saved, string folder) =>
-        saved.Tokenizer == WordMlmTokenizer.SpecName ? WordMlmTokenizer.Load(folder) : null;
+        TokenizerFactory.IsKeptInCheckpoint(saved.Tokenizer) ? TokenizerFactory.LoadFromCheckpoint(saved.Tokenizer, folder) : null;
 
     /// <summary>The model with every parameter (none, ddp) or this rank's shard of them (fsdp).</summary>
     static TransformerModel CreateModel(TransformerConfig config, BackendStack backends, ICommunicator comm, TrainOptions options) =>
@@ -246,14 +258,16 @@ public static class TrainingJob
     sealed record RunData(ITokenizer Tokenizer, string Name, IReadOnlyList<OpenedSource> Sources, IReadOnlyList<string> Prompts, IReadOnlyList<DataSource>? Mixture);
 
     /// <summary>Opens the run's training data: <paramref name="sources"/> (null = the embedded text).</summary>
-    static RunData OpenRunData(IReadOnlyList<DataSource>? sources, TrainingObjective objective, Func<EmbeddedText>? embedded, ITokenizer? saved = null)
+    /// <param name="saved">For the embedded text: the tokenizer to encode it with (null = the objective's own).</param>
+    /// <param name="vocabulary">A grown vocabulary the folders are read in (null: their own tokenizer's ids).</param>
+    static RunData OpenRunData(IReadOnlyList<DataSource>? sources, TrainingObjective objective, Func<EmbeddedText>? embedded, ITokenizer? saved = null, RunVocabulary? vocabulary = null)
     {
         if (sources == null)
         {
             var (tokenizer, name, train, validation, prompts) = OpenData(null, objective, embedded, saved);
             return new RunData(tokenizer, name, [new OpenedSource(name, name, 1, train, validation)], prompts, null);
         }
-        var (tok, opened) = TrainingData.OpenSources(sources);
+        var (tok, opened) = TrainingData.OpenSources(sources, vocabulary);
         return new RunData(tok, opened[0].Path, opened, [], opened.Select(o => new DataSource(o.Path, o.Weight)).ToList());
     }
 
@@ -287,20 +301,12 @@ public static class TrainingJob
     static ISpanTokenizer SpanTokenizer(ITokenizer tokenizer) => tokenizer as ISpanTokenizer
         ?? throw new EngineException(EngineOption.Data, $"{EngineOption.Objective} span needs a tokenizer with sentinel tokens (<extra_id_N>) and a pad id; the data's tokenizer '{tokenizer.Name}' has none: prepare it with `trainer prepare {EngineOption.Tokenizer} {ByteSpanTokenizer.SpecName} …`");
 
-    /// <summary>The family each objective trains.</summary>
-    static ModelFamily FamilyOf(TrainingObjective objective) => objective switch
-    {
-        TrainingObjective.Mlm => ModelFamily.EncoderOnly,
-        TrainingObjective.Span => ModelFamily.EncoderDecoder,
-        _ => ModelFamily.DecoderOnly,
-    };
-
     static TransformerConfig BuildConfig(TrainOptions o, ITokenizer tokenizer)
     {
         string name = o.Model ?? o.Objective.DefaultPreset();
         var preset = Presets.Get(name);
-        if (preset.Family != FamilyOf(o.Objective))
-            throw new EngineException(EngineOption.Model, $"{EngineOption.Model} {name} is a {preset.Family} model but {EngineOption.Objective} {o.Objective.Name()} trains {FamilyOf(o.Objective)} models: choose {EngineOption.Model} {o.Objective.DefaultPreset()} (or leave {EngineOption.Model} out)");
+        if (preset.Family != o.Objective.Family())
+            throw new EngineException(EngineOption.Model, $"{EngineOption.Model} {name} is a {preset.Family} model but {EngineOption.Objective} {o.Objective.Name()} trains {o.Objective.Family()} models: choose {EngineOption.Model} {o.Objective.DefaultPreset()} (or leave {EngineOption.Model} out)");
         var config = preset with
         {
             VocabSize = tokenizer.VocabSize,
@@ -326,7 +332,8 @@ public static class TrainingJob
     /// <summary>The data and the tokenizer that made it: a prepared folder with meta.json, or the embedded text.</summary>
     /// <param name="embedded">The text a run without a data folder trains on (<see cref="TrainOptions.EmbeddedText"/>).</param>
     /// <param name="saved">For the embedded text: the tokenizer a resumed checkpoint holds (null = build it).</param>
-    static (ITokenizer Tokenizer, string Name, TokenDataset Train, TokenDataset Validation, IReadOnlyList<string> Prompts) OpenData(string? path, TrainingObjective objective, Func<EmbeddedText>? embedded, ITokenizer? saved = null)
+    /// <param name="vocabulary">A grown vocabulary the folder is read in (null: its own tokenizer's ids).</param>
+    static (ITokenizer Tokenizer, string Name, TokenDataset Train, TokenDataset Validation, IReadOnlyList<string> Prompts) OpenData(string? path, TrainingObjective objective, Func<EmbeddedText>? embedded, ITokenizer? saved = null, RunVocabulary? vocabulary = null)
     {
         if (path == null)
         {
@@ -350,6 +357,8 @@ public static class TrainingJob
         if (meta == null)
             throw new EngineException(EngineOption.Data, $"{EngineOption.Data} {path}: no {PreparedDatasetMeta.FileName} there; make the folder with `trainer prepare {EngineOption.Input} … {EngineOption.Tokenizer} … {EngineOption.Out} {path}`");
         var tok = TokenizerFactory.Resolve(meta.Tokenizer);
-        return (tok, full, TokenDataset.Open(full, tok.VocabSize, DatasetPreparer.TrainSplit), TokenDataset.Open(full, tok.VocabSize, DatasetPreparer.ValSplit), Array.Empty<string>());
+        TokenDataset train = TokenDataset.Open(full, tok.VocabSize, DatasetPreparer.TrainSplit), validation = TokenDataset.Open(full, tok.VocabSize, DatasetPreparer.ValSplit);
+        if (vocabulary?.IdsFor(tok, EngineOption.Data, path) is { } ids) (train, validation) = (train.Remapped(ids), validation.Remapped(ids));
+        return (vocabulary?.Tokenizer ?? tok, full, train, validation, Array.Empty<string>());
     }
 }

@@ -37,15 +37,9 @@ public sealed class ModelFolder : IDisposable
         catch { backend.Dispose(); throw; }
     }
 
-    /// <summary>The tokenizer the model was trained with; for HF folders without our state, GPT-2's when the vocabulary is GPT-2's.</summary>
-    public ITokenizer Tokenizer()
-    {
-        if (State != null) return TokenizerFactory.Resolve(State.Tokenizer, Path);
-        foreach (var file in new[] { "tokenizer.json", "vocab.json" })
-            if (File.Exists(System.IO.Path.Combine(Path, file))) return TokenizerFactory.Resolve(Path);
-        if (Model.Config.VocabSize == 50257) return TokenizerFactory.Resolve("gpt2");
-        throw new EngineException($"{Path}: no tokenizer recorded (no {Checkpoint.StateFile} or tokenizer.json) and the vocabulary ({Model.Config.VocabSize}) is not GPT-2's");
-    }
+    /// <summary>The tokenizer the model was trained with (<see cref="ModelTokenizer.Find"/>).</summary>
+    public ITokenizer Tokenizer() => ModelTokenizer.Find(Path, State, Model.Config)
+        ?? throw new EngineException($"{Path}: no tokenizer recorded (no {Checkpoint.StateFile} or tokenizer.json) and the vocabulary ({Model.Config.VocabSize}) is not GPT-2's");
 
     public void Dispose()
     {

@@ -53,6 +53,8 @@ public static class TrainCommand
         public readonly Flag<int?> Seed = Flags.Int("seed", "S", "seed for initialisation and sampling", "1337", 0);
         public readonly Flag<string?> Out = Flags.Text("out", "DIR", "run folder (metrics.jsonl, summary.json, loss.png, checkpoint/)", "runs/<objective>-<time>");
         public readonly Flag<string?> Resume = Flags.Text("resume", "DIR", "continue a run from its folder (or checkpoint folder) exactly where it stopped");
+        public readonly Flag<string?> InitFrom = Flags.Text("init-from", "DIR", "continued pre-training: start from this model's weights (an HF GPT-2/BERT/T5 folder, or a run or checkpoint folder of ours) with a fresh optimizer and schedule; the shape is the model's");
+        public readonly Flag<string?> ExtendVocab = Flags.Text("extend-vocab", "TOKENIZER", "with --init-from: append the tokens of this byte-level BPE (e.g. from `trainer tokenizer train`) that the model lacks; each new embedding row starts as the mean of its old pieces' rows. Data may be prepared with either tokenizer");
         public readonly Flag<bool> PadVocab = Flags.Switch("pad-vocab", "round the vocabulary up to a multiple of 128 (50257 → 50304) for speed");
         public readonly Flag<int?> Layers = Flags.Int("layers", "N", "override the preset's layer count");
         public readonly Flag<int?> Dim = Flags.Int("dim", "N", "override the preset's width (d_model)");
@@ -69,13 +71,13 @@ public static class TrainCommand
         {
             Objective, Model, Data, EvalData, Device, Strategy, Precision, Qat, Optimizer, LossScale, ReshardAfterForward, ShardingFactor, CpuOffload, FsdpOverlap,
             Steps, Batch, MicroBatch, Seq, Lr, MinLrRatio, Warmup, WeightDecay, PositionBiasLrScale, QatWeightStepLrScale, QatInputStepLrScale, Clip, EvalEvery, EvalBatches,
-            CheckpointEvery, Seed, Out, Resume, PadVocab, Layers, Dim, Heads, FfnDim, MaxPositions, MaskProb, WholeWord, NoiseDensity,
+            CheckpointEvery, Seed, Out, Resume, InitFrom, ExtendVocab, PadVocab, Layers, Dim, Heads, FfnDim, MaxPositions, MaskProb, WholeWord, NoiseDensity,
             MeanSpan, SampleTokens,
         };
     }
 
     public const string Summary = "Pre-trains a transformer language model (the root command: `trainer --objective clm …` is `trainer train …`).";
-    const string Usage = "dotnet run --project trainer -- --objective clm [--model PRESET] [--data DIR[:WEIGHT]]... [--eval-data NAME=DIR]... [--device auto|cpu|cuda] [--steps N] [--batch N] [--micro-batch N] [--seq T] [--lr LR] [--seed S] [--out DIR] [--resume DIR]";
+    const string Usage = "dotnet run --project trainer -- --objective clm [--model PRESET] [--data DIR[:WEIGHT]]... [--eval-data NAME=DIR]... [--device auto|cpu|cuda] [--steps N] [--batch N] [--micro-batch N] [--seq T] [--lr LR] [--seed S] [--out DIR] [--resume DIR | --init-from DIR [--extend-vocab TOKENIZER]]";
     const string Epilog = "Ctrl-C saves a checkpoint and exits; --resume DIR continues it bit for bit on the CPU.";
 
     /// <summary>The train command: `trainer train …`, or the root itself (<paramref name="name"/> "trainer").</summary>
@@ -174,6 +176,8 @@ public static class TrainCommand
             Settings = settings,
             Out = p.GetValue(f.Out),
             Resume = p.GetValue(f.Resume),
+            InitFrom = p.GetValue(f.InitFrom),
+            ExtendVocab = p.GetValue(f.ExtendVocab),
             PadVocab = p.GetValue(f.PadVocab),
             Layers = p.GetValue(f.Layers),
             Dim = p.GetValue(f.Dim),
@@ -222,6 +226,8 @@ public static class TrainCommand
             $"model: {c.Layers} layers, width {c.Dim}, {c.Heads} heads, vocabulary {c.VocabSize}{(c.PaddedVocabSize != c.VocabSize ? $" (padded to {c.PaddedVocabSize})" : "")}: {run.Model.ParameterCount / 1e6:F2}M parameters"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"data: {DataLine(run.Loop.State)} (tokenizer {run.Tokenizer.Name}); objective {run.Loop.State.Objective.Name()}; batch {s.GlobalBatch} × {s.SequenceLength} tokens ({s.GlobalBatch / (s.MicroBatch * run.Communicator.WorldSize)} micro-batch(es) of {s.MicroBatch} per rank); {s.Steps} steps"));
+        if (run.Loop.State.InitFrom is { } initFrom && !run.Resumed)
+            Console.WriteLine($"weights from {initFrom}{(run.Loop.State.ExtendVocab is { } grown ? $"; vocabulary grown with the tokens of {grown} ({c.VocabSize} tokens)" : "")}; optimizer and schedule fresh");
         Console.WriteLine($"run folder: {run.Folder.Path}{(run.Resumed ? $" (resuming at step {run.Loop.State.Step})" : "")}");
         var summary = run.Loop.Run(cancellation, new ConsoleProgress(s.Steps));
         LossPlot.Write(run.Folder);

@@ -1,0 +1,16 @@
+namespace Engine.Tokenizers;
+
+/// <summary>
+/// A tokenizer whose every id has a spelling in HuggingFace's byte-level files: the token's bytes in
+/// <see cref="ByteLevelSymbols"/> for ordinary tokens, the literal text for special tokens ("&lt;|endoftext|&gt;").
+/// Spellings are what two such tokenizers share or not, whatever their ids: the ground for growing one vocabulary
+/// with another's tokens (<see cref="TokenizerTraining.VocabularyExtension"/>).
+/// </summary>
+public interface IByteLevelVocabulary : ITokenizer
+{
+    /// <summary>The spelling of every id below <see cref="ITokenizer.VocabSize"/>, in id order (null where an id has no token).</summary>
+    string?[] SpellingsById();
+
+    /// <summary>The ids of the special tokens (matched as whole strings before byte-level BPE).</summary>
+    IReadOnlySet<int> SpecialIds { get; }
+}
