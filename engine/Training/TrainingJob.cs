@@ -96,7 +96,7 @@ public static class TrainingJob
             var state = new TrainerState
             {
                 Model = config, Settings = settings, Tokenizer = tokenizer.Name, Objective = options.Objective, Data = data.Name,
-                InitFrom = initial?.Folder, ExtendVocab = options.ExtendVocab,
+                InitFrom = initial == null ? null : Path.GetFullPath(initial.Folder), ExtendVocab = options.ExtendVocab,
                 Sources = data.Mixture, EvalSets = options.EvalData.Count > 0 ? options.EvalData.Select(e => e with { Path = Path.GetFullPath(e.Path) }).ToList() : null,
             };
             return new PreparedRun

@@ -1,5 +1,6 @@
 using Engine;
 using Engine.Checkpoints;
+using Engine.Tokenizers;
 using System.CommandLine;
 using Trainer.Cli;
 
@@ -30,6 +31,12 @@ public static class ExportCommand
         Checkpoint.WriteModelFiles(outDir, folder.Model);
         string hfClass = HfConfig.ClassName(folder.Model.Config);
         Console.WriteLine($"wrote {Path.Combine(outDir, Checkpoint.ConfigFile)} and {Checkpoint.WeightsFile} ({hfClass}, {folder.Model.ParameterCount / 1e6:F2}M parameters)");
+        // A run's own tokenizer (a grown BPE's tokenizer.json, a word vocabulary's vocab.txt) goes with its weights.
+        if (folder.State != null && TokenizerFactory.IsKeptInCheckpoint(folder.State.Tokenizer))
+        {
+            TokenizerFactory.LoadFromCheckpoint(folder.State.Tokenizer, folder.Path).Save(outDir);
+            Console.WriteLine($"wrote the run's tokenizer ({folder.State.Tokenizer}, {folder.Model.Config.VocabSize} tokens) beside them");
+        }
         Console.WriteLine($"load with: transformers.{hfClass}.from_pretrained(\"{outDir}\")");
         return 0;
     }
