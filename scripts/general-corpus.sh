@@ -3,7 +3,8 @@
 # (package wordnet-base; licence: the WordNet 3.0 licence, Princeton University, BSD-style, in
 # /usr/share/doc/wordnet-base/copyright), one sentence a line, made into a prepared data folder by `trainer prepare`.
 # Nothing is downloaded from anywhere but the Debian archive.
-# Usage: scripts/general-corpus.sh [OUT_DIR] [TOKENIZER]   (default /tmp/general-corpus, byte)
+# Usage: scripts/general-corpus.sh [OUT_DIR] [TOKENIZER]   (default /tmp/general-corpus, byte; TOKENIZER "none":
+# the text only, for training a tokenizer on it first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-/tmp/general-corpus}
@@ -38,6 +39,7 @@ for pos in ("noun", "verb", "adj", "adv"):
 out.close()
 print(f"{lines} lines", file=sys.stderr)
 PY
+if [ "$TOKENIZER" = none ]; then echo "general corpus: $(wc -c < "$TEXT") bytes of text in $TEXT"; exit 0; fi
 dotnet build -c Release trainer >/dev/null
 dotnet trainer/bin/Release/net10.0/trainer.dll prepare --input "$TEXT" --tokenizer "$TOKENIZER" --out "$OUT/data"
 echo "general corpus: $(wc -c < "$TEXT") bytes of text in $TEXT; prepared folder $OUT/data (tokenizer $TOKENIZER)"

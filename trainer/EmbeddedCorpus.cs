@@ -17,4 +17,14 @@ public static class EmbeddedCorpus
         var corpus = PrescriptionCorpus.Generate(Seed, TrainLines, ValidationLines);
         return new EmbeddedText("embedded prescriptions", corpus.Train, corpus.Validation, corpus.HeldOutPrompts);
     }
+
+    /// <summary>
+    /// "shorthand =>" of every validation line that holds a held-out combination (the even ones, 500): the first are
+    /// the sample's prompts, one per combination; the rest draw the same combinations with other words around them.
+    /// </summary>
+    public static IReadOnlyList<string> HeldOutPrompts() =>
+        Text().Validation.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Where((_, i) => i % 2 == 0)
+            .Select(line => line[..(line.IndexOf(PrescriptionCorpus.Separator, StringComparison.Ordinal) + PrescriptionCorpus.Separator.TrimEnd().Length)])
+            .ToList();
 }

@@ -18,7 +18,7 @@ public static class TrainerCommandLine
         var subcommands = new List<TrainerCommand>
         {
             PrepareCommand.Create(), EvalCommand.Create(), ExportCommand.Create(), GenerateCommand.Create(), FillMaskCommand.Create(),
-            InfillCommand.Create(), QuantizeCommand.Create(), BenchCommand.Create(), PlanCommand.Create(), ScalingCommand.Create(), TokenizerCommand.Create(), CommCheckCommand.Create(),
+            InfillCommand.Create(), QuantizeCommand.Create(), BenchCommand.Create(), PlanCommand.Create(), ScalingCommand.Create(), TokenizerCommand.Create(), CorpusCommand.Create(), CommCheckCommand.Create(),
         };
         var root = TrainCommand.Create("trainer");
         root.Add(TrainCommand.Create("train"));

@@ -34,19 +34,28 @@ public static class Samples
             return;
         }
         Console.WriteLine("held-out shorthand (combinations never seen in training), expanded greedily by the model:");
-        int correct = 0, shown = Math.Min(5, run.SamplePrompts.Count);
+        ExpandHeldOut(run, Math.Min(5, run.SamplePrompts.Count), maxTokens, seed, Console.Out);
+    }
+
+    /// <summary>Expands the first <paramref name="count"/> held-out prompts greedily, writes each beside what was
+    /// expected, and returns how many came out exactly right.</summary>
+    public static int ExpandHeldOut(Subject run, int count, int maxTokens, ulong seed, TextWriter output)
+    {
+        var tokenizer = run.Tokenizer;
+        int correct = 0, shown = Math.Min(count, run.SamplePrompts.Count);
         foreach (var prompt in run.SamplePrompts.Take(shown))
         {
-            var output = TextGenerator.Generate(run.Model, tokenizer.Encode(prompt), new SamplingSettings(maxTokens, 0, 0, seed),
-                generated => tokenizer.Decode(generated.ToArray()).Contains('\n'));
-            string continuation = tokenizer.Decode(output.Where(t => t != tokenizer.EndOfText).ToArray()).Split('\n')[0].Trim();
+            var generated = TextGenerator.Generate(run.Model, tokenizer.Encode(prompt), new SamplingSettings(maxTokens, 0, 0, seed),
+                tokens => tokenizer.Decode(tokens.ToArray()).Contains('\n'));
+            string continuation = tokenizer.Decode(generated.Where(t => t != tokenizer.EndOfText).ToArray()).Split('\n')[0].Trim();
             string expected = PrescriptionCorpus.Expand(prompt);
             bool ok = continuation == expected;
             if (ok) correct++;
-            Console.WriteLine($"  {prompt} {continuation}");
-            if (!ok) Console.WriteLine($"  {new string(' ', prompt.Length)} (expected: {expected})");
+            output.WriteLine($"  {prompt} {continuation}");
+            if (!ok) output.WriteLine($"  {new string(' ', prompt.Length)} (expected: {expected})");
         }
-        Console.WriteLine($"{correct}/{shown} expanded exactly");
+        output.WriteLine($"{correct}/{shown} expanded exactly");
+        return correct;
     }
 
     /// <summary>
