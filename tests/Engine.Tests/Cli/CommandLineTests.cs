@@ -14,6 +14,7 @@ public class CommandLineTests
     [InlineData("export", "--help")]
     [InlineData("generate", "--help")]
     [InlineData("bench", "--help")]
+    [InlineData("corpus", "--help")]
     public void Every_command_has_help(params string[] args)
     {
         var (code, stdout, _) = ConsoleCapture.Run(args);
