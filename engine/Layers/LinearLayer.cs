@@ -5,7 +5,7 @@ namespace Engine.Layers;
 /// <summary>
 /// y = x·Wᵀ + b with W stored (out, in). Owns parameters only; callers own the activations. When the layout asks for
 /// quantization-aware training (<see cref="ParameterLayout.Quantization"/>) the layer also owns learnt steps: one per
-/// output channel for the weight and one for its input, and forward multiplies fake-quantized copies
+/// output channel for the weight and one for its input, and forward computes what the layer's int8 model computes
 /// (<see cref="LinearQuantization"/>).
 /// </summary>
 public sealed class LinearLayer
@@ -47,7 +47,7 @@ public sealed class LinearLayer
         return new LinearLayer(weight, fusedBias, inFeatures, total, quantization);
     }
 
-    /// <summary>Registers the layer's temporaries (quantization-aware training's fake-quantized copies) for N rows.</summary>
+    /// <summary>Registers the layer's temporaries (quantization-aware training's levels, products and fake-quantized copies) for N rows.</summary>
     public void Plan(ActivationPlan plan, int N) => Quantization?.Plan(plan, N, In, Out);
 
     public void Forward(ModelMemory m, Slice<float> output, Slice<float> input, int N)
@@ -65,8 +65,7 @@ public sealed class LinearLayer
             m.Backend.MatmulForward(output, input, m.Parameter(Weight), bias, N, In, Out);
             return;
         }
-        var (x, w) = q.FakeQuantized(m, Weight, input, N, In, Out);
-        m.Backend.MatmulForward(output, x, w, bias, N, In, Out);
+        q.Forward(m, Weight, output, input, bias, N, In, Out);
     }
 
     public void Backward(ModelMemory m, Slice<float> dInput, Slice<float> dOutput, Slice<float> input, int N)

@@ -3,24 +3,31 @@ using Engine.Tensors;
 namespace Engine.Layers;
 
 /// <summary>
-/// Quantization-aware training of one linear layer (LSQ, Esser et al. 2019): forward multiplies the fake-quantized
-/// input (one learnt step for the tensor) by the fake-quantized weight (one learnt step per output channel); backward
-/// recomputes both (nothing is saved between the passes), multiplies back through them and hands the products'
-/// gradients to <see cref="IBackend.FakeQuantizeBackward"/>, which passes them straight through inside the clip range
-/// and gives the steps theirs, scaled by g = 1/√(N·Qp) with N the values a step covers per row: the layer's inputs
-/// per token for the input step, the weights of one output channel for a weight step.
-/// The copies live in shared regions of the activation arena that every layer reuses in turn.
+/// Quantization-aware training of one linear layer (LSQ, Esser et al. 2019), with one learnt step per output channel
+/// for the weight and, when the scheme quantizes inputs, one for the input. Forward computes what the layer's
+/// `trainer quantize` model computes, bit for bit: the weight's levels for its steps
+/// (<see cref="IBackend.QuantizeWithScales"/>, the op quantize writes the file's levels with) multiplied by
+/// <see cref="QuantizedLinear.Forward"/>, the int8 model's own code: the input's levels for its step, an exact int32
+/// product rescaled by the steps (w8a8, w4a8), or fp32 inputs times the levels (w8, w4). Its value is the fake-quantized
+/// product Σ (l_x·s_x)(l_w·s_w) summed another way (a NaN input quantizes to level 0 here, as in the int8 model, where
+/// the fake quantization passed it on). Backward recomputes the fake-quantized copies in fp32 (nothing is
+/// saved between the passes), multiplies back through them and hands the products' gradients to
+/// <see cref="IBackend.FakeQuantizeBackward"/>, which passes them straight through inside the clip range and gives the
+/// steps theirs, scaled by g = 1/√(N·Qp) with N the values a step covers per row: the layer's inputs per token for the
+/// input step, the weights of one output channel for a weight step.
+/// The levels, products and copies live in shared regions of the activation arena that every layer reuses in turn.
 /// </summary>
 public sealed class LinearQuantization
 {
-    const string InputScratch = "qat.input", WeightScratch = "qat.weight", InputGradientScratch = "qat.input_grad", WeightGradientScratch = "qat.weight_grad";
+    const string InputScratch = "qat.input", WeightScratch = "qat.weight", InputGradientScratch = "qat.input_grad", WeightGradientScratch = "qat.weight_grad",
+        InputLevelScratch = "qat.input_levels", WeightLevelScratch = "qat.weight_levels", ProductScratch = "qat.products";
 
     public QuantizationScheme Scheme { get; }
     /// <summary>(out) steps, one per output channel, in the weight's row order.</summary>
     public ParameterInfo WeightStep { get; }
     /// <summary>The input's one step; null when the scheme keeps inputs in fp32 (w8, w4).</summary>
     public ParameterInfo? InputStep { get; }
-    int input, weight, inputGradient, weightGradient;
+    int input, weight, inputGradient, weightGradient, inputLevels, weightLevels, products;
 
     LinearQuantization(QuantizationScheme scheme, ParameterInfo weightStep, ParameterInfo? inputStep)
     {
@@ -45,12 +52,36 @@ public sealed class LinearQuantization
     {
         weight = plan.AddShared(WeightScratch, (long)Out * In);
         weightGradient = plan.AddShared(WeightGradientScratch, (long)Out * In);
+        weightLevels = plan.AddSharedIntegers(WeightLevelScratch, (long)Out * In);
         if (InputStep is null) return;
         input = plan.AddShared(InputScratch, (long)N * In);
         inputGradient = plan.AddShared(InputGradientScratch, (long)N * In);
+        inputLevels = plan.AddSharedIntegers(InputLevelScratch, (long)N * In);
+        products = plan.AddSharedIntegers(ProductScratch, (long)N * Out * sizeof(int));
     }
 
-    /// <summary>The fake-quantized input (the input itself when inputs stay fp32) and weight.</summary>
+    /// <summary>
+    /// output = x·Wᵀ + b as the int8 model computes it: W's levels for the weight steps, then
+    /// <see cref="QuantizedLinear.Forward"/> with the steps as the scales. The levels are the file's: quantize writes
+    /// QuantizeWithScales(w, |s|), which is −1 times QuantizeWithScales(w, s) for a step that crossed zero (division,
+    /// round half to even and the clamp to ±Qp are all odd), and the forward is odd in each step's sign.
+    /// </summary>
+    public void Forward(ModelMemory m, ParameterInfo weightInfo, Slice<float> output, Slice<float> x, Slice<float> bias, int N, int In, int Out)
+    {
+        var levels = m.Integers<sbyte>(weightLevels).Sub(0, (long)Out * In);
+        var steps = m.Parameter(WeightStep);
+        m.Backend.QuantizeWithScales(levels, m.Parameter(weightInfo), steps, Scheme.WeightBits, Out, In);
+        var layer = new QuantizedLinear
+        {
+            Levels = levels, Scales = steps,
+            QuantizesInputs = InputStep != null, InputScale = InputStep is null ? default : m.Parameter(InputStep), InputBits = Scheme.ActivationBits,
+        };
+        var scratch = InputStep is null ? default : new Int8Scratch(m.Integers<sbyte>(inputLevels), m.Integers<int>(products), default);
+        layer.Forward(m.Backend, output, x, bias, scratch, N, In, Out);
+    }
+
+    /// <summary>The fake-quantized input (the input itself when inputs stay fp32) and weight, in fp32: the values
+    /// backward multiplies back through.</summary>
     public (Slice<float> Input, Slice<float> Weight) FakeQuantized(ModelMemory m, ParameterInfo weightInfo, Slice<float> x, int N, int In, int Out)
     {
         var w = m.Activation(weight).Sub(0, (long)Out * In);

@@ -79,9 +79,20 @@ public sealed class ModelMemory
     public Slice<float> Activation(int index)
     {
         var a = Activations[index];
+        if (a.Kind == ActivationKind.Integers) throw new InvalidOperationException($"activation {a.Name} holds integers: read it with {nameof(Integers)}");
         var region = new Slice<float>(0, a.Count, a.Storage);
         if (a.Offset < 0 || a.Offset + region.Bytes > Arena.Length)
             throw new InvalidOperationException($"activation {a.Name} [{a.Offset}, {a.Offset + region.Bytes}) outside an arena of {Arena.Length} bytes");
         return region with { Address = Arena.Address + (nint)a.Offset };
+    }
+
+    /// <summary>An integer region (<see cref="ActivationKind.Integers"/>) as elements of <typeparamref name="T"/>.</summary>
+    public Slice<T> Integers<T>(int index) where T : unmanaged
+    {
+        var a = Activations[index];
+        if (a.Kind != ActivationKind.Integers) throw new InvalidOperationException($"activation {a.Name} holds {a.Kind} floats, not integers");
+        if (a.Offset < 0 || a.Offset + a.Count > Arena.Length)
+            throw new InvalidOperationException($"activation {a.Name} [{a.Offset}, {a.Offset + a.Count}) outside an arena of {Arena.Length} bytes");
+        return new Slice<T>(Arena.Address + (nint)a.Offset, a.Count / System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
     }
 }

@@ -3,19 +3,56 @@ using Engine.Tensors;
 namespace Engine.Layers;
 
 /// <summary>
-/// One linear layer's post-training quantized weight on the backend: integer levels (int8; int4 unpacked to int8)
-/// with one fp32 scale per output channel, and the input's treatment: quantized to int8 with a static scale (learnt
-/// by quantization-aware training), with a dynamic one (max |x| / 127 of each input), or kept fp32 (weight-only).
+/// One linear layer's int8 weight on the backend: integer levels (int8; int4 unpacked to int8) with one fp32 scale per
+/// output channel, and the input's treatment: quantized to int8 with a static scale (learnt by quantization-aware
+/// training), with a dynamic one (max |x| / 127 of each input), or kept fp32 (weight-only). Its <see cref="Forward"/>
+/// is the one int8 linear layer both a `trainer quantize` model (<see cref="QuantizedLinears"/>) and
+/// quantization-aware training's forward (<see cref="LinearQuantization"/>) run, so the two compute the same bits.
 /// </summary>
 public sealed class QuantizedLinear
 {
     public required Slice<sbyte> Levels { get; init; }
+    /// <summary>One per output channel. A learnt step may be negative: levels and products change sign with it and
+    /// every step of the forward is odd in the sign, so the output is the same as for |step|.</summary>
     public required Slice<float> Scales { get; init; }
     /// <summary>The input's static scale; empty = dynamic (when <see cref="QuantizesInputs"/>).</summary>
     public Slice<float> InputScale { get; init; }
     public bool QuantizesInputs { get; init; }
     public int InputBits { get; init; } = 8;
+
+    /// <summary>
+    /// output = x·Wᵀ + b with W's levels: the input's levels (<see cref="IBackend.QuantizeWithScales"/> for a static
+    /// scale, <see cref="IBackend.QuantizeInt8PerTensor"/> for a dynamic one), their exact int32 product
+    /// (<see cref="IBackend.Int8Matmul"/>) rescaled (<see cref="IBackend.Int8MatmulDequantize"/>); or, weight-only,
+    /// fp32 inputs multiplied by the levels with the scales applied in the kernel (<see cref="IBackend.MatmulInt8Weights"/>).
+    /// The scratch needs N·In int8 levels and N·Out int32 products (and, for a dynamic scale, one float) when inputs are
+    /// quantized; the input may be longer than N rows (only the first N are read).
+    /// </summary>
+    public void Forward(IBackend backend, Slice<float> output, Slice<float> input, Slice<float> bias, Int8Scratch scratch, int N, int In, int Out)
+    {
+        var x = input.Sub(0, (long)N * In);
+        if (!QuantizesInputs)
+        {
+            backend.MatmulInt8Weights(output, x, Levels, Scales, bias, N, In, Out);
+            return;
+        }
+        var levels = scratch.InputLevels.Sub(0, (long)N * In);
+        var scale = InputScale;
+        if (scale.IsEmpty)
+        {
+            backend.QuantizeInt8PerTensor(levels, scratch.DynamicScale, x);
+            scale = scratch.DynamicScale;
+        }
+        else backend.QuantizeWithScales(levels, x, scale, InputBits, 1, checked(N * In));
+        var product = scratch.Products.Sub(0, (long)N * Out);
+        backend.Int8Matmul(product, levels, Levels, N, In, Out);
+        backend.Int8MatmulDequantize(output, product, scale, Scales, bias, N, Out);
+    }
 }
+
+/// <summary>Where <see cref="QuantizedLinear.Forward"/> puts the input's levels and the int32 products (each at least
+/// as long as the pass needs; empty for weight-only layers), and a dynamic input scale (one float; empty for static).</summary>
+public readonly record struct Int8Scratch(Slice<sbyte> InputLevels, Slice<int> Products, Slice<float> DynamicScale);
 
 /// <summary>
 /// The quantized linear layers of a model loaded from a `trainer quantize` folder, keyed by HF weight name; layers
@@ -82,28 +119,11 @@ public sealed class QuantizedLinears : IDisposable
         return result;
     }
 
-    /// <summary>output = x·Wᵀ + b with W's int8 levels: int8 inputs and an int32 product rescaled, or fp32 inputs
-    /// multiplied by the levels with the scales applied in the kernel (weight-only).</summary>
+    /// <summary>output = x·Wᵀ + b with W's int8 levels (<see cref="QuantizedLinear.Forward"/>), in this object's scratch.</summary>
     public void Forward(QuantizedLinear q, Slice<float> output, Slice<float> input, Slice<float> bias, int N, int In, int Out)
     {
-        var x = input.Sub(0, (long)N * In);
-        if (!q.QuantizesInputs)
-        {
-            backend.MatmulInt8Weights(output, x, q.Levels, q.Scales, bias, N, In, Out);
-            return;
-        }
-        EnsureScratch((long)N * In, (long)N * Out);
-        var levels = inputLevels.Sub(0, (long)N * In);
-        var scale = q.InputScale;
-        if (scale.IsEmpty)
-        {
-            backend.QuantizeInt8PerTensor(levels, dynamicScale, x);
-            scale = dynamicScale;
-        }
-        else backend.QuantizeWithScales(levels, x, scale, q.InputBits, 1, checked(N * In));
-        var product = products.Sub(0, (long)N * Out);
-        backend.Int8Matmul(product, levels, q.Levels, N, In, Out);
-        backend.Int8MatmulDequantize(output, product, scale, q.Scales, bias, N, Out);
+        if (q.QuantizesInputs) EnsureScratch((long)N * In, (long)N * Out);
+        q.Forward(backend, output, input, bias, new Int8Scratch(inputLevels, products, dynamicScale), N, In, Out);
     }
 
     /// <summary>The int8 input and int32 product buffers, shared by every layer and grown to the largest pass.</summary>

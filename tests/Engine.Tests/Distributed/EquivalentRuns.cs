@@ -40,22 +40,27 @@ static class EquivalentRuns
     /// </summary>
     /// <summary>
     /// Quantization-aware training: the ranks sum the same gradients in another order, and where such a last-bit
-    /// difference moves a value across a rounding boundary of its fake quantization, that value moves by a whole step,
-    /// and so do its gradients and the learnt steps' (sums of rounding residuals). The losses still agree within 1e-5
-    /// (a step gradient left unsummed would break that within a step or two); the final weights within 1e-4 and the
-    /// moments within 1e-3 (measured after 10 steps: weights 3.7e-5, moments 7.4e-4 for ddp w4a8 and 2.3e-5 for fsdp w8a8).
+    /// difference moves a value across a rounding boundary of its quantization, that value moves by a whole step,
+    /// and so do its gradients and the learnt steps' (sums of rounding residuals). The losses agree within 5e-5: they
+    /// agree to 1e-9 until such a crossing, and the crossings then cost 7.8e-6 at step 7 and 1.7e-5 at step 9 of ddp w4a8
+    /// (measured since QAT's forward runs the int8 kernels, whose trajectory crosses there; the fp32 fake-quantized
+    /// forward's stayed under 1e-5). A step gradient left unsummed moves that rank's steps by Adam's whole update, about
+    /// a tenth of a weight step per optimizer step, and would break it within a step or two. The final weights within
+    /// 1e-4 and the moments within 2e-3 (measured after 10 steps of ddp w4a8: weights 3.7e-5 and moments 7.4e-4 with the
+    /// fp32 forward, moments 1.1e-3 with the int8 one, its crossings above; fsdp w8a8 2.3e-5).
     /// </summary>
     public static void AssertSameQuantizedRun(string expectedFolder, string actualFolder, string what) =>
-        AssertSameRun(expectedFolder, actualFolder, what, momentTolerance: 1e-3, weightTolerance: 1e-4);
+        AssertSameRun(expectedFolder, actualFolder, what, momentTolerance: 2e-3, weightTolerance: 1e-4, lossTolerance: 5e-5);
 
     public static void AssertSameMixedRun(string expectedFolder, string actualFolder, string what) =>
         AssertLossesAndWeights(expectedFolder, actualFolder, what, lossTolerance: 1e-3, weightTolerance: 1e-2);
 
     /// <param name="momentTolerance">1e-5 for fp32 moments; 8-bit moments pass a reason for their own.</param>
     /// <param name="weightTolerance">1e-5 for fp32 weights; quantization-aware training passes a reason for its own.</param>
-    public static void AssertSameRun(string expectedFolder, string actualFolder, string what, double momentTolerance = 1e-5, double weightTolerance = 1e-5)
+    /// <param name="lossTolerance">1e-5 for fp32 runs; quantization-aware training passes a reason for its own.</param>
+    public static void AssertSameRun(string expectedFolder, string actualFolder, string what, double momentTolerance = 1e-5, double weightTolerance = 1e-5, double lossTolerance = 1e-5)
     {
-        AssertLossesAndWeights(expectedFolder, actualFolder, what, lossTolerance: 1e-5, weightTolerance: weightTolerance);
+        AssertLossesAndWeights(expectedFolder, actualFolder, what, lossTolerance: lossTolerance, weightTolerance: weightTolerance);
         // The moments are saved full whatever the strategy, so a checkpoint of any world size resumes on any other.
         double error = Relative.Error(Moments(actualFolder), Moments(expectedFolder));
         Assert.True(error <= momentTolerance, $"{what}: AdamW moments differ by {error:E2} (relative)");

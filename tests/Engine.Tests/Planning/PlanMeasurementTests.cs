@@ -82,11 +82,16 @@ public class PlanMeasurementTests
         Assert.InRange(plan.Activations / measured[$"activations for micro-batch {B} × {T}"], 0.9, 1.1);
     }
 
-    [Fact]
-    public void A_training_job_allocates_what_the_plan_says()
+    /// <summary>With quantization-aware training the arena also holds the shared fake-quantized copies, int8 levels and
+    /// int32 products (integer regions, counted in bytes), and the plan counts them from the same code.</summary>
+    [Theory]
+    [InlineData(null)]
+    [InlineData("w8a8")]
+    [InlineData("w4")]
+    public void A_training_job_allocates_what_the_plan_says(string? qat)
     {
         using var folder = new TempFolder();
-        var options = SmallRuns.Options(folder["run"], steps: 2);
+        var options = SmallRuns.Options(folder["run"], steps: 2) with { Qat = qat == null ? null : Engine.Tensors.QuantizationScheme.Parse(qat) };
         using var run = TrainingJob.Prepare(options);
         run.Loop.Run();
         var measured = ((CpuBackend)run.Backend).BytesByPurpose();
@@ -97,5 +102,7 @@ public class PlanMeasurementTests
         Assert.Equal(plan.Optimizer, measured["AdamW first moments"] + measured["AdamW second moments"]);
         Assert.InRange(plan.Activations / measured[$"activations for micro-batch {s.MicroBatch} × {s.SequenceLength}"], 0.9, 1.1);
         Assert.Equal(plan.Total, run.Backend.PeakAllocatedBytes, plan.Total * 0.1);
+        var regions = TransformerModel.PlanActivationsOf(run.Model.Config, s.MicroBatch, s.SequenceLength).Layout();
+        Assert.Equal(qat != null, regions.Any(r => r.Kind == Engine.Tensors.ActivationKind.Integers));
     }
 }
