@@ -10,7 +10,7 @@ namespace Engine;
 public enum EngineOption
 {
     // What to train and where (TrainOptions).
-    Objective, Model, Data, EvalData, Device, Strategy, Out, Resume, InitFrom, ExtendVocab, PadVocab,
+    Objective, Model, Data, EvalData, Device, Strategy, Out, Resume, InitFrom, ExtendVocab, PadVocab, EmbeddedBpe,
     // How FSDP shards (FsdpOptions).
     ReshardAfterForward, ShardingFactor, CpuOffload, FsdpOverlap,
     // The schedule and the batch (TrainingSettings).

@@ -50,6 +50,24 @@ public static class BpeTrainer
         return new BpeTrainingSummary(vocabulary, words.Characters, total, words.Counts.Count, written, clock.Elapsed);
     }
 
+    /// <summary>
+    /// Learns a BPE of up to <paramref name="vocabSize"/> tokens (bytes, merges, then &lt;|endoftext|&gt;) from a text
+    /// in memory, as <see cref="Train"/> learns from files, and returns it as a tokenizer a run keeps in its
+    /// checkpoints: the embedded corpus's own tokenizer, learnt when a run on it starts (well under a second for its
+    /// 1.76 MB, and the same text always gives the same tokenizer).
+    /// </summary>
+    public static RunBpeTokenizer Learn(string text, int vocabSize)
+    {
+        var specials = CheckSpecials([BpeTrainingOptions.DefaultEndOfText]);
+        ArgumentOutOfRangeException.ThrowIfLessThan(vocabSize, ByteTokens + specials.Count);
+        var words = new PreTokenizedWords(specials);
+        words.Add(text);
+        var learner = new BpeMergeLearner(words.Counts);
+        learner.Learn(vocabSize - specials.Count, specials.Count, null);
+        var vocabulary = new BpeVocabulary(learner.Tokens.Concat(specials).ToList(), learner.Merges, specials);
+        return new RunBpeTokenizer(BpeFilesWriter.TokenizerJsonBytes(vocabulary), "a BPE learnt from the embedded text");
+    }
+
     static List<string> CheckSpecials(IReadOnlyList<string> specials)
     {
         var distinct = new List<string>();

@@ -16,7 +16,7 @@ public sealed class VocabularyExtension
     public sealed record NewToken(int Id, string Spelling, int[] Pieces);
 
     /// <summary>The run's tokenizer: the old ids, then the new ones.</summary>
-    public required ExtendedTokenizer Tokenizer { get; init; }
+    public required RunBpeTokenizer Tokenizer { get; init; }
     /// <summary>The old vocabulary's size: new tokens take ids from here on.</summary>
     public required int OldVocabSize { get; init; }
     public required IReadOnlyList<NewToken> NewTokens { get; init; }
@@ -58,7 +58,7 @@ public sealed class VocabularyExtension
         var vocabulary = new BpeVocabulary(tokens, merges, specials);
         return new VocabularyExtension
         {
-            Tokenizer = new ExtendedTokenizer(BpeFilesWriter.TokenizerJsonBytes(vocabulary), $"{domain.Name} grown onto {model.Name}"),
+            Tokenizer = new RunBpeTokenizer(BpeFilesWriter.TokenizerJsonBytes(vocabulary), $"{domain.Name} grown onto {model.Name}"),
             OldVocabSize = spellings.Length, NewTokens = newTokens,
         };
     }

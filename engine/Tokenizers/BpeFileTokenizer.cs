@@ -86,7 +86,7 @@ public sealed class BpeFileTokenizer : IByteLevelVocabulary
 
     public IReadOnlySet<int> SpecialIds => Definition.AddedTokens.Values.ToHashSet();
 
-    /// <summary>A tokenizer from a definition already read (a grown vocabulary, <see cref="ExtendedTokenizer"/>).</summary>
+    /// <summary>A tokenizer from a definition already read (a grown vocabulary, <see cref="RunBpeTokenizer"/>).</summary>
     internal static BpeFileTokenizer FromDefinition(string name, BpeModelDefinition definition) => new(name, definition);
 
     public int[] Encode(string text) => _tokenizer.EncodeToIds(text).ToArray();

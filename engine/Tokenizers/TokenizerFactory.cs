@@ -13,13 +13,13 @@ public static class TokenizerFactory
     /// <summary>Whether <paramref name="spec"/> names a tokenizer made for one run (<see cref="ICheckpointTokenizer"/>),
     /// whose files are in the run's checkpoints.</summary>
     public static bool IsKeptInCheckpoint(string spec) =>
-        spec.Equals(WordMlmTokenizer.SpecName, StringComparison.OrdinalIgnoreCase) || spec.Equals(ExtendedTokenizer.SpecName, StringComparison.OrdinalIgnoreCase);
+        spec.Equals(WordMlmTokenizer.SpecName, StringComparison.OrdinalIgnoreCase) || spec.Equals(RunBpeTokenizer.SpecName, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>A run's own tokenizer from a checkpoint folder.</summary>
     public static ICheckpointTokenizer LoadFromCheckpoint(string spec, string checkpointFolder) =>
         spec.Equals(WordMlmTokenizer.SpecName, StringComparison.OrdinalIgnoreCase) ? WordMlmTokenizer.Load(checkpointFolder)
-        : spec.Equals(ExtendedTokenizer.SpecName, StringComparison.OrdinalIgnoreCase) ? ExtendedTokenizer.Load(checkpointFolder)
-        : throw new TokenizerException($"tokenizer '{spec}' is not one a checkpoint keeps ({WordMlmTokenizer.SpecName}, {ExtendedTokenizer.SpecName})");
+        : spec.Equals(RunBpeTokenizer.SpecName, StringComparison.OrdinalIgnoreCase) ? RunBpeTokenizer.Load(checkpointFolder)
+        : throw new TokenizerException($"tokenizer '{spec}' is not one a checkpoint keeps ({WordMlmTokenizer.SpecName}, {RunBpeTokenizer.SpecName})");
 
     public static ITokenizer Resolve(string spec)
     {

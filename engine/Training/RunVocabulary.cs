@@ -13,9 +13,9 @@ public sealed class RunVocabulary
     readonly Dictionary<string, int> ids = new(StringComparer.Ordinal);
 
     /// <summary>The run's tokenizer: the grown one.</summary>
-    public ExtendedTokenizer Tokenizer { get; }
+    public RunBpeTokenizer Tokenizer { get; }
 
-    public RunVocabulary(ExtendedTokenizer tokenizer)
+    public RunVocabulary(RunBpeTokenizer tokenizer)
     {
         Tokenizer = tokenizer;
         var spellings = tokenizer.SpellingsById();

@@ -60,12 +60,14 @@ public static class TrainingJob
     {
         var settings = options.Settings;
         settings.Validate();
+        if (options.EmbeddedBpeVocabSize is > 0 and <= 256)
+            throw new EngineException(EngineOption.EmbeddedBpe, $"{EngineOption.EmbeddedBpe} {options.EmbeddedBpeVocabSize}: a BPE holds the 256 bytes and <|endoftext|> before any merge; give at least 258 tokens, or 0 for one token per byte");
         if (options.Data != null && options.DataSources.Count > 0)
             throw new EngineException(EngineOption.Data, $"give one folder as {nameof(TrainOptions.Data)} or several as {nameof(TrainOptions.DataSources)}, not both");
         var sources = options.DataSources.Count > 0 ? options.DataSources : options.Data != null ? [new DataSource(options.Data)] : null;
         var initial = options.InitFrom != null ? InitialModel.Open(options) : null;
         // The embedded text is tokenized as the starting model reads (when its folder tells).
-        var data = OpenRunData(sources, options.Objective, options.EmbeddedText, initial?.Vocabulary?.Tokenizer ?? initial?.Tokenizer, initial?.Vocabulary);
+        var data = OpenRunData(sources, options.Objective, options.EmbeddedText, initial?.Vocabulary?.Tokenizer ?? initial?.Tokenizer, initial?.Vocabulary, options.EmbeddedBpeVocabSize);
         var tokenizer = data.Tokenizer;
         initial?.CheckDataTokenizer(tokenizer, sources == null ? "the embedded text" : $"{EngineOption.Data} {sources[0].Path}");
         var evalSets = TrainingData.OpenEvalSets(options.EvalData, tokenizer, initial?.Vocabulary);
@@ -144,7 +146,7 @@ public static class TrainingJob
             throw new EngineException(EngineOption.Optimizer, $"{EngineOption.Resume} {options.Resume}: the run was trained with {EngineOption.Optimizer} {OptimizerName(saved.Settings.AdamW.Optimizer)}, not {OptimizerName(options.Settings.AdamW.Optimizer)}; its moments resume only as they were saved: leave {EngineOption.Optimizer} out (or give {OptimizerName(saved.Settings.AdamW.Optimizer)})");
         settings.Validate();
         var savedTokenizer = SavedTokenizer(saved, checkpoint);
-        var vocabulary = savedTokenizer is ExtendedTokenizer grown ? new RunVocabulary(grown) : null;
+        var vocabulary = savedTokenizer is RunBpeTokenizer grown ? new RunVocabulary(grown) : null;
         // Checkpoints from before mixtures name one folder (weight 1).
         var sources = saved.Sources ?? (saved.Data == EmbeddedData ? null : [new DataSource(saved.Data)]);
         var data = OpenRunData(sources, saved.Objective, options.EmbeddedText, savedTokenizer, vocabulary);
@@ -209,7 +211,7 @@ public static class TrainingJob
     {
         var savedTokenizer = SavedTokenizer(saved, folder);
         var (tokenizer, _, train, validation, prompts) = OpenData(saved.Data == EmbeddedData ? null : saved.Data, saved.Objective, embedded, savedTokenizer,
-            savedTokenizer is ExtendedTokenizer grown ? new RunVocabulary(grown) : null);
+            savedTokenizer is RunBpeTokenizer grown ? new RunVocabulary(grown) : null);
         var s = saved.Settings;
         var objective = CreateObjective(saved.Objective, s, tokenizer, train, validation);
         return new HeldOut(tokenizer, objective.ValidationBatches(s.MicroBatch, s.SequenceLength, s.EvalBatches), prompts);
@@ -260,11 +262,12 @@ public static class TrainingJob
     /// <summary>Opens the run's training data: <paramref name="sources"/> (null = the embedded text).</summary>
     /// <param name="saved">For the embedded text: the tokenizer to encode it with (null = the objective's own).</param>
     /// <param name="vocabulary">A grown vocabulary the folders are read in (null: their own tokenizer's ids).</param>
-    static RunData OpenRunData(IReadOnlyList<DataSource>? sources, TrainingObjective objective, Func<EmbeddedText>? embedded, ITokenizer? saved = null, RunVocabulary? vocabulary = null)
+    /// <param name="embeddedBpeVocabSize">For a new clm run on the embedded text: the BPE to learn from it (0 = bytes).</param>
+    static RunData OpenRunData(IReadOnlyList<DataSource>? sources, TrainingObjective objective, Func<EmbeddedText>? embedded, ITokenizer? saved = null, RunVocabulary? vocabulary = null, int embeddedBpeVocabSize = 0)
     {
         if (sources == null)
         {
-            var (tokenizer, name, train, validation, prompts) = OpenData(null, objective, embedded, saved);
+            var (tokenizer, name, train, validation, prompts) = OpenData(null, objective, embedded, saved, embeddedBpeVocabSize: embeddedBpeVocabSize);
             return new RunData(tokenizer, name, [new OpenedSource(name, name, 1, train, validation)], prompts, null);
         }
         var (tok, opened) = TrainingData.OpenSources(sources, vocabulary);
@@ -333,19 +336,21 @@ public static class TrainingJob
     /// <param name="embedded">The text a run without a data folder trains on (<see cref="TrainOptions.EmbeddedText"/>).</param>
     /// <param name="saved">For the embedded text: the tokenizer a resumed checkpoint holds (null = build it).</param>
     /// <param name="vocabulary">A grown vocabulary the folder is read in (null: its own tokenizer's ids).</param>
-    static (ITokenizer Tokenizer, string Name, TokenDataset Train, TokenDataset Validation, IReadOnlyList<string> Prompts) OpenData(string? path, TrainingObjective objective, Func<EmbeddedText>? embedded, ITokenizer? saved = null, RunVocabulary? vocabulary = null)
+    /// <param name="embeddedBpeVocabSize">For a new clm run on the embedded text: the BPE to learn from it (0 = bytes).</param>
+    static (ITokenizer Tokenizer, string Name, TokenDataset Train, TokenDataset Validation, IReadOnlyList<string> Prompts) OpenData(string? path, TrainingObjective objective, Func<EmbeddedText>? embedded, ITokenizer? saved = null, RunVocabulary? vocabulary = null, int embeddedBpeVocabSize = 0)
     {
         if (path == null)
         {
             var corpus = embedded?.Invoke()
                 ?? throw new EngineException(EngineOption.Data, $"no {EngineOption.Data} folder and no embedded text to train on: prepare one with `trainer prepare {EngineOption.Input} … {EngineOption.Tokenizer} … {EngineOption.Out} DIR` and pass {EngineOption.Data} DIR");
             // mlm on the embedded corpus predicts whole words from the training text's vocabulary (see WordMlmTokenizer
-            // for why not bytes); clm expands shorthand byte by byte, span corrupts bytes with sentinels.
+            // for why not bytes); clm expands shorthand byte by byte, or in the tokens of a BPE learnt from the training
+            // text (the trainer's default: each shorthand word one token); span corrupts bytes with sentinels.
             ITokenizer tokenizer = saved ?? objective switch
             {
                 TrainingObjective.Mlm => WordMlmTokenizer.Build(corpus.Train),
                 TrainingObjective.Span => new ByteSpanTokenizer(),
-                _ => new ByteTokenizer(),
+                _ => embeddedBpeVocabSize > 0 ? TokenizerTraining.BpeTrainer.Learn(corpus.Train, embeddedBpeVocabSize) : new ByteTokenizer(),
             };
             return (tokenizer, EmbeddedData,
                 TokenDataset.FromTokens(tokenizer.Encode(corpus.Train), $"{corpus.Name} (train)"),

@@ -21,6 +21,7 @@ public static class FlagNames
         EngineOption.InitFrom => "init-from",
         EngineOption.ExtendVocab => "extend-vocab",
         EngineOption.PadVocab => "pad-vocab",
+        EngineOption.EmbeddedBpe => "embedded-bpe",
         EngineOption.ReshardAfterForward => "reshard-after-forward",
         EngineOption.ShardingFactor => "sharding-factor",
         EngineOption.CpuOffload => "cpu-offload",

@@ -40,7 +40,7 @@ public class ContinuedPretrainingCommandLineTests
         Assert.True(code == 0, stderr);
         Assert.Contains("weights from", stdout);
         Assert.Contains("vocabulary grown with the tokens of", stdout);
-        Assert.Contains("tokenizer extended-bpe", stdout);
+        Assert.Contains("tokenizer run-bpe", stdout);
 
         (code, stdout, stderr) = ConsoleCapture.Run("eval", "--model", temp["grown"], "--expand", "3", "--json", "--device", "cpu");
         Assert.True(code == 0, stderr);

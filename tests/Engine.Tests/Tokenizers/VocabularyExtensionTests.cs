@@ -80,11 +80,11 @@ public class VocabularyExtensionTests
         var grown = VocabularyExtension.Build(new ByteTokenizer(), TrainDomain(temp)).Tokenizer;
         Directory.CreateDirectory(temp["ckpt"]);
         grown.Save(temp["ckpt"]);
-        var loaded = TokenizerFactory.Resolve(ExtendedTokenizer.SpecName, temp["ckpt"]);
+        var loaded = TokenizerFactory.Resolve(RunBpeTokenizer.SpecName, temp["ckpt"]);
         Assert.Equal(grown.VocabSize, loaded.VocabSize);
         Assert.Equal(grown.Encode(Shorthand), loaded.Encode(Shorthand));
         // HF's files: the same file also loads as an ordinary BPE tokenizer.json.
-        var plain = BpeFileTokenizer.Load(Path.Combine(temp["ckpt"], ExtendedTokenizer.FileName));
+        var plain = BpeFileTokenizer.Load(Path.Combine(temp["ckpt"], RunBpeTokenizer.FileName));
         Assert.Equal(grown.Encode(Shorthand), plain.Encode(Shorthand));
     }
 

@@ -148,7 +148,7 @@ public class InitFromTests
         var domain = BpeFileTokenizer.Load(g.Domain);
         int added = domain.VocabSize - 257;
         Assert.Equal(257 + added, run.Model.Config.VocabSize);
-        Assert.Equal(ExtendedTokenizer.SpecName, run.Tokenizer.Name);
+        Assert.Equal(RunBpeTokenizer.SpecName, run.Tokenizer.Name);
 
         // Old tokens: the same logits over the old vocabulary (the grown table's first rows are the old table).
         var tokens = new ByteTokenizer().Encode("sig: 1 tab po qid pc & hs => take one tablet");
@@ -198,7 +198,7 @@ public class InitFromTests
         }
         using (var resumed = TrainingJob.Prepare(new TrainOptions { Resume = g.Temp["grown"], Device = DeviceKind.Cpu, EmbeddedText = Trainer.EmbeddedCorpus.Text }))
         {
-            Assert.Equal(ExtendedTokenizer.SpecName, resumed.Tokenizer.Name);
+            Assert.Equal(RunBpeTokenizer.SpecName, resumed.Tokenizer.Name);
             Assert.Equal(3, resumed.Loop.Run().Steps);
             Directory.CreateDirectory(g.Temp["hf"]);
             Checkpoint.WriteModelFiles(g.Temp["hf"], resumed.Model);
