@@ -72,7 +72,7 @@ public static class Presets
     {
         // Sized so the default run learns the embedded corpus in a few minutes on 2 CPU cores; the vocabulary is the
         // byte tokenizer's 256 bytes + end-of-text, replaced by the data's own when the run's data says otherwise.
-        ["gpt2-tiny"] = (Gpt2(layers: 4, dim: 128, heads: 4, vocab: 257, positions: 256), "4 layers, 128 wide, 4 heads (CPU default, byte vocabulary)"),
+        ["gpt2-tiny"] = (Gpt2(layers: 4, dim: 128, heads: 4, vocab: 257, positions: 256), "4 layers, 128 wide, 4 heads (CPU default; the vocabulary is the data's tokenizer's)"),
         ["gpt2-small"] = (Gpt2(12, 768, 12), "124M: 12 layers, 768 wide, 12 heads"),
         ["gpt2-medium"] = (Gpt2(24, 1024, 16), "355M: 24 layers, 1024 wide, 16 heads"),
         ["gpt2-large"] = (Gpt2(36, 1280, 20), "774M: 36 layers, 1280 wide, 20 heads"),
