@@ -56,16 +56,18 @@ public static class BpeTrainer
     /// checkpoints: the embedded corpus's own tokenizer, learnt when a run on it starts (well under a second for its
     /// 1.76 MB, and the same text always gives the same tokenizer).
     /// </summary>
-    public static RunBpeTokenizer Learn(string text, int vocabSize)
+    /// <param name="specials">The special tokens after the learnt ones (default &lt;|endoftext|&gt;; for span
+    /// corruption <see cref="RunBpeSpanTokenizer.Specials"/>, which makes the result a <see cref="RunBpeSpanTokenizer"/>).</param>
+    public static RunBpeTokenizer Learn(string text, int vocabSize, IReadOnlyList<string>? specials = null)
     {
-        var specials = CheckSpecials([BpeTrainingOptions.DefaultEndOfText]);
-        ArgumentOutOfRangeException.ThrowIfLessThan(vocabSize, ByteTokens + specials.Count);
-        var words = new PreTokenizedWords(specials);
+        var names = CheckSpecials(specials ?? [BpeTrainingOptions.DefaultEndOfText]);
+        ArgumentOutOfRangeException.ThrowIfLessThan(vocabSize, ByteTokens + names.Count);
+        var words = new PreTokenizedWords(names);
         words.Add(text);
         var learner = new BpeMergeLearner(words.Counts);
-        learner.Learn(vocabSize - specials.Count, specials.Count, null);
-        var vocabulary = new BpeVocabulary(learner.Tokens.Concat(specials).ToList(), learner.Merges, specials);
-        return new RunBpeTokenizer(BpeFilesWriter.TokenizerJsonBytes(vocabulary), "a BPE learnt from the embedded text");
+        learner.Learn(vocabSize - names.Count, names.Count, null);
+        var vocabulary = new BpeVocabulary(learner.Tokens.Concat(names).ToList(), learner.Merges, names);
+        return RunBpeTokenizer.Create(BpeFilesWriter.TokenizerJsonBytes(vocabulary), "a BPE learnt from the embedded text");
     }
 
     static List<string> CheckSpecials(IReadOnlyList<string> specials)

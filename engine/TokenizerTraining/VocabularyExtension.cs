@@ -58,7 +58,7 @@ public sealed class VocabularyExtension
         var vocabulary = new BpeVocabulary(tokens, merges, specials);
         return new VocabularyExtension
         {
-            Tokenizer = new RunBpeTokenizer(BpeFilesWriter.TokenizerJsonBytes(vocabulary), $"{domain.Name} grown onto {model.Name}"),
+            Tokenizer = RunBpeTokenizer.Create(BpeFilesWriter.TokenizerJsonBytes(vocabulary), $"{domain.Name} grown onto {model.Name}"),
             OldVocabSize = spellings.Length, NewTokens = newTokens,
         };
     }

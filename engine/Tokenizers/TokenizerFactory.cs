@@ -30,7 +30,7 @@ public static class TokenizerFactory
         if (spec.Equals(ByteMlmTokenizer.SpecName, StringComparison.OrdinalIgnoreCase)) return new ByteMlmTokenizer();
         if (spec.Equals(ByteSpanTokenizer.SpecName, StringComparison.OrdinalIgnoreCase)) return new ByteSpanTokenizer();
         if (IsKeptInCheckpoint(spec))
-            throw new TokenizerException($"tokenizer '{spec}' is a vocabulary made for one run: it is read from that run's checkpoint folder, so pass the folder");
+            throw new TokenizerException($"tokenizer '{spec}' is a vocabulary made for one run: it is read from the {(spec.Equals(WordMlmTokenizer.SpecName, StringComparison.OrdinalIgnoreCase) ? WordMlmTokenizer.VocabularyFile : RunBpeTokenizer.FileName)} of that run's checkpoint folder, so pass the folder");
         if (File.Exists(spec) || Directory.Exists(spec)) return BpeFileTokenizer.Load(spec);
         throw new TokenizerException($"tokenizer '{spec}': not a known name nor an existing file or folder; choose {Choices}");
     }

@@ -21,9 +21,10 @@ public sealed record TrainOptions
     /// <summary>The text a run without <see cref="Data"/> trains on, and a resumed run that did; called only then. The
     /// engine has no text of its own to fall back on: the trainer passes its demo corpus here.</summary>
     public Func<Data.EmbeddedText>? EmbeddedText { get; init; }
-    /// <summary>A clm run on <see cref="EmbeddedText"/> reads it with a byte-level BPE of up to this many tokens, learnt
-    /// from its training text when the run starts (<see cref="TokenizerTraining.BpeTrainer.Learn"/>); 0 = one token per
-    /// byte. The other objectives keep their own tokenizers.</summary>
+    /// <summary>A clm or span run on <see cref="EmbeddedText"/> reads it with a byte-level BPE of up to this many tokens,
+    /// learnt from its training text when the run starts (<see cref="TokenizerTraining.BpeTrainer.Learn"/>; for span
+    /// with T5's specials, <see cref="Tokenizers.RunBpeSpanTokenizer"/>); 0 = the objective's byte tokenizer. mlm keeps
+    /// its word vocabulary.</summary>
     public int EmbeddedBpeVocabSize { get; init; }
     public DeviceKind Device { get; init; } = DeviceKind.Auto;
     /// <summary>One process, replicas with gradients all-reduced (ddp) or shards (fsdp).</summary>

@@ -60,8 +60,9 @@ public static class TrainingJob
     {
         var settings = options.Settings;
         settings.Validate();
-        if (options.EmbeddedBpeVocabSize is > 0 and <= 256)
-            throw new EngineException(EngineOption.EmbeddedBpe, $"{EngineOption.EmbeddedBpe} {options.EmbeddedBpeVocabSize}: a BPE holds the 256 bytes and <|endoftext|> before any merge; give at least 258 tokens, or 0 for one token per byte");
+        int specials = options.Objective == TrainingObjective.Span ? RunBpeSpanTokenizer.Specials().Count : 1;
+        if (options.EmbeddedBpeVocabSize > 0 && options.EmbeddedBpeVocabSize < TokenizerTraining.BpeTrainer.ByteTokens + specials)
+            throw new EngineException(EngineOption.EmbeddedBpe, $"{EngineOption.EmbeddedBpe} {options.EmbeddedBpeVocabSize}: a BPE holds the {TokenizerTraining.BpeTrainer.ByteTokens} bytes and {specials} special token(s) before any merge; give at least {TokenizerTraining.BpeTrainer.ByteTokens + specials} tokens, or 0 for the objective's byte tokenizer");
         if (options.Data != null && options.DataSources.Count > 0)
             throw new EngineException(EngineOption.Data, $"give one folder as {nameof(TrainOptions.Data)} or several as {nameof(TrainOptions.DataSources)}, not both");
         var sources = options.DataSources.Count > 0 ? options.DataSources : options.Data != null ? [new DataSource(options.Data)] : null;
@@ -345,11 +346,11 @@ public static class TrainingJob
                 ?? throw new EngineException(EngineOption.Data, $"no {EngineOption.Data} folder and no embedded text to train on: prepare one with `trainer prepare {EngineOption.Input} … {EngineOption.Tokenizer} … {EngineOption.Out} DIR` and pass {EngineOption.Data} DIR");
             // mlm on the embedded corpus predicts whole words from the training text's vocabulary (see WordMlmTokenizer
             // for why not bytes); clm expands shorthand byte by byte, or in the tokens of a BPE learnt from the training
-            // text (the trainer's default: each shorthand word one token); span corrupts bytes with sentinels.
+            // text (the trainer's default: each shorthand word one token); span corrupts bytes, or that BPE's tokens, with sentinels.
             ITokenizer tokenizer = saved ?? objective switch
             {
                 TrainingObjective.Mlm => WordMlmTokenizer.Build(corpus.Train),
-                TrainingObjective.Span => new ByteSpanTokenizer(),
+                TrainingObjective.Span => embeddedBpeVocabSize > 0 ? TokenizerTraining.BpeTrainer.Learn(corpus.Train, embeddedBpeVocabSize, RunBpeSpanTokenizer.Specials()) : new ByteSpanTokenizer(),
                 _ => embeddedBpeVocabSize > 0 ? TokenizerTraining.BpeTrainer.Learn(corpus.Train, embeddedBpeVocabSize) : new ByteTokenizer(),
             };
             return (tokenizer, EmbeddedData,

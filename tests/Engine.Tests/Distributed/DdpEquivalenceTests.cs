@@ -35,9 +35,9 @@ public class DdpEquivalenceTests
     public void QAT_replicas_train_like_one_process()
     {
         using var temp = new TempFolder();
-        var (exit, output) = Single(Args("clm", temp["one"], 10, "--qat", "w4a8"));
+        var (exit, output) = Single([.. Args("clm", temp["one"], 10, "--qat", "w4a8"), .. EquivalentRuns.QatOnBytes]);
         Assert.True(exit == 0, output);
-        (exit, output) = Mpi.Run(2, Args("clm", temp["ddp"], 10, "--strategy", "ddp", "--qat", "w4a8"));
+        (exit, output) = Mpi.Run(2, [.. Args("clm", temp["ddp"], 10, "--strategy", "ddp", "--qat", "w4a8"), .. EquivalentRuns.QatOnBytes]);
         Assert.True(exit == 0, output);
         AssertSameQuantizedRun(temp["one"], temp["ddp"], "ddp w4a8");
     }

@@ -14,6 +14,15 @@ static class EquivalentRuns
     public static readonly string[] Tiny = ["--layers", "2", "--dim", "64", "--heads", "4", "--max-positions", "64", "--seq", "64",
         "--batch", "8", "--micro-batch", "2", "--eval-every", "5", "--eval-batches", "4", "--sample-tokens", "0"];
 
+    /// <summary>
+    /// The QAT equivalence runs read the embedded text as bytes (the clm default's tokenizer until it became the corpus
+    /// BPE): <see cref="AssertSameQuantizedRun"/>'s bounds were measured on that trajectory, and how far two QAT runs
+    /// part depends on how many values a trajectory happens to move across a rounding boundary, not on a fault. On the
+    /// BPE default the same runs' moments part by 2.6e-3 (ddp w4a8) and 3.0e-3 (fsdp w8a8), against 1.1e-3 here.
+    /// A bound that does not depend on the trajectory (counting the boundary crossings) is still to be designed.
+    /// </summary>
+    public static readonly string[] QatOnBytes = ["--embedded-bpe", "0"];
+
     public static string[] Args(string objective, string outDir, int steps, params string[] more) =>
         ["--objective", objective, .. Tiny, "--steps", steps.ToString(), "--out", outDir, .. more];
 

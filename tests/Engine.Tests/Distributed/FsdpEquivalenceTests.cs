@@ -57,9 +57,9 @@ public class FsdpEquivalenceTests
     public void QAT_shards_train_like_one_process(string objective, int steps)
     {
         using var temp = new TempFolder();
-        var (exit, output) = Single(Args(objective, temp["one"], steps, "--qat", "w8a8"));
+        var (exit, output) = Single([.. Args(objective, temp["one"], steps, "--qat", "w8a8"), .. EquivalentRuns.QatOnBytes]);
         Assert.True(exit == 0, output);
-        (exit, output) = Mpi.Run(2, Args(objective, temp["fsdp"], steps, "--strategy", "fsdp", "--qat", "w8a8"));
+        (exit, output) = Mpi.Run(2, [.. Args(objective, temp["fsdp"], steps, "--strategy", "fsdp", "--qat", "w8a8"), .. EquivalentRuns.QatOnBytes]);
         Assert.True(exit == 0, output);
         AssertSameQuantizedRun(temp["one"], temp["fsdp"], $"{objective} fsdp w8a8");
     }

@@ -33,6 +33,45 @@ public class EmbeddedBpeTests
     }
 
     [Fact]
+    public void A_span_bpe_lays_out_T5s_specials_with_the_first_sentinel_last_and_survives_the_checkpoint()
+    {
+        using var temp = new TempFolder();
+        string text = Trainer.EmbeddedCorpus.Text().Train;
+        var spans = Assert.IsType<RunBpeSpanTokenizer>(BpeTrainer.Learn(text, 1024, RunBpeSpanTokenizer.Specials()));
+        // 256 bytes + 376 merges, then </s>, <pad> and the 100 sentinels counting down to the last id.
+        Assert.Equal(256 + 376 + 102, spans.VocabSize);
+        Assert.Equal(632, spans.EndOfText);
+        Assert.Equal(633, spans.PadToken);
+        Assert.Equal(100, spans.SentinelCount);
+        Assert.Equal(spans.VocabSize - 1, spans.Sentinel(0));
+        Assert.Equal(spans.VocabSize - 100, spans.Sentinel(99));
+        Assert.Equal(3, spans.SentinelIndex(spans.Sentinel(3)));
+        Assert.Equal(-1, spans.SentinelIndex(5));
+        Assert.Equal(new[] { spans.Encode(" take")[0], spans.Sentinel(0), spans.Encode(" by")[0] }, spans.Encode(" take<extra_id_0> by"));
+        spans.Save(temp.Path);
+        var loaded = Assert.IsType<RunBpeSpanTokenizer>(TokenizerFactory.Resolve(RunBpeTokenizer.SpecName, temp.Path));
+        Assert.Equal(spans.Sentinel(7), loaded.Sentinel(7));
+        Assert.IsNotAssignableFrom<ISpanTokenizer>(BpeTrainer.Learn(text, 1024));
+    }
+
+    [Fact]
+    public void A_span_run_on_the_embedded_bpe_trains_and_resumes_with_it()
+    {
+        using var temp = new TempFolder();
+        var options = Options(temp["span"], 2) with { Objective = Engine.Objectives.TrainingObjective.Span, Model = "t5-tiny" };
+        using (var run = TrainingJob.Prepare(options))
+        {
+            Assert.IsType<RunBpeSpanTokenizer>(run.Tokenizer);
+            Assert.Equal(734, run.Model.Config.VocabSize);
+            Assert.Equal(633, run.Model.Config.DecoderStartToken);
+            Assert.True(double.IsFinite(run.Loop.Run().FinalValLoss));
+        }
+        using var resumed = TrainingJob.Prepare(new TrainOptions { Resume = temp["span"], Device = DeviceKind.Cpu, EmbeddedText = Trainer.EmbeddedCorpus.Text, Settings = options.Settings with { Steps = 3 }, StepsGiven = true });
+        Assert.IsType<RunBpeSpanTokenizer>(resumed.Tokenizer);
+        Assert.Equal(3, resumed.Loop.Run().Steps);
+    }
+
+    [Fact]
     public void A_run_keeps_its_bpe_in_the_checkpoint_and_resumes_bit_for_bit()
     {
         using var temp = new TempFolder();

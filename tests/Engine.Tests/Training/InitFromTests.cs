@@ -114,6 +114,16 @@ public class InitFromTests
         Assert.Equal(EngineOption.InitFrom, error.Option);
         Assert.Contains("gpt2", error.Message);
         Assert.False(Directory.Exists(temp["new"]));
+        // An HF folder that names no tokenizer: data whose vocabulary does not fit the model's table is refused.
+        using (var run = TrainingJob.Prepare(Continued(source, temp["source"], temp["probe"], 1)))
+        {
+            Directory.CreateDirectory(temp["hf"]);
+            Checkpoint.WriteModelFiles(temp["hf"], run.Model);
+        }
+        error = Assert.Throws<EngineException>(() => TrainingJob.Prepare(Continued(source, temp["hf"], temp["new"], 1) with { DataSources = [new DataSource(gpt2)] }));
+        Assert.Equal(EngineOption.InitFrom, error.Option);
+        Assert.Contains("does not fit the table", error.Message);
+        Assert.False(Directory.Exists(temp["new"]));
         // Data prepared with the model's own tokenizer trains.
         using var run2 = TrainingJob.Prepare(Continued(source, temp["source"], temp["bytes"], 1) with { DataSources = [new DataSource(folders.Rx)] });
         Assert.Equal("byte", run2.Tokenizer.Name);
