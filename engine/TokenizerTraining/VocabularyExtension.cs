@@ -45,7 +45,8 @@ public sealed class VocabularyExtension
         var newTokens = new List<NewToken>();
         for (int id = 0; id < domainSpellings.Length; id++)
         {
-            if (domainSpellings[id] is not { } spelling || ids.ContainsKey(spelling)) continue;
+            // The domain's end of text is the model's, whatever each calls it (<|endoftext|>, </s>): not a new token.
+            if (id == domain.EndOfText || domainSpellings[id] is not { } spelling || ids.ContainsKey(spelling)) continue;
             int grown = tokens.Count;
             tokens.Add(spelling);
             ids[spelling] = grown;

@@ -9,7 +9,7 @@ namespace Engine.Tokenizers;
 /// id (358). Sentinels written literally in the text ("take one &lt;extra_id_0&gt; by mouth") encode to their ids, so
 /// infill prompts need no extra syntax. Needs no vocabulary file.
 /// </summary>
-public sealed partial class ByteSpanTokenizer : ISpanTokenizer
+public sealed partial class ByteSpanTokenizer : ISpanTokenizer, IByteLevelVocabulary
 {
     public const string SpecName = "byte-span";
     public const int Pad = 0, Eos = 1, Unknown = 2, ByteOffset = 3, Sentinels = 100;
@@ -22,6 +22,18 @@ public sealed partial class ByteSpanTokenizer : ISpanTokenizer
     public int Sentinel(int index) => index is >= 0 and < Sentinels ? VocabSize - 1 - index
         : throw new TokenizerException($"{SpecName} tokenizer: sentinel <extra_id_{index}> does not exist (it has {Sentinels}, <extra_id_0> to <extra_id_{Sentinels - 1}>)");
     public int SentinelIndex(int id) => id >= ByteOffset + 256 && id < VocabSize ? VocabSize - 1 - id : -1;
+
+    /// <summary>The specials by name, the bytes in byte-level symbols, the sentinels as &lt;extra_id_N&gt;.</summary>
+    public string?[] SpellingsById()
+    {
+        var spellings = new string?[VocabSize];
+        spellings[Pad] = "<pad>"; spellings[Eos] = "</s>"; spellings[Unknown] = "<unk>";
+        for (int b = 0; b < 256; b++) spellings[ByteOffset + b] = ByteLevelSymbols.Of((byte)b).ToString();
+        for (int i = 0; i < Sentinels; i++) spellings[Sentinel(i)] = $"<extra_id_{i}>";
+        return spellings;
+    }
+
+    public IReadOnlySet<int> SpecialIds { get; } = new HashSet<int>(new[] { Pad, Eos, Unknown }.Concat(Enumerable.Range(ByteOffset + 256, Sentinels)));
 
     [GeneratedRegex(@"<extra_id_(\d+)>")]
     private static partial Regex SentinelPattern();

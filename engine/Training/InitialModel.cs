@@ -48,8 +48,8 @@ sealed class InitialModel
         {
             if (tokenizer == null)
                 throw new EngineException(EngineOption.ExtendVocab, $"{EngineOption.ExtendVocab} {spec}: {EngineOption.InitFrom} {path} does not say which tokenizer its model reads (no {Checkpoint.StateFile}, tokenizer.json or vocab.json), so there is no vocabulary to grow");
-            if (options.Objective != TrainingObjective.Clm)
-                throw new EngineException(EngineOption.ExtendVocab, $"{EngineOption.ExtendVocab} grows a causal model's byte-level vocabulary; {EngineOption.Objective} {options.Objective.Name()} reads its tokenizer's mask or sentinel tokens, which a grown BPE does not define: continue without {EngineOption.ExtendVocab}");
+            if (options.Objective == TrainingObjective.Mlm)
+                throw new EngineException(EngineOption.ExtendVocab, $"{EngineOption.ExtendVocab} grows causal (clm) and encoder-decoder (span) models' byte-level vocabularies; masked LM's word boundaries (whole-word masking) are not defined for a grown BPE: continue without {EngineOption.ExtendVocab}");
             if (tokenizer.VocabSize != saved.VocabSize)
                 throw new EngineException(EngineOption.ExtendVocab, $"{EngineOption.ExtendVocab} {spec}: the model's table has {saved.VocabSize} tokens but its tokenizer '{tokenizer.Name}' {tokenizer.VocabSize}; new tokens would not follow the old ones");
             ITokenizer domain;

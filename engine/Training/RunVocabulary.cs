@@ -6,7 +6,7 @@ namespace Engine.Training;
 /// The vocabulary of a run whose model's vocabulary grew (<see cref="TrainOptions.ExtendVocab"/>) and how it reads
 /// prepared data: every folder is read in the grown ids, through the spellings of the tokenizer it was prepared with.
 /// Folders prepared with the model's old tokenizer keep their ids (the grown vocabulary starts with them); folders
-/// prepared with the domain tokenizer whose tokens were added are mapped.
+/// prepared with the domain tokenizer whose tokens were added are mapped, their end of text to the run's.
 /// </summary>
 public sealed class RunVocabulary
 {
@@ -34,6 +34,8 @@ public sealed class RunVocabulary
         bool same = true;
         for (int id = 0; id < spellings.Length; id++)
         {
+            // Documents end with the run's end of text, whatever the data's tokenizer calls it.
+            if (id == prepared.EndOfText) { map[id] = Tokenizer.EndOfText; same &= id == Tokenizer.EndOfText; continue; }
             if (spellings[id] is not { } spelling) { map[id] = -1; continue; }
             if (!ids.TryGetValue(spelling, out map[id]))
                 throw new EngineException(option, $"{option} {what}: prepared with tokenizer '{prepared.Name}', whose token '{spelling}' (id {id}) the run's vocabulary lacks: prepare it with the model's tokenizer or the one {EngineOption.ExtendVocab} added");

@@ -129,6 +129,36 @@ public class InitFromTests
         Assert.Equal("byte", run2.Tokenizer.Name);
     }
 
+    [Fact]
+    public void A_T5_grows_its_vocabulary_keeping_its_specials_and_sentinels_and_reads_the_domains_end_of_text_as_its_own()
+    {
+        using var temp = new TempFolder();
+        var source = Small(TrainingObjective.Span, temp["source"], 2);
+        using (var run = TrainingJob.Prepare(source)) run.Loop.Run();
+        File.WriteAllText(temp["rx.txt"], Trainer.EmbeddedCorpus.Text().Train[..200_000]);
+        BpeTrainer.Train(new BpeTrainingOptions { Inputs = [temp["rx.txt"]], VocabSize = 400, Out = temp["tok"], SpecialTokens = [BpeTrainingOptions.DefaultEndOfText] });
+        using var grown = TrainingJob.Prepare(Continued(source, temp["source"], temp["grown"], 2) with { ExtendVocab = temp["tok"] });
+        var spans = Assert.IsType<RunBpeSpanTokenizer>(grown.Tokenizer);
+        var old = new ByteSpanTokenizer();
+        Assert.Equal(old.EndOfText, spans.EndOfText);
+        Assert.Equal(old.PadToken, spans.PadToken);
+        Assert.Equal(old.SentinelCount, spans.SentinelCount);
+        for (int i = 0; i < old.SentinelCount; i++) Assert.Equal(old.Sentinel(i), spans.Sentinel(i));
+        // The domain's 143 merged tokens are added; its <|endoftext|> is the model's </s>, not a new token.
+        Assert.Equal(old.VocabSize + 400 - 256 - 1, grown.Model.Config.VocabSize);
+        Assert.DoesNotContain("<|endoftext|>", spans.SpellingsById());
+        var domain = BpeFileTokenizer.Load(temp["tok"]);
+        Assert.Equal(new[] { old.EndOfText }, new RunVocabulary(spans).IdsFor(domain, EngineOption.Data, "test")![domain.EndOfText..(domain.EndOfText + 1)]);
+        Assert.True(double.IsFinite(grown.Loop.Run().FinalValLoss));
+
+        // Masked LM is refused by flag: whole-word masking has no word boundaries in a grown BPE.
+        var mlm = Small(TrainingObjective.Mlm, temp["mlm"], 1);
+        using (var run = TrainingJob.Prepare(mlm)) run.Loop.Run();
+        var error = Assert.Throws<EngineException>(() => TrainingJob.Prepare(Continued(mlm, temp["mlm"], temp["refused"], 1) with { ExtendVocab = temp["tok"] }));
+        Assert.Equal(EngineOption.ExtendVocab, error.Option);
+        Assert.False(Directory.Exists(temp["refused"]));
+    }
+
     /// <summary>A clm run on bytes, and a domain BPE learnt from the same shorthand.</summary>
     sealed class GrownRun : IDisposable
     {
