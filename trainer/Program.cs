@@ -6,7 +6,8 @@ namespace Trainer;
 
 /// <summary>
 /// `trainer`: the root command trains; prepare, eval, export, generate and bench are subcommands. Exit codes: 0 done,
-/// 1 an error in the input or the run (the message names the file or flag and the fix), 2 a wrong command line.
+/// 1 an error in the input or the run (the message names the file or flag and the fix), 2 a wrong command line,
+/// 70 an unexpected failure (one line, and the stack trace in a file it names).
 /// </summary>
 public static class Program
 {
@@ -54,5 +55,23 @@ public static class Program
             Console.Error.WriteLine("error: " + FlagNames.Render(e));
             return 1;
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return ReportUnexpected(e, args);
+        }
     }
+
+    /// <summary>A failure no check foresaw: one line for the user, the whole trace in a file for the bug report.</summary>
+    /// <returns><see cref="InternalError"/>.</returns>
+    public static int ReportUnexpected(Exception e, string[] args)
+    {
+        string trace = Path.Combine(Path.GetTempPath(), $"trainer-error-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}.txt");
+        try { File.WriteAllText(trace, $"trainer {string.Join(' ', args)}\n\n{e}\n"); }
+        catch (Exception) { trace = "(could not be written)"; }
+        Console.Error.WriteLine($"error: unexpected {e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")} (please report it; stack trace: {trace})");
+        return InternalError;
+    }
+
+    /// <summary>The exit code of a failure no check foresaw (BSD's EX_SOFTWARE), distinct from an input error's 1.</summary>
+    public const int InternalError = 70;
 }

@@ -43,6 +43,8 @@ public static class HfWeights
     /// <summary>Fills dest (our layout) from an HF tensor: transposes Conv1D weights, zero-pads vocabulary rows.</summary>
     public static void CopyFromHf(SafeTensor t, ParameterInfo p, Span<float> dest, string source)
     {
+        if (t.DType is not ("F32" or "F16" or "BF16" or "F64"))
+            throw new SafeTensorsFormatException($"safetensors file {source}: tensor {p.Name} has dtype {t.DType}, expected floats (F32, F16, BF16 or F64); an int8 model is read by its own loader (`trainer quantize`'s folders say so in config.json)");
         var hfShape = HfShape(p);
         bool paddedRows = p.VocabularyRows && t.Shape.Length == p.Shape.Length && t.Shape[0] <= p.Shape[0] && t.Shape.Skip(1).SequenceEqual(hfShape.Skip(1));
         if (!t.Shape.SequenceEqual(hfShape) && !paddedRows)

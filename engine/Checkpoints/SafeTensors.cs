@@ -10,8 +10,24 @@ public sealed record SafeTensor(string Name, string DType, long[] Shape, double[
 {
     public long Count => Values.LongLength;
     public float[] ToFloats() => Array.ConvertAll(Values, v => (float)v);
-    public int[] ToInts() => Array.ConvertAll(Values, v => checked((int)v));
+    /// <summary>The values as ids; a value that is no whole number in int's range (NaN, 1.5, 3e9) is refused by name.</summary>
+    public int[] ToInts()
+    {
+        var ids = new int[Values.Length];
+        for (int i = 0; i < ids.Length; i++)
+        {
+            double v = Values[i];
+            if (!(v >= int.MinValue && v <= int.MaxValue) || v != Math.Floor(v))
+                throw new SafeTensorsFormatException($"tensor {Name}: value {v} at index {i} is not a whole number an id can be; expected integers");
+            ids[i] = (int)v;
+        }
+        return ids;
+    }
 }
+
+/// <summary>A safetensors file that is not what its header or the format says: the message names the file, the tensor
+/// or key, what was expected and what was found.</summary>
+public sealed class SafeTensorsFormatException(string message) : EngineException(message);
 
 /// <summary>
 /// The safetensors format: an 8-byte little-endian header length, a JSON header {name: {dtype, shape,
@@ -28,36 +44,85 @@ public static class SafeTensors
         if (!File.Exists(path)) throw new EngineException($"safetensors file {path}: not found");
         using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
         long fileLength = RandomAccess.GetLength(file);
-        if (fileLength < 8) throw new EngineException($"safetensors file {path}: {fileLength} bytes is too short to hold a header");
+        if (fileLength < 8) throw new SafeTensorsFormatException($"safetensors file {path}: {fileLength} bytes is too short to hold a header");
         Span<byte> lengthBytes = stackalloc byte[8];
         RandomAccess.Read(file, lengthBytes, 0);
         long headerLength = BinaryPrimitives.ReadInt64LittleEndian(lengthBytes);
         if (headerLength <= 0 || headerLength > 100_000_000 || 8 + headerLength > fileLength)
-            throw new EngineException($"safetensors file {path}: header length {headerLength} does not fit in the file ({fileLength} bytes); the file is truncated or not safetensors");
+            throw new SafeTensorsFormatException($"safetensors file {path}: header length {headerLength} does not fit in the file ({fileLength} bytes); the file is truncated or not safetensors");
         var headerBytes = new byte[headerLength];
         ReadExactly(file, headerBytes, 8);
         JsonObject header;
-        try { header = JsonNode.Parse(Encoding.UTF8.GetString(headerBytes))!.AsObject(); }
-        catch (JsonException e) { throw new EngineException($"safetensors file {path}: header is not valid JSON ({e.Message})"); }
+        try { header = JsonNode.Parse(Encoding.UTF8.GetString(headerBytes)) as JsonObject ?? throw Bad(path, "the header is not a JSON object"); }
+        catch (JsonException e) { throw Bad(path, $"the header is not valid JSON ({e.Message})"); }
         long dataStart = 8 + headerLength;
-        var result = new Dictionary<string, SafeTensor>();
+        var entries = new List<(string Name, string DType, long[] Shape, long Begin, long End)>();
         foreach (var (name, node) in header)
         {
             if (name == "__metadata__") continue;
-            string dtype = node!["dtype"]!.GetValue<string>();
-            long[] shape = node["shape"]!.AsArray().Select(n => n!.GetValue<long>()).ToArray();
-            var offsets = node["data_offsets"]!.AsArray();
-            long begin = offsets[0]!.GetValue<long>(), end = offsets[1]!.GetValue<long>();
-            if (begin < 0 || end < begin || dataStart + end > fileLength)
-                throw new EngineException($"safetensors file {path}: tensor {name} ends at byte {dataStart + end} beyond the file's {fileLength}: the file is truncated");
+            entries.Add(Describe(path, name, node, fileLength - dataStart));
+        }
+        // The byte ranges must not overlap (the format lays tensors back to back).
+        var byStart = entries.Where(e => e.End > e.Begin).OrderBy(e => e.Begin).ToList();
+        for (int i = 1; i < byStart.Count; i++)
+            if (byStart[i].Begin < byStart[i - 1].End)
+                throw Bad(path, $"tensor {byStart[i].Name} (bytes {byStart[i].Begin}–{byStart[i].End}) overlaps tensor {byStart[i - 1].Name} (bytes {byStart[i - 1].Begin}–{byStart[i - 1].End})");
+        var result = new Dictionary<string, SafeTensor>();
+        foreach (var (name, dtype, shape, begin, end) in entries)
+        {
             if (end - begin > Array.MaxLength)
-                throw new EngineException($"safetensors file {path}: tensor {name} holds {end - begin} bytes, more than one array can; split it");
+                throw Bad(path, $"tensor {name} holds {end - begin} bytes, more than one array can; split it");
             var data = new byte[end - begin];
             ReadExactly(file, data, dataStart + begin);
             result[name] = new SafeTensor(name, dtype, shape, Decode(data, dtype, path, name));
         }
         return result;
     }
+
+    /// <summary>The dtype sizes the engine reads.</summary>
+    static int SizeOf(string dtype) => dtype switch { "F64" or "I64" => 8, "F32" or "I32" => 4, "BF16" or "F16" or "I16" => 2, "U8" or "I8" or "BOOL" => 1, _ => 0 };
+
+    /// <summary>One header entry checked: an object with a known dtype, a shape of non-negative sizes and data_offsets
+    /// [begin, end] inside the data whose length is the shape's product × the dtype's size.</summary>
+    static (string Name, string DType, long[] Shape, long Begin, long End) Describe(string path, string name, JsonNode? node, long dataLength)
+    {
+        if (node is not JsonObject entry) throw Bad(path, $"tensor {name}: expected an object with dtype, shape and data_offsets, found {Kind(node)}");
+        string dtype = entry["dtype"] is JsonValue d && d.TryGetValue(out string? text) ? text
+            : throw Bad(path, $"tensor {name}: expected a string dtype, found {Kind(entry["dtype"])}");
+        int size = SizeOf(dtype);
+        if (size == 0) throw Bad(path, $"tensor {name}: dtype {dtype} is not one the engine reads (F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL)");
+        long[] shape = Integers(path, name, "shape", entry["shape"], count: null);
+        long[] offsets = Integers(path, name, "data_offsets", entry["data_offsets"], count: 2);
+        long begin = offsets[0], end = offsets[1];
+        if (end < begin || end > dataLength)
+            throw Bad(path, $"tensor {name}: data_offsets [{begin}, {end}] lie outside the file's {dataLength} data bytes; the file is truncated or its header is damaged");
+        long elements = 1;
+        foreach (long dim in shape) elements = dim == 0 ? 0 : elements > long.MaxValue / dim ? throw Bad(path, $"tensor {name}: shape [{string.Join(", ", shape)}] is too large") : elements * dim;
+        if (end - begin != elements * size)
+            throw Bad(path, $"tensor {name}: shape [{string.Join(", ", shape)}] of {dtype} needs {elements * size} bytes, its data_offsets give {end - begin}");
+        return (name, dtype, shape, begin, end);
+    }
+
+    static long[] Integers(string path, string name, string key, JsonNode? node, int? count)
+    {
+        if (node is not JsonArray array || count is int n && array.Count != n)
+            throw Bad(path, $"tensor {name}: expected {key} as an array of {(count is int c ? c.ToString() : "")}{(count == null ? "" : " ")}non-negative integers, found {Kind(node)}");
+        var values = new long[array.Count];
+        for (int i = 0; i < values.Length; i++)
+            values[i] = array[i] is JsonValue v && v.TryGetValue(out long value) && value >= 0 ? value
+                : throw Bad(path, $"tensor {name}: {key}[{i}] is {Kind(array[i])}, expected a non-negative integer");
+        return values;
+    }
+
+    static string Kind(JsonNode? node) => node switch
+    {
+        null => "nothing",
+        JsonObject => "an object",
+        JsonArray a => $"an array of {a.Count}",
+        _ => $"'{node.ToJsonString()}'",
+    };
+
+    static EngineException Bad(string path, string what) => new SafeTensorsFormatException($"safetensors file {path}: {what}");
 
     static void ReadExactly(Microsoft.Win32.SafeHandles.SafeFileHandle file, Span<byte> destination, long offset)
     {
@@ -72,8 +137,7 @@ public static class SafeTensors
 
     static double[] Decode(ReadOnlySpan<byte> data, string dtype, string path, string name)
     {
-        int size = dtype switch { "F64" or "I64" => 8, "F32" or "I32" => 4, "BF16" or "F16" or "I16" => 2, "U8" or "I8" or "BOOL" => 1, _ => 0 };
-        if (size == 0) throw new EngineException($"safetensors file {path}: tensor {name} has dtype {dtype}, which the engine does not read");
+        int size = SizeOf(dtype);
         var values = new double[data.Length / size];
         for (int i = 0; i < values.Length; i++)
         {

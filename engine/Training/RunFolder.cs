@@ -41,6 +41,33 @@ public sealed class RunFolder
         }
     }
 
+    /// <summary>
+    /// Drops the lines of metrics.jsonl after <paramref name="step"/>, the step a resumed checkpoint holds: a run
+    /// stopped between a step's metrics line and its checkpoint redoes that step, and its line must appear once.
+    /// Rewritten through a temporary file and a rename, so a crash here leaves the old file or the new one.
+    /// </summary>
+    /// <returns>How many lines were dropped.</returns>
+    public int TruncateMetricsAfter(int step)
+    {
+        if (!File.Exists(MetricsPath)) return 0;
+        var kept = new List<string>();
+        int dropped = 0;
+        foreach (string line in File.ReadLines(MetricsPath))
+        {
+            int? lineStep = null;
+            try { lineStep = JsonNode.Parse(line)?["step"]?.GetValue<int>(); }
+            catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException) { }
+            // A line cut short by a kill, or one past the checkpoint, goes.
+            if (lineStep is int s && s <= step) kept.Add(line);
+            else dropped++;
+        }
+        if (dropped == 0) return 0;
+        string temporary = MetricsPath + ".tmp";
+        File.WriteAllLines(temporary, kept);
+        File.Move(temporary, MetricsPath, overwrite: true);
+        return dropped;
+    }
+
     /// <summary>A new folder name under runs/ from the objective and the time.</summary>
     public static string DefaultPath(TrainingObjective objective) =>
         System.IO.Path.Combine("runs", $"{objective.Name()}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}");

@@ -166,6 +166,7 @@ public static class TrainingJob
             // The run folder is the checkpoint's parent unless the options name another. The checkpoint holds one global data
             // position and full weights, so any world size resumes it.
             var folder = RunFolder.For(options.Out ?? Path.GetDirectoryName(Path.GetFullPath(checkpoint))!, writer: comm.Rank == 0);
+            if (comm.Rank == 0) folder.TruncateMetricsAfter(saved.Step);
             var (config, addsQat) = ResumedConfig(saved.Model, options, settings);
             // QAT starting here: its steps' rates are this command's (the checkpoint's run had no steps).
             if (addsQat)

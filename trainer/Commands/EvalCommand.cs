@@ -51,9 +51,20 @@ public static class EvalCommand
         if (counted == 0) throw new EngineException($"--batch {batchPath}: no position has a label to predict");
         int B = inputs.B, T = inputs.DecoderTokens != null ? inputs.DecoderT : inputs.T;
         double loss = folder.Model.Forward(inputs, targets) / counted;
-        if (p.GetValue(f.Json)) Console.WriteLine(new JsonObject { ["loss"] = loss, ["tokens"] = counted }.ToJsonString());
+        if (p.GetValue(f.Json)) Console.WriteLine(new JsonObject { ["loss"] = Finite(loss), ["tokens"] = counted }.ToJsonString());
         else Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"loss {loss:F6} over {counted} predicted tokens ({B} × {T})"));
-        return 0;
+        return NonFinite(loss, folder.Path);
+    }
+
+    /// <summary>JSON has no NaN: a non-finite loss is written as null.</summary>
+    static JsonNode? Finite(double loss) => double.IsFinite(loss) ? loss : null;
+
+    /// <summary>A non-finite loss is a failed evaluation (exit 1), not a result.</summary>
+    static int NonFinite(double loss, string model)
+    {
+        if (double.IsFinite(loss)) return 0;
+        Console.Error.WriteLine($"error: the loss is {loss}: the model in {model} (or the batch) holds non-finite values");
+        return 1;
     }
 
     /// <summary>The run's validation loss (the number its training printed) and its held-out sample.</summary>
@@ -71,7 +82,7 @@ public static class EvalCommand
         }
         loss /= counted;
         string what = folder.QuantizedLinears is { } q ? $"{q.Scheme} quantized model" : folder.Model.Config.Qat is { } qat ? $"QAT {qat} model (fake-quantized)" : "model";
-        var result = new JsonObject { ["loss"] = loss, ["tokens"] = counted };
+        var result = new JsonObject { ["loss"] = Finite(loss), ["tokens"] = counted };
         if (!json) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"validation loss {loss:F6} over {counted} predicted tokens ({heldOut.Validation.Count} batches of the run's validation split; {what})"));
         if (expand is int count)
         {
@@ -84,6 +95,7 @@ public static class EvalCommand
             result["prompts"] = Math.Min(count, prompts.Count);
         }
         if (json) Console.WriteLine(result.ToJsonString());
+        if (!double.IsFinite(loss)) return NonFinite(loss, folder.Path);
         if (expand == null && sampleTokens > 0 && !json) Samples.Print(new Samples.Subject(folder.Model, heldOut.Tokenizer, heldOut.Prompts, folder.Path), sampleTokens, state.Settings.Seed);
         return 0;
     }
