@@ -106,7 +106,7 @@ public static class SafeTensors
     static long[] Integers(string path, string name, string key, JsonNode? node, int? count)
     {
         if (node is not JsonArray array || count is int n && array.Count != n)
-            throw Bad(path, $"tensor {name}: expected {key} as an array of {(count is int c ? c.ToString() : "")}{(count == null ? "" : " ")}non-negative integers, found {Kind(node)}");
+            throw Bad(path, $"tensor {name}: expected {key} as an array of {(count is int c ? $"{c} " : "")}non-negative integers, found {Kind(node)}");
         var values = new long[array.Count];
         for (int i = 0; i < values.Length; i++)
             values[i] = array[i] is JsonValue v && v.TryGetValue(out long value) && value >= 0 ? value

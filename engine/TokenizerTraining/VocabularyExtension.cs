@@ -36,8 +36,7 @@ public sealed class VocabularyExtension
         if (hole >= 0)
             throw new EngineException(EngineOption.ExtendVocab, $"{EngineOption.ExtendVocab}: the model's tokenizer '{model.Name}' has no token for id {hole}, so its vocabulary cannot be written out grown");
 
-        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (int id = 0; id < spellings.Length; id++) ids.TryAdd(spellings[id]!, id);
+        var ids = IByteLevelVocabulary.IdsBySpelling(spellings);
         var tokens = new List<string>(spellings!);
         var specials = old.SpecialIds.Order().Select(id => spellings[id]!).ToList();
         var domainSpellings = added.SpellingsById();

@@ -13,4 +13,13 @@ public interface IByteLevelVocabulary : ITokenizer
 
     /// <summary>The ids of the special tokens (matched as whole strings before byte-level BPE).</summary>
     IReadOnlySet<int> SpecialIds { get; }
+
+    /// <summary>Each spelling's id (the first, should a spelling repeat).</summary>
+    static Dictionary<string, int> IdsBySpelling(string?[] spellings)
+    {
+        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int id = 0; id < spellings.Length; id++)
+            if (spellings[id] is { } spelling) ids.TryAdd(spelling, id);
+        return ids;
+    }
 }

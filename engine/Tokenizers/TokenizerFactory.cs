@@ -12,14 +12,19 @@ public static class TokenizerFactory
 
     /// <summary>Whether <paramref name="spec"/> names a tokenizer made for one run (<see cref="ICheckpointTokenizer"/>),
     /// whose files are in the run's checkpoints.</summary>
-    public static bool IsKeptInCheckpoint(string spec) =>
-        spec.Equals(WordMlmTokenizer.SpecName, StringComparison.OrdinalIgnoreCase) || spec.Equals(RunBpeTokenizer.SpecName, StringComparison.OrdinalIgnoreCase);
+    public static bool IsKeptInCheckpoint(string spec) => KeptInCheckpoint.ContainsKey(spec);
+
+    /// <summary>The tokenizers made for one run: the file each keeps in a checkpoint and how it is read back.</summary>
+    static readonly Dictionary<string, (string File, Func<string, ICheckpointTokenizer> Load)> KeptInCheckpoint = new(StringComparer.OrdinalIgnoreCase)
+    {
+        [WordMlmTokenizer.SpecName] = (WordMlmTokenizer.VocabularyFile, WordMlmTokenizer.Load),
+        [RunBpeTokenizer.SpecName] = (RunBpeTokenizer.FileName, RunBpeTokenizer.Load),
+    };
 
     /// <summary>A run's own tokenizer from a checkpoint folder.</summary>
     public static ICheckpointTokenizer LoadFromCheckpoint(string spec, string checkpointFolder) =>
-        spec.Equals(WordMlmTokenizer.SpecName, StringComparison.OrdinalIgnoreCase) ? WordMlmTokenizer.Load(checkpointFolder)
-        : spec.Equals(RunBpeTokenizer.SpecName, StringComparison.OrdinalIgnoreCase) ? RunBpeTokenizer.Load(checkpointFolder)
-        : throw new TokenizerException($"tokenizer '{spec}' is not one a checkpoint keeps ({WordMlmTokenizer.SpecName}, {RunBpeTokenizer.SpecName})");
+        KeptInCheckpoint.TryGetValue(spec, out var kept) ? kept.Load(checkpointFolder)
+        : throw new TokenizerException($"tokenizer '{spec}' is not one a checkpoint keeps ({string.Join(", ", KeptInCheckpoint.Keys)})");
 
     public static ITokenizer Resolve(string spec)
     {
@@ -29,8 +34,8 @@ public static class TokenizerFactory
         if (spec.Equals(ByteTokenizer.SpecName, StringComparison.OrdinalIgnoreCase)) return new ByteTokenizer();
         if (spec.Equals(ByteMlmTokenizer.SpecName, StringComparison.OrdinalIgnoreCase)) return new ByteMlmTokenizer();
         if (spec.Equals(ByteSpanTokenizer.SpecName, StringComparison.OrdinalIgnoreCase)) return new ByteSpanTokenizer();
-        if (IsKeptInCheckpoint(spec))
-            throw new TokenizerException($"tokenizer '{spec}' is a vocabulary made for one run: it is read from the {(spec.Equals(WordMlmTokenizer.SpecName, StringComparison.OrdinalIgnoreCase) ? WordMlmTokenizer.VocabularyFile : RunBpeTokenizer.FileName)} of that run's checkpoint folder, so pass the folder");
+        if (KeptInCheckpoint.TryGetValue(spec, out var kept))
+            throw new TokenizerException($"tokenizer '{spec}' is a vocabulary made for one run: it is read from the {kept.File} of that run's checkpoint folder, so pass the folder");
         if (File.Exists(spec) || Directory.Exists(spec)) return BpeFileTokenizer.Load(spec);
         throw new TokenizerException($"tokenizer '{spec}': not a known name nor an existing file or folder; choose {Choices}");
     }

@@ -57,7 +57,8 @@ sealed class InitialModel
             catch (TokenizerException e) { throw new EngineException(EngineOption.ExtendVocab, $"{EngineOption.ExtendVocab} {spec}: {e.Message}"); }
             extension = VocabularyExtension.Build(tokenizer, domain);
             int grown = extension.Tokenizer.VocabSize;
-            config = config with { VocabSize = grown, PaddedVocabSize = saved.PaddedVocabSize == saved.VocabSize ? grown : (grown + 127) / 128 * 128 };
+            config = config with { VocabSize = grown, PaddedVocabSize = grown };
+            if (saved.PaddedVocabSize != saved.VocabSize) config = config.WithVocabPaddedTo(128);
         }
         config.Validate();
         return new InitialModel { Folder = folder, Config = config, Tokenizer = tokenizer, Extension = extension, Vocabulary = extension == null ? null : new RunVocabulary(extension.Tokenizer) };

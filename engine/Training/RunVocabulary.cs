@@ -10,7 +10,7 @@ namespace Engine.Training;
 /// </summary>
 public sealed class RunVocabulary
 {
-    readonly Dictionary<string, int> ids = new(StringComparer.Ordinal);
+    readonly Dictionary<string, int> ids;
 
     /// <summary>The run's tokenizer: the grown one.</summary>
     public RunBpeTokenizer Tokenizer { get; }
@@ -18,9 +18,7 @@ public sealed class RunVocabulary
     public RunVocabulary(RunBpeTokenizer tokenizer)
     {
         Tokenizer = tokenizer;
-        var spellings = tokenizer.SpellingsById();
-        for (int id = 0; id < spellings.Length; id++)
-            if (spellings[id] is { } spelling) ids.TryAdd(spelling, id);
+        ids = IByteLevelVocabulary.IdsBySpelling(tokenizer.SpellingsById());
     }
 
     /// <summary>The map into the run's ids for data prepared with <paramref name="prepared"/> (null: its ids are the

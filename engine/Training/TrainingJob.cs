@@ -147,7 +147,7 @@ public static class TrainingJob
             throw new EngineException(EngineOption.Optimizer, $"{EngineOption.Resume} {options.Resume}: the run was trained with {EngineOption.Optimizer} {OptimizerName(saved.Settings.AdamW.Optimizer)}, not {OptimizerName(options.Settings.AdamW.Optimizer)}; its moments resume only as they were saved: leave {EngineOption.Optimizer} out (or give {OptimizerName(saved.Settings.AdamW.Optimizer)})");
         settings.Validate();
         var savedTokenizer = SavedTokenizer(saved, checkpoint);
-        var vocabulary = savedTokenizer is RunBpeTokenizer grown ? new RunVocabulary(grown) : null;
+        var vocabulary = VocabularyOf(savedTokenizer);
         // Checkpoints from before mixtures name one folder (weight 1).
         var sources = saved.Sources ?? (saved.Data == EmbeddedData ? null : [new DataSource(saved.Data)]);
         var data = OpenRunData(sources, saved.Objective, options.EmbeddedText, savedTokenizer, vocabulary);
@@ -212,17 +212,22 @@ public static class TrainingJob
     public static HeldOut OpenValidation(string folder, TrainerState saved, Func<EmbeddedText>? embedded)
     {
         var savedTokenizer = SavedTokenizer(saved, folder);
-        var (tokenizer, _, train, validation, prompts) = OpenData(saved.Data == EmbeddedData ? null : saved.Data, saved.Objective, embedded, savedTokenizer,
-            savedTokenizer is RunBpeTokenizer grown ? new RunVocabulary(grown) : null);
+        // The run scored its first (or only) folder's validation split.
+        var data = OpenRunData(saved.Data == EmbeddedData ? null : [new DataSource(saved.Data)], saved.Objective, embedded, savedTokenizer, VocabularyOf(savedTokenizer));
         var s = saved.Settings;
-        var objective = CreateObjective(saved.Objective, s, tokenizer, train, validation);
-        return new HeldOut(tokenizer, objective.ValidationBatches(s.MicroBatch, s.SequenceLength, s.EvalBatches), prompts);
+        var first = data.Sources[0];
+        var objective = CreateObjective(saved.Objective, s, data.Tokenizer, first.Train, first.Validation!);
+        return new HeldOut(data.Tokenizer, objective.ValidationBatches(s.MicroBatch, s.SequenceLength, s.EvalBatches), data.Prompts);
     }
 
     /// <summary>A vocabulary saved with a checkpoint is the one its weights were trained with: use it, never a rebuilt
     /// one (null: the run's tokenizer has no files of its own).</summary>
     static ITokenizer? SavedTokenizer(TrainerState saved, string folder) =>
         TokenizerFactory.IsKeptInCheckpoint(saved.Tokenizer) ? TokenizerFactory.LoadFromCheckpoint(saved.Tokenizer, folder) : null;
+
+    /// <summary>How a run whose tokenizer is a BPE of its own (a grown vocabulary) reads prepared folders; null for
+    /// the others, which read their folders' ids as they are.</summary>
+    static RunVocabulary? VocabularyOf(ITokenizer? saved) => saved is RunBpeTokenizer own ? new RunVocabulary(own) : null;
 
     /// <summary>The model with every parameter (none, ddp) or this rank's shard of them (fsdp).</summary>
     static TransformerModel CreateModel(TransformerConfig config, BackendStack backends, ICommunicator comm, TrainOptions options) =>
@@ -269,7 +274,8 @@ public static class TrainingJob
     {
         if (sources == null)
         {
-            var (tokenizer, name, train, validation, prompts) = OpenData(null, objective, embedded, saved, embeddedBpeVocabSize: embeddedBpeVocabSize);
+            var (tokenizer, train, validation, prompts) = OpenEmbedded(objective, embedded, saved, embeddedBpeVocabSize);
+            const string name = EmbeddedData;
             return new RunData(tokenizer, name, [new OpenedSource(name, name, 1, train, validation)], prompts, null);
         }
         var (tok, opened) = TrainingData.OpenSources(sources, vocabulary);
@@ -334,38 +340,26 @@ public static class TrainingJob
         return config;
     }
 
-    /// <summary>The data and the tokenizer that made it: a prepared folder with meta.json, or the embedded text.</summary>
+    /// <summary>The embedded text and the tokenizer that reads it.</summary>
     /// <param name="embedded">The text a run without a data folder trains on (<see cref="TrainOptions.EmbeddedText"/>).</param>
-    /// <param name="saved">For the embedded text: the tokenizer a resumed checkpoint holds (null = build it).</param>
-    /// <param name="vocabulary">A grown vocabulary the folder is read in (null: its own tokenizer's ids).</param>
-    /// <param name="embeddedBpeVocabSize">For a new clm run on the embedded text: the BPE to learn from it (0 = bytes).</param>
-    static (ITokenizer Tokenizer, string Name, TokenDataset Train, TokenDataset Validation, IReadOnlyList<string> Prompts) OpenData(string? path, TrainingObjective objective, Func<EmbeddedText>? embedded, ITokenizer? saved = null, RunVocabulary? vocabulary = null, int embeddedBpeVocabSize = 0)
+    /// <param name="saved">The tokenizer a resumed checkpoint holds or a starting model reads (null = build it).</param>
+    /// <param name="embeddedBpeVocabSize">For a new clm or span run: the BPE to learn from the text (0 = bytes).</param>
+    static (ITokenizer Tokenizer, TokenDataset Train, TokenDataset Validation, IReadOnlyList<string> Prompts) OpenEmbedded(TrainingObjective objective, Func<EmbeddedText>? embedded, ITokenizer? saved, int embeddedBpeVocabSize)
     {
-        if (path == null)
+        var corpus = embedded?.Invoke()
+            ?? throw new EngineException(EngineOption.Data, $"no {EngineOption.Data} folder and no embedded text to train on: prepare one with `trainer prepare {EngineOption.Input} … {EngineOption.Tokenizer} … {EngineOption.Out} DIR` and pass {EngineOption.Data} DIR");
+        // mlm on the embedded corpus predicts whole words from the training text's vocabulary (see WordMlmTokenizer
+        // for why not bytes); clm expands shorthand byte by byte, or in the tokens of a BPE learnt from the training
+        // text (the trainer's default: each shorthand word one token); span corrupts bytes, or that BPE's tokens, with sentinels.
+        ITokenizer tokenizer = saved ?? objective switch
         {
-            var corpus = embedded?.Invoke()
-                ?? throw new EngineException(EngineOption.Data, $"no {EngineOption.Data} folder and no embedded text to train on: prepare one with `trainer prepare {EngineOption.Input} … {EngineOption.Tokenizer} … {EngineOption.Out} DIR` and pass {EngineOption.Data} DIR");
-            // mlm on the embedded corpus predicts whole words from the training text's vocabulary (see WordMlmTokenizer
-            // for why not bytes); clm expands shorthand byte by byte, or in the tokens of a BPE learnt from the training
-            // text (the trainer's default: each shorthand word one token); span corrupts bytes, or that BPE's tokens, with sentinels.
-            ITokenizer tokenizer = saved ?? objective switch
-            {
-                TrainingObjective.Mlm => WordMlmTokenizer.Build(corpus.Train),
-                TrainingObjective.Span => embeddedBpeVocabSize > 0 ? TokenizerTraining.BpeTrainer.Learn(corpus.Train, embeddedBpeVocabSize, RunBpeSpanTokenizer.Specials()) : new ByteSpanTokenizer(),
-                _ => embeddedBpeVocabSize > 0 ? TokenizerTraining.BpeTrainer.Learn(corpus.Train, embeddedBpeVocabSize) : new ByteTokenizer(),
-            };
-            return (tokenizer, EmbeddedData,
-                TokenDataset.FromTokens(tokenizer.Encode(corpus.Train), $"{corpus.Name} (train)"),
-                TokenDataset.FromTokens(tokenizer.Encode(corpus.Validation), $"{corpus.Name} (validation)"),
-                corpus.SamplePrompts);
-        }
-        string full = Path.GetFullPath(path);
-        var meta = Directory.Exists(full) ? PreparedDatasetMeta.LoadIfPresent(full) : null;
-        if (meta == null)
-            throw new EngineException(EngineOption.Data, $"{EngineOption.Data} {path}: no {PreparedDatasetMeta.FileName} there; make the folder with `trainer prepare {EngineOption.Input} … {EngineOption.Tokenizer} … {EngineOption.Out} {path}`");
-        var tok = TokenizerFactory.Resolve(meta.Tokenizer);
-        TokenDataset train = TokenDataset.Open(full, tok.VocabSize, DatasetPreparer.TrainSplit), validation = TokenDataset.Open(full, tok.VocabSize, DatasetPreparer.ValSplit);
-        if (vocabulary?.IdsFor(tok, EngineOption.Data, path) is { } ids) (train, validation) = (train.Remapped(ids), validation.Remapped(ids));
-        return (vocabulary?.Tokenizer ?? tok, full, train, validation, Array.Empty<string>());
+            TrainingObjective.Mlm => WordMlmTokenizer.Build(corpus.Train),
+            TrainingObjective.Span => embeddedBpeVocabSize > 0 ? TokenizerTraining.BpeTrainer.Learn(corpus.Train, embeddedBpeVocabSize, RunBpeSpanTokenizer.Specials()) : new ByteSpanTokenizer(),
+            _ => embeddedBpeVocabSize > 0 ? TokenizerTraining.BpeTrainer.Learn(corpus.Train, embeddedBpeVocabSize) : new ByteTokenizer(),
+        };
+        return (tokenizer,
+            TokenDataset.FromTokens(tokenizer.Encode(corpus.Train), $"{corpus.Name} (train)"),
+            TokenDataset.FromTokens(tokenizer.Encode(corpus.Validation), $"{corpus.Name} (validation)"),
+            corpus.SamplePrompts);
     }
 }
