@@ -21,13 +21,6 @@ public class AdamW8BitTrainingTests
         return o with { Settings = o.Settings with { AdamW = o.Settings.AdamW with { Optimizer = OptimizerKind.AdamW8Bit } } };
     }
 
-    static float[] Parameters(PreparedRun run)
-    {
-        var values = new float[run.Model.ParameterCount];
-        run.Backend.CopyOut(run.Model.Memory.Parameters, values);
-        return values;
-    }
-
     /// <summary>40 steps: the 8-bit run's validation loss falls as far as the fp32 run's, within 5% of the drop
     /// (the moments differ by the quantization error only, so the runs stay close early in training).</summary>
     [Fact]
@@ -52,7 +45,7 @@ public class AdamW8BitTrainingTests
         using (var run = TrainingJob.Prepare(EightBit(temp["straight"], steps)))
         {
             run.Loop.Run(default, straight);
-            expected = Parameters(run);
+            expected = SmallRuns.Parameters(run);
         }
         using var cancel = new CancellationTokenSource();
         var first = new StopAfter(4, cancel);
@@ -67,7 +60,7 @@ public class AdamW8BitTrainingTests
         {
             Assert.Equal(OptimizerKind.AdamW8Bit, run.Loop.State.Settings.AdamW.Optimizer); // the checkpoint's, without the flag
             run.Loop.Run(default, second);
-            resumed = Parameters(run);
+            resumed = SmallRuns.Parameters(run);
         }
         Assert.Equal(straight.Losses, first.Losses.Concat(second.Losses));
         Assert.Equal(expected, resumed);

@@ -31,13 +31,6 @@ public class DataMixingTests : IClassFixture<DataMixingTests.Folders>
     static List<JsonObject> Lines(string run) =>
         File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
 
-    static float[] Parameters(PreparedRun run)
-    {
-        var values = new float[run.Model.ParameterCount];
-        run.Backend.CopyOut(run.Model.Memory.Parameters, values);
-        return values;
-    }
-
     [Fact]
     public void The_schedule_keeps_every_source_within_one_sequence_of_its_share()
     {
@@ -148,7 +141,7 @@ public class DataMixingTests : IClassFixture<DataMixingTests.Folders>
         using (var run = TrainingJob.Prepare(MixingFolders.Run(temp["straight"], steps, sources)))
         {
             run.Loop.Run(default, straight);
-            straightParameters = Parameters(run);
+            straightParameters = SmallRuns.Parameters(run);
         }
         using var cancel = new CancellationTokenSource();
         var first = new StopAfter(2, cancel);
@@ -164,7 +157,7 @@ public class DataMixingTests : IClassFixture<DataMixingTests.Folders>
         using (var run = TrainingJob.Prepare(new TrainOptions { Resume = temp["interrupted"], Device = DeviceKind.Cpu }))
         {
             run.Loop.Run(default, second);
-            resumedParameters = Parameters(run);
+            resumedParameters = SmallRuns.Parameters(run);
         }
         Assert.Equal(straight.Losses, first.Losses.Concat(second.Losses));
         Assert.Equal(straightParameters, resumedParameters);
@@ -202,12 +195,12 @@ public class DataMixingTests : IClassFixture<DataMixingTests.Folders>
         using (var run = TrainingJob.Prepare(SmallRuns.Options(temp["plain"], 3) with { Data = data.Rx }))
         {
             run.Loop.Run(default, plain);
-            plainParameters = Parameters(run);
+            plainParameters = SmallRuns.Parameters(run);
         }
         using (var run = TrainingJob.Prepare(MixingFolders.Run(temp["weighted"], 3, [new(data.Rx, 2.5)])))
         {
             run.Loop.Run(default, weighted);
-            weightedParameters = Parameters(run);
+            weightedParameters = SmallRuns.Parameters(run);
         }
         Assert.Equal(plain.Losses, weighted.Losses);
         Assert.Equal(plainParameters, weightedParameters);

@@ -31,13 +31,6 @@ public class InitFromTests
         Settings = source.Settings with { Steps = steps },
     };
 
-    static float[] Parameters(PreparedRun run)
-    {
-        var values = new float[run.Model.ParameterCount];
-        run.Model.CopyParametersOut(values);
-        return values;
-    }
-
     [Theory]
     [InlineData(TrainingObjective.Clm)]
     [InlineData(TrainingObjective.Mlm)]
@@ -51,14 +44,14 @@ public class InitFromTests
         using (var run = TrainingJob.Prepare(source))
         {
             finalLoss = run.Loop.Run().FinalValLoss;
-            trained = Parameters(run);
+            trained = SmallRuns.Parameters(run);
             Directory.CreateDirectory(temp["hf"]);
             Checkpoint.WriteModelFiles(temp["hf"], run.Model);
         }
         foreach (var (from, name) in new[] { (temp["source"], "ours"), (temp["hf"], "hf") })
         {
             using var run = TrainingJob.Prepare(Continued(source, from, temp["from-" + name], 2));
-            Assert.Equal(trained, Parameters(run));
+            Assert.Equal(trained, SmallRuns.Parameters(run));
             Assert.Equal(0, run.Loop.State.Step);
             Assert.Equal(Path.GetFullPath(Checkpoint.Locate(from)), run.Loop.State.InitFrom);
             var summary = run.Loop.Run();
@@ -206,7 +199,7 @@ public class InitFromTests
         }
 
         // New rows: the mean of the rows of the token's bytes.
-        var values = Parameters(run);
+        var values = SmallRuns.Parameters(run);
         var wte = run.Model.Layout.Tensors.Single(p => p.Name.EndsWith("wte.weight"));
         int dim = run.Model.Config.Dim;
         var spellings = run.Tokenizer is IByteLevelVocabulary grown ? grown.SpellingsById() : throw new InvalidOperationException();

@@ -25,13 +25,6 @@ public class QatTrainingTests
         Qat = qat,
     };
 
-    static float[] Parameters(PreparedRun run)
-    {
-        var values = new float[run.Model.ParameterCount];
-        run.Model.CopyParametersOut(values);
-        return values;
-    }
-
     [Theory]
     [InlineData(TrainingObjective.Clm, "w8a8")]
     [InlineData(TrainingObjective.Mlm, "w4a8")]
@@ -62,10 +55,10 @@ public class QatTrainingTests
     {
         using var temp = new TempFolder();
         using var run = TrainingJob.Prepare(Options(temp["run"], 1, TrainingObjective.Clm, W4A8));
-        var before = Parameters(run);
+        var before = SmallRuns.Parameters(run);
         var text = System.Text.Encoding.UTF8.GetBytes(Trainer.EmbeddedCorpus.Text().Train[..256]).Select(b => (int)b).ToArray();
         QuantizerCalibration.Calibrate(run.Model, [new Engine.Models.ModelInputs(text, 4, 64)], _ => { });
-        var after = Parameters(run);
+        var after = SmallRuns.Parameters(run);
         var layout = run.Model.Layout;
         var step = layout["transformer.h.0.mlp.c_fc.weight_step"];
         var weight = layout["transformer.h.0.mlp.c_fc.weight"];
@@ -97,7 +90,7 @@ public class QatTrainingTests
         using (var run = TrainingJob.Prepare(Options(temp["straight"], steps, TrainingObjective.Clm, W8A8)))
         {
             run.Loop.Run(default, straight);
-            straightParameters = Parameters(run);
+            straightParameters = SmallRuns.Parameters(run);
         }
         using var cancel = new CancellationTokenSource();
         var first = new StopAfter(3, cancel);
@@ -109,7 +102,7 @@ public class QatTrainingTests
         {
             Assert.Equal(W8A8, run.Model.Config.Qat);
             run.Loop.Run(default, second);
-            resumedParameters = Parameters(run);
+            resumedParameters = SmallRuns.Parameters(run);
         }
         Assert.Equal(straight.Losses, first.Losses.Concat(second.Losses));
         Assert.Equal(straightParameters, resumedParameters);
@@ -126,7 +119,7 @@ public class QatTrainingTests
         {
             Assert.Equal(W4A8, run.Model.Config.Qat);
             // The weights are the fp32 run's; the steps start at 0 and are calibrated before the first QAT step.
-            var parameters = Parameters(run);
+            var parameters = SmallRuns.Parameters(run);
             var wte = run.Model.Layout["transformer.wte.weight"];
             Assert.Equal(fp32Weights["transformer.wte.weight"].Values.Take(50).Select(v => (float)v), parameters.Skip((int)wte.Offset).Take(50));
             var summary = run.Loop.Run();

@@ -7,6 +7,14 @@ namespace Engine.Tests.Training;
 /// <summary>Options for training runs small enough for unit tests (seconds on 2 cores) on the embedded corpus.</summary>
 public static class SmallRuns
 {
+    /// <summary>Every parameter of a run's model, as fp32 values in the layout's order.</summary>
+    public static float[] Parameters(PreparedRun run)
+    {
+        var values = new float[run.Model.ParameterCount];
+        run.Model.CopyParametersOut(values);
+        return values;
+    }
+
     public static TrainOptions Options(string outDir, int steps, int evalEvery = 0) => new()
     {
         Objective = TrainingObjective.Clm,
