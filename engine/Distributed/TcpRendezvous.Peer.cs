@@ -46,6 +46,8 @@ public sealed partial class TcpRendezvous
     Socket Connect(Deadline deadline)
     {
         string lastError = "no attempt";
+        // A refusal says more than the timeout of an attempt begun in the deadline's last moments: keep it.
+        string? lastRefusal = null;
         while (!deadline.Passed)
         {
             // Dual mode where the system has IPv6, so MASTER_ADDR may name an IPv4 or an IPv6 address.
@@ -56,8 +58,8 @@ public sealed partial class TcpRendezvous
                 socket.ConnectAsync(Address, Port, attempt.Token).AsTask().GetAwaiter().GetResult();
                 return socket;
             }
-            catch (SocketException e) { lastError = $"{e.SocketErrorCode}: {e.Message}"; }
-            catch (OperationCanceledException) { lastError = "the connection attempt timed out"; }
+            catch (SocketException e) { lastError = lastRefusal = $"{e.SocketErrorCode}: {e.Message}"; }
+            catch (OperationCanceledException) { lastError = lastRefusal is null ? "the connection attempt timed out" : $"{lastRefusal}, then an attempt timed out"; }
             socket.Dispose();
             if (deadline.Remaining > RetryPause) Thread.Sleep(RetryPause);
             else break;
