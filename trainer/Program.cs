@@ -7,7 +7,8 @@ namespace Trainer;
 /// <summary>
 /// `trainer`: the root command trains; prepare, eval, export, generate and bench are subcommands. Exit codes: 0 done,
 /// 1 an error in the input or the run (the message names the file or flag and the fix), 2 a wrong command line,
-/// 70 an unexpected failure (one line, and the stack trace in a file it names).
+/// 3 a run that stopped itself on a non-finite value or divergence (<see cref="Engine.Training.TrainingHaltedException"/>;
+/// nothing past the last good checkpoint written), 70 an unexpected failure (one line, and the stack trace in a file it names).
 /// </summary>
 public static class Program
 {
@@ -50,6 +51,11 @@ public static class Program
             Console.Error.WriteLine("error: " + e.Message);
             return 2;
         }
+        catch (Engine.Training.TrainingHaltedException e)
+        {
+            Console.Error.WriteLine("error: " + FlagNames.Render(e));
+            return Halted;
+        }
         catch (EngineException e)
         {
             Console.Error.WriteLine("error: " + FlagNames.Render(e));
@@ -71,6 +77,9 @@ public static class Program
         Console.Error.WriteLine($"error: unexpected {e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")} (please report it; stack trace: {trace})");
         return InternalError;
     }
+
+    /// <summary>The exit code of a run that stopped itself on a non-finite value or divergence, distinct from an input error's 1.</summary>
+    public const int Halted = 3;
 
     /// <summary>The exit code of a failure no check foresaw (BSD's EX_SOFTWARE), distinct from an input error's 1.</summary>
     public const int InternalError = 70;
