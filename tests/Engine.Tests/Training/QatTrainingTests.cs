@@ -77,7 +77,8 @@ public class QatTrainingTests
     static TrainOptions Resume(string folder, QuantizationScheme? qat = null, int? steps = null) => new()
     {
         Resume = folder, Device = DeviceKind.Cpu, EmbeddedText = Trainer.EmbeddedCorpus.Text, Qat = qat,
-        StepsGiven = steps != null, Settings = new TrainingSettings { Steps = steps ?? 1 },
+        // Steps other than the default count as given (TrainOptions.Given left null): they extend the run.
+        Settings = steps is int n ? new TrainingSettings { Steps = n } : new TrainingSettings(),
     };
 
     [Fact]
