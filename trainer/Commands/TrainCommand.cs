@@ -35,7 +35,7 @@ public static class TrainCommand
         public readonly Flag<int?> ShardingFactor = Flags.Int("sharding-factor", "F", "fsdp: ranks per sharding group; groups hold replicas (hybrid sharding)", "the world size", 1);
         public readonly Flag<bool> CpuOffload = Flags.Switch("cpu-offload", "fsdp: keep parameter, gradient and AdamW shards in host memory; the optimizer steps on the CPU");
         public readonly Flag<string?> FsdpOverlap = Flags.Word("fsdp-overlap", ChoiceNames.Booleans.Keys.ToList(), "fsdp: gather the next unit and reduce-scatter the last one while a unit computes (one more unit of each in memory)", "true");
-        public readonly Flag<int?> Steps = Flags.Int("steps", "N", "optimizer steps", "1000 (embedded: 1500; mlm 1000; span 1000)", 1);
+        public readonly Flag<int?> Steps = Flags.Int("steps", "N", "optimizer steps (with --resume: the run's new end, above the step it reached, to extend it)", "1000 (embedded: 1500; mlm 1000; span 1000)", 1);
         public readonly Flag<int?> Batch = Flags.Int("batch", "N", "sequences per optimizer step (global batch)", "16 (embedded: 8; mlm 32)", 1);
         public readonly Flag<int?> MicroBatch = Flags.Int("micro-batch", "N", "sequences per forward/backward; gradients accumulate over batch/micro-batch", "= --batch", 1);
         public readonly Flag<int?> Seq = Flags.Int("seq", "T", "tokens per sequence", "128 (embedded mlm: 32)", 1);

@@ -148,7 +148,7 @@ public class QatTrainingTests
         var before = File.ReadAllBytes(Path.Combine(temp["run"], "checkpoint", Checkpoint.WeightsFile));
         e = Assert.Throws<EngineException>(() => TrainingJob.Prepare(Resume(temp["run"], W8)));
         Assert.Equal(EngineOption.Qat, e.Option);
-        Assert.Contains("the run trains with --qat w8a8, not w8", FlagNames.Render(e));
+        Assert.Contains("--qat w8 (checkpoint: w8a8)", FlagNames.Render(e));
         Assert.Equal(before, File.ReadAllBytes(Path.Combine(temp["run"], "checkpoint", Checkpoint.WeightsFile)));
     }
 
