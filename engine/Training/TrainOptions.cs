@@ -50,9 +50,13 @@ public sealed record TrainOptions
     /// <summary>Quantization-aware training of every linear layer (w8a8, w4a8, w8); null = none. With
     /// <see cref="Resume"/> of a run trained without it, QAT fine-tunes that run from where it stopped.</summary>
     public Tensors.QuantizationScheme? Qat { get; init; }
-    /// <summary>Steps given explicitly when resuming (extends or shortens the saved schedule).</summary>
-    public bool StepsGiven { get; init; }
-    /// <summary>The optimizer (<see cref="Optim.AdamWSettings.Optimizer"/>) given explicitly: resuming refuses one that
-    /// differs from the checkpoint's rather than convert its moments.</summary>
-    public bool OptimizerGiven { get; init; }
+    /// <summary>
+    /// The options the caller gave explicitly (the trainer: the flags on its command line). With <see cref="Resume"/>
+    /// they are checked against the checkpoint (<see cref="ResumeConflicts"/>): one that would change what the run
+    /// trained (the model, data, schedule, seed, …) must hold the checkpoint's value, one that may change (steps,
+    /// checkpoint and eval intervals, micro-batch, device, …) replaces it. Null (an API caller's default): every option
+    /// whose value differs from a new <see cref="TrainOptions"/>'s counts as given, so a caller who sets Dim = 256 and
+    /// resumes is refused as the command line is; name an option here to have it checked at its default value too.
+    /// </summary>
+    public IReadOnlySet<EngineOption>? Given { get; init; }
 }

@@ -28,6 +28,9 @@ public sealed class PreparedRun : IDisposable
     /// <summary>Prompts to show a sample for (the embedded corpus's held-out shorthand), possibly empty.</summary>
     public required IReadOnlyList<string> SamplePrompts { get; init; }
     public bool Resumed { get; init; }
+    /// <summary>On resume, the options that changed from the checkpoint's run ("resuming at step 40 with Steps 100 (was
+    /// 60)"), for the front end to echo; null when none did or the run is new.</summary>
+    public OptionMessage? ResumeChanges { get; init; }
 
     /// <summary>The model first: under hybrid FSDP it owns the shard and replica groups split from the communicator,
     /// whose NCCL watchdogs poll the GPU's events from their own threads; left running past Backend.Dispose, they
@@ -142,9 +145,12 @@ public static class TrainingJob
             throw new EngineException(EngineOption.Resume, $"{EngineOption.Resume} {options.Resume}: a quantized model ({quantized}, made by `trainer quantize`) runs forward only (eval, generate, fill-mask, infill): resume the run it was made from, adding {EngineOption.Qat} {quantized} to train with quantization");
         var saved = TrainerState.Read(checkpoint)
                     ?? throw new EngineException(EngineOption.Resume, $"{EngineOption.Resume} {options.Resume}: {checkpoint} has weights but no {Checkpoint.StateFile}; to start a new run from these weights use {EngineOption.Model} {checkpoint}");
-        var settings = options.StepsGiven ? saved.Settings with { Steps = options.Settings.Steps } : saved.Settings;
-        if (options.OptimizerGiven && options.Settings.AdamW.Optimizer != saved.Settings.AdamW.Optimizer)
-            throw new EngineException(EngineOption.Optimizer, $"{EngineOption.Resume} {options.Resume}: the run was trained with {EngineOption.Optimizer} {OptimizerName(saved.Settings.AdamW.Optimizer)}, not {OptimizerName(options.Settings.AdamW.Optimizer)}; its moments resume only as they were saved: leave {EngineOption.Optimizer} out (or give {OptimizerName(saved.Settings.AdamW.Optimizer)})");
+        // Everything that shaped the run so far must be the checkpoint's; what may change (steps, intervals, the
+        // micro-batch) is taken from the options. Both checks come before anything is opened or written, so a refused
+        // resume leaves the run folder as it was.
+        ResumeConflicts.Check(options, saved);
+        var settings = ResumeConflicts.Merge(saved.Settings, options);
+        ResumeConflicts.CheckStepsLeft(options, saved, settings);
         settings.Validate();
         var savedTokenizer = SavedTokenizer(saved, checkpoint);
         var vocabulary = VocabularyOf(savedTokenizer);
@@ -193,6 +199,7 @@ public static class TrainingJob
             return new PreparedRun
             {
                 Backend = backend, Model = model, Tokenizer = tokenizer, Folder = folder, DeviceNote = note, SamplePrompts = data.Prompts, Resumed = true, Communicator = comm,
+                ResumeChanges = ResumeConflicts.Describe(saved.Step, saved.Settings, settings),
                 Loop = new TrainingLoop(model, optimizer, objective, state, comm.Rank == 0 ? folder : null, tokenizer, comm, calibrateQuantizers: addsQat,
                     evalSets: CreateEvalSources(saved.Objective, settings, tokenizer, evalSets)),
             };
@@ -256,9 +263,6 @@ public static class TrainingJob
         }
     }
 
-    /// <summary>An optimizer as the flag spells it (adamw, adamw8bit).</summary>
-    static string OptimizerName(OptimizerKind kind) => kind == OptimizerKind.AdamW8Bit ? "adamw8bit" : "adamw";
-
     /// <summary>A strategy as messages write it (none, ddp, fsdp).</summary>
     static string Named(ParallelStrategy strategy) => strategy.ToString().ToLowerInvariant();
 
@@ -318,13 +322,26 @@ public static class TrainingJob
         var preset = Presets.Get(name);
         if (preset.Family != o.Objective.Family())
             throw new EngineException(EngineOption.Model, $"{EngineOption.Model} {name} is a {preset.Family} model but {EngineOption.Objective} {o.Objective.Name()} trains {o.Objective.Family()} models: choose {EngineOption.Model} {o.Objective.DefaultPreset()} (or leave {EngineOption.Model} out)");
-        var config = preset with
+        var config = PresetShape(o) with
         {
             VocabSize = tokenizer.VocabSize,
             PaddedVocabSize = tokenizer.VocabSize,
             EndOfTextToken = tokenizer.EndOfText,
             PadToken = tokenizer switch { IMaskingTokenizer masking => masking.PadToken, ISpanTokenizer span => span.PadToken, _ => preset.PadToken },
             DecoderStartToken = tokenizer is ISpanTokenizer spans ? spans.PadToken : preset.DecoderStartToken,
+        };
+        if (o.PadVocab) config = config.WithVocabPaddedTo(128);
+        config.Validate();
+        return config;
+    }
+
+    /// <summary>The shape the options ask for: the preset (the objective's default when none is named) with the
+    /// given overrides; its vocabulary is the tokenizer's, filled in by <see cref="BuildConfig"/>.</summary>
+    internal static TransformerConfig PresetShape(TrainOptions o)
+    {
+        var preset = Presets.Get(o.Model ?? o.Objective.DefaultPreset());
+        return preset with
+        {
             Layers = o.Layers ?? preset.Layers,
             DecoderLayers = o.Layers ?? preset.DecoderLayers,
             Dim = o.Dim ?? preset.Dim,
@@ -335,9 +352,6 @@ public static class TrainingJob
             FeedForwardDim = o.FeedForwardDim ?? (o.Dim is int d ? preset.FeedForwardDim * d / preset.Dim : preset.FeedForwardDim),
             MaxPositions = o.MaxPositions ?? preset.MaxPositions,
         };
-        if (o.PadVocab) config = config.WithVocabPaddedTo(128);
-        config.Validate();
-        return config;
     }
 
     /// <summary>The embedded text and the tokenizer that reads it.</summary>

@@ -46,6 +46,13 @@ public static class FlagNames
         EngineOption.WeightOnly => "weight-only",
         EngineOption.InitialLossScale => "loss-scale",
         EngineOption.Optimizer => "optimizer",
+        EngineOption.Seed => "seed",
+        EngineOption.ClipNorm => "clip",
+        EngineOption.WeightDecay => "weight-decay",
+        EngineOption.PositionBiasLearningRateScale => "position-bias-lr-scale",
+        EngineOption.WeightStepLearningRateScale => "qat-weight-step-lr-scale",
+        EngineOption.InputStepLearningRateScale => "qat-input-step-lr-scale",
+        EngineOption.WholeWordMasking => "whole-word",
         EngineOption.Layers => "layers",
         EngineOption.Dim => "dim",
         EngineOption.Heads => "heads",
@@ -74,6 +81,11 @@ public static class FlagNames
         EngineOption.Budgets => "budgets",
         _ => throw new ArgumentOutOfRangeException(nameof(option), option, "an engine option without a flag: add it here"),
     };
+
+    /// <summary>The engine option a flag ("--dim") sets; null for a flag the engine never names (--sample-tokens).</summary>
+    public static EngineOption? KeyOf(string flag) => ByFlag.TryGetValue(flag, out var option) ? option : null;
+
+    static readonly Dictionary<string, EngineOption> ByFlag = Enum.GetValues<EngineOption>().ToDictionary(Of);
 
     /// <summary>An engine message as the command line's user reads it: options named by their flags.</summary>
     public static string Render(OptionMessage message) => message.Render(Of);

@@ -35,7 +35,7 @@ public static class TrainCommand
         public readonly Flag<int?> ShardingFactor = Flags.Int("sharding-factor", "F", "fsdp: ranks per sharding group; groups hold replicas (hybrid sharding)", "the world size", 1);
         public readonly Flag<bool> CpuOffload = Flags.Switch("cpu-offload", "fsdp: keep parameter, gradient and AdamW shards in host memory; the optimizer steps on the CPU");
         public readonly Flag<string?> FsdpOverlap = Flags.Word("fsdp-overlap", ChoiceNames.Booleans.Keys.ToList(), "fsdp: gather the next unit and reduce-scatter the last one while a unit computes (one more unit of each in memory)", "true");
-        public readonly Flag<int?> Steps = Flags.Int("steps", "N", "optimizer steps", "1000 (embedded: 1500; mlm 1000; span 1000)", 1);
+        public readonly Flag<int?> Steps = Flags.Int("steps", "N", "optimizer steps (with --resume: the run's new end, above the step it reached, to extend it)", "1000 (embedded: 1500; mlm 1000; span 1000)", 1);
         public readonly Flag<int?> Batch = Flags.Int("batch", "N", "sequences per optimizer step (global batch)", "16 (embedded: 8; mlm 32)", 1);
         public readonly Flag<int?> MicroBatch = Flags.Int("micro-batch", "N", "sequences per forward/backward; gradients accumulate over batch/micro-batch", "= --batch", 1);
         public readonly Flag<int?> Seq = Flags.Int("seq", "T", "tokens per sequence", "128 (embedded mlm: 32)", 1);
@@ -52,7 +52,7 @@ public static class TrainCommand
         public readonly Flag<int?> CheckpointEvery = Flags.Int("checkpoint-every", "N", "save a checkpoint every N steps (0 = at the end only)", "0", 0);
         public readonly Flag<int?> Seed = Flags.Int("seed", "S", "seed for initialisation and sampling", "1337", 0);
         public readonly Flag<string?> Out = Flags.Text("out", "DIR", "run folder (metrics.jsonl, summary.json, loss.png, checkpoint/)", "runs/<objective>-<time>");
-        public readonly Flag<string?> Resume = Flags.Text("resume", "DIR", "continue a run from its folder (or checkpoint folder) exactly where it stopped");
+        public readonly Flag<string?> Resume = Flags.Text("resume", "DIR", "continue a run from its folder (or checkpoint folder) exactly where it stopped; it keeps the checkpoint's model, data and schedule (see below for the flags it takes)");
         public readonly Flag<int?> EmbeddedBpe = Flags.Int("embedded-bpe", "N", "clm on the embedded corpus: read it with a byte-level BPE of up to N tokens learnt from its training text when the run starts (0 = one token per byte)", EmbeddedBpeVocabSize.ToString(CultureInfo.InvariantCulture) + " (it stops at 633: every shorthand word whole)", 0);
         public readonly Flag<string?> InitFrom = Flags.Text("init-from", "DIR", "continued pre-training: start from this model's weights (an HF GPT-2/BERT/T5 folder, or a run or checkpoint folder of ours) with a fresh optimizer and schedule; the shape is the model's");
         public readonly Flag<string?> ExtendVocab = Flags.Text("extend-vocab", "TOKENIZER", "with --init-from: append the tokens of this byte-level BPE (e.g. from `trainer tokenizer train`) that the model lacks; each new embedding row starts as the mean of its old pieces' rows. Data may be prepared with either tokenizer");
@@ -79,7 +79,11 @@ public static class TrainCommand
 
     public const string Summary = "Pre-trains a transformer language model (the root command: `trainer --objective clm …` is `trainer train …`).";
     const string Usage = "dotnet run --project trainer -- --objective clm [--model PRESET] [--data DIR[:WEIGHT]]... [--eval-data NAME=DIR]... [--device auto|cpu|cuda] [--steps N] [--batch N] [--micro-batch N] [--seq T] [--lr LR] [--seed S] [--out DIR] [--resume DIR | --init-from DIR [--extend-vocab TOKENIZER]]";
-    const string Epilog = "Ctrl-C saves a checkpoint and exits; --resume DIR continues it bit for bit on the CPU.";
+    /// <summary>Says which flags a resume takes and which must match the checkpoint, from the engine's own lists.</summary>
+    static readonly string Epilog = "Ctrl-C saves a checkpoint and exits; --resume DIR continues it bit for bit on the CPU. " +
+        $"With --resume, these flags may differ from the run's: {string.Join(", ", ResumeConflicts.MayChange.Where(o => o != EngineOption.Resume).Select(FlagNames.Of))}, --sample-tokens " +
+        "(--steps extends the run; the resume echoes each change). Every other flag must hold the checkpoint's value or be left out: " +
+        "the resume is refused with the list of those that contradict it.";
 
     /// <summary>The train command: `trainer train …`, or the root itself (<paramref name="name"/> "trainer").</summary>
     public static TrainerCommand Create(string name = "train")
@@ -190,9 +194,9 @@ public static class TrainCommand
             Heads = p.GetValue(f.Heads),
             FeedForwardDim = p.GetValue(f.FfnDim),
             MaxPositions = p.GetValue(f.MaxPositions),
-            StepsGiven = p.Has(f.Steps),
             Qat = p.GetValue(f.Qat) is { } qat ? Engine.Tensors.QuantizationScheme.Parse(qat) : null,
-            OptimizerGiven = p.Has(f.Optimizer),
+            // What was typed, so a resume checks exactly these against its checkpoint (ResumeConflicts).
+            Given = f.All.Where(p.Has).Select(o => FlagNames.KeyOf(o.Name)).OfType<EngineOption>().ToHashSet(),
         };
     }
 
@@ -235,6 +239,7 @@ public static class TrainCommand
         if (run.Loop.State.InitFrom is { } initFrom && !run.Resumed)
             Console.WriteLine($"weights from {initFrom}{(run.Loop.State.ExtendVocab is { } grown ? $"; vocabulary grown with the tokens of {grown} ({c.VocabSize} tokens)" : "")}; optimizer and schedule fresh");
         Console.WriteLine($"run folder: {run.Folder.Path}{(run.Resumed ? $" (resuming at step {run.Loop.State.Step})" : "")}");
+        if (run.ResumeChanges != null) Console.WriteLine(FlagNames.Render(run.ResumeChanges));
         var summary = run.Loop.Run(cancellation, new ConsoleProgress(s.Steps));
         LossPlot.Write(run.Folder);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

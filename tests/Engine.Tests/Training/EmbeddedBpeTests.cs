@@ -66,7 +66,7 @@ public class EmbeddedBpeTests
             Assert.Equal(633, run.Model.Config.DecoderStartToken);
             Assert.True(double.IsFinite(run.Loop.Run().FinalValLoss));
         }
-        using var resumed = TrainingJob.Prepare(new TrainOptions { Resume = temp["span"], Device = DeviceKind.Cpu, EmbeddedText = Trainer.EmbeddedCorpus.Text, Settings = options.Settings with { Steps = 3 }, StepsGiven = true });
+        using var resumed = TrainingJob.Prepare(new TrainOptions { Resume = temp["span"], Device = DeviceKind.Cpu, EmbeddedText = Trainer.EmbeddedCorpus.Text, Settings = options.Settings with { Steps = 3 } });
         Assert.IsType<RunBpeSpanTokenizer>(resumed.Tokenizer);
         Assert.Equal(3, resumed.Loop.Run().Steps);
     }
