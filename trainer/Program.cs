@@ -5,29 +5,24 @@ using Trainer.Cli;
 namespace Trainer;
 
 /// <summary>
-/// `trainer`: the root command trains; prepare, eval, export, generate and bench are subcommands. Exit codes: 0 done,
-/// 1 an error in the input or the run (the message names the file or flag and the fix), 2 a wrong command line,
-/// 3 a run that stopped itself on a non-finite value or divergence (<see cref="Engine.Training.TrainingHaltedException"/>;
-/// nothing past the last good checkpoint written), 70 an unexpected failure (one line, and the stack trace in a file it names).
+/// `trainer`: the root command trains; prepare, eval, export, generate and bench are subcommands. Exit codes
+/// (<see cref="ExitCodeHelp"/> prints them in `--help`): 0 done; 1 an error in the input or the run (the message names
+/// the file or flag and the fix); 2 a wrong command line; 3 a run that stopped itself on a non-finite value or
+/// divergence (<see cref="Engine.Training.TrainingHaltedException"/>; nothing past the last good checkpoint written);
+/// 4 the ranks of a distributed run lost each other: a hung, stopped or dead rank, or a broken network
+/// (<see cref="Engine.Distributed.CommunicationException"/>; the last checkpoint resumes it); 70 an unexpected failure
+/// (one line, and the stack trace in a file it names); 130 stopped by Ctrl-C (SIGINT) and 143 by SIGTERM, each after
+/// saving a checkpoint.
 /// </summary>
 public static class Program
 {
     public static int Main(string[] args)
     {
-        using var cancellation = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            if (cancellation.IsCancellationRequested) return; // a second Ctrl-C stops at once
-            e.Cancel = true;
-            Console.Error.WriteLine("\nstopping after this step and saving a checkpoint (Ctrl-C again to abort)…");
-            cancellation.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
-        try { return Run(args, cancellation.Token); }
-        finally { Console.CancelKeyPress -= onCancel; }
+        using var signals = new StopSignals();
+        return Run(args, signals.Token);
     }
 
-    /// <summary>Our own Ctrl-C handling above (stop after the step, save) and our own error messages below.</summary>
+    /// <summary>Our own Ctrl-C and SIGTERM handling above (stop after the step, save) and our own error messages below.</summary>
     static readonly InvocationConfiguration Invocation = new() { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
 
     public static int Run(string[] args, CancellationToken cancellation = default)
@@ -50,6 +45,11 @@ public static class Program
         {
             Console.Error.WriteLine("error: " + e.Message);
             return 2;
+        }
+        catch (Engine.Distributed.CommunicationException e)
+        {
+            Console.Error.WriteLine("error: " + FlagNames.Render(e));
+            return CommunicationFailed;
         }
         catch (Engine.Training.TrainingHaltedException e)
         {
@@ -78,9 +78,28 @@ public static class Program
         return InternalError;
     }
 
+    /// <summary>A run that finished (or any other command that did its work).</summary>
+    public const int Done = 0;
+
     /// <summary>The exit code of a run that stopped itself on a non-finite value or divergence, distinct from an input error's 1.</summary>
     public const int Halted = 3;
 
+    /// <summary>The ranks of a distributed run lost each other (a collective ran past its deadline, or the transport saw
+    /// a peer fail): resume from the last checkpoint, perhaps elsewhere; not an input error.</summary>
+    public const int CommunicationFailed = Engine.Distributed.CommunicationException.ExitCode;
+
     /// <summary>The exit code of a failure no check foresaw (BSD's EX_SOFTWARE), distinct from an input error's 1.</summary>
     public const int InternalError = 70;
+
+    /// <summary>A run stopped by Ctrl-C (SIGINT) after saving its checkpoint: 128 + 2, as shells report the signal.</summary>
+    public const int Interrupted = 130;
+
+    /// <summary>A run stopped by SIGTERM after saving its checkpoint: 128 + 15.</summary>
+    public const int Terminated = 143;
+
+    /// <summary>The exit codes as `--help` lists them.</summary>
+    public const string ExitCodeHelp = "Exit codes: 0 done; 1 an error in the input or the run; 2 a wrong command line; "
+        + "3 the run stopped itself on a non-finite value or divergence (the last good checkpoint kept); "
+        + "4 the ranks lost each other (a hung, stopped or dead rank; resume from the last checkpoint); "
+        + "70 an unexpected failure (stack trace in a file); 130 stopped by Ctrl-C, 143 by SIGTERM, after saving a checkpoint.";
 }

@@ -3,14 +3,16 @@ namespace Engine.Distributed;
 /// <summary>
 /// Bounds collectives whose completion the host cannot wait for with a deadline of its own: NCCL's are queued on GPU
 /// streams, and the host later blocks in a stream synchronisation that would wait forever for a dead peer. A thread
-/// polls each watched collective, oldest first; one still running after the communication timeout, or an error the
+/// polls each watched collective, oldest first; one still running after the deadline (<see cref="CollectiveDeadline"/>:
+/// learnt from the run's steps, or fixed by ENGINE_COMM_TIMEOUT_S), or an error the
 /// transport reports asynchronously, ends the process through <c>onFailure</c> with a message naming the collective
 /// and the rank, so the job stops within a bounded time (as MPI's own waits do) instead of hanging.
 /// </summary>
 public sealed class CollectiveWatchdog : IDisposable
 {
     readonly string who;
-    readonly TimeSpan timeout;
+    readonly CollectiveDeadline deadline;
+    readonly string missing;
     readonly Action<string> onFailure;
     readonly Func<string?> asyncError;
     readonly Queue<(string What, Func<bool> IsDone, Action Release, long Started)> pending = new();
@@ -23,9 +25,10 @@ public sealed class CollectiveWatchdog : IDisposable
     /// process (abort the communicator, exit non-zero).</param>
     /// <param name="onThreadStart">Runs first on the watchdog's thread (making the GPU context current there).</param>
     /// <param name="asyncError">An error the transport has seen on its own (ncclCommGetAsyncError), or null.</param>
-    public CollectiveWatchdog(string who, TimeSpan timeout, Action<string> onFailure, Action? onThreadStart = null, Func<string?>? asyncError = null, TimeSpan? poll = null)
+    /// <param name="missing">The rank(s) a late collective waits for, for messages (<see cref="CommunicationException.Missing"/>).</param>
+    public CollectiveWatchdog(string who, CollectiveDeadline deadline, Action<string> onFailure, Action? onThreadStart = null, Func<string?>? asyncError = null, TimeSpan? poll = null, string missing = "another rank")
     {
-        this.who = who; this.timeout = timeout; this.onFailure = onFailure;
+        this.who = who; this.deadline = deadline; this.onFailure = onFailure; this.missing = missing;
         this.asyncError = asyncError ?? (() => null);
         this.poll = poll ?? TimeSpan.FromMilliseconds(100);
         thread = new Thread(() => { onThreadStart?.Invoke(); Run(); }) { IsBackground = true, Name = "collective watchdog" };
@@ -73,8 +76,8 @@ public sealed class CollectiveWatchdog : IDisposable
                         break;
                     }
                     if (done) { pending.Dequeue().Release(); continue; }
-                    if (Environment.TickCount64 - front.Started > timeout.TotalMilliseconds)
-                        failure = $"{who}: {front.What} did not complete within {timeout.TotalSeconds:0.#} s: another rank is missing, stuck or dead (set {CommunicationTimeout.Variable} to wait longer)";
+                    if (Environment.TickCount64 - front.Started > deadline.Current.TotalMilliseconds)
+                        failure = CommunicationException.TimedOut(who, front.What, deadline, missing).Message;
                     break;
                 }
             }

@@ -15,6 +15,10 @@ public interface ICommunicator : IDisposable
     /// <summary>"single", "mpi" or "nccl", for messages and metrics.</summary>
     string Transport { get; }
 
+    /// <summary>How long a wait on the other ranks may last: learnt from the run's steps, which the training loop
+    /// reports here (<see cref="CollectiveDeadline.StepCompleted"/>), unless ENGINE_COMM_TIMEOUT_S fixes it.</summary>
+    CollectiveDeadline Deadline { get; }
+
     /// <summary>data ← Σ over ranks of data, in place.</summary>
     void AllReduceSum(Slice<float> data);
 

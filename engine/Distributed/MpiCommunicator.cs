@@ -8,9 +8,9 @@ namespace Engine.Distributed;
 /// Collectives between CPU processes over Open MPI (launched by mpirun). Tensors must be host memory (the CPU
 /// backend's). MPI is initialised once per process, with errors returned rather than aborting, so a failure
 /// becomes an exception naming the call; it is finalised at process exit. Every collective is started non-blocking
-/// and waited for with a deadline (<see cref="Timeout"/>), so a rank that never arrives (a stuck or missing process)
-/// ends the run with an error naming the collective instead of a hang; the failing rank's exit makes mpirun stop
-/// the others.
+/// and waited for with a deadline (<see cref="Deadline"/>, learnt from the run's steps), so a rank that never arrives (a
+/// stuck or missing process) ends the run with a <see cref="CommunicationException"/> naming the collective instead of a
+/// hang; the failing rank's exit makes mpirun stop the others.
 /// </summary>
 public sealed unsafe class MpiCommunicator : ICommunicator
 {
@@ -20,8 +20,8 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     public int WorldSize { get; }
     public string Transport => "mpi";
 
-    /// <summary>How long a collective may wait for the other ranks (<see cref="CommunicationTimeout"/>).</summary>
-    public TimeSpan Timeout { get; set; } = CommunicationTimeout.FromEnvironment();
+    /// <summary>How long a collective may wait for the other ranks; shared with the communicators split from this one.</summary>
+    public CollectiveDeadline Deadline { get; init; } = CollectiveDeadline.FromEnvironment();
 
     /// <summary>Waits for a started collective, polling, until the deadline.</summary>
     void Wait(nint request, string what)
@@ -33,10 +33,10 @@ public sealed unsafe class MpiCommunicator : ICommunicator
             int done;
             MpiError.Check(MpiApi.MPI_Test(&request, &done, null), $"MPI_Test({what})");
             if (done != 0) return;
-            if (deadline.Elapsed > Timeout)
+            if (deadline.Elapsed > Deadline.Current)
             {
                 failed = true;
-                throw new EngineException($"rank {Rank} of {WorldSize}: {what} did not complete within {Timeout.TotalSeconds:0.#} s: another rank is missing, stuck or dead (set ENGINE_COMM_TIMEOUT_S to wait longer)");
+                throw CommunicationException.TimedOut($"rank {Rank} of {WorldSize}", what, Deadline, CommunicationException.Missing(Rank, WorldSize));
             }
             if (spin.Count < 100) spin.SpinOnce(); else Thread.Sleep(1);
         }
@@ -74,8 +74,10 @@ public sealed unsafe class MpiCommunicator : ICommunicator
                         int done;
                         if (MpiApi.MPI_Finalized(&done) != 0 || done != 0) return;
                         // A rank that failed must not wait in MPI_Finalize for peers that are waiting for it: abort the
-                        // whole job, which mpirun turns into every rank exiting.
-                        if (failed || Environment.ExitCode != 0) MpiApi.MPI_Abort(MpiHandles.CommWorld, Environment.ExitCode != 0 ? Environment.ExitCode : 1);
+                        // whole job, which mpirun turns into every rank exiting. A run stopped by SIGINT or SIGTERM
+                        // (exit 128 + 2 or + 15) stopped on every rank at the same step (the stop request is summed), so
+                        // it finalises as a finished one does.
+                        if (failed || Environment.ExitCode is not (0 or 130 or 143)) MpiApi.MPI_Abort(MpiHandles.CommWorld, Environment.ExitCode != 0 ? Environment.ExitCode : 1);
                         else MpiApi.MPI_Finalize();
                     };
                 }
@@ -176,7 +178,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     {
         nint sub;
         MpiError.Check(MpiApi.MPI_Comm_split(comm, color, key, &sub), $"MPI_Comm_split(color {color})");
-        return new MpiCommunicator(sub, owned: true) { Timeout = Timeout };
+        return new MpiCommunicator(sub, owned: true) { Deadline = Deadline };
     }
 
     public void Dispose()

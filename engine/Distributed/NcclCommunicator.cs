@@ -20,17 +20,21 @@ public sealed unsafe class NcclCommunicator : ICommunicator
     public int Rank { get; }
     public int WorldSize { get; }
     public string Transport => "nccl";
+    /// <summary>The bootstrap's (MPI's host collectives and NCCL's then learn from the same steps), or this
+    /// communicator's own when it was joined over TCP; groups split from it share it.</summary>
+    public CollectiveDeadline Deadline { get; }
 
-    NcclCommunicator(CudaBackend backend, ICommunicator? bootstrap, NcclCommHandle comm, int rank, int worldSize)
+    NcclCommunicator(CudaBackend backend, ICommunicator? bootstrap, NcclCommHandle comm, int rank, int worldSize, CollectiveDeadline? deadline = null)
     {
         this.backend = backend; this.bootstrap = bootstrap; this.comm = comm;
         Rank = rank; WorldSize = worldSize;
-        watchdog = new CollectiveWatchdog($"rank {rank} of {worldSize}", CommunicationTimeout.FromEnvironment(), Abort,
-            onThreadStart: backend.Device.MakeCurrent, asyncError: AsyncError);
+        Deadline = deadline ?? bootstrap?.Deadline ?? CollectiveDeadline.FromEnvironment();
+        watchdog = new CollectiveWatchdog($"rank {rank} of {worldSize}", Deadline, Abort,
+            onThreadStart: backend.Device.MakeCurrent, asyncError: AsyncError, missing: CommunicationException.Missing(rank, worldSize));
     }
 
     /// <summary>Every NCCL call is watched from the moment it is queued: a peer that never joins it ends the job
-    /// within ENGINE_COMM_TIMEOUT_S (the host would otherwise block forever in a stream synchronisation).</summary>
+    /// within the deadline (the host would otherwise block forever in a stream synchronisation).</summary>
     void Watch(Engine.Interop.Cuda.CudaStreamHandle stream, string what)
     {
         var fence = new Engine.Interop.Cuda.CudaStreamFence();
@@ -50,13 +54,14 @@ public sealed unsafe class NcclCommunicator : ICommunicator
 
     const int NcclInProgress = 7; // ncclInProgress: a non-blocking communicator still initialising, not a failure
 
-    /// <summary>The watchdog's way out: the message to stderr, the communicator aborted (its kernels stop), exit 1
-    /// (mpirun then stops every rank; the last checkpoint is whole, since checkpoints are written then renamed).</summary>
+    /// <summary>The watchdog's way out: the message to stderr, the communicator aborted (its kernels stop), exit with
+    /// <see cref="CommunicationException.ExitCode"/> (mpirun then stops every rank; the last checkpoint is whole, since
+    /// checkpoints are written then renamed).</summary>
     void Abort(string message)
     {
         Console.Error.WriteLine($"error: {message}");
         NcclApi.ncclCommAbort(comm.DangerousGetHandle());
-        Environment.Exit(1);
+        Environment.Exit(CommunicationException.ExitCode);
     }
 
     public static NcclCommunicator Create(CudaBackend backend, ICommunicator bootstrap)
@@ -191,7 +196,7 @@ public sealed unsafe class NcclCommunicator : ICommunicator
     {
         if (bootstrap is not null) return Create(backend, bootstrap.Split(color, key));
         var group = comm.Split(color, key); // ncclCommSplit: no bootstrap needed, the parent communicator is one
-        return new NcclCommunicator(backend, null, group, group.Rank, group.Count);
+        return new NcclCommunicator(backend, null, group, group.Rank, group.Count, Deadline);
     }
 
     /// <summary>ncclCommDestroy waits for the communicator's outstanding operations, which never finish when a peer

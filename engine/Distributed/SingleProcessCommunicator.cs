@@ -8,6 +8,8 @@ public sealed class SingleProcessCommunicator(IBackend backend) : ICommunicator
     public int Rank => 0;
     public int WorldSize => 1;
     public string Transport => "single";
+    /// <summary>Never waited on (nothing here waits for another rank); kept so the loop reports steps the same way everywhere.</summary>
+    public CollectiveDeadline Deadline { get; } = new();
 
     public void AllReduceSum(Slice<float> data) { }
     public void AllReduceSum(Span<double> values) { }

@@ -180,6 +180,7 @@ public sealed class TrainingLoop
             if (!double.IsFinite(lastTrainLoss))
                 throw new EngineException(EngineOption.LearningRate, $"step {step + 1}: the loss is {lastTrainLoss}; lower {EngineOption.LearningRate} (now {settings.LearningRate}) or check the data");
             if (!last && settings.CheckpointEvery > 0 && (step + 1) % settings.CheckpointEvery == 0) SaveCheckpoint(previousWall + wall.Elapsed.TotalSeconds);
+            parallel.StepCompleted(step + 1, timer.Elapsed);
         }
         if (double.IsNaN(lastValLoss)) { lastValLoss = Validate(); lastSetLosses = ValidateSets(); }
         SaveCheckpoint(previousWall + wall.Elapsed.TotalSeconds);

@@ -79,11 +79,12 @@ public static class TrainCommand
 
     public const string Summary = "Pre-trains a transformer language model (the root command: `trainer --objective clm …` is `trainer train …`).";
     const string Usage = "dotnet run --project trainer -- --objective clm [--model PRESET] [--data DIR[:WEIGHT]]... [--eval-data NAME=DIR]... [--device auto|cpu|cuda] [--steps N] [--batch N] [--micro-batch N] [--seq T] [--lr LR] [--seed S] [--out DIR] [--resume DIR | --init-from DIR [--extend-vocab TOKENIZER]]";
-    /// <summary>Says which flags a resume takes and which must match the checkpoint, from the engine's own lists.</summary>
-    static readonly string Epilog = "Ctrl-C saves a checkpoint and exits; --resume DIR continues it bit for bit on the CPU. " +
+    /// <summary>Says which flags a resume takes and which must match the checkpoint, from the engine's own lists, and
+    /// what each exit code means.</summary>
+    static readonly string Epilog = "Ctrl-C or SIGTERM saves a checkpoint and exits; --resume DIR continues it bit for bit on the CPU. " +
         $"With --resume, these flags may differ from the run's: {string.Join(", ", ResumeConflicts.MayChange.Where(o => o != EngineOption.Resume).Select(FlagNames.Of))}, --sample-tokens " +
         "(--steps extends the run; the resume echoes each change). Every other flag must hold the checkpoint's value or be left out: " +
-        "the resume is refused with the list of those that contradict it.";
+        "the resume is refused with the list of those that contradict it. " + Program.ExitCodeHelp;
 
     /// <summary>The train command: `trainer train …`, or the root itself (<paramref name="name"/> "trainer").</summary>
     public static TrainerCommand Create(string name = "train")
@@ -216,7 +217,7 @@ public static class TrainCommand
         {
             // Ranks other than 0 train silently; rank 0 prints and writes the run folder. A sharded model's forward is
             // a collective, so these ranks also run the sample generation with rank 0 (the same calls), printing nothing.
-            var summary0 = run.Loop.Run(cancellation);
+            var summary0 = RunLoop(run, cancellation);
             if (run.Model.ParameterState.IsCollective && !summary0.Interrupted && sampleTokens > 0)
             {
                 var console = Console.Out;
@@ -224,7 +225,7 @@ public static class TrainCommand
                 try { Samples.Print(run, sampleTokens, s.Seed); }
                 finally { Console.SetOut(console); }
             }
-            return 0;
+            return ExitCodes.ForRun(summary0.Interrupted, StopSignals.Received);
         }
         Console.WriteLine(FlagNames.Render(run.DeviceNote));
         if (run.Communicator.WorldSize > 1)
@@ -240,12 +241,22 @@ public static class TrainCommand
             Console.WriteLine($"weights from {initFrom}{(run.Loop.State.ExtendVocab is { } grown ? $"; vocabulary grown with the tokens of {grown} ({c.VocabSize} tokens)" : "")}; optimizer and schedule fresh");
         Console.WriteLine($"run folder: {run.Folder.Path}{(run.Resumed ? $" (resuming at step {run.Loop.State.Step})" : "")}");
         if (run.ResumeChanges != null) Console.WriteLine(FlagNames.Render(run.ResumeChanges));
-        var summary = run.Loop.Run(cancellation, new ConsoleProgress(s.Steps));
+        var summary = RunLoop(run, cancellation, new ConsoleProgress(s.Steps));
         LossPlot.Write(run.Folder);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{(summary.Interrupted ? "interrupted" : "done")} at step {summary.Steps}: validation loss {summary.InitialValLoss:F4} → {summary.FinalValLoss:F4}, {summary.TokensPerS:F0} tokens/s, {summary.WallS:F1} s"));
         Console.WriteLine($"checkpoint: {run.Folder.CheckpointPath}  (resume: --resume {run.Folder.Path})");
         if (!summary.Interrupted && sampleTokens > 0) Samples.Print(run, sampleTokens, s.Seed);
-        return 0;
+        return ExitCodes.ForRun(summary.Interrupted, StopSignals.Received);
+    }
+
+    /// <summary>The training loop; a rank lost mid-run gets the exact command that resumes the run added to its message.</summary>
+    static TrainingSummary RunLoop(PreparedRun run, CancellationToken cancellation, ITrainingObserver? progress = null)
+    {
+        try { return run.Loop.Run(cancellation, progress); }
+        catch (CommunicationException e)
+        {
+            throw new CommunicationException($"{e.Message}: --resume {run.Folder.Path}");
+        }
     }
 }

@@ -35,7 +35,7 @@ public class CommunicatorTests
         var clock = Stopwatch.StartNew();
         var (exit, output) = Mpi.Run(2, "comm-check", "--timeout", "3", "--absent-rank", "1");
         Assert.NotEqual(0, exit);
-        Assert.Contains("did not complete within 3 s: another rank is missing, stuck or dead", output);
+        Assert.Contains("did not complete within 3 s (ENGINE_COMM_TIMEOUT_S fixes it): rank 1 did not arrive: stopped, stuck or dead", output);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed.TotalSeconds:F0} s"); // 3 s wait + start-up and mpirun's clean-up
     }
 }
@@ -46,12 +46,16 @@ public static class Mpi
     public static (int Exit, string Output) Run(int ranks, params string[] trainerArgs) => Run(ranks, null, trainerArgs);
 
     /// <param name="whileRunning">Called once mpirun has started (a fault test kills a rank from here).</param>
-    public static (int Exit, string Output) Run(int ranks, Action<Process>? whileRunning, params string[] trainerArgs)
+    public static (int Exit, string Output) Run(int ranks, Action<Process>? whileRunning, params string[] trainerArgs) =>
+        Run(ranks, new Dictionary<string, string>(), whileRunning, trainerArgs);
+
+    /// <param name="environment">Variables every rank sees (mpirun's local ranks inherit its environment).</param>
+    public static (int Exit, string Output) Run(int ranks, IReadOnlyDictionary<string, string> environment, Action<Process>? whileRunning, params string[] trainerArgs)
     {
         RequireMpirun();
         string mpirun = FindMpirun()!;
         // Root in CI containers needs --allow-run-as-root; 4 ranks on 2 cores need --oversubscribe.
-        return Execute(mpirun, ["--allow-run-as-root", "--oversubscribe", "-np", ranks.ToString(), "dotnet", Path.Combine(AppContext.BaseDirectory, "trainer.dll"), .. trainerArgs], whileRunning);
+        return Execute(mpirun, ["--allow-run-as-root", "--oversubscribe", "-np", ranks.ToString(), "dotnet", Path.Combine(AppContext.BaseDirectory, "trainer.dll"), .. trainerArgs], whileRunning, environment);
     }
 
     /// <summary>Skips without mpirun; a test whose one-process reference run comes first calls it before that run.</summary>
@@ -62,10 +66,11 @@ public static class Mpi
     public static (int Exit, string Output) RunDirect(params string[] trainerArgs) =>
         Execute("dotnet", [Path.Combine(AppContext.BaseDirectory, "trainer.dll"), .. trainerArgs]);
 
-    static (int Exit, string Output) Execute(string program, string[] arguments, Action<Process>? whileRunning = null)
+    static (int Exit, string Output) Execute(string program, string[] arguments, Action<Process>? whileRunning = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in arguments) start.ArgumentList.Add(a);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
         // A test process launched by a parent mpirun must not inherit its rank: the child is its own launch.
         foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("OMPI_") || k.StartsWith("PMIX_")).ToList()) start.Environment.Remove(name);
         using var process = Process.Start(start)!;

@@ -22,6 +22,7 @@ public class OverlappedAllReduceTests
         public int Rank => 0;
         public int WorldSize => 2;
         public string Transport => "recording";
+        public CollectiveDeadline Deadline { get; } = new();
         public IPendingCollective StartAllReduceSum(Slice<float> data)
         {
             Started.Add((data.Address, data.Span.ToArray()));
