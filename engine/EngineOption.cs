@@ -16,6 +16,7 @@ public enum EngineOption
     // The schedule and the batch (TrainingSettings).
     Steps, GlobalBatch, MicroBatch, SequenceLength, LearningRate, MinLearningRateRatio, WarmupSteps, EvalEvery, EvalBatches,
     CheckpointEvery, MaskProbability, NoiseDensity, MeanSpanLength, Precision, InitialLossScale, Qat, Optimizer,
+    WeightDecay, MaxSkippedSteps, Divergence,
     // The model's shape (TransformerConfig).
     Layers, Dim, Heads, FeedForwardDim, MaxPositions, VocabSize,
     // Preparing data (DatasetPreparer) and using a trained model (SamplingSettings, fill-in).
