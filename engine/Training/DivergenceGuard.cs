@@ -19,7 +19,8 @@ public enum DivergenceAction
 /// Watches the training loss and the gradient norm (before clipping) for a run going bad while still finite: the loss
 /// rising far above where it recently was, or the gradient norm exploding. It compares each step with the median of
 /// the last <see cref="Window"/> steps (a median, so a few spikes do not move the reference) and reports once per
-/// episode: a step outside the band starts one, the first step back inside ends it.
+/// episode: a step outside the band starts one, and it ends only after <see cref="CalmSteps"/> steps in a row back
+/// inside (a loss that flaps around the ceiling, as a run at a too-high rate does, is one episode, not one a step).
 /// </summary>
 /// <remarks>
 /// The loss band is median + max(k·σ, r·median), σ = 1.4826·MAD (the normal-equivalent spread), k = 6, r = 1 (twice
@@ -35,8 +36,11 @@ public sealed class DivergenceGuard(int window = 50, int warmupSteps = 20, doubl
 {
     public int Window { get; } = window;
     public int WarmupSteps { get; } = warmupSteps;
+    /// <summary>Steps in a row inside the band that end an episode.</summary>
+    public int CalmSteps { get; } = 10;
     readonly Queue<double> losses = new(), norms = new();
     bool inEpisode;
+    int calm;
 
     /// <summary>
     /// Records a step (one whose update was made; fp16's skipped steps are not passed). Returns a description of the
@@ -61,9 +65,15 @@ public sealed class DivergenceGuard(int window = 50, int warmupSteps = 20, doubl
         }
         if (double.IsFinite(loss)) Push(losses, loss);
         if (double.IsFinite(gradNorm)) Push(norms, gradNorm);
-        bool starts = found != null && !inEpisode;
-        inEpisode = found != null;
-        return starts ? found : null;
+        if (found == null)
+        {
+            if (inEpisode && ++calm >= CalmSteps) inEpisode = false;
+            return null;
+        }
+        calm = 0;
+        if (inEpisode) return null;
+        inEpisode = true;
+        return found;
     }
 
     void Push(Queue<double> values, double value)

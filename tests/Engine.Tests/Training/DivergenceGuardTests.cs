@@ -45,6 +45,13 @@ public class DivergenceGuardTests
     }
 
     [Fact]
+    public void A_loss_flapping_around_the_ceiling_is_one_episode()
+    {
+        var losses = Enumerable.Repeat(3.0, 60).Concat(Enumerable.Range(0, 12).Select(i => i % 2 == 0 ? 9.0 : 3.0)).ToArray();
+        Assert.Equal(new[] { 61 }, Reports(new DivergenceGuard(), losses.Select(l => (l, 1.0))));
+    }
+
+    [Fact]
     public void The_report_names_the_step_the_loss_and_its_median()
     {
         var guard = new DivergenceGuard();
