@@ -17,6 +17,7 @@ public enum EngineOption
     Steps, GlobalBatch, MicroBatch, SequenceLength, LearningRate, MinLearningRateRatio, WarmupSteps, EvalEvery, EvalBatches,
     CheckpointEvery, MaskProbability, NoiseDensity, MeanSpanLength, Precision, InitialLossScale, Qat, Optimizer,
     Seed, ClipNorm, WeightDecay, PositionBiasLearningRateScale, WeightStepLearningRateScale, InputStepLearningRateScale, WholeWordMasking,
+    MaxSkippedSteps, Divergence,
     // The model's shape (TransformerConfig).
     Layers, Dim, Heads, FeedForwardDim, MaxPositions, VocabSize,
     // Preparing data (DatasetPreparer) and using a trained model (SamplingSettings, fill-in).

@@ -150,6 +150,14 @@ public sealed class FullyShardedParameters : IParameterState, IParameterStore
         return sum[0];
     }
 
+    /// <summary>Σ w² over the whole model's fp32 weights: this rank's shard summed over its group.</summary>
+    public double WeightSumOfSquares()
+    {
+        Span<double> sum = [shards.SumOfSquares(LocalParameters)];
+        group.AllReduceSum(sum);
+        return sum[0];
+    }
+
     public void ScaleGradients(float factor) => shards.Scale(LocalGradients, factor);
 
     public void LoadWeights(ReadOnlySpan<float> full)

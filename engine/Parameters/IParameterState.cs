@@ -35,6 +35,10 @@ public interface IParameterState : IDisposable
     bool UnscaleGradients(float lossScale);
     /// <summary>Σ g² over every gradient of the model (on every rank, when the gradients are held in pieces).</summary>
     double GradientSumOfSquares();
+    /// <summary>Σ w² over every fp32 weight of the model (the master weights under mixed precision; on every rank when
+    /// the weights are held in pieces): one pass, so the training loop can check after every update that the weights
+    /// stayed finite.</summary>
+    double WeightSumOfSquares();
     /// <summary>Multiplies every gradient this rank holds (clipping).</summary>
     void ScaleGradients(float factor);
 

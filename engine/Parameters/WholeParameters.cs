@@ -40,6 +40,7 @@ public abstract class WholeParameters : IParameterState
 
     public bool UnscaleGradients(float lossScale) => StateBackend.UnscaleAndCheckFinite(Gradients, lossScale);
     public double GradientSumOfSquares() => StateBackend.SumOfSquares(Gradients);
+    public double WeightSumOfSquares() => StateBackend.SumOfSquares(Fp32Weights);
     public void ScaleGradients(float factor) => StateBackend.Scale(Gradients, factor);
 
     public virtual void LoadWeights(ReadOnlySpan<float> full) => StateBackend.CopyIn(full, Fp32Weights);

@@ -15,6 +15,9 @@ public sealed class DynamicLossScaler(float initialScale = 65536f, int growthInt
     public int CleanSteps { get; private set; }
     /// <summary>Steps skipped because of inf/NaN gradients, over the whole run (metrics.jsonl reports it).</summary>
     public long SkippedSteps { get; private set; }
+    /// <summary>Steps skipped in a row up to now (0 after a clean step): the training loop halts when it grows past its
+    /// bound. Not kept in checkpoints: a resumed run counts afresh.</summary>
+    public int ConsecutiveSkips { get; private set; }
 
     /// <summary>
     /// Records the outcome of a step's backward pass. Returns true when the optimizer may step (gradients finite);
@@ -27,8 +30,10 @@ public sealed class DynamicLossScaler(float initialScale = 65536f, int growthInt
             Scale = Math.Max(minScale, Scale * 0.5f);
             CleanSteps = 0;
             SkippedSteps++;
+            ConsecutiveSkips++;
             return false;
         }
+        ConsecutiveSkips = 0;
         if (++CleanSteps >= GrowthInterval)
         {
             Scale = Math.Min(maxScale, Scale * 2f);

@@ -103,6 +103,7 @@ public static class ResumeConflicts
         EngineOption.Steps, EngineOption.CheckpointEvery, EngineOption.EvalEvery, EngineOption.EvalBatches, EngineOption.EvalData,
         EngineOption.MicroBatch, EngineOption.Device, EngineOption.Strategy, EngineOption.ReshardAfterForward, EngineOption.ShardingFactor,
         EngineOption.CpuOffload, EngineOption.FsdpOverlap, EngineOption.Out, EngineOption.Resume,
+        EngineOption.MaxSkippedSteps, EngineOption.Divergence,
     ];
 
     /// <summary>Options fixed by the checkpoint: given on resume, they must hold its value.</summary>
@@ -122,6 +123,8 @@ public static class ResumeConflicts
         if (s.EvalEvery != d.EvalEvery) given.Add(EngineOption.EvalEvery);
         if (s.EvalBatches != d.EvalBatches) given.Add(EngineOption.EvalBatches);
         if (s.MicroBatch != d.MicroBatch) given.Add(EngineOption.MicroBatch);
+        if (s.MaxSkippedSteps != d.MaxSkippedSteps) given.Add(EngineOption.MaxSkippedSteps);
+        if (s.Divergence != d.Divergence) given.Add(EngineOption.Divergence);
         if (options.EvalData.Count > 0) given.Add(EngineOption.EvalData);
         return given;
     }
@@ -158,6 +161,8 @@ public static class ResumeConflicts
             EvalEvery = given.Contains(EngineOption.EvalEvery) ? o.EvalEvery : saved.EvalEvery,
             EvalBatches = given.Contains(EngineOption.EvalBatches) ? o.EvalBatches : saved.EvalBatches,
             MicroBatch = given.Contains(EngineOption.MicroBatch) ? o.MicroBatch : saved.MicroBatch,
+            MaxSkippedSteps = given.Contains(EngineOption.MaxSkippedSteps) ? o.MaxSkippedSteps : saved.MaxSkippedSteps,
+            Divergence = given.Contains(EngineOption.Divergence) ? o.Divergence : saved.Divergence,
         };
     }
 
@@ -171,6 +176,9 @@ public static class ResumeConflicts
         Add(EngineOption.EvalEvery, saved.EvalEvery, merged.EvalEvery);
         Add(EngineOption.EvalBatches, saved.EvalBatches, merged.EvalBatches);
         Add(EngineOption.MicroBatch, saved.MicroBatch, merged.MicroBatch);
+        Add(EngineOption.MaxSkippedSteps, saved.MaxSkippedSteps, merged.MaxSkippedSteps);
+        if (saved.Divergence != merged.Divergence)
+            changes.Add(new Change(EngineOption.Divergence, merged.Divergence.ToString().ToLowerInvariant(), saved.Divergence.ToString().ToLowerInvariant()));
         return changes;
     }
 

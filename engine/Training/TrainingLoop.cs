@@ -36,6 +36,10 @@ public sealed class TrainingLoop
     bool calibrateQuantizers;
     /// <summary>fp16's dynamic loss scaling; null in fp32 and bf16 (bf16 has fp32's range).</summary>
     readonly DynamicLossScaler? scaler;
+    readonly NonFiniteGuard nonFinite;
+    readonly DivergenceGuard? divergence;
+    /// <summary>The step of the newest checkpoint on disk (what a halt tells the user to resume from); null before the first.</summary>
+    int? lastCheckpointStep;
 
     /// <param name="tokenizer">Saved beside the weights when it has files of its own (a built vocabulary).</param>
     /// <param name="communicator">The ranks of a data-parallel run; null = one process.</param>
@@ -55,6 +59,9 @@ public sealed class TrainingLoop
             scaler = new DynamicLossScaler(settings.InitialLossScale);
             if (state.LossScale is float saved) scaler.Restore((saved, state.LossScaleCleanSteps, state.SkippedSteps));
         }
+        nonFinite = new NonFiniteGuard(model, settings);
+        if (settings.Divergence != DivergenceAction.Off) divergence = new DivergenceGuard();
+        lastCheckpointStep = state.Step > 0 ? state.Step : null;
         parallel.AccumulationSteps(settings.GlobalBatch, settings.MicroBatch); // refuses a global batch that does not split over the ranks, before step 1
     }
 
@@ -148,13 +155,19 @@ public sealed class TrainingLoop
                 using (Nvtx.Range("backward")) model.Backward();
             }
             using (Nvtx.Range("gradient all-reduce")) parallel.FinishGradientSum(model.Memory);
+            nonFinite.InjectFault(step + 1);
             Span<double> loss = [lossSum];
             parallel.Sum(loss);
             lossSum = loss[0];
-            var (gradNorm, skipped) = UnscaleAndClip();
+            // Nothing below runs on a bad step: the checks throw before the update, the metrics line and the checkpoint.
+            var (gradNorm, skipped) = UnscaleAndClip(step + 1, lossSum / counted);
             float lr = LearningRateSchedule.At(step, settings);
             if (!skipped)
+            {
+                WatchDivergence(step + 1, lossSum / counted, gradNorm);
                 using (Nvtx.Range("optimizer")) optimizer.Update(lr);
+                using (Nvtx.Range("weight check")) nonFinite.CheckWeights(step + 1, lastCheckpointStep);
+            }
             model.Backend.Synchronize();
             double seconds = timer.Elapsed.TotalSeconds;
             long tokens = (long)settings.GlobalBatch * settings.SequenceLength;
@@ -177,13 +190,17 @@ public sealed class TrainingLoop
                 TokensBySource: TokensBySource(), ValidationLossBySet: setLosses);
             folder?.AppendStep(metrics);
             observer.OnStep(metrics);
-            if (!double.IsFinite(lastTrainLoss))
-                throw new EngineException(EngineOption.LearningRate, $"step {step + 1}: the loss is {lastTrainLoss}; lower {EngineOption.LearningRate} (now {settings.LearningRate}) or check the data");
-            if (!last && settings.CheckpointEvery > 0 && (step + 1) % settings.CheckpointEvery == 0) SaveCheckpoint(previousWall + wall.Elapsed.TotalSeconds);
+            if (skipped) ReportSkip(step + 1, lossScale!.Value);
+            if (!last && settings.CheckpointEvery > 0 && (step + 1) % settings.CheckpointEvery == 0)
+            {
+                SaveCheckpoint(previousWall + wall.Elapsed.TotalSeconds);
+                lastCheckpointStep = state.Step;
+            }
             parallel.StepCompleted(step + 1, timer.Elapsed);
         }
         if (double.IsNaN(lastValLoss)) { lastValLoss = Validate(); lastSetLosses = ValidateSets(); }
         SaveCheckpoint(previousWall + wall.Elapsed.TotalSeconds);
+        lastCheckpointStep = state.Step;
         var summary = new TrainingSummary
         {
             InitialValLoss = state.InitialValLoss,
@@ -237,20 +254,47 @@ public sealed class TrainingLoop
     /// them. Returns the global norm before clipping, and whether the step must be skipped: under fp16 an inf or NaN
     /// means the scale was too large for 16 bits, so the update is dropped and the scale halves.
     /// </summary>
-    (double Norm, bool Skip) UnscaleAndClip()
+    (double Norm, bool Skip) UnscaleAndClip(int step, double loss)
     {
         var parameters = model.ParameterState;
         bool finite = scaler == null || parameters.UnscaleGradients(scaler.Scale);
         double sumOfSquares = parameters.GradientSumOfSquares();
         // Gradients held in pieces show a piece's inf/NaN in the global Σ g², so every rank agrees on skipping.
         if (scaler != null && !scaler.Update(finite && double.IsFinite(sumOfSquares))) return (Math.Sqrt(sumOfSquares), true);
+        // fp32 and bf16 have no scale to lower: an inf or NaN there is the run's, and it stops before the update. (fp16
+        // reaches here with finite gradients; a non-finite loss with them still stops it.)
+        nonFinite.CheckGradients(step, loss, sumOfSquares, lastCheckpointStep);
         return (GradientClipping.ClipGlobalNorm(sumOfSquares, parameters.ScaleGradients, settings.ClipNorm), false);
+    }
+
+    /// <summary>fp16 skipped the step: says so (the scale it overflowed at, and the next), and halts after
+    /// <see cref="TrainingSettings.MaxSkippedSteps"/> in a row. A skipped step changed no weight, so its checkpoint
+    /// (if one is due) is as good as the last.</summary>
+    void ReportSkip(int step, float scaleUsed)
+    {
+        observer.OnMessage(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"step {step}: gradients overflowed at loss scale {scaleUsed:G6}, step skipped, scale → {scaler!.Scale:G6}"));
+        if (scaler.ConsecutiveSkips < settings.MaxSkippedSteps) return;
+        throw new TrainingHaltedException(HaltReason.SkippedSteps, step, EngineOption.MaxSkippedSteps,
+            $"step {step}: fp16 skipped {scaler.ConsecutiveSkips} steps in a row on overflowing gradients (the limit, {EngineOption.MaxSkippedSteps}); the loss scale is now {scaler.Scale:G6}. Start from a lower {EngineOption.InitialLossScale} (default 65536), lower {EngineOption.LearningRate} (now {settings.LearningRate}), or train in bf16 ({EngineOption.Precision} bf16), which has fp32's range; {(lastCheckpointStep is int saved ? $"the last checkpoint (step {saved}) is untouched" : "no checkpoint was written yet")}");
+    }
+
+    /// <summary>The divergence guard's verdict on a step about to be applied: a console line, or (stop) a halt before
+    /// the update, so the last checkpoint stays the last good one.</summary>
+    void WatchDivergence(int step, double loss, double gradNorm)
+    {
+        if (divergence?.Observe(step, loss, gradNorm) is not string found) return;
+        if (settings.Divergence == DivergenceAction.Stop)
+            throw new TrainingHaltedException(HaltReason.Divergence, step, EngineOption.Divergence,
+                $"{found}; stopped before the update ({EngineOption.Divergence} stop). Lower {EngineOption.LearningRate} (now {settings.LearningRate}) or {EngineOption.WarmupSteps} longer, then {(lastCheckpointStep is int saved ? $"resume from the last checkpoint (step {saved})" : "start again: no checkpoint was written yet")}");
+        observer.OnMessage($"warning: {found}; the run goes on (a lower learning rate or a longer warmup usually cures this)");
     }
 
     ModelStateBytes MeasureModelStates() => model.ParameterState.MeasureModelStates(optimizer);
 
     void SaveCheckpoint(double wallSeconds)
     {
+        nonFinite.EnsureFinite(state.Step);
         // Weights and moments held in pieces are gathered by every rank together; rank 0 writes them.
         if (folder == null && !model.ParameterState.IsCollective) return;
         var contents = Checkpoint.Capture(model, optimizer);

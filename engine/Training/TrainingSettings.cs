@@ -37,6 +37,15 @@ public sealed record TrainingSettings
     /// <summary>fp16: the loss scale to start from (2^16, as torch.cuda.amp.GradScaler); it halves on overflow and
     /// doubles after 2000 clean steps.</summary>
     public float InitialLossScale { get; init; } = 65536f;
+    /// <summary>
+    /// fp16: halt (HaltReason.SkippedSteps) after this many consecutive steps skipped on overflow. From the default
+    /// scale of 2^16 the scaler reaches its floor of 1 after 16 halvings; 20 lets it get there and still overflow four
+    /// more times at scale 1, where the gradients overflow with no scaling at all: that is no longer a scale the
+    /// scaler can find but values fp16 cannot hold. A larger starting scale needs log2(scale / 65536) more.
+    /// </summary>
+    public int MaxSkippedSteps { get; init; } = 20;
+    /// <summary>What to do when the loss leaves its recent band or the gradient norm explodes (<see cref="DivergenceGuard"/>).</summary>
+    public DivergenceAction Divergence { get; init; } = DivergenceAction.Warn;
 
 
     public void Validate()
@@ -57,6 +66,8 @@ public sealed record TrainingSettings
         if (!(MeanSpanLength >= 1)) throw new EngineException(EngineOption.MeanSpanLength, $"{EngineOption.MeanSpanLength} must be at least 1 (got {MeanSpanLength}; T5 uses 3)");
         if (!Enum.IsDefined(Precision)) throw new EngineException(EngineOption.Precision, $"{EngineOption.Precision} {(int)Precision}: choose fp32, bf16 or fp16");
         if (!(InitialLossScale >= 1) || float.IsInfinity(InitialLossScale)) throw new EngineException(EngineOption.InitialLossScale, $"{EngineOption.InitialLossScale} must be a finite number of at least 1 (got {InitialLossScale})");
+        if (MaxSkippedSteps < 1) throw new EngineException(EngineOption.MaxSkippedSteps, $"{EngineOption.MaxSkippedSteps} must be at least 1 (got {MaxSkippedSteps}; the default 20 lets the loss scale fall from 65536 to its floor of 1)");
+        if (!Enum.IsDefined(Divergence)) throw new EngineException(EngineOption.Divergence, $"{EngineOption.Divergence} {(int)Divergence}: choose warn, stop or off");
         if (CheckpointEvery < 0) throw new EngineException(EngineOption.CheckpointEvery, $"{EngineOption.CheckpointEvery} must be 0 or more (got {CheckpointEvery})");
     }
 

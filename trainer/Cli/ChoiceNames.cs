@@ -45,5 +45,10 @@ public static class ChoiceNames
             : throw new Engine.EngineException($"{flag} {text}: choose {string.Join(", ", table.Keys.SkipLast(1))} or {table.Keys.Last()}");
 
     /// <summary>Read as words, not as System.CommandLine's booleans, which would leave "--fsdp-overlap maybe" a stray word.</summary>
+    public static readonly IReadOnlyDictionary<string, Engine.Training.DivergenceAction> DivergenceActions = new Dictionary<string, Engine.Training.DivergenceAction>
+    {
+        ["warn"] = Engine.Training.DivergenceAction.Warn, ["stop"] = Engine.Training.DivergenceAction.Stop, ["off"] = Engine.Training.DivergenceAction.Off,
+    };
+
     public static readonly IReadOnlyDictionary<string, bool> Booleans = new Dictionary<string, bool> { ["true"] = true, ["false"] = false };
 }

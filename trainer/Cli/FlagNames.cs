@@ -53,6 +53,8 @@ public static class FlagNames
         EngineOption.WeightStepLearningRateScale => "qat-weight-step-lr-scale",
         EngineOption.InputStepLearningRateScale => "qat-input-step-lr-scale",
         EngineOption.WholeWordMasking => "whole-word",
+        EngineOption.MaxSkippedSteps => "max-skipped-steps",
+        EngineOption.Divergence => "divergence",
         EngineOption.Layers => "layers",
         EngineOption.Dim => "dim",
         EngineOption.Heads => "heads",

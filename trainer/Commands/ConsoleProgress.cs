@@ -37,7 +37,12 @@ public sealed class ConsoleProgress : ITrainingObserver
     }
 
     public void OnCheckpoint(int step, string path) { }
-    public void OnMessage(string message) => Console.WriteLine(message);
+    /// <summary>A message on its own line: on a terminal the progress line is wiped first, so the two do not run together.</summary>
+    public void OnMessage(string message)
+    {
+        if (interactive) Console.Write("\r" + new string(' ', Console.WindowWidth > 0 ? Math.Min(Console.WindowWidth - 1, 140) : 0) + "\r");
+        Console.WriteLine(message);
+    }
 
     /// <summary>mm:ss under an hour, h:mm:ss under a day, then days and hours: a long run's ETA must not wrap.</summary>
     public static string FormatEta(TimeSpan eta) =>

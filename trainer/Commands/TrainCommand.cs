@@ -31,6 +31,8 @@ public static class TrainCommand
         public readonly Flag<string?> Qat = Flags.Word("qat", Engine.Tensors.QuantizationScheme.Names, "quantization-aware training: every linear layer multiplies fake-quantized weights (per-channel steps) and inputs (one step), both steps learnt (LSQ); w8a8 = int8 weights and inputs, w4a8 = int4 weights, w8 = weights only. fp32 only; with --resume of a run trained without it, fine-tunes that run");
         public readonly Flag<Engine.Optim.OptimizerKind?> Optimizer = Flags.Choice("optimizer", ChoiceNames.Optimizers, "AdamW's moments: fp32 (8 bytes per parameter), or adamw8bit: 8-bit block-wise quantized (about 2 bytes; tensors under 4096 elements keep fp32); a resumed run keeps its checkpoint's", "adamw");
         public readonly Flag<double?> LossScale = Flags.Double("loss-scale", "S", "fp16: the dynamic loss scale to start from (halves on overflow, doubles after 2000 clean steps)", "65536", 1, 1e38);
+        public readonly Flag<int?> MaxSkippedSteps = Flags.Int("max-skipped-steps", "N", "fp16: stop (exit 3) after N steps in a row skipped on overflowing gradients (the scale halves each time: 16 halvings take 65536 to its floor of 1)", "20", 1);
+        public readonly Flag<Engine.Training.DivergenceAction?> Divergence = Flags.Choice("divergence", ChoiceNames.DivergenceActions, "when the loss rises far above its recent median or the gradient norm jumps 100× its median: print a warning, stop (exit 3, before the step's update), or do not watch", "warn");
         public readonly Flag<string?> ReshardAfterForward = Flags.Word("reshard-after-forward", ChoiceNames.Booleans.Keys.ToList(), "fsdp: free gathered parameters after each unit's forward (false keeps them for backward: less traffic, more memory)", "true");
         public readonly Flag<int?> ShardingFactor = Flags.Int("sharding-factor", "F", "fsdp: ranks per sharding group; groups hold replicas (hybrid sharding)", "the world size", 1);
         public readonly Flag<bool> CpuOffload = Flags.Switch("cpu-offload", "fsdp: keep parameter, gradient and AdamW shards in host memory; the optimizer steps on the CPU");
@@ -70,7 +72,7 @@ public static class TrainCommand
 
         public Option[] All => new Option[]
         {
-            Objective, Model, Data, EvalData, Device, Strategy, Precision, Qat, Optimizer, LossScale, ReshardAfterForward, ShardingFactor, CpuOffload, FsdpOverlap,
+            Objective, Model, Data, EvalData, Device, Strategy, Precision, Qat, Optimizer, LossScale, MaxSkippedSteps, Divergence, ReshardAfterForward, ShardingFactor, CpuOffload, FsdpOverlap,
             Steps, Batch, MicroBatch, Seq, Lr, MinLrRatio, Warmup, WeightDecay, PositionBiasLrScale, QatWeightStepLrScale, QatInputStepLrScale, Clip, EvalEvery, EvalBatches,
             CheckpointEvery, Seed, Out, Resume, InitFrom, ExtendVocab, EmbeddedBpe, PadVocab, Layers, Dim, Heads, FfnDim, MaxPositions, MaskProb, WholeWord, NoiseDensity,
             MeanSpan, SampleTokens,
@@ -169,6 +171,8 @@ public static class TrainCommand
             MeanSpanLength = p.GetValue(f.MeanSpan) ?? Defaults.MeanSpanLength,
             Precision = p.GetValue(f.Precision) ?? PrecisionMode.Fp32,
             InitialLossScale = (float)(p.GetValue(f.LossScale) ?? Defaults.InitialLossScale),
+            MaxSkippedSteps = p.GetValue(f.MaxSkippedSteps) ?? Defaults.MaxSkippedSteps,
+            Divergence = p.GetValue(f.Divergence) ?? Defaults.Divergence,
         };
         return new TrainOptions
         {

@@ -43,4 +43,22 @@ public class DynamicLossScalerTests
         Assert.Equal(scaler.State, copy.State);
         Assert.Throws<EngineException>(() => copy.Restore((0f, 0, 0)));
     }
+
+    [Fact]
+    public void Consecutive_skips_count_the_current_run_of_overflows_and_a_clean_step_resets_them()
+    {
+        var scaler = new DynamicLossScaler();
+        scaler.Update(false); scaler.Update(false);
+        Assert.Equal(2, scaler.ConsecutiveSkips);
+        scaler.Update(true);
+        Assert.Equal(0, scaler.ConsecutiveSkips);
+        scaler.Update(false);
+        Assert.Equal(1, scaler.ConsecutiveSkips);
+        Assert.Equal(3, scaler.SkippedSteps);
+        // From the default 2^16 the scale reaches its floor of 1 after 16 halvings, within the default bound of 20.
+        var fresh = new DynamicLossScaler();
+        for (int i = 0; i < 16; i++) fresh.Update(false);
+        Assert.Equal(1f, fresh.Scale);
+        Assert.True(fresh.ConsecutiveSkips < new Engine.Training.TrainingSettings().MaxSkippedSteps);
+    }
 }
