@@ -15,7 +15,7 @@ public enum EngineOption
     ReshardAfterForward, ShardingFactor, CpuOffload, FsdpOverlap,
     // The schedule and the batch (TrainingSettings).
     Steps, GlobalBatch, MicroBatch, SequenceLength, LearningRate, MinLearningRateRatio, WarmupSteps, EvalEvery, EvalBatches,
-    CheckpointEvery, MaskProbability, NoiseDensity, MeanSpanLength, Precision, InitialLossScale, Qat, Optimizer,
+    CheckpointEvery, KeepCheckpoints, MaskProbability, NoiseDensity, MeanSpanLength, Precision, InitialLossScale, Qat, Optimizer,
     // The model's shape (TransformerConfig).
     Layers, Dim, Heads, FeedForwardDim, MaxPositions, VocabSize,
     // Preparing data (DatasetPreparer) and using a trained model (SamplingSettings, fill-in).

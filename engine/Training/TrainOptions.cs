@@ -52,6 +52,8 @@ public sealed record TrainOptions
     public Tensors.QuantizationScheme? Qat { get; init; }
     /// <summary>Steps given explicitly when resuming (extends or shortens the saved schedule).</summary>
     public bool StepsGiven { get; init; }
+    /// <summary><see cref="TrainingSettings.KeepCheckpoints"/> given explicitly when resuming (replaces the saved count).</summary>
+    public bool KeepCheckpointsGiven { get; init; }
     /// <summary>The optimizer (<see cref="Optim.AdamWSettings.Optimizer"/>) given explicitly: resuming refuses one that
     /// differs from the checkpoint's rather than convert its moments.</summary>
     public bool OptimizerGiven { get; init; }

@@ -28,6 +28,9 @@ public sealed class PreparedRun : IDisposable
     /// <summary>Prompts to show a sample for (the embedded corpus's held-out shorthand), possibly empty.</summary>
     public required IReadOnlyList<string> SamplePrompts { get; init; }
     public bool Resumed { get; init; }
+    /// <summary>What the setup did that the user should read (a broken checkpoint skipped on resume, a partial run
+    /// started over), naming options by key.</summary>
+    public IReadOnlyList<OptionMessage> Notes { get; init; } = [];
 
     /// <summary>The model first: under hybrid FSDP it owns the shard and replica groups split from the communicator,
     /// whose NCCL watchdogs poll the GPU's events from their own threads; left running past Backend.Dispose, they
@@ -80,8 +83,11 @@ public static class TrainingJob
         string outPath = options.Out ?? RunFolder.DefaultPath(options.Objective);
         // Every rank checks before any rank writes (rank 0 creates the folder only after the barrier below), so all
         // ranks see the same answer and fail together.
-        if (File.Exists(Path.Combine(outPath, "metrics.jsonl")) || Directory.Exists(Path.Combine(outPath, "checkpoint")))
+        // Only a complete checkpoint makes a run worth keeping: a folder whose first save failed (disk full) or that
+        // was stopped before it starts over, so the same command works once the cause is fixed.
+        if (CheckpointSet.Choose(outPath).Chosen != null)
             throw new EngineException(EngineOption.Out, $"{EngineOption.Out} {outPath} already holds a run: continue it with {EngineOption.Resume} {outPath}, or choose a new {EngineOption.Out}");
+        var partial = RunFolder.PartialRun(outPath);
         var backends = BackendFactory.Create(options.Device, out var note, launch.LocalRank, settings.Precision);
         var backend = backends.Compute;
         ICommunicator? comm = null;
@@ -91,6 +97,7 @@ public static class TrainingJob
             comm = CommunicatorFactory.Create(backends, launch, dataParallel: options.Strategy != ParallelStrategy.None);
             comm.Barrier();
             var folder = RunFolder.For(outPath, writer: comm.Rank == 0);
+            if (comm.Rank == 0 && partial != null) folder.StartOver();
             model = CreateModel(config, backends, comm, options);
             if (initial != null) initial.LoadInto(model);
             else Initialization.Initialize(model, new Rng(settings.Seed));
@@ -105,6 +112,7 @@ public static class TrainingJob
             return new PreparedRun
             {
                 Backend = backend, Model = model, Tokenizer = tokenizer, Folder = folder, DeviceNote = note, SamplePrompts = data.Prompts, Communicator = comm,
+                Notes = partial != null ? [partial] : [],
                 Loop = new TrainingLoop(model, optimizer, objective, state, comm.Rank == 0 ? folder : null, tokenizer, comm, calibrateQuantizers: config.Qat != null,
                     evalSets: CreateEvalSources(options.Objective, settings, tokenizer, evalSets)),
             };
@@ -137,12 +145,16 @@ public static class TrainingJob
 
     static PreparedRun PrepareResume(TrainOptions options)
     {
-        string checkpoint = Checkpoint.Locate(options.Resume!);
+        var choice = Checkpoint.Resolve(options.Resume!);
+        string checkpoint = choice.Chosen!.Path;
+        // Broken checkpoints newer than the chosen one are said, not silently passed over; the next save removes them.
+        var notes = choice.Skipped.Select(s => (OptionMessage)OptionMessage.Plain($"skipped checkpoint {s.Path}{(s.Step is int n ? $" (step {n})" : "")}: {s.Problem}; resuming from {checkpoint}")).ToList();
         if (QuantizedModels.QuantizedModelFolder.SchemeOf(checkpoint) is { } quantized)
             throw new EngineException(EngineOption.Resume, $"{EngineOption.Resume} {options.Resume}: a quantized model ({quantized}, made by `trainer quantize`) runs forward only (eval, generate, fill-mask, infill): resume the run it was made from, adding {EngineOption.Qat} {quantized} to train with quantization");
         var saved = TrainerState.Read(checkpoint)
                     ?? throw new EngineException(EngineOption.Resume, $"{EngineOption.Resume} {options.Resume}: {checkpoint} has weights but no {Checkpoint.StateFile}; to start a new run from these weights use {EngineOption.Model} {checkpoint}");
         var settings = options.StepsGiven ? saved.Settings with { Steps = options.Settings.Steps } : saved.Settings;
+        if (options.KeepCheckpointsGiven) settings = settings with { KeepCheckpoints = options.Settings.KeepCheckpoints };
         if (options.OptimizerGiven && options.Settings.AdamW.Optimizer != saved.Settings.AdamW.Optimizer)
             throw new EngineException(EngineOption.Optimizer, $"{EngineOption.Resume} {options.Resume}: the run was trained with {EngineOption.Optimizer} {OptimizerName(saved.Settings.AdamW.Optimizer)}, not {OptimizerName(options.Settings.AdamW.Optimizer)}; its moments resume only as they were saved: leave {EngineOption.Optimizer} out (or give {OptimizerName(saved.Settings.AdamW.Optimizer)})");
         settings.Validate();
@@ -167,6 +179,7 @@ public static class TrainingJob
             // position and full weights, so any world size resumes it.
             var folder = RunFolder.For(options.Out ?? Path.GetDirectoryName(Path.GetFullPath(checkpoint))!, writer: comm.Rank == 0);
             if (comm.Rank == 0) folder.TruncateMetricsAfter(saved.Step);
+            folder.CheckpointStep = saved.Step;
             var (config, addsQat) = ResumedConfig(saved.Model, options, settings);
             // QAT starting here: its steps' rates are this command's (the checkpoint's run had no steps).
             if (addsQat)
@@ -192,7 +205,7 @@ public static class TrainingJob
             };
             return new PreparedRun
             {
-                Backend = backend, Model = model, Tokenizer = tokenizer, Folder = folder, DeviceNote = note, SamplePrompts = data.Prompts, Resumed = true, Communicator = comm,
+                Backend = backend, Model = model, Tokenizer = tokenizer, Folder = folder, DeviceNote = note, SamplePrompts = data.Prompts, Resumed = true, Communicator = comm, Notes = notes,
                 Loop = new TrainingLoop(model, optimizer, objective, state, comm.Rank == 0 ? folder : null, tokenizer, comm, calibrateQuantizers: addsQat,
                     evalSets: CreateEvalSources(saved.Objective, settings, tokenizer, evalSets)),
             };

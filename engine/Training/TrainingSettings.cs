@@ -22,6 +22,9 @@ public sealed record TrainingSettings
     public int EvalBatches { get; init; } = 8;
     /// <summary>0 = only at the end (and on Ctrl-C).</summary>
     public int CheckpointEvery { get; init; } = 0;
+    /// <summary>How many good checkpoints the run folder keeps (the newest in checkpoint/, older ones in
+    /// checkpoint-step-N/), so a resume has an older one when the newest is lost. May change on resume.</summary>
+    public int KeepCheckpoints { get; init; } = 2;
     public ulong Seed { get; init; } = 1337;
     /// <summary>mlm: the probability a token is chosen for prediction (BERT: 0.15).</summary>
     public double MaskProbability { get; init; } = 0.15;
@@ -57,6 +60,7 @@ public sealed record TrainingSettings
         if (!(MeanSpanLength >= 1)) throw new EngineException(EngineOption.MeanSpanLength, $"{EngineOption.MeanSpanLength} must be at least 1 (got {MeanSpanLength}; T5 uses 3)");
         if (!Enum.IsDefined(Precision)) throw new EngineException(EngineOption.Precision, $"{EngineOption.Precision} {(int)Precision}: choose fp32, bf16 or fp16");
         if (!(InitialLossScale >= 1) || float.IsInfinity(InitialLossScale)) throw new EngineException(EngineOption.InitialLossScale, $"{EngineOption.InitialLossScale} must be a finite number of at least 1 (got {InitialLossScale})");
+        if (KeepCheckpoints < 1) throw new EngineException(EngineOption.KeepCheckpoints, $"{EngineOption.KeepCheckpoints} must be at least 1 (got {KeepCheckpoints}): a run keeps its newest checkpoint");
         if (CheckpointEvery < 0) throw new EngineException(EngineOption.CheckpointEvery, $"{EngineOption.CheckpointEvery} must be 0 or more (got {CheckpointEvery})");
     }
 
