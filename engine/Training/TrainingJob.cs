@@ -180,6 +180,9 @@ public static class TrainingJob
             var folder = RunFolder.For(options.Out ?? Path.GetDirectoryName(Path.GetFullPath(checkpoint))!, writer: comm.Rank == 0);
             if (comm.Rank == 0) folder.TruncateMetricsAfter(saved.Step);
             folder.CheckpointStep = saved.Step;
+            // Resuming an older checkpoint on purpose starts a new line of the run: its next save replaces the newer ones.
+            if (comm.Rank == 0 && CheckpointSet.List(folder.Path).Where(e => e.IsGood && e.Step > saved.Step).Select(e => e.Step!.Value).ToList() is { Count: > 0 } newer)
+                notes.Add(OptionMessage.Plain($"{folder.Path} holds checkpoints newer than step {saved.Step} (step {string.Join(", ", newer)}): the first save of this run replaces them"));
             var (config, addsQat) = ResumedConfig(saved.Model, options, settings);
             // QAT starting here: its steps' rates are this command's (the checkpoint's run had no steps).
             if (addsQat)

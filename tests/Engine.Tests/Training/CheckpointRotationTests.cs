@@ -176,6 +176,21 @@ public class CheckpointRotationTests(StraightRun straight) : IClassFixture<Strai
     }
 
     [Fact]
+    public void Resuming_an_older_checkpoint_on_purpose_says_the_newer_ones_are_replaced()
+    {
+        using var temp = new TempFolder();
+        using (var run = TrainingJob.Prepare(Options(temp["run"]))) run.Loop.Run();
+        using (var run = TrainingJob.Prepare(Resume(Path.Combine(temp["run"], "checkpoint-step-000004"))))
+        {
+            Assert.Equal(4, run.Loop.State.Step);
+            Assert.Equal($"{temp["run"]} holds checkpoints newer than step 4 (step 6): the first save of this run replaces them", Assert.Single(run.Notes).ToString());
+            run.Loop.Run();
+            Assert.Equal(straight.FinalParameters, SmallRuns.Parameters(run));
+        }
+        Assert.Equal(new[] { 6, 4 }, CheckpointSet.List(temp["run"]).Select(e => e.Step!.Value));
+    }
+
+    [Fact]
     public void Keeping_no_checkpoint_is_refused()
     {
         using var temp = new TempFolder();
