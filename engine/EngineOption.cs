@@ -15,7 +15,7 @@ public enum EngineOption
     ReshardAfterForward, ShardingFactor, CpuOffload, FsdpOverlap,
     // The schedule and the batch (TrainingSettings).
     Steps, GlobalBatch, MicroBatch, SequenceLength, LearningRate, MinLearningRateRatio, WarmupSteps, EvalEvery, EvalBatches,
-    CheckpointEvery, MaskProbability, NoiseDensity, MeanSpanLength, Precision, InitialLossScale, Qat, Optimizer,
+    CheckpointEvery, KeepCheckpoints, MaskProbability, NoiseDensity, MeanSpanLength, Precision, InitialLossScale, Qat, Optimizer,
     Seed, ClipNorm, WeightDecay, PositionBiasLearningRateScale, WeightStepLearningRateScale, InputStepLearningRateScale, WholeWordMasking,
     MaxSkippedSteps, Divergence,
     // The model's shape (TransformerConfig).

@@ -8,8 +8,9 @@ namespace Engine.Checkpoints;
 
 /// <summary>
 /// A checkpoint folder: config.json + model.safetensors exactly as HF transformers reads them, optimizer.safetensors
-/// (AdamW moments in our flat layout) and trainer_state.json. Written to a temporary folder and swapped in by renames,
-/// so a crash or a full disk never leaves a broken checkpoint where a good one was.
+/// (AdamW moments in our flat layout) and trainer_state.json. A run keeps its last few (<see cref="CheckpointSet"/>),
+/// each written to a temporary folder and renamed into place, so a crash or a full disk never leaves a broken
+/// checkpoint where a good one was.
 /// </summary>
 public static class Checkpoint
 {
@@ -45,38 +46,42 @@ public static class Checkpoint
         return new Contents(parameters, m, v, optimizer.Step);
     }
 
+    /// <summary>
+    /// Writes a checkpoint's files into <paramref name="folder"/> (an empty folder: <see cref="CheckpointSet.Save"/>
+    /// hands it a temporary one and renames it into place once it is whole).
+    /// </summary>
     /// <param name="state">The trainer's state (Engine.Training.TrainerState), written as <see cref="StateFile"/>: the
     /// checkpoint stores it without knowing its shape, so checkpoints sit below training. Its "model" property must be
     /// the <see cref="TransformerConfig"/> (<see cref="ReadModelConfig"/> reads it back).</param>
     /// <param name="tokenizer">A tokenizer made for this run (<see cref="Tokenizers.ICheckpointTokenizer"/>: a word
-    /// vocabulary, a grown BPE) is written beside the weights, inside the same atomic swap; named tokenizers need no file.</param>
-    public static void Save<TState>(string folder, TransformerModel model, AdamWOptimizer? optimizer, TState state, Tokenizers.ITokenizer? tokenizer = null) =>
-        Save(folder, model.Config, model.Layout, Capture(model, optimizer), state, tokenizer);
-
-    public static void Save<TState>(string folder, TransformerConfig config, ParameterLayout layout, Contents contents, TState state, Tokenizers.ITokenizer? tokenizer = null)
+    /// vocabulary, a grown BPE) is written beside the weights; named tokenizers need no file.</param>
+    public static void Write<TState>(string folder, TransformerConfig config, ParameterLayout layout, Contents contents, TState state, Tokenizers.ITokenizer? tokenizer = null)
     {
-        folder = Path.GetFullPath(folder);
-        string parent = Path.GetDirectoryName(folder)!;
-        Directory.CreateDirectory(parent);
-        string temporary = folder + ".tmp", previous = folder + ".old";
-        if (Directory.Exists(temporary)) Directory.Delete(temporary, recursive: true);
-        Directory.CreateDirectory(temporary);
-        WriteModelFiles(temporary, config, layout, contents.Parameters);
+        Directory.CreateDirectory(folder);
+        WriteModelFiles(folder, config, layout, contents.Parameters);
         if (contents.FirstMoment is { } m && contents.SecondMoment is { } v)
-            SafeTensors.Write(Path.Combine(temporary, OptimizerFile), new[]
+            SafeTensors.Write(Path.Combine(folder, OptimizerFile), new[]
             {
                 new SafeTensors.Entry("adamw.first_moment", new[] { m.LongLength }, m),
                 new SafeTensors.Entry("adamw.second_moment", new[] { v.LongLength }, v),
             }, new Dictionary<string, string> { ["step"] = contents.OptimizerStep.ToString() });
         else if (contents.EightBit is var (first, second))
-            SafeTensors.Write(Path.Combine(temporary, OptimizerFile), EightBitCheckpoint.Entries(layout, first, second),
+            SafeTensors.Write(Path.Combine(folder, OptimizerFile), EightBitCheckpoint.Entries(layout, first, second),
                 new Dictionary<string, string> { ["step"] = contents.OptimizerStep.ToString(), ["optimizer"] = EightBitCheckpoint.Kind });
-        if (tokenizer is Tokenizers.ICheckpointTokenizer own) own.Save(temporary);
-        File.WriteAllText(Path.Combine(temporary, StateFile), JsonSerializer.Serialize(state, Json));
-        if (Directory.Exists(previous)) Directory.Delete(previous, recursive: true);
-        if (Directory.Exists(folder)) Directory.Move(folder, previous);
-        Directory.Move(temporary, folder);
-        if (Directory.Exists(previous)) Directory.Delete(previous, recursive: true);
+        if (tokenizer is Tokenizers.ICheckpointTokenizer own) own.Save(folder);
+        // The state last: a folder without it is never taken for a checkpoint.
+        File.WriteAllText(Path.Combine(folder, StateFile), JsonSerializer.Serialize(state, Json));
+    }
+
+    /// <summary>Room a checkpoint of these contents takes on disk: its tensors' bytes (weights, moments) plus a
+    /// margin for the headers, config, state and a run's own tokenizer files (a few hundred KB at most).</summary>
+    public static long BytesNeeded(ParameterLayout layout, Contents contents)
+    {
+        const long smallFiles = 1 << 20;
+        long weights = 4L * contents.Parameters.LongLength;
+        long moments = contents.FirstMoment is { } m && contents.SecondMoment is { } v ? 4L * (m.LongLength + v.LongLength)
+            : contents.EightBit is var (first, second) ? EightBitCheckpoint.Entries(layout, first, second).Sum(e => e.ByteCount) : 0;
+        return weights + moments + smallFiles;
     }
 
     /// <summary>config.json + model.safetensors: the part HF transformers loads (what `export` writes). A model
@@ -105,15 +110,26 @@ public static class Checkpoint
         File.WriteAllText(Path.Combine(folder, ConfigFile), HfConfig.ToJson(config).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
-    /// <summary>Finds the checkpoint in a run folder or a checkpoint folder (falls back to the one a crash left as .old).</summary>
-    public static string Locate(string path)
+    /// <summary>Finds the checkpoint in a run folder (the newest that passes <see cref="CheckpointCheck"/>: checkpoint/,
+    /// or an older one when a kill or a fault left it missing or broken) or a checkpoint or model folder itself.</summary>
+    public static string Locate(string path) => Resolve(path).Chosen!.Path;
+
+    /// <summary>What <see cref="Locate"/> found, with the broken checkpoints it skipped (newest first).</summary>
+    public static CheckpointSet.Choice Resolve(string path)
     {
-        foreach (var candidate in new[] { path, Path.Combine(path, "checkpoint"), Path.Combine(path, "checkpoint.old") })
-            if (File.Exists(Path.Combine(candidate, StateFile)) || File.Exists(Path.Combine(candidate, ConfigFile)) && File.Exists(Path.Combine(candidate, WeightsFile)))
-                return candidate;
+        if (IsCheckpointFolder(path)) return new CheckpointSet.Choice(new CheckpointSet.Entry(path, null, null), []);
         if (!Directory.Exists(path)) throw new EngineException($"checkpoint {path}: no such folder");
+        var choice = CheckpointSet.Choose(path);
+        if (choice.Chosen != null) return choice;
+        if (choice.Skipped.Count > 0)
+            throw new EngineException(EngineOption.Out, $"run {path}: no complete checkpoint ({string.Join("; ", choice.Skipped.Select(s => $"{s.Name}: {s.Problem}"))}); there is nothing to resume: start the run over with the same {EngineOption.Out} {path}");
+        if (File.Exists(Path.Combine(path, "metrics.jsonl")))
+            throw new EngineException(EngineOption.Out, $"run {path}: the run stopped before its first checkpoint was saved, so there is nothing to resume: start it over with the same {EngineOption.Out} {path} (without {EngineOption.Resume})");
         throw new EngineException(EngineOption.Out, $"checkpoint {path}: holds neither {StateFile} nor {ConfigFile} + {WeightsFile}; pass a run folder ({EngineOption.Out} of a training run) or a model folder");
     }
+
+    static bool IsCheckpointFolder(string folder) =>
+        File.Exists(Path.Combine(folder, StateFile)) || File.Exists(Path.Combine(folder, ConfigFile)) && File.Exists(Path.Combine(folder, WeightsFile));
 
     /// <summary>The trainer's state saved by <see cref="Save{TState}(string, TransformerConfig, ParameterLayout, Contents, TState, Tokenizers.ITokenizer?)"/>;
     /// null when the folder has no <see cref="StateFile"/>.</summary>

@@ -103,7 +103,7 @@ public static class ResumeConflicts
         EngineOption.Steps, EngineOption.CheckpointEvery, EngineOption.EvalEvery, EngineOption.EvalBatches, EngineOption.EvalData,
         EngineOption.MicroBatch, EngineOption.Device, EngineOption.Strategy, EngineOption.ReshardAfterForward, EngineOption.ShardingFactor,
         EngineOption.CpuOffload, EngineOption.FsdpOverlap, EngineOption.Out, EngineOption.Resume,
-        EngineOption.MaxSkippedSteps, EngineOption.Divergence,
+        EngineOption.MaxSkippedSteps, EngineOption.Divergence, EngineOption.KeepCheckpoints,
     ];
 
     /// <summary>Options fixed by the checkpoint: given on resume, they must hold its value.</summary>
@@ -125,6 +125,7 @@ public static class ResumeConflicts
         if (s.MicroBatch != d.MicroBatch) given.Add(EngineOption.MicroBatch);
         if (s.MaxSkippedSteps != d.MaxSkippedSteps) given.Add(EngineOption.MaxSkippedSteps);
         if (s.Divergence != d.Divergence) given.Add(EngineOption.Divergence);
+        if (s.KeepCheckpoints != d.KeepCheckpoints) given.Add(EngineOption.KeepCheckpoints);
         if (options.EvalData.Count > 0) given.Add(EngineOption.EvalData);
         return given;
     }
@@ -163,6 +164,7 @@ public static class ResumeConflicts
             MicroBatch = given.Contains(EngineOption.MicroBatch) ? o.MicroBatch : saved.MicroBatch,
             MaxSkippedSteps = given.Contains(EngineOption.MaxSkippedSteps) ? o.MaxSkippedSteps : saved.MaxSkippedSteps,
             Divergence = given.Contains(EngineOption.Divergence) ? o.Divergence : saved.Divergence,
+            KeepCheckpoints = given.Contains(EngineOption.KeepCheckpoints) ? o.KeepCheckpoints : saved.KeepCheckpoints,
         };
     }
 
@@ -177,6 +179,7 @@ public static class ResumeConflicts
         Add(EngineOption.EvalBatches, saved.EvalBatches, merged.EvalBatches);
         Add(EngineOption.MicroBatch, saved.MicroBatch, merged.MicroBatch);
         Add(EngineOption.MaxSkippedSteps, saved.MaxSkippedSteps, merged.MaxSkippedSteps);
+        Add(EngineOption.KeepCheckpoints, saved.KeepCheckpoints, merged.KeepCheckpoints);
         if (saved.Divergence != merged.Divergence)
             changes.Add(new Change(EngineOption.Divergence, merged.Divergence.ToString().ToLowerInvariant(), saved.Divergence.ToString().ToLowerInvariant()));
         return changes;

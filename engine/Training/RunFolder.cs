@@ -17,7 +17,12 @@ public sealed class RunFolder
     public string MetricsPath => System.IO.Path.Combine(Path, "metrics.jsonl");
     public string SummaryPath => System.IO.Path.Combine(Path, "summary.json");
     public string PlotPath => System.IO.Path.Combine(Path, "loss.png");
-    public string CheckpointPath => System.IO.Path.Combine(Path, "checkpoint");
+    /// <summary>The newest checkpoint (older ones kept beside it: <see cref="CheckpointSet"/>).</summary>
+    public string CheckpointPath => System.IO.Path.Combine(Path, CheckpointSet.NewestFolder);
+
+    /// <summary>The step of the newest good checkpoint of this run (saved by it, or resumed); null before the first.
+    /// Error messages name it as the checkpoint that is intact.</summary>
+    public int? CheckpointStep { get; set; }
 
     public RunFolder(string path) : this(path, writer: true) { }
 
@@ -68,6 +73,41 @@ public sealed class RunFolder
         return dropped;
     }
 
+    /// <summary>
+    /// Saves a checkpoint of <paramref name="state"/>'s step and rotates the older ones (keeping
+    /// <see cref="TrainingSettings.KeepCheckpoints"/>); a full disk or a failed write ends in an
+    /// <see cref="EngineException"/> that names the step, the bytes and the checkpoint still intact.
+    /// </summary>
+    public void SaveCheckpoint(Models.TransformerConfig config, Tensors.ParameterLayout layout, Checkpoint.Contents contents, TrainerState state, Tokenizers.ITokenizer? tokenizer)
+    {
+        CheckpointSet.Save(Path, state.Step, state.Settings.KeepCheckpoints, CheckpointStep ?? -1, Checkpoint.BytesNeeded(layout, contents),
+            temporary => Checkpoint.Write(temporary, config, layout, contents, state, tokenizer));
+        CheckpointStep = state.Step;
+    }
+
+    /// <summary>
+    /// What a new run in <paramref name="path"/> replaces when the folder holds a run without a complete checkpoint
+    /// (its first save failed, or it was stopped before): null when there is nothing there. The caller has made sure
+    /// no good checkpoint is there.
+    /// </summary>
+    public static OptionMessage? PartialRun(string path)
+    {
+        string metrics = System.IO.Path.Combine(path, "metrics.jsonl");
+        bool broken = CheckpointSet.HasAny(path);
+        if (!File.Exists(metrics) && !broken) return null;
+        int lines = File.Exists(metrics) ? File.ReadLines(metrics).Count() : 0;
+        return Note($"{EngineOption.Out} {path} holds a run without a complete checkpoint{(broken ? " (only broken ones, removed at the first save)" : "")}: starting it over; its metrics.jsonl ({lines} lines) is replaced");
+    }
+
+    static OptionMessage Note(OptionMessageBuilder text) => text.Build();
+
+    /// <summary>Clears what a partial run left (<see cref="PartialRun"/>), so the new run's metrics start at step 0.</summary>
+    public void StartOver()
+    {
+        foreach (string file in new[] { MetricsPath, SummaryPath, PlotPath })
+            if (File.Exists(file)) File.Delete(file);
+    }
+
     /// <summary>A new folder name under runs/ from the objective and the time.</summary>
     public static string DefaultPath(TrainingObjective objective) =>
         System.IO.Path.Combine("runs", $"{objective.Name()}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}");
@@ -92,7 +132,7 @@ public sealed class RunFolder
             line["skipped"] = m.Skipped;
             line["skipped_steps"] = m.SkippedSteps;
         }
-        File.AppendAllText(MetricsPath, line.ToJsonString() + "\n");
+        Append(line, m.Step);
     }
 
     /// <summary>The validation loss before training (step 0).</summary>
@@ -100,8 +140,33 @@ public sealed class RunFolder
     {
         var line = new JsonObject { ["step"] = step, ["val_loss"] = Finite(loss) };
         if (bySet != null) line["val_loss_by_set"] = BySet(bySet);
-        File.AppendAllText(MetricsPath, line.ToJsonString() + "\n");
+        Append(line, step);
     }
+
+    /// <summary>Appends one line; a failed write (disk full) takes back what it wrote, so no half line stays, and ends
+    /// the run with an error that says what is safe.</summary>
+    void Append(JsonObject line, int step)
+    {
+        string text = line.ToJsonString() + "\n";
+        long before = File.Exists(MetricsPath) ? new FileInfo(MetricsPath).Length : 0;
+        try
+        {
+            DiskSpace.Charge(System.Text.Encoding.UTF8.GetByteCount(text));
+            File.AppendAllText(MetricsPath, text);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            try { if (File.Exists(MetricsPath)) using (var f = new FileStream(MetricsPath, FileMode.Open, FileAccess.Write)) f.SetLength(before); }
+            catch (Exception again) when (again is IOException or UnauthorizedAccessException) { } // a resume drops a half line anyway
+            throw WriteFailure(MetricsPath, step, e);
+        }
+    }
+
+    EngineException WriteFailure(string file, int step, Exception e) => CheckpointStep is int saved
+        ? new EngineException(EngineOption.Resume, $"step {step}: writing {file} failed ({e.Message}; {FreeSpace()}). The previous checkpoint (step {saved}) is intact: free some space and continue with {EngineOption.Resume} {Path}", e)
+        : new EngineException(EngineOption.Out, $"step {step}: writing {file} failed ({e.Message}; {FreeSpace()}). There is no checkpoint yet: free some space and start again with the same {EngineOption.Out} {Path}", e);
+
+    string FreeSpace() => DiskSpace.FreeBytes(Path) is long free ? string.Create(CultureInfo.InvariantCulture, $"{free:N0} bytes free there") : "free space unknown";
 
     static JsonObject BySet(IReadOnlyDictionary<string, double> losses) => new(losses.Select(l => KeyValuePair.Create(l.Key, Finite(l.Value))));
 
@@ -109,6 +174,11 @@ public sealed class RunFolder
 
     public void Finish(TrainingSummary summary)
     {
-        File.WriteAllText(SummaryPath, JsonSerializer.Serialize(summary, Checkpoint.Json));
+        try { File.WriteAllText(SummaryPath, JsonSerializer.Serialize(summary, Checkpoint.Json)); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            try { File.Delete(SummaryPath); } catch (Exception again) when (again is IOException or UnauthorizedAccessException) { }
+            throw WriteFailure(SummaryPath, summary.Steps, e);
+        }
     }
 }

@@ -31,6 +31,9 @@ public sealed class PreparedRun : IDisposable
     /// <summary>On resume, the options that changed from the checkpoint's run ("resuming at step 40 with Steps 100 (was
     /// 60)"), for the front end to echo; null when none did or the run is new.</summary>
     public OptionMessage? ResumeChanges { get; init; }
+    /// <summary>What the setup did that the user should read (a broken checkpoint skipped on resume, a partial run
+    /// started over), naming options by key.</summary>
+    public IReadOnlyList<OptionMessage> Notes { get; init; } = [];
 
     /// <summary>The model first: under hybrid FSDP it owns the shard and replica groups split from the communicator,
     /// whose NCCL watchdogs poll the GPU's events from their own threads; left running past Backend.Dispose, they
@@ -83,8 +86,11 @@ public static class TrainingJob
         string outPath = options.Out ?? RunFolder.DefaultPath(options.Objective);
         // Every rank checks before any rank writes (rank 0 creates the folder only after the barrier below), so all
         // ranks see the same answer and fail together.
-        if (File.Exists(Path.Combine(outPath, "metrics.jsonl")) || Directory.Exists(Path.Combine(outPath, "checkpoint")))
+        // Only a complete checkpoint makes a run worth keeping: a folder whose first save failed (disk full) or that
+        // was stopped before it starts over, so the same command works once the cause is fixed.
+        if (CheckpointSet.Choose(outPath).Chosen != null)
             throw new EngineException(EngineOption.Out, $"{EngineOption.Out} {outPath} already holds a run: continue it with {EngineOption.Resume} {outPath}, or choose a new {EngineOption.Out}");
+        var partial = RunFolder.PartialRun(outPath);
         var backends = BackendFactory.Create(options.Device, out var note, launch.LocalRank, settings.Precision);
         var backend = backends.Compute;
         ICommunicator? comm = null;
@@ -94,6 +100,7 @@ public static class TrainingJob
             comm = CommunicatorFactory.Create(backends, launch, dataParallel: options.Strategy != ParallelStrategy.None);
             comm.Barrier();
             var folder = RunFolder.For(outPath, writer: comm.Rank == 0);
+            if (comm.Rank == 0 && partial != null) folder.StartOver();
             model = CreateModel(config, backends, comm, options);
             if (initial != null) initial.LoadInto(model);
             else Initialization.Initialize(model, new Rng(settings.Seed));
@@ -108,6 +115,7 @@ public static class TrainingJob
             return new PreparedRun
             {
                 Backend = backend, Model = model, Tokenizer = tokenizer, Folder = folder, DeviceNote = note, SamplePrompts = data.Prompts, Communicator = comm,
+                Notes = partial != null ? [partial] : [],
                 Loop = new TrainingLoop(model, optimizer, objective, state, comm.Rank == 0 ? folder : null, tokenizer, comm, calibrateQuantizers: config.Qat != null,
                     evalSets: CreateEvalSources(options.Objective, settings, tokenizer, evalSets)),
             };
@@ -140,14 +148,17 @@ public static class TrainingJob
 
     static PreparedRun PrepareResume(TrainOptions options)
     {
-        string checkpoint = Checkpoint.Locate(options.Resume!);
+        var choice = Checkpoint.Resolve(options.Resume!);
+        string checkpoint = choice.Chosen!.Path;
+        // Broken checkpoints newer than the chosen one are said, not silently passed over; the next save removes them.
+        var notes = choice.Skipped.Select(s => (OptionMessage)OptionMessage.Plain($"skipped checkpoint {s.Path}{(s.Step is int n ? $" (step {n})" : "")}: {s.Problem}; resuming from {checkpoint}")).ToList();
         if (QuantizedModels.QuantizedModelFolder.SchemeOf(checkpoint) is { } quantized)
             throw new EngineException(EngineOption.Resume, $"{EngineOption.Resume} {options.Resume}: a quantized model ({quantized}, made by `trainer quantize`) runs forward only (eval, generate, fill-mask, infill): resume the run it was made from, adding {EngineOption.Qat} {quantized} to train with quantization");
         var saved = TrainerState.Read(checkpoint)
                     ?? throw new EngineException(EngineOption.Resume, $"{EngineOption.Resume} {options.Resume}: {checkpoint} has weights but no {Checkpoint.StateFile}; to start a new run from these weights use {EngineOption.Model} {checkpoint}");
         // Everything that shaped the run so far must be the checkpoint's; what may change (steps, intervals, the
-        // micro-batch) is taken from the options. Both checks come before anything is opened or written, so a refused
-        // resume leaves the run folder as it was.
+        // micro-batch, checkpoints kept, guards) is taken from the options. Both checks come before anything is opened
+        // or written, so a refused resume leaves the run folder as it was.
         ResumeConflicts.Check(options, saved);
         var settings = ResumeConflicts.Merge(saved.Settings, options);
         ResumeConflicts.CheckStepsLeft(options, saved, settings);
@@ -173,6 +184,10 @@ public static class TrainingJob
             // position and full weights, so any world size resumes it.
             var folder = RunFolder.For(options.Out ?? Path.GetDirectoryName(Path.GetFullPath(checkpoint))!, writer: comm.Rank == 0);
             if (comm.Rank == 0) folder.TruncateMetricsAfter(saved.Step);
+            folder.CheckpointStep = saved.Step;
+            // Resuming an older checkpoint on purpose starts a new line of the run: its next save replaces the newer ones.
+            if (comm.Rank == 0 && CheckpointSet.List(folder.Path).Where(e => e.IsGood && e.Step > saved.Step).Select(e => e.Step!.Value).ToList() is { Count: > 0 } newer)
+                notes.Add(OptionMessage.Plain($"{folder.Path} holds checkpoints newer than step {saved.Step} (step {string.Join(", ", newer)}): the first save of this run replaces them"));
             var (config, addsQat) = ResumedConfig(saved.Model, options, settings);
             // QAT starting here: its steps' rates are this command's (the checkpoint's run had no steps).
             if (addsQat)
@@ -198,7 +213,7 @@ public static class TrainingJob
             };
             return new PreparedRun
             {
-                Backend = backend, Model = model, Tokenizer = tokenizer, Folder = folder, DeviceNote = note, SamplePrompts = data.Prompts, Resumed = true, Communicator = comm,
+                Backend = backend, Model = model, Tokenizer = tokenizer, Folder = folder, DeviceNote = note, SamplePrompts = data.Prompts, Resumed = true, Communicator = comm, Notes = notes,
                 ResumeChanges = ResumeConflicts.Describe(saved.Step, saved.Settings, settings),
                 Loop = new TrainingLoop(model, optimizer, objective, state, comm.Rank == 0 ? folder : null, tokenizer, comm, calibrateQuantizers: addsQat,
                     evalSets: CreateEvalSources(saved.Objective, settings, tokenizer, evalSets)),

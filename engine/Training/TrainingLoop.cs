@@ -300,7 +300,7 @@ public sealed class TrainingLoop
         var contents = Checkpoint.Capture(model, optimizer);
         if (folder == null) return;
         state = state with { WallSeconds = wallSeconds };
-        Checkpoint.Save(folder.CheckpointPath, model.Config, model.Layout, contents, state, tokenizer);
+        folder.SaveCheckpoint(model.Config, model.Layout, contents, state, tokenizer);
         observer.OnCheckpoint(state.Step, folder.CheckpointPath);
     }
 

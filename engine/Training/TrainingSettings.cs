@@ -22,6 +22,9 @@ public sealed record TrainingSettings
     public int EvalBatches { get; init; } = 8;
     /// <summary>0 = only at the end (and on Ctrl-C).</summary>
     public int CheckpointEvery { get; init; } = 0;
+    /// <summary>How many good checkpoints the run folder keeps (the newest in checkpoint/, older ones in
+    /// checkpoint-step-N/), so a resume has an older one when the newest is lost. May change on resume.</summary>
+    public int KeepCheckpoints { get; init; } = 2;
     public ulong Seed { get; init; } = 1337;
     /// <summary>mlm: the probability a token is chosen for prediction (BERT: 0.15).</summary>
     public double MaskProbability { get; init; } = 0.15;
@@ -68,6 +71,7 @@ public sealed record TrainingSettings
         if (!(InitialLossScale >= 1) || float.IsInfinity(InitialLossScale)) throw new EngineException(EngineOption.InitialLossScale, $"{EngineOption.InitialLossScale} must be a finite number of at least 1 (got {InitialLossScale})");
         if (MaxSkippedSteps < 1) throw new EngineException(EngineOption.MaxSkippedSteps, $"{EngineOption.MaxSkippedSteps} must be at least 1 (got {MaxSkippedSteps}; the default 20 lets the loss scale fall from 65536 to its floor of 1)");
         if (!Enum.IsDefined(Divergence)) throw new EngineException(EngineOption.Divergence, $"{EngineOption.Divergence} {(int)Divergence}: choose warn, stop or off");
+        if (KeepCheckpoints < 1) throw new EngineException(EngineOption.KeepCheckpoints, $"{EngineOption.KeepCheckpoints} must be at least 1 (got {KeepCheckpoints}): a run keeps its newest checkpoint");
         if (CheckpointEvery < 0) throw new EngineException(EngineOption.CheckpointEvery, $"{EngineOption.CheckpointEvery} must be 0 or more (got {CheckpointEvery})");
     }
 

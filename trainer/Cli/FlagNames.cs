@@ -36,6 +36,7 @@ public static class FlagNames
         EngineOption.EvalEvery => "eval-every",
         EngineOption.EvalBatches => "eval-batches",
         EngineOption.CheckpointEvery => "checkpoint-every",
+        EngineOption.KeepCheckpoints => "keep-checkpoints",
         EngineOption.MaskProbability => "mask-prob",
         EngineOption.NoiseDensity => "noise-density",
         EngineOption.MeanSpanLength => "mean-span",

@@ -52,6 +52,7 @@ public static class TrainCommand
         public readonly Flag<int?> EvalEvery = Flags.Int("eval-every", "N", "validate every N steps (0 = only at the end)", "100", 0);
         public readonly Flag<int?> EvalBatches = Flags.Int("eval-batches", "N", "micro-batches in the validation set", "8", 1);
         public readonly Flag<int?> CheckpointEvery = Flags.Int("checkpoint-every", "N", "save a checkpoint every N steps (0 = at the end only)", "0", 0);
+        public readonly Flag<int?> KeepCheckpoints = Flags.Int("keep-checkpoints", "N", "good checkpoints the run folder keeps: the newest in checkpoint/, older ones in checkpoint-step-N/ (a resume takes the newest that is whole); may change on resume", "2", 1);
         public readonly Flag<int?> Seed = Flags.Int("seed", "S", "seed for initialisation and sampling", "1337", 0);
         public readonly Flag<string?> Out = Flags.Text("out", "DIR", "run folder (metrics.jsonl, summary.json, loss.png, checkpoint/)", "runs/<objective>-<time>");
         public readonly Flag<string?> Resume = Flags.Text("resume", "DIR", "continue a run from its folder (or checkpoint folder) exactly where it stopped; it keeps the checkpoint's model, data and schedule (see below for the flags it takes)");
@@ -74,7 +75,7 @@ public static class TrainCommand
         {
             Objective, Model, Data, EvalData, Device, Strategy, Precision, Qat, Optimizer, LossScale, MaxSkippedSteps, Divergence, ReshardAfterForward, ShardingFactor, CpuOffload, FsdpOverlap,
             Steps, Batch, MicroBatch, Seq, Lr, MinLrRatio, Warmup, WeightDecay, PositionBiasLrScale, QatWeightStepLrScale, QatInputStepLrScale, Clip, EvalEvery, EvalBatches,
-            CheckpointEvery, Seed, Out, Resume, InitFrom, ExtendVocab, EmbeddedBpe, PadVocab, Layers, Dim, Heads, FfnDim, MaxPositions, MaskProb, WholeWord, NoiseDensity,
+            CheckpointEvery, KeepCheckpoints, Seed, Out, Resume, InitFrom, ExtendVocab, EmbeddedBpe, PadVocab, Layers, Dim, Heads, FfnDim, MaxPositions, MaskProb, WholeWord, NoiseDensity,
             MeanSpan, SampleTokens,
         };
     }
@@ -164,6 +165,7 @@ public static class TrainCommand
             EvalEvery = p.GetValue(f.EvalEvery) ?? Defaults.EvalEvery,
             EvalBatches = p.GetValue(f.EvalBatches) ?? Defaults.EvalBatches,
             CheckpointEvery = p.GetValue(f.CheckpointEvery) ?? Defaults.CheckpointEvery,
+            KeepCheckpoints = p.GetValue(f.KeepCheckpoints) ?? Defaults.KeepCheckpoints,
             Seed = (ulong)(p.GetValue(f.Seed) ?? (int)Defaults.Seed),
             MaskProbability = p.GetValue(f.MaskProb) ?? Defaults.MaskProbability,
             WholeWordMasking = p.GetValue(f.WholeWord),
@@ -243,6 +245,7 @@ public static class TrainCommand
             $"data: {DataLine(run.Loop.State)} (tokenizer {run.Tokenizer.Name}); objective {run.Loop.State.Objective.Name()}; batch {s.GlobalBatch} × {s.SequenceLength} tokens ({s.GlobalBatch / (s.MicroBatch * run.Communicator.WorldSize)} micro-batch(es) of {s.MicroBatch} per rank); {s.Steps} steps"));
         if (run.Loop.State.InitFrom is { } initFrom && !run.Resumed)
             Console.WriteLine($"weights from {initFrom}{(run.Loop.State.ExtendVocab is { } grown ? $"; vocabulary grown with the tokens of {grown} ({c.VocabSize} tokens)" : "")}; optimizer and schedule fresh");
+        foreach (var note in run.Notes) Console.WriteLine(FlagNames.Render(note));
         Console.WriteLine($"run folder: {run.Folder.Path}{(run.Resumed ? $" (resuming at step {run.Loop.State.Step})" : "")}");
         if (run.ResumeChanges != null) Console.WriteLine(FlagNames.Render(run.ResumeChanges));
         var summary = RunLoop(run, cancellation, new ConsoleProgress(s.Steps));
