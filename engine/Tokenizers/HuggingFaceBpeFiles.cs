@@ -13,7 +13,7 @@ internal static class HuggingFaceBpeFiles
     public static BpeModelDefinition ReadTokenizerJson(string path)
     {
         using JsonDocument document = ParseJsonFile(path);
-        return ReadTokenizerJson(path, document);
+        return Checked(path, () => ReadTokenizerJson(path, document));
     }
 
     /// <summary>A tokenizer.json held in memory (<paramref name="path"/> names it in errors).</summary>
@@ -22,7 +22,15 @@ internal static class HuggingFaceBpeFiles
         JsonDocument document;
         try { document = JsonDocument.Parse(utf8, new JsonDocumentOptions { AllowTrailingCommas = true }); }
         catch (JsonException error) { throw new TokenizerException($"tokenizer file {path}: not valid JSON ({error.Message})", error); }
-        using (document) return ReadTokenizerJson(path, document);
+        using (document) return Checked(path, () => ReadTokenizerJson(path, document));
+    }
+
+    /// <summary>JsonDocument checks a string's UTF-8 and an element's kind only when a value is read: a damaged file
+    /// surfaces there as an InvalidOperationException naming neither file nor key, turned here into the file's error.</summary>
+    static T Checked<T>(string path, Func<T> read)
+    {
+        try { return read(); }
+        catch (InvalidOperationException error) { throw new TokenizerException($"tokenizer file {path}: not a tokenizer file this engine reads ({error.Message})", error); }
     }
 
     static BpeModelDefinition ReadTokenizerJson(string path, JsonDocument document)
@@ -75,7 +83,7 @@ internal static class HuggingFaceBpeFiles
         {
             if (document.RootElement.ValueKind != JsonValueKind.Object)
                 throw Fail(vocabPath, "is not a JSON object mapping tokens to ids");
-            vocabulary = ReadVocabulary(vocabPath, document.RootElement);
+            vocabulary = Checked(vocabPath, () => ReadVocabulary(vocabPath, document.RootElement));
         }
 
         var merges = new List<string>();

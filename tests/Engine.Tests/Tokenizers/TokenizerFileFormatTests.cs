@@ -28,6 +28,15 @@ public class TokenizerFileFormatTests
     }
 
     [Fact]
+    public void Invalid_utf8_inside_a_string_is_refused_naming_the_file()
+    {
+        // JsonDocument checks a string's UTF-8 only when the string is read (afl found this: fuzz/crashers/tokenizer).
+        byte[] json = [.. Encoding.UTF8.GetBytes(Prefix + "{\"a"), 0xC3, 0x28, .. Encoding.UTF8.GetBytes("\":0}}}")];
+        var error = Assert.Throws<TokenizerException>(() => RunBpeTokenizer.Create(json, "/run/checkpoint/tokenizer.json"));
+        Assert.Contains("tokenizer file /run/checkpoint/tokenizer.json: not a tokenizer file this engine reads", error.Message);
+    }
+
+    [Fact]
     public void A_vocab_json_with_an_id_that_is_not_a_number_is_refused()
     {
         using var temp = new TempFolder();
