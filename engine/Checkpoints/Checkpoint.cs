@@ -137,12 +137,27 @@ public static class Checkpoint
     {
         string path = Path.Combine(folder, StateFile);
         if (!File.Exists(path)) return null;
-        try { return JsonSerializer.Deserialize<TState>(File.ReadAllText(path), Json); }
-        catch (JsonException e) { throw new EngineException($"checkpoint {path}: unreadable ({e.Message}); the run cannot resume from it"); }
+        TState? state;
+        try { state = JsonSerializer.Deserialize<TState>(File.ReadAllText(path), ReadJson); }
+        catch (JsonException e) { throw new FileFormatException(path, e.Path, $"the {StateFile} a checkpoint save writes", e.Message, "the checkpoint is damaged; the run cannot resume from it", e); }
+        catch (Exception e) when (e is NotSupportedException or InvalidOperationException or ArgumentException or FormatException or OverflowException)
+        {
+            throw new FileFormatException(path, null, $"the {StateFile} a checkpoint save writes", e.Message, "the checkpoint is damaged; the run cannot resume from it", e);
+        }
+        if (state == null) throw new FileFormatException(path, null, "a JSON object", "null", "the checkpoint is damaged; the run cannot resume from it");
+        (state as ICheckedState)?.Check(path);
+        return state;
     }
 
+    /// <summary><see cref="Json"/> for reading: a null where the state's type says there is always a value is an error
+    /// in the file, caught here rather than as a NullReferenceException later.</summary>
+    static readonly JsonSerializerOptions ReadJson = new(Json) { RespectNullableAnnotations = true, RespectRequiredConstructorParameters = true };
+
     /// <summary>The part of trainer_state.json a model folder needs: the config the weights were trained with.</summary>
-    sealed record SavedModel(TransformerConfig? Model);
+    sealed record SavedModel(TransformerConfig? Model) : ICheckedState
+    {
+        public void Check(string file) { if (Model != null) ConfigLimits.Checked(Model, file); }
+    }
 
     /// <summary>The model config of a folder: ours when trainer_state.json is there (keeps vocabulary padding), else HF's config.json.</summary>
     public static TransformerConfig ReadModelConfig(string folder)

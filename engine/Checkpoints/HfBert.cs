@@ -8,15 +8,15 @@ public static class HfBert
 {
     public static TransformerConfig ConfigFromJson(JsonObject json, string source)
     {
-        string activation = json["hidden_act"]?.GetValue<string>() ?? "gelu";
+        string activation = StrictJson.OptionalString(json, "hidden_act", source) ?? "gelu";
         if (activation != "gelu")
             throw new EngineException($"{source}: hidden_act {activation} is not supported (BERT uses gelu, the exact erf form)");
-        string positions = json["position_embedding_type"]?.GetValue<string>() ?? "absolute";
+        string positions = StrictJson.OptionalString(json, "position_embedding_type", source) ?? "absolute";
         if (positions != "absolute")
             throw new EngineException($"{source}: position_embedding_type {positions} is not supported (only absolute, BERT's learned positions)");
-        int Get(string key) => json[key]?.GetValue<int>() ?? throw new EngineException($"{source}: config.json has no {key}");
+        int Get(string key) => StrictJson.Int(json, key, source, 1, ConfigLimits.MaxSize);
         int vocab = Get("vocab_size");
-        int? OptionalId(string key) => json[key] is JsonValue v && v.TryGetValue<int>(out int id) ? id : null;
+        int? OptionalId(string key) => StrictJson.OptionalInt(json, key, source, -1, ConfigLimits.MaxSize);
         return new TransformerConfig
         {
             Family = ModelFamily.EncoderOnly,
@@ -27,8 +27,8 @@ public static class HfBert
             Dim = Get("hidden_size"),
             Heads = Get("num_attention_heads"),
             FeedForwardDim = Get("intermediate_size"),
-            TokenTypes = json["type_vocab_size"]?.GetValue<int>() ?? 2,
-            LayerNormEpsilon = json["layer_norm_eps"]?.GetValue<double>() ?? 1e-12,
+            TokenTypes = StrictJson.OptionalInt(json, "type_vocab_size", source, -1, ConfigLimits.MaxSize) ?? 2,
+            LayerNormEpsilon = StrictJson.OptionalDouble(json, "layer_norm_eps", source, 0, 1) ?? 1e-12,
             PadToken = OptionalId("pad_token_id") ?? 0,
             // BERT has no end-of-text; [SEP] ends a segment, which is the closest thing (our config keeps it there).
             EndOfTextToken = Math.Clamp(OptionalId("sep_token_id") ?? OptionalId("eos_token_id") ?? 0, 0, vocab - 1),

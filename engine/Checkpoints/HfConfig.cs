@@ -8,20 +8,21 @@ public static class HfConfig
 {
     public static TransformerConfig FromJson(JsonObject json, string source)
     {
-        string type = json["model_type"]?.GetValue<string>() ?? "";
-        return type switch
+        string type = StrictJson.OptionalString(json, "model_type", source) ?? "";
+        var config = type switch
         {
             "gpt2" => HfGpt2.ConfigFromJson(json, source),
             "bert" => HfBert.ConfigFromJson(json, source),
             "t5" => HfT5.ConfigFromJson(json, source),
-            _ => throw new EngineException($"{source}: model_type '{type}' is not supported (gpt2, bert and t5 are)"),
+            _ => throw new FileFormatException(source, "model_type", "gpt2, bert or t5", $"'{type}'", "other model types are not supported"),
         };
+        return ConfigLimits.Checked(config, source);
     }
 
     public static TransformerConfig Read(string path)
     {
-        var json = JsonNode.Parse(File.ReadAllText(path))?.AsObject() ?? throw new EngineException($"{path}: empty");
-        return FromJson(json, path);
+        if (!File.Exists(path)) throw new EngineException($"{path}: not found; a model folder holds config.json beside model.safetensors");
+        return FromJson(StrictJson.ReadObject(path), path);
     }
 
     public static JsonObject ToJson(TransformerConfig config) => config.Family switch

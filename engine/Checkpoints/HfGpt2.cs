@@ -11,10 +11,10 @@ public static class HfGpt2
 {
     public static TransformerConfig ConfigFromJson(JsonObject json, string source)
     {
-        string? activation = json["activation_function"]?.GetValue<string>();
+        string? activation = StrictJson.OptionalString(json, "activation_function", source);
         if (activation is not null and not "gelu_new" and not "gelu_pytorch_tanh")
             throw new EngineException($"{source}: activation_function {activation} is not supported (GPT-2 uses gelu_new)");
-        int Get(string key) => json[key]?.GetValue<int>() ?? throw new EngineException($"{source}: config.json has no {key}");
+        int Get(string key) => StrictJson.Int(json, key, source, 1, ConfigLimits.MaxSize);
         int dim = Get("n_embd");
         int vocab = Get("vocab_size");
         return new TransformerConfig
@@ -26,9 +26,9 @@ public static class HfGpt2
             Layers = Get("n_layer"),
             Dim = dim,
             Heads = Get("n_head"),
-            FeedForwardDim = json["n_inner"]?.GetValue<int>() ?? 4 * dim,
-            LayerNormEpsilon = json["layer_norm_epsilon"]?.GetValue<double>() ?? 1e-5,
-            EndOfTextToken = Math.Min(json["eos_token_id"]?.GetValue<int>() ?? vocab - 1, vocab - 1),
+            FeedForwardDim = StrictJson.OptionalInt(json, "n_inner", source, -1, ConfigLimits.MaxSize) ?? 4 * dim,
+            LayerNormEpsilon = StrictJson.OptionalDouble(json, "layer_norm_epsilon", source, 0, 1) ?? 1e-5,
+            EndOfTextToken = Math.Min(StrictJson.OptionalInt(json, "eos_token_id", source, -1, ConfigLimits.MaxSize) ?? vocab - 1, vocab - 1),
         };
     }
 

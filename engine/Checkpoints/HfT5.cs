@@ -11,16 +11,16 @@ public static class HfT5
 {
     public static TransformerConfig ConfigFromJson(JsonObject json, string source)
     {
-        string projection = json["feed_forward_proj"]?.GetValue<string>() ?? "relu";
+        string projection = StrictJson.OptionalString(json, "feed_forward_proj", source) ?? "relu";
         if (projection is not ("gated-gelu" or "gated-gelu_new"))
             throw new EngineException($"{source}: feed_forward_proj {projection} is not supported (T5 v1.1 uses gated-gelu; the original T5's relu is not implemented)");
-        string? activation = json["dense_act_fn"]?.GetValue<string>();
+        string? activation = StrictJson.OptionalString(json, "dense_act_fn", source);
         if (activation is not null and not "gelu_new" and not "gelu_pytorch_tanh")
             throw new EngineException($"{source}: dense_act_fn {activation} is not supported (T5 v1.1 uses gelu_new)");
-        int Get(string key) => json[key]?.GetValue<int>() ?? throw new EngineException($"{source}: config.json has no {key}");
-        int? Optional(string key) => json[key] is JsonValue v && v.TryGetValue<int>(out int id) ? id : null;
+        int Get(string key) => StrictJson.Int(json, key, source, 1, ConfigLimits.MaxSize);
+        int? Optional(string key) => StrictJson.OptionalInt(json, key, source, -1, ConfigLimits.MaxSize);
         int vocab = Get("vocab_size"), dim = Get("d_model"), layers = Get("num_layers");
-        bool tied = json["tie_word_embeddings"]?.GetValue<bool>() ?? true;
+        bool tied = StrictJson.OptionalBool(json, "tie_word_embeddings", source) ?? true;
         return new TransformerConfig
         {
             Family = ModelFamily.EncoderDecoder,
@@ -34,12 +34,12 @@ public static class HfT5
             Heads = Get("num_heads"),
             HeadDim = Get("d_kv"),
             FeedForwardDim = Get("d_ff"),
-            LayerNormEpsilon = json["layer_norm_epsilon"]?.GetValue<double>() ?? 1e-6,
+            LayerNormEpsilon = StrictJson.OptionalDouble(json, "layer_norm_epsilon", source, 0, 1) ?? 1e-6,
             RelativeAttentionBuckets = Optional("relative_attention_num_buckets") ?? 32,
             RelativeAttentionMaxDistance = Optional("relative_attention_max_distance") ?? 128,
             TiedHead = tied,
             // transformers 5 states the scaling as its own flag; transformers 4 scaled whenever the head was tied.
-            ScaleDecoderOutput = tied && (json["scale_decoder_outputs"]?.GetValue<bool>() ?? true),
+            ScaleDecoderOutput = tied && (StrictJson.OptionalBool(json, "scale_decoder_outputs", source) ?? true),
             PadToken = Optional("pad_token_id") ?? 0,
             EndOfTextToken = Math.Clamp(Optional("eos_token_id") ?? 1, 0, vocab - 1),
             DecoderStartToken = Optional("decoder_start_token_id") ?? 0,

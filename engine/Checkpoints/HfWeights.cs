@@ -26,7 +26,7 @@ public static class HfWeights
             if (!tensors.TryGetValue(p.Name, out var t) && (alternativeName?.Invoke(p.Name) is not { } other || !tensors.TryGetValue(other, out t)))
             {
                 if (stepsMayBeMissing && QuantizationScheme.IsStep(p.Name)) continue;
-                throw new EngineException($"{source}: tensor {p.Name} is missing: the file is not a {Describe(family)} checkpoint of this shape");
+                throw new FileFormatException(source, $"tensor {p.Name}", $"a tensor of shape [{string.Join(", ", HfShape(p))}] (a {Describe(family)} checkpoint of this config)", "none", "the weights file does not belong to this config.json, or it is damaged");
             }
             CopyFromHf(t, p, host.AsSpan((int)p.Offset, (int)p.Count), source);
         }
@@ -48,7 +48,7 @@ public static class HfWeights
         var hfShape = HfShape(p);
         bool paddedRows = p.VocabularyRows && t.Shape.Length == p.Shape.Length && t.Shape[0] <= p.Shape[0] && t.Shape.Skip(1).SequenceEqual(hfShape.Skip(1));
         if (!t.Shape.SequenceEqual(hfShape) && !paddedRows)
-            throw new EngineException($"{source}: tensor {p.Name} has shape [{string.Join(", ", t.Shape)}], the model expects [{string.Join(", ", hfShape)}]: the checkpoint's config does not match the model");
+            throw new FileFormatException(source, $"tensor {p.Name}", $"shape [{string.Join(", ", hfShape)}] (what the model's config gives it)", $"[{string.Join(", ", t.Shape)}]", "the weights file does not belong to this config.json, or it is damaged");
         dest.Clear();
         if (p.StoredTransposedInHf)
         {

@@ -27,7 +27,7 @@ public sealed record SafeTensor(string Name, string DType, long[] Shape, double[
 
 /// <summary>A safetensors file that is not what its header or the format says: the message names the file, the tensor
 /// or key, what was expected and what was found.</summary>
-public sealed class SafeTensorsFormatException(string message) : EngineException(message);
+public sealed class SafeTensorsFormatException(string message) : FileFormatException(message);
 
 /// <summary>
 /// The safetensors format: an 8-byte little-endian header length, a JSON header {name: {dtype, shape,
@@ -53,7 +53,7 @@ public static class SafeTensors
         var headerBytes = new byte[headerLength];
         ReadExactly(file, headerBytes, 8);
         JsonObject header;
-        try { header = JsonNode.Parse(Encoding.UTF8.GetString(headerBytes)) as JsonObject ?? throw Bad(path, "the header is not a JSON object"); }
+        try { header = JsonNode.Parse(Encoding.UTF8.GetString(headerBytes), documentOptions: StrictJson.NoDuplicates) as JsonObject ?? throw Bad(path, "the header is not a JSON object"); }
         catch (JsonException e) { throw Bad(path, $"the header is not valid JSON ({e.Message})"); }
         long dataStart = 8 + headerLength;
         var entries = new List<(string Name, string DType, long[] Shape, long Begin, long End)>();
@@ -129,7 +129,7 @@ public static class SafeTensors
         while (destination.Length > 0)
         {
             int read = RandomAccess.Read(file, destination, offset);
-            if (read <= 0) throw new EngineException($"safetensors file ended early at byte {offset}: the file is truncated");
+            if (read <= 0) throw new SafeTensorsFormatException($"safetensors file ended early at byte {offset}: the file is truncated");
             destination = destination[read..];
             offset += read;
         }

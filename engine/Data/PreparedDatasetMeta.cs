@@ -36,12 +36,26 @@ public sealed record PreparedDatasetMeta(
         if (!File.Exists(path)) return null;
         try
         {
-            return JsonSerializer.Deserialize<PreparedDatasetMeta>(File.ReadAllText(path))
+            var meta = JsonSerializer.Deserialize<PreparedDatasetMeta>(File.ReadAllText(path))
                    ?? throw new DataFormatException($"dataset description {path}: empty; run `trainer prepare` again");
+            meta.Check(path);
+            return meta;
         }
         catch (JsonException error)
         {
             throw new DataFormatException($"dataset description {path}: not valid ({error.Message}); run `trainer prepare` again", error);
         }
+    }
+
+    /// <summary>The values training relies on, refused by key when damaged (a null tokenizer, a vocabulary of 0, an
+    /// end-of-text id outside it, negative counts) so they fail here rather than deep in a tokenizer or a sampler.</summary>
+    void Check(string path)
+    {
+        string? problem = string.IsNullOrEmpty(Tokenizer) ? $"tokenizer: expected a tokenizer name, found {(Tokenizer == null ? "null" : "''")}"
+            : VocabSize <= 0 ? $"vocab_size: expected a positive number, found {VocabSize}"
+            : EndOfText < 0 || EndOfText >= VocabSize ? $"eot: expected an id from 0 to {VocabSize - 1}, found {EndOfText}"
+            : TrainTokens < 0 || ValTokens < 0 ? $"{(TrainTokens < 0 ? "train_tokens" : "val_tokens")}: expected 0 or more, found {Math.Min(TrainTokens, ValTokens)}"
+            : null;
+        if (problem != null) throw new DataFormatException($"dataset description {path}: {problem}; run `trainer prepare` again");
     }
 }

@@ -13,14 +13,24 @@ internal static class HuggingFaceBpeFiles
     public static BpeModelDefinition ReadTokenizerJson(string path)
     {
         using JsonDocument document = ParseJsonFile(path);
-        return ReadTokenizerJson(path, document);
+        return Checked(path, () => ReadTokenizerJson(path, document));
     }
 
     /// <summary>A tokenizer.json held in memory (<paramref name="path"/> names it in errors).</summary>
     public static BpeModelDefinition ReadTokenizerJson(string path, byte[] utf8)
     {
-        using JsonDocument document = JsonDocument.Parse(utf8);
-        return ReadTokenizerJson(path, document);
+        JsonDocument document;
+        try { document = JsonDocument.Parse(utf8, new JsonDocumentOptions { AllowTrailingCommas = true }); }
+        catch (JsonException error) { throw new TokenizerException($"tokenizer file {path}: not valid JSON ({error.Message})", error); }
+        using (document) return Checked(path, () => ReadTokenizerJson(path, document));
+    }
+
+    /// <summary>JsonDocument checks a string's UTF-8 and an element's kind only when a value is read: a damaged file
+    /// surfaces there as an InvalidOperationException naming neither file nor key, turned here into the file's error.</summary>
+    static T Checked<T>(string path, Func<T> read)
+    {
+        try { return read(); }
+        catch (InvalidOperationException error) { throw new TokenizerException($"tokenizer file {path}: not a tokenizer file this engine reads ({error.Message})", error); }
     }
 
     static BpeModelDefinition ReadTokenizerJson(string path, JsonDocument document)
@@ -52,7 +62,7 @@ internal static class HuggingFaceBpeFiles
             foreach (JsonElement token in addedElement.EnumerateArray())
             {
                 string? content = GetString(token, "content");
-                if (content is null || !token.TryGetProperty("id", out JsonElement id) || !id.TryGetInt32(out int idValue))
+                if (content is null || !token.TryGetProperty("id", out JsonElement id) || id.ValueKind != JsonValueKind.Number || !id.TryGetInt32(out int idValue) || idValue < 0)
                     throw Fail(path, "an entry of \"added_tokens\" lacks \"content\" or an integer \"id\"");
                 added[content] = idValue;
             }
@@ -73,7 +83,7 @@ internal static class HuggingFaceBpeFiles
         {
             if (document.RootElement.ValueKind != JsonValueKind.Object)
                 throw Fail(vocabPath, "is not a JSON object mapping tokens to ids");
-            vocabulary = ReadVocabulary(vocabPath, document.RootElement);
+            vocabulary = Checked(vocabPath, () => ReadVocabulary(vocabPath, document.RootElement));
         }
 
         var merges = new List<string>();
@@ -108,7 +118,7 @@ internal static class HuggingFaceBpeFiles
             throw Fail(path, "has no pre_tokenizer: only byte-level BPE (pre_tokenizer ByteLevel) is supported");
 
         var steps = new List<JsonElement>();
-        if (GetString(pre, "type") == "Sequence" && pre.TryGetProperty("pretokenizers", out JsonElement list))
+        if (GetString(pre, "type") == "Sequence" && pre.TryGetProperty("pretokenizers", out JsonElement list) && list.ValueKind == JsonValueKind.Array)
             steps.AddRange(list.EnumerateArray());
         else
             steps.Add(pre);
@@ -153,7 +163,7 @@ internal static class HuggingFaceBpeFiles
         var vocabulary = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (JsonProperty entry in element.EnumerateObject())
         {
-            if (!entry.Value.TryGetInt32(out int id) || id < 0)
+            if (entry.Value.ValueKind != JsonValueKind.Number || !entry.Value.TryGetInt32(out int id) || id < 0)
                 throw Fail(path, $"vocabulary entry '{entry.Name}' has id {entry.Value} (expected a non-negative integer)");
             vocabulary[entry.Name] = id;
         }
@@ -165,7 +175,7 @@ internal static class HuggingFaceBpeFiles
     private static string ReadMerge(string path, JsonElement merge)
     {
         if (merge.ValueKind == JsonValueKind.String) return merge.GetString()!;
-        if (merge.ValueKind == JsonValueKind.Array && merge.GetArrayLength() == 2)
+        if (merge.ValueKind == JsonValueKind.Array && merge.GetArrayLength() == 2 && merge[0].ValueKind == JsonValueKind.String && merge[1].ValueKind == JsonValueKind.String)
         {
             string left = merge[0].GetString() ?? "", right = merge[1].GetString() ?? "";
             if (left.Contains(' ') || right.Contains(' '))

@@ -10,7 +10,7 @@ namespace Engine.Training;
 /// trainer_state.json. It belongs to training (it holds <see cref="TrainingSettings"/>); the checkpoint folder stores it
 /// without knowing its shape.
 /// </summary>
-public sealed record TrainerState
+public sealed partial record TrainerState : ICheckedState
 {
     /// <summary>The state saved in a checkpoint folder; null when the folder has none (weights only, or HF's).</summary>
     public static TrainerState? Read(string checkpointFolder) => Checkpoint.ReadState<TrainerState>(checkpointFolder);

@@ -41,12 +41,7 @@ public static class EvalCommand
         using var folder = ModelFolder.Open(p.Need(f.Model), p.GetValue(f.Device) ?? DeviceKind.Auto);
         if (p.GetValue(f.Batch) is not { } batchPath) return RunValidation(folder, p.GetValue(f.Json), p.GetValue(f.SampleTokens) ?? 120, p.GetValue(f.Expand));
         if (p.Has(f.Expand)) throw new UsageException("--expand scores a model without --batch: leave one of them out");
-        var (inputs, targets) = folder.Model.Config.Family switch
-        {
-            Engine.Models.ModelFamily.EncoderOnly => ReadMaskedBatch(batchPath),
-            Engine.Models.ModelFamily.EncoderDecoder => ReadSeq2SeqBatch(batchPath, folder.Model.Config),
-            _ => Causal(ReadBatch(batchPath)),
-        };
+        var (inputs, targets) = EvalBatchFile.Read(batchPath, folder.Model.Config);
         int counted = targets.Count(t => t != -100);
         if (counted == 0) throw new EngineException($"--batch {batchPath}: no position has a label to predict");
         int B = inputs.B, T = inputs.DecoderTokens != null ? inputs.DecoderT : inputs.T;
@@ -98,84 +93,5 @@ public static class EvalCommand
         if (!double.IsFinite(loss)) return NonFinite(loss, folder.Path);
         if (expand == null && sampleTokens > 0 && !json) Samples.Print(new Samples.Subject(folder.Model, heldOut.Tokenizer, heldOut.Prompts, folder.Path), sampleTokens, state.Settings.Seed);
         return 0;
-    }
-
-    static (Engine.Models.ModelInputs, int[]) Causal((int[] Tokens, int[] Targets, int B, int T) batch) =>
-        (new Engine.Models.ModelInputs(batch.Tokens, batch.B, batch.T), batch.Targets);
-
-    /// <summary>A masked-LM batch (BERT): labels required and unshifted; attention_mask and token_type_ids passed on.</summary>
-    public static (Engine.Models.ModelInputs Inputs, int[] Targets) ReadMaskedBatch(string path)
-    {
-        var tensors = SafeTensors.Read(path);
-        if (!tensors.TryGetValue("input_ids", out var ids) || ids.Shape.Length != 2)
-            throw new EngineException($"--batch {path}: needs an input_ids tensor of shape [batch, sequence]");
-        if (!tensors.TryGetValue("labels", out var l))
-            throw new EngineException($"--batch {path}: a masked-LM model needs labels (the original ids at masked positions, -100 elsewhere)");
-        int B = (int)ids.Shape[0], T = (int)ids.Shape[1];
-        int[] Same(string name) => tensors.TryGetValue(name, out var t)
-            ? (t.Count == (long)B * T ? t.ToInts() : throw new EngineException($"--batch {path}: {name} has {t.Count} values, input_ids {B * T}"))
-            : null!;
-        var labels = Same("labels");
-        var inputs = new Engine.Models.ModelInputs(ids.ToInts(), B, T)
-        {
-            AttentionMask = tensors.ContainsKey("attention_mask") ? Same("attention_mask") : null,
-            TokenTypes = tensors.ContainsKey("token_type_ids") ? Same("token_type_ids") : null,
-        };
-        return (inputs, labels);
-    }
-
-    /// <summary>
-    /// An encoder-decoder batch (T5): input_ids and attention_mask for the encoder, labels [B, Td] for the decoder's
-    /// outputs, decoder_input_ids if given, else the labels shifted right after the start id (HF's _shift_right).
-    /// </summary>
-    public static (Engine.Models.ModelInputs Inputs, int[] Targets) ReadSeq2SeqBatch(string path, Engine.Models.TransformerConfig config)
-    {
-        var tensors = SafeTensors.Read(path);
-        if (!tensors.TryGetValue("input_ids", out var ids) || ids.Shape.Length != 2)
-            throw new EngineException($"--batch {path}: needs an input_ids tensor of shape [batch, sequence]");
-        if (!tensors.TryGetValue("labels", out var l) || l.Shape.Length != 2 || l.Shape[0] != ids.Shape[0])
-            throw new EngineException($"--batch {path}: an encoder-decoder (T5) model needs labels of shape [batch, target length] (-100 = not predicted)");
-        int B = (int)ids.Shape[0], T = (int)ids.Shape[1], Td = (int)l.Shape[1];
-        var labels = l.ToInts();
-        int[] decoderInputs;
-        if (tensors.TryGetValue("decoder_input_ids", out var d))
-        {
-            if (d.Count != (long)B * Td) throw new EngineException($"--batch {path}: decoder_input_ids has {d.Count} values, labels {B * Td}");
-            decoderInputs = d.ToInts();
-        }
-        else decoderInputs = Engine.Objectives.SpanCorruption.ShiftRight(labels, B, Td, config.DecoderStartToken, Math.Max(0, config.PadToken));
-        int[]? mask = null;
-        if (tensors.TryGetValue("attention_mask", out var m))
-            mask = m.Count == (long)B * T ? m.ToInts() : throw new EngineException($"--batch {path}: attention_mask has {m.Count} values, input_ids {B * T}");
-        return (new Engine.Models.ModelInputs(ids.ToInts(), B, T) { AttentionMask = mask, DecoderTokens = decoderInputs, DecoderT = Td }, labels);
-    }
-
-    /// <summary>Reads a batch file and shifts labels for next-token prediction.</summary>
-    public static (int[] Tokens, int[] Targets, int B, int T) ReadBatch(string path)
-    {
-        var tensors = SafeTensors.Read(path);
-        if (!tensors.TryGetValue("input_ids", out var ids) || ids.Shape.Length != 2)
-            throw new EngineException($"--batch {path}: needs an input_ids tensor of shape [batch, sequence]");
-        int B = (int)ids.Shape[0], T = (int)ids.Shape[1];
-        var tokens = ids.ToInts();
-        int[]? mask = tensors.TryGetValue("attention_mask", out var m) ? m.ToInts() : null;
-        int[] labels = tensors.TryGetValue("labels", out var l) ? l.ToInts() : (int[])tokens.Clone();
-        if (labels.Length != tokens.Length) throw new EngineException($"--batch {path}: labels has {labels.Length} values, input_ids {tokens.Length}");
-        if (mask != null)
-        {
-            for (int b = 0; b < B; b++)
-                for (int t = 1; t < T; t++)
-                    if (mask[b * T + t] == 1 && mask[b * T + t - 1] == 0)
-                        throw new EngineException($"--batch {path}: row {b} is left-padded (attention_mask 0 before 1); causal models here need right padding");
-            if (!tensors.ContainsKey("labels"))
-                for (int i = 0; i < labels.Length; i++) if (mask[i] == 0) labels[i] = -100;
-        }
-        var targets = new int[B * T];
-        for (int b = 0; b < B; b++)
-            for (int t = 0; t < T; t++)
-                targets[b * T + t] = t + 1 < T ? labels[b * T + t + 1] : -100;
-        // Padded input positions still need a valid id for the embedding lookup; their targets are already ignored.
-        if (mask != null) for (int i = 0; i < tokens.Length; i++) if (mask[i] == 0) tokens[i] = Math.Max(0, tokens[i]);
-        return (tokens, targets, B, T);
     }
 }
