@@ -142,7 +142,7 @@ if wants 1; then
     else
       missed=$((missed + 1))
     fi
-    wait $pid 2>/dev/null
+    { wait $pid; } 2>/dev/null  # without the "Killed" notice bash prints for a job it reaps
     $T --resume "$run" --device cpu --sample-tokens 0 > "$run.resume.log" 2>&1 && cmp -s "$run/checkpoint/model.safetensors" "$REF_MODEL" \
       && steps_once "$run" $STEPS && passed=$((passed + 1)) || say "sigkill $i: not exact (see $run.resume.log)"
   done
