@@ -4,6 +4,7 @@ namespace Engine.Models;
 /// Everything that decides a model's shape and semantics. One code path serves every family; each preset fixes these
 /// fields to a HuggingFace architecture's exact behaviour.
 /// </summary>
+[System.Text.Json.Serialization.JsonUnmappedMemberHandling(System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow)]
 public sealed record TransformerConfig
 {
     public ModelFamily Family { get; init; } = ModelFamily.DecoderOnly;

@@ -9,6 +9,7 @@ namespace Engine.Optim;
 /// weight steps (<see cref="OptimizerSegment.LearningRateScaleOf"/>).</param>
 /// <param name="InputStepLearningRateScale">The same for its learnt input steps.</param>
 /// <param name="Optimizer">fp32 moments, or 8-bit block-wise quantized ones (<see cref="BlockwiseMoments"/>).</param>
+[System.Text.Json.Serialization.JsonUnmappedMemberHandling(System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow)]
 public sealed record AdamWSettings(float Beta1 = 0.9f, float Beta2 = 0.95f, float Epsilon = 1e-8f, float WeightDecay = 0.1f, float PositionBiasLearningRateScale = 1f,
     float WeightStepLearningRateScale = 0.1f, float InputStepLearningRateScale = 1f, OptimizerKind Optimizer = OptimizerKind.AdamW);
 

@@ -9,6 +9,7 @@ namespace Engine.Tensors;
 /// parameters of their own, named after the layer: <c>PREFIX.weight_step</c> and <c>PREFIX.input_step</c>.
 /// Embeddings, norms and the output head stay as they are.
 /// </summary>
+[System.Text.Json.Serialization.JsonUnmappedMemberHandling(System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow)]
 public sealed record QuantizationScheme(int WeightBits, int ActivationBits)
 {
     public const string WeightStepSuffix = ".weight_step";

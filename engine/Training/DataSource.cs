@@ -6,6 +6,7 @@ namespace Engine.Training;
 /// (<see cref="Objectives.SourceSchedule"/>).
 /// </summary>
 /// <param name="Weight">A positive number; only the ratios between sources matter (3 and 1 = 75 % and 25 % of the sequences).</param>
+[System.Text.Json.Serialization.JsonUnmappedMemberHandling(System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow)]
 public sealed record DataSource(string Path, double Weight = 1)
 {
     /// <summary>The name a source is reported under: its folder's name.</summary>
@@ -13,4 +14,5 @@ public sealed record DataSource(string Path, double Weight = 1)
 }
 
 /// <summary>A named validation set scored at every evaluation besides the run's own: a prepared folder's validation split.</summary>
+[System.Text.Json.Serialization.JsonUnmappedMemberHandling(System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow)]
 public sealed record EvalDataSet(string Name, string Path);

@@ -10,6 +10,9 @@ namespace Engine.Training;
 /// trainer_state.json. It belongs to training (it holds <see cref="TrainingSettings"/>); the checkpoint folder stores it
 /// without knowing its shape.
 /// </summary>
+// Every type saved in trainer_state.json refuses keys it does not know: a key with a flipped letter
+// ("sequence_l~ngth") would otherwise read as missing, take its default, and resume a different run.
+[System.Text.Json.Serialization.JsonUnmappedMemberHandling(System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow)]
 public sealed partial record TrainerState : ICheckedState
 {
     /// <summary>The state saved in a checkpoint folder; null when the folder has none (weights only, or HF's).</summary>

@@ -4,6 +4,7 @@ using Engine.Precision;
 namespace Engine.Training;
 
 /// <summary>How to train: the schedule, the batch and the bookkeeping. Saved in every checkpoint.</summary>
+[System.Text.Json.Serialization.JsonUnmappedMemberHandling(System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow)]
 public sealed record TrainingSettings
 {
     public int Steps { get; init; } = 1000;

@@ -41,6 +41,22 @@ public class CheckpointStateFormatTests
     }
 
     [Theory]
+    [InlineData(null, "step", "stép")]
+    [InlineData("settings", "sequence_length", "sequence_l~ngth")]
+    [InlineData("model", "dim", "dym")]
+    public void A_key_with_a_flipped_letter_is_refused_not_read_as_its_default(string? inside, string key, string flipped)
+    {
+        using var temp = new TempFolder();
+        var state = GoodState();
+        var holder = inside == null ? state : state[inside]!.AsObject();
+        var value = holder[key]!.DeepClone();
+        holder.Remove(key);
+        holder[flipped] = value;
+        var error = Refused(temp, state.ToJsonString());
+        Assert.Contains(flipped, error.Message);
+    }
+
+    [Theory]
     [InlineData("model", "null", "model")]
     [InlineData("settings", "null", "settings")]
     [InlineData("tokenizer", "null", "tokenizer")]
