@@ -11,6 +11,9 @@ public class FileFormatException : EngineException
     /// <summary>A free-form message that already names the file, the key and what is wrong.</summary>
     public FileFormatException(string message, Exception? innerException = null) : base(message, innerException) { }
 
+    /// <summary>A message that names an option as the fix (e.g. the vocabulary a shard's ids must fit).</summary>
+    public FileFormatException(EngineOption option, OptionMessageBuilder text, Exception? innerException = null) : base(option, text, innerException) { }
+
     /// <param name="file">The file at fault.</param>
     /// <param name="key">The key, tensor or line at fault; null when the whole file is.</param>
     /// <param name="expected">What a good file holds there.</param>

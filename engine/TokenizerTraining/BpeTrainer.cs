@@ -93,6 +93,6 @@ public static class BpeTrainer
             if (!File.Exists(input) && !Directory.Exists(input))
                 throw new EngineException(EngineOption.Input, $"{EngineOption.Input} {input}: no such file or folder");
         try { return CorpusFiles.ResolveInputs(inputs); }
-        catch (DataException error) { throw new EngineException(EngineOption.Input, $"{EngineOption.Input}: {error.Message}", error); }
+        catch (EngineException error) when (error is DataException or DataFormatException) { throw new EngineException(EngineOption.Input, $"{EngineOption.Input}: {error.Message}", error); }
     }
 }

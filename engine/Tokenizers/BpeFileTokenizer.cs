@@ -49,7 +49,7 @@ public sealed class BpeFileTokenizer : IByteLevelVocabulary
         };
         try { _tokenizer = BpeTokenizer.Create(options); }
         catch (Exception error) when (error is ArgumentException or InvalidOperationException or FormatException)
-        { throw new TokenizerException($"tokenizer file {definition.SourcePath}: cannot build a BPE tokenizer from it ({error.Message})", error); }
+        { throw new FileFormatException($"tokenizer file {definition.SourcePath}: cannot build a BPE tokenizer from it ({error.Message})", error); }
     }
 
     /// <summary>
@@ -116,7 +116,7 @@ public sealed class BpeFileTokenizer : IByteLevelVocabulary
             if (definition.AddedTokens.TryGetValue(candidate, out int id)) return (candidate, id);
             if (definition.Vocabulary.TryGetValue(candidate, out id)) return (candidate, id);
         }
-        throw new TokenizerException(
+        throw new FileFormatException(
             $"tokenizer file {definition.SourcePath}: defines no end-of-text token (looked for {string.Join(", ", EndOfTextCandidates)}); " +
             "add one as an added token when training the tokenizer");
     }

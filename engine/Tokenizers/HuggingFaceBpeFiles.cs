@@ -21,7 +21,7 @@ internal static class HuggingFaceBpeFiles
     {
         JsonDocument document;
         try { document = JsonDocument.Parse(utf8, new JsonDocumentOptions { AllowTrailingCommas = true }); }
-        catch (JsonException error) { throw new TokenizerException($"tokenizer file {path}: not valid JSON ({error.Message})", error); }
+        catch (JsonException error) { throw new FileFormatException($"tokenizer file {path}: not valid JSON ({error.Message})", error); }
         using (document) return Checked(path, () => ReadTokenizerJson(path, document));
     }
 
@@ -30,7 +30,7 @@ internal static class HuggingFaceBpeFiles
     static T Checked<T>(string path, Func<T> read)
     {
         try { return read(); }
-        catch (InvalidOperationException error) { throw new TokenizerException($"tokenizer file {path}: not a tokenizer file this engine reads ({error.Message})", error); }
+        catch (InvalidOperationException error) { throw new FileFormatException($"tokenizer file {path}: not a tokenizer file this engine reads ({error.Message})", error); }
     }
 
     static BpeModelDefinition ReadTokenizerJson(string path, JsonDocument document)
@@ -192,9 +192,9 @@ internal static class HuggingFaceBpeFiles
             using FileStream stream = File.OpenRead(path);
             return JsonDocument.Parse(stream, new JsonDocumentOptions { AllowTrailingCommas = true });
         }
-        catch (JsonException error) { throw new TokenizerException($"tokenizer file {path}: not valid JSON ({error.Message})", error); }
+        catch (JsonException error) { throw new FileFormatException($"tokenizer file {path}: not valid JSON ({error.Message})", error); }
         catch (Exception error) when (error is IOException or UnauthorizedAccessException)
-        { throw new TokenizerException($"tokenizer file {path}: cannot read it ({error.Message})", error); }
+        { throw new FileFormatException($"tokenizer file {path}: cannot read it ({error.Message})", error); }
     }
 
     private static string? GetString(JsonElement element, string property) =>
@@ -202,5 +202,5 @@ internal static class HuggingFaceBpeFiles
             ? value.GetString()
             : null;
 
-    private static TokenizerException Fail(string path, string problem) => new($"tokenizer file {path}: {problem}");
+    private static FileFormatException Fail(string path, string problem) => new($"tokenizer file {path}: {problem}");
 }

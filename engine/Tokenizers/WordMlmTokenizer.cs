@@ -71,14 +71,14 @@ public sealed class WordMlmTokenizer : IMaskingTokenizer, ICheckpointTokenizer
         if (lines.Length > 0 && lines[^1].Length == 0) lines = lines[..^1];
         for (int i = 0; i < Specials.Length; i++)
             if (i >= lines.Length || lines[i] != Specials[i])
-                throw new TokenizerException($"{SpecName} tokenizer: {file} line {i + 1} must be {Specials[i]} (the first five lines are {string.Join(" ", Specials)})");
+                throw new FileFormatException($"{SpecName} tokenizer: {file} line {i + 1} must be {Specials[i]} (the first five lines are {string.Join(" ", Specials)})");
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < lines.Length; i++)
         {
             if (lines[i].Length == 0 || lines[i].IndexOfAny(Blanks) >= 0)
-                throw new TokenizerException($"{SpecName} tokenizer: {file} line {i + 1} is empty or holds whitespace; each line must be one word");
+                throw new FileFormatException($"{SpecName} tokenizer: {file} line {i + 1} is empty or holds whitespace; each line must be one word");
             if (!seen.Add(lines[i]))
-                throw new TokenizerException($"{SpecName} tokenizer: {file} line {i + 1} repeats '{lines[i]}'");
+                throw new FileFormatException($"{SpecName} tokenizer: {file} line {i + 1} repeats '{lines[i]}'");
         }
         return new WordMlmTokenizer(lines);
     }

@@ -60,7 +60,7 @@ public class BpeFileTokenizerTests : IClassFixture<Gpt2FilesFixture>
         using var temp = new TempFolder();
         string path = temp.WriteText("tokenizer.json", TinyBpeTokenizerJson.Build(modelType: "WordPiece", withEndOfText: true));
 
-        var error = Assert.Throws<TokenizerException>(() => BpeFileTokenizer.Load(path));
+        var error = Assert.Throws<FileFormatException>(() => BpeFileTokenizer.Load(path));
 
         Assert.StartsWith($"tokenizer file {Path.GetFullPath(path)}: model type 'WordPiece' is not supported", error.Message);
     }
@@ -71,7 +71,7 @@ public class BpeFileTokenizerTests : IClassFixture<Gpt2FilesFixture>
         using var temp = new TempFolder();
         string path = temp.WriteText("tokenizer.json", TinyBpeTokenizerJson.Build(modelType: "BPE", withEndOfText: false));
 
-        var error = Assert.Throws<TokenizerException>(() => BpeFileTokenizer.Load(path));
+        var error = Assert.Throws<FileFormatException>(() => BpeFileTokenizer.Load(path));
 
         Assert.Contains("defines no end-of-text token", error.Message);
     }

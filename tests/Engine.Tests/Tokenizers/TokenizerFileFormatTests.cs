@@ -22,7 +22,7 @@ public class TokenizerFileFormatTests
     [InlineData("{\"added_tokens\":[{\"id\":\"1\",\"content\":\"x\"}]," + "\"pre_tokenizer\":{\"type\":\"ByteLevel\"},\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0}}}", "integer \"id\"")]
     public void A_run_tokenizer_json_that_is_damaged_is_refused_naming_the_file(string json, string problem)
     {
-        var error = Assert.Throws<TokenizerException>(() => RunBpeTokenizer.Create(Encoding.UTF8.GetBytes(json), "/run/checkpoint/tokenizer.json"));
+        var error = Assert.Throws<FileFormatException>(() => RunBpeTokenizer.Create(Encoding.UTF8.GetBytes(json), "/run/checkpoint/tokenizer.json"));
         Assert.Contains("/run/checkpoint/tokenizer.json", error.Message);
         Assert.Contains(problem, error.Message);
     }
@@ -32,7 +32,7 @@ public class TokenizerFileFormatTests
     {
         // JsonDocument checks a string's UTF-8 only when the string is read (afl found this: fuzz/crashers/tokenizer).
         byte[] json = [.. Encoding.UTF8.GetBytes(Prefix + "{\"a"), 0xC3, 0x28, .. Encoding.UTF8.GetBytes("\":0}}}")];
-        var error = Assert.Throws<TokenizerException>(() => RunBpeTokenizer.Create(json, "/run/checkpoint/tokenizer.json"));
+        var error = Assert.Throws<FileFormatException>(() => RunBpeTokenizer.Create(json, "/run/checkpoint/tokenizer.json"));
         Assert.Contains("tokenizer file /run/checkpoint/tokenizer.json: not a tokenizer file this engine reads", error.Message);
     }
 
@@ -42,7 +42,7 @@ public class TokenizerFileFormatTests
         using var temp = new TempFolder();
         File.WriteAllText(temp["vocab.json"], "{\"a\":\"0\"}");
         File.WriteAllText(temp["merges.txt"], "");
-        var error = Assert.Throws<TokenizerException>(() => BpeFileTokenizer.Load(temp["vocab.json"]));
+        var error = Assert.Throws<FileFormatException>(() => BpeFileTokenizer.Load(temp["vocab.json"]));
         Assert.Contains("vocabulary entry 'a' has id 0 (expected a non-negative integer)", error.Message);
     }
 }

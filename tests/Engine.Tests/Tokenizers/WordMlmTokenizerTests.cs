@@ -96,7 +96,7 @@ public class WordMlmTokenizerTests
         using var temp = new TempFolder();
         string file = temp["vocab.txt"];
         File.WriteAllText(file, content);
-        Assert.Contains(message, Assert.Throws<TokenizerException>(() => WordMlmTokenizer.Load(file)).Message);
+        Assert.Contains(message, Assert.Throws<FileFormatException>(() => WordMlmTokenizer.Load(file)).Message);
     }
 
     [Fact]
