@@ -378,7 +378,6 @@ if wants 5; then
 --heads 2
 --lr 0.1
 --batch 8
---micro-batch 2
 --seq 32
 --model gpt2-small
 --objective mlm
@@ -387,24 +386,26 @@ if wants 5; then
 --data $DATA
 --clip 0.5
 EOF
-  # Flags a resumed run may change: --steps extends it, --checkpoint-every sets its saves.
+  # Flags a resumed run may change: --steps extends it, --checkpoint-every sets its saves, --micro-batch splits the
+  # same global batch into other passes (so a checkpoint resumes on other ranks or in less memory); each is echoed.
   tries=$((tries + 1))
   rm -rf "$R/run"; cp -a "$REF" "$R/run"
   keep=""; has_flag --keep-checkpoints && keep="--keep-checkpoints 3"
-  $T --resume "$R/run" --steps $((STEPS + 6)) --checkpoint-every 2 $keep --device cpu --sample-tokens 0 > "$R/extend.log" 2>&1
+  $T --resume "$R/run" --steps $((STEPS + 6)) --checkpoint-every 2 --micro-batch 2 $keep --device cpu --sample-tokens 0 > "$R/extend.log" 2>&1
   code=$?
   honoured=0
-  if [ $code = 0 ] && [ "$(state_step "$R/run/checkpoint")" = $((STEPS + 6)) ] && steps_once "$R/run" $((STEPS + 6)); then
+  if [ $code = 0 ] && [ "$(state_step "$R/run/checkpoint")" = $((STEPS + 6)) ] && steps_once "$R/run" $((STEPS + 6)) \
+    && grep -q -- "--micro-batch 2 (was 4)" "$R/extend.log"; then
     honoured=1
     # Every 2 steps: with --keep-checkpoints the older kept checkpoints are steps 34 and 32 (33 would be every 3).
     if [ -n "$keep" ]; then
       ls "$R/run" | grep -q "checkpoint-step-0*$((STEPS + 4))$" || honoured=0
     fi
   fi
-  (( honoured )) && passed=$((passed + 1)) || missing+=" --steps/--checkpoint-every not honoured (exit $code)"
+  (( honoured )) && passed=$((passed + 1)) || missing+=" --steps/--checkpoint-every/--micro-batch not honoured (exit $code)"
   status=pass
   if (( passed < tries )); then status=FAIL; (( refused == 0 )) && status=pending; fi
-  figure="$refused of 13 contradicting flags refused by name; --steps $((STEPS + 6)) --checkpoint-every 2 $( ((honoured)) && echo honoured || echo 'not honoured')"
+  figure="$refused of 12 contradicting flags refused by name; --steps $((STEPS + 6)) --checkpoint-every 2 --micro-batch 2 $( ((honoured)) && echo honoured and echoed || echo 'not honoured')"
   [ -n "$missing" ] && figure+="; not refused:$missing"
   [ $status = pending ] && figure+=" (needs the resume branch's conflict check)"
   record "--resume with contradicting flags" $tries $passed "$figure" $status
