@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -48,17 +46,8 @@ public static class CheckpointCheck
         try
         {
             using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
-            long length = RandomAccess.GetLength(file);
-            if (length < 8) return $"is {length} bytes, too short for a header";
-            Span<byte> prefix = stackalloc byte[8];
-            RandomAccess.Read(file, prefix, 0);
-            long headerLength = BinaryPrimitives.ReadInt64LittleEndian(prefix);
-            if (headerLength <= 0 || headerLength > 100_000_000 || 8 + headerLength > length)
-                return $"is {length} bytes, shorter than its header's length field ({headerLength}) says";
-            var header = new byte[headerLength];
-            if (RandomAccess.Read(file, header, 8) != headerLength) return "could not be read whole";
+            var (tensors, dataStart, length) = SafeTensors.ReadHeader(file, path);
             long end = 0;
-            if (JsonNode.Parse(Encoding.UTF8.GetString(header)) is not JsonObject tensors) return "has a header that is not a JSON object";
             foreach (var (name, entry) in tensors)
             {
                 if (name == "__metadata__") continue;
@@ -66,12 +55,10 @@ public static class CheckpointCheck
                     return $"has no byte range for tensor {name}";
                 end = Math.Max(end, stop);
             }
-            long promised = 8 + headerLength + end;
+            long promised = dataStart + end;
             return length == promised ? null : $"is {length:N0} bytes but its header promises {promised:N0} (cut short or overwritten)";
         }
-        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException or InvalidOperationException or FormatException)
-        {
-            return $"has an unreadable header ({e.Message})";
-        }
+        catch (SafeTensorsFormatException e) { return $"has an unreadable header ({e.Message})"; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return $"could not be read ({e.Message})"; }
     }
 }

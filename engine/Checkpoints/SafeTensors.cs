@@ -43,19 +43,7 @@ public static class SafeTensors
     {
         if (!File.Exists(path)) throw new EngineException($"safetensors file {path}: not found");
         using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
-        long fileLength = RandomAccess.GetLength(file);
-        if (fileLength < 8) throw new SafeTensorsFormatException($"safetensors file {path}: {fileLength} bytes is too short to hold a header");
-        Span<byte> lengthBytes = stackalloc byte[8];
-        RandomAccess.Read(file, lengthBytes, 0);
-        long headerLength = BinaryPrimitives.ReadInt64LittleEndian(lengthBytes);
-        if (headerLength <= 0 || headerLength > 100_000_000 || 8 + headerLength > fileLength)
-            throw new SafeTensorsFormatException($"safetensors file {path}: header length {headerLength} does not fit in the file ({fileLength} bytes); the file is truncated or not safetensors");
-        var headerBytes = new byte[headerLength];
-        ReadExactly(file, headerBytes, 8);
-        JsonObject header;
-        try { header = JsonNode.Parse(Encoding.UTF8.GetString(headerBytes), documentOptions: StrictJson.NoDuplicates) as JsonObject ?? throw Bad(path, "the header is not a JSON object"); }
-        catch (JsonException e) { throw Bad(path, $"the header is not valid JSON ({e.Message})"); }
-        long dataStart = 8 + headerLength;
+        var (header, dataStart, fileLength) = ReadHeader(file, path);
         var entries = new List<(string Name, string DType, long[] Shape, long Begin, long End)>();
         foreach (var (name, node) in header)
         {
@@ -77,6 +65,31 @@ public static class SafeTensors
             result[name] = new SafeTensor(name, dtype, shape, Decode(data, dtype, path, name));
         }
         return result;
+    }
+
+    /// <summary>
+    /// The JSON header of an open safetensors file, where its data starts and the file's length. The length field must
+    /// fit the file and the header must be one JSON object without repeated keys; its entries are not checked here
+    /// (<see cref="Read"/> checks each one; a resume's cheap completeness check reads only their byte ranges).
+    /// </summary>
+    /// <exception cref="SafeTensorsFormatException">The file is too short, or its header does not parse as an object.</exception>
+    public static (JsonObject Header, long DataStart, long FileLength) ReadHeader(Microsoft.Win32.SafeHandles.SafeFileHandle file, string path)
+    {
+        long fileLength = RandomAccess.GetLength(file);
+        if (fileLength < 8) throw new SafeTensorsFormatException($"safetensors file {path}: {fileLength} bytes is too short to hold a header");
+        Span<byte> lengthBytes = stackalloc byte[8];
+        RandomAccess.Read(file, lengthBytes, 0);
+        long headerLength = BinaryPrimitives.ReadInt64LittleEndian(lengthBytes);
+        if (headerLength <= 0 || headerLength > 100_000_000 || 8 + headerLength > fileLength)
+            throw new SafeTensorsFormatException($"safetensors file {path}: header length {headerLength} does not fit in the file ({fileLength} bytes); the file is truncated or not safetensors");
+        var headerBytes = new byte[headerLength];
+        ReadExactly(file, headerBytes, 8);
+        try
+        {
+            var header = JsonNode.Parse(Encoding.UTF8.GetString(headerBytes), documentOptions: StrictJson.NoDuplicates) as JsonObject ?? throw Bad(path, "the header is not a JSON object");
+            return (header, 8 + headerLength, fileLength);
+        }
+        catch (JsonException e) { throw Bad(path, $"the header is not valid JSON ({e.Message})"); }
     }
 
     /// <summary>The dtype sizes the engine reads.</summary>
