@@ -38,25 +38,25 @@ public static class BackendFactory
         {
             case DeviceKind.Cpu:
                 note = OptionMessage.Plain($"device cpu ({Environment.ProcessorCount} cores)");
-                return new CpuBackend();
+                return Cpu(halfMatmulOperands, ref note);
             case DeviceKind.Auto:
             {
                 var probe = CudaProbe.Probe();
                 if (!probe.Available)
                 {
                     note = OptionMessage.Plain($"device cpu ({Environment.ProcessorCount} cores): {probe.Reason}");
-                    return new CpuBackend();
+                    return Cpu(halfMatmulOperands, ref note);
                 }
                 if (CudaBackend.IsEmulated)
                 {
                     // The emulated device is for checking the CUDA path, never a silent choice: only the cuda device takes it.
                     note = Note($"device cpu ({Environment.ProcessorCount} cores): {Interop.NativeLibraries.EmulatorVariable}=1 selects the emulated CUDA device, which auto never picks; use {EngineOption.Device} cuda to run on it");
-                    return new CpuBackend();
+                    return Cpu(halfMatmulOperands, ref note);
                 }
                 if (!File.Exists(CudaBackend.DefaultFatbinPath()))
                 {
                     note = OptionMessage.Plain($"device cpu: {probe.Reason} found, but no CUDA kernels beside the engine ({CudaBackend.FatbinName}): build them with `dotnet pwsh build.ps1 kernels` to train on the GPU");
-                    return new CpuBackend();
+                    return Cpu(halfMatmulOperands, ref note);
                 }
                 gpu = new CudaBackend(ordinal, halfMatmulOperands: halfMatmulOperands);
                 note = OptionMessage.Plain($"device cuda: {gpu.Description}");
@@ -75,6 +75,17 @@ public static class BackendFactory
             default:
                 throw new EngineException(EngineOption.Device, $"{EngineOption.Device} {(int)device} is not one of auto, cpu, cuda");
         }
+    }
+
+    /// <summary>The CPU backend; for bf16 its matrix products run natively in bf16 where the CPU has AVX-512 BF16
+    /// (<see cref="CpuBackend.Bf16MatmulChoice"/>: ENGINE_CPU_BF16=off keeps them staged), and the note says which.</summary>
+    static CpuBackend Cpu(HalfFormat? halfMatmulOperands, ref OptionMessage note)
+    {
+        var (native, why) = CpuBackend.Bf16MatmulChoice(halfMatmulOperands);
+        var cpu = new CpuBackend();
+        if (native) cpu.UseBf16Matmul();
+        if (why.Length > 0) note += $"; {why}";
+        return cpu;
     }
 
     static OptionMessage Note(OptionMessageBuilder text) => text.Build();

@@ -107,11 +107,17 @@ public sealed unsafe partial class CpuBackend(HostMemory? memory = null) : IBack
     public void RelativePositionBiasBackward(Slice<float> dTable, Slice<float> dBias, RelativePositionShape shape) =>
         RelativePositionBias<float>.Backward(dTable.Pointer, dBias.Pointer, shape);
 
-    public void MatmulForward(Slice<float> output, Slice<float> input, Slice<float> weight, Slice<float> bias, int N, int C, int OC) =>
+    public void MatmulForward(Slice<float> output, Slice<float> input, Slice<float> weight, Slice<float> bias, int N, int C, int OC)
+    {
+        if (TryBf16MatmulForward(output, input, weight, bias, N, C, OC)) return; // CpuBackend.Bf16Matmul.cs
         CpuMatmul.Forward(output.Pointer, input.Pointer, weight.Pointer, OrNull(bias), N, C, OC);
+    }
 
-    public void MatmulBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, int N, int C, int OC) =>
+    public void MatmulBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, int N, int C, int OC)
+    {
+        if (TryBf16MatmulBackward(dInput, dWeight, dBias, dOutput, input, weight, N, C, OC)) return;
         CpuMatmul.Backward(OrNull(dInput), dWeight.Pointer, OrNull(dBias), dOutput.Pointer, input.Pointer, weight.Pointer, N, C, OC);
+    }
 
     public void AttentionForward(AttentionShape shape, Slice<float> output, Slice<float> probabilities, Slice<float> query, Slice<float> key, Slice<float> value, Slice<int> keyMask, Slice<float> positionBias) =>
         CpuAttention.Forward(shape, output.Pointer, probabilities.Pointer, query.Pointer, key.Pointer, value.Pointer, keyMask.IsEmpty ? null : keyMask.Pointer, OrNull(positionBias));

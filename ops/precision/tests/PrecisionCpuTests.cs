@@ -1,4 +1,5 @@
 using Engine.Backends.Cpu;
+using Engine.Backends.Cpu.Ops;
 using Engine.Precision;
 using Engine.Tests.Precision;
 using static Engine.Tests.Support.BackendArrays;
@@ -30,6 +31,35 @@ public class PrecisionCpuTests
         var floats = Download(cpu, back);
         for (int i = 0; i < N; i++)
             Assert.Equal(BitConverter.SingleToUInt32Bits(HalfFormats.ToFloat(format, bits[i])), BitConverter.SingleToUInt32Bits(floats[i]));
+    }
+
+    [Theory]
+    [InlineData(512)]
+    [InlineData(256)]
+    [InlineData(0)]
+    public unsafe void Bf16_casts_give_the_element_helpers_bits_on_every_vector_width(int width)
+    {
+        // Lengths that end inside a vector and inside a chunk; the buffer's start is shifted off the vector alignment.
+        foreach (int n in new[] { 1, 15, 31, 33, N })
+        {
+            var x = HalfReference.RandomFloats(new Random(41 + n), n);
+            if (n > 8) { x[1] = float.NaN; x[2] = -float.NaN; x[3] = float.PositiveInfinity; x[4] = -0f; x[5] = float.MaxValue; x[6] = 1e-45f; }
+            for (int i = 7; i < n; i += 5) x[i] = BitConverter.UInt32BitsToSingle(((uint)i * 2654435761u & 0xFFFF0000u) | 0x8000u); // exact ties
+            var bits = new ushort[n + 1];
+            var back = new float[n + 1];
+            fixed (float* input = x)
+            fixed (ushort* output = bits)
+            fixed (float* wide = back)
+            {
+                HalfCast.ToHalf(output + 1, input, n, HalfFormat.Bf16, width);
+                HalfCast.FromHalf(wide + 1, output + 1, n, HalfFormat.Bf16, width);
+            }
+            for (int i = 0; i < n; i++)
+            {
+                Assert.True(Bf16.FromFloat(x[i]) == bits[i + 1], $"width {width}, n {n}, [{i}] {x[i]:R}: 0x{bits[i + 1]:X4}");
+                Assert.Equal(BitConverter.SingleToUInt32Bits(Bf16.ToFloat(bits[i + 1])), BitConverter.SingleToUInt32Bits(back[i + 1]));
+            }
+        }
     }
 
     [Fact]
