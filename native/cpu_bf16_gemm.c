@@ -80,6 +80,34 @@ EXPORT TARGET void engine_cpu_bf16_pack_a(uint32_t *apack, const uint16_t *a, lo
     }
 }
 
+// r[i] word j becomes r[j] word i.
+static inline TARGET void transpose16(__m512i r[16])
+{
+    __m512i t[16], u[16];
+    for (int i = 0; i < 8; i++)
+    {
+        t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++)
+    {
+        u[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+        u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+        u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+        u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+    }
+    // u[4i + j], 128-bit lane L: words 4L + j of rows 4i … 4i + 3. Gather the lanes across i.
+    for (int j = 0; j < 4; j++)
+    {
+        __m512i x = _mm512_shuffle_i32x4(u[j], u[4 + j], 0x88), y = _mm512_shuffle_i32x4(u[j], u[4 + j], 0xDD);
+        __m512i x2 = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0x88), y2 = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0xDD);
+        r[j] = _mm512_shuffle_i32x4(x, x2, 0x88);
+        r[4 + j] = _mm512_shuffle_i32x4(y, y2, 0x88);
+        r[8 + j] = _mm512_shuffle_i32x4(x, x2, 0xDD);
+        r[12 + j] = _mm512_shuffle_i32x4(y, y2, 0xDD);
+    }
+}
+
 // B(k, n) = b[k·rs + n·cs] into panels [panel0, panel1) of the B pack.
 EXPORT TARGET void engine_cpu_bf16_pack_b(uint32_t *bpack, const uint16_t *b, long rs, long cs, int N, int K,
                                           int panel0, int panel1)
@@ -106,6 +134,20 @@ EXPORT TARGET void engine_cpu_bf16_pack_b(uint32_t *bpack, const uint16_t *b, lo
                     _mm512_storeu_si512(dst + (long)p * NR + 16 * j, _mm512_permutexvar_epi16(interleave, both));
                 }
             p0 = fullPairs;
+        }
+        else if (rs == 1 && columns == NR)
+        {
+            // Pairs contiguous (W in in·Wᵀ): each column's words are a run of memory, so blocks of 16 columns × 16
+            // pairs are transposed in registers.
+            p0 = fullPairs / 16 * 16;
+            for (int p = 0; p < p0; p += 16)
+                for (int cb = 0; cb < NR; cb += 16)
+                {
+                    __m512i r[16];
+                    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_si512(b + (long)(n0 + cb + i) * cs + 2 * p);
+                    transpose16(r);
+                    for (int i = 0; i < 16; i++) _mm512_storeu_si512(dst + (long)(p + i) * NR + cb, r[i]);
+                }
         }
         for (int c = 0; c < NR; c++)
         {

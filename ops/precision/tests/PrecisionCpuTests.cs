@@ -33,33 +33,50 @@ public class PrecisionCpuTests
             Assert.Equal(BitConverter.SingleToUInt32Bits(HalfFormats.ToFloat(format, bits[i])), BitConverter.SingleToUInt32Bits(floats[i]));
     }
 
-    [Theory]
-    [InlineData(512)]
-    [InlineData(256)]
-    [InlineData(0)]
-    public unsafe void Bf16_casts_give_the_element_helpers_bits_on_every_vector_width(int width)
+    public static TheoryData<HalfFormat, int> FormatsAndWidths() => new()
     {
-        // Lengths that end inside a vector and inside a chunk; the buffer's start is shifted off the vector alignment.
+        { HalfFormat.Bf16, 512 }, { HalfFormat.Bf16, 256 }, { HalfFormat.Bf16, 0 },
+        { HalfFormat.Fp16, 512 }, { HalfFormat.Fp16, 256 }, { HalfFormat.Fp16, 0 },
+    };
+
+    [Theory]
+    [MemberData(nameof(FormatsAndWidths))]
+    public unsafe void Casts_give_the_element_helpers_bits_on_every_vector_width(HalfFormat format, int width)
+    {
+        // Lengths that end inside a vector and inside a chunk; the buffers start off the vector alignment.
         foreach (int n in new[] { 1, 15, 31, 33, N })
         {
             var x = HalfReference.RandomFloats(new Random(41 + n), n);
-            if (n > 8) { x[1] = float.NaN; x[2] = -float.NaN; x[3] = float.PositiveInfinity; x[4] = -0f; x[5] = float.MaxValue; x[6] = 1e-45f; }
-            for (int i = 7; i < n; i += 5) x[i] = BitConverter.UInt32BitsToSingle(((uint)i * 2654435761u & 0xFFFF0000u) | 0x8000u); // exact ties
+            var rng = new Random(n);
+            for (int i = 7; i < n; i += 5) // exact ties of both formats, normal and fp16-subnormal, and fp16's range
+                x[i] = (i % 3) switch
+                {
+                    0 => BitConverter.UInt32BitsToSingle(((uint)rng.Next() & 0xFFFF0000u) | 0x8000u),
+                    1 => (float)((1024 + rng.Next(1024) + 0.5) * Math.Pow(2, rng.Next(-14, 16) - 10)) * (rng.Next(2) * 2 - 1),
+                    _ => (float)((rng.Next(1024) + 0.5) * Math.Pow(2, -24)),
+                };
+            if (n > 40)
+            {
+                float[] specials = [float.NaN, -float.NaN, BitConverter.UInt32BitsToSingle(0x7F800001), float.PositiveInfinity, float.NegativeInfinity,
+                                    -0f, 65520f, -65504f, 65519.99f, float.MaxValue, 1e-45f, MathF.Pow(2, -25), 1.5f * MathF.Pow(2, -24), MathF.Pow(2, -14)];
+                for (int k = 0; k < specials.Length; k++) x[3 * k + 1] = specials[k];
+            }
             var bits = new ushort[n + 1];
-            var back = new float[n + 1];
             fixed (float* input = x)
             fixed (ushort* output = bits)
-            fixed (float* wide = back)
-            {
-                HalfCast.ToHalf(output + 1, input, n, HalfFormat.Bf16, width);
-                HalfCast.FromHalf(wide + 1, output + 1, n, HalfFormat.Bf16, width);
-            }
+                HalfCast.ToHalf(output + 1, input, n, format, width);
             for (int i = 0; i < n; i++)
-            {
-                Assert.True(Bf16.FromFloat(x[i]) == bits[i + 1], $"width {width}, n {n}, [{i}] {x[i]:R}: 0x{bits[i + 1]:X4}");
-                Assert.Equal(BitConverter.SingleToUInt32Bits(Bf16.ToFloat(bits[i + 1])), BitConverter.SingleToUInt32Bits(back[i + 1]));
-            }
+                Assert.True(HalfFormats.FromFloat(format, x[i]) == bits[i + 1], $"{format} width {width}, n {n}, [{i}] {x[i]:R}: 0x{bits[i + 1]:X4}");
         }
+        // Widening: every 16-bit pattern (NaNs, subnormals, infinities), starting off the alignment.
+        var all = Enumerable.Range(0, 65537).Select(i => (ushort)(i * 40503)).ToArray();
+        var wide = new float[all.Length];
+        fixed (ushort* input = all)
+        fixed (float* output = wide)
+            HalfCast.FromHalf(output + 1, input + 1, all.Length - 1, format, width);
+        for (int i = 1; i < all.Length; i++)
+            Assert.True(BitConverter.SingleToUInt32Bits(HalfFormats.ToFloat(format, all[i])) == BitConverter.SingleToUInt32Bits(wide[i]),
+                $"{format} width {width}: 0x{all[i]:X4} widened to {wide[i]:R}");
     }
 
     [Fact]
