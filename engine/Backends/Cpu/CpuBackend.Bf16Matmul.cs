@@ -23,8 +23,10 @@ public sealed unsafe partial class CpuBackend
     public const string Bf16MatmulVariable = "ENGINE_CPU_BF16";
 
     bool bf16Matmul;
-    // Scratch reused by every product: the operand packs, bf16 copies of fp32-stored operands, an fp32 bias.
+    // Scratch reused by every product: the operand packs, bf16 copies of fp32-stored operands, an fp32 bias. One
+    // product at a time uses it (the lock: a backend shared by threads stays correct).
     byte[]? aPack, bPack, aCopy, bCopy, floatCopy;
+    readonly object bf16Scratch = new();
 
     public HalfStorageOps NativeHalfStorage => bf16Matmul ? HalfStorageOps.Matmul : HalfStorageOps.None;
     public HalfFormat? HalfMatmulOperands => bf16Matmul ? HalfFormat.Bf16 : null;
@@ -55,15 +57,24 @@ public sealed unsafe partial class CpuBackend
     bool TryBf16MatmulForward(Slice<float> output, Slice<float> input, Slice<float> weight, Slice<float> bias, int N, int C, int OC)
     {
         if (!bf16Matmul) return false;
-        // out[N, OC] = in[N, C] · W[OC, C]ᵀ: A = in (k along its rows), B(k, n) = W[n, k].
-        ushort* a = Bf16Operand(input, ref aCopy), b = Bf16Operand(weight, ref bCopy);
-        Product(a, C, 1, b, 1, C, N, OC, C, Output(output, out bool bf16Out), OC, bf16Out, accumulate: false, FloatValues(bias));
+        lock (bf16Scratch)
+        {
+            // out[N, OC] = in[N, C] · W[OC, C]ᵀ: A = in (k along its rows), B(k, n) = W[n, k].
+            ushort* a = Bf16Operand(input, ref aCopy), b = Bf16Operand(weight, ref bCopy);
+            Product(a, C, 1, b, 1, C, N, OC, C, Output(output, out bool bf16Out), OC, bf16Out, accumulate: false, FloatValues(bias));
+        }
         return true;
     }
 
     bool TryBf16MatmulBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, int N, int C, int OC)
     {
         if (!bf16Matmul) return false;
+        lock (bf16Scratch) Bf16MatmulBackward(dInput, dWeight, dBias, dOutput, input, weight, N, C, OC);
+        return true;
+    }
+
+    void Bf16MatmulBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, int N, int C, int OC)
+    {
         ushort* dOut = Bf16Operand(dOutput, ref aCopy);
         if (!dInput.IsEmpty)
         {
@@ -75,7 +86,6 @@ public sealed unsafe partial class CpuBackend
         ushort* x = Bf16Operand(input, ref bCopy);
         Product(dOut, 1, OC, x, C, 1, OC, C, N, Output(dWeight, out bool bf16W), C, bf16W, accumulate: true, null);
         if (!dBias.IsEmpty) ColumnSums(dBias, dOut, N, OC);
-        return true;
     }
 
     /// <summary>C (M×N) = or += A·B from strided bf16 operands: both packed in parallel, then the tiles in parallel.</summary>
