@@ -9,8 +9,8 @@ public unsafe class AttentionRowsTests
     [Fact]
     public void Exp_is_within_the_stated_error_over_the_softmax_range()
     {
-        // Every float in [−104, 0] at a stride of 0.37 ulp-steps would be slow; a fine grid plus random points
-        // covers the polynomial's intervals and the range reduction's edges.
+        // Every float in [−104, 0] takes about a minute; a fine grid plus random points covers the polynomial's
+        // intervals and the range reduction's edges.
         var rng = new Random(5);
         double worst = 0;
         var xs = new float[1 << 20];
@@ -26,7 +26,9 @@ public unsafe class AttentionRowsTests
                 worst = Math.Max(worst, Math.Abs(e[l] - exact) / exact);
             }
         }
-        Assert.True(worst <= 2.5e-7, $"largest relative error {worst:E3}");
+        // The doc's 1.49e-7 is the maximum over every float in the range on an AVX-512 machine; the bound leaves
+        // room for Vector256.Exp's evaluation without FMA on older CPUs (other roundings), still under 2 ulp.
+        Assert.True(worst <= 2e-7, $"largest relative error {worst:E3}");
         Assert.Equal(0f, Vector256.Exp(Vector256.Create(float.NegativeInfinity))[0]);
     }
 }
