@@ -6,7 +6,7 @@ namespace Engine.Backends.Benchmarks.Families;
 /// The linear layers of a GPT-2 block over the batch's rows (compute-bound: the rate is GFLOP/s): the MLP's first
 /// projection C → 4·C as "matmul forward" / "matmul backward", then every shape a step runs, one benchmark per
 /// shape and direction: attention's C → 3·C and C → C, the MLP's C → 4·C and 4·C → C, and the tied head C → vocabulary.
-/// <c>trainer bench --op matmul --model gpt2-tiny --batch 16 --seq 128</c> gives gpt2-tiny's shapes.
+/// The shapes follow the benchmark shape's rows, width and vocabulary, so a model's shape gives that model's products.
 /// </summary>
 public sealed class MatmulBenchmarks : OpBenchmarkFamily
 {
@@ -26,21 +26,21 @@ public sealed class MatmulBenchmarks : OpBenchmarkFamily
         ];
         foreach (var (name, shape) in layers)
         {
-            yield return Forward($"matmul forward {name}", shape, "matmul shapes");
-            yield return Backward($"matmul backward {name}", shape, "matmul shapes");
+            yield return Forward($"matmul forward {name}", shape);
+            yield return Backward($"matmul backward {name}", shape);
         }
     }
 
-    static OpBenchmark Forward(string name, Func<OpBenchmarkShape, (int C, int OC)> shape, string? group = null) => new(name, c =>
+    static OpBenchmark Forward(string name, Func<OpBenchmarkShape, (int C, int OC)> shape) => new(name, c =>
     {
         int N = c.Shape.Rows;
         var (C, OC) = shape(c.Shape);
         var (output, input, weight, bias) = (c.Values((long)N * OC), c.Values((long)N * C), c.Values((long)OC * C), c.Values(OC));
         return new(() => c.Backend.MatmulForward(output, input, weight, bias, N, C, OC),
             Bytes: ((double)N * C + (double)OC * C + (double)N * OC) * c.ValueBytes, Flops: 2.0 * N * C * OC);
-    }, group);
+    });
 
-    static OpBenchmark Backward(string name, Func<OpBenchmarkShape, (int C, int OC)> shape, string? group = null) => new(name, c =>
+    static OpBenchmark Backward(string name, Func<OpBenchmarkShape, (int C, int OC)> shape) => new(name, c =>
     {
         int N = c.Shape.Rows;
         var (C, OC) = shape(c.Shape);
@@ -49,5 +49,5 @@ public sealed class MatmulBenchmarks : OpBenchmarkFamily
         // dInput += dOut·W and dWeight += dOutᵀ·input: two products of the forward's size (dBias not counted).
         return new(() => c.Backend.MatmulBackward(dInput, dWeight, dBias, dOutput, input, weight, N, C, OC),
             Bytes: ((double)N * OC + 3.0 * N * C + (double)OC * C) * c.ValueBytes + 2.0 * OC * C * 4, Flops: 4.0 * N * C * OC);
-    }, group);
+    });
 }
