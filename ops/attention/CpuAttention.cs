@@ -1,4 +1,4 @@
-using System.Numerics;
+using Engine.Backends.Cpu.Kernels.Gemm;
 using Engine.Backends.Cpu.Ops;
 using Engine.Tensors;
 
@@ -10,9 +10,14 @@ namespace Engine.Backends.Cpu.Kernels;
 /// entries of the kept (B, heads, Tq, Tk) probabilities stored as 0, backward accumulating.
 /// </summary>
 /// <remarks>
-/// Inner loops run over the head dimension with <see cref="Vector{T}"/> (contiguous within a row), summing in
-/// float32. Each (batch, head) pair is one task that writes only its own slices, with a fixed order of operations,
-/// so results are bit-identical run to run and for any thread count. Masked keys are skipped, not added as −∞.
+/// Each (batch, head) pair is one task that runs the head as blocked matrix products on the GEMM's micro-kernels
+/// (<see cref="AttentionProducts"/>): S = Q·Kᵀ, the row softmax (<see cref="AttentionRows"/>), O = P·V; backward
+/// dP = dO·Vᵀ, dS = P ∘ (dP − rowsum(P ∘ dP)), dQ += scale·dS·K, dK += scale·dSᵀ·Q, dV += Pᵀ·dO. Causal rows
+/// stop at their last visible key: a block of query rows multiplies only up to its last row's end, a block of keys
+/// only from the first query that sees it (the skipped terms are exact zeros). Masked keys get probability 0.
+/// <para>Determinism: a task writes only its own head's slices with a fixed order of operations (no reduction
+/// crosses tasks), so results are bit-identical run to run and for any thread count; the products' summation
+/// order is the GEMM's, the same for every <see cref="MatmulIsa"/>, and the row steps run one Vector256 path.</para>
 /// </remarks>
 public static unsafe class CpuAttention
 {
@@ -26,12 +31,8 @@ public static unsafe class CpuAttention
     public static void Forward(AttentionShape s, float* output, float* probabilities, float* q, float* k, float* v, int* keyMask, float* positionBias)
     {
         s.Validate();
-        int Tq = s.QueryLength, Tk = s.KeyLength;
-        ParallelRows.For(s.B * s.Heads, bh =>
-        {
-            float* att = probabilities + (long)bh * Tq * Tk;
-            for (int t = 0; t < Tq; t++) ForwardRow(s, bh, t, att + (long)t * Tk, output, q, k, v, keyMask, positionBias);
-        });
+        var op = new Operands(s, q, k, v, keyMask, positionBias);
+        Dispatch(new ForwardHeads { Op = op, Output = output, Probabilities = probabilities }, s.B * s.Heads);
     }
 
     /// <summary>
@@ -42,57 +43,8 @@ public static unsafe class CpuAttention
     public static void ForwardLse(AttentionShape s, float* output, float* lse, float* q, float* k, float* v, int* keyMask, float* positionBias)
     {
         s.Validate();
-        int Tq = s.QueryLength;
-        ParallelRows.For(s.B * s.Heads, bh =>
-        {
-            var row = new float[s.KeyLength];
-            fixed (float* r = row)
-                for (int t = 0; t < Tq; t++)
-                {
-                    var (max, sum) = ForwardRow(s, bh, t, r, output, q, k, v, keyMask, positionBias);
-                    lse[(long)bh * Tq + t] = sum > 0 ? max + MathF.Log(sum) : float.PositiveInfinity;
-                }
-        });
-    }
-
-    /// <summary>Query row t of head pair bh: its probabilities into row (hidden keys 0), its output row written;
-    /// returns the largest score and Σ exp(score − max) over the visible keys.</summary>
-    static (float Max, float Sum) ForwardRow(AttentionShape s, int bh, int t, float* row, float* output, float* q, float* k, float* v, int* keyMask, float* positionBias)
-    {
-        int hs = s.HeadSize, Tq = s.QueryLength, Tk = s.KeyLength;
-        int b = bh / s.Heads, h = bh % s.Heads;
-        float scale = (float)s.Scale;
-        float* kBase = k + (long)b * Tk * s.KeyValueStride + h * hs;
-        float* vBase = v + (long)b * Tk * s.KeyValueStride + h * hs;
-        int* mask = keyMask == null ? null : keyMask + (long)b * Tk;
-        float* qRow = q + ((long)b * Tq + t) * s.QueryStride + h * hs;
-        float* bias = positionBias == null ? null : positionBias + ((long)h * Tq + t) * Tk;
-        int end = s.KeyEnd(t);
-        float max = float.NegativeInfinity;
-        for (int u = 0; u < end; u++)
-        {
-            if (mask != null && mask[u] == 0) continue;
-            float score = Dot(qRow, kBase + (long)u * s.KeyValueStride, hs) * scale;
-            if (bias != null) score += bias[u];
-            row[u] = score;
-            if (score > max) max = score;
-        }
-        float sum = 0;
-        for (int u = 0; u < end; u++)
-        {
-            if (mask != null && mask[u] == 0) { row[u] = 0; continue; }
-            float e = MathF.Exp(row[u] - max);
-            row[u] = e; sum += e;
-        }
-        float inverse = sum > 0 ? 1f / sum : 0;
-        for (int u = 0; u < end; u++) row[u] *= inverse;
-        for (int u = end; u < Tk; u++) row[u] = 0;
-
-        float* o = output + ((long)b * Tq + t) * s.Inner + h * hs;
-        new Span<float>(o, hs).Clear();
-        for (int u = 0; u < end; u++)
-            if (row[u] != 0) AddScaled(o, vBase + (long)u * s.KeyValueStride, row[u], hs);
-        return (max, sum);
+        var op = new Operands(s, q, k, v, keyMask, positionBias);
+        Dispatch(new ForwardHeads { Op = op, Output = output, Lse = lse }, s.B * s.Heads);
     }
 
     /// <summary>
@@ -102,127 +54,219 @@ public static unsafe class CpuAttention
     public static void Backward(AttentionShape s, float* dq, float* dk, float* dv, float* dPositionBias, float* dOutput, float* q, float* k, float* v, float* probabilities)
     {
         s.Validate();
-        int Tq = s.QueryLength, Tk = s.KeyLength;
-        ParallelRows.For(s.B * s.Heads, bh =>
+        var op = new Operands(s, q, k, v, null, null);
+        Dispatch(new BackwardHeads
         {
-            float* att = probabilities + (long)bh * Tq * Tk;
-            var dScores = new float[Tk];
-            fixed (float* d = dScores)
-                for (int t = 0; t < Tq; t++) BackwardRow(s, bh, t, att + (long)t * Tk, d, dq, dk, dv, dOutput, q, k, v, keepScoreGradients: dPositionBias != null);
-        });
+            Op = op, Dq = dq, Dk = dk, Dv = dv, DOutput = dOutput, Probabilities = probabilities,
+            KeepScoreGradients = dPositionBias != null,
+        }, s.B * s.Heads);
         if (dPositionBias != null) Attention<float>.SumBiasGradient(s, dPositionBias, probabilities);
     }
 
     /// <summary>
     /// The backward of <see cref="ForwardLse"/>: each row's probabilities recomputed from q, k, the bias and its lse
-    /// as exp(score − lse) (hidden keys 0), then the same row backward as <see cref="Backward"/>. With dPositionBias,
+    /// as exp(score − lse) (hidden keys 0), then the same backward as <see cref="Backward"/>. With dPositionBias,
     /// each head's rows are taken batch by batch in one task, so dBias[h] += dS of batch 0, 1, … in that order.
     /// </summary>
     public static void BackwardLse(AttentionShape s, float* dq, float* dk, float* dv, float* dPositionBias, float* dOutput, float* q, float* k, float* v, float* lse, int* keyMask, float* positionBias)
     {
         s.Validate();
         if (dPositionBias != null && positionBias == null) throw new ArgumentException("a position-bias gradient needs the forward's position bias");
-        int Tq = s.QueryLength, Tk = s.KeyLength;
-        void Rows(int bh, float* r, float* d)
+        var op = new Operands(s, q, k, v, keyMask, positionBias);
+        var heads = new BackwardHeads
         {
+            Op = op, Dq = dq, Dk = dk, Dv = dv, DOutput = dOutput, Lse = lse, DPositionBias = dPositionBias,
+        };
+        // With a bias gradient one task per head walks the batch in order, so dBias's sum has a fixed order.
+        Dispatch(heads, dPositionBias == null ? s.B * s.Heads : s.Heads);
+    }
+
+    /// <summary>Resolves the kernel family on the calling thread (test overrides are per thread) and runs the
+    /// tasks on it.</summary>
+    static void Dispatch<THeads>(THeads heads, int tasks) where THeads : struct, IHeadTask
+    {
+        switch (CpuMatmul.ActiveIsa)
+        {
+            case MatmulIsa.Vector512: ParallelRows.For(tasks, t => heads.Run<MicroKernel512>(t)); break;
+            case MatmulIsa.Vector256: ParallelRows.For(tasks, t => heads.Run<MicroKernel256>(t)); break;
+            default: ParallelRows.For(tasks, t => heads.Run<MicroKernelScalar>(t)); break;
+        }
+    }
+
+    interface IHeadTask
+    {
+        void Run<TK>(int task) where TK : struct, IMicroKernel;
+    }
+
+    /// <summary>The inputs every pass reads, and one head's view of them.</summary>
+    readonly struct Operands(AttentionShape s, float* q, float* k, float* v, int* keyMask, float* positionBias)
+    {
+        public readonly AttentionShape S = s;
+        readonly nint _q = (nint)q, _k = (nint)k, _v = (nint)v, _mask = (nint)keyMask, _bias = (nint)positionBias;
+        public float Scale => (float)S.Scale;
+        /// <summary>Score rows are padded to this many floats (tiles of every kernel end inside).</summary>
+        public int RowPad => AttentionProducts.RoundUp(S.KeyLength, 32);
+        /// <summary>Query rows of the score buffers: MR spare rows that edge tiles may read.</summary>
+        public int PaddedRows => S.QueryLength + 8;
+        public float* Q(int bh) => (float*)_q + (long)(bh / S.Heads) * S.QueryLength * S.QueryStride + bh % S.Heads * S.HeadSize;
+        public float* K(int bh) => (float*)_k + (long)(bh / S.Heads) * S.KeyLength * S.KeyValueStride + bh % S.Heads * S.HeadSize;
+        public float* V(int bh) => (float*)_v + (long)(bh / S.Heads) * S.KeyLength * S.KeyValueStride + bh % S.Heads * S.HeadSize;
+        /// <summary>Head pair bh's rows of a (B, Tq, inner) tensor (output, dOutput).</summary>
+        public float* Rows(float* x, int bh) => x + (long)(bh / S.Heads) * S.QueryLength * S.Inner + bh % S.Heads * S.HeadSize;
+        public int* Mask(int bh) => _mask == 0 ? null : (int*)_mask + (long)(bh / S.Heads) * S.KeyLength;
+        public float* Bias(int bh, int t) => _bias == 0 ? null : (float*)_bias + ((long)(bh % S.Heads) * S.QueryLength + t) * S.KeyLength;
+
+        /// <summary>The first query row that sees key u (causal: u itself).</summary>
+        public int FirstQuery(int u) => S.Causal ? u : 0;
+
+        /// <summary>Copies rows (Tq × hs, row stride) into a dense buffer with 8 zero rows after them.</summary>
+        public void CopyRows(float* src, nint stride, float* dst)
+        {
+            int hs = S.HeadSize, T = S.QueryLength;
+            for (int t = 0; t < T; t++) new ReadOnlySpan<float>(src + t * stride, hs).CopyTo(new Span<float>(dst + (long)t * hs, hs));
+            new Span<float>(dst + (long)T * hs, 8 * hs).Clear();
+        }
+
+        /// <summary>S = Q·Kᵀ (raw dot products) for every query row, each block of rows up to its last row's end.</summary>
+        public void Scores<TK>(int bh, float* qDense, float* scores, AttentionScratch scratch) where TK : struct, IMicroKernel
+        {
+            int hs = S.HeadSize, Tq = S.QueryLength, Tk = S.KeyLength, ld = RowPad;
+            float* kT = scratch.Get(AttentionScratch.Slot.PackedA, AttentionProducts.PackedSize<TK>(hs, Tk));
+            AttentionProducts.PackB<TK>(new StridedMatrix(K(bh), 1, S.KeyValueStride), hs, Tk, kT);
+            for (int t0 = 0; t0 < Tq; t0 += TK.MR)
+            {
+                int rows = Math.Min(TK.MR, Tq - t0), end = S.KeyEnd(t0 + rows - 1);
+                AttentionProducts.Multiply<TK>(rows, end, 0, hs, qDense + (long)t0 * hs, hs, 1, kT, Tk, hs, scores + (long)t0 * ld, ld, overwrite: true);
+            }
+        }
+    }
+
+    /// <summary>One head's forward: scores, softmax rows (kept as probabilities or as lse), O = P·V.</summary>
+    struct ForwardHeads : IHeadTask
+    {
+        public Operands Op;
+        public float* Output, Probabilities, Lse;
+
+        public readonly void Run<TK>(int bh) where TK : struct, IMicroKernel
+        {
+            var s = Op.S;
+            int hs = s.HeadSize, Tq = s.QueryLength, Tk = s.KeyLength, ld = Op.RowPad;
+            var scratch = AttentionScratch.Current;
+            float* qDense = scratch.Get(AttentionScratch.Slot.Queries, (nint)Op.PaddedRows * hs);
+            float* p = scratch.Get(AttentionScratch.Slot.Scores, (nint)Op.PaddedRows * ld);
+            Op.CopyRows(Op.Q(bh), s.QueryStride, qDense);
+            Op.Scores<TK>(bh, qDense, p, scratch);
+
+            int* mask = Op.Mask(bh);
+            for (int t = 0; t < Tq; t++)
+            {
+                float* row = p + (long)t * ld;
+                var (max, sum) = AttentionRows.Softmax(row, s.KeyEnd(t), ld, Op.Scale, Op.Bias(bh, t), mask);
+                if (Lse != null) Lse[(long)bh * Tq + t] = sum > 0 ? max + MathF.Log(sum) : float.PositiveInfinity;
+                if (Probabilities != null)
+                    new ReadOnlySpan<float>(row, Tk).CopyTo(new Span<float>(Probabilities + ((long)bh * Tq + t) * Tk, Tk));
+            }
+
+            float* vPacked = scratch.Get(AttentionScratch.Slot.PackedB, AttentionProducts.PackedSize<TK>(Tk, hs));
+            AttentionProducts.PackB<TK>(new StridedMatrix(Op.V(bh), s.KeyValueStride, 1), Tk, hs, vPacked);
+            float* o = Op.Rows(Output, bh);
+            for (int t0 = 0; t0 < Tq; t0 += TK.MR)
+            {
+                int rows = Math.Min(TK.MR, Tq - t0), end = s.KeyEnd(t0 + rows - 1);
+                AttentionProducts.Multiply<TK>(rows, hs, 0, end, p + (long)t0 * ld, ld, 1, vPacked, hs, Tk, o + (long)t0 * s.Inner, s.Inner, overwrite: true);
+            }
+        }
+    }
+
+    /// <summary>One head's backward (or, with a bias gradient and lse, one head over the whole batch).</summary>
+    struct BackwardHeads : IHeadTask
+    {
+        public Operands Op;
+        public float* Dq, Dk, Dv, DOutput, Probabilities, Lse, DPositionBias;
+        public bool KeepScoreGradients;
+
+        public readonly void Run<TK>(int task) where TK : struct, IMicroKernel
+        {
+            if (DPositionBias == null) { Head<TK>(task); return; }
+            for (int b = 0; b < Op.S.B; b++) Head<TK>(b * Op.S.Heads + task);
+        }
+
+        readonly void Head<TK>(int bh) where TK : struct, IMicroKernel
+        {
+            var s = Op.S;
+            int hs = s.HeadSize, Tq = s.QueryLength, Tk = s.KeyLength, ld = Op.RowPad;
+            float scale = Op.Scale;
+            var scratch = AttentionScratch.Current;
+            float* qDense = scratch.Get(AttentionScratch.Slot.Queries, (nint)Op.PaddedRows * hs);
+            float* dODense = scratch.Get(AttentionScratch.Slot.OutputGradient, (nint)Op.PaddedRows * hs);
+            float* p = scratch.Get(AttentionScratch.Slot.Scores, (nint)Op.PaddedRows * ld);
+            float* dS = scratch.Get(AttentionScratch.Slot.ScoreGradients, (nint)Op.PaddedRows * ld);
+            float* q = Op.Q(bh), k = Op.K(bh), v = Op.V(bh), dO = Op.Rows(DOutput, bh);
+            Op.CopyRows(dO, s.Inner, dODense);
+
+            // P: the kept probabilities, or recomputed from the scores and lse.
+            if (Lse == null)
+            {
+                for (int t = 0; t < Tq; t++)
+                {
+                    float* row = p + (long)t * ld;
+                    new ReadOnlySpan<float>(Probabilities + ((long)bh * Tq + t) * Tk, Tk).CopyTo(new Span<float>(row, Tk));
+                    new Span<float>(row + Tk, ld - Tk).Clear();
+                }
+            }
+            else
+            {
+                Op.CopyRows(q, s.QueryStride, qDense);
+                Op.Scores<TK>(bh, qDense, p, scratch);
+                int* mask = Op.Mask(bh);
+                for (int t = 0; t < Tq; t++)
+                    AttentionRows.Recompute(p + (long)t * ld, s.KeyEnd(t), ld, scale, Op.Bias(bh, t), mask, Lse[(long)bh * Tq + t]);
+            }
+
+            // dP = dO·Vᵀ, then dS (scaled) in its place.
+            float* packed = scratch.Get(AttentionScratch.Slot.PackedA, AttentionProducts.PackedSize<TK>(Math.Max(hs, Math.Max(Tq, Tk)), Math.Max(hs, Tk)));
+            AttentionProducts.PackB<TK>(new StridedMatrix(v, 1, s.KeyValueStride), hs, Tk, packed);
+            for (int t0 = 0; t0 < Tq; t0 += TK.MR)
+            {
+                int rows = Math.Min(TK.MR, Tq - t0), end = s.KeyEnd(t0 + rows - 1);
+                AttentionProducts.Multiply<TK>(rows, end, 0, hs, dODense + (long)t0 * hs, hs, 1, packed, Tk, hs, dS + (long)t0 * ld, ld, overwrite: true);
+            }
             int h = bh % s.Heads;
             for (int t = 0; t < Tq; t++)
             {
-                RecomputeRow(s, bh, t, r, q, k, lse, keyMask, positionBias);
-                BackwardRow(s, bh, t, r, d, dq, dk, dv, dOutput, q, k, v, keepScoreGradients: dPositionBias != null);
-                if (dPositionBias == null) continue;
-                float* dBias = dPositionBias + ((long)h * Tq + t) * Tk;
-                for (int u = 0; u < s.KeyEnd(t); u++) dBias[u] += r[u];
+                float* keep = DPositionBias != null ? DPositionBias + ((long)h * Tq + t) * Tk
+                    : KeepScoreGradients ? Probabilities + ((long)bh * Tq + t) * Tk
+                    : null;
+                AttentionRows.ScoreGradient(p + (long)t * ld, dS + (long)t * ld, s.KeyEnd(t), ld, scale, keep, accumulate: DPositionBias != null);
+            }
+
+            // dQ += dS·K: a block of query rows over the keys its last row sees.
+            AttentionProducts.PackB<TK>(new StridedMatrix(k, s.KeyValueStride, 1), Tk, hs, packed);
+            float* dq = Dq + (q - Op.Q(0));
+            for (int t0 = 0; t0 < Tq; t0 += TK.MR)
+            {
+                int rows = Math.Min(TK.MR, Tq - t0), end = s.KeyEnd(t0 + rows - 1);
+                AttentionProducts.Multiply<TK>(rows, hs, 0, end, dS + (long)t0 * ld, ld, 1, packed, hs, Tk, dq + t0 * s.QueryStride, s.QueryStride, overwrite: false);
+            }
+            // dK += dSᵀ·Q and dV += Pᵀ·dO: a block of keys over the queries that see its first key.
+            long kvAt = k - Op.K(0);
+            AttentionProducts.PackB<TK>(new StridedMatrix(q, s.QueryStride, 1), Tq, hs, packed);
+            KeyBlocks<TK>(dS, ld, packed, Dk + kvAt);
+            float* packedC = scratch.Get(AttentionScratch.Slot.PackedC, AttentionProducts.PackedSize<TK>(Tq, hs));
+            AttentionProducts.PackB<TK>(new StridedMatrix(dO, s.Inner, 1), Tq, hs, packedC);
+            KeyBlocks<TK>(p, ld, packedC, Dv + kvAt);
+        }
+
+        /// <summary>grad[u] += Σₜ m[t, u] · x[t] over key blocks, x packed (Tq × hs).</summary>
+        readonly void KeyBlocks<TK>(float* m, int ld, float* xPacked, float* grad) where TK : struct, IMicroKernel
+        {
+            var s = Op.S;
+            for (int u0 = 0; u0 < s.KeyLength; u0 += TK.MR)
+            {
+                int keys = Math.Min(TK.MR, s.KeyLength - u0), t0 = Math.Min(Op.FirstQuery(u0), s.QueryLength);
+                AttentionProducts.Multiply<TK>(keys, s.HeadSize, t0, s.QueryLength, m + (long)t0 * ld + u0, 1, ld, xPacked, s.HeadSize, s.QueryLength,
+                    grad + (long)u0 * s.KeyValueStride, s.KeyValueStride, overwrite: false);
             }
         }
-        if (dPositionBias == null)
-            ParallelRows.For(s.B * s.Heads, bh =>
-            {
-                var row = new float[Tk]; var dScores = new float[Tk];
-                fixed (float* r = row, d = dScores) Rows(bh, r, d);
-            });
-        else
-            ParallelRows.For(s.Heads, h =>
-            {
-                var row = new float[Tk]; var dScores = new float[Tk];
-                fixed (float* r = row, d = dScores)
-                    for (int b = 0; b < s.B; b++) Rows(b * s.Heads + h, r, d);
-            });
-    }
-
-    /// <summary>Query row t of head pair bh's probabilities, exp(score + bias − lse), into row (hidden keys 0).</summary>
-    static void RecomputeRow(AttentionShape s, int bh, int t, float* row, float* q, float* k, float* lse, int* keyMask, float* positionBias)
-    {
-        int hs = s.HeadSize, Tq = s.QueryLength, Tk = s.KeyLength;
-        int b = bh / s.Heads, h = bh % s.Heads;
-        float scale = (float)s.Scale;
-        float* kBase = k + (long)b * Tk * s.KeyValueStride + h * hs;
-        int* mask = keyMask == null ? null : keyMask + (long)b * Tk;
-        float* bias = positionBias == null ? null : positionBias + ((long)h * Tq + t) * Tk;
-        float rowLse = lse[(long)bh * Tq + t];
-        float* qRow = q + ((long)b * Tq + t) * s.QueryStride + h * hs;
-        for (int u = 0; u < s.KeyEnd(t); u++)
-        {
-            if ((mask != null && mask[u] == 0) || float.IsPositiveInfinity(rowLse)) { row[u] = 0; continue; }
-            float score = Dot(qRow, kBase + (long)u * s.KeyValueStride, hs) * scale;
-            if (bias != null) score += bias[u];
-            row[u] = MathF.Exp(score - rowLse);
-        }
-    }
-
-    /// <summary>Query row t of head pair bh given its probabilities (row): accumulates dq, dk, dv; with
-    /// keepScoreGradients the row is overwritten by dS (the position bias's gradient).</summary>
-    static void BackwardRow(AttentionShape s, int bh, int t, float* row, float* dScores, float* dq, float* dk, float* dv, float* dOutput, float* q, float* k, float* v, bool keepScoreGradients)
-    {
-        int hs = s.HeadSize, Tq = s.QueryLength, Tk = s.KeyLength;
-        int b = bh / s.Heads, h = bh % s.Heads;
-        float scale = (float)s.Scale;
-        long kvStart = (long)b * Tk * s.KeyValueStride + h * hs;
-        float* kBase = k + kvStart, vBase = v + kvStart, dkBase = dk + kvStart, dvBase = dv + kvStart;
-        int end = s.KeyEnd(t);
-        float* dO = dOutput + ((long)b * Tq + t) * s.Inner + h * hs;
-        float rowDot = 0;
-        for (int u = 0; u < end; u++)
-        {
-            if (row[u] == 0) { dScores[u] = 0; continue; } // hidden key (or underflow): no gradient
-            long at = (long)u * s.KeyValueStride;
-            float dp = Dot(dO, vBase + at, hs);
-            AddScaled(dvBase + at, dO, row[u], hs);
-            dScores[u] = dp;
-            rowDot += row[u] * dp;
-        }
-        long qAt = ((long)b * Tq + t) * s.QueryStride + h * hs;
-        float* qRow = q + qAt, dqRow = dq + qAt;
-        for (int u = 0; u < end; u++)
-        {
-            float ds = row[u] * (dScores[u] - rowDot);
-            if (keepScoreGradients) row[u] = ds;
-            if (ds == 0) continue;
-            long at = (long)u * s.KeyValueStride;
-            AddScaled(dqRow, kBase + at, ds * scale, hs);
-            AddScaled(dkBase + at, qRow, ds * scale, hs);
-        }
-    }
-
-    /// <summary>Σ a[i]·b[i], vector lanes first then the lanes summed in order, then the scalar tail.</summary>
-    static float Dot(float* a, float* b, int n)
-    {
-        int width = Vector<float>.Count, i = 0;
-        var acc = Vector<float>.Zero;
-        for (; i <= n - width; i += width)
-            acc += Vector.Load(a + i) * Vector.Load(b + i);
-        float sum = Vector.Sum(acc);
-        for (; i < n; i++) sum += a[i] * b[i];
-        return sum;
-    }
-
-    /// <summary>y[i] += factor·x[i].</summary>
-    static void AddScaled(float* y, float* x, float factor, int n)
-    {
-        int width = Vector<float>.Count, i = 0;
-        var f = new Vector<float>(factor);
-        for (; i <= n - width; i += width)
-            Vector.Store(Vector.Load(y + i) + f * Vector.Load(x + i), y + i);
-        for (; i < n; i++) y[i] += factor * x[i];
     }
 }

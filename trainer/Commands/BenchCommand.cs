@@ -35,7 +35,7 @@ public static class BenchCommand
         public readonly Flag<bool> PadVocab = Flags.Switch("pad-vocab", "round the vocabulary up to a multiple of 128");
         public readonly Flag<bool> Profile = Flags.Switch("profile", "also print time per op over the timed steps, sorted, with its share of the step");
         public readonly Flag<double?> PeakTflops = Flags.Double("peak-tflops", "TFLOPS", "the device's peak for MFU (default: known GPUs by name, at the run's precision: fp32 runs use the fp32 peak)", null, 1e-6, 1e9);
-        public readonly Flag<string?> Op = Flags.Text("op", "NAME", "time op micro-benchmarks instead of training steps: one op (\"layernorm forward\"), a family (normalization, matmul, …) or all; GB/s and GFLOP/s against the device's peak");
+        public readonly Flag<string?> Op = Flags.Text("op", "NAME", "time op micro-benchmarks instead of training steps: one op (\"layernorm forward\"), a family (normalization, matmul, …) or all; GB/s and GFLOP/s against the device's peak; at GPT-2 small's shapes (batch 8 × 512), or the shapes of --model/--batch/--seq when one is given");
         public readonly Flag<int?> Repeats = Flags.Int("repeats", "N", "with --op: timed calls per op (the median counts)", "10", 1);
     }
 
@@ -101,7 +101,13 @@ public static class BenchCommand
         var device = backends.Device;
         string note = FlagNames.Render(deviceNote);
         if (p.GetValue(f.Op) is { } op)
-            return OpBenchReport.Run(backends, note, op, precision, p.GetValue(f.Repeats) ?? 10, OpBenchmarkShape.Default);
+        {
+            // An explicit model, batch or length benchmarks that model's shapes (gpt2-tiny's matmuls); otherwise GPT-2 small's.
+            var shape = p.Has(f.Model) || p.Has(f.Batch) || p.Has(f.Seq)
+                ? new OpBenchmarkShape(Rows: B * T, Width: config.Dim, Vocab: config.PaddedVocabSize > 0 ? config.PaddedVocabSize : config.VocabSize, Heads: config.Heads, Sequence: T)
+                : OpBenchmarkShape.Default;
+            return OpBenchReport.Run(backends, note, op, precision, p.GetValue(f.Repeats) ?? 10, shape);
+        }
         // The profiler syncs around every op, so the headline numbers come from an unprofiled pass and the table
         // from a second pass over the same steps. It times the device's ops, under the 16-bit storage layer.
         bool profile = p.GetValue(f.Profile);
