@@ -1,0 +1,190 @@
+using System.Runtime.Intrinsics;
+
+namespace Engine.Backends.Cpu.Kernels;
+
+/// <summary>
+/// The per-row loops <see cref="CpuLayerNorm"/> and <see cref="CpuRmsNorm"/> share (RMSNorm is LayerNorm with the
+/// mean taken as 0 and no bias), vectorised at the given <see cref="SimdLevel"/>. Sums run in float32 lanes, each
+/// lane over the elements i ≡ lane (mod width) in index order, then the lanes in a fixed order: the same bits on every
+/// run and for any thread count.
+/// </summary>
+internal static unsafe class CpuNormRows
+{
+    /// <summary>Σ x[i].</summary>
+    public static float Sum(float* x, int C, SimdLevel level)
+    {
+        int i = 0;
+        float sum = 0;
+        if (level == SimdLevel.Vector512)
+        {
+            var acc = Vector512<float>.Zero;
+            for (; i + 16 <= C; i += 16) acc += Vector512.Load(x + i);
+            sum = Vector512.Sum(acc);
+        }
+        else if (level == SimdLevel.Vector256)
+        {
+            var acc = Vector256<float>.Zero;
+            for (; i + 8 <= C; i += 8) acc += Vector256.Load(x + i);
+            sum = Vector256.Sum(acc);
+        }
+        for (; i < C; i++) sum += x[i];
+        return sum;
+    }
+
+    /// <summary>Σ (x[i] − mu)².</summary>
+    public static float SumOfSquaredDeviations(float* x, float mu, int C, SimdLevel level)
+    {
+        int i = 0;
+        float sum = 0;
+        if (level == SimdLevel.Vector512)
+        {
+            var acc = Vector512<float>.Zero;
+            var m = Vector512.Create(mu);
+            for (; i + 16 <= C; i += 16) { var d = Vector512.Load(x + i) - m; acc += d * d; }
+            sum = Vector512.Sum(acc);
+        }
+        else if (level == SimdLevel.Vector256)
+        {
+            var acc = Vector256<float>.Zero;
+            var m = Vector256.Create(mu);
+            for (; i + 8 <= C; i += 8) { var d = Vector256.Load(x + i) - m; acc += d * d; }
+            sum = Vector256.Sum(acc);
+        }
+        for (; i < C; i++) { float d = x[i] - mu; sum += d * d; }
+        return sum;
+    }
+
+    /// <summary>o[i] = (x[i] − mu)·s·w[i] (+ b[i] when b is not null).</summary>
+    public static void Normalize(float* o, float* x, float mu, float s, float* w, float* b, int C, SimdLevel level)
+    {
+        int i = 0;
+        if (level == SimdLevel.Vector512)
+        {
+            var (m, sv) = (Vector512.Create(mu), Vector512.Create(s));
+            for (; i + 16 <= C; i += 16)
+            {
+                var y = (Vector512.Load(x + i) - m) * sv * Vector512.Load(w + i);
+                Vector512.Store(b == null ? y : y + Vector512.Load(b + i), o + i);
+            }
+        }
+        if (level >= SimdLevel.Vector256)
+        {
+            var (m, sv) = (Vector256.Create(mu), Vector256.Create(s));
+            for (; i + 8 <= C; i += 8)
+            {
+                var y = (Vector256.Load(x + i) - m) * sv * Vector256.Load(w + i);
+                Vector256.Store(b == null ? y : y + Vector256.Load(b + i), o + i);
+            }
+        }
+        for (; i < C; i++)
+        {
+            float y = (x[i] - mu) * s * w[i];
+            o[i] = b == null ? y : y + b[i];
+        }
+    }
+
+    /// <summary>With g = dy·w and x̂ = (x − mu)·s: Σg (into sumG) and Σg·x̂ (into sumGx).</summary>
+    public static void GradientSums(float* dy, float* w, float* x, float mu, float s, int C, SimdLevel level, out float sumG, out float sumGx)
+    {
+        int i = 0;
+        sumG = 0; sumGx = 0;
+        if (level == SimdLevel.Vector512)
+        {
+            Vector512<float> g = Vector512<float>.Zero, gx = Vector512<float>.Zero;
+            var (m, sv) = (Vector512.Create(mu), Vector512.Create(s));
+            for (; i + 16 <= C; i += 16)
+            {
+                var gi = Vector512.Load(dy + i) * Vector512.Load(w + i);
+                g += gi;
+                gx += gi * ((Vector512.Load(x + i) - m) * sv);
+            }
+            sumG = Vector512.Sum(g); sumGx = Vector512.Sum(gx);
+        }
+        else if (level == SimdLevel.Vector256)
+        {
+            Vector256<float> g = Vector256<float>.Zero, gx = Vector256<float>.Zero;
+            var (m, sv) = (Vector256.Create(mu), Vector256.Create(s));
+            for (; i + 8 <= C; i += 8)
+            {
+                var gi = Vector256.Load(dy + i) * Vector256.Load(w + i);
+                g += gi;
+                gx += gi * ((Vector256.Load(x + i) - m) * sv);
+            }
+            sumG = Vector256.Sum(g); sumGx = Vector256.Sum(gx);
+        }
+        for (; i < C; i++)
+        {
+            float gi = dy[i] * w[i];
+            sumG += gi;
+            sumGx += gi * ((x[i] - mu) * s);
+        }
+    }
+
+    /// <summary>
+    /// dx[i] += s·(g − meanG − x̂·meanGx); dwPartial[i] += dy·x̂; dbPartial[i] += dy (when not null).
+    /// </summary>
+    public static void InputGradient(float* dx, float* dwPartial, float* dbPartial, float* dy, float* w, float* x, float mu, float s, float meanG, float meanGx, int C, SimdLevel level)
+    {
+        int i = 0;
+        if (level == SimdLevel.Vector512)
+        {
+            var (m, sv, mg, mgx) = (Vector512.Create(mu), Vector512.Create(s), Vector512.Create(meanG), Vector512.Create(meanGx));
+            for (; i + 16 <= C; i += 16)
+            {
+                var d = Vector512.Load(dy + i);
+                var xh = (Vector512.Load(x + i) - m) * sv;
+                Vector512.Store(Vector512.Load(dx + i) + sv * (d * Vector512.Load(w + i) - mg - xh * mgx), dx + i);
+                Vector512.Store(Vector512.Load(dwPartial + i) + d * xh, dwPartial + i);
+                if (dbPartial != null) Vector512.Store(Vector512.Load(dbPartial + i) + d, dbPartial + i);
+            }
+        }
+        if (level >= SimdLevel.Vector256)
+        {
+            var (m, sv, mg, mgx) = (Vector256.Create(mu), Vector256.Create(s), Vector256.Create(meanG), Vector256.Create(meanGx));
+            for (; i + 8 <= C; i += 8)
+            {
+                var d = Vector256.Load(dy + i);
+                var xh = (Vector256.Load(x + i) - m) * sv;
+                Vector256.Store(Vector256.Load(dx + i) + sv * (d * Vector256.Load(w + i) - mg - xh * mgx), dx + i);
+                Vector256.Store(Vector256.Load(dwPartial + i) + d * xh, dwPartial + i);
+                if (dbPartial != null) Vector256.Store(Vector256.Load(dbPartial + i) + d, dbPartial + i);
+            }
+        }
+        for (; i < C; i++)
+        {
+            float d = dy[i], xh = (x[i] - mu) * s;
+            dx[i] += s * (d * w[i] - meanG - xh * meanGx);
+            dwPartial[i] += d * xh;
+            if (dbPartial != null) dbPartial[i] += d;
+        }
+    }
+
+    /// <summary>destination[i] += Σ_k partials[k·C + i] for k = 0 … blocks − 1, in that order.</summary>
+    public static void AddPartials(float* destination, float* partials, int blocks, int C, SimdLevel level)
+    {
+        int i = 0;
+        if (level == SimdLevel.Vector512)
+            for (; i + 16 <= C; i += 16)
+            {
+                var sum = Vector512<float>.Zero;
+                for (int k = 0; k < blocks; k++) sum += Vector512.Load(partials + (long)k * C + i);
+                Vector512.Store(Vector512.Load(destination + i) + sum, destination + i);
+            }
+        if (level >= SimdLevel.Vector256)
+            for (; i + 8 <= C; i += 8)
+            {
+                var sum = Vector256<float>.Zero;
+                for (int k = 0; k < blocks; k++) sum += Vector256.Load(partials + (long)k * C + i);
+                Vector256.Store(Vector256.Load(destination + i) + sum, destination + i);
+            }
+        for (; i < C; i++)
+        {
+            float sum = 0;
+            for (int k = 0; k < blocks; k++) sum += partials[(long)k * C + i];
+            destination[i] += sum;
+        }
+    }
+
+    /// <summary>Rows per task: about 16K elements, so a task pays for its hand-off; never depends on the thread count.</summary>
+    public static int RowsPerBlock(int C) => Math.Max(1, 16384 / Math.Max(1, C));
+}
