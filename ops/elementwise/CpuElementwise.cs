@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Engine.Backends.Cpu.Ops;
 
@@ -19,6 +20,7 @@ public static unsafe class CpuElementwise
         ParallelRows.ForChunks(count, (start, end) => AddRange(output + start, a + start, b + start, end - start, level), Chunk);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void AddRange(float* o, float* a, float* b, long n, SimdLevel level)
     {
         long i = 0;
@@ -38,16 +40,18 @@ public static unsafe class CpuElementwise
     public static void Scale(float* x, long count, float factor)
     {
         var level = Simd.Active;
-        ParallelRows.ForChunks(count, (start, end) =>
-        {
-            float* p = x + start;
-            long n = end - start, i = 0;
-            if (level == SimdLevel.Vector512)
-                for (var f = Vector512.Create(factor); i + 16 <= n; i += 16) Vector512.Store(Vector512.Load(p + i) * f, p + i);
-            if (level >= SimdLevel.Vector256)
-                for (var f = Vector256.Create(factor); i + 8 <= n; i += 8) Vector256.Store(Vector256.Load(p + i) * f, p + i);
-            for (; i < n; i++) p[i] *= factor;
-        }, Chunk);
+        ParallelRows.ForChunks(count, (start, end) => ScaleRange(x + start, end - start, factor, level), Chunk);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void ScaleRange(float* p, long n, float factor, SimdLevel level)
+    {
+        long i = 0;
+        if (level == SimdLevel.Vector512)
+            for (var f = Vector512.Create(factor); i + 16 <= n; i += 16) Vector512.Store(Vector512.Load(p + i) * f, p + i);
+        if (level >= SimdLevel.Vector256)
+            for (var f = Vector256.Create(factor); i + 8 <= n; i += 8) Vector256.Store(Vector256.Load(p + i) * f, p + i);
+        for (; i < n; i++) p[i] *= factor;
     }
 
     /// <summary>
@@ -70,6 +74,7 @@ public static unsafe class CpuElementwise
         return total;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static double ChunkSumOfSquares(float* x, long n, SimdLevel level)
     {
         long i = 0;

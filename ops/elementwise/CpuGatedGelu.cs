@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Engine.Backends.Cpu.Ops;
 
@@ -14,55 +15,61 @@ public static unsafe class CpuGatedGelu
     public static void Forward(float* output, float* input, int N, int F)
     {
         var level = Simd.Active;
-        ParallelRows.ForBlocks(N, RowsPerBlock(F), (first, end) =>
+        ParallelRows.ForBlocks(N, RowsPerBlock(F), (first, end) => ForwardRows(output, input, first, end, F, level));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void ForwardRows(float* output, float* input, int first, int end, int F, SimdLevel level)
+    {
+        for (int n = first; n < end; n++)
         {
-            for (int n = first; n < end; n++)
-            {
-                float* gate = input + (long)n * 2 * F, linear = gate + F, o = output + (long)n * F;
-                int i = 0;
-                if (level == SimdLevel.Vector512)
-                    for (; i + 16 <= F; i += 16) Vector512.Store(CpuGelu.Value(Vector512.Load(gate + i)) * Vector512.Load(linear + i), o + i);
-                if (level >= SimdLevel.Vector256)
-                    for (; i + 8 <= F; i += 8) Vector256.Store(CpuGelu.Value(Vector256.Load(gate + i)) * Vector256.Load(linear + i), o + i);
-                for (; i < F; i++) o[i] = CpuGelu.Value(gate[i]) * linear[i];
-            }
-        });
+            float* gate = input + (long)n * 2 * F, linear = gate + F, o = output + (long)n * F;
+            int i = 0;
+            if (level == SimdLevel.Vector512)
+                for (; i + 16 <= F; i += 16) Vector512.Store(CpuGelu.Value(Vector512.Load(gate + i)) * Vector512.Load(linear + i), o + i);
+            if (level >= SimdLevel.Vector256)
+                for (; i + 8 <= F; i += 8) Vector256.Store(CpuGelu.Value(Vector256.Load(gate + i)) * Vector256.Load(linear + i), o + i);
+            for (; i < F; i++) o[i] = CpuGelu.Value(gate[i]) * linear[i];
+        }
     }
 
     public static void Backward(float* dInput, float* dOutput, float* input, int N, int F)
     {
         var level = Simd.Active;
-        ParallelRows.ForBlocks(N, RowsPerBlock(F), (first, end) =>
+        ParallelRows.ForBlocks(N, RowsPerBlock(F), (first, end) => BackwardRows(dInput, dOutput, input, first, end, F, level));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void BackwardRows(float* dInput, float* dOutput, float* input, int first, int end, int F, SimdLevel level)
+    {
+        for (int n = first; n < end; n++)
         {
-            for (int n = first; n < end; n++)
-            {
-                float* gate = input + (long)n * 2 * F, linear = gate + F, d = dOutput + (long)n * F;
-                float* dGate = dInput + (long)n * 2 * F, dLinear = dGate + F;
-                int i = 0;
-                if (level == SimdLevel.Vector512)
-                    for (; i + 16 <= F; i += 16)
-                    {
-                        var g = Vector512.Load(d + i);
-                        var slope = CpuGelu.Derivative(Vector512.Load(gate + i), out var value);
-                        Vector512.Store(Vector512.Load(dGate + i) + g * Vector512.Load(linear + i) * slope, dGate + i);
-                        Vector512.Store(Vector512.Load(dLinear + i) + g * value, dLinear + i);
-                    }
-                if (level >= SimdLevel.Vector256)
-                    for (; i + 8 <= F; i += 8)
-                    {
-                        var g = Vector256.Load(d + i);
-                        var slope = CpuGelu.Derivative(Vector256.Load(gate + i), out var value);
-                        Vector256.Store(Vector256.Load(dGate + i) + g * Vector256.Load(linear + i) * slope, dGate + i);
-                        Vector256.Store(Vector256.Load(dLinear + i) + g * value, dLinear + i);
-                    }
-                for (; i < F; i++)
+            float* gate = input + (long)n * 2 * F, linear = gate + F, d = dOutput + (long)n * F;
+            float* dGate = dInput + (long)n * 2 * F, dLinear = dGate + F;
+            int i = 0;
+            if (level == SimdLevel.Vector512)
+                for (; i + 16 <= F; i += 16)
                 {
-                    float g = d[i], slope = CpuGelu.Derivative(gate[i], out float value);
-                    dGate[i] += g * linear[i] * slope;
-                    dLinear[i] += g * value;
+                    var g = Vector512.Load(d + i);
+                    var slope = CpuGelu.Derivative(Vector512.Load(gate + i), out var value);
+                    Vector512.Store(Vector512.Load(dGate + i) + g * Vector512.Load(linear + i) * slope, dGate + i);
+                    Vector512.Store(Vector512.Load(dLinear + i) + g * value, dLinear + i);
                 }
+            if (level >= SimdLevel.Vector256)
+                for (; i + 8 <= F; i += 8)
+                {
+                    var g = Vector256.Load(d + i);
+                    var slope = CpuGelu.Derivative(Vector256.Load(gate + i), out var value);
+                    Vector256.Store(Vector256.Load(dGate + i) + g * Vector256.Load(linear + i) * slope, dGate + i);
+                    Vector256.Store(Vector256.Load(dLinear + i) + g * value, dLinear + i);
+                }
+            for (; i < F; i++)
+            {
+                float g = d[i], slope = CpuGelu.Derivative(gate[i], out float value);
+                dGate[i] += g * linear[i] * slope;
+                dLinear[i] += g * value;
             }
-        });
+        }
     }
 
     static int RowsPerBlock(int F) => Math.Max(1, CpuGelu.Chunk / Math.Max(1, F));

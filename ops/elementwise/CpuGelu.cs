@@ -31,6 +31,7 @@ public static unsafe class CpuGelu
         ParallelRows.ForChunks(count, (start, end) => BackwardRange(dInput + start, dOutput + start, input + start, end - start, level), Chunk);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void ForwardRange(float* y, float* x, long n, SimdLevel level)
     {
         long i = 0;
@@ -41,6 +42,7 @@ public static unsafe class CpuGelu
         for (; i < n; i++) y[i] = Value(x[i]);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void BackwardRange(float* dx, float* dy, float* x, long n, SimdLevel level)
     {
         long i = 0;

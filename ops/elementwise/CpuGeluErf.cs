@@ -28,6 +28,7 @@ public static unsafe class CpuGeluErf
         ParallelRows.ForChunks(count, (start, end) => BackwardRange(dInput + start, dOutput + start, input + start, end - start, level), CpuGelu.Chunk);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void ForwardRange(float* y, float* x, long n, SimdLevel level)
     {
         long i = 0;
@@ -38,6 +39,7 @@ public static unsafe class CpuGeluErf
         for (; i < n; i++) y[i] = x[i] * Cdf(x[i]);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void BackwardRange(float* dx, float* dy, float* x, long n, SimdLevel level)
     {
         long i = 0;

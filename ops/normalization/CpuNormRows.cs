@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Engine.Backends.Cpu.Kernels;
@@ -11,6 +12,7 @@ namespace Engine.Backends.Cpu.Kernels;
 internal static unsafe class CpuNormRows
 {
     /// <summary>Σ x[i].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Sum(float* x, int C, SimdLevel level)
     {
         int i = 0;
@@ -32,6 +34,7 @@ internal static unsafe class CpuNormRows
     }
 
     /// <summary>Σ (x[i] − mu)².</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float SumOfSquaredDeviations(float* x, float mu, int C, SimdLevel level)
     {
         int i = 0;
@@ -55,6 +58,7 @@ internal static unsafe class CpuNormRows
     }
 
     /// <summary>o[i] = (x[i] − mu)·s·w[i] (+ b[i] when b is not null).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Normalize(float* o, float* x, float mu, float s, float* w, float* b, int C, SimdLevel level)
     {
         int i = 0;
@@ -84,6 +88,7 @@ internal static unsafe class CpuNormRows
     }
 
     /// <summary>With g = dy·w and x̂ = (x − mu)·s: Σg (into sumG) and Σg·x̂ (into sumGx).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GradientSums(float* dy, float* w, float* x, float mu, float s, int C, SimdLevel level, out float sumG, out float sumGx)
     {
         int i = 0;
@@ -123,6 +128,7 @@ internal static unsafe class CpuNormRows
     /// <summary>
     /// dx[i] += s·(g − meanG − x̂·meanGx); dwPartial[i] += dy·x̂; dbPartial[i] += dy (when not null).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void InputGradient(float* dx, float* dwPartial, float* dbPartial, float* dy, float* w, float* x, float mu, float s, float meanG, float meanGx, int C, SimdLevel level)
     {
         int i = 0;
@@ -160,6 +166,7 @@ internal static unsafe class CpuNormRows
     }
 
     /// <summary>destination[i] += Σ_k partials[k·C + i] for k = 0 … blocks − 1, in that order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AddPartials(float* destination, float* partials, int blocks, int C, SimdLevel level)
     {
         int i = 0;

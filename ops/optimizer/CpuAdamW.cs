@@ -44,6 +44,7 @@ public static unsafe class CpuAdamW
         public readonly double Bias2Sqrt = Math.Sqrt(1 - Math.Pow(beta2, step));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void UpdateRange(float* p, float* g, float* m, float* v, long n, Constants c, SimdLevel level)
     {
         long i = 0;
