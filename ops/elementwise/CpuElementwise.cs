@@ -111,11 +111,4 @@ public static unsafe class CpuElementwise
         for (int l = 0; l < 16; l++) sum += lanes[l];
         return sum;
     }
-
-    /// <summary>Bytes per task when clearing: 1 MiB; smaller clears run on the calling thread.</summary>
-    const long ClearChunk = 1 << 20;
-
-    /// <summary>Zeroes <paramref name="bytes"/> bytes; big clears (the gradients) are split over the threads.</summary>
-    public static void Clear(byte* destination, long bytes) =>
-        ParallelRows.ForChunks(bytes, (start, end) => System.Runtime.InteropServices.NativeMemory.Clear(destination + start, (nuint)(end - start)), (int)ClearChunk);
 }

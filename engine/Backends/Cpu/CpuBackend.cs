@@ -80,7 +80,7 @@ public sealed unsafe partial class CpuBackend(HostMemory? memory = null) : IBack
         Buffer.MemoryCopy((void*)source.Address, (void*)destination.Address, destination.Bytes, source.Bytes);
     }
 
-    public void Zero<T>(Slice<T> destination) where T : unmanaged => CpuElementwise.Clear((byte*)destination.Address, destination.Bytes);
+    public void Zero<T>(Slice<T> destination) where T : unmanaged => NativeMemory.Clear((void*)destination.Address, (nuint)destination.Bytes);
     public void Synchronize() { }
 
     public void EmbeddingForward(Slice<float> output, Slice<int> tokens, Slice<float> tokenTable, Slice<float> positionTable, int B, int T, int C) =>

@@ -119,16 +119,6 @@ public unsafe class CpuElementwiseKernelTests
         finally { ParallelRows.MaxThreads = saved; }
     }
 
-    [Fact]
-    public void Clear_zeroes_exactly_the_given_bytes()
-    {
-        int count = 3 * (1 << 18) + 5; // several 1 MiB chunks and a ragged end
-        using var x = NativeBuffer.Filled(count + 1, 7);
-        CpuElementwise.Clear((byte*)x.Ptr, count * 4L);
-        for (int i = 0; i < count; i++) Assert.Equal(0f, x.Ptr[i]);
-        Assert.Equal(7f, x.Ptr[count]);
-    }
-
     [Theory]
     [InlineData(SimdLevel.Scalar)]
     [InlineData(SimdLevel.Vector256)]
