@@ -5,10 +5,11 @@ namespace Engine.Backends.Cpu.Kernels;
 
 /// <summary>
 /// Float32 LayerNorm for the CPU backend, same contract as the reference <see cref="LayerNorm{T}"/> (biased
-/// variance, ε inside the square root, mean and 1/σ saved; backward accumulates). Row statistics are float32 sums
-/// in fixed lanes (<see cref="CpuNormRows"/>), the variance from the centred values (two passes, no cancellation).
+/// variance, ε inside the square root, mean and 1/σ saved; backward accumulates). Forward: float32 row sums in fixed
+/// lanes (<see cref="CpuNormRows"/>), the variance from the centred values (two passes, no cancellation). Backward
+/// runs in float64 lanes like the reference (see <see cref="CpuNormRows.GradientSums"/> for why).
 /// Rows go to the threads in fixed blocks (<see cref="CpuNormRows.RowsPerBlock"/>); in backward each block sums its
-/// rows' dWeight and dBias shares into its own partial row, and the partials are added in block order, so the
+/// rows' dWeight and dBias shares into its own float64 partial row, and the partials are added in block order, so the
 /// parameter gradients are the same for any thread count.
 /// </summary>
 public static unsafe class CpuLayerNorm
@@ -53,22 +54,22 @@ public static unsafe class CpuLayerNorm
         int rowsPerBlock = CpuNormRows.RowsPerBlock(C), blocks = (N + rowsPerBlock - 1) / rowsPerBlock;
         long partialCount = (long)blocks * C;
         // One dWeight partial row per block, then (with a bias) one dBias partial row per block.
-        float* partials = (float*)NativeMemory.AllocZeroed((nuint)(dBias == null ? partialCount : 2 * partialCount), sizeof(float));
+        double* partials = (double*)NativeMemory.AllocZeroed((nuint)(dBias == null ? partialCount : 2 * partialCount), sizeof(double));
         try
         {
             ParallelRows.For(blocks, k =>
             {
-                float* dw = partials + (long)k * C, db = dBias == null ? null : partials + partialCount + (long)k * C;
+                double* dw = partials + (long)k * C, db = dBias == null ? null : partials + partialCount + (long)k * C;
                 for (int n = k * rowsPerBlock, end = Math.Min(N, n + rowsPerBlock); n < end; n++)
                 {
                     long at = (long)n * C;
-                    float mu = mean[n], s = rstd[n];
-                    CpuNormRows.GradientSums(dOutput + at, weight, input + at, mu, s, C, level, out float sumG, out float sumGx);
+                    double mu = mean[n], s = rstd[n];
+                    CpuNormRows.GradientSums(dOutput + at, weight, input + at, mu, s, C, level, out double sumG, out double sumGx);
                     CpuNormRows.InputGradient(dInput + at, dw, db, dOutput + at, weight, input + at, mu, s, sumG / C, sumGx / C, C, level);
                 }
             });
-            CpuNormRows.AddPartials(dWeight, partials, blocks, C, level);
-            if (dBias != null) CpuNormRows.AddPartials(dBias, partials + partialCount, blocks, C, level);
+            CpuNormRows.AddPartials(dWeight, partials, blocks, C);
+            if (dBias != null) CpuNormRows.AddPartials(dBias, partials + partialCount, blocks, C);
         }
         finally { NativeMemory.Free(partials); }
     }

@@ -7,7 +7,7 @@ namespace Engine.Backends.Cpu.Kernels;
 /// The per-row loops <see cref="CpuLayerNorm"/> and <see cref="CpuRmsNorm"/> share (RMSNorm is LayerNorm with the
 /// mean taken as 0 and no bias), vectorised at the given <see cref="SimdLevel"/>. Sums run in float32 lanes, each
 /// lane over the elements i ≡ lane (mod width) in index order, then the lanes in a fixed order: the same bits on every
-/// run and for any thread count.
+/// run and for any thread count. Backward's sums and weight-gradient partials are float64 (see GradientSums).
 /// </summary>
 internal static unsafe class CpuNormRows
 {
@@ -87,59 +87,70 @@ internal static unsafe class CpuNormRows
         }
     }
 
-    /// <summary>With g = dy·w and x̂ = (x − mu)·s: Σg (into sumG) and Σg·x̂ (into sumGx).</summary>
+    /// <summary>
+    /// With g = dy·w and x̂ = (x − mu)·s, in float64 as the reference computes them: Σg (into sumG) and Σg·x̂ (into
+    /// sumGx). Backward runs in float64 (8 or 4 lanes) so that its input gradient is the reference's to the last bit
+    /// or so: a float32 one moved quantization-aware training's trajectories (values crossing rounding boundaries)
+    /// far enough to break the sharded-vs-single-process equivalence tests.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void GradientSums(float* dy, float* w, float* x, float mu, float s, int C, SimdLevel level, out float sumG, out float sumGx)
+    public static void GradientSums(float* dy, float* w, float* x, double mu, double s, int C, SimdLevel level, out double sumG, out double sumGx)
     {
         int i = 0;
         sumG = 0; sumGx = 0;
         if (level == SimdLevel.Vector512)
         {
-            Vector512<float> g = Vector512<float>.Zero, gx = Vector512<float>.Zero;
+            Vector512<double> g = Vector512<double>.Zero, gx = Vector512<double>.Zero;
             var (m, sv) = (Vector512.Create(mu), Vector512.Create(s));
-            for (; i + 16 <= C; i += 16)
+            for (; i + 8 <= C; i += 8)
             {
-                var gi = Vector512.Load(dy + i) * Vector512.Load(w + i);
+                var gi = Vector512.WidenLower(Vector256.Load(dy + i).ToVector512Unsafe()) * Vector512.WidenLower(Vector256.Load(w + i).ToVector512Unsafe());
                 g += gi;
-                gx += gi * ((Vector512.Load(x + i) - m) * sv);
+                gx += gi * ((Vector512.WidenLower(Vector256.Load(x + i).ToVector512Unsafe()) - m) * sv);
             }
             sumG = Vector512.Sum(g); sumGx = Vector512.Sum(gx);
         }
         else if (level == SimdLevel.Vector256)
         {
-            Vector256<float> g = Vector256<float>.Zero, gx = Vector256<float>.Zero;
+            Vector256<double> g = Vector256<double>.Zero, gx = Vector256<double>.Zero;
             var (m, sv) = (Vector256.Create(mu), Vector256.Create(s));
-            for (; i + 8 <= C; i += 8)
+            for (; i + 4 <= C; i += 4)
             {
-                var gi = Vector256.Load(dy + i) * Vector256.Load(w + i);
+                var gi = Vector256.WidenLower(Vector128.Load(dy + i).ToVector256Unsafe()) * Vector256.WidenLower(Vector128.Load(w + i).ToVector256Unsafe());
                 g += gi;
-                gx += gi * ((Vector256.Load(x + i) - m) * sv);
+                gx += gi * ((Vector256.WidenLower(Vector128.Load(x + i).ToVector256Unsafe()) - m) * sv);
             }
             sumG = Vector256.Sum(g); sumGx = Vector256.Sum(gx);
         }
         for (; i < C; i++)
         {
-            float gi = dy[i] * w[i];
+            double gi = (double)dy[i] * w[i];
             sumG += gi;
             sumGx += gi * ((x[i] - mu) * s);
         }
     }
 
     /// <summary>
-    /// dx[i] += s·(g − meanG − x̂·meanGx); dwPartial[i] += dy·x̂; dbPartial[i] += dy (when not null).
+    /// dx[i] += s·(g − meanG − x̂·meanGx); dwPartial[i] += dy·x̂; dbPartial[i] += dy (when not null); all in float64
+    /// (see <see cref="GradientSums"/>), dx rounded once. Float64 partials make the weight gradients come out as the
+    /// reference's do, nearly the correctly rounded sum, whichever way the rows are split (data-parallel ranks).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void InputGradient(float* dx, float* dwPartial, float* dbPartial, float* dy, float* w, float* x, float mu, float s, float meanG, float meanGx, int C, SimdLevel level)
+    public static void InputGradient(float* dx, double* dwPartial, double* dbPartial, float* dy, float* w, float* x, double mu, double s, double meanG, double meanGx, int C, SimdLevel level)
     {
         int i = 0;
         if (level == SimdLevel.Vector512)
         {
             var (m, sv, mg, mgx) = (Vector512.Create(mu), Vector512.Create(s), Vector512.Create(meanG), Vector512.Create(meanGx));
-            for (; i + 16 <= C; i += 16)
+            for (; i + 8 <= C; i += 8)
             {
-                var d = Vector512.Load(dy + i);
-                var xh = (Vector512.Load(x + i) - m) * sv;
-                Vector512.Store(Vector512.Load(dx + i) + sv * (d * Vector512.Load(w + i) - mg - xh * mgx), dx + i);
+                var d = Vector512.WidenLower(Vector256.Load(dy + i).ToVector512Unsafe());
+                var xh = (Vector512.WidenLower(Vector256.Load(x + i).ToVector512Unsafe()) - m) * sv;
+                var g = d * Vector512.WidenLower(Vector256.Load(w + i).ToVector512Unsafe());
+                var delta = sv * (g - mg - xh * mgx);
+                // dx += (float)delta, as the reference rounds: float(delta) then a float32 add.
+                var narrowed = Vector512.Narrow(delta, delta).GetLower();
+                Vector256.Store(Vector256.Load(dx + i) + narrowed, dx + i);
                 Vector512.Store(Vector512.Load(dwPartial + i) + d * xh, dwPartial + i);
                 if (dbPartial != null) Vector512.Store(Vector512.Load(dbPartial + i) + d, dbPartial + i);
             }
@@ -147,48 +158,36 @@ internal static unsafe class CpuNormRows
         if (level >= SimdLevel.Vector256)
         {
             var (m, sv, mg, mgx) = (Vector256.Create(mu), Vector256.Create(s), Vector256.Create(meanG), Vector256.Create(meanGx));
-            for (; i + 8 <= C; i += 8)
+            for (; i + 4 <= C; i += 4)
             {
-                var d = Vector256.Load(dy + i);
-                var xh = (Vector256.Load(x + i) - m) * sv;
-                Vector256.Store(Vector256.Load(dx + i) + sv * (d * Vector256.Load(w + i) - mg - xh * mgx), dx + i);
+                var d = Vector256.WidenLower(Vector128.Load(dy + i).ToVector256Unsafe());
+                var xh = (Vector256.WidenLower(Vector128.Load(x + i).ToVector256Unsafe()) - m) * sv;
+                var g = d * Vector256.WidenLower(Vector128.Load(w + i).ToVector256Unsafe());
+                var delta = sv * (g - mg - xh * mgx);
+                var narrowed = Vector256.Narrow(delta, delta).GetLower();
+                Vector128.Store(Vector128.Load(dx + i) + narrowed, dx + i);
                 Vector256.Store(Vector256.Load(dwPartial + i) + d * xh, dwPartial + i);
                 if (dbPartial != null) Vector256.Store(Vector256.Load(dbPartial + i) + d, dbPartial + i);
             }
         }
         for (; i < C; i++)
         {
-            float d = dy[i], xh = (x[i] - mu) * s;
-            dx[i] += s * (d * w[i] - meanG - xh * meanGx);
+            double d = dy[i], xh = (x[i] - mu) * s;
+            dx[i] += (float)(s * (d * w[i] - meanG - xh * meanGx));
             dwPartial[i] += d * xh;
             if (dbPartial != null) dbPartial[i] += d;
         }
     }
 
-    /// <summary>destination[i] += Σ_k partials[k·C + i] for k = 0 … blocks − 1, in that order.</summary>
+    /// <summary>destination[i] += (float)Σ_k partials[k·C + i] for k = 0 … blocks − 1, in that order, in float64.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void AddPartials(float* destination, float* partials, int blocks, int C, SimdLevel level)
+    public static void AddPartials(float* destination, double* partials, int blocks, int C)
     {
-        int i = 0;
-        if (level == SimdLevel.Vector512)
-            for (; i + 16 <= C; i += 16)
-            {
-                var sum = Vector512<float>.Zero;
-                for (int k = 0; k < blocks; k++) sum += Vector512.Load(partials + (long)k * C + i);
-                Vector512.Store(Vector512.Load(destination + i) + sum, destination + i);
-            }
-        if (level >= SimdLevel.Vector256)
-            for (; i + 8 <= C; i += 8)
-            {
-                var sum = Vector256<float>.Zero;
-                for (int k = 0; k < blocks; k++) sum += Vector256.Load(partials + (long)k * C + i);
-                Vector256.Store(Vector256.Load(destination + i) + sum, destination + i);
-            }
-        for (; i < C; i++)
+        for (int i = 0; i < C; i++)
         {
-            float sum = 0;
+            double sum = 0;
             for (int k = 0; k < blocks; k++) sum += partials[(long)k * C + i];
-            destination[i] += sum;
+            destination[i] += (float)sum;
         }
     }
 

@@ -30,21 +30,21 @@ public static unsafe class CpuRmsNorm
     {
         var level = Simd.Active;
         int rowsPerBlock = CpuNormRows.RowsPerBlock(C), blocks = (N + rowsPerBlock - 1) / rowsPerBlock;
-        float* partials = (float*)NativeMemory.AllocZeroed((nuint)((long)blocks * C), sizeof(float));
+        double* partials = (double*)NativeMemory.AllocZeroed((nuint)((long)blocks * C), sizeof(double));
         try
         {
             ParallelRows.For(blocks, k =>
             {
-                float* dw = partials + (long)k * C;
+                double* dw = partials + (long)k * C;
                 for (int n = k * rowsPerBlock, end = Math.Min(N, n + rowsPerBlock); n < end; n++)
                 {
                     long at = (long)n * C;
-                    float r = rstd[n];
-                    CpuNormRows.GradientSums(dOutput + at, weight, input + at, 0, r, C, level, out _, out float sumGx);
+                    double r = rstd[n];
+                    CpuNormRows.GradientSums(dOutput + at, weight, input + at, 0, r, C, level, out _, out double sumGx);
                     CpuNormRows.InputGradient(dInput + at, dw, null, dOutput + at, weight, input + at, 0, r, 0, sumGx / C, C, level);
                 }
             });
-            CpuNormRows.AddPartials(dWeight, partials, blocks, C, level);
+            CpuNormRows.AddPartials(dWeight, partials, blocks, C);
         }
         finally { NativeMemory.Free(partials); }
     }
