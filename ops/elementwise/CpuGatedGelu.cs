@@ -1,53 +1,76 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using Engine.Backends.Cpu.Ops;
 
 namespace Engine.Backends.Cpu.Kernels;
 
 /// <summary>
 /// Float32 gated GELU for the CPU backend, same contract as the reference <see cref="GatedGelu{T}"/>: rows of
-/// [gate (F) | linear (F)] in, gelu_tanh(gate)·linear out; backward accumulates into both halves. The tanh goes
-/// through <see cref="CpuGelu"/>'s cancellation-free exp(−2|u|) form, vectorised per row segment.
+/// [gate (F) | linear (F)] in, gelu_tanh(gate)·linear out; backward accumulates into both halves. The GELU and its
+/// derivative are <see cref="CpuGelu"/>'s (same error bound), vectorised along each row; blocks of whole rows
+/// (about <see cref="CpuGelu.Chunk"/> elements) go to the threads.
 /// </summary>
 public static unsafe class CpuGatedGelu
 {
     public static void Forward(float* output, float* input, int N, int F)
     {
-        ParallelRows.For(N, n =>
+        var level = Simd.Active;
+        ParallelRows.ForBlocks(N, RowsPerBlock(F), (first, end) => ForwardRows(output, input, first, end, F, level));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void ForwardRows(float* output, float* input, int first, int end, int F, SimdLevel level)
+    {
+        for (int n = first; n < end; n++)
         {
-            Span<float> scratch = stackalloc float[CpuGelu.Chunk];
             float* gate = input + (long)n * 2 * F, linear = gate + F, o = output + (long)n * F;
-            for (int at = 0; at < F; at += CpuGelu.Chunk)
-            {
-                int count = Math.Min(CpuGelu.Chunk, F - at);
-                var x = new ReadOnlySpan<float>(gate + at, count);
-                var e = CpuGelu.ExpOfMinusTwiceAbsU(x, scratch[..count]);
-                for (int i = 0; i < count; i++) o[at + i] = 0.5f * x[i] * CpuGelu.OnePlusTanh(x[i], e[i]) * linear[at + i];
-            }
-        });
+            int i = 0;
+            if (level == SimdLevel.Vector512)
+                for (; i + 16 <= F; i += 16) Vector512.Store(CpuGelu.Value(Vector512.Load(gate + i)) * Vector512.Load(linear + i), o + i);
+            if (level >= SimdLevel.Vector256)
+                for (; i + 8 <= F; i += 8) Vector256.Store(CpuGelu.Value(Vector256.Load(gate + i)) * Vector256.Load(linear + i), o + i);
+            for (; i < F; i++) o[i] = CpuGelu.Value(gate[i]) * linear[i];
+        }
     }
 
     public static void Backward(float* dInput, float* dOutput, float* input, int N, int F)
     {
-        ParallelRows.For(N, n =>
+        var level = Simd.Active;
+        ParallelRows.ForBlocks(N, RowsPerBlock(F), (first, end) => BackwardRows(dInput, dOutput, input, first, end, F, level));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void BackwardRows(float* dInput, float* dOutput, float* input, int first, int end, int F, SimdLevel level)
+    {
+        for (int n = first; n < end; n++)
         {
-            Span<float> scratch = stackalloc float[CpuGelu.Chunk];
             float* gate = input + (long)n * 2 * F, linear = gate + F, d = dOutput + (long)n * F;
             float* dGate = dInput + (long)n * 2 * F, dLinear = dGate + F;
-            for (int at = 0; at < F; at += CpuGelu.Chunk)
-            {
-                int count = Math.Min(CpuGelu.Chunk, F - at);
-                var x = new ReadOnlySpan<float>(gate + at, count);
-                var e = CpuGelu.ExpOfMinusTwiceAbsU(x, scratch[..count]);
-                for (int i = 0; i < count; i++)
+            int i = 0;
+            if (level == SimdLevel.Vector512)
+                for (; i + 16 <= F; i += 16)
                 {
-                    float xi = x[i], ei = e[i], onePlusE = 1 + ei;
-                    float sech2 = 4 * ei / (onePlusE * onePlusE);
-                    float du = CpuGelu.Sqrt2OverPi * (1 + 3 * CpuGelu.Cubic * xi * xi);
-                    float onePlusTanh = CpuGelu.OnePlusTanh(xi, ei);
-                    float g = d[at + i];
-                    dGate[at + i] += g * linear[at + i] * (0.5f * onePlusTanh + 0.5f * xi * sech2 * du);
-                    dLinear[at + i] += g * 0.5f * xi * onePlusTanh;
+                    var g = Vector512.Load(d + i);
+                    var slope = CpuGelu.Derivative(Vector512.Load(gate + i), out var value);
+                    Vector512.Store(Vector512.Load(dGate + i) + g * Vector512.Load(linear + i) * slope, dGate + i);
+                    Vector512.Store(Vector512.Load(dLinear + i) + g * value, dLinear + i);
                 }
+            if (level >= SimdLevel.Vector256)
+                for (; i + 8 <= F; i += 8)
+                {
+                    var g = Vector256.Load(d + i);
+                    var slope = CpuGelu.Derivative(Vector256.Load(gate + i), out var value);
+                    Vector256.Store(Vector256.Load(dGate + i) + g * Vector256.Load(linear + i) * slope, dGate + i);
+                    Vector256.Store(Vector256.Load(dLinear + i) + g * value, dLinear + i);
+                }
+            for (; i < F; i++)
+            {
+                float g = d[i], slope = CpuGelu.Derivative(gate[i], out float value);
+                dGate[i] += g * linear[i] * slope;
+                dLinear[i] += g * value;
             }
-        });
+        }
     }
+
+    static int RowsPerBlock(int F) => Math.Max(1, CpuGelu.Chunk / Math.Max(1, F));
 }

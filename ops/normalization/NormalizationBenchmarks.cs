@@ -17,6 +17,15 @@ public sealed class NormalizationBenchmarks : OpBenchmarkFamily
             return new(() => c.Backend.LayerNormForward(output, mean, rstd, input, weight, bias, N, C, 1e-5f),
                 Bytes: 2.0 * N * C * c.ValueBytes + 2.0 * C * c.ValueBytes + 2.0 * N * 4, Flops: 0);
         });
+        yield return new("residual + layernorm forward", c =>
+        {
+            int N = c.Shape.Rows, C = c.Shape.Width;
+            var (residual, output, a, b) = (c.Values((long)N * C), c.Values((long)N * C), c.Values((long)N * C), c.Values((long)N * C));
+            var (weight, bias, mean, rstd) = (c.Values(C), c.Values(C), c.Fp32(N), c.Fp32(N));
+            // Reads a and b, writes the residual and the output (the residual is re-read from cache, not counted).
+            return new(() => c.Backend.ResidualLayerNormForward(residual, output, mean, rstd, a, b, weight, bias, N, C, 1e-5f),
+                Bytes: 4.0 * N * C * c.ValueBytes + 2.0 * C * c.ValueBytes + 2.0 * N * 4, Flops: 0);
+        });
         yield return new("layernorm backward", c =>
         {
             int N = c.Shape.Rows, C = c.Shape.Width;

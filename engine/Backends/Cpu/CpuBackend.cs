@@ -90,16 +90,23 @@ public sealed unsafe partial class CpuBackend(HostMemory? memory = null) : IBack
         Embedding<float>.Backward(dTokenTable.Pointer, dPositionTable.Pointer, dOutput.Pointer, tokens.Pointer, B, T, C);
 
     public void LayerNormForward(Slice<float> output, Slice<float> mean, Slice<float> rstd, Slice<float> input, Slice<float> weight, Slice<float> bias, int N, int C, float epsilon) =>
-        LayerNorm<float>.Forward(output.Pointer, mean.Pointer, rstd.Pointer, input.Pointer, weight.Pointer, OrNull(bias), N, C, epsilon);
+        CpuLayerNorm.Forward(output.Pointer, mean.Pointer, rstd.Pointer, input.Pointer, weight.Pointer, OrNull(bias), N, C, epsilon);
+
+    public void ResidualLayerNormForward(Slice<float> residual, Slice<float> output, Slice<float> mean, Slice<float> rstd, Slice<float> a, Slice<float> b, Slice<float> weight, Slice<float> bias, int N, int C, float epsilon)
+    {
+        SliceChecks.SameLength("residual + layernorm forward", "residual", residual.Length, "a", a.Length);
+        SliceChecks.SameLength("residual + layernorm forward", "residual", residual.Length, "b", b.Length);
+        CpuLayerNorm.ResidualForward(residual.Pointer, output.Pointer, mean.Pointer, rstd.Pointer, a.Pointer, b.Pointer, weight.Pointer, OrNull(bias), N, C, epsilon);
+    }
 
     public void LayerNormBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, Slice<float> mean, Slice<float> rstd, int N, int C) =>
-        LayerNorm<float>.Backward(dInput.Pointer, dWeight.Pointer, OrNull(dBias), dOutput.Pointer, input.Pointer, weight.Pointer, mean.Pointer, rstd.Pointer, N, C);
+        CpuLayerNorm.Backward(dInput.Pointer, dWeight.Pointer, OrNull(dBias), dOutput.Pointer, input.Pointer, weight.Pointer, mean.Pointer, rstd.Pointer, N, C);
 
     public void RmsNormForward(Slice<float> output, Slice<float> rstd, Slice<float> input, Slice<float> weight, int N, int C, float epsilon) =>
-        RmsNorm<float>.Forward(output.Pointer, rstd.Pointer, input.Pointer, weight.Pointer, N, C, epsilon);
+        CpuRmsNorm.Forward(output.Pointer, rstd.Pointer, input.Pointer, weight.Pointer, N, C, epsilon);
 
     public void RmsNormBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dOutput, Slice<float> input, Slice<float> weight, Slice<float> rstd, int N, int C) =>
-        RmsNorm<float>.Backward(dInput.Pointer, dWeight.Pointer, dOutput.Pointer, input.Pointer, weight.Pointer, rstd.Pointer, N, C);
+        CpuRmsNorm.Backward(dInput.Pointer, dWeight.Pointer, dOutput.Pointer, input.Pointer, weight.Pointer, rstd.Pointer, N, C);
 
     public void RelativePositionBiasForward(Slice<float> bias, Slice<float> table, RelativePositionShape shape) =>
         RelativePositionBias<float>.Forward(bias.Pointer, table.Pointer, shape);
@@ -144,10 +151,10 @@ public sealed unsafe partial class CpuBackend(HostMemory? memory = null) : IBack
     public double SoftmaxCrossEntropy(Slice<float> logits, Slice<float> losses, Slice<int> targets, int N, int V, int paddedV, float gradientScale) =>
         CpuCrossEntropy.Forward(logits.Pointer, losses.Pointer, targets.Pointer, N, V, paddedV, gradientScale);
 
-    public double SumOfSquares(Slice<float> x) => Elementwise<float>.SumOfSquares(x.Pointer, x.Length);
+    public double SumOfSquares(Slice<float> x) => CpuElementwise.SumOfSquares(x.Pointer, x.Length);
 
     public void AdamW(Slice<float> parameters, Slice<float> gradients, Slice<float> m, Slice<float> v, float learningRate, float beta1, float beta2, float epsilon, float weightDecay, int step) =>
-        Ops.AdamW<float>.Step(parameters.Pointer, gradients.Pointer, m.Pointer, v.Pointer, parameters.Length, learningRate, beta1, beta2, epsilon, weightDecay, step);
+        CpuAdamW.Step(parameters.Pointer, gradients.Pointer, m.Pointer, v.Pointer, parameters.Length, learningRate, beta1, beta2, epsilon, weightDecay, step);
 
     public void CastToHalf(Slice<ushort> output, Slice<float> input, HalfFormat format)
     {
@@ -164,7 +171,7 @@ public sealed unsafe partial class CpuBackend(HostMemory? memory = null) : IBack
     public void AdamWMixed(Slice<float> master, Slice<ushort> halfCopy, HalfFormat format, Slice<float> gradients, Slice<float> m, Slice<float> v, float learningRate, float beta1, float beta2, float epsilon, float weightDecay, int step)
     {
         SliceChecks.SameLength("adamw mixed", "master", master.Length, "half copy", halfCopy.Length);
-        Ops.AdamW<float>.StepMixed(master.Pointer, halfCopy.Pointer, format, gradients.Pointer, m.Pointer, v.Pointer, master.Length, learningRate, beta1, beta2, epsilon, weightDecay, step);
+        CpuAdamW.StepMixed(master.Pointer, halfCopy.Pointer, format, gradients.Pointer, m.Pointer, v.Pointer, master.Length, learningRate, beta1, beta2, epsilon, weightDecay, step);
     }
 
     public bool UnscaleAndCheckFinite(Slice<float> gradients, float scale) => LossScale.UnscaleAndCheckFinite(gradients.Pointer, gradients.Length, scale);
