@@ -39,7 +39,7 @@ public sealed unsafe partial class CpuBackend
         if (format is null) return (false, "");
         setting = (setting ?? Environment.GetEnvironmentVariable(Bf16MatmulVariable) ?? "auto").Trim().ToLowerInvariant();
         if (setting is not ("auto" or "" or "off"))
-            throw new ArgumentException($"{Bf16MatmulVariable}={setting}: use auto or off");
+            throw new EngineException($"{Bf16MatmulVariable}={setting} is not a choice: use auto (native bf16 products where the CPU has AVX-512 BF16) or off (stage them through fp32)");
         if (format != HalfFormat.Bf16) return (false, "cpu matrix products: staged through fp32 (native products are bf16 only)");
         if (setting == "off") return (false, $"cpu matrix products: staged through fp32 ({Bf16MatmulVariable}=off)");
         if (!CpuBf16Gemm.Available) return (false, $"cpu matrix products: staged through fp32 ({CpuBf16Gemm.Reason})");

@@ -18,7 +18,9 @@ public sealed partial class ProfilingBackend(IBackend inner, IOpClock? clock = n
     public HalfStorageOps NativeHalfStorage => inner.NativeHalfStorage;
     public HalfFormat? HalfMatmulOperands => inner.HalfMatmulOperands;
     public StorageFormat ValueStorage => inner.ValueStorage;
-    public IBackend Fp32Backend => inner.Fp32Backend;
+    // Where the backend underneath is its own fp32 backend (the device), the fp32 state's ops (mixed precision's
+    // AdamW on the master weights) go through this profiler too, so they are timed rather than left "outside ops".
+    public IBackend Fp32Backend => ReferenceEquals(inner.Fp32Backend, inner) ? this : inner.Fp32Backend;
     readonly IOpClock clock = clock ?? new HostOpClock(inner);
 
     T Timed<T>(string op, Func<T> body)

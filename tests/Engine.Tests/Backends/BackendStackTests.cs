@@ -48,6 +48,21 @@ public class BackendStackTests
     }
 
     [Fact]
+    public void A_profiled_device_is_its_own_fp32_backend_so_the_master_weights_update_is_timed()
+    {
+        using var device = new CpuBackend();
+        using var profiled = new Engine.Backends.Profiling.ProfilingBackend(device);
+        using var mixed = new MixedPrecisionBackend(profiled, PrecisionMode.Bf16);
+        Assert.Same(profiled, mixed.Fp32Backend);
+        var p = device.Allocate<float>(4, "p");
+        var g = device.Allocate<float>(4, "g");
+        var m = device.Allocate<float>(4, "m");
+        var v = device.Allocate<float>(4, "v");
+        mixed.Fp32Backend.AdamW(p, g, m, v, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 1);
+        Assert.Contains(profiled.Times.Sorted(), t => t.Op == "adamw" && t.Calls == 1);
+    }
+
+    [Fact]
     [Trait("Category", "GPU")]
     public void A_gpu_is_made_for_the_precisions_operand_format_and_handed_over()
     {

@@ -193,7 +193,9 @@ public class CpuBf16MatmulTests
         Assert.Equal(CpuBf16Gemm.Available, CpuBackend.Bf16MatmulChoice(HalfFormat.Bf16, "auto").Native);
         Assert.False(CpuBackend.Bf16MatmulChoice(HalfFormat.Fp16, "auto").Native);
         Assert.Equal((false, ""), CpuBackend.Bf16MatmulChoice(null, "auto"));
-        Assert.Throws<ArgumentException>(() => CpuBackend.Bf16MatmulChoice(HalfFormat.Bf16, "sometimes"));
+        var refused = Assert.Throws<EngineException>(() => CpuBackend.Bf16MatmulChoice(HalfFormat.Bf16, "sometimes"));
+        Assert.Contains("ENGINE_CPU_BF16=sometimes", refused.Message);
+        Assert.Contains("auto", refused.Message);
     }
 
     [Fact]
