@@ -70,7 +70,7 @@ cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 isa=$(grep -o -w 'avx512f\|avx512_bf16\|avx512_vnni\|avx2' /proc/cpuinfo | sort -u | tr '\n' ' ')
 blas=$(basename "$(dirname "$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3)")")
 torch="PyTorch $(sed -n 's/^torch \([^,]*\),.*/\1/p' "$LOG/tiny-torch.1.log") with $blas ($(dpkg-query -W -f '${Version}' libopenblas0-openmp 2>/dev/null))"
-bf16_path=$(grep -o 'bf16 [^;]*matrix products[^;]*' "$LOG/small-bf16.1.log" | head -1 || true)
+bf16_path=$(grep -o 'cpu matrix products: [^;]*' "$LOG/small-bf16.1.log" | head -1 || true)
 
 echo
 echo "Machine: $cpu, $(nproc) cores ($isa), $THREADS threads each side; $torch; .NET $(dotnet --version); $(date -u +%Y-%m-%d)."
