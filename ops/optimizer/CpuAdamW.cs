@@ -31,7 +31,7 @@ public static unsafe class CpuAdamW
         ParallelRows.ForChunks(count, (start, end) =>
         {
             UpdateRange(master + start, gradients + start, m + start, v + start, end - start, update, level);
-            for (long i = start; i < end; i++) halfCopy[i] = HalfFormats.FromFloat(format, master[i]);
+            HalfCast.ToHalf(halfCopy + start, master + start, end - start, format); // one chunk: runs on this thread
         }, Chunk);
     }
 
