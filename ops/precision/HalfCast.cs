@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using Engine.Backends.Cpu.Kernels;
 using Engine.Precision;
 
 namespace Engine.Backends.Cpu.Ops;
@@ -12,19 +13,15 @@ namespace Engine.Backends.Cpu.Ops;
 /// </summary>
 public static unsafe class HalfCast
 {
-    /// <summary>The vector width the loops use on this CPU: 512, 256 or 0 (scalar).</summary>
-    public static int DetectedWidth =>
-        Vector512.IsHardwareAccelerated ? 512 : Vector256.IsHardwareAccelerated ? 256 : 0;
-
     const int Chunk = 32768; // elements per parallel piece: 64–128 KiB each way, large enough to hide a task's cost
 
-    public static void ToHalf(ushort* output, float* input, long count, HalfFormat format) => ToHalf(output, input, count, format, DetectedWidth);
+    public static void ToHalf(ushort* output, float* input, long count, HalfFormat format) => ToHalf(output, input, count, format, Simd.Best);
 
-    public static void FromHalf(float* output, ushort* input, long count, HalfFormat format) => FromHalf(output, input, count, format, DetectedWidth);
+    public static void FromHalf(float* output, ushort* input, long count, HalfFormat format) => FromHalf(output, input, count, format, Simd.Best);
 
-    /// <summary><see cref="ToHalf(ushort*, float*, long, HalfFormat)"/> with the vector width forced
-    /// (512, 256, or 0 for scalar): the tests run every path on any CPU (.NET emulates a width the CPU lacks).</summary>
-    public static void ToHalf(ushort* output, float* input, long count, HalfFormat format, int width) =>
+    /// <summary><see cref="ToHalf(ushort*, float*, long, HalfFormat)"/> with the vector width forced, not capped at
+    /// <see cref="Simd.Best"/>: the tests run every path on any CPU (.NET emulates a width the CPU lacks).</summary>
+    public static void ToHalf(ushort* output, float* input, long count, HalfFormat format, SimdLevel width) =>
         ParallelRows.ForChunks(count, (start, end) =>
         {
             // Branch once per chunk, not per element.
@@ -33,7 +30,7 @@ public static unsafe class HalfCast
         }, Chunk);
 
     /// <summary><see cref="FromHalf(float*, ushort*, long, HalfFormat)"/> with the vector width forced.</summary>
-    public static void FromHalf(float* output, ushort* input, long count, HalfFormat format, int width) =>
+    public static void FromHalf(float* output, ushort* input, long count, HalfFormat format, SimdLevel width) =>
         ParallelRows.ForChunks(count, (start, end) =>
         {
             if (format == HalfFormat.Bf16) FromBf16(output + start, input + start, end - start, width);
@@ -41,17 +38,17 @@ public static unsafe class HalfCast
         }, Chunk);
 
     // Round to nearest even as Bf16.FromFloat does: add 0x7FFF plus the lowest kept bit, keep the top half; NaN first.
-    static void ToBf16(ushort* output, float* input, long count, int width)
+    static void ToBf16(ushort* output, float* input, long count, SimdLevel width)
     {
         long i = 0;
-        if (width == 512)
+        if (width == SimdLevel.Vector512)
             for (; i + 32 <= count; i += 32)
             {
                 var lo = RoundToBf16(Vector512.Load(input + i));
                 var hi = RoundToBf16(Vector512.Load(input + i + 16));
                 Vector512.Narrow(lo, hi).Store(output + i);
             }
-        else if (width == 256)
+        else if (width == SimdLevel.Vector256)
             for (; i + 16 <= count; i += 16)
             {
                 var lo = RoundToBf16(Vector256.Load(input + i));
@@ -76,17 +73,17 @@ public static unsafe class HalfCast
     }
 
     // Exact: the bf16 bits become the top half of a float.
-    static void FromBf16(float* output, ushort* input, long count, int width)
+    static void FromBf16(float* output, ushort* input, long count, SimdLevel width)
     {
         long i = 0;
-        if (width == 512)
+        if (width == SimdLevel.Vector512)
             for (; i + 32 <= count; i += 32)
             {
                 var (lo, hi) = Vector512.Widen(Vector512.Load(input + i));
                 (lo << 16).AsSingle().Store(output + i);
                 (hi << 16).AsSingle().Store(output + i + 16);
             }
-        else if (width == 256)
+        else if (width == SimdLevel.Vector256)
             for (; i + 16 <= count; i += 16)
             {
                 var (lo, hi) = Vector256.Widen(Vector256.Load(input + i));
@@ -103,10 +100,10 @@ public static unsafe class HalfCast
     const uint Fp16Overflow = 0x47800000, Fp16SmallestNormal = 0x38800000, PointFive = 0x3F000000;
     const uint RebiasAndRound = 0xC8000FFF; // (15 − 127) << 23, plus 0xFFF
 
-    static void ToFp16(ushort* output, float* input, long count, int width)
+    static void ToFp16(ushort* output, float* input, long count, SimdLevel width)
     {
         long i = 0;
-        if (width == 512)
+        if (width == SimdLevel.Vector512)
             for (; i + 32 <= count; i += 32)
             {
                 var x0 = Vector512.Load(input + i);
@@ -114,7 +111,7 @@ public static unsafe class HalfCast
                 if (!Vector512.EqualsAll(x0, x0) || !Vector512.EqualsAll(x1, x1)) { ScalarToFp16(output + i, input + i, 32); continue; }
                 Vector512.Narrow(RoundToFp16(x0), RoundToFp16(x1)).Store(output + i);
             }
-        else if (width == 256)
+        else if (width == SimdLevel.Vector256)
             for (; i + 16 <= count; i += 16)
             {
                 var x0 = Vector256.Load(input + i);
@@ -155,10 +152,10 @@ public static unsafe class HalfCast
     // fp16 → fp32, exact: the 15 magnitude bits move up 13 places and the exponent is rebiased (by 112 binades, by
     // 224 for inf); a subnormal (exponent 0) is built as 2^-14·(1 + m/1024) and the 2^-14 subtracted again, which the
     // FPU does exactly, normalising it. NaNs (exponent 31, mantissa ≠ 0) go element by element.
-    static void FromFp16(float* output, ushort* input, long count, int width)
+    static void FromFp16(float* output, ushort* input, long count, SimdLevel width)
     {
         long i = 0;
-        if (width == 512)
+        if (width == SimdLevel.Vector512)
             for (; i + 32 <= count; i += 32)
             {
                 var (h0, h1) = Vector512.Widen(Vector512.Load(input + i));
@@ -168,7 +165,7 @@ public static unsafe class HalfCast
                 WidenFp16(h0).AsSingle().Store(output + i);
                 WidenFp16(h1).AsSingle().Store(output + i + 16);
             }
-        else if (width == 256)
+        else if (width == SimdLevel.Vector256)
             for (; i + 16 <= count; i += 16)
             {
                 var (h0, h1) = Vector256.Widen(Vector256.Load(input + i));

@@ -1,4 +1,5 @@
 using Engine.Backends.Cpu;
+using Engine.Backends.Cpu.Kernels;
 using Engine.Backends.Cpu.Ops;
 using Engine.Precision;
 using Engine.Tests.Precision;
@@ -33,15 +34,15 @@ public class PrecisionCpuTests
             Assert.Equal(BitConverter.SingleToUInt32Bits(HalfFormats.ToFloat(format, bits[i])), BitConverter.SingleToUInt32Bits(floats[i]));
     }
 
-    public static TheoryData<HalfFormat, int> FormatsAndWidths() => new()
+    public static TheoryData<HalfFormat, SimdLevel> FormatsAndWidths() => new()
     {
-        { HalfFormat.Bf16, 512 }, { HalfFormat.Bf16, 256 }, { HalfFormat.Bf16, 0 },
-        { HalfFormat.Fp16, 512 }, { HalfFormat.Fp16, 256 }, { HalfFormat.Fp16, 0 },
+        { HalfFormat.Bf16, SimdLevel.Vector512 }, { HalfFormat.Bf16, SimdLevel.Vector256 }, { HalfFormat.Bf16, SimdLevel.Scalar },
+        { HalfFormat.Fp16, SimdLevel.Vector512 }, { HalfFormat.Fp16, SimdLevel.Vector256 }, { HalfFormat.Fp16, SimdLevel.Scalar },
     };
 
     [Theory]
     [MemberData(nameof(FormatsAndWidths))]
-    public unsafe void Casts_give_the_element_helpers_bits_on_every_vector_width(HalfFormat format, int width)
+    public unsafe void Casts_give_the_element_helpers_bits_on_every_vector_width(HalfFormat format, SimdLevel width)
     {
         // Lengths that end inside a vector and inside a chunk; the buffers start off the vector alignment.
         foreach (int n in new[] { 1, 15, 31, 33, N })

@@ -20,18 +20,6 @@ public class DirectHalfStorageTests
     static MixedPrecisionBackend Direct(PrecisionMode precision) =>
         new(new MixedPrecisionBackend(new CpuBackend(), precision), precision);
 
-    static (double Loss, float[] Gradients, long Staged) Step(TransformerConfig config, MixedPrecisionBackend backend, ModelInputs inputs, int[] targets)
-    {
-        using var model = new TransformerModel(config, backend);
-        Initialization.Initialize(model, new Rng(11));
-        model.ZeroGradients();
-        double loss = model.Forward(inputs, targets, gradientScale: 1f / targets.Length);
-        model.Backward();
-        var gradients = new float[model.ParameterCount];
-        backend.CopyOut(model.Memory.Gradients, gradients);
-        return (loss, gradients, backend.StagedOps);
-    }
-
     [Theory]
     [InlineData("gpt2-tiny", PrecisionMode.Bf16)]
     [InlineData("gpt2-tiny", PrecisionMode.Fp16)]
@@ -41,8 +29,8 @@ public class DirectHalfStorageTests
     {
         var config = TinyModels.Config(preset);
         var (inputs, targets) = TinyModels.RandomBatch(config, new Rng(4));
-        var staged = Step(config, new MixedPrecisionBackend(new CpuBackend(), precision), inputs, targets);
-        var direct = Step(config, Direct(precision), inputs, targets);
+        var staged = TinyModels.MixedStep(config, new MixedPrecisionBackend(new CpuBackend(), precision), inputs, targets);
+        var direct = TinyModels.MixedStep(config, Direct(precision), inputs, targets);
 
         Assert.Equal(staged.Loss, direct.Loss);
         for (int i = 0; i < staged.Gradients.Length; i++)

@@ -1,3 +1,4 @@
+using Engine.Backends.Mixed;
 using Engine.Models;
 using Engine.Util;
 
@@ -21,5 +22,19 @@ public static class TinyModels
             DecoderT = encoderDecoder ? decoderT : 0,
         };
         return (inputs, Tokens(encoderDecoder ? B * decoderT : B * T));
+    }
+
+    /// <summary>One forward and backward on a mixed-precision backend from fixed initial weights: the loss, every
+    /// parameter's gradient and how many ops the backend staged through fp32.</summary>
+    public static (double Loss, float[] Gradients, long Staged) MixedStep(TransformerConfig config, MixedPrecisionBackend backend, ModelInputs inputs, int[] targets)
+    {
+        using var model = new TransformerModel(config, backend);
+        Initialization.Initialize(model, new Rng(11));
+        model.ZeroGradients();
+        double loss = model.Forward(inputs, targets, gradientScale: 1f / targets.Length);
+        model.Backward();
+        var gradients = new float[model.ParameterCount];
+        backend.CopyOut(model.Memory.Gradients, gradients);
+        return (loss, gradients, backend.StagedOps);
     }
 }

@@ -222,21 +222,10 @@ public class CpuBf16MatmulTests
         RequireNative();
         var config = TinyModels.Config(preset);
         var (inputs, targets) = TinyModels.RandomBatch(config, new Rng(4));
-        (double Loss, float[] Gradients, long Staged) Step(MixedPrecisionBackend backend)
-        {
-            using var model = new TransformerModel(config, backend);
-            Initialization.Initialize(model, new Rng(11));
-            model.ZeroGradients();
-            double loss = model.Forward(inputs, targets, gradientScale: 1f / targets.Length);
-            model.Backward();
-            var gradients = new float[model.ParameterCount];
-            backend.CopyOut(model.Memory.Gradients, gradients);
-            return (loss, gradients, backend.StagedOps);
-        }
         using var stagedBackend = new MixedPrecisionBackend(new CpuBackend(), PrecisionMode.Bf16);
         using var nativeBackend = new MixedPrecisionBackend(NativeBackend(), PrecisionMode.Bf16);
-        var staged = Step(stagedBackend);
-        var native = Step(nativeBackend);
+        var staged = TinyModels.MixedStep(config, stagedBackend, inputs, targets);
+        var native = TinyModels.MixedStep(config, nativeBackend, inputs, targets);
         Assert.True(Math.Abs(native.Loss - staged.Loss) <= 1e-3 * Math.Abs(staged.Loss), $"loss {native.Loss:R} native, {staged.Loss:R} staged");
         double scale = staged.Gradients.Max(g => Math.Abs(g));
         for (int i = 0; i < staged.Gradients.Length; i++)
