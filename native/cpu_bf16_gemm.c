@@ -214,15 +214,19 @@ static inline TARGET void store_tile(__m512 acc[MR][NR / 16], void *c, long ldc,
         }
 }
 
-// C for the tiles of A panels [mPanel0, mPanel1) × B panels [nPanel0, nPanel1), from the packs (M×K A, K×N B).
-// bias (fp32, N values) or null; accumulate: C += product, else C = product (+ bias).
-EXPORT TARGET void engine_cpu_bf16_gemm(const uint32_t *apack, const uint32_t *bpack, int M, int N, int K,
-                                        int mPanel0, int mPanel1, int nPanel0, int nPanel1,
-                                        void *c, long ldc, int cBf16, int accumulate, const float *bias)
+// C for the tiles of A panels [mPanel0, mPanel1) × B panels [nPanel0, nPanel1), from the packs (M×K A, K×N B), summing
+// the k pairs [pair0, pair1) only (0 and ⌈K/2⌉ for the whole product; attention's causal blocks skip the pairs whose
+// terms are all zero). bias (fp32, N values) or null; accumulate: C += product, else C = product (+ bias).
+EXPORT TARGET void engine_cpu_bf16_gemm_pairs(const uint32_t *apack, const uint32_t *bpack, int M, int N, int K,
+                                              int mPanel0, int mPanel1, int nPanel0, int nPanel1, int pair0, int pair1,
+                                              void *c, long ldc, int cBf16, int accumulate, const float *bias)
 {
     const int Kp = (K + 1) / 2;
+    if (pair0 < 0) pair0 = 0;
+    if (pair1 > Kp) pair1 = Kp;
+    const int pairs = pair1 - pair0;
     // A block of panels that stays in L2 (about 256 KiB) while the B panels pass over it.
-    int block = Kp > 0 ? (256 * 1024) / (Kp * MR * 4) : mPanel1 - mPanel0;
+    int block = pairs > 0 ? (256 * 1024) / (pairs * MR * 4) : mPanel1 - mPanel0;
     if (block < 1) block = 1;
     for (int mb = mPanel0; mb < mPanel1; mb += block)
     {
@@ -239,7 +243,7 @@ EXPORT TARGET void engine_cpu_bf16_gemm(const uint32_t *apack, const uint32_t *b
                 for (int r = 0; r < MR; r++)
 #pragma GCC unroll 3
                     for (int j = 0; j < NR / 16; j++) acc[r][j] = _mm512_setzero_ps();
-                for (int p = 0; p < Kp; p++)
+                for (int p = pair0; p < pair1; p++)
                 {
                     __m512bh b0 = (__m512bh)_mm512_loadu_si512(bp + (long)p * NR);
                     __m512bh b1 = (__m512bh)_mm512_loadu_si512(bp + (long)p * NR + 16);

@@ -22,6 +22,21 @@ public readonly record struct AttentionShape(int B, int QueryLength, int KeyLeng
     /// <summary>Last key a query row may see (exclusive end): causal rows stop at themselves.</summary>
     public int KeyEnd(int t) => Causal ? t + 1 : KeyLength;
 
+    /// <summary>The first query row that sees key u (causal: u itself).</summary>
+    public int FirstQuery(int u) => Causal ? u : 0;
+
+    // Element offsets of head pair bh = b·Heads + h, for kernels that run one head at a time.
+    /// <summary>Where head pair bh's first query row starts.</summary>
+    public long QueryOffset(int bh) => (long)(bh / Heads) * QueryLength * QueryStride + bh % Heads * HeadSize;
+    /// <summary>Where head pair bh's first key (and value) row starts.</summary>
+    public long KeyValueOffset(int bh) => (long)(bh / Heads) * KeyLength * KeyValueStride + bh % Heads * HeadSize;
+    /// <summary>Where head pair bh's first row of a (B, Tq, inner) tensor (output, dOutput) starts.</summary>
+    public long OutputOffset(int bh) => (long)(bh / Heads) * QueryLength * Inner + bh % Heads * HeadSize;
+    /// <summary>Where row t of head pair bh's (Tq × Tk) block of a (B, heads, Tq, Tk) tensor (probabilities) starts.</summary>
+    public long ScoreRowOffset(int bh, int t) => ((long)bh * QueryLength + t) * KeyLength;
+    /// <summary>Where row t of head h's (Tq × Tk) block of the (heads, Tq, Tk) position bias starts.</summary>
+    public long BiasRowOffset(int h, int t) => ((long)h * QueryLength + t) * KeyLength;
+
     public void Validate()
     {
         if (B <= 0 || QueryLength <= 0 || KeyLength <= 0 || Heads <= 0 || HeadSize <= 0)

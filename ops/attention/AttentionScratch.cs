@@ -3,14 +3,15 @@ using System.Runtime.InteropServices;
 namespace Engine.Backends.Cpu.Kernels;
 
 /// <summary>
-/// Per-thread working buffers of <see cref="CpuAttention"/> (64-byte aligned native memory, grown on demand and
+/// Per-thread working buffers of <see cref="CpuAttention"/> and <see cref="CpuBf16Attention"/> (64-byte aligned native memory, grown on demand and
 /// reused across heads and calls, so the per-head tasks neither allocate nor page-fault). Freed by the finalizer
 /// when the thread goes away.
 /// </summary>
 internal sealed unsafe class AttentionScratch
 {
-    /// <summary>The buffers one head's forward or backward needs at once.</summary>
-    public enum Slot { Queries, OutputGradient, Scores, ScoreGradients, PackedA, PackedB, PackedC, Count }
+    /// <summary>The buffers one head's forward or backward needs at once (<see cref="CpuBf16Attention"/> keeps its
+    /// bf16 P or dS rows in HalfRows, its widened bias row in Queries).</summary>
+    public enum Slot { Queries, OutputGradient, Scores, ScoreGradients, PackedA, PackedB, PackedC, HalfRows, Count }
 
     [ThreadStatic] private static AttentionScratch? t_current;
 

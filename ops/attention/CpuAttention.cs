@@ -108,16 +108,13 @@ public static unsafe class CpuAttention
         public int RowPad => AttentionProducts.RoundUp(S.KeyLength, 32);
         /// <summary>Query rows of the score buffers: MR spare rows that edge tiles may read.</summary>
         public int PaddedRows => S.QueryLength + 8;
-        public float* Q(int bh) => (float*)_q + (long)(bh / S.Heads) * S.QueryLength * S.QueryStride + bh % S.Heads * S.HeadSize;
-        public float* K(int bh) => (float*)_k + (long)(bh / S.Heads) * S.KeyLength * S.KeyValueStride + bh % S.Heads * S.HeadSize;
-        public float* V(int bh) => (float*)_v + (long)(bh / S.Heads) * S.KeyLength * S.KeyValueStride + bh % S.Heads * S.HeadSize;
+        public float* Q(int bh) => (float*)_q + S.QueryOffset(bh);
+        public float* K(int bh) => (float*)_k + S.KeyValueOffset(bh);
+        public float* V(int bh) => (float*)_v + S.KeyValueOffset(bh);
         /// <summary>Head pair bh's rows of a (B, Tq, inner) tensor (output, dOutput).</summary>
-        public float* Rows(float* x, int bh) => x + (long)(bh / S.Heads) * S.QueryLength * S.Inner + bh % S.Heads * S.HeadSize;
+        public float* Rows(float* x, int bh) => x + S.OutputOffset(bh);
         public int* Mask(int bh) => _mask == 0 ? null : (int*)_mask + (long)(bh / S.Heads) * S.KeyLength;
-        public float* Bias(int bh, int t) => _bias == 0 ? null : (float*)_bias + ((long)(bh % S.Heads) * S.QueryLength + t) * S.KeyLength;
-
-        /// <summary>The first query row that sees key u (causal: u itself).</summary>
-        public int FirstQuery(int u) => S.Causal ? u : 0;
+        public float* Bias(int bh, int t) => _bias == 0 ? null : (float*)_bias + S.BiasRowOffset(bh % S.Heads, t);
 
         /// <summary>Copies rows (Tq × hs, row stride) into a dense buffer with 8 zero rows after them.</summary>
         public void CopyRows(float* src, nint stride, float* dst)
@@ -164,7 +161,7 @@ public static unsafe class CpuAttention
                 var (max, sum) = AttentionRows.Softmax(row, s.KeyEnd(t), ld, Op.Scale, Op.Bias(bh, t), mask);
                 if (Lse != null) Lse[(long)bh * Tq + t] = sum > 0 ? max + MathF.Log(sum) : float.PositiveInfinity;
                 if (Probabilities != null)
-                    new ReadOnlySpan<float>(row, Tk).CopyTo(new Span<float>(Probabilities + ((long)bh * Tq + t) * Tk, Tk));
+                    new ReadOnlySpan<float>(row, Tk).CopyTo(new Span<float>(Probabilities + s.ScoreRowOffset(bh, t), Tk));
             }
 
             float* vPacked = scratch.Get(AttentionScratch.Slot.PackedB, AttentionProducts.PackedSize<TK>(Tk, hs));
@@ -210,7 +207,7 @@ public static unsafe class CpuAttention
                 for (int t = 0; t < Tq; t++)
                 {
                     float* row = p + (long)t * ld;
-                    new ReadOnlySpan<float>(Probabilities + ((long)bh * Tq + t) * Tk, Tk).CopyTo(new Span<float>(row, Tk));
+                    new ReadOnlySpan<float>(Probabilities + s.ScoreRowOffset(bh, t), Tk).CopyTo(new Span<float>(row, Tk));
                     new Span<float>(row + Tk, ld - Tk).Clear();
                 }
             }
@@ -234,8 +231,8 @@ public static unsafe class CpuAttention
             int h = bh % s.Heads;
             for (int t = 0; t < Tq; t++)
             {
-                float* keep = DPositionBias != null ? DPositionBias + ((long)h * Tq + t) * Tk
-                    : KeepScoreGradients ? Probabilities + ((long)bh * Tq + t) * Tk
+                float* keep = DPositionBias != null ? DPositionBias + s.BiasRowOffset(h, t)
+                    : KeepScoreGradients ? Probabilities + s.ScoreRowOffset(bh, t)
                     : null;
                 AttentionRows.ScoreGradient(p + (long)t * ld, dS + (long)t * ld, s.KeyEnd(t), ld, scale, keep, accumulate: DPositionBias != null);
             }
@@ -263,7 +260,7 @@ public static unsafe class CpuAttention
             var s = Op.S;
             for (int u0 = 0; u0 < s.KeyLength; u0 += TK.MR)
             {
-                int keys = Math.Min(TK.MR, s.KeyLength - u0), t0 = Math.Min(Op.FirstQuery(u0), s.QueryLength);
+                int keys = Math.Min(TK.MR, s.KeyLength - u0), t0 = Math.Min(s.FirstQuery(u0), s.QueryLength);
                 AttentionProducts.Multiply<TK>(keys, s.HeadSize, t0, s.QueryLength, m + (long)t0 * ld + u0, 1, ld, xPacked, s.HeadSize, s.QueryLength,
                     grad + (long)u0 * s.KeyValueStride, s.KeyValueStride, overwrite: false);
             }

@@ -11,7 +11,7 @@ namespace Engine.Backends.Cpu;
 /// bf16 mixed precision's matrix products on AVX-512 BF16 (native/cpu_bf16_gemm.c: vdpbf16ps, fp32 accumulation), so
 /// the linear layers read their bf16 activations and weight copy as they are instead of through fp32 scratch. Made so
 /// by <see cref="UseBf16Matmul"/> (BackendFactory does it for bf16 when <see cref="Bf16MatmulChoice"/> says so): the
-/// backend then takes <see cref="HalfStorageOps.Matmul"/> on 16-bit storage and reads every operand in bf16, as
+/// backend then takes <see cref="HalfStorageOps.Matmul"/> (and attention: CpuBackend.Bf16Attention.cs) on 16-bit storage and reads every operand in bf16, as
 /// CudaBackend does with tensor cores (an fp32-stored operand is rounded to bf16 first: exact for the values of bf16
 /// weights). Outputs keep their storage: the forward's bf16 output rounds to nearest even, fp32 gradients add fp32.
 /// Each output element is one fp32 sum over k in order, so the results do not depend on the thread count.
@@ -28,7 +28,7 @@ public sealed unsafe partial class CpuBackend
     byte[]? aPack, bPack, aCopy, bCopy, floatCopy;
     readonly object bf16Scratch = new();
 
-    public HalfStorageOps NativeHalfStorage => bf16Matmul ? HalfStorageOps.Matmul : HalfStorageOps.None;
+    public HalfStorageOps NativeHalfStorage => bf16Matmul ? HalfStorageOps.Matmul | HalfStorageOps.Attention : HalfStorageOps.None;
     public HalfFormat? HalfMatmulOperands => bf16Matmul ? HalfFormat.Bf16 : null;
 
     /// <summary>Whether matrix products for <paramref name="format"/> (null: fp32) should run natively in bf16 here,
@@ -43,7 +43,7 @@ public sealed unsafe partial class CpuBackend
         if (format != HalfFormat.Bf16) return (false, "cpu matrix products: staged through fp32 (native products are bf16 only)");
         if (setting == "off") return (false, $"cpu matrix products: staged through fp32 ({Bf16MatmulVariable}=off)");
         if (!CpuBf16Gemm.Available) return (false, $"cpu matrix products: staged through fp32 ({CpuBf16Gemm.Reason})");
-        return (true, "cpu matrix products: native bf16 (AVX-512 BF16 vdpbf16ps, fp32 accumulation)");
+        return (true, "cpu matrix products: native bf16, attention's too (AVX-512 BF16 vdpbf16ps, fp32 accumulation)");
     }
 
     /// <summary>Makes this backend run matrix products on bf16 operands (see the class comment); throws where the CPU

@@ -126,19 +126,31 @@ public sealed unsafe partial class CpuBackend(HostMemory? memory = null) : IBack
         CpuMatmul.Backward(OrNull(dInput), dWeight.Pointer, OrNull(dBias), dOutput.Pointer, input.Pointer, weight.Pointer, N, C, OC);
     }
 
-    public void AttentionForward(AttentionShape shape, Slice<float> output, Slice<float> probabilities, Slice<float> query, Slice<float> key, Slice<float> value, Slice<int> keyMask, Slice<float> positionBias) =>
+    public void AttentionForward(AttentionShape shape, Slice<float> output, Slice<float> probabilities, Slice<float> query, Slice<float> key, Slice<float> value, Slice<int> keyMask, Slice<float> positionBias)
+    {
+        if (TryBf16AttentionForward("attention forward", shape, output, probabilities, default, query, key, value, keyMask, positionBias)) return;
         CpuAttention.Forward(shape, output.Pointer, probabilities.Pointer, query.Pointer, key.Pointer, value.Pointer, keyMask.IsEmpty ? null : keyMask.Pointer, OrNull(positionBias));
+    }
 
-    public void AttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dPositionBias, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> probabilities) =>
+    public void AttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dPositionBias, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> probabilities)
+    {
+        if (TryBf16AttentionBackward("attention backward", shape, dQuery, dKey, dValue, dPositionBias, dOutput, query, key, value, probabilities, default, default, default)) return;
         CpuAttention.Backward(shape, dQuery.Pointer, dKey.Pointer, dValue.Pointer, OrNull(dPositionBias), dOutput.Pointer, query.Pointer, key.Pointer, value.Pointer, probabilities.Pointer);
+    }
 
-    public void FlashAttentionForward(AttentionShape shape, Slice<float> output, Slice<float> lse, Slice<float> query, Slice<float> key, Slice<float> value, Slice<int> keyMask, Slice<float> positionBias) =>
+    public void FlashAttentionForward(AttentionShape shape, Slice<float> output, Slice<float> lse, Slice<float> query, Slice<float> key, Slice<float> value, Slice<int> keyMask, Slice<float> positionBias)
+    {
+        if (TryBf16AttentionForward("flash attention forward", shape, output, default, lse, query, key, value, keyMask, positionBias)) return;
         CpuAttention.ForwardLse(shape, output.Pointer, lse.Pointer, query.Pointer, key.Pointer, value.Pointer, keyMask.IsEmpty ? null : keyMask.Pointer, OrNull(positionBias));
+    }
 
     // The output is not needed here: the CPU sums rowsum(P ∘ dP) from the recomputed probabilities, as its
     // probability-keeping backward does, rather than as dO·O.
-    public void FlashAttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dPositionBias, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> output, Slice<float> lse, Slice<int> keyMask, Slice<float> positionBias) =>
+    public void FlashAttentionBackward(AttentionShape shape, Slice<float> dQuery, Slice<float> dKey, Slice<float> dValue, Slice<float> dPositionBias, Slice<float> dOutput, Slice<float> query, Slice<float> key, Slice<float> value, Slice<float> output, Slice<float> lse, Slice<int> keyMask, Slice<float> positionBias)
+    {
+        if (TryBf16AttentionBackward("flash attention backward", shape, dQuery, dKey, dValue, dPositionBias, dOutput, query, key, value, default, lse, keyMask, positionBias)) return;
         CpuAttention.BackwardLse(shape, dQuery.Pointer, dKey.Pointer, dValue.Pointer, OrNull(dPositionBias), dOutput.Pointer, query.Pointer, key.Pointer, value.Pointer, lse.Pointer, keyMask.IsEmpty ? null : keyMask.Pointer, OrNull(positionBias));
+    }
 
     public void GatedGeluForward(Slice<float> output, Slice<float> input, int N, int F) => CpuGatedGelu.Forward(output.Pointer, input.Pointer, N, F);
     public void GatedGeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input, int N, int F) => CpuGatedGelu.Backward(dInput.Pointer, dOutput.Pointer, input.Pointer, N, F);
