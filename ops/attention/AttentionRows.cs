@@ -5,16 +5,16 @@ namespace Engine.Backends.Cpu.Kernels;
 
 /// <summary>
 /// The row-wise steps of attention between its matrix products: softmax of a score row, its recomputation from the
-/// log-sum-exp, and the score gradient dS = P ∘ (dP − rowsum(P ∘ dP)). Rows live in buffers padded to a multiple of
-/// 32 floats; every entry past the row's last visible key is left 0, as the products that follow read whole tiles.
+/// log-sum-exp, and the score gradient dS = P ∘ (dP − rowsum(P ∘ dP)). Rows live in buffers padded to whole groups
+/// of 8 floats; every entry past the row's last visible key is left 0, as the products that follow read whole tiles.
 /// </summary>
 /// <remarks>
 /// One code path on <see cref="Vector256{T}"/> for every machine (AVX-512 and AVX2 both run it natively), so these
 /// steps give the same bits on either; sums run over eight lanes, then the lanes in order, in a fixed order per row.
-/// Exponentials use <see cref="Vector256.Exp(Vector256{float})"/>: over the softmax's range [−104, 0] (every float
-/// checked, results above float's smallest normal) its largest relative error against the float64
-/// <see cref="Math.Exp"/> is 1.49e-7 (at x ≈ −1.04; at most 2 ulp); AttentionRowsTests asserts ≤ 2e-7. exp(−∞) is
-/// exactly 0, which is how hidden keys drop out.
+/// Exponentials use <see cref="VectorMath.Exp(Vector256{float})"/>, the elementwise ops' exp: no FMA, so the same
+/// bits on every CPU; relative error ≤ 1.5e-7 against float64 wherever the result is a normal float (VectorMath's
+/// doc and tests), exactly 0 below that (e^x under 1.2e-38: a probability that small is 0 in any case), and exp(−∞)
+/// = 0, which is how hidden keys drop out.
 /// <para>Memory: a head's scores and score gradients are two (Tq + 8) × Tk' floats per thread (Tk' = Tk rounded up
 /// to 32), reused across calls.</para>
 /// </remarks>
@@ -44,7 +44,7 @@ internal static unsafe class AttentionRows
         var sumV = Vector256<float>.Zero;
         for (int u = 0; u < vecEnd; u += Lanes)
         {
-            var e = Vector256.Exp(Vector256.Load(row + u) - shift);
+            var e = VectorMath.Exp(Vector256.Load(row + u) - shift);
             e.Store(row + u);
             sumV += e;
         }
@@ -67,7 +67,7 @@ internal static unsafe class AttentionRows
             return;
         }
         int vecEnd = Scores(row, end, padTo, scale, bias, mask, lse);
-        for (int u = 0; u < vecEnd; u += Lanes) Vector256.Exp(Vector256.Load(row + u)).Store(row + u);
+        for (int u = 0; u < vecEnd; u += Lanes) VectorMath.Exp(Vector256.Load(row + u)).Store(row + u);
     }
 
     /// <summary>
