@@ -7,7 +7,8 @@ namespace Engine.Tests.Support;
 /// The backend underneath as the models ran it before the first backward write learnt to overwrite: every op asked
 /// to overwrite an input gradient (<see cref="GradientWrite.Overwrite"/>) gets the buffer zeroed first and adds into it
 /// (<see cref="GradientWrite.Accumulate"/>), which is what GradientScratch.Fresh did. Model-level tests run a step on
-/// both and compare (ZeroFirstEquivalenceTests). Everything else passes straight through.
+/// both and compare (ZeroFirstEquivalenceTests). Everything else passes straight through (a new IBackend op needs its
+/// forwarding line here).
 /// </summary>
 public sealed class ZeroFirstBackend(IBackend inner) : IBackend
 {
