@@ -54,17 +54,18 @@ public sealed class CrossAttentionLayer
         return m.Activation(result);
     }
 
-    /// <summary>dInput and dEncoderOutput accumulate (every decoder layer adds its share to the encoder's gradient).</summary>
-    public void Backward(ModelMemory m, Slice<float> dInput, Slice<float> dEncoderOutput, Slice<float> dOutput, Slice<float> input, Slice<float> encoderOutput, int B, int Tq, int Tk)
+    /// <summary>dEncoderOutput accumulates (every decoder layer adds its share to the encoder's gradient); dInput
+    /// accumulates or is overwritten, as <paramref name="dInputWrite"/> says.</summary>
+    public void Backward(ModelMemory m, Slice<float> dInput, GradientWrite dInputWrite, Slice<float> dEncoderOutput, Slice<float> dOutput, Slice<float> input, Slice<float> encoderOutput, int B, int Tq, int Tk)
     {
-        var dAtt = GradientScratch.Fresh(m, dAttended);
-        output.Backward(m, dAtt, dOutput, m.Activation(attended), B * Tq);
+        var dAtt = m.Activation(dAttended); // written whole by the output projection's backward
+        output.Backward(m, dAtt, dOutput, m.Activation(attended), B * Tq, GradientWrite.Overwrite);
         var dq = GradientScratch.Fresh(m, dQuery);
         var dkv = GradientScratch.Fresh(m, dKeyValue);
         var x = m.Activation(q);
         var y = m.Activation(kv);
         m.Backend.AttentionBackward(Shape(B, Tq, Tk), dq, dkv, dkv.Sub(Inner, dkv.Length - Inner), default, dAtt, x, y, y.Sub(Inner, y.Length - Inner), m.Activation(probabilities));
-        query.Backward(m, dInput, dq, input, B * Tq);
-        keyValue.Backward(m, dEncoderOutput, dkv, encoderOutput, B * Tk);
+        query.Backward(m, dInput, dq, input, B * Tq, dInputWrite);
+        keyValue.Backward(m, dEncoderOutput, dkv, encoderOutput, B * Tk, GradientWrite.Accumulate);
     }
 }

@@ -15,7 +15,9 @@ public static class GradientScratch
     public const string Hidden = "grad.mlp_hidden";
     public const string HiddenActivated = "grad.mlp_hidden_activated";
 
-    /// <summary>Returns the slice after zeroing it: backward ops accumulate.</summary>
+    /// <summary>Returns the slice after zeroing it: backward ops accumulate. A buffer whose first writer can
+    /// overwrite it (a matrix product's or a GELU's input gradient: <see cref="GradientWrite.Overwrite"/>) is taken
+    /// as it is instead (<see cref="ModelMemory.Activation"/>), which saves the zero pass.</summary>
     public static Slice<float> Fresh(ModelMemory m, int index)
     {
         var s = m.Activation(index);

@@ -68,16 +68,18 @@ public sealed class LinearLayer
         q.Forward(m, Weight, output, input, bias, N, In, Out);
     }
 
-    public void Backward(ModelMemory m, Slice<float> dInput, Slice<float> dOutput, Slice<float> input, int N)
+    /// <summary>dWeight and dBias accumulate; dInput accumulates or is overwritten, as <paramref name="dInputWrite"/>
+    /// says (overwrite: a fresh buffer needs no zeroing first).</summary>
+    public void Backward(ModelMemory m, Slice<float> dInput, Slice<float> dOutput, Slice<float> input, int N, GradientWrite dInputWrite)
     {
         if (m.QuantizedLinears != null)
             throw new EngineException(EngineOption.Qat, $"a post-training quantized model runs forward only: train from the checkpoint it was made from, with {EngineOption.Qat} to learn its steps");
         var dBias = Bias is null ? default : m.Gradient(Bias);
         if (Quantization is not { } q)
         {
-            m.Backend.MatmulBackward(dInput, m.Gradient(Weight), dBias, dOutput, input, m.Parameter(Weight), N, In, Out);
+            m.Backend.MatmulBackward(dInput, m.Gradient(Weight), dBias, dOutput, input, m.Parameter(Weight), N, In, Out, dInputWrite);
             return;
         }
-        q.Backward(m, Weight, dInput, dBias, dOutput, input, N, In, Out);
+        q.Backward(m, Weight, dInput, dBias, dOutput, input, N, In, Out, dInputWrite);
     }
 }

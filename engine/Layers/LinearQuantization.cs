@@ -93,18 +93,24 @@ public sealed class LinearQuantization
         return (xq, w);
     }
 
-    public void Backward(ModelMemory m, ParameterInfo weightInfo, Slice<float> dInput, Slice<float> dBias, Slice<float> dOutput, Slice<float> x, int N, int In, int Out)
+    /// <param name="dInputWrite">Whether dInput is accumulated into or overwritten (<see cref="LinearLayer.Backward"/>).</param>
+    public void Backward(ModelMemory m, ParameterInfo weightInfo, Slice<float> dInput, Slice<float> dBias, Slice<float> dOutput, Slice<float> x, int N, int In, int Out,
+        GradientWrite dInputWrite)
     {
         var (xq, wq) = FakeQuantized(m, weightInfo, x, N, In, Out);
         var dWq = m.Activation(weightGradient).Sub(0, (long)Out * In);
         m.Backend.Zero(dWq);
         var dXq = dInput;
+        var dXqWrite = dInputWrite;
         if (InputStep != null)
         {
+            // The product's input gradient goes to scratch (overwritten), then through the step's backward, which
+            // accumulates into dInput: an overwritten dInput starts from zero.
             dXq = m.Activation(inputGradient).Sub(0, (long)N * In);
-            m.Backend.Zero(dXq);
+            dXqWrite = GradientWrite.Overwrite;
+            if (dInputWrite == GradientWrite.Overwrite && !dInput.IsEmpty) m.Backend.Zero(dInput.Sub(0, (long)N * In));
         }
-        m.Backend.MatmulBackward(dXq, dWq, dBias, dOutput, xq, wq, N, In, Out);
+        m.Backend.MatmulBackward(dXq, dWq, dBias, dOutput, xq, wq, N, In, Out, dXqWrite);
         m.Backend.FakeQuantizeBackward(m.Gradient(weightInfo), m.Gradient(WeightStep), dWq, m.Parameter(weightInfo), m.Parameter(WeightStep),
             Scheme.WeightBits, Out, In, StepGradientScale(In, Scheme.WeightBits));
         if (InputStep != null)

@@ -69,14 +69,16 @@ public sealed class MlpLayer
         return m.Activation(output);
     }
 
-    public void Backward(ModelMemory m, Slice<float> dInput, Slice<float> dOutput, Slice<float> input, int N)
+    /// <param name="dInputWrite">Whether dInput is accumulated into or overwritten.</param>
+    public void Backward(ModelMemory m, Slice<float> dInput, Slice<float> dOutput, Slice<float> input, int N, GradientWrite dInputWrite)
     {
-        var da = GradientScratch.Fresh(m, dAct);
-        project.Backward(m, da, dOutput, m.Activation(activated), N);
-        var dp = GradientScratch.Fresh(m, dPre);
-        if (Gated) m.Backend.GatedGeluBackward(dp, da, m.Activation(preActivation), N, Activated);
-        else if (activation == FeedForwardActivation.GeluErf) m.Backend.GeluErfBackward(dp, da, m.Activation(preActivation));
-        else m.Backend.GeluBackward(dp, da, m.Activation(preActivation));
-        expand.Backward(m, dInput, dp, input, N);
+        // The scratch gradients are written whole by their first op: no zeroing (GradientWrite.Overwrite).
+        var da = m.Activation(dAct);
+        project.Backward(m, da, dOutput, m.Activation(activated), N, GradientWrite.Overwrite);
+        var dp = m.Activation(dPre);
+        if (Gated) m.Backend.GatedGeluBackward(dp, da, m.Activation(preActivation), N, Activated, GradientWrite.Overwrite);
+        else if (activation == FeedForwardActivation.GeluErf) m.Backend.GeluErfBackward(dp, da, m.Activation(preActivation), GradientWrite.Overwrite);
+        else m.Backend.GeluBackward(dp, da, m.Activation(preActivation), GradientWrite.Overwrite);
+        expand.Backward(m, dInput, dp, input, N, dInputWrite);
     }
 }

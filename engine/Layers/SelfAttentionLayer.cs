@@ -74,16 +74,17 @@ public sealed class SelfAttentionLayer
     /// <param name="dPositionBias">(heads, T, T) gradient of the position bias to accumulate into, or empty.</param>
     /// <param name="keyMask">The forward's.</param>
     /// <param name="positionBias">The forward's.</param>
-    public void Backward(ModelMemory m, Slice<float> dInput, Slice<float> dOutput, Slice<float> input, int B, int T, Slice<float> dPositionBias = default, Slice<int> keyMask = default, Slice<float> positionBias = default)
+    /// <param name="dInputWrite">Whether dInput is accumulated into or overwritten.</param>
+    public void Backward(ModelMemory m, Slice<float> dInput, Slice<float> dOutput, Slice<float> input, int B, int T, GradientWrite dInputWrite, Slice<float> dPositionBias = default, Slice<int> keyMask = default, Slice<float> positionBias = default)
     {
         int N = B * T;
-        var dAtt = GradientScratch.Fresh(m, dAttended);
-        outputProjection.Backward(m, dAtt, dOutput, m.Activation(attended), N);
+        var dAtt = m.Activation(dAttended); // written whole by the output projection's backward
+        outputProjection.Backward(m, dAtt, dOutput, m.Activation(attended), N, GradientWrite.Overwrite);
         var dq = GradientScratch.Fresh(m, dQkv);
         var x = m.Activation(qkv);
         var (q, k, v) = (x, x.Sub(Inner, x.Length - Inner), x.Sub(2 * Inner, x.Length - 2 * Inner));
         var (dk, dv) = (dq.Sub(Inner, dq.Length - Inner), dq.Sub(2 * Inner, dq.Length - 2 * Inner));
         m.Backend.FlashAttentionBackward(Shape(B, T), dq, dk, dv, dPositionBias, dAtt, q, k, v, m.Activation(attended), m.Activation(saved), keyMask, positionBias);
-        qkvProjection.Backward(m, dInput, dq, input, N);
+        qkvProjection.Backward(m, dInput, dq, input, N, dInputWrite);
     }
 }

@@ -51,8 +51,8 @@ public sealed class DecoderOnlyNetwork : INetwork
         int B = shape.B, T = shape.T, N = B * T, C = config.Dim;
         var dx = GradientScratch.Fresh(m, dResidual);
         var lastResidual = blocks.Length == 0 ? m.Activation(embedded) : blocks[^1].OutputSlice(m);
-        var dNorm = GradientScratch.Fresh(m, dNormalized);
-        m.Backend.MatmulBackward(dNorm, m.Gradient(tokenTable), default, dLogits, finalNorm.Output(m), m.Parameter(tokenTable), N, C, config.PaddedVocabSize);
+        var dNorm = m.Activation(dNormalized);
+        m.Backend.MatmulBackward(dNorm, m.Gradient(tokenTable), default, dLogits, finalNorm.Output(m), m.Parameter(tokenTable), N, C, config.PaddedVocabSize, GradientWrite.Overwrite);
         finalNorm.Backward(m, dx, dNorm, lastResidual, N);
         for (int l = blocks.Length - 1; l >= 0; l--)
         {

@@ -115,8 +115,8 @@ public sealed class EncoderDecoderNetwork : INetwork
         int B = shape.B, T = shape.T, Td = shape.DecoderT, C = config.Dim;
         var b = m.Backend;
         var headInput = Scaled ? m.Activation(scaledOutput) : decoderNorm.Output(m);
-        var dHead = GradientScratch.Fresh(m, dHeadInput);
-        b.MatmulBackward(dHead, m.Gradient(HeadTable), default, dLogits, headInput, m.Parameter(HeadTable), B * Td, C, config.PaddedVocabSize);
+        var dHead = m.Activation(dHeadInput);
+        b.MatmulBackward(dHead, m.Gradient(HeadTable), default, dLogits, headInput, m.Parameter(HeadTable), B * Td, C, config.PaddedVocabSize, GradientWrite.Overwrite);
         if (Scaled) b.Scale(dHead, HeadScale);
 
         var encoded = encoderNorm.Output(m);

@@ -71,15 +71,15 @@ public sealed class EncoderOnlyNetwork : INetwork
     {
         int B = shape.B, T = shape.T, N = B * T, C = config.Dim;
         var b = m.Backend;
-        var dNorm = GradientScratch.Fresh(m, dHeadNormalized);
-        b.MatmulBackward(dNorm, m.Gradient(wordTable), m.Gradient(outputBias), dLogits, headNorm.Output(m), m.Parameter(wordTable), N, C, config.PaddedVocabSize);
+        var dNorm = m.Activation(dHeadNormalized);
+        b.MatmulBackward(dNorm, m.Gradient(wordTable), m.Gradient(outputBias), dLogits, headNorm.Output(m), m.Parameter(wordTable), N, C, config.PaddedVocabSize, GradientWrite.Overwrite);
         var dAct = GradientScratch.Fresh(m, dHeadActivated);
         headNorm.Backward(m, dAct, dNorm, m.Activation(headActivated), N);
-        var dHidden = GradientScratch.Fresh(m, dHeadHidden);
-        b.GeluErfBackward(dHidden, dAct, m.Activation(headHidden));
-        var dx = GradientScratch.Fresh(m, dResidual);
+        var dHidden = m.Activation(dHeadHidden);
+        b.GeluErfBackward(dHidden, dAct, m.Activation(headHidden), GradientWrite.Overwrite);
+        var dx = m.Activation(dResidual);
         var last = blocks.Length == 0 ? embeddingNorm.Output(m) : blocks[^1].OutputSlice(m);
-        headTransform.Backward(m, dx, dHidden, last, N);
+        headTransform.Backward(m, dx, dHidden, last, N, GradientWrite.Overwrite);
         for (int l = blocks.Length - 1; l >= 0; l--)
         {
             using (Nvtx.Range(blocks[l].Name)) blocks[l].Backward(m, dx, l == 0 ? embeddingNorm.Output(m) : blocks[l - 1].OutputSlice(m), B, T, m.KeyMask);

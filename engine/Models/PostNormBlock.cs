@@ -60,10 +60,10 @@ public sealed class PostNormBlock
         var d = GradientScratch.Fresh(m, dSum);
         outputNorm.Backward(m, d, dResidual, m.Activation(afterMlp), N);
         m.Backend.Copy(d, dResidual);                        // skip path: d(h) = d(sum) …
-        mlp.Backward(m, dResidual, d, attentionNorm.Output(m), N); // … + mlpᵀ d(sum)
+        mlp.Backward(m, dResidual, d, attentionNorm.Output(m), N, GradientWrite.Accumulate); // … + mlpᵀ d(sum)
         d = GradientScratch.Fresh(m, dSum);
         attentionNorm.Backward(m, d, dResidual, m.Activation(afterAttention), N);
         m.Backend.Copy(d, dResidual);
-        attention.Backward(m, dResidual, d, input, B, T, keyMask: keyMask);
+        attention.Backward(m, dResidual, d, input, B, T, GradientWrite.Accumulate, keyMask: keyMask);
     }
 }

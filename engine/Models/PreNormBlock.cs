@@ -55,11 +55,10 @@ public sealed class PreNormBlock
     public void Backward(ModelMemory m, Slice<float> dResidual, Slice<float> input, int B, int T)
     {
         int N = B * T;
-        var dn = GradientScratch.Fresh(m, dNormalized);
-        mlp.Backward(m, dn, dResidual, norm2.Output(m), N);
+        var dn = m.Activation(dNormalized); // written whole by each branch's first backward op
+        mlp.Backward(m, dn, dResidual, norm2.Output(m), N, GradientWrite.Overwrite);
         norm2.Backward(m, dResidual, dn, m.Activation(afterAttention), N);
-        dn = GradientScratch.Fresh(m, dNormalized);
-        attention.Backward(m, dn, dResidual, norm1.Output(m), B, T);
+        attention.Backward(m, dn, dResidual, norm1.Output(m), B, T, GradientWrite.Overwrite);
         norm1.Backward(m, dResidual, dn, input, N);
     }
 }

@@ -91,17 +91,15 @@ public sealed class T5Block
         Slice<float> encoderOutput = default, Slice<float> dEncoderOutput = default, int encoderT = 0)
     {
         int N = B * T;
-        var dn = GradientScratch.Fresh(m, dNormalized);
-        feedForward.Backward(m, dn, dResidual, feedForwardNorm.Output(m), N);
+        var dn = m.Activation(dNormalized); // written whole by each branch's first backward op
+        feedForward.Backward(m, dn, dResidual, feedForwardNorm.Output(m), N, GradientWrite.Overwrite);
         feedForwardNorm.Backward(m, dResidual, dn, BeforeFeedForward(m), N);
         if (crossAttention != null)
         {
-            dn = GradientScratch.Fresh(m, dNormalized);
-            crossAttention.Backward(m, dn, dEncoderOutput, dResidual, crossNorm!.Output(m), encoderOutput, B, T, encoderT);
+            crossAttention.Backward(m, dn, GradientWrite.Overwrite, dEncoderOutput, dResidual, crossNorm!.Output(m), encoderOutput, B, T, encoderT);
             crossNorm.Backward(m, dResidual, dn, m.Activation(afterSelf), N);
         }
-        dn = GradientScratch.Fresh(m, dNormalized);
-        selfAttention.Backward(m, dn, dResidual, selfNorm.Output(m), B, T, dPositionBias, keyMask, positionBias);
+        selfAttention.Backward(m, dn, dResidual, selfNorm.Output(m), B, T, GradientWrite.Overwrite, dPositionBias, keyMask, positionBias);
         selfNorm.Backward(m, dResidual, dn, input, N);
     }
 }

@@ -8,7 +8,8 @@ namespace Engine.Tensors;
 /// Conventions (shared by all implementations):
 ///  - row-major; linear weights are (out, in) like torch.nn.Linear; activations (B·T, C).
 ///  - forward ops overwrite their outputs; backward ops ACCUMULATE (+=) into every gradient they produce, so
-///    residual branches and micro-batches add up without extra copies. Callers zero gradients when a new sum starts.
+///    residual branches and micro-batches add up without extra copies. Callers zero gradients when a new sum starts,
+///    or, for the input gradients that take a <see cref="GradientWrite"/>, ask the op to overwrite instead.
 /// </summary>
 /// <summary>
 /// Families of ops a backend runs on 16-bit stored arguments itself (mixed precision stages the rest through fp32).

@@ -1,12 +1,13 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Engine.Backends.Cpu.Ops;
+using Engine.Tensors;
 
 namespace Engine.Backends.Cpu.Kernels;
 
 /// <summary>
 /// Float32 gated GELU for the CPU backend, same contract as the reference <see cref="GatedGelu{T}"/>: rows of
-/// [gate (F) | linear (F)] in, gelu_tanh(gate)·linear out; backward accumulates into both halves. The GELU and its
+/// [gate (F) | linear (F)] in, gelu_tanh(gate)·linear out; backward accumulates into both halves (or overwrites them: <see cref="GradientWrite"/>). The GELU and its
 /// derivative are <see cref="CpuGelu"/>'s (same error bound), vectorised along each row; blocks of whole rows
 /// (about <see cref="CpuGelu.Chunk"/> elements) go to the threads.
 /// </summary>
@@ -33,14 +34,15 @@ public static unsafe class CpuGatedGelu
         }
     }
 
-    public static void Backward(float* dInput, float* dOutput, float* input, int N, int F)
+    public static void Backward(float* dInput, float* dOutput, float* input, int N, int F, GradientWrite write)
     {
         var level = Simd.Active;
-        ParallelRows.ForBlocks(N, RowsPerBlock(F), (first, end) => BackwardRows(dInput, dOutput, input, first, end, F, level));
+        bool overwrite = write == GradientWrite.Overwrite;
+        ParallelRows.ForBlocks(N, RowsPerBlock(F), (first, end) => BackwardRows(dInput, dOutput, input, first, end, F, level, overwrite));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void BackwardRows(float* dInput, float* dOutput, float* input, int first, int end, int F, SimdLevel level)
+    static void BackwardRows(float* dInput, float* dOutput, float* input, int first, int end, int F, SimdLevel level, bool overwrite)
     {
         for (int n = first; n < end; n++)
         {
@@ -52,22 +54,22 @@ public static unsafe class CpuGatedGelu
                 {
                     var g = Vector512.Load(d + i);
                     var slope = CpuGelu.Derivative(Vector512.Load(gate + i), out var value);
-                    Vector512.Store(Vector512.Load(dGate + i) + g * Vector512.Load(linear + i) * slope, dGate + i);
-                    Vector512.Store(Vector512.Load(dLinear + i) + g * value, dLinear + i);
+                    GradientStore.Write(dGate + i, g * Vector512.Load(linear + i) * slope, overwrite);
+                    GradientStore.Write(dLinear + i, g * value, overwrite);
                 }
             if (level >= SimdLevel.Vector256)
                 for (; i + 8 <= F; i += 8)
                 {
                     var g = Vector256.Load(d + i);
                     var slope = CpuGelu.Derivative(Vector256.Load(gate + i), out var value);
-                    Vector256.Store(Vector256.Load(dGate + i) + g * Vector256.Load(linear + i) * slope, dGate + i);
-                    Vector256.Store(Vector256.Load(dLinear + i) + g * value, dLinear + i);
+                    GradientStore.Write(dGate + i, g * Vector256.Load(linear + i) * slope, overwrite);
+                    GradientStore.Write(dLinear + i, g * value, overwrite);
                 }
             for (; i < F; i++)
             {
                 float g = d[i], slope = CpuGelu.Derivative(gate[i], out float value);
-                dGate[i] += g * linear[i] * slope;
-                dLinear[i] += g * value;
+                GradientStore.Write(dGate + i, g * linear[i] * slope, overwrite);
+                GradientStore.Write(dLinear + i, g * value, overwrite);
             }
         }
     }

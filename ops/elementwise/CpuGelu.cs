@@ -1,12 +1,13 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Engine.Backends.Cpu.Ops;
+using Engine.Tensors;
 
 namespace Engine.Backends.Cpu.Kernels;
 
 /// <summary>
 /// Float32 GELU (tanh form) for the CPU backend, same contract as the reference <see cref="GeluTanh{T}"/>
-/// (backward accumulates into dInput). The tanh goes through e = exp(−2|u|) (<see cref="VectorMath.Exp(float)"/>):
+/// (backward accumulates into dInput, or overwrites it: <see cref="GradientWrite"/>). The tanh goes through e = exp(−2|u|) (<see cref="VectorMath.Exp(float)"/>):
 /// then 1 + tanh(u) = 2/(1 + e) or 2e/(1 + e) and 1 − tanh²(u) = 4e/(1 + e)² come out without the cancellation
 /// that float32 tanh suffers near ±1, where GELU's left tail and its derivative live. Max error against the float64
 /// reference over x ∈ [−10, 10]: 4e-7 of max(1, |value|) for the value and the derivative (CpuGeluTests).
@@ -25,10 +26,11 @@ public static unsafe class CpuGelu
         ParallelRows.ForChunks(count, (start, end) => ForwardRange(output + start, input + start, end - start, level), Chunk);
     }
 
-    public static void Backward(float* dInput, float* dOutput, float* input, long count)
+    public static void Backward(float* dInput, float* dOutput, float* input, long count, GradientWrite write)
     {
         var level = Simd.Active;
-        ParallelRows.ForChunks(count, (start, end) => BackwardRange(dInput + start, dOutput + start, input + start, end - start, level), Chunk);
+        bool overwrite = write == GradientWrite.Overwrite;
+        ParallelRows.ForChunks(count, (start, end) => BackwardRange(dInput + start, dOutput + start, input + start, end - start, level, overwrite), Chunk);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -43,16 +45,16 @@ public static unsafe class CpuGelu
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void BackwardRange(float* dx, float* dy, float* x, long n, SimdLevel level)
+    internal static void BackwardRange(float* dx, float* dy, float* x, long n, SimdLevel level, bool overwrite)
     {
         long i = 0;
         if (level == SimdLevel.Vector512)
             for (; i + 16 <= n; i += 16)
-                Vector512.Store(Vector512.Load(dx + i) + Derivative(Vector512.Load(x + i), out _) * Vector512.Load(dy + i), dx + i);
+                GradientStore.Write(dx + i, Derivative(Vector512.Load(x + i), out _) * Vector512.Load(dy + i), overwrite);
         if (level >= SimdLevel.Vector256)
             for (; i + 8 <= n; i += 8)
-                Vector256.Store(Vector256.Load(dx + i) + Derivative(Vector256.Load(x + i), out _) * Vector256.Load(dy + i), dx + i);
-        for (; i < n; i++) dx[i] += Derivative(x[i], out _) * dy[i];
+                GradientStore.Write(dx + i, Derivative(Vector256.Load(x + i), out _) * Vector256.Load(dy + i), overwrite);
+        for (; i < n; i++) GradientStore.Write(dx + i, Derivative(x[i], out _) * dy[i], overwrite);
     }
 
     // gelu(x) = ½x(1 + tanh u) = x·s/(1 + e), u = √(2/π)·x·(1 + 0.044715x²), e = exp(−2|u|), s = 1 for x ≥ 0 else e.

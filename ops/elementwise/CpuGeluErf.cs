@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Engine.Backends.Cpu.Ops;
+using Engine.Tensors;
 
 namespace Engine.Backends.Cpu.Kernels;
 
@@ -22,10 +23,12 @@ public static unsafe class CpuGeluErf
         ParallelRows.ForChunks(count, (start, end) => ForwardRange(output + start, input + start, end - start, level), CpuGelu.Chunk);
     }
 
-    public static void Backward(float* dInput, float* dOutput, float* input, long count)
+    /// <summary>dInput += (or =, <see cref="GradientWrite"/>) dOutput·(Φ(x) + x·φ(x)).</summary>
+    public static void Backward(float* dInput, float* dOutput, float* input, long count, GradientWrite write)
     {
         var level = Simd.Active;
-        ParallelRows.ForChunks(count, (start, end) => BackwardRange(dInput + start, dOutput + start, input + start, end - start, level), CpuGelu.Chunk);
+        bool overwrite = write == GradientWrite.Overwrite;
+        ParallelRows.ForChunks(count, (start, end) => BackwardRange(dInput + start, dOutput + start, input + start, end - start, level, overwrite), CpuGelu.Chunk);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -40,7 +43,7 @@ public static unsafe class CpuGeluErf
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void BackwardRange(float* dx, float* dy, float* x, long n, SimdLevel level)
+    static void BackwardRange(float* dx, float* dy, float* x, long n, SimdLevel level, bool overwrite)
     {
         long i = 0;
         if (level == SimdLevel.Vector512)
@@ -48,19 +51,19 @@ public static unsafe class CpuGeluErf
             {
                 var v = Vector512.Load(x + i);
                 var pdf = Vector512.Create(InvSqrt2Pi) * VectorMath.Exp(Vector512.Create(-0.5f) * v * v);
-                Vector512.Store(Vector512.Load(dx + i) + (Cdf(v) + v * pdf) * Vector512.Load(dy + i), dx + i);
+                GradientStore.Write(dx + i, (Cdf(v) + v * pdf) * Vector512.Load(dy + i), overwrite);
             }
         if (level >= SimdLevel.Vector256)
             for (; i + 8 <= n; i += 8)
             {
                 var v = Vector256.Load(x + i);
                 var pdf = Vector256.Create(InvSqrt2Pi) * VectorMath.Exp(Vector256.Create(-0.5f) * v * v);
-                Vector256.Store(Vector256.Load(dx + i) + (Cdf(v) + v * pdf) * Vector256.Load(dy + i), dx + i);
+                GradientStore.Write(dx + i, (Cdf(v) + v * pdf) * Vector256.Load(dy + i), overwrite);
             }
         for (; i < n; i++)
         {
             float v = x[i], pdf = InvSqrt2Pi * VectorMath.Exp(-0.5f * v * v);
-            dx[i] += (Cdf(v) + v * pdf) * dy[i];
+            GradientStore.Write(dx + i, (Cdf(v) + v * pdf) * dy[i], overwrite);
         }
     }
 

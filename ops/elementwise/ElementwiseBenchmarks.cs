@@ -1,4 +1,5 @@
 using Engine.Backends.Benchmarks;
+using Engine.Tensors;
 
 namespace Engine.Backends.Benchmarks.Families;
 
@@ -19,7 +20,8 @@ public sealed class ElementwiseBenchmarks : OpBenchmarkFamily
         {
             long n = (long)c.Shape.Rows * 4 * c.Shape.Width;
             var (dInput, dOutput, input) = (c.Values(n), c.Values(n), c.Values(n));
-            return new(() => c.Backend.GeluBackward(dInput, dOutput, input), Bytes: 4.0 * n * c.ValueBytes, Flops: 0);
+            // Overwrites dInput, as the models do (GradientWrite): reads dOutput and input, writes dInput.
+            return new(() => c.Backend.GeluBackward(dInput, dOutput, input, GradientWrite.Overwrite), Bytes: 3.0 * n * c.ValueBytes, Flops: 0);
         });
         yield return new("gelu-erf forward", c =>
         {
@@ -31,7 +33,7 @@ public sealed class ElementwiseBenchmarks : OpBenchmarkFamily
         {
             long n = (long)c.Shape.Rows * 4 * c.Shape.Width;
             var (dInput, dOutput, input) = (c.Values(n), c.Values(n), c.Values(n));
-            return new(() => c.Backend.GeluErfBackward(dInput, dOutput, input), Bytes: 4.0 * n * c.ValueBytes, Flops: 0);
+            return new(() => c.Backend.GeluErfBackward(dInput, dOutput, input, GradientWrite.Overwrite), Bytes: 3.0 * n * c.ValueBytes, Flops: 0);
         });
         yield return new("gated gelu forward", c =>
         {
@@ -44,8 +46,8 @@ public sealed class ElementwiseBenchmarks : OpBenchmarkFamily
         {
             int N = c.Shape.Rows, F = 4 * c.Shape.Width;
             var (dInput, dOutput, input) = (c.Values(2L * N * F), c.Values((long)N * F), c.Values(2L * N * F));
-            // Reads the input (2F) and dOutput (F) per row; reads and writes dInput (2F + 2F).
-            return new(() => c.Backend.GatedGeluBackward(dInput, dOutput, input, N, F), Bytes: 7.0 * N * F * c.ValueBytes, Flops: 0);
+            // Reads the input (2F) and dOutput (F) per row; overwrites dInput (2F), as the models do.
+            return new(() => c.Backend.GatedGeluBackward(dInput, dOutput, input, N, F, GradientWrite.Overwrite), Bytes: 5.0 * N * F * c.ValueBytes, Flops: 0);
         });
         yield return new("residual add", c =>
         {

@@ -50,12 +50,19 @@ __device__ __forceinline__ void gelu_tanh_forward(T* out, const T* in, long n) {
     for (long i = global_thread_index(); i < n; i += grid_stride()) out[i] = from_float<T>(gelu_tanh(to_float(in[i])));
 }
 
-// din += dout · GELU'(x). Accumulates, like every backward here: a layer's input gradient may already hold
-// the residual branch's contribution, and callers zero gradients when a new sum starts.
+// A GELU backward's input gradient: din = v when overwrite (GradientWrite.Overwrite: the caller's buffer is fresh,
+// its old values are never read), else din += v (a layer's input gradient may already hold the residual branch's
+// contribution, and callers zero gradients when a new sum starts).
 template <typename T>
-__device__ __forceinline__ void gelu_tanh_backward(T* din, const T* dout, const T* in, long n) {
+__device__ __forceinline__ void write_gradient(T* din, long i, float v, int overwrite) {
+    din[i] = from_float<T>(overwrite ? v : to_float(din[i]) + v);
+}
+
+// din (+)= dout · GELU'(x).
+template <typename T>
+__device__ __forceinline__ void gelu_tanh_backward(T* din, const T* dout, const T* in, long n, int overwrite) {
     for (long i = global_thread_index(); i < n; i += grid_stride())
-        din[i] = from_float<T>(to_float(din[i]) + gelu_tanh_slope(to_float(in[i])) * to_float(dout[i]));
+        write_gradient(din, i, gelu_tanh_slope(to_float(in[i])) * to_float(dout[i]), overwrite);
 }
 
 // Exact GELU (BERT's "gelu"): x·Φ(x), Φ(x) = ½(1 + erf(x/√2)). CPU twin: ops/elementwise/GeluErf.cs.
@@ -67,14 +74,14 @@ __device__ __forceinline__ void gelu_erf_forward(T* out, const T* in, long n) {
     }
 }
 
-// din += dout·(Φ(x) + x·φ(x)), φ the standard normal density.
+// din (+)= dout·(Φ(x) + x·φ(x)), φ the standard normal density.
 template <typename T>
-__device__ __forceinline__ void gelu_erf_backward(T* din, const T* dout, const T* in, long n) {
+__device__ __forceinline__ void gelu_erf_backward(T* din, const T* dout, const T* in, long n, int overwrite) {
     for (long i = global_thread_index(); i < n; i += grid_stride()) {
         const float x = to_float(in[i]);
         const float cdf = 0.5f * (1.0f + erff(x * 0.70710678118654752f));
         const float pdf = 0.39894228040143268f * expf(-0.5f * x * x);
-        din[i] = from_float<T>(to_float(din[i]) + to_float(dout[i]) * (cdf + x * pdf));
+        write_gradient(din, i, to_float(dout[i]) * (cdf + x * pdf), overwrite);
     }
 }
 
@@ -90,9 +97,9 @@ __device__ __forceinline__ void gated_gelu_forward(T* out, const T* in, int N, i
     }
 }
 
-// din[:, gate] += dout·linear·gelu'(gate); din[:, linear] += dout·gelu(gate). Accumulates.
+// din[:, gate] (+)= dout·linear·gelu'(gate); din[:, linear] (+)= dout·gelu(gate).
 template <typename T>
-__device__ __forceinline__ void gated_gelu_backward(T* din, const T* dout, const T* in, int N, int F) {
+__device__ __forceinline__ void gated_gelu_backward(T* din, const T* dout, const T* in, int N, int F, int overwrite) {
     const long n = (long)N * F;
     for (long i = global_thread_index(); i < n; i += grid_stride()) {
         const long row = i / F, col = i % F;
@@ -101,8 +108,8 @@ __device__ __forceinline__ void gated_gelu_backward(T* din, const T* dout, const
         const float t = tanhf(GELU_SCALE * (x + GELU_CUBIC * x * x * x));
         const float du = GELU_SCALE * (1.0f + 3.0f * GELU_CUBIC * x * x);
         const float slope = 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du;
-        din[gate_at] = from_float<T>(to_float(din[gate_at]) + g * linear * slope);
-        din[linear_at] = from_float<T>(to_float(din[linear_at]) + g * 0.5f * x * (1.0f + t));
+        write_gradient(din, gate_at, g * linear * slope, overwrite);
+        write_gradient(din, linear_at, g * 0.5f * x * (1.0f + t), overwrite);
     }
 }
 

@@ -1,6 +1,7 @@
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Engine.Backends.Cpu.Kernels.Gemm;
+using Engine.Tensors;
 
 namespace Engine.Backends.Cpu.Kernels;
 
@@ -87,11 +88,14 @@ public static unsafe class CpuMatmul
     /// <summary>
     /// Backward of <see cref="Forward"/>, accumulating (+=) into the gradients so micro-batch accumulation and
     /// residual branches work:
-    /// <c>dinput[N,C] += dout[N,OC] · weight[OC,C]</c> (skipped when dinput is null),
+    /// <c>dinput[N,C] += dout[N,OC] · weight[OC,C]</c> (skipped when dinput is null; <c>=</c> when
+    /// <paramref name="dinputWrite"/> is <see cref="GradientWrite.Overwrite"/>: the GEMM's first
+    /// K-slice then stores instead of adding, the same sums as zeroing dinput first),
     /// <c>dweight[OC,C] += dout[N,OC]ᵀ · input[N,C]</c>,
     /// <c>dbias[OC] += Σₙ dout[n,OC]</c> (skipped when dbias is null).
     /// </summary>
-    public static void Backward(float* dinput, float* dweight, float* dbias, float* dout, float* input, float* weight, int N, int C, int OC)
+    public static void Backward(float* dinput, float* dweight, float* dbias, float* dout, float* input, float* weight, int N, int C, int OC,
+        GradientWrite dinputWrite)
     {
         CheckDims(N, C, OC);
         if (N == 0 || C == 0 && OC == 0) return;
@@ -99,7 +103,8 @@ public static unsafe class CpuMatmul
         if (dinput != null)
         {
             // A = dout (N×OC, read in place); B = weight (k=oc, j=c), rows contiguous.
-            Gemm(N, C, OC, new StridedMatrix(dout, OC, 1), new StridedMatrix(weight, C, 1), dinput, C, overwrite: false, null);
+            Gemm(N, C, OC, new StridedMatrix(dout, OC, 1), new StridedMatrix(weight, C, 1), dinput, C,
+                overwrite: dinputWrite == GradientWrite.Overwrite, null);
         }
         // A(i=oc, k=n) = dout[n, oc] (columns contiguous: packed); B = input (k=n, j=c).
         Gemm(OC, C, N, new StridedMatrix(dout, 1, OC), new StridedMatrix(input, C, 1), dweight, C, overwrite: false, null);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using Engine.Tensors;
 
 namespace Engine.Backends.Cpu.Kernels;
 
@@ -20,7 +21,7 @@ public readonly record struct BenchResult(
 public static unsafe class CpuMatmulBench
 {
     /// <summary>
-    /// Times <see cref="CpuMatmul.Forward"/> (with bias) and <see cref="CpuMatmul.Backward"/> (dinput, dweight,
+    /// Times <see cref="CpuMatmul.Forward"/> (with bias) and <see cref="CpuMatmul.Backward"/> (dinput overwritten, as the layers do; dweight,
     /// dbias) on random data, after one warm-up call each (JIT, page faults, scratch buffers).
     /// </summary>
     public static BenchResult Bench(int N, int C, int OC, int repeats)
@@ -38,13 +39,13 @@ public static unsafe class CpuMatmulBench
             var fwd = new double[repeats];
             var bwd = new double[repeats];
             CpuMatmul.Forward(outp, inp, w, b, N, C, OC);
-            CpuMatmul.Backward(dinp, dw, db, dout, inp, w, N, C, OC);
+            CpuMatmul.Backward(dinp, dw, db, dout, inp, w, N, C, OC, GradientWrite.Overwrite);
             for (int r = 0; r < repeats; r++)
             {
                 long t0 = Stopwatch.GetTimestamp();
                 CpuMatmul.Forward(outp, inp, w, b, N, C, OC);
                 long t1 = Stopwatch.GetTimestamp();
-                CpuMatmul.Backward(dinp, dw, db, dout, inp, w, N, C, OC);
+                CpuMatmul.Backward(dinp, dw, db, dout, inp, w, N, C, OC, GradientWrite.Overwrite);
                 long t2 = Stopwatch.GetTimestamp();
                 fwd[r] = Stopwatch.GetElapsedTime(t0, t1).TotalSeconds;
                 bwd[r] = Stopwatch.GetElapsedTime(t1, t2).TotalSeconds;

@@ -1,4 +1,5 @@
 using Engine.Backends.Benchmarks;
+using Engine.Tensors;
 
 namespace Engine.Backends.Benchmarks.Families;
 
@@ -46,8 +47,9 @@ public sealed class MatmulBenchmarks : OpBenchmarkFamily
         var (C, OC) = shape(c.Shape);
         var (dInput, dOutput, input, weight) = (c.Values((long)N * C), c.Values((long)N * OC), c.Values((long)N * C), c.Values((long)OC * C));
         var (dWeight, dBias) = (c.Fp32((long)OC * C), c.Fp32(OC));
-        // dInput += dOut·W and dWeight += dOutᵀ·input: two products of the forward's size (dBias not counted).
-        return new(() => c.Backend.MatmulBackward(dInput, dWeight, dBias, dOutput, input, weight, N, C, OC),
-            Bytes: ((double)N * OC + 3.0 * N * C + (double)OC * C) * c.ValueBytes + 2.0 * OC * C * 4, Flops: 4.0 * N * C * OC);
+        // dInput = dOut·W (overwritten, as the models do) and dWeight += dOutᵀ·input: two products of the forward's
+        // size (dBias not counted).
+        return new(() => c.Backend.MatmulBackward(dInput, dWeight, dBias, dOutput, input, weight, N, C, OC, GradientWrite.Overwrite),
+            Bytes: ((double)N * OC + 2.0 * N * C + (double)OC * C) * c.ValueBytes + 2.0 * OC * C * 4, Flops: 4.0 * N * C * OC);
     });
 }

@@ -8,8 +8,9 @@ sealed record OpsFile(string Path, string Folder, string Stem, IReadOnlyList<Op>
     public string Name => $"{Folder}/{Stem}";
 }
 
-/// <summary>How a float slice argument is used: read, overwritten, or read and written (accumulated into).</summary>
-enum SliceRole { In, Out, InOut }
+/// <summary>How a float slice argument is used: read, overwritten, read and written (accumulated into), or either of the
+/// last two as the op's GradientWrite argument says at run time (Write).</summary>
+enum SliceRole { In, Out, InOut, Write }
 
 /// <summary>What a float slice holds under mixed precision: values in the training precision (16-bit storage), fp32
 /// state (statistics, gradients of weights), or one of attention's q, k, v views of a packed buffer (values).</summary>
@@ -42,6 +43,12 @@ sealed record Op(string Name, string ReturnType, IReadOnlyList<OpParameter> Para
     string Family, string Profile, MixedRouting Mixed, string? DefaultBody, string? CudaKernel, string? CpuMethod, string Source)
 {
     public bool ReturnsValue => ReturnType != "void";
+
+    /// <summary>The type of the argument that picks overwrite or accumulate for the op's `write` slices.</summary>
+    public const string WriteModeType = "GradientWrite";
+
+    /// <summary>The name of the op's GradientWrite argument (null when it has none).</summary>
+    public string? WriteMode => Parameters.FirstOrDefault(p => p.CsType == WriteModeType)?.Name;
 }
 
 /// <summary>A kernel argument as the .cu entry declares it; T stands for the value type of a per-storage kernel.</summary>

@@ -16,7 +16,9 @@ static class ElementwiseWriter
             .Line("public sealed unsafe partial class CudaBackend").Line("{").Indent();
         foreach (var (op, kernel) in Implemented(files, o => o.CudaKernel))
         {
-            var arguments = Arguments(op, kernel, slice => CSharp.Name(slice.Name));
+            // A kernel takes the GradientWrite choice as its int value (Overwrite = 1).
+            var arguments = Arguments(op, kernel, slice => CSharp.Name(slice.Name),
+                scalar => scalar.CsType == Op.WriteModeType ? $"(int){CSharp.Name(scalar.Name)}" : CSharp.Name(scalar.Name));
             code.Line($"public void {op.Name}({CSharp.Parameters(op.Parameters)})").Line("{").Indent();
             SameLengths(code, op);
             code.Line($"{CudaLauncherWriter.LauncherName(kernel)}(Elementwise({FirstSlice(op)}.Length), {string.Join(", ", arguments)});").Outdent().Line("}").Line();
@@ -33,7 +35,7 @@ static class ElementwiseWriter
             .Line("public sealed unsafe partial class CpuBackend").Line("{").Indent();
         foreach (var (op, kernel) in Implemented(files, o => o.CpuMethod))
         {
-            var arguments = Arguments(op, kernel, slice => $"{CSharp.Name(slice.Name)}.Pointer");
+            var arguments = Arguments(op, kernel, slice => $"{CSharp.Name(slice.Name)}.Pointer", scalar => CSharp.Name(scalar.Name));
             code.Line($"public void {op.Name}({CSharp.Parameters(op.Parameters)})").Line("{").Indent();
             SameLengths(code, op);
             code.Line($"{op.CpuMethod}({string.Join(", ", arguments)});").Outdent().Line("}").Line();
@@ -67,7 +69,7 @@ static class ElementwiseWriter
 
     static string FirstSlice(Op op) => CSharp.Name(op.Parameters.First(p => p.Kind != SliceKind.None).Name);
 
-    static List<string> Arguments(Op op, Kernel kernel, Func<OpParameter, string> slice)
+    static List<string> Arguments(Op op, Kernel kernel, Func<OpParameter, string> slice, Func<OpParameter, string> scalar)
     {
         var slices = new Queue<OpParameter>(op.Parameters.Where(p => p.Kind != SliceKind.None));
         var scalars = new Queue<OpParameter>(op.Parameters.Where(p => p.Kind == SliceKind.None));
@@ -80,7 +82,7 @@ static class ElementwiseWriter
                 arguments.Add(slice(s));
             }
             else if (p.CppType == "long" && p.Name == "n") arguments.Add($"{FirstSlice(op)}.Length");
-            else if (scalars.TryDequeue(out var scalar)) arguments.Add(CSharp.Name(scalar.Name));
+            else if (scalars.TryDequeue(out var other)) arguments.Add(scalar(other));
             else throw OpsParser.Error(op.Source, $"{op.Name}: nothing of the op's for {kernel.Name}'s argument {p.Name}");
         }
         if (slices.Count + scalars.Count > 0)

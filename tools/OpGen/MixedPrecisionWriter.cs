@@ -71,6 +71,8 @@ static class MixedPrecisionWriter
             {
                 SliceRole.In => $"s.In({name})",
                 SliceRole.Out => $"s.Out({name})",
+                // An overwritten output needs no widening of its old values.
+                SliceRole.Write => $"{CSharp.Name(op.WriteMode!)} == GradientWrite.Overwrite ? s.Out({name}) : s.InOut({name})",
                 _ => $"s.InOut({name})",
             });
         }

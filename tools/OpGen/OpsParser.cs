@@ -102,6 +102,12 @@ static partial class OpsParser
         if (leftover.Length > 0) throw Error(where, $"`{leftover}` after {name}(…): expected family, profile, mixed or default clauses");
         if (parameters.Count(p => p.Kind == SliceKind.Packed) % 3 != 0)
             throw Error(where, $"{name}: packed arguments come in threes (q, k, v views of one buffer)");
+        int writeModes = parameters.Count(p => p.CsType == Op.WriteModeType);
+        bool writes = parameters.Any(p => p.Role == SliceRole.Write);
+        if (writes != (writeModes == 1) || writeModes > 1)
+            throw Error(where, $"{name}: `write` slices need exactly one {Op.WriteModeType} argument (which picks overwrite or accumulate), and such an argument needs a `write` slice");
+        if (parameters.Any(p => p.Role == SliceRole.Write && p.Kind == SliceKind.Packed))
+            throw Error(where, $"{name}: packed slices cannot be `write`");
         return new(name, returnType, parameters, doc, opFamily, profile, mixed, defaultBody, cudaKernel, cpuMethod, where);
     }
 
@@ -109,9 +115,9 @@ static partial class OpsParser
     {
         var tokens = text.Split(' ', StringSplitOptions.RemoveEmptyEntries).ToList();
         var role = SliceRole.In;
-        if (tokens[0] is "in" or "out" or "inout")
+        if (tokens[0] is "in" or "out" or "inout" or "write")
         {
-            role = tokens[0] switch { "out" => SliceRole.Out, "inout" => SliceRole.InOut, _ => SliceRole.In };
+            role = tokens[0] switch { "out" => SliceRole.Out, "inout" => SliceRole.InOut, "write" => SliceRole.Write, _ => SliceRole.In };
             tokens.RemoveAt(0);
         }
         var kind = tokens.Count > 0 ? tokens[0] switch
@@ -123,11 +129,11 @@ static partial class OpsParser
         } : SliceKind.None;
         if (kind != SliceKind.None)
         {
-            if (tokens.Count != 2) throw Error(where, $"`{text}`: expected `[in|out|inout] values|fp32|packed name`");
+            if (tokens.Count != 2) throw Error(where, $"`{text}`: expected `[in|out|inout|write] values|fp32|packed name`");
             return new(tokens[1], "Slice<float>", kind, role);
         }
-        if (tokens.Count != 2) throw Error(where, $"`{text}`: expected `Type name` (or `[in|out|inout] values|fp32|packed name` for a float slice)");
-        if (role != SliceRole.In) throw Error(where, $"`{text}`: in/out/inout mark float slices (values, fp32, packed) only");
+        if (tokens.Count != 2) throw Error(where, $"`{text}`: expected `Type name` (or `[in|out|inout|write] values|fp32|packed name` for a float slice)");
+        if (role != SliceRole.In) throw Error(where, $"`{text}`: in/out/inout/write mark float slices (values, fp32, packed) only");
         return new(tokens[1], tokens[0], SliceKind.None, role);
     }
 

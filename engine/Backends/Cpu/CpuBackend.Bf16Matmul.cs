@@ -66,21 +66,23 @@ public sealed unsafe partial class CpuBackend
         return true;
     }
 
-    bool TryBf16MatmulBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, int N, int C, int OC)
+    bool TryBf16MatmulBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, int N, int C, int OC,
+        GradientWrite dInputWrite)
     {
         if (!bf16Matmul) return false;
-        lock (bf16Scratch) Bf16MatmulBackward(dInput, dWeight, dBias, dOutput, input, weight, N, C, OC);
+        lock (bf16Scratch) Bf16MatmulBackward(dInput, dWeight, dBias, dOutput, input, weight, N, C, OC, dInputWrite);
         return true;
     }
 
-    void Bf16MatmulBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, int N, int C, int OC)
+    void Bf16MatmulBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, int N, int C, int OC,
+        GradientWrite dInputWrite)
     {
         ushort* dOut = Bf16Operand(dOutput, ref aCopy);
         if (!dInput.IsEmpty)
         {
-            // dIn[N, C] += dOut[N, OC] · W[OC, C]
+            // dIn[N, C] += (or =) dOut[N, OC] · W[OC, C]
             ushort* w = Bf16Operand(weight, ref bCopy);
-            Product(dOut, OC, 1, w, C, 1, N, C, OC, Output(dInput, out bool bf16In), C, bf16In, accumulate: true, null);
+            Product(dOut, OC, 1, w, C, 1, N, C, OC, Output(dInput, out bool bf16In), C, bf16In, accumulate: dInputWrite == GradientWrite.Accumulate, null);
         }
         // dW[OC, C] += dOutᵀ · in: A(m, k) = dOut[k, m]
         ushort* x = Bf16Operand(input, ref bCopy);

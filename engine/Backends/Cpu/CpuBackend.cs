@@ -120,10 +120,10 @@ public sealed unsafe partial class CpuBackend(HostMemory? memory = null) : IBack
         CpuMatmul.Forward(output.Pointer, input.Pointer, weight.Pointer, OrNull(bias), N, C, OC);
     }
 
-    public void MatmulBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, int N, int C, int OC)
+    public void MatmulBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, int N, int C, int OC, GradientWrite dInputWrite)
     {
-        if (TryBf16MatmulBackward(dInput, dWeight, dBias, dOutput, input, weight, N, C, OC)) return;
-        CpuMatmul.Backward(OrNull(dInput), dWeight.Pointer, OrNull(dBias), dOutput.Pointer, input.Pointer, weight.Pointer, N, C, OC);
+        if (TryBf16MatmulBackward(dInput, dWeight, dBias, dOutput, input, weight, N, C, OC, dInputWrite)) return;
+        CpuMatmul.Backward(OrNull(dInput), dWeight.Pointer, OrNull(dBias), dOutput.Pointer, input.Pointer, weight.Pointer, N, C, OC, dInputWrite);
     }
 
     public void AttentionForward(AttentionShape shape, Slice<float> output, Slice<float> probabilities, Slice<float> query, Slice<float> key, Slice<float> value, Slice<int> keyMask, Slice<float> positionBias)
@@ -153,7 +153,8 @@ public sealed unsafe partial class CpuBackend(HostMemory? memory = null) : IBack
     }
 
     public void GatedGeluForward(Slice<float> output, Slice<float> input, int N, int F) => CpuGatedGelu.Forward(output.Pointer, input.Pointer, N, F);
-    public void GatedGeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input, int N, int F) => CpuGatedGelu.Backward(dInput.Pointer, dOutput.Pointer, input.Pointer, N, F);
+    public void GatedGeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input, int N, int F, GradientWrite dInputWrite) =>
+        CpuGatedGelu.Backward(dInput.Pointer, dOutput.Pointer, input.Pointer, N, F, dInputWrite);
 
     public void EmbeddingAddForward(Slice<float> output, Slice<int> ids, Slice<float> table, int N, int C) =>
         Embedding<float>.AddRows(output.Pointer, ids.Pointer, table.Pointer, N, C);

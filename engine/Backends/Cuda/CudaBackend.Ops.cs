@@ -65,11 +65,12 @@ public sealed unsafe partial class CudaBackend
         Gemm(CublasConstants.OpT, CublasConstants.OpN, OC, N, C, Operand(weight, "gemm.a16"), C, Operand(input, "gemm.b16"), C, beta, o, OC, "linear forward");
     }
 
-    public void MatmulBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, int N, int C, int OC)
+    public void MatmulBackward(Slice<float> dInput, Slice<float> dWeight, Slice<float> dBias, Slice<float> dOutput, Slice<float> input, Slice<float> weight, int N, int C, int OC, GradientWrite dInputWrite)
     {
-        // dinᵀ(C×N) += Wᵀ(C×OC)·doutᵀ(OC×N); dWᵀ(C×OC) += inᵀ(C×N)·dout(N×OC)
+        // dinᵀ(C×N) += (beta 1) or = (beta 0: cuBLAS then never reads C) Wᵀ(C×OC)·doutᵀ(OC×N); dWᵀ(C×OC) += inᵀ(C×N)·dout(N×OC)
         if (!dInput.IsEmpty)
-            Gemm(CublasConstants.OpN, CublasConstants.OpN, C, N, OC, Operand(weight, "gemm.a16"), C, Operand(dOutput, "gemm.b16"), OC, 1, GemmOutput(dInput), C, "linear backward (input)");
+            Gemm(CublasConstants.OpN, CublasConstants.OpN, C, N, OC, Operand(weight, "gemm.a16"), C, Operand(dOutput, "gemm.b16"), OC,
+                dInputWrite == GradientWrite.Overwrite ? 0 : 1, GemmOutput(dInput), C, "linear backward (input)");
         Gemm(CublasConstants.OpN, CublasConstants.OpT, C, OC, N, Operand(input, "gemm.a16"), C, Operand(dOutput, "gemm.b16"), OC, 1, GemmOutput(dWeight), C, "linear backward (weight)");
         if (dBias.IsEmpty) return;
         if (dOutput.IsNative) ColumnSumInto(dBias, Ptr(dOutput), N, OC);

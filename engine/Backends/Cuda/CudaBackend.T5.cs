@@ -55,8 +55,8 @@ public sealed unsafe partial class CudaBackend
         LaunchGatedGeluForward(Elementwise((long)N * F), output, input, N, F);
     }
 
-    public void GatedGeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input, int N, int F)
+    public void GatedGeluBackward(Slice<float> dInput, Slice<float> dOutput, Slice<float> input, int N, int F, GradientWrite dInputWrite)
     {
-        LaunchGatedGeluBackward(Elementwise((long)N * F), dInput, dOutput, input, N, F);
+        LaunchGatedGeluBackward(Elementwise((long)N * F), dInput, dOutput, input, N, F, (int)dInputWrite);
     }
 }

@@ -1,3 +1,4 @@
+using Engine.Tensors;
 using Engine.Backends.Cpu.Kernels;
 using Engine.Backends.Cpu.Ops;
 using Engine.Tests.Support;
@@ -40,13 +41,13 @@ public unsafe class CpuElementwiseKernelTests
         using var refDx = NativeBuffer.Filled(count, 0);
 
         start.Span.CopyTo(dx.Span); start.Span.CopyTo(refDx.Span);
-        using (Simd.ForceForCurrentThread(level)) { CpuGelu.Forward(y.Ptr, x.Ptr, count); CpuGelu.Backward(dx.Ptr, dy.Ptr, x.Ptr, count); }
+        using (Simd.ForceForCurrentThread(level)) { CpuGelu.Forward(y.Ptr, x.Ptr, count); CpuGelu.Backward(dx.Ptr, dy.Ptr, x.Ptr, count, GradientWrite.Accumulate); }
         GeluTanh<float>.Forward(refY.Ptr, x.Ptr, count);
         GeluTanh<float>.Backward(refDx.Ptr, dy.Ptr, x.Ptr, count);
         AssertClose(y, refY, "tanh y"); AssertClose(dx, refDx, "tanh dx");
 
         start.Span.CopyTo(dx.Span); start.Span.CopyTo(refDx.Span);
-        using (Simd.ForceForCurrentThread(level)) { CpuGeluErf.Forward(y.Ptr, x.Ptr, count); CpuGeluErf.Backward(dx.Ptr, dy.Ptr, x.Ptr, count); }
+        using (Simd.ForceForCurrentThread(level)) { CpuGeluErf.Forward(y.Ptr, x.Ptr, count); CpuGeluErf.Backward(dx.Ptr, dy.Ptr, x.Ptr, count, GradientWrite.Accumulate); }
         GeluErf<float>.Forward(refY.Ptr, x.Ptr, count);
         GeluErf<float>.Backward(refDx.Ptr, dy.Ptr, x.Ptr, count);
         AssertClose(y, refY, "erf y"); AssertClose(dx, refDx, "erf dx");
@@ -69,7 +70,7 @@ public unsafe class CpuElementwiseKernelTests
         using var dx = NativeBuffer.Filled(N * 2 * F, 0);
         using var refDx = NativeBuffer.Filled(N * 2 * F, 0);
         start.Span.CopyTo(dx.Span); start.Span.CopyTo(refDx.Span);
-        using (Simd.ForceForCurrentThread(level)) { CpuGatedGelu.Forward(y.Ptr, x.Ptr, N, F); CpuGatedGelu.Backward(dx.Ptr, dy.Ptr, x.Ptr, N, F); }
+        using (Simd.ForceForCurrentThread(level)) { CpuGatedGelu.Forward(y.Ptr, x.Ptr, N, F); CpuGatedGelu.Backward(dx.Ptr, dy.Ptr, x.Ptr, N, F, GradientWrite.Accumulate); }
         GatedGelu<float>.Forward(refY.Ptr, x.Ptr, N, F);
         GatedGelu<float>.Backward(refDx.Ptr, dy.Ptr, x.Ptr, N, F);
         AssertClose(y, refY, "y"); AssertClose(dx, refDx, "dx");
@@ -136,9 +137,9 @@ public unsafe class CpuElementwiseKernelTests
         using (Simd.ForceForCurrentThread(level))
         {
             CpuGelu.Forward(y.Ptr, x.Ptr, count);
-            CpuGelu.Backward(slope.Ptr, ones.Ptr, x.Ptr, count);
+            CpuGelu.Backward(slope.Ptr, ones.Ptr, x.Ptr, count, GradientWrite.Accumulate);
             CpuGeluErf.Forward(erfY.Ptr, x.Ptr, count);
-            CpuGeluErf.Backward(erfSlope.Ptr, ones.Ptr, x.Ptr, count);
+            CpuGeluErf.Backward(erfSlope.Ptr, ones.Ptr, x.Ptr, count, GradientWrite.Accumulate);
         }
         var xs = new double[count];
         for (int i = 0; i < count; i++) xs[i] = x.Ptr[i];

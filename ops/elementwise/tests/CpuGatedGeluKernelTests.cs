@@ -1,3 +1,4 @@
+using Engine.Tensors;
 using Engine.Backends.Cpu.Kernels;
 using Engine.Backends.Cpu.Ops;
 using Engine.Tests.Support;
@@ -25,7 +26,7 @@ public unsafe class CpuGatedGeluKernelTests
         dxStart.Span.CopyTo(dx.Span);
         dxStart.Span.CopyTo(refDx.Span);
         CpuGatedGelu.Forward(y.Ptr, x.Ptr, N, F);
-        CpuGatedGelu.Backward(dx.Ptr, dy.Ptr, x.Ptr, N, F);
+        CpuGatedGelu.Backward(dx.Ptr, dy.Ptr, x.Ptr, N, F, GradientWrite.Accumulate);
         GatedGelu<float>.Forward(refY.Ptr, x.Ptr, N, F);
         GatedGelu<float>.Backward(refDx.Ptr, dy.Ptr, x.Ptr, N, F);
         // Same bound as the tanh GELU kernel's test: float32 rounding of a few operations, 1e-6 of max(1, |value|),

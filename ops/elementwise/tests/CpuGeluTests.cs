@@ -1,3 +1,4 @@
+using Engine.Tensors;
 using Engine.Backends.Cpu.Kernels;
 using Engine.Backends.Cpu.Ops;
 using Engine.Tests.Support;
@@ -23,7 +24,7 @@ public unsafe class CpuGeluTests
         using var dx = NativeBuffer.Filled(count, 0);
         dxStart.Span.CopyTo(dx.Span);
         CpuGelu.Forward(y.Ptr, x.Ptr, count);
-        CpuGelu.Backward(dx.Ptr, dy.Ptr, x.Ptr, count);
+        CpuGelu.Backward(dx.Ptr, dy.Ptr, x.Ptr, count, GradientWrite.Accumulate);
 
         using var refY = NativeBuffer.Filled(count, 0);
         using var refDx = NativeBuffer.Filled(count, 0);

@@ -22,12 +22,12 @@ public class ElementwiseGpuTests
         p.AssertClose(y, "gelu");
         var dy = p.Upload(p.RandomArray(n));
         var dx = p.Upload(p.RandomArray(n));
-        p.Cpu.GeluBackward(dx.C, dy.C, x.C); p.Gpu.GeluBackward(dx.G, dy.G, x.G);
+        p.Cpu.GeluBackward(dx.C, dy.C, x.C, GradientWrite.Accumulate); p.Gpu.GeluBackward(dx.G, dy.G, x.G, GradientWrite.Accumulate);
         p.AssertClose(dx, "gelu backward");
         var yErf = p.Poisoned(n);
         p.Cpu.GeluErfForward(yErf.C, x.C); p.Gpu.GeluErfForward(yErf.G, x.G);
         p.AssertClose(yErf, "erf gelu");
-        p.Cpu.GeluErfBackward(dx.C, dy.C, x.C); p.Gpu.GeluErfBackward(dx.G, dy.G, x.G);
+        p.Cpu.GeluErfBackward(dx.C, dy.C, x.C, GradientWrite.Accumulate); p.Gpu.GeluErfBackward(dx.G, dy.G, x.G, GradientWrite.Accumulate);
         p.AssertClose(dx, "erf gelu backward");
 
         var sum = p.Poisoned(n);
@@ -52,8 +52,8 @@ public class ElementwiseGpuTests
         p.AssertClose(y, "gated gelu");
         var dy = p.Upload(p.RandomArray(N * F));
         var dx = p.Upload(p.RandomArray(N * 2 * F));
-        p.Cpu.GatedGeluBackward(dx.C, dy.C, x.C, N, F);
-        p.Gpu.GatedGeluBackward(dx.G, dy.G, x.G, N, F);
+        p.Cpu.GatedGeluBackward(dx.C, dy.C, x.C, N, F, GradientWrite.Accumulate);
+        p.Gpu.GatedGeluBackward(dx.G, dy.G, x.G, N, F, GradientWrite.Accumulate);
         p.AssertClose(dx, "gated gelu backward");
     }
 }

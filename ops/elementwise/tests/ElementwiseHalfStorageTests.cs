@@ -22,8 +22,8 @@ public class ElementwiseHalfStorageTests
         var dy = p.Stored(p.RandomArray(n));
         foreach (var (name, forward, backward) in new (string, Action<Engine.Tensors.IBackend, Slice<float>, Slice<float>>, Action<Engine.Tensors.IBackend, Slice<float>, Slice<float>, Slice<float>>)[]
         {
-            ("gelu (tanh)", (b, o, i) => b.GeluForward(o, i), (b, d, g, i) => b.GeluBackward(d, g, i)),
-            ("gelu (erf)", (b, o, i) => b.GeluErfForward(o, i), (b, d, g, i) => b.GeluErfBackward(d, g, i)),
+            ("gelu (tanh)", (b, o, i) => b.GeluForward(o, i), (b, d, g, i) => b.GeluBackward(d, g, i, GradientWrite.Accumulate)),
+            ("gelu (erf)", (b, o, i) => b.GeluErfForward(o, i), (b, d, g, i) => b.GeluErfBackward(d, g, i, GradientWrite.Accumulate)),
         })
         {
             var y = p.Poisoned(n);
@@ -39,7 +39,7 @@ public class ElementwiseHalfStorageTests
         p.Cpu.GatedGeluForward(gated.C, gatedIn.C, N, F); p.Gpu.GatedGeluForward(gated.G, gatedIn.G, N, F);
         p.AssertHalfClose(gated, "gated gelu output");
         var dGated = p.Stored(p.RandomArray(N * 2 * F));
-        p.Cpu.GatedGeluBackward(dGated.C, dy.C, gatedIn.C, N, F); p.Gpu.GatedGeluBackward(dGated.G, dy.G, gatedIn.G, N, F);
+        p.Cpu.GatedGeluBackward(dGated.C, dy.C, gatedIn.C, N, F, GradientWrite.Accumulate); p.Gpu.GatedGeluBackward(dGated.G, dy.G, gatedIn.G, N, F, GradientWrite.Accumulate);
         p.AssertHalfClose(dGated, "gated gelu d input (accumulated)");
 
         var sum = p.Poisoned(n);

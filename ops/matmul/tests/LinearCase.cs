@@ -1,3 +1,4 @@
+using Engine.Tensors;
 using Engine.Backends.Cpu.Kernels;
 using Engine.Tests.Support;
 
@@ -41,7 +42,7 @@ internal sealed unsafe class LinearCase : IDisposable
         using var dweight = FromArray(dweightInit);
         using var dbias = dbiasInit is null ? null : FromArray(dbiasInit);
         CpuMatmul.Backward(dinput is null ? null : dinput.Ptr, dweight.Ptr, dbias is null ? null : dbias.Ptr,
-            DOut.Ptr, Input.Ptr, Weight.Ptr, N, C, OC);
+            DOut.Ptr, Input.Ptr, Weight.Ptr, N, C, OC, GradientWrite.Accumulate);
         return (dinput?.ToArray(), dweight.ToArray(), dbias?.ToArray());
     }
 

@@ -29,8 +29,8 @@ public class MatmulGpuTests
         var dx = inputGradient ? p.Upload(p.RandomArray(N * C)) : None;
         var dw = p.Upload(p.RandomArray(OC * C));
         var db = withBias ? p.Upload(p.RandomArray(OC)) : None;
-        p.Cpu.MatmulBackward(dx.C, dw.C, db.C, dy.C, x.C, w.C, N, C, OC);
-        p.Gpu.MatmulBackward(dx.G, dw.G, db.G, dy.G, x.G, w.G, N, C, OC);
+        p.Cpu.MatmulBackward(dx.C, dw.C, db.C, dy.C, x.C, w.C, N, C, OC, GradientWrite.Accumulate);
+        p.Gpu.MatmulBackward(dx.G, dw.G, db.G, dy.G, x.G, w.G, N, C, OC, GradientWrite.Accumulate);
         if (inputGradient) p.AssertClose(dx, "matmul d input");
         p.AssertClose(dw, "matmul d weight");
         if (withBias) p.AssertClose(db, "matmul d bias");

@@ -1,3 +1,4 @@
+using Engine.Tensors;
 using Engine.Precision;
 using static Engine.Tests.Backends.Cuda.CpuGpuPair;
 
@@ -36,8 +37,8 @@ public class MatmulMixedPrecisionGpuTests
         var dx = p.Stored(p.RandomArray(N * C));
         var dw = p.Fp32(p.RandomArray(OC * C));
         var db = p.Fp32(p.RandomArray(OC));
-        p.Cpu.MatmulBackward(dx.C, dw.C, db.C, dy.C, x.C, w.C, N, C, OC);
-        p.Gpu.MatmulBackward(dx.G, dw.G, db.G, dy.G, x.G, w.G, N, C, OC);
+        p.Cpu.MatmulBackward(dx.C, dw.C, db.C, dy.C, x.C, w.C, N, C, OC, GradientWrite.Accumulate);
+        p.Gpu.MatmulBackward(dx.G, dw.G, db.G, dy.G, x.G, w.G, N, C, OC, GradientWrite.Accumulate);
         p.AssertHalfClose(dx, $"{format} matmul d input (16-bit, accumulated)");
         p.AssertClose(dw, $"{format} matmul d weight (fp32)");
         p.AssertClose(db, $"{format} matmul d bias (fp32)");
@@ -70,8 +71,8 @@ public class MatmulMixedPrecisionGpuTests
         var dx = p.Upload(p.RandomArray(N * C));
         var dw = p.Upload(p.RandomArray(OC * C));
         var db = p.Upload(p.RandomArray(OC));
-        p.Cpu.MatmulBackward(dx.C, dw.C, db.C, dy.C, x.C, w.C, N, C, OC);
-        p.Gpu.MatmulBackward(dx.G, dw.G, db.G, dy.G, x.G, w.G, N, C, OC);
+        p.Cpu.MatmulBackward(dx.C, dw.C, db.C, dy.C, x.C, w.C, N, C, OC, GradientWrite.Accumulate);
+        p.Gpu.MatmulBackward(dx.G, dw.G, db.G, dy.G, x.G, w.G, N, C, OC, GradientWrite.Accumulate);
         AssertClose(p.Download(dx), $"{format} matmul d input");
         AssertClose(p.Download(dw), $"{format} matmul d weight");
         AssertClose(p.Download(db), $"{format} matmul d bias");

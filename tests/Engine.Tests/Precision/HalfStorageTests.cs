@@ -97,7 +97,7 @@ public class HalfStorageTests
         var rOut = cpu.Allocate<float>(N * OC, "out");
         var rdW = Fp32(cpu, Random(OC * C, 6)); var rdB = cpu.Allocate<float>(OC, "db");
         cpu.MatmulForward(rOut, rx, rw, rb, N, C, OC);
-        cpu.MatmulBackward(rdIn, rdW, rdB, rdOut, rx, rw, N, C, OC);
+        cpu.MatmulBackward(rdIn, rdW, rdB, rdOut, rx, rw, N, C, OC, GradientWrite.Accumulate);
 
         // 16-bit storage for activations and weights; the weight and bias gradients are fp32, as the model keeps them.
         var (sx, sw, sb, sdOut, sdIn) = (Stored(mixed, x, format), Stored(mixed, w, format), Stored(mixed, bias, format), Stored(mixed, dOut, format), Stored(mixed, dIn, format));
@@ -105,7 +105,7 @@ public class HalfStorageTests
         var sdW = mixed.Allocate<float>(OC * C, "dw"); mixed.CopyIn<float>(Random(OC * C, 6), sdW);
         var sdB = mixed.Allocate<float>(OC, "db");
         mixed.MatmulForward(sOut, sx, sw, sb, N, C, OC);
-        mixed.MatmulBackward(sdIn, sdW, sdB, sdOut, sx, sw, N, C, OC);
+        mixed.MatmulBackward(sdIn, sdW, sdB, sdOut, sx, sw, N, C, OC, GradientWrite.Accumulate);
 
         AssertBitEqual(Rounded(Read(cpu, rOut), format), Read(mixed, sOut), "output");
         AssertBitEqual(Rounded(Read(cpu, rdIn), format), Read(mixed, sdIn), "dInput (accumulated into 16-bit storage)");
@@ -171,7 +171,7 @@ public class HalfStorageTests
         var buffer = HalfStorage.Allocate(mixed, 64, StorageFormat.Bf16, "grads");
         var x = mixed.Allocate<float>(8 * 4, "x"); var w = mixed.Allocate<float>(2 * 4, "w"); var dOut = mixed.Allocate<float>(8 * 2, "dy");
         var e = Assert.Throws<InvalidOperationException>(() =>
-            mixed.MatmulBackward(buffer.Sub(0, 32), mixed.Allocate<float>(8, "dw"), buffer.Sub(30, 2), dOut, x, w, 8, 4, 2));
+            mixed.MatmulBackward(buffer.Sub(0, 32), mixed.Allocate<float>(8, "dw"), buffer.Sub(30, 2), dOut, x, w, 8, 4, 2, GradientWrite.Accumulate));
         Assert.Contains("overlap", e.Message);
     }
 

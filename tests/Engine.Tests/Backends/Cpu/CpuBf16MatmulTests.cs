@@ -87,7 +87,7 @@ public class CpuBf16MatmulTests
         var dIn = Bf16Slice(cpu, dIn0);
         var dW = FloatSlice(cpu, dW0);
         var dB = FloatSlice(cpu, dB0);
-        cpu.MatmulBackward(dIn, dW, dB, Bf16Slice(cpu, dOut), Bf16Slice(cpu, x), Bf16Slice(cpu, w), N, C, OC);
+        cpu.MatmulBackward(dIn, dW, dB, Bf16Slice(cpu, dOut), Bf16Slice(cpu, x), Bf16Slice(cpu, w), N, C, OC, GradientWrite.Accumulate);
 
         var f = new double[N * OC]; var fm = new double[N * OC];
         var di = new double[N * C]; var dim = new double[N * C];
@@ -135,7 +135,7 @@ public class CpuBf16MatmulTests
             var dIn = cpu.Allocate<float>(N * C, "dIn");
             var dW = cpu.Allocate<float>(OC * C, "dW");
             cpu.MatmulForward(output, store(cpu, x), store(cpu, w), default, N, C, OC);
-            cpu.MatmulBackward(dIn, dW, default, store(cpu, dOut), store(cpu, x), store(cpu, w), N, C, OC);
+            cpu.MatmulBackward(dIn, dW, default, store(cpu, dOut), store(cpu, x), store(cpu, w), N, C, OC, GradientWrite.Accumulate);
             return [.. Values(cpu, output), .. Values(cpu, dIn), .. Values(cpu, dW)];
         }
         Assert.Equal(Run(Bf16Slice).Select(BitConverter.SingleToUInt32Bits), Run(FloatSlice).Select(BitConverter.SingleToUInt32Bits));
@@ -160,7 +160,7 @@ public class CpuBf16MatmulTests
                 var dW = cpu.Allocate<float>(OC * C, "dW");
                 var dB = cpu.Allocate<float>(OC, "dB");
                 cpu.MatmulForward(output, Bf16Slice(cpu, x), Bf16Slice(cpu, w), Bf16Slice(cpu, bias), N, C, OC);
-                cpu.MatmulBackward(dIn, dW, dB, Bf16Slice(cpu, dOut), Bf16Slice(cpu, x), Bf16Slice(cpu, w), N, C, OC);
+                cpu.MatmulBackward(dIn, dW, dB, Bf16Slice(cpu, dOut), Bf16Slice(cpu, x), Bf16Slice(cpu, w), N, C, OC, GradientWrite.Accumulate);
                 return [.. Values(cpu, output), .. Values(cpu, dIn), .. Values(cpu, dW), .. Values(cpu, dB)];
             }
             finally { ParallelRows.MaxThreads = saved; }
