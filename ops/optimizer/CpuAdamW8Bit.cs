@@ -35,18 +35,17 @@ public static unsafe class CpuAdamW8Bit
         Run(master, halfCopy, format, gradients, m, v, mAbsmax, vAbsmax, mMap, vMap, count, firstBlock, lr, beta1, beta2, epsilon, weightDecay, step);
 
     /// <summary>The per-step constants, as the reference computes them.</summary>
-    readonly struct Constants(float lr, float beta1, float beta2, float epsilon, float weightDecay, int step)
+    readonly struct Constants(float lr, float beta1, float beta2, float epsilon, float weightDecay, (float StepSize, float Bias2Sqrt) corrections)
     {
         public readonly float Decay = 1.0f - lr * weightDecay, Beta1 = beta1, Beta2 = beta2, Epsilon = epsilon;
         public readonly float OneMinusBeta1 = 1.0f - beta1, OneMinusBeta2 = 1.0f - beta2;
-        public readonly float StepSize = AdamW8Bit.Corrections(lr, beta1, beta2, step).StepSize;
-        public readonly float Bias2Sqrt = AdamW8Bit.Corrections(lr, beta1, beta2, step).Bias2Sqrt;
+        public readonly float StepSize = corrections.StepSize, Bias2Sqrt = corrections.Bias2Sqrt;
     }
 
     static void Run(float* parameters, ushort* halfCopy, HalfFormat format, float* gradients, byte* m, byte* v, float* mAbsmax, float* vAbsmax, float* mMap, float* vMap, long count, int firstBlock,
         float lr, float beta1, float beta2, float epsilon, float weightDecay, int step)
     {
-        var c = new Constants(lr, beta1, beta2, epsilon, weightDecay, step);
+        var c = new Constants(lr, beta1, beta2, epsilon, weightDecay, AdamW8Bit.Corrections(lr, beta1, beta2, step));
         var level = Simd.Active;
         var width = level == SimdLevel.Vector512 && Avx512F.IsSupported && Avx2.IsSupported ? SimdLevel.Vector512
             : level >= SimdLevel.Vector256 && Avx2.IsSupported ? SimdLevel.Vector256 : SimdLevel.Scalar;
