@@ -98,7 +98,7 @@ public static unsafe class AdamW8Bit
     /// <summary>adamw8bit.cu's element_step: p·(1 − lr·wd); m ← β1·m + (1−β1)·g; v ← β2·v + ((1−β2)·g)·g;
     /// p − (step_size·m) / (√v / bias2_sqrt + ε); every operation rounded to fp32 in this order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static float ElementStep(float parameter, float gradient, ref float m, ref float v, float decay, float beta1, float beta2, float epsilon, float stepSize, float bias2Sqrt)
+    internal static float ElementStep(float parameter, float gradient, ref float m, ref float v, float decay, float beta1, float beta2, float epsilon, float stepSize, float bias2Sqrt)
     {
         float p = parameter * decay;
         m = beta1 * m + (1.0f - beta1) * gradient;
@@ -109,7 +109,7 @@ public static unsafe class AdamW8Bit
 
     /// <summary>max(m, |x|) keeping m when x is NaN: the same maximum in any order (the kernel reduces a tree).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static float AbsMaxStep(float m, float x)
+    internal static float AbsMaxStep(float m, float x)
     {
         float a = MathF.Abs(x);
         return a > m ? a : m;
