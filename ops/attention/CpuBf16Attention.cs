@@ -75,7 +75,7 @@ public static unsafe class CpuBf16Attention
         public float* Bias(int bh, int t, float* row)
         {
             if (_bias == 0) return null;
-            HalfCast.FromHalf(row, (ushort*)_bias + S.BiasRowOffset(bh % S.Heads, t), S.KeyLength, HalfFormat.Bf16);
+            HalfCast.FromHalfOnThisThread(row, (ushort*)_bias + S.BiasRowOffset(bh % S.Heads, t), S.KeyLength, HalfFormat.Bf16);
             return row;
         }
 
@@ -142,7 +142,7 @@ public static unsafe class CpuBf16Attention
                 float* row = p + (long)t * ld;
                 var (max, sum) = AttentionRows.Softmax(row, s.KeyEnd(t), ld, op.Scale, op.Bias(bh, t, biasRow), mask);
                 if (lse != null) lse[(long)bh * Tq + t] = sum > 0 ? max + MathF.Log(sum) : float.PositiveInfinity;
-                HalfCast.ToHalf(pHalf + (long)t * Tk, row, Tk, HalfFormat.Bf16);
+                HalfCast.ToHalfOnThisThread(pHalf + (long)t * Tk, row, Tk, HalfFormat.Bf16);
             }
 
             // O = P·V, a tile of query rows over the key pairs up to its last visible key.
@@ -182,7 +182,7 @@ public static unsafe class CpuBf16Attention
             if (_probabilities != 0)
             {
                 pHalf = (ushort*)_probabilities + s.ScoreRowOffset(bh, 0);
-                for (int t = 0; t < Tq; t++) HalfCast.FromHalf(p + (long)t * ld, pHalf + (long)t * Tk, Tk, HalfFormat.Bf16);
+                for (int t = 0; t < Tq; t++) HalfCast.FromHalfOnThisThread(p + (long)t * ld, pHalf + (long)t * Tk, Tk, HalfFormat.Bf16);
             }
             else
             {
@@ -194,7 +194,7 @@ public static unsafe class CpuBf16Attention
                 {
                     float* row = p + (long)t * ld;
                     AttentionRows.Recompute(row, s.KeyEnd(t), ld, op.Scale, op.Bias(bh, t, biasRow), mask, ((float*)_lse)[(long)bh * Tq + t]);
-                    HalfCast.ToHalf(pHalf + (long)t * Tk, row, Tk, HalfFormat.Bf16);
+                    HalfCast.ToHalfOnThisThread(pHalf + (long)t * Tk, row, Tk, HalfFormat.Bf16);
                 }
             }
 
@@ -216,7 +216,7 @@ public static unsafe class CpuBf16Attention
             {
                 float* keep = _dBias != 0 ? (float*)_dBias + s.BiasRowOffset(h, t) : null;
                 AttentionRows.ScoreGradient(p + (long)t * ld, dS + (long)t * ld, s.KeyEnd(t), ld, op.Scale, keep, accumulate: true);
-                HalfCast.ToHalf(dSHalf + (long)t * Tk, dS + (long)t * ld, Tk, HalfFormat.Bf16);
+                HalfCast.ToHalfOnThisThread(dSHalf + (long)t * Tk, dS + (long)t * ld, Tk, HalfFormat.Bf16);
             }
 
             // dQ += dS·K: a tile of query rows over the key pairs up to its last visible key.

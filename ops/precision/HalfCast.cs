@@ -19,6 +19,22 @@ public static unsafe class HalfCast
 
     public static void FromHalf(float* output, ushort* input, long count, HalfFormat format) => FromHalf(output, input, count, format, Simd.Best);
 
+    /// <summary><see cref="ToHalf(ushort*, float*, long, HalfFormat)"/> on the calling thread, for callers that are
+    /// parallel tasks already (a row of attention): no split into tasks, nothing allocated.</summary>
+    public static void ToHalfOnThisThread(ushort* output, float* input, long count, HalfFormat format)
+    {
+        if (format == HalfFormat.Bf16) ToBf16(output, input, count, Simd.Best);
+        else ToFp16(output, input, count, Simd.Best);
+    }
+
+    /// <summary><see cref="FromHalf(float*, ushort*, long, HalfFormat)"/> on the calling thread (see
+    /// <see cref="ToHalfOnThisThread"/>).</summary>
+    public static void FromHalfOnThisThread(float* output, ushort* input, long count, HalfFormat format)
+    {
+        if (format == HalfFormat.Bf16) FromBf16(output, input, count, Simd.Best);
+        else FromFp16(output, input, count, Simd.Best);
+    }
+
     /// <summary><see cref="ToHalf(ushort*, float*, long, HalfFormat)"/> with the vector width forced, not capped at
     /// <see cref="Simd.Best"/>: the tests run every path on any CPU (.NET emulates a width the CPU lacks).</summary>
     public static void ToHalf(ushort* output, float* input, long count, HalfFormat format, SimdLevel width) =>

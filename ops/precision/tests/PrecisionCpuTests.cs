@@ -34,6 +34,28 @@ public class PrecisionCpuTests
             Assert.Equal(BitConverter.SingleToUInt32Bits(HalfFormats.ToFloat(format, bits[i])), BitConverter.SingleToUInt32Bits(floats[i]));
     }
 
+    /// <summary>The on-this-thread casts (for callers inside a parallel task) give the parallel casts' bits.</summary>
+    [Theory]
+    [InlineData(HalfFormat.Bf16)]
+    [InlineData(HalfFormat.Fp16)]
+    public unsafe void Casts_on_the_calling_thread_give_the_same_bits(HalfFormat format)
+    {
+        var x = HalfReference.RandomFloats(new Random(53), N);
+        x[3] = float.NaN;
+        ushort[] split = new ushort[N], here = new ushort[N];
+        float[] wideSplit = new float[N], wideHere = new float[N];
+        fixed (float* input = x, ws = wideSplit, wh = wideHere)
+        fixed (ushort* s = split, h = here)
+        {
+            HalfCast.ToHalf(s, input, N, format);
+            HalfCast.ToHalfOnThisThread(h, input, N, format);
+            HalfCast.FromHalf(ws, s, N, format);
+            HalfCast.FromHalfOnThisThread(wh, h, N, format);
+        }
+        Assert.Equal(split, here);
+        Assert.Equal(wideSplit.Select(BitConverter.SingleToUInt32Bits), wideHere.Select(BitConverter.SingleToUInt32Bits));
+    }
+
     public static TheoryData<HalfFormat, SimdLevel> FormatsAndWidths() => new()
     {
         { HalfFormat.Bf16, SimdLevel.Vector512 }, { HalfFormat.Bf16, SimdLevel.Vector256 }, { HalfFormat.Bf16, SimdLevel.Scalar },
