@@ -21,25 +21,13 @@ public class ZeroFirstEquivalenceTests
 {
     public static TheoryData<string> Families => new() { "gpt2-tiny", "bert-tiny", "t5-tiny" };
 
-    static (double Loss, float[] Gradients) Step(TransformerConfig config, IBackend backend, ModelInputs inputs, int[] targets)
-    {
-        using var model = new TransformerModel(config, backend);
-        Initialization.Initialize(model, new Rng(11));
-        model.ZeroGradients();
-        double loss = model.Forward(inputs, targets, gradientScale: 1f / targets.Length);
-        model.Backward();
-        var gradients = new float[model.ParameterCount];
-        model.ParameterState.GatherGradients(gradients);
-        return (loss, gradients);
-    }
-
     static void AssertSameStep(string preset, Func<IBackend> backend)
     {
         var config = TinyModels.Config(preset, dim: 32);
         var (inputs, targets) = TinyModels.RandomBatch(config, new Rng(5));
-        var overwritten = Step(config, backend(), inputs, targets);
+        var overwritten = TinyModels.Step(config, backend(), inputs, targets);
         var zeroFirst = new ZeroFirstBackend(backend());
-        var expected = Step(config, zeroFirst, inputs, targets);
+        var expected = TinyModels.Step(config, zeroFirst, inputs, targets);
         Assert.True(zeroFirst.Converted > 0, "the step asked for no overwrite");
         Assert.Equal(BitConverter.DoubleToInt64Bits(expected.Loss), BitConverter.DoubleToInt64Bits(overwritten.Loss));
         Assert.Equal(expected.Gradients.Length, overwritten.Gradients.Length);

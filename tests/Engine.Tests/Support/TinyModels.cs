@@ -1,5 +1,6 @@
 using Engine.Backends.Mixed;
 using Engine.Models;
+using Engine.Tensors;
 using Engine.Util;
 
 namespace Engine.Tests.Support;
@@ -24,9 +25,9 @@ public static class TinyModels
         return (inputs, Tokens(encoderDecoder ? B * decoderT : B * T));
     }
 
-    /// <summary>One forward and backward on a mixed-precision backend from fixed initial weights: the loss, every
-    /// parameter's gradient and how many ops the backend staged through fp32.</summary>
-    public static (double Loss, float[] Gradients, long Staged) MixedStep(TransformerConfig config, MixedPrecisionBackend backend, ModelInputs inputs, int[] targets)
+    /// <summary>One forward and backward from fixed initial weights on any backend: the loss and every parameter's
+    /// gradient.</summary>
+    public static (double Loss, float[] Gradients) Step(TransformerConfig config, IBackend backend, ModelInputs inputs, int[] targets)
     {
         using var model = new TransformerModel(config, backend);
         Initialization.Initialize(model, new Rng(11));
@@ -34,7 +35,14 @@ public static class TinyModels
         double loss = model.Forward(inputs, targets, gradientScale: 1f / targets.Length);
         model.Backward();
         var gradients = new float[model.ParameterCount];
-        backend.CopyOut(model.Memory.Gradients, gradients);
+        model.ParameterState.GatherGradients(gradients);
+        return (loss, gradients);
+    }
+
+    /// <summary><see cref="Step"/> on a mixed-precision backend, with how many ops it staged through fp32.</summary>
+    public static (double Loss, float[] Gradients, long Staged) MixedStep(TransformerConfig config, MixedPrecisionBackend backend, ModelInputs inputs, int[] targets)
+    {
+        var (loss, gradients) = Step(config, backend, inputs, targets);
         return (loss, gradients, backend.StagedOps);
     }
 }
