@@ -122,17 +122,28 @@ EXPORT TARGET void engine_cpu_bf16_pack_b(uint32_t *bpack, const uint16_t *b, lo
         const int n0 = panel * NR;
         const int columns = N - n0 < NR ? N - n0 : NR;
         int p0 = 0;
-        if (cs == 1 && columns == NR)
+        if (cs == 1)
         {
-            // Columns contiguous (W in dOut·W, the input in dOutᵀ·in): rows 2p and 2p+1 interleave.
-            for (int p = 0; p < fullPairs; p++)
-                for (int j = 0; j < NR / 16; j++)
+            // Columns contiguous (W in dOut·W, the input in dOutᵀ·in, v and dO in attention): rows 2p and 2p+1
+            // interleave, 16 columns at a time; a last panel's missing columns load as zeros (masked loads), so a
+            // narrow panel (a 64-wide head's second one) does not fall to the element loop's strided reads.
+            for (int j = 0; j < NR / 16; j++)
+            {
+                const int count = columns - 16 * j;
+                if (count <= 0)
                 {
-                    __m256i lo = _mm256_loadu_si256((const __m256i *)(b + (long)(2 * p) * rs + n0 + 16 * j));
-                    __m256i hi = _mm256_loadu_si256((const __m256i *)(b + (long)(2 * p + 1) * rs + n0 + 16 * j));
+                    for (int p = 0; p < fullPairs; p++) _mm512_storeu_si512(dst + (long)p * NR + 16 * j, _mm512_setzero_si512());
+                    continue;
+                }
+                const __mmask16 mask = count >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << count) - 1);
+                for (int p = 0; p < fullPairs; p++)
+                {
+                    __m256i lo = _mm256_maskz_loadu_epi16(mask, b + (long)(2 * p) * rs + n0 + 16 * j);
+                    __m256i hi = _mm256_maskz_loadu_epi16(mask, b + (long)(2 * p + 1) * rs + n0 + 16 * j);
                     __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
                     _mm512_storeu_si512(dst + (long)p * NR + 16 * j, _mm512_permutexvar_epi16(interleave, both));
                 }
+            }
             p0 = fullPairs;
         }
         else if (rs == 1 && columns == NR)
