@@ -81,25 +81,20 @@ public unsafe class CpuAttentionBlockedTests
             foreach (int threads in new[] { 1, 3 })
             {
                 if (!Supported(isa)) continue;
-                int saved = ParallelRows.MaxThreads;
-                ParallelRows.MaxThreads = threads;
-                try
+                using var threadLimit = new ThreadLimit(threads);
+                foreach (var form in new[] { Form.Probabilities, Form.Lse })
                 {
-                    foreach (var form in new[] { Form.Probabilities, Form.Lse })
+                    var r = Run(shape, q, kv, bias, dOut, mask, false, true, form, isa);
+                    string name = $"{isa}, {threads} threads, {form}";
+                    if (form == Form.Probabilities && first is { } f)
                     {
-                        var r = Run(shape, q, kv, bias, dOut, mask, false, true, form, isa);
-                        string name = $"{isa}, {threads} threads, {form}";
-                        if (form == Form.Probabilities && first is { } f)
-                        {
-                            MatmulAssert.BitIdentical(f.Output, r.Output, $"output: {name} vs {firstName}");
-                            MatmulAssert.BitIdentical(f.Dq, r.Dq, $"dq: {name} vs {firstName}");
-                            MatmulAssert.BitIdentical(f.Dkv, r.Dkv, $"dkv: {name} vs {firstName}");
-                            MatmulAssert.BitIdentical(f.DBias, r.DBias, $"dBias: {name} vs {firstName}");
-                        }
-                        else if (form == Form.Probabilities) { first = r; firstName = name; }
+                        MatmulAssert.BitIdentical(f.Output, r.Output, $"output: {name} vs {firstName}");
+                        MatmulAssert.BitIdentical(f.Dq, r.Dq, $"dq: {name} vs {firstName}");
+                        MatmulAssert.BitIdentical(f.Dkv, r.Dkv, $"dkv: {name} vs {firstName}");
+                        MatmulAssert.BitIdentical(f.DBias, r.DBias, $"dBias: {name} vs {firstName}");
                     }
+                    else if (form == Form.Probabilities) { first = r; firstName = name; }
                 }
-                finally { ParallelRows.MaxThreads = saved; }
             }
     }
 

@@ -56,18 +56,13 @@ public unsafe class CpuAttentionTests
         using var dOut = NativeBuffer.Random(B * T * C, rng);
         float[] Run(int threads)
         {
-            int saved = ParallelRows.MaxThreads;
-            ParallelRows.MaxThreads = threads;
-            try
-            {
-                using var output = NativeBuffer.Filled(B * T * C, 0);
-                using var probs = NativeBuffer.Filled(B * heads * T * T, 0);
-                using var dQkv = NativeBuffer.Filled(B * T * 3 * C, 0);
-                CpuAttention.Forward(output.Ptr, probs.Ptr, qkv.Ptr, B, T, C, heads, true);
-                CpuAttention.Backward(dQkv.Ptr, dOut.Ptr, qkv.Ptr, probs.Ptr, B, T, C, heads, true);
-                return [.. output.ToArray(), .. dQkv.ToArray()];
-            }
-            finally { ParallelRows.MaxThreads = saved; }
+            using var threadLimit = new ThreadLimit(threads);
+            using var output = NativeBuffer.Filled(B * T * C, 0);
+            using var probs = NativeBuffer.Filled(B * heads * T * T, 0);
+            using var dQkv = NativeBuffer.Filled(B * T * 3 * C, 0);
+            CpuAttention.Forward(output.Ptr, probs.Ptr, qkv.Ptr, B, T, C, heads, true);
+            CpuAttention.Backward(dQkv.Ptr, dOut.Ptr, qkv.Ptr, probs.Ptr, B, T, C, heads, true);
+            return [.. output.ToArray(), .. dQkv.ToArray()];
         }
         MatmulAssert.BitIdentical(Run(1), Run(4), "attention with 1 vs 4 threads");
     }

@@ -1,9 +1,9 @@
 using Engine.Backends.Cpu;
-using Engine.Backends.Cpu.Ops;
 using Engine.Backends.Mixed;
 using Engine.Interop.CpuBf16;
 using Engine.Precision;
 using Engine.Tensors;
+using Engine.Tests.Support;
 
 namespace Engine.Tests.Backends.Cpu.Kernels;
 
@@ -174,24 +174,19 @@ public class CpuBf16AttentionTests
         var shape = AttentionShape.Packed(B, T, C, heads, causal: true, scale: 1.0);
         float[] Run(int threads)
         {
-            int saved = ParallelRows.MaxThreads;
-            ParallelRows.MaxThreads = threads;
-            try
-            {
-                using var p = new Pair(7);
-                var qkv = p.Bf16(p.Random(B * T * 3 * C)).N;
-                var bias = p.Bf16(p.Random(heads * T * T)).N;
-                var output = p.Bf16(new float[B * T * C]).N;
-                var lse = p.Fp32(new float[B * heads * T]).N;
-                var dqkv = p.Bf16(new float[B * T * 3 * C]).N;
-                var dBias = p.Fp32(new float[heads * T * T]).N;
-                var dOut = p.Bf16(p.Random(B * T * C)).N;
-                p.Native.FlashAttentionForward(shape, output, lse, qkv, From(qkv, C), From(qkv, 2 * C), default, bias);
-                p.Native.FlashAttentionBackward(shape, dqkv, From(dqkv, C), From(dqkv, 2 * C), dBias, dOut, qkv, From(qkv, C), From(qkv, 2 * C), output, lse, default, bias);
-                float[] Values(Slice<float> s) { var v = new float[s.Length]; p.Native.CopyOut(s, v); return v; }
-                return [.. Values(output), .. Values(lse), .. Values(dqkv), .. Values(dBias)];
-            }
-            finally { ParallelRows.MaxThreads = saved; }
+            using var threadLimit = new ThreadLimit(threads);
+            using var p = new Pair(7);
+            var qkv = p.Bf16(p.Random(B * T * 3 * C)).N;
+            var bias = p.Bf16(p.Random(heads * T * T)).N;
+            var output = p.Bf16(new float[B * T * C]).N;
+            var lse = p.Fp32(new float[B * heads * T]).N;
+            var dqkv = p.Bf16(new float[B * T * 3 * C]).N;
+            var dBias = p.Fp32(new float[heads * T * T]).N;
+            var dOut = p.Bf16(p.Random(B * T * C)).N;
+            p.Native.FlashAttentionForward(shape, output, lse, qkv, From(qkv, C), From(qkv, 2 * C), default, bias);
+            p.Native.FlashAttentionBackward(shape, dqkv, From(dqkv, C), From(dqkv, 2 * C), dBias, dOut, qkv, From(qkv, C), From(qkv, 2 * C), output, lse, default, bias);
+            float[] Values(Slice<float> s) { var v = new float[s.Length]; p.Native.CopyOut(s, v); return v; }
+            return [.. Values(output), .. Values(lse), .. Values(dqkv), .. Values(dBias)];
         }
         var one = Run(1).Select(BitConverter.SingleToUInt32Bits).ToArray();
         Assert.Equal(one, Run(3).Select(BitConverter.SingleToUInt32Bits));

@@ -53,19 +53,14 @@ public unsafe class CpuCrossEntropyTests
         int[] targets = Enumerable.Range(0, N).Select(n => n == 2 ? -100 : rng.Next(V)).ToArray();
         (double Total, float[] Losses, float[] Logits) Run(SimdLevel level, int threads)
         {
-            int saved = ParallelRows.MaxThreads;
-            ParallelRows.MaxThreads = threads;
-            try
-            {
-                using var logits = NativeBuffer.Filled(N * paddedV, 0);
-                input.CopyTo(logits.Span);
-                using var losses = NativeBuffer.Filled(N, float.NaN);
-                double total;
-                fixed (int* t = targets)
-                    using (Simd.ForceForCurrentThread(level)) total = CpuCrossEntropy.Forward(logits.Ptr, losses.Ptr, t, N, V, paddedV, scale);
-                return (total, losses.ToArray(), logits.ToArray());
-            }
-            finally { ParallelRows.MaxThreads = saved; }
+            using var threadLimit = new ThreadLimit(threads);
+            using var logits = NativeBuffer.Filled(N * paddedV, 0);
+            input.CopyTo(logits.Span);
+            using var losses = NativeBuffer.Filled(N, float.NaN);
+            double total;
+            fixed (int* t = targets)
+                using (Simd.ForceForCurrentThread(level)) total = CpuCrossEntropy.Forward(logits.Ptr, losses.Ptr, t, N, V, paddedV, scale);
+            return (total, losses.ToArray(), logits.ToArray());
         }
         var expected = Run(SimdLevel.Scalar, 1);
         foreach (var (level, threads) in new[] { (SimdLevel.Scalar, 4), (SimdLevel.Vector256, 1), (SimdLevel.Vector256, 3), (SimdLevel.Vector512, 1), (SimdLevel.Vector512, 4) })

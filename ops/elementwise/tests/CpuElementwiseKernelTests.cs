@@ -108,16 +108,11 @@ public unsafe class CpuElementwiseKernelTests
         Assert.True(Math.Abs(best - expected) <= 1e-12 * expected, $"{best:R} vs {expected:R}");
         foreach (var level in new[] { SimdLevel.Scalar, SimdLevel.Vector256 })
             using (Simd.ForceForCurrentThread(level)) Assert.Equal(best, CpuElementwise.SumOfSquares(x.Ptr, count));
-        int saved = ParallelRows.MaxThreads;
-        try
+        foreach (int threads in new[] { 1, 3 })
         {
-            foreach (int threads in new[] { 1, 3 })
-            {
-                ParallelRows.MaxThreads = threads;
-                Assert.Equal(best, CpuElementwise.SumOfSquares(x.Ptr, count));
-            }
+            using var threadLimit = new ThreadLimit(threads);
+            Assert.Equal(best, CpuElementwise.SumOfSquares(x.Ptr, count));
         }
-        finally { ParallelRows.MaxThreads = saved; }
     }
 
     [Theory]

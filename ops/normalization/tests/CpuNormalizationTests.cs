@@ -134,23 +134,18 @@ public unsafe class CpuNormalizationTests
         using var y = NativeBuffer.Filled(N * C, 0);
         CpuLayerNorm.Forward(y.Ptr, mean.Ptr, rstd.Ptr, x.Ptr, w.Ptr, null, N, C, 1e-5f);
         float[]? first = null;
-        int saved = ParallelRows.MaxThreads;
-        try
+        foreach (int threads in new[] { 1, 2, 5 })
         {
-            foreach (int threads in new[] { 1, 2, 5 })
-            {
-                ParallelRows.MaxThreads = threads;
-                using var dx = NativeBuffer.Filled(N * C, 0);
-                using var dw = NativeBuffer.Filled(C, 0);
-                using var db = NativeBuffer.Filled(C, 0);
-                using var dwRms = NativeBuffer.Filled(C, 0);
-                CpuLayerNorm.Backward(dx.Ptr, dw.Ptr, db.Ptr, dy.Ptr, x.Ptr, w.Ptr, mean.Ptr, rstd.Ptr, N, C);
-                CpuRmsNorm.Backward(dx.Ptr, dwRms.Ptr, dy.Ptr, x.Ptr, w.Ptr, rstd.Ptr, N, C);
-                float[] all = [.. dx.ToArray(), .. dw.ToArray(), .. db.ToArray(), .. dwRms.ToArray()];
-                if (first == null) first = all;
-                else Assert.Equal(first, all);
-            }
+            using var threadLimit = new ThreadLimit(threads);
+            using var dx = NativeBuffer.Filled(N * C, 0);
+            using var dw = NativeBuffer.Filled(C, 0);
+            using var db = NativeBuffer.Filled(C, 0);
+            using var dwRms = NativeBuffer.Filled(C, 0);
+            CpuLayerNorm.Backward(dx.Ptr, dw.Ptr, db.Ptr, dy.Ptr, x.Ptr, w.Ptr, mean.Ptr, rstd.Ptr, N, C);
+            CpuRmsNorm.Backward(dx.Ptr, dwRms.Ptr, dy.Ptr, x.Ptr, w.Ptr, rstd.Ptr, N, C);
+            float[] all = [.. dx.ToArray(), .. dw.ToArray(), .. db.ToArray(), .. dwRms.ToArray()];
+            if (first == null) first = all;
+            else Assert.Equal(first, all);
         }
-        finally { ParallelRows.MaxThreads = saved; }
     }
 }

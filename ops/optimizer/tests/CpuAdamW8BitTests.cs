@@ -3,6 +3,7 @@ using Engine.Backends.Cpu.Ops;
 using Engine.Precision;
 using Engine.Tests.Backends.Cpu.Ops;
 using static Engine.Tests.Support.BackendArrays;
+using Engine.Tests.Support;
 
 namespace Engine.Tests.Backends.Cpu.Kernels;
 
@@ -47,26 +48,21 @@ public unsafe class CpuAdamW8BitTests
     static void Apply(State s, float[] g, int firstBlock, int step, HalfFormat? half, SimdLevel level, int threads, bool vectorised)
     {
         var (mMap, vMap) = (DynamicQuantizationMap.Signed(), DynamicQuantizationMap.Unsigned());
-        int saved = ParallelRows.MaxThreads;
-        ParallelRows.MaxThreads = threads;
-        try
+        using var threadLimit = new ThreadLimit(threads);
+        fixed (float* p = s.P, gp = g, ma = s.MAbs, va = s.VAbs, mm = mMap, vm = vMap)
+        fixed (byte* m = s.M, v = s.V)
+        fixed (ushort* h = s.Half)
+        using (Simd.ForceForCurrentThread(level))
         {
-            fixed (float* p = s.P, gp = g, ma = s.MAbs, va = s.VAbs, mm = mMap, vm = vMap)
-            fixed (byte* m = s.M, v = s.V)
-            fixed (ushort* h = s.Half)
-            using (Simd.ForceForCurrentThread(level))
+            const float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.95f, eps = 1e-8f, decay = 0.1f;
+            if (half is { } format)
             {
-                const float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.95f, eps = 1e-8f, decay = 0.1f;
-                if (half is { } format)
-                {
-                    if (vectorised) CpuAdamW8Bit.StepMixed(p, h, format, gp, m, v, ma, va, mm, vm, s.P.Length, firstBlock, lr, beta1, beta2, eps, decay, step);
-                    else AdamW8Bit.StepMixed(p, h, format, gp, m, v, ma, va, mm, vm, s.P.Length, firstBlock, lr, beta1, beta2, eps, decay, step);
-                }
-                else if (vectorised) CpuAdamW8Bit.Step(p, gp, m, v, ma, va, mm, vm, s.P.Length, firstBlock, lr, beta1, beta2, eps, decay, step);
-                else AdamW8Bit.Step(p, gp, m, v, ma, va, mm, vm, s.P.Length, firstBlock, lr, beta1, beta2, eps, decay, step);
+                if (vectorised) CpuAdamW8Bit.StepMixed(p, h, format, gp, m, v, ma, va, mm, vm, s.P.Length, firstBlock, lr, beta1, beta2, eps, decay, step);
+                else AdamW8Bit.StepMixed(p, h, format, gp, m, v, ma, va, mm, vm, s.P.Length, firstBlock, lr, beta1, beta2, eps, decay, step);
             }
+            else if (vectorised) CpuAdamW8Bit.Step(p, gp, m, v, ma, va, mm, vm, s.P.Length, firstBlock, lr, beta1, beta2, eps, decay, step);
+            else AdamW8Bit.Step(p, gp, m, v, ma, va, mm, vm, s.P.Length, firstBlock, lr, beta1, beta2, eps, decay, step);
         }
-        finally { ParallelRows.MaxThreads = saved; }
     }
 
     static void AssertSameBits(State expected, State actual, string when)

@@ -1,6 +1,5 @@
 using Engine.Backends;
 using Engine.Backends.Cpu;
-using Engine.Backends.Cpu.Ops;
 using Engine.Backends.Mixed;
 using Engine.Interop.CpuBf16;
 using Engine.Models;
@@ -150,20 +149,15 @@ public class CpuBf16MatmulTests
         float[] x = Bf16Values(rng, N * C), w = Bf16Values(rng, OC * C), bias = Bf16Values(rng, OC), dOut = Bf16Values(rng, N * OC);
         float[] Run(int threads)
         {
-            int saved = ParallelRows.MaxThreads;
-            ParallelRows.MaxThreads = threads;
-            try
-            {
-                using var cpu = NativeBackend();
-                var output = HalfStorage.Allocate(cpu, N * OC, StorageFormat.Bf16, "out");
-                var dIn = HalfStorage.Allocate(cpu, N * C, StorageFormat.Bf16, "dIn");
-                var dW = cpu.Allocate<float>(OC * C, "dW");
-                var dB = cpu.Allocate<float>(OC, "dB");
-                cpu.MatmulForward(output, Bf16Slice(cpu, x), Bf16Slice(cpu, w), Bf16Slice(cpu, bias), N, C, OC);
-                cpu.MatmulBackward(dIn, dW, dB, Bf16Slice(cpu, dOut), Bf16Slice(cpu, x), Bf16Slice(cpu, w), N, C, OC, GradientWrite.Accumulate);
-                return [.. Values(cpu, output), .. Values(cpu, dIn), .. Values(cpu, dW), .. Values(cpu, dB)];
-            }
-            finally { ParallelRows.MaxThreads = saved; }
+            using var threadLimit = new ThreadLimit(threads);
+            using var cpu = NativeBackend();
+            var output = HalfStorage.Allocate(cpu, N * OC, StorageFormat.Bf16, "out");
+            var dIn = HalfStorage.Allocate(cpu, N * C, StorageFormat.Bf16, "dIn");
+            var dW = cpu.Allocate<float>(OC * C, "dW");
+            var dB = cpu.Allocate<float>(OC, "dB");
+            cpu.MatmulForward(output, Bf16Slice(cpu, x), Bf16Slice(cpu, w), Bf16Slice(cpu, bias), N, C, OC);
+            cpu.MatmulBackward(dIn, dW, dB, Bf16Slice(cpu, dOut), Bf16Slice(cpu, x), Bf16Slice(cpu, w), N, C, OC, GradientWrite.Accumulate);
+            return [.. Values(cpu, output), .. Values(cpu, dIn), .. Values(cpu, dW), .. Values(cpu, dB)];
         }
         var one = Run(1).Select(BitConverter.SingleToUInt32Bits).ToArray();
         Assert.Equal(one, Run(3).Select(BitConverter.SingleToUInt32Bits));
